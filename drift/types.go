@@ -1,0 +1,265 @@
+// Package drift is driftd's domain: what an instance should have (Manifest),
+// what it has (Snapshot), the rules that shape the comparison (Policy), and the
+// outcome (Report, Finding, Verdict).
+//
+// The package is pure: no AWS SDK, no I/O, no logger, no wall clock. Time enters
+// only as values (Policy.Now, Snapshot capture times), so every decision can be
+// replayed in a test. purity_test.go enforces the import rules.
+package drift
+
+import (
+	"fmt"
+	"time"
+)
+
+// Verdict is the per-instance outcome of a comparison. Only VerdictDrifted can
+// ever lead to an action (tagging, notification, replacement).
+type Verdict string
+
+const (
+	VerdictInSync     Verdict = "in_sync"
+	VerdictDrifted    Verdict = "drifted"
+	VerdictUnknown    Verdict = "unknown"     // no inventory, agent not online, collection error
+	VerdictStale      Verdict = "stale"       // inventory older than the policy allows
+	VerdictNoBaseline Verdict = "no_baseline" // no manifest for the AMI
+	VerdictExempt     Verdict = "exempt"      // instance or group exempted by policy
+)
+
+// Verdicts lists every verdict in a stable order (for metrics pre-initialisation).
+var Verdicts = []Verdict{VerdictInSync, VerdictDrifted, VerdictUnknown, VerdictStale, VerdictNoBaseline, VerdictExempt}
+
+// Category is the kind of item a finding is about.
+type Category string
+
+const (
+	CategoryPackage  Category = "package"
+	CategoryFile     Category = "file"
+	CategoryService  Category = "service"
+	CategoryCustom   Category = "custom"
+	CategoryInstance Category = "instance" // instance-level facts, e.g. AMI differs from the ASG's launch template
+)
+
+// Categories lists every category in a stable order.
+var Categories = []Category{CategoryPackage, CategoryFile, CategoryService, CategoryCustom, CategoryInstance}
+
+// Change says what happened to an item relative to the baseline.
+type Change string
+
+const (
+	ChangeAdded   Change = "added"   // present on the instance, absent from the manifest
+	ChangeRemoved Change = "removed" // in the manifest, absent from the instance
+	ChangeChanged Change = "changed" // present on both, an attribute differs
+)
+
+// Direction qualifies a package version change.
+type Direction string
+
+const (
+	DirectionNone      Direction = ""
+	DirectionUpgrade   Direction = "upgrade"
+	DirectionDowngrade Direction = "downgrade"
+)
+
+// Severity orders findings; an instance's severity is the highest of its findings.
+type Severity uint8
+
+const (
+	SeverityNone Severity = iota
+	SeverityInfo
+	SeverityLow
+	SeverityHigh
+	SeverityCritical
+)
+
+// Severities lists the real severities in ascending order.
+var Severities = []Severity{SeverityInfo, SeverityLow, SeverityHigh, SeverityCritical}
+
+var severityNames = [...]string{"none", "info", "low", "high", "critical"}
+
+func (s Severity) String() string {
+	if int(s) < len(severityNames) {
+		return severityNames[s]
+	}
+	return fmt.Sprintf("severity(%d)", uint8(s))
+}
+
+// ParseSeverity parses "info", "low", "high" or "critical".
+func ParseSeverity(s string) (Severity, error) {
+	for i, n := range severityNames {
+		if i > 0 && n == s {
+			return Severity(i), nil
+		}
+	}
+	return SeverityNone, fmt.Errorf("unknown severity %q (want info, low, high or critical)", s)
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (s Severity) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (s *Severity) UnmarshalText(b []byte) error {
+	if string(b) == "none" || len(b) == 0 {
+		*s = SeverityNone
+		return nil
+	}
+	v, err := ParseSeverity(string(b))
+	if err != nil {
+		return err
+	}
+	*s = v
+	return nil
+}
+
+// PackageFormat selects the version ordering used for a package.
+type PackageFormat string
+
+const (
+	FormatRPM     PackageFormat = "rpm"
+	FormatDeb     PackageFormat = "deb"
+	FormatGeneric PackageFormat = "" // unknown: compared for equality, direction from a generic ordering
+)
+
+// Package is one installed package in canonical form. Both sides of a
+// comparison (manifest and snapshot) are normalised into this shape, so equal
+// packages have equal EVR strings and never produce a finding.
+type Package struct {
+	Name string `json:"name"`
+	// Arch is the architecture ("x86_64", "aarch64", "amd64", "noarch", "all").
+	// Empty in a manifest means "any architecture" (Image Builder lists carry none).
+	Arch string `json:"arch,omitempty"`
+	// Epoch is the numeric epoch as a string; "" and "0" are equal.
+	Epoch   string `json:"epoch,omitempty"`
+	Version string `json:"version"`           // upstream version
+	Release string `json:"release,omitempty"` // rpm release or Debian revision
+	// EVR is the canonical [epoch:]version[-release] string (epoch omitted when 0),
+	// filled by Normalize; it is what equality and findings use.
+	EVR    string        `json:"-"`
+	Format PackageFormat `json:"format,omitempty"`
+}
+
+// File is a file's observed or expected attributes. Zero values mean "not
+// provided"; only attributes present on both sides are compared.
+type File struct {
+	Path    string    `json:"path"`
+	Size    int64     `json:"size,omitempty"` // -1 or 0 with HasSize=false means unknown
+	HasSize bool      `json:"-"`
+	ModTime time.Time `json:"mtime,omitempty"`
+	SHA256  string    `json:"sha256,omitempty"` // from a custom inventory type, e.g. Custom:FileDigest
+	Mode    string    `json:"mode,omitempty"`
+	Owner   string    `json:"owner,omitempty"`
+}
+
+// Service is a service/unit state.
+type Service struct {
+	Name    string `json:"name"`
+	State   string `json:"state,omitempty"`   // e.g. running/active, stopped/inactive
+	Enabled string `json:"enabled,omitempty"` // e.g. enabled/disabled, Automatic/Manual
+}
+
+// CustomType holds entries of one Custom:* (or other) inventory type, each
+// entry a flat attribute map as SSM returns it.
+type CustomType struct {
+	TypeName string              `json:"type_name"`
+	Entries  []map[string]string `json:"entries"`
+}
+
+// Manifest is the baseline of one AMI.
+type Manifest struct {
+	SchemaVersion        int    `json:"schema_version"`
+	NormalizationVersion int    `json:"normalization_version"`
+	AMI                  string `json:"ami_id"`
+	Name                 string `json:"name,omitempty"`
+	OSFamily             string `json:"os_family,omitempty"` // amzn, rhel, debian, ubuntu, windows, ...
+	// PackageFormat is the default ordering for the manifest's packages.
+	PackageFormat PackageFormat `json:"package_format,omitempty"`
+	// NameVersionOnly marks manifests whose packages carry only name and
+	// version (EC2 Image Builder's ListImagePackages); comparison then ignores
+	// architecture and release details the source cannot know.
+	NameVersionOnly bool `json:"name_version_only,omitempty"`
+	// Source describes where the manifest came from (file path, s3 URI, ...).
+	Source string `json:"source,omitempty"`
+	// Provenance carries free-form facts (captured_from, capture_time, agent_version, ...).
+	Provenance map[string]string `json:"provenance,omitempty"`
+
+	Packages []Package              `json:"packages"`
+	Files    []File                 `json:"files,omitempty"`
+	Services []Service              `json:"services,omitempty"`
+	Custom   map[string]*CustomType `json:"custom,omitempty"` // by TypeName
+}
+
+// InstanceFacts are instance-level facts from EC2/Auto Scaling, compared as
+// CategoryInstance findings.
+type InstanceFacts struct {
+	// LaunchTemplateAMI is the AMI the instance's ASG currently launches
+	// ("" when not in an ASG or unknown). When set and different from
+	// Snapshot.AMI, Compare reports an instance-level finding.
+	LaunchTemplateAMI string `json:"launch_template_ami,omitempty"`
+}
+
+// Snapshot is what one instance really has, as collected in one scan.
+type Snapshot struct {
+	InstanceID string `json:"instance_id"`
+	AMI        string `json:"ami_id"`
+	ASG        string `json:"asg,omitempty"`
+
+	// Unknown, when non-empty, says why the instance's state could not be
+	// determined (agent offline, collection error, throttled...). Compare then
+	// returns VerdictUnknown with this reason and never drift.
+	Unknown string `json:"unknown,omitempty"`
+
+	// CaptureTimes holds the inventory CaptureTime per inventory type collected
+	// (e.g. "AWS:Application"). A type absent from this map was not collected:
+	// its category is not compared at all (missing data is never drift).
+	CaptureTimes map[string]time.Time `json:"capture_times,omitempty"`
+
+	Packages []Package              `json:"packages,omitempty"`
+	Files    []File                 `json:"files,omitempty"`
+	Services []Service              `json:"services,omitempty"`
+	Custom   map[string]*CustomType `json:"custom,omitempty"`
+
+	Instance InstanceFacts `json:"instance,omitempty"`
+}
+
+// Inventory type names the engine knows. Collectors convert these into typed
+// content; everything else lands in Snapshot.Custom.
+const (
+	TypeApplication = "AWS:Application"
+	TypeFile        = "AWS:File"
+	TypeService     = "AWS:Service"
+	TypeFileDigest  = "Custom:FileDigest"
+	TypeSystemdUnit = "Custom:SystemdUnit"
+)
+
+// Finding is one difference between manifest and snapshot, per item and attribute.
+type Finding struct {
+	Category Category `json:"category"`
+	// Type is the inventory type the item came from (AWS:Application, Custom:X).
+	Type      string    `json:"type,omitempty"`
+	Name      string    `json:"name"`
+	Arch      string    `json:"arch,omitempty"`
+	Attribute string    `json:"attribute,omitempty"` // version, size, mtime, sha256, state, ...
+	Change    Change    `json:"change"`
+	Direction Direction `json:"direction,omitempty"`
+	Expected  string    `json:"expected,omitempty"`
+	Observed  string    `json:"observed,omitempty"`
+	Severity  Severity  `json:"severity"`
+	// Rule names the policy rule that set the severity, if any.
+	Rule string `json:"rule,omitempty"`
+}
+
+// Report is the outcome of Compare for one instance.
+type Report struct {
+	InstanceID string    `json:"instance_id"`
+	AMI        string    `json:"ami_id"`
+	ASG        string    `json:"asg,omitempty"`
+	Verdict    Verdict   `json:"verdict"`
+	Severity   Severity  `json:"severity"`
+	Reasons    []string  `json:"reasons,omitempty"`
+	Findings   []Finding `json:"findings,omitempty"`
+	// Suppressed counts differences removed by ignore/allow rules.
+	Suppressed int `json:"suppressed,omitempty"`
+	// ExpiredRules names rules that would have matched but have expired.
+	ExpiredRules []string `json:"expired_rules,omitempty"`
+	// OldestCapture is the oldest CaptureTime among the compared types.
+	OldestCapture time.Time `json:"oldest_capture,omitempty"`
+}

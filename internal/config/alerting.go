@@ -1,0 +1,4 @@
+package config
+
+// Alerting is the `alerting:` section (owned by the alerting feature).
+type Alerting struct{}
