@@ -149,28 +149,48 @@ func NormalizePackage(p *Package) {
 	p.Arch = strings.TrimSpace(p.Arch)
 	p.Version = strings.TrimSpace(p.Version)
 	p.Release = strings.TrimSpace(p.Release)
-	p.Epoch = strings.TrimSpace(p.Epoch)
-	if p.Epoch == "" {
-		if e, rest := splitEpoch(p.Version); e != "" || (rest != p.Version) {
-			p.Epoch, p.Version = e, rest
+	p.Epoch = normEpoch(p.Epoch)
+	// Move "E:" prefixes into Epoch while it is empty (a zero epoch is
+	// empty, so "0:1:5" ends as epoch 1, version 5, and normalising again
+	// changes nothing).
+	for p.Epoch == "" {
+		e, rest, ok := cutEpoch(p.Version)
+		if !ok {
+			break
 		}
+		p.Epoch, p.Version = normEpoch(e), strings.TrimSpace(rest)
 	}
 	if p.Release == "" {
+		i := -1
 		switch p.Format {
 		case FormatDeb:
-			if i := strings.LastIndexByte(p.Version, '-'); i > 0 {
-				p.Version, p.Release = p.Version[:i], p.Version[i+1:]
-			}
+			i = strings.LastIndexByte(p.Version, '-')
 		case FormatRPM:
-			if i := strings.IndexByte(p.Version, '-'); i > 0 {
-				p.Version, p.Release = p.Version[:i], p.Version[i+1:]
-			}
+			i = strings.IndexByte(p.Version, '-')
+		}
+		if i > 0 {
+			p.Version, p.Release = strings.TrimSpace(p.Version[:i]), strings.TrimSpace(p.Version[i+1:])
 		}
 	}
-	if allDigits(p.Epoch) {
-		p.Epoch = strings.TrimLeft(p.Epoch, "0")
-	}
 	p.EVR = CanonicalEVR(p.Epoch, p.Version, p.Release)
+}
+
+// normEpoch trims an epoch and strips leading zeros from a numeric one ("0" → "").
+func normEpoch(e string) string {
+	e = strings.TrimSpace(e)
+	if allDigits(e) {
+		e = strings.TrimLeft(e, "0")
+	}
+	return e
+}
+
+// cutEpoch splits "E:rest" where E is one or more digits.
+func cutEpoch(v string) (epoch, rest string, ok bool) {
+	i := strings.IndexByte(v, ':')
+	if i <= 0 || !allDigits(v[:i]) {
+		return "", v, false
+	}
+	return v[:i], v[i+1:], true
 }
 
 // CanonicalEVR renders [epoch:]version[-release] with epoch omitted when it is
