@@ -146,7 +146,7 @@ func allDigits(s string) bool {
 // package reported by either side has the same EVR.
 func NormalizePackage(p *Package) {
 	p.Name = strings.TrimSpace(p.Name)
-	p.Arch = strings.TrimSpace(p.Arch)
+	p.Arch = internArch(strings.TrimSpace(p.Arch))
 	p.Version = strings.TrimSpace(p.Version)
 	p.Release = strings.TrimSpace(p.Release)
 	p.Epoch = normEpoch(p.Epoch)
@@ -173,6 +173,30 @@ func NormalizePackage(p *Package) {
 		}
 	}
 	p.EVR = CanonicalEVR(p.Epoch, p.Version, p.Release)
+}
+
+// internArch returns a shared copy of common architecture names, so that
+// the comparison's equality checks on them hit the pointer-equality fast path.
+func internArch(a string) string {
+	switch a {
+	case "x86_64":
+		return "x86_64"
+	case "noarch":
+		return "noarch"
+	case "aarch64":
+		return "aarch64"
+	case "i686":
+		return "i686"
+	case "amd64":
+		return "amd64"
+	case "arm64":
+		return "arm64"
+	case "all":
+		return "all"
+	case "i386":
+		return "i386"
+	}
+	return a
 }
 
 // normEpoch trims an epoch and strips leading zeros from a numeric one ("0" → "").

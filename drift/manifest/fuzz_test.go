@@ -1,6 +1,7 @@
 package manifest
 
 import (
+	"bytes"
 	"slices"
 	"testing"
 
@@ -52,6 +53,10 @@ func fuzzDecoder(f *testing.F, name string, format Format, fixtures ...string) {
 		f.Add(readFixture(f, fx))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		name := name
+		if format == FormatAuto && bytes.HasPrefix(bytes.TrimSpace(data), []byte("{")) {
+			name = "fuzz.json" // native JSON (or sniffed SBOM) rather than YAML
+		}
 		m, err := Decode(name, data, Options{Format: format})
 		if err != nil {
 			if m != nil {
