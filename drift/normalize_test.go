@@ -317,3 +317,30 @@ func TestCompareAllocs(t *testing.T) {
 		t.Errorf("in-sync compare: verdict %s, %.0f allocations, want in_sync and 0", r.Verdict, n)
 	}
 }
+
+// One compiled policy and one manifest are shared by concurrent scans.
+func TestCompareConcurrent(t *testing.T) {
+	m, _ := benchFleet(300)
+	cp, err := CompilePolicy(&Policy{Now: benchNow, Rules: []Rule{{ID: "r", Name: "pkg-01*", Action: ActionSeverity, Severity: SeverityHigh}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := EncodeReport(cp.Compare(m, mustSnap(300)))
+	done := make(chan []byte)
+	for g := 0; g < 8; g++ {
+		go func() {
+			var last []byte
+			for i := 0; i < 20; i++ {
+				last, _ = EncodeReport(cp.Compare(m, mustSnap(300)))
+			}
+			done <- last
+		}()
+	}
+	for g := 0; g < 8; g++ {
+		if got := <-done; string(got) != string(want) {
+			t.Errorf("concurrent result differs:\n%s\nvs\n%s", got, want)
+		}
+	}
+}
+
+func mustSnap(n int) *Snapshot { _, s := benchFleet(n); return s }
