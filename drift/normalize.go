@@ -160,7 +160,9 @@ func NormalizePackage(p *Package) {
 		}
 		p.Epoch, p.Version = normEpoch(e), strings.TrimSpace(rest)
 	}
-	if p.Release == "" {
+	// Split a release written into Version; repeat while the release comes
+	// out empty ("1.0-" or "1.0- ") so that normalising again changes nothing.
+	for p.Release == "" {
 		i := -1
 		switch p.Format {
 		case FormatDeb:
@@ -168,9 +170,10 @@ func NormalizePackage(p *Package) {
 		case FormatRPM:
 			i = strings.IndexByte(p.Version, '-')
 		}
-		if i > 0 {
-			p.Version, p.Release = strings.TrimSpace(p.Version[:i]), strings.TrimSpace(p.Version[i+1:])
+		if i <= 0 {
+			break
 		}
+		p.Version, p.Release = strings.TrimSpace(p.Version[:i]), strings.TrimSpace(p.Version[i+1:])
 	}
 	p.EVR = CanonicalEVR(p.Epoch, p.Version, p.Release)
 }
