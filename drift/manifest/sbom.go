@@ -79,6 +79,12 @@ func packageFromPURL(s string) (p drift.Package, distro string, ok bool, kind st
 		p.Epoch, p.Version = e, rest
 	}
 	drift.NormalizePackage(&p)
+	switch {
+	case p.Name == "":
+		return p, "", false, "", fmt.Errorf("%q: no package name", s)
+	case p.Version == "":
+		return p, "", false, "", fmt.Errorf("%q: no version", s)
+	}
 	distro = q["distro"]
 	if fam := osFamilyFromDistro(distro); fam == "" || !isLetter(fam[0]) {
 		// Inspector writes distro=2023 under the "amazon" namespace
