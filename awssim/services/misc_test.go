@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/driftd/driftd/awssim/wire"
 )
 
 func TestSNSPublish(t *testing.T) {
@@ -295,5 +297,23 @@ func TestImageBuilder(t *testing.T) {
 	})
 	if _, err := plain.GetImage(cx, &imagebuilder.GetImageInput{ImageBuildVersionArn: aws.String(testImageARN)}); !errors.As(err, &thr) {
 		t.Errorf("standard retryer without the code: %v, want CallRateLimitExceededException (not retried)", err)
+	}
+}
+
+func TestRegister(t *testing.T) {
+	got := map[string]bool{}
+	New(Options{}).Register(func(name string, h wire.Handler) {
+		if h == nil {
+			t.Errorf("%s: nil handler", name)
+		}
+		got[name] = true
+	})
+	for _, n := range []string{wire.SvcS3, wire.SvcSQS, wire.SvcSNS, wire.SvcEvents, wire.SvcSTS, wire.SvcImageBuilder} {
+		if !got[n] {
+			t.Errorf("%s not registered", n)
+		}
+	}
+	if len(got) != 6 {
+		t.Errorf("registered %v", got)
 	}
 }
