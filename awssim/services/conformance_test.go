@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -18,9 +19,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/smithy-go"
 )
 
@@ -73,6 +76,7 @@ type target struct {
 	sns    *sns.Client
 	events *eventbridge.Client
 	sqs    *sqs.Client
+	s3     *s3.Client
 	// published returns the normalised messages published to a topic.
 	published func(t *testing.T, topicArn string) []normMessage
 	// prepare sets up whatever published needs for a topic.
@@ -123,6 +127,7 @@ func TestConformanceWithMoto(t *testing.T) {
 		sns:    sns.NewFromConfig(e.cfg, func(o *sns.Options) { o.BaseEndpoint = ep }),
 		events: eventbridge.NewFromConfig(e.cfg, func(o *eventbridge.Options) { o.BaseEndpoint = ep }),
 		sqs:    sqs.NewFromConfig(e.cfg, func(o *sqs.Options) { o.BaseEndpoint = ep }),
+		s3:     s3.NewFromConfig(e.cfg, func(o *s3.Options) { o.BaseEndpoint = ep; o.UsePathStyle = true }),
 	}
 	// moto's captured messages are read through an SQS subscription.
 	motoQueues := map[string]string{}
@@ -165,7 +170,7 @@ func TestConformanceWithMoto(t *testing.T) {
 		}
 		return out
 	}
-	sim := &target{name: "awssim", sns: e.sns, events: e.events, sqs: e.sqs, prepare: func(*testing.T, string) {}}
+	sim := &target{name: "awssim", sns: e.sns, events: e.events, sqs: e.sqs, s3: e.s3, prepare: func(*testing.T, string) {}}
 	sim.published = func(t *testing.T, topicArn string) []normMessage {
 		var out []normMessage
 		for _, m := range e.svc.Published(topicArn) {
@@ -263,6 +268,9 @@ func TestConformanceWithMoto(t *testing.T) {
 		}
 	})
 
+	t.Run("S3", func(t *testing.T) { conformS3(t, targets) })
+	t.Run("SQS", func(t *testing.T) { conformSQS(t, targets) })
+
 	t.Run("EventBridge", func(t *testing.T) {
 		at := aws.Time(time.Date(2026, 4, 5, 6, 7, 8, 0, time.UTC))
 		ok := func(detail string) ebtypes.PutEventsRequestEntry {
@@ -339,5 +347,200 @@ func TestConformanceWithMoto(t *testing.T) {
 				}
 			}
 		}
+	})
+}
+
+// compareAll runs the same call against every target and compares the
+// normalised results.
+func compareAll(t *testing.T, targets []*target, name string, call func(tg *target) string) {
+	t.Helper()
+	compareKnown(t, targets, name, "", call)
+}
+
+// compareKnown is compareAll for a case where moto is known to differ from
+// AWS (reason says how); a difference is logged, agreement is fine too.
+func compareKnown(t *testing.T, targets []*target, name, reason string, call func(tg *target) string) {
+	t.Helper()
+	res := map[string]string{}
+	for _, tg := range targets {
+		res[tg.name] = call(tg)
+	}
+	if res["awssim"] != res["moto"] && reason != "" {
+		t.Logf("%s: known moto difference (%s):\nawssim: %.200s\nmoto:   %.200s", name, reason, res["awssim"], res["moto"])
+		return
+	}
+	if res["awssim"] != res["moto"] {
+		t.Errorf("%s:\nawssim: %s\nmoto:   %s", name, res["awssim"], res["moto"])
+	} else {
+		t.Logf("%-28s %.160s", name, res["awssim"])
+	}
+}
+
+func conformS3(t *testing.T, targets []*target) {
+	bucket := "conf-" + strings.ReplaceAll(newUUID(), "-", "")[:12]
+	keys := []string{
+		"AWS:Application/accountid=123456789012/region=us-east-1/resourcetype=ManagedInstanceInventory/i-0abc.json",
+		"AWS:Application/accountid=123456789012/region=us-east-1/resourcetype=ManagedInstanceInventory/i-0abd.json",
+		"AWS:Application/accountid=123456789012/region=us-west-2/resourcetype=ManagedInstanceInventory/i-0abe.json",
+		"AWS:InstanceInformation/accountid=123456789012/region=us-east-1/resourcetype=ManagedInstanceInventory/i-0abc.json",
+		"baselines/ami-0123/manifest.yaml",
+		"baselines/ami-0456/manifest yaml+spaces.yaml",
+		"top.json",
+	}
+	for _, tg := range targets {
+		if _, err := tg.s3.CreateBucket(ctx(t), &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+			t.Fatalf("%s CreateBucket: %v", tg.name, err)
+		}
+		for i, k := range keys {
+			body := strings.Repeat(fmt.Sprintf("line %d of %s\n", i, k), i+1)
+			if _, err := tg.s3.PutObject(ctx(t), &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(k), Body: strings.NewReader(body)}); err != nil {
+				t.Fatalf("%s PutObject %s: %v", tg.name, k, err)
+			}
+		}
+	}
+	list := func(in s3.ListObjectsV2Input) func(tg *target) string {
+		return func(tg *target) string {
+			in := in
+			in.Bucket = aws.String(bucket)
+			var pages []string
+			for page := 0; page < 20; page++ {
+				out, err := tg.s3.ListObjectsV2(ctx(t), &in)
+				if err != nil {
+					return codeOf(err)
+				}
+				var b strings.Builder
+				fmt.Fprintf(&b, "KeyCount=%d Truncated=%v MaxKeys=%d", aws.ToInt32(out.KeyCount), aws.ToBool(out.IsTruncated), aws.ToInt32(out.MaxKeys))
+				for _, o := range out.Contents {
+					fmt.Fprintf(&b, " %s(%d,%s)", aws.ToString(o.Key), aws.ToInt64(o.Size), aws.ToString(o.ETag))
+				}
+				for _, p := range out.CommonPrefixes {
+					fmt.Fprintf(&b, " [%s]", aws.ToString(p.Prefix))
+				}
+				pages = append(pages, b.String())
+				if !aws.ToBool(out.IsTruncated) {
+					break
+				}
+				in.ContinuationToken = out.NextContinuationToken
+			}
+			return strings.Join(pages, " | ")
+		}
+	}
+	compareAll(t, targets, "list all", list(s3.ListObjectsV2Input{}))
+	compareAll(t, targets, "list prefix", list(s3.ListObjectsV2Input{Prefix: aws.String("AWS:Application/")}))
+	compareAll(t, targets, "list delimiter", list(s3.ListObjectsV2Input{Delimiter: aws.String("/")}))
+	compareAll(t, targets, "list prefix+delimiter", list(s3.ListObjectsV2Input{Prefix: aws.String("AWS:Application/accountid=123456789012/"), Delimiter: aws.String("/")}))
+	compareAll(t, targets, "list pages of 2", list(s3.ListObjectsV2Input{MaxKeys: aws.Int32(2)}))
+	compareAll(t, targets, "list delimiter pages of 1", list(s3.ListObjectsV2Input{Delimiter: aws.String("/"), MaxKeys: aws.Int32(1)}))
+	compareAll(t, targets, "list start-after", list(s3.ListObjectsV2Input{StartAfter: aws.String(keys[1])}))
+	compareAll(t, targets, "list no match", list(s3.ListObjectsV2Input{Prefix: aws.String("nothing/")}))
+	compareKnown(t, targets, "list max-keys -1", "moto answers 500 with a non-XML body; S3 answers 400 InvalidArgument",
+		list(s3.ListObjectsV2Input{MaxKeys: aws.Int32(-1)}))
+	compareAll(t, targets, "list missing bucket", func(tg *target) string {
+		_, err := tg.s3.ListObjectsV2(ctx(t), &s3.ListObjectsV2Input{Bucket: aws.String(bucket + "-missing")})
+		return codeOf(err)
+	})
+	get := func(in s3.GetObjectInput) func(tg *target) string {
+		return func(tg *target) string {
+			if in.Bucket == nil {
+				in.Bucket = aws.String(bucket)
+			}
+			out, err := tg.s3.GetObject(ctx(t), &in)
+			if err != nil {
+				return codeOf(err) + statusOf(err)
+			}
+			defer out.Body.Close()
+			var b strings.Builder
+			data := new(strings.Builder)
+			_, _ = io.Copy(data, out.Body)
+			fmt.Fprintf(&b, "len=%d etag=%s range=%s body=%q", aws.ToInt64(out.ContentLength), aws.ToString(out.ETag), aws.ToString(out.ContentRange), data.String())
+			return b.String()
+		}
+	}
+	compareAll(t, targets, "get", get(s3.GetObjectInput{Key: aws.String(keys[2])}))
+	compareAll(t, targets, "get range", get(s3.GetObjectInput{Key: aws.String(keys[2]), Range: aws.String("bytes=5-20")}))
+	compareAll(t, targets, "get suffix range", get(s3.GetObjectInput{Key: aws.String(keys[2]), Range: aws.String("bytes=-7")}))
+	compareAll(t, targets, "get range past end", get(s3.GetObjectInput{Key: aws.String(keys[2]), Range: aws.String("bytes=100000-")}))
+	compareAll(t, targets, "get missing key", get(s3.GetObjectInput{Key: aws.String("nope")}))
+	compareAll(t, targets, "get missing bucket", get(s3.GetObjectInput{Bucket: aws.String(bucket + "-missing"), Key: aws.String("nope")}))
+	compareAll(t, targets, "get if-none-match", func(tg *target) string {
+		h, err := tg.s3.HeadObject(ctx(t), &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(keys[0])})
+		if err != nil {
+			return codeOf(err)
+		}
+		return get(s3.GetObjectInput{Key: aws.String(keys[0]), IfNoneMatch: h.ETag})(tg)
+	})
+	compareAll(t, targets, "head", func(tg *target) string {
+		h, err := tg.s3.HeadObject(ctx(t), &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(keys[5])})
+		if err != nil {
+			return codeOf(err)
+		}
+		return fmt.Sprintf("len=%d etag=%s", aws.ToInt64(h.ContentLength), aws.ToString(h.ETag))
+	})
+	compareAll(t, targets, "head missing", func(tg *target) string {
+		_, err := tg.s3.HeadObject(ctx(t), &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String("nope")})
+		return codeOf(err) + statusOf(err)
+	})
+	compareAll(t, targets, "delete missing key", func(tg *target) string {
+		_, err := tg.s3.DeleteObject(ctx(t), &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String("nope")})
+		return codeOf(err)
+	})
+}
+
+func statusOf(err error) string {
+	var re interface{ HTTPStatusCode() int }
+	if errors.As(err, &re) {
+		return fmt.Sprintf(" (HTTP %d)", re.HTTPStatusCode())
+	}
+	return ""
+}
+
+func conformSQS(t *testing.T, targets []*target) {
+	name := "conf-" + strings.ReplaceAll(newUUID(), "-", "")[:12]
+	urls := map[string]*string{}
+	for _, tg := range targets {
+		out, err := tg.sqs.CreateQueue(ctx(t), &sqs.CreateQueueInput{QueueName: aws.String(name)})
+		if err != nil {
+			t.Fatalf("%s CreateQueue: %v", tg.name, err)
+		}
+		urls[tg.name] = out.QueueUrl
+	}
+	attrs := map[string]sqstypes.MessageAttributeValue{
+		"kind":   {DataType: aws.String("String"), StringValue: aws.String("s3-event")},
+		"count":  {DataType: aws.String("Number"), StringValue: aws.String("12")},
+		"blob":   {DataType: aws.String("Binary"), BinaryValue: []byte{1, 2, 3}},
+		"custom": {DataType: aws.String("String.custom"), StringValue: aws.String("x")},
+	}
+	compareAll(t, targets, "send with attributes", func(tg *target) string {
+		out, err := tg.sqs.SendMessage(ctx(t), &sqs.SendMessageInput{QueueUrl: urls[tg.name], MessageBody: aws.String("hello drift"), MessageAttributes: attrs})
+		if err != nil {
+			return codeOf(err)
+		}
+		return "body=" + aws.ToString(out.MD5OfMessageBody) + " attrs=" + aws.ToString(out.MD5OfMessageAttributes)
+	})
+	compareAll(t, targets, "receive", func(tg *target) string {
+		out, err := tg.sqs.ReceiveMessage(ctx(t), &sqs.ReceiveMessageInput{QueueUrl: urls[tg.name], MaxNumberOfMessages: 10, WaitTimeSeconds: 1,
+			MessageAttributeNames: []string{"All"}, MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{"ApproximateReceiveCount"}})
+		if err != nil {
+			return codeOf(err)
+		}
+		var b strings.Builder
+		for _, m := range out.Messages {
+			fmt.Fprintf(&b, "body=%s md5=%s md5attrs=%s count=%s attrs=%d", aws.ToString(m.Body), aws.ToString(m.MD5OfBody),
+				aws.ToString(m.MD5OfMessageAttributes), m.Attributes["ApproximateReceiveCount"], len(m.MessageAttributes))
+		}
+		return b.String()
+	})
+	compareAll(t, targets, "missing queue", func(tg *target) string {
+		_, err := tg.sqs.GetQueueUrl(ctx(t), &sqs.GetQueueUrlInput{QueueName: aws.String(name + "-missing")})
+		var q *sqstypes.QueueDoesNotExist
+		return codeOf(err) + fmt.Sprintf(" typed=%v", errors.As(err, &q))
+	})
+	compareAll(t, targets, "MaxNumberOfMessages 11", func(tg *target) string {
+		_, err := tg.sqs.ReceiveMessage(ctx(t), &sqs.ReceiveMessageInput{QueueUrl: urls[tg.name], MaxNumberOfMessages: 11})
+		return codeOf(err)
+	})
+	compareAll(t, targets, "malformed receipt handle", func(tg *target) string {
+		_, err := tg.sqs.DeleteMessage(ctx(t), &sqs.DeleteMessageInput{QueueUrl: urls[tg.name], ReceiptHandle: aws.String("not-a-handle")})
+		return codeOf(err)
 	})
 }
