@@ -70,7 +70,9 @@ func TestDescribeInstancesFilters(t *testing.T) {
 		}
 		return n
 	}
-	f := func(name string, vals ...string) ec2types.Filter { return ec2types.Filter{Name: aws.String(name), Values: vals} }
+	f := func(name string, vals ...string) ec2types.Filter {
+		return ec2types.Filter{Name: aws.String(name), Values: vals}
+	}
 	cases := []struct {
 		name    string
 		filters []ec2types.Filter

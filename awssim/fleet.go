@@ -358,6 +358,9 @@ func (f *fleet) scheduleLocked(now time.Time) {
 	}
 	for _, g := range f.groups {
 		for _, r := range g.refreshes {
+			if r.Status == "Cancelling" {
+				consider(now)
+			}
 			if r.active() {
 				consider(r.nextAt)
 				if r.nextAt.IsZero() || !r.nextAt.After(now) {
