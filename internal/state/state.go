@@ -107,6 +107,9 @@ type Inputs struct {
 	BaselineVersion   string
 	PolicyVersion     string
 	LaunchTemplateAMI string
+	// Reused marks a report rebuilt from this store (inventory unchanged):
+	// the retained finding counts and findings are kept as they were.
+	Reused bool
 }
 
 // Record stores a scan's report for an instance and returns the previous
@@ -138,6 +141,9 @@ func (s *Store) Record(r *drift.Report, in Inputs, now time.Time) (prev Entry, o
 		if r.Verdict == drift.VerdictDrifted {
 			e.Findings = TopFindings(r.Findings, MaxFindings)
 		}
+	}
+	if in.Reused && ok && old.Verdict == r.Verdict {
+		e.Counts, e.FindingsTotal, e.Findings = old.Counts, old.FindingsTotal, old.Findings
 	}
 	switch {
 	case !ok:
