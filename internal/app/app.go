@@ -332,4 +332,6 @@ func (r metricsRecorder) CollectorError(name, reason string) {
 	r.m.CollectorErrors.WithLabelValues(name, reason).Inc()
 }
 
-func (r metricsRecorder) BaselineError(source string) { r.m.BaselineErrors.WithLabelValues(source).Inc() }
+func (r metricsRecorder) BaselineError(source string) {
+	r.m.BaselineErrors.WithLabelValues(source).Inc()
+}
