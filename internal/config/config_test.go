@@ -169,3 +169,15 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestExamplesValidate(t *testing.T) {
+	files, _ := filepath.Glob("../../examples/*.yaml")
+	if len(files) == 0 {
+		t.Fatal("no example configurations found")
+	}
+	for _, f := range files {
+		if _, err := Load(f); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+}
