@@ -144,6 +144,7 @@ const (
 	remediationTagOverrideDefault            = true
 	remediationTaggingDefault                = true
 	remediationReplacementMaxLimit           = 24 * time.Hour
+	remediationMaxWindow                     = 31 * 24 * time.Hour
 )
 
 // RemediationModeRank orders modes (off < flag < approve < replace); -1 for unknown.
@@ -404,6 +405,8 @@ func (r *Remediation) Validate() []error {
 			}
 			if d := w.Duration; d <= 0 {
 				add(wk+".duration", "must be set and positive (e.g. \"3h\")")
+			} else if d > remediationMaxWindow {
+				add(wk+".duration", "%s must be at most 744h (31 days)", d)
 			}
 			if _, err := RemediationLocation(w.TimeZone); err != nil {
 				add(wk+".timezone", "%v", err)
