@@ -28,7 +28,8 @@ const (
 	TagAction   = "driftd:action"      // <action>@<RFC3339>, the last remediation action on the instance
 	TagProtect  = "driftd:protect"     // opt-out: "true" or an RFC3339 expiry
 	TagMode     = "driftd:remediation" // ASG tag: off|flag|approve|replace
-	TagInFlight = "driftd:inflight"    // ASG tag: in-flight set "<instance>=<action>@<RFC3339>,..."
+	TagInFlight = "driftd:inflight"    // ASG tag: in-flight set "<instance>@<RFC3339>,..."
+	TagFailures = "driftd:failures"    // ASG tag: "<consecutive failures>@<RFC3339 of the last>"
 )
 
 // ActionKind is what the executor does.
