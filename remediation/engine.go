@@ -43,6 +43,7 @@ type Engine struct {
 	breakers map[string]bool // scope -> open
 	killOn   bool
 	blocked  map[string]SkipReason // instance -> last blocking reason (event dedup)
+	dryOnce  map[string]bool       // dry-run actions already announced
 	restored bool
 	last     *PlanResult
 	lastErr  string
@@ -62,7 +63,7 @@ type Engine struct {
 // NewEngine builds an engine.
 func NewEngine(o Options) *Engine {
 	e := &Engine{reader: o.Reader, exec: o.Executor, kill: o.KillSwitch, sink: o.Sink, metrics: o.Metrics, log: o.Log, now: o.Now, hookC: o.HookClient,
-		breakers: map[string]bool{}, blocked: map[string]SkipReason{}}
+		breakers: map[string]bool{}, blocked: map[string]SkipReason{}, dryOnce: map[string]bool{}}
 	if e.log == nil {
 		e.log = zap.NewNop()
 	}
@@ -319,6 +320,14 @@ func (e *Engine) act(ctx context.Context, exec Executor, dry bool, a Action, pol
 	refreshID, err := exec.Replace(ctx, a)
 	if errors.Is(err, ErrDryRun) {
 		e.metrics.Remediations.WithLabelValues(a.Group, string(a.Kind), ResultDryRun).Inc()
+		key := a.Group + "/" + a.InstanceID
+		e.mu.Lock()
+		announced := e.dryOnce[key]
+		e.dryOnce[key] = true
+		e.mu.Unlock()
+		if announced {
+			return "", ""
+		}
 		e.emit(ctx, Event{Type: EventStarted, Time: started, Group: a.Group, InstanceID: a.InstanceID, Action: a.Kind, Reason: a.Reason, DryRun: true,
 			Detail: "dry run: would " + string(a.Kind)})
 		return "", ""
