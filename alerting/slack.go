@@ -1,6 +1,7 @@
 package alerting
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -36,7 +37,7 @@ func (s *SlackSink) Type() string { return "slack" }
 
 // Notify posts the message built by SlackMessage.
 func (s *SlackSink) Notify(ctx context.Context, b *Batch) (bool, error) {
-	body, err := json.Marshal(SlackMessage(b))
+	body, err := MarshalSlack(SlackMessage(b))
 	if err != nil {
 		return false, &SinkError{Reason: ReasonEncode, msg: "encode slack message: " + err.Error()}
 	}
@@ -109,11 +110,12 @@ func SlackMessage(b *Batch) SlackPayload {
 			break
 		}
 		var sb strings.Builder
-		name := g.ASG
-		if name == "" {
-			name = "(no ASG)"
+		if g.ASG == "" {
+			sb.WriteString("*Fleet-wide*")
+		} else {
+			sb.WriteString("*ASG " + slackEscape(g.ASG) + "*")
 		}
-		fmt.Fprintf(&sb, "*ASG %s* — %d event", slackEscape(name), g.EventCount)
+		fmt.Fprintf(&sb, " — %d event", g.EventCount)
 		if g.EventCount != 1 {
 			sb.WriteString("s")
 		}
@@ -154,9 +156,28 @@ func slackEventLine(ev Event) string {
 		sb.WriteString("    • " + slackEscape(DescribeFinding(f)) + "\n")
 	}
 	if ev.FindingsTruncated > 0 {
-		fmt.Fprintf(&sb, "    • _…and %d more findings_\n", ev.FindingsTruncated)
+		fmt.Fprintf(&sb, "    • _…and %d more %s_\n", ev.FindingsTruncated, plural(ev.FindingsTruncated, "finding", "findings"))
 	}
 	return sb.String()
+}
+
+// MarshalSlack encodes a message without Go's HTML escaping (Slack's mrkdwn
+// escapes are already applied).
+func MarshalSlack(m SlackPayload) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(m); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(buf.Bytes(), "\n"), nil
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // slackEscape escapes the three characters Slack's mrkdwn requires.
