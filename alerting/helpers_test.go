@@ -2,6 +2,8 @@ package alerting
 
 import (
 	"encoding/json"
+
+	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"os"
 	"strconv"
 
@@ -15,3 +17,5 @@ func configEventTypes() []string { return config.AlertEventTypes }
 func itoa(i int) string { return strconv.Itoa(i) }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+type ebTarget = ebtypes.Target
