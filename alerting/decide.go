@@ -171,33 +171,36 @@ func Decide(prev NotifyState, cur []InstanceState, now time.Time, cfg DedupConfi
 			d := Digest(st.Findings)
 			summary := st.Summary
 			if summary == "" {
-				summary = Summarize(st.Findings)
+				if announced && rec.Digest == d && rec.Summary != "" {
+					summary = rec.Summary // same findings, same summary
+				} else {
+					summary = Summarize(st.Findings)
+				}
 			}
-			ev := Event{
-				Time: now, ASG: st.ASG, AMI: st.AMI, InstanceID: st.InstanceID,
-				Severity: st.Severity, Summary: summary,
-				Findings: TopFindings(st.Findings, -1), FindingsTotal: len(st.Findings),
-			}
+			var typ EventType
+			repeat := false
 			switch {
 			case !announced:
 				rec = InstanceRecord{Since: now, LastSent: now}
-				ev.Type = EventDriftDetected
+				typ = EventDriftDetected
 			case rec.Digest == "":
 				// Seeded from tags by a restart: announced before, findings unknown.
 			case rec.Digest != d:
-				ev.Type = EventDriftChanged
+				typ = EventDriftChanged
 				rec.LastSent = now
 			case due(rec.LastSent, now, cfg.RepeatInterval):
-				ev.Type = EventDriftDetected
-				ev.Repeat = true
+				typ, repeat = EventDriftDetected, true
 				rec.LastSent = now
 			}
 			rec.ASG, rec.AMI, rec.Severity, rec.Summary = st.ASG, st.AMI, st.Severity, summary
 			rec.Digest, rec.LastVerdict = d, st.Verdict
 			next.Instances[st.InstanceID] = rec
-			if ev.Type != "" {
-				ev.Since = rec.Since
-				events = append(events, ev)
+			if typ != "" {
+				events = append(events, Event{
+					Type: typ, Time: now, ASG: st.ASG, AMI: st.AMI, InstanceID: st.InstanceID,
+					Severity: st.Severity, Summary: summary, Since: rec.Since, Repeat: repeat,
+					Findings: TopFindings(st.Findings, -1), FindingsTotal: len(st.Findings),
+				})
 			}
 		case drift.VerdictInSync, drift.VerdictExempt:
 			if announced {

@@ -211,18 +211,25 @@ func findingKey(f drift.Finding) string {
 // when any finding's item, change, expected/observed value or severity does.
 // Rule names are left out so renaming a policy rule does not re-announce.
 func Digest(fs []drift.Finding) string {
-	lines := make([]string, 0, len(fs))
-	for _, f := range fs {
-		lines = append(lines, strings.Join([]string{
+	// Each finding is hashed on its own and the hashes are combined by sorted
+	// order: order-independent, no per-scan string building.
+	sums := make([][sha256.Size]byte, len(fs))
+	var buf []byte
+	for i, f := range fs {
+		buf = buf[:0]
+		for _, s := range [...]string{
 			string(f.Category), f.Type, f.Name, f.Arch, f.Attribute, string(f.Change),
 			string(f.Direction), f.Expected, f.Observed, f.Severity.String(),
-		}, "\x1f"))
+		} {
+			buf = append(buf, s...)
+			buf = append(buf, 0x1f)
+		}
+		sums[i] = sha256.Sum256(buf)
 	}
-	sort.Strings(lines)
+	sort.Slice(sums, func(i, j int) bool { return string(sums[i][:]) < string(sums[j][:]) })
 	h := sha256.New()
-	for _, l := range lines {
-		h.Write([]byte(l))
-		h.Write([]byte{'\n'})
+	for i := range sums {
+		h.Write(sums[i][:])
 	}
 	return hex.EncodeToString(h.Sum(nil))[:32]
 }
