@@ -255,3 +255,17 @@ func TestBackoffDelay(t *testing.T) {
 		t.Errorf("overflow: %s", d)
 	}
 }
+
+func TestReloadCarriesState(t *testing.T) {
+	rec := &recordSink{name: "rec"}
+	n, _ := New(config.Alerting{}, Options{ExtraSinks: []Sink{rec}})
+	cur := []InstanceState{drifted("i-1", "web", fA)}
+	n.Scan(t0, cur)
+	n.Close(ctxTimeout(t, 5*time.Second))
+	st := n.State()
+	n2, _ := New(config.Alerting{}, Options{ExtraSinks: []Sink{rec}, State: &st})
+	defer n2.Close(context.Background())
+	if evs := n2.Scan(t0.Add(time.Minute), cur); len(evs) != 0 {
+		t.Fatalf("reload re-announced: %v", evKeys(evs))
+	}
+}

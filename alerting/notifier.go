@@ -34,6 +34,10 @@ type Options struct {
 	// Now is the clock for payload timestamps and signatures (default time.Now).
 	Now     func() time.Time
 	Backoff Backoff // zero = DefaultBackoff
+	// State, when set, is the starting deduplication state instead of the
+	// state file: pass the previous Notifier's State() on a config reload so
+	// nothing is re-announced.
+	State *NotifyState
 	// ExtraSinks are added to the configured ones (custom sinks, tests); they
 	// use the defaults of config.AlertSink.
 	ExtraSinks []Sink
@@ -123,7 +127,9 @@ func New(cfg config.Alerting, opt Options) (*Notifier, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	if cfg.StateFile != "" {
+	if opt.State != nil {
+		n.state = opt.State.Clone()
+	} else if cfg.StateFile != "" {
 		st, err := LoadState(cfg.StateFile)
 		if err != nil {
 			// Starting empty re-announces at worst (tags still seed); never fatal.
