@@ -52,7 +52,7 @@ func TestSecretsNeverLoggedOrInErrors(t *testing.T) {
 		if strings.Contains(r.URL.Path, "/slow") {
 			select {
 			case <-r.Context().Done():
-			case <-time.After(2 * time.Second):
+			case <-time.After(300 * time.Millisecond):
 			}
 			return
 		}

@@ -230,7 +230,7 @@ func TestWebhookTimeoutRetried(t *testing.T) {
 		if c == 1 {
 			select {
 			case <-r.Context().Done():
-			case <-time.After(2 * time.Second):
+			case <-time.After(300 * time.Millisecond):
 			}
 			return
 		}
