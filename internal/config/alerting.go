@@ -109,8 +109,8 @@ const (
 // default while an explicit zero (max_retries: 0) is honoured. The obsolete
 // unmarshaler signature keeps the caller's decoder, hence KnownFields(true).
 func (a *Alerting) UnmarshalYAML(unmarshal func(any) error) error {
-	type plain Alerting
-	p := plain{
+	type alerting Alerting // same fields, no UnmarshalYAML (named for decode errors)
+	p := alerting{
 		RepeatInterval:         DefaultRepeatInterval,
 		MaxInstancesPerGroup:   DefaultMaxInstancesPerGroup,
 		MaxFindingsPerInstance: DefaultMaxFindingsPerInstance,
@@ -124,8 +124,8 @@ func (a *Alerting) UnmarshalYAML(unmarshal func(any) error) error {
 
 // UnmarshalYAML fills a sink's defaults before decoding (see Alerting.UnmarshalYAML).
 func (s *AlertSink) UnmarshalYAML(unmarshal func(any) error) error {
-	type plain AlertSink
-	p := plain{MaxRetries: DefaultSinkMaxRetries}
+	type alertSink AlertSink
+	p := alertSink{MaxRetries: DefaultSinkMaxRetries}
 	if err := unmarshal(&p); err != nil {
 		return err
 	}
