@@ -366,7 +366,7 @@ show)
     if [ "$skip" = 1 ]; then skip=0; continue; fi
     case "$a" in -p) skip=1; continue ;; -*) continue ;; esac
     case "$a" in
-    sshd.service) st=active sub=running ufs=enabled ;;
+    sshd.service) st=${FAKE_SSHD_STATE:-active} sub=running ufs=enabled ;;
     chronyd.service) st=inactive sub=dead ufs=enabled ;;
     fstrim.timer) st=active sub=waiting ufs=enabled ;;
     amazon-ssm-agent.service) st=active sub=running ufs=disabled ;;
