@@ -139,7 +139,7 @@ var sentinels = map[string]any{
 	"VpcId":                     "vpc-0sentinel",
 	"PrivateSubnetIds":          []any{"subnet-0sentinela", "subnet-0sentinelb"},
 	"PrometheusSecurityGroupId": "sg-0prometheus",
-	"MetricsPort":               9479,
+	"MetricsPort":               9464,
 	"PrivateRouteTableIds":      []any{"rtb-0sentinel"},
 	"BinaryS3Uri":               "s3://artifacts-bucket/driftd/v1.2.3/driftd-linux-amd64",
 	"BinarySha256":              strings.Repeat("ab", 32),
@@ -282,8 +282,8 @@ func TestNoSSHAndMetricsPortFromPrometheusOnly(t *testing.T) {
 		t.Fatalf("driftd security group has %d ingress rules, want exactly 1", len(sg.SecurityGroupIngress))
 	}
 	in := sg.SecurityGroupIngress[0]
-	if in.IpProtocol != "tcp" || in.FromPort == nil || in.ToPort == nil || *in.FromPort != 9479 || *in.ToPort != 9479 {
-		t.Errorf("ingress %s %v-%v, want tcp 9479-9479 (MetricsPort)", in.IpProtocol, in.FromPort, in.ToPort)
+	if in.IpProtocol != "tcp" || in.FromPort == nil || in.ToPort == nil || *in.FromPort != 9464 || *in.ToPort != 9464 {
+		t.Errorf("ingress %s %v-%v, want tcp 9464-9464 (MetricsPort)", in.IpProtocol, in.FromPort, in.ToPort)
 	}
 	if in.SourceSecurityGroupId == nil || *in.SourceSecurityGroupId != "sg-0prometheus" || in.CidrIp != nil || in.CidrIpv6 != nil || in.SourcePrefixListId != nil {
 		t.Errorf("ingress source must be the Prometheus security group only, got %+v", in)

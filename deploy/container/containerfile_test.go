@@ -82,8 +82,8 @@ func TestContainerfileShape(t *testing.T) {
 	if u := find(final.lines, "USER "); len(u) != 1 || !strings.HasPrefix(u[0], "nonroot") {
 		t.Errorf("final USER = %q, want nonroot", u)
 	}
-	if e := find(final.lines, "EXPOSE "); len(e) != 1 || e[0] != "9479" {
-		t.Errorf("EXPOSE = %q, want 9479", e)
+	if e := find(final.lines, "EXPOSE "); len(e) != 1 || e[0] != "9464" {
+		t.Errorf("EXPOSE = %q, want 9464", e)
 	}
 	var ep []string
 	if e := find(final.lines, "ENTRYPOINT "); len(e) != 1 || json.Unmarshal([]byte(e[0]), &ep) != nil || len(ep) != 2 || ep[1] != "run" {
