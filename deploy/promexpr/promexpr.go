@@ -292,3 +292,48 @@ func UnknownMetrics(expr string) []string {
 	}
 	return out
 }
+
+// StripThreshold returns the left-hand side of an alert expression's
+// top-level comparison (`X > 0` → `X`), so a test can check the series an
+// alert watches exist even while the alert does not fire. Expressions
+// without a top-level comparison are returned unchanged.
+func StripThreshold(expr string) string {
+	depth := 0
+	var quote rune
+	cut := -1
+	rs := []rune(expr)
+	for i := 0; i < len(rs); i++ {
+		c := rs[i]
+		if quote != 0 {
+			if c == '\\' {
+				i++
+			} else if c == quote {
+				quote = 0
+			}
+			continue
+		}
+		switch c {
+		case '"', '\'', '`':
+			quote = c
+		case '(', '[', '{':
+			depth++
+		case ')', ']', '}':
+			depth--
+		case '>', '<', '=', '!':
+			if depth != 0 {
+				continue
+			}
+			// = alone is not a comparison at top level (only inside {}), but
+			// ==, !=, >=, <=, >, < are.
+			if c == '=' && (i+1 >= len(rs) || rs[i+1] != '=') {
+				continue
+			}
+			if c == '!' && (i+1 >= len(rs) || rs[i+1] != '=') {
+				continue
+			}
+			cut = i
+			return strings.TrimSpace(string(rs[:cut]))
+		}
+	}
+	return strings.TrimSpace(expr)
+}

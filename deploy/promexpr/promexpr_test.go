@@ -66,3 +66,20 @@ func TestUnknownMetrics(t *testing.T) {
 		}
 	}
 }
+
+func TestStripThreshold(t *testing.T) {
+	tests := map[string]string{
+		`sum by (asg) (driftd_instances{verdict="drifted"}) > 0`:                `sum by (asg) (driftd_instances{verdict="drifted"})`,
+		`time() - driftd_last_successful_scan_timestamp_seconds > 3600`:         `time() - driftd_last_successful_scan_timestamp_seconds`,
+		`driftd_collector_success == 0`:                                         `driftd_collector_success`,
+		`up{job="driftd"} == 0`:                                                 `up{job="driftd"}`,
+		`sum(x{a!="b"}) / (sum(y) > 0)`:                                         `sum(x{a!="b"}) / (sum(y) > 0)`,
+		`driftd:scans_failed:ratio_rate30m >= 0.5`:                              `driftd:scans_failed:ratio_rate30m`,
+		`sum by (asg) (increase(driftd_remediations_total{result="f>0"}[30m]))`: `sum by (asg) (increase(driftd_remediations_total{result="f>0"}[30m]))`,
+	}
+	for in, want := range tests {
+		if got := StripThreshold(in); got != want {
+			t.Errorf("StripThreshold(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
