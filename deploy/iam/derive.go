@@ -359,6 +359,9 @@ func Check(uses []Use, readonly, remediation *Policy) []string {
 		}
 	}
 	for _, st := range remediation.Statement {
+		if st.Effect != "Allow" {
+			continue
+		}
 		for _, a := range st.Action {
 			if strings.HasPrefix(a, "autoscaling:") && st.Condition == nil {
 				problems = append(problems, fmt.Sprintf("unconditioned: %q (statement %s) must be conditioned on %s", a, st.Sid, RemediationConditionKey))

@@ -155,6 +155,13 @@ func TestCheckFixture(t *testing.T) {
 			want: []string{`unconditioned: "autoscaling:SetInstanceHealth" (statement Replace) must be conditioned on autoscaling:ResourceTag/driftd:remediation`},
 		},
 		{
+			name: "deny statements need no tag condition",
+			mutate: func(ro, rem *Policy) {
+				rem.Statement = append(rem.Statement, Statement{Sid: "Deny", Effect: "Deny", Action: StringList{"autoscaling:SetInstanceHealth"}, Resource: StringList{"*"}})
+			},
+			want: nil,
+		},
+		{
 			name: "wildcard action",
 			mutate: func(ro, rem *Policy) {
 				ro.Statement[0].Action = append(remove(ro.Statement[0].Action, "ec2:DescribeInstances"), "ec2:Describe*")
