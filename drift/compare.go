@@ -336,6 +336,12 @@ func (c *comparer) comparePackages() {
 	i, j := 0, 0
 	for i < len(M) && j < len(S) {
 		a, b := &M[i], &S[j]
+		if len(a.EVR) == len(b.EVR) && len(a.Name) == len(b.Name) && len(a.Arch) == len(b.Arch) &&
+			a.EVR == b.EVR && a.Name == b.Name && a.Arch == b.Arch {
+			i++
+			j++
+			continue
+		}
 		k := strings.Compare(a.Name, b.Name)
 		if k == 0 {
 			if k = strings.Compare(a.Arch, b.Arch); k == 0 {
