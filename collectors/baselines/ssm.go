@@ -46,7 +46,7 @@ func NewSSMSource(name string, api SSMAPI, s3api S3API, template string, withDec
 	return s, nil
 }
 
-var paramNameRe = regexp.MustCompile(`^[a-zA-Z0-9_.\-/]{1,2011}$`)
+var paramNameRe = regexp.MustCompile(`^[a-zA-Z0-9_.\-/]+$`)
 
 // ParameterName expands the template for an AMI.
 func (s *SSMSource) ParameterName(ami collectors.AMIInfo) (string, error) {
@@ -54,7 +54,7 @@ func (s *SSMSource) ParameterName(ami collectors.AMIInfo) (string, error) {
 		return "", fmt.Errorf("the AMI name of %s is unknown (template %s)", ami.ID, s.template)
 	}
 	n := strings.NewReplacer("{ami_id}", ami.ID, "{ami_name}", ami.Name).Replace(s.template)
-	if !paramNameRe.MatchString(n) {
+	if len(n) > 2011 || !paramNameRe.MatchString(n) {
 		return "", fmt.Errorf("%q is not a valid parameter name (template %s)", n, s.template)
 	}
 	return n, nil
