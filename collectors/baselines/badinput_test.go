@@ -46,13 +46,13 @@ func TestBadInputNoBaseline(t *testing.T) {
 				e.svc.PutObject(bucket, "m/"+amiA+".json", []byte(`{"schema_version":1,"ami_id":"`+amiA+`","packages":[{"name":"bash","ver`))
 			},
 			src:  s3Src,
-			want: "no baseline for ami-0aaaaaaaaaaaaaaa1 (s3: s3://golden-images/m/ami-0aaaaaaaaaaaaaaa1.json (etag ETAG): invalid JSON: unexpected end of JSON input)",
+			want: "no baseline for ami-0aaaaaaaaaaaaaaa1 (s3: s3://golden-images/m/ami-0aaaaaaaaaaaaaaa1.json (etag ETAG): invalid JSON: unexpected end of JSON input at byte 84)",
 		},
 		{
 			name:  "s3 truncated YAML",
 			setup: func(e *testEnv) { e.svc.PutObject(bucket, "m/"+amiA+".yaml", []byte(good[:len(good)-30])) },
 			src:   s3Src,
-			want:  "no baseline for ami-0aaaaaaaaaaaaaaa1 (s3: s3://golden-images/m/ami-0aaaaaaaaaaaaaaa1.yaml (etag ETAG): line 5: did not find expected ',' or '}')",
+			want:  "no baseline for ami-0aaaaaaaaaaaaaaa1 (s3: s3://golden-images/m/ami-0aaaaaaaaaaaaaaa1.yaml (etag ETAG): line 4: did not find expected ',' or '}')",
 		},
 		{
 			name: "s3 access denied",
@@ -116,7 +116,7 @@ func TestBadInputNoBaseline(t *testing.T) {
 			name:  "ssm truncated JSON",
 			setup: func(e *testEnv) { e.putParameter("/golden/"+amiA+"/manifest", `{"schema_version":1,"ami_id":"`+amiA) },
 			src:   ssmSrc,
-			want:  "no baseline for ami-0aaaaaaaaaaaaaaa1 (params: ssm:/golden/ami-0aaaaaaaaaaaaaaa1/manifest (version 1): invalid JSON: unexpected end of JSON input)",
+			want:  "no baseline for ami-0aaaaaaaaaaaaaaa1 (params: ssm:/golden/ami-0aaaaaaaaaaaaaaa1/manifest (version 1): invalid JSON: unexpected end of JSON input at byte 51)",
 		},
 		{
 			name:  "ssm points to a missing object",
