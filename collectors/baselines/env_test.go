@@ -1,8 +1,10 @@
 package baselines
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -18,35 +20,35 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
+	"github.com/driftd/driftd/awssim"
 	"github.com/driftd/driftd/awssim/services"
 	"github.com/driftd/driftd/awssim/wire"
 )
 
-// simRegion is the test front of the simulated region: the awssim/services
-// handlers (S3, Image Builder) plus a Parameter Store handler, a call log
-// and a latency hook.
+// simRegion is the test front of the simulated region (awssim with the
+// awssim/services handlers registered): it counts calls by
+// "service:Operation" (S3 operations named from the request shape), adds
+// latency and denies parameters, then hands the request to the simulator.
 type simRegion struct {
+	sim *awssim.Sim
 	svc *services.Services
 	srv *httptest.Server
 
 	mu      sync.Mutex
 	calls   map[string]int
-	params  map[string]*param
 	denied  map[string]bool
 	latency map[string]time.Duration // by "service:Op"
 }
 
-type param struct {
-	value   string
-	version int64
-}
-
 func (r *simRegion) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
-	req, perr := wire.Parse(hr)
-	if perr != nil {
-		wire.WriteError(w, req, perr)
+	body, err := io.ReadAll(hr.Body)
+	if err != nil {
+		http.Error(w, err.Error(), 400)
 		return
 	}
+	clone := hr.Clone(hr.Context())
+	clone.Body = io.NopCloser(bytes.NewReader(body))
+	req, _ := wire.Parse(clone)
 	op := req.Op
 	if req.Service == wire.SvcS3 {
 		switch {
@@ -72,67 +74,22 @@ func (r *simRegion) ServeHTTP(w http.ResponseWriter, hr *http.Request) {
 			return
 		}
 	}
-	if req.Service == wire.SvcSSM {
-		r.serveSSM(w, req)
-		return
-	}
-	h, ok := r.svc.Handlers()[req.Service]
-	if !ok {
-		wire.WriteError(w, req, wire.Errorf(400, "UnknownService", "no handler for %q", req.Service))
-		return
-	}
-	h.ServeAWS(w, req)
-}
-
-func (r *simRegion) serveSSM(w http.ResponseWriter, req *wire.Request) {
-	var in struct {
-		Name  string
-		Value string
-	}
-	_ = json.Unmarshal(req.Body, &in)
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	switch req.Op {
-	case "GetParameter":
-		if r.denied[in.Name] {
+	if key == "ssm:GetParameter" {
+		var in struct{ Name string }
+		_ = json.Unmarshal(body, &in)
+		r.mu.Lock()
+		denied := r.denied[in.Name]
+		r.mu.Unlock()
+		if denied {
 			wire.WriteError(w, req, wire.Errorf(400, "AccessDeniedException", "User is not authorized to perform ssm:GetParameter on %s", in.Name))
 			return
 		}
-		p := r.params[in.Name]
-		if p == nil {
-			wire.WriteError(w, req, wire.Errorf(400, "ParameterNotFound", ""))
-			return
-		}
-		wire.WriteJSON(w, req, map[string]any{"Parameter": map[string]any{
-			"Name": in.Name, "Type": "String", "Value": p.value, "Version": p.version, "DataType": "text",
-			"ARN": "arn:aws:ssm:us-east-1:123456789012:parameter" + in.Name, "LastModifiedDate": 1.7e9,
-		}})
-	case "PutParameter":
-		p := r.params[in.Name]
-		if p == nil {
-			p = &param{}
-			r.params[in.Name] = p
-		}
-		p.value = in.Value
-		p.version++
-		wire.WriteJSON(w, req, map[string]any{"Version": p.version, "Tier": "Standard"})
-	default:
-		wire.WriteError(w, req, wire.Errorf(400, "InvalidAction", "%s is not simulated here", req.Op))
 	}
+	hr.Body = io.NopCloser(bytes.NewReader(body))
+	r.sim.ServeHTTP(w, hr)
 }
 
-func (r *simRegion) putParameter(name, value string) int64 {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	p := r.params[name]
-	if p == nil {
-		p = &param{}
-		r.params[name] = p
-	}
-	p.value = value
-	p.version++
-	return p.version
-}
+func (r *simRegion) putParameter(name, value string) int64 { return r.sim.PutParameter(name, value) }
 
 func (r *simRegion) count(key string) int {
 	r.mu.Lock()
@@ -169,8 +126,9 @@ type testEnv struct {
 
 func newEnv(t testing.TB) *testEnv {
 	t.Helper()
-	r := &simRegion{svc: services.New(services.Options{}), calls: map[string]int{}, params: map[string]*param{},
-		denied: map[string]bool{}, latency: map[string]time.Duration{}}
+	svc := services.New(services.Options{})
+	r := &simRegion{svc: svc, calls: map[string]int{}, denied: map[string]bool{}, latency: map[string]time.Duration{},
+		sim: awssim.New(awssim.Options{Services: svc.Handlers(), LaunchDelay: -1, InventoryDelay: -1})}
 	r.srv = httptest.NewServer(r)
 	t.Cleanup(r.srv.Close)
 	cfg, err := config.LoadDefaultConfig(context.Background(),
