@@ -119,14 +119,20 @@ func TestBadInputNoBaseline(t *testing.T) {
 			want:  "no baseline for ami-0aaaaaaaaaaaaaaa1 (params: ssm:/golden/ami-0aaaaaaaaaaaaaaa1/manifest (version 1): invalid JSON: unexpected end of JSON input at byte 51)",
 		},
 		{
-			name:  "ssm points to a missing object",
-			setup: func(e *testEnv) { e.svc.CreateBucket(bucket); e.putParameter("/golden/"+amiA+"/manifest", "s3://"+bucket+"/nope.yaml") },
-			src:   ssmSrc,
-			want:  "no baseline for ami-0aaaaaaaaaaaaaaa1 (params: ssm:/golden/ami-0aaaaaaaaaaaaaaa1/manifest (version 1) -> s3://golden-images/nope.yaml: NoSuchKey: The specified key does not exist.)",
+			name: "ssm points to a missing object",
+			setup: func(e *testEnv) {
+				e.svc.CreateBucket(bucket)
+				e.putParameter("/golden/"+amiA+"/manifest", "s3://"+bucket+"/nope.yaml")
+			},
+			src:  ssmSrc,
+			want: "no baseline for ami-0aaaaaaaaaaaaaaa1 (params: ssm:/golden/ami-0aaaaaaaaaaaaaaa1/manifest (version 1) -> s3://golden-images/nope.yaml: NoSuchKey: The specified key does not exist.)",
 		},
 		{
-			name:  "ssm timeout",
-			setup: func(e *testEnv) { e.putParameter("/golden/"+amiA+"/manifest", good); e.setLatency("ssm:GetParameter", 2*time.Second) },
+			name: "ssm timeout",
+			setup: func(e *testEnv) {
+				e.putParameter("/golden/"+amiA+"/manifest", good)
+				e.setLatency("ssm:GetParameter", 2*time.Second)
+			},
 			src: func(e *testEnv) collectors.BaselineSource {
 				s, _ := NewSSMSource("params", e.ssm, e.s3, "/golden/{ami_id}/manifest", false, Options{Timeout: 150 * time.Millisecond})
 				return s
