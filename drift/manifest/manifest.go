@@ -166,13 +166,7 @@ func finish(m *drift.Manifest, name string, opts Options) error {
 	if err := checkLimits(m); err != nil {
 		return err
 	}
-	if err := m.NormalizeWith(drift.NormalizeOptions{InstallOnly: opts.InstallOnly}); err != nil {
-		return err
-	}
-	if len(m.Packages) == 0 && len(m.Files) == 0 && len(m.Services) == 0 && len(m.Custom) == 0 {
-		return errors.New("the manifest lists no packages, files, services or custom entries")
-	}
-	return nil
+	return m.NormalizeWith(drift.NormalizeOptions{InstallOnly: opts.InstallOnly})
 }
 
 // formatForOS maps an OS family to its package format.

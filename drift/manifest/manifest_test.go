@@ -215,7 +215,6 @@ func TestDecodeInvalid(t *testing.T) {
 			"b.yaml: packages: bash.x86_64 is listed with versions 1-1 and 1-2; only install-only packages (kernels) may have several versions"},
 		{"b.yaml", head + "package_format: apk\n", Options{}, `b.yaml: package_format: "apk" is not rpm or deb`},
 		{"b.yaml", head + "normalization_version: 7\n", Options{}, "b.yaml: normalization_version: 7 is newer than this driftd supports (1)"},
-		{"b.yaml", head, Options{}, "b.yaml: the manifest lists no packages, files, services or custom entries"},
 		{"b.yaml", head + "files:\n  - {size: 3}\n", Options{}, "b.yaml: files[0].path: required"},
 		{"b.yaml", head + "files:\n  - {path: /a, size: -3}\n", Options{}, "b.yaml: files[0].size: -3 is negative"},
 		{"b.yaml", head + "files:\n  - {path: /a, mtime: yesterday}\n", Options{}, `b.yaml: files[0].mtime: "yesterday" is not an RFC3339 time`},
