@@ -333,6 +333,20 @@ func compareFindings(a, b Finding) int {
 // examined further, grouped by name.
 func (c *comparer) comparePackages() {
 	M, S := c.m.Packages, c.s.Packages
+	// Guard against callers that skipped Normalize (EVR is empty until it
+	// runs): compare normalised copies rather than trusting empty EVRs.
+	if len(M) > 0 && M[0].EVR == "" {
+		mc := *c.m
+		mc.Packages = normalizePackages(slices.Clone(M), c.m.PackageFormat)
+		c.m = &mc
+		M = mc.Packages
+	}
+	if len(S) > 0 && S[0].EVR == "" {
+		sc := *c.s
+		sc.Packages = normalizePackages(slices.Clone(S), FormatGeneric)
+		c.s = &sc
+		S = sc.Packages
+	}
 	var mbuf, sbuf [32]int32
 	rm, rs := mbuf[:0], sbuf[:0]
 	i, j := 0, 0

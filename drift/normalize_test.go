@@ -361,3 +361,16 @@ func TestNameVersionOnlyIgnoresArch(t *testing.T) {
 		t.Errorf("%s %+v", r.Verdict, r.Findings)
 	}
 }
+
+// A caller that forgot Normalize still gets a correct comparison.
+func TestCompareWithoutNormalize(t *testing.T) {
+	m := &Manifest{PackageFormat: FormatRPM, Packages: []Package{{Name: "bash", Arch: "x86_64", Version: "5.2.15", Release: "1"}}}
+	s := &Snapshot{CaptureTimes: map[string]time.Time{TypeApplication: {}}, Packages: []Package{{Name: "bash", Arch: "x86_64", Version: "5.2.15", Release: "2", Format: FormatRPM}}}
+	r := Compare(m, s, &Policy{})
+	if r.Verdict != VerdictDrifted || len(r.Findings) != 1 || r.Findings[0].Direction != DirectionUpgrade {
+		t.Fatalf("%s %+v", r.Verdict, r.Findings)
+	}
+	if m.Packages[0].EVR != "" || s.Packages[0].EVR != "" {
+		t.Error("Compare modified its inputs")
+	}
+}
