@@ -270,6 +270,7 @@ func TestConformanceWithMoto(t *testing.T) {
 		}
 	})
 
+	t.Run("SNSDelivery", func(t *testing.T) { conformSNSDelivery(t, targets) })
 	t.Run("S3", func(t *testing.T) { conformS3(t, targets) })
 	t.Run("SQS", func(t *testing.T) { conformSQS(t, targets) })
 	t.Run("S3Notifications", func(t *testing.T) {
@@ -659,4 +660,86 @@ func conformNotifications(t *testing.T, targets []*target, hook func(bucket, que
 	// The raw key encoding differs: moto form-encodes "/" as %2F; S3 keeps
 	// "/" (both decode to the same key with form decoding).
 	t.Logf("raw keys: awssim %q, moto %q", rawKeys["awssim"], rawKeys["moto"])
+}
+
+// conformSNSDelivery compares SNS → SQS delivery: the notification envelope
+// (field set and values) and raw delivery filtered by an attribute policy.
+func conformSNSDelivery(t *testing.T, targets []*target) {
+	suffix := strings.ReplaceAll(newUUID(), "-", "")[:12]
+	urls := map[string][2]*string{}
+	for _, tg := range targets {
+		tp, err := tg.sns.CreateTopic(ctx(t), &sns.CreateTopicInput{Name: aws.String("conf-d-" + suffix)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var qs [2]*string
+		for i, sub := range []map[string]string{nil, {"RawMessageDelivery": "true", "FilterPolicy": `{"event_type":["drift.resolved"],"asg":[{"prefix":"we"}]}`}} {
+			name := fmt.Sprintf("conf-d%d-%s", i, suffix)
+			q, err := tg.sqs.CreateQueue(ctx(t), &sqs.CreateQueueInput{QueueName: aws.String(name)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			qs[i] = q.QueueUrl
+			if _, err := tg.sns.Subscribe(ctx(t), &sns.SubscribeInput{TopicArn: tp.TopicArn, Protocol: aws.String("sqs"),
+				Endpoint: aws.String("arn:aws:sqs:us-east-1:123456789012:" + name), Attributes: sub}); err != nil {
+				t.Fatalf("%s Subscribe: %v", tg.name, err)
+			}
+		}
+		urls[tg.name] = qs
+		for _, ev := range []string{"drift.detected", "drift.resolved"} {
+			for _, asg := range []string{"web", "batch"} {
+				if _, err := tg.sns.Publish(ctx(t), &sns.PublishInput{TopicArn: tp.TopicArn, Message: aws.String(ev + " in " + asg),
+					Subject: aws.String("driftd " + ev), MessageAttributes: map[string]snstypes.MessageAttributeValue{
+						"event_type": {DataType: aws.String("String"), StringValue: aws.String(ev)},
+						"asg":        {DataType: aws.String("String"), StringValue: aws.String(asg)},
+						"findings":   {DataType: aws.String("Number"), StringValue: aws.String("7")},
+					}}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	receive := func(tg *target, q *string, raw bool) string {
+		var out []string
+		for i := 0; i < 5; i++ {
+			r, err := tg.sqs.ReceiveMessage(ctx(t), &sqs.ReceiveMessageInput{QueueUrl: q, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageAttributeNames: []string{"All"}})
+			if err != nil {
+				return codeOf(err)
+			}
+			if len(r.Messages) == 0 {
+				break
+			}
+			for _, m := range r.Messages {
+				if raw {
+					var attrs []string
+					for n, a := range m.MessageAttributes {
+						attrs = append(attrs, n+"="+aws.ToString(a.DataType)+":"+aws.ToString(a.StringValue))
+					}
+					sort.Strings(attrs)
+					out = append(out, aws.ToString(m.Body)+" "+strings.Join(attrs, ","))
+					continue
+				}
+				var env map[string]any
+				if err := json.Unmarshal([]byte(aws.ToString(m.Body)), &env); err != nil {
+					return "bad envelope " + aws.ToString(m.Body)
+				}
+				var keys []string
+				for k := range env {
+					keys = append(keys, k)
+				}
+				sort.Strings(keys)
+				attrs, _ := json.Marshal(env["MessageAttributes"])
+				ts, _ := env["Timestamp"].(string)
+				_, terr := time.Parse(time.RFC3339Nano, ts)
+				// SignatureVersion is left out: AWS defaults to "1" (SHA1)
+				// unless the topic sets SignatureVersion=2; moto sends "2".
+				out = append(out, fmt.Sprintf("keys=%v type=%v subject=%v message=%v attrs=%s timestamp-ok=%v",
+					keys, env["Type"], env["Subject"], env["Message"], attrs, terr == nil))
+			}
+		}
+		sort.Strings(out)
+		return strings.Join(out, " | ")
+	}
+	compareAll(t, targets, "envelope delivery", func(tg *target) string { return receive(tg, urls[tg.name][0], false) })
+	compareAll(t, targets, "raw filtered delivery", func(tg *target) string { return receive(tg, urls[tg.name][1], true) })
 }
