@@ -204,7 +204,7 @@ func TestNoBaseline(t *testing.T) {
 		}
 	}
 	r := got[ids[0]]
-	if r == nil || r.Verdict != drift.VerdictNoBaseline || !strings.Contains(r.Reasons[0], "manifest records ami_id "+f.amiA+", not "+amiC) {
+	if r == nil || r.Verdict != drift.VerdictNoBaseline || !strings.Contains(r.Reasons[0], "ami_id: document describes "+f.amiA+", expected "+amiC) {
 		t.Errorf("wrong-AMI manifest: %+v", r)
 	}
 	if res.Summary[drift.VerdictInSync] != 4 {
