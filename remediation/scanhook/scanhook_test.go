@@ -28,8 +28,8 @@ func TestFromScan(t *testing.T) {
 			State: state.Entry{ConsecutiveDrifted: 1, FirstDrifted: first, Counts: map[string]int{"instance/high": 1}},
 		},
 		{
-			Report: &drift.Report{InstanceID: "i-0000000000000000c", Verdict: drift.VerdictInSync},
-			State:  state.Entry{LastTransition: first},
+			Report:   &drift.Report{InstanceID: "i-0000000000000000c", Verdict: drift.VerdictInSync},
+			State:    state.Entry{LastTransition: first},
 			Instance: collectors.Instance{ASG: "api"},
 		},
 		{Report: &drift.Report{InstanceID: "i-0000000000000000d", ASG: "web", Verdict: drift.VerdictUnknown}},
