@@ -33,6 +33,11 @@ type BaselineSource struct {
 
 	// Dir reads manifests from a local directory.
 	Dir *DirBaseline `yaml:"dir"`
+
+	// Sources beyond the local directory (baselines_sources.go).
+	S3           *S3Baseline           `yaml:"s3"`
+	SSMParameter *SSMParameterBaseline `yaml:"ssm_parameter"`
+	ImageBuilder *ImageBuilderBaseline `yaml:"image_builder"`
 }
 
 // DirBaseline is a directory of manifests. Files named after the AMI
@@ -73,11 +78,12 @@ func (s BaselineSource) kinds() []string {
 	if s.Dir != nil {
 		k = append(k, BaselineKindDir)
 	}
+	k = append(k, s.sourceKinds()...)
 	return k
 }
 
 // knownKinds lists every kind key, for error messages.
-var knownKinds = []string{BaselineKindDir}
+var knownKinds = append([]string{BaselineKindDir}, remoteKinds...)
 
 var sourceNameRe = regexp.MustCompile(`^[a-zA-Z0-9_.\-]{1,64}$`)
 
@@ -130,6 +136,7 @@ func (b Baselines) Validate() []error {
 		if s.Dir != nil {
 			errs = append(errs, s.Dir.validate(key+".dir")...)
 		}
+		errs = append(errs, s.validateSources(key)...)
 	}
 	return errs
 }

@@ -97,7 +97,7 @@ func TestInvalid(t *testing.T) {
 			"policy.custom.Custom:X.key: required",
 		}},
 		{"baselines", []string{
-			"baselines[0]: exactly one source kind must be set (one of dir)",
+			"baselines[0]: exactly one source kind must be set (one of dir, s3, ssm_parameter, image_builder)",
 			`baselines[1].name: "local" duplicates baselines[0]`,
 			"baselines[1].dir.path: required",
 			`baselines[1].dir.index: "/abs/index.yaml" must be relative to baselines[1].dir.path`,
