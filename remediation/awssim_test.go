@@ -686,3 +686,35 @@ func TestMetricsPassPromtool(t *testing.T) {
 		t.Errorf("promtool check metrics: %v\n%s", err, out)
 	}
 }
+
+func TestFlagModeTagsTransitionsOnly(t *testing.T) {
+	e := newEnv(t, 6)
+	ids := e.drift(2)
+	c := replaceConfig()
+	c.Groups[0].Mode = "flag"
+	eng := e.engine(c)
+	e.run(eng, 6, nil, nil)
+	if n := len(e.calls("ec2", "CreateTags")); n != 2 {
+		t.Fatalf("%d CreateTags for 2 drift transitions over 6 scans", n)
+	}
+	v, _ := e.sim.Instance(ids[0])
+	if v.Tags[remediation.TagStatus] != "drifted" || v.Tags[remediation.TagReason] == "" || v.Tags[remediation.TagSince] != "2026-06-10T12:00:00Z" {
+		t.Errorf("drift tags: %v", v.Tags)
+	}
+	// One instance returns in sync: status flips, the reason is deleted.
+	delete(e.drifted, ids[0])
+	e.run(eng, 3, nil, nil)
+	if n := len(e.calls("ec2", "CreateTags")); n != 3 {
+		t.Errorf("%d CreateTags, want 3", n)
+	}
+	if n := len(e.calls("ec2", "DeleteTags")); n != 1 {
+		t.Errorf("%d DeleteTags, want 1", n)
+	}
+	v, _ = e.sim.Instance(ids[0])
+	if v.Tags[remediation.TagStatus] != "in_sync" || v.Tags[remediation.TagReason] != "" {
+		t.Errorf("in-sync tags: %v", v.Tags)
+	}
+	if n := len(e.calls("autoscaling", "SetInstanceHealth")); n != 0 {
+		t.Errorf("flag mode replaced %d instances", n)
+	}
+}
