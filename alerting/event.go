@@ -107,6 +107,10 @@ type InstanceState struct {
 	Findings []drift.Finding
 	// Reason explains unknown/stale/no_baseline/exempt verdicts.
 	Reason string
+	// FindingsUnchanged says the verdict was reused from the previous scan
+	// (inventory unchanged), so the findings are known not to have changed
+	// even if Findings holds only the retained top findings.
+	FindingsUnchanged bool
 }
 
 // FromReport converts a drift.Report into an InstanceState.

@@ -250,12 +250,24 @@ func (n *Notifier) SeedFromTags(tagged []TaggedInstance) {
 // queues one notification per sink. It returns the events (for logs and the
 // API) and never blocks on delivery.
 func (n *Notifier) Scan(now time.Time, cur []InstanceState) []Event {
+	return n.scan(now, cur, false)
+}
+
+// ScanSubset is Scan for a scan of part of the fleet (chosen instance ids):
+// instances not in cur are neither resolved nor forgotten.
+func (n *Notifier) ScanSubset(now time.Time, cur []InstanceState) []Event {
+	return n.scan(now, cur, true)
+}
+
+func (n *Notifier) scan(now time.Time, cur []InstanceState, partial bool) []Event {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.closed {
 		return nil
 	}
-	events, next := Decide(n.state, cur, now, n.dedup)
+	cfg := n.dedup
+	cfg.Partial = partial
+	events, next := Decide(n.state, cur, now, cfg)
 	n.state = next
 	n.saveLocked()
 	var active []Event
