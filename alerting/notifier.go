@@ -194,7 +194,9 @@ func buildSink(i int, sc config.AlertSink, cfg config.Alerting, opt Options) (Si
 		if len(urls) == 0 {
 			return nil, fmt.Errorf("%s: no Alertmanager URL", key)
 		}
-		return NewAlertmanagerSink(sc.Name, urls, opt.HTTPClient, sc.ResendWindow, cfg.ExternalURL, cfg.MaxFindingsPerInstance, opt.Now), nil
+		s := NewAlertmanagerSink(sc.Name, urls, opt.HTTPClient, sc.ResendWindow, cfg.ExternalURL, cfg.MaxFindingsPerInstance, opt.Now)
+		s.Log = opt.Logger.Named("alerting")
+		return s, nil
 	}
 	return nil, fmt.Errorf("%s: unknown sink type %q", key, sc.Type)
 }
