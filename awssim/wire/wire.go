@@ -16,6 +16,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -256,10 +257,20 @@ func WriteJSON(w http.ResponseWriter, req *Request, v any) {
 // WriteEC2 writes an ec2Query success response: <OpResponse xmlns=...> with
 // requestId followed by body (already-rendered XML members, lower-camel names).
 func WriteEC2(w http.ResponseWriter, req *Request, body []byte) {
-	w.Header().Set("Content-Type", "text/xml;charset=UTF-8")
-	fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?>`+"\n"+`<%sResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>%s</requestId>`, req.Op, req.ID)
-	_, _ = w.Write(body)
-	fmt.Fprintf(w, `</%sResponse>`, req.Op)
+	head := `<?xml version="1.0" encoding="UTF-8"?>` + "\n<" + req.Op + `Response xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>` + req.ID + "</requestId>"
+	tail := "</" + req.Op + "Response>"
+	writeBody(w, "text/xml;charset=UTF-8", req.ID, head, body, tail)
+}
+
+// writeBody writes a complete response with an exact Content-Length.
+func writeBody(w http.ResponseWriter, contentType, requestID, head string, body []byte, tail string) {
+	h := w.Header()
+	h.Set("Content-Type", contentType)
+	h.Set("X-Amzn-Requestid", requestID)
+	h.Set("Content-Length", strconv.Itoa(len(head)+len(body)+len(tail)))
+	buf := make([]byte, 0, len(head)+len(body)+len(tail))
+	buf = append(append(append(buf, head...), body...), tail...)
+	_, _ = w.Write(buf)
 }
 
 // WriteQuery writes an awsQuery success response with the required

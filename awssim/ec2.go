@@ -1,0 +1,917 @@
+package awssim
+
+import (
+	"net/http"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/driftd/driftd/awssim/wire"
+)
+
+var (
+	instanceIDRE = regexp.MustCompile(`^i-([0-9a-f]{8}|[0-9a-f]{17})$`)
+	amiIDRE      = regexp.MustCompile(`^ami-([0-9a-f]{8}|[0-9a-f]{17})$`)
+	ltIDRE       = regexp.MustCompile(`^lt-([0-9a-f]{8}|[0-9a-f]{17})$`)
+	ltNameRE     = regexp.MustCompile(`^[a-zA-Z0-9().\-/_]{3,128}$`)
+)
+
+type ec2Op func(req *wire.Request) ([]byte, *wire.Error)
+
+func (s *Sim) serveEC2(w http.ResponseWriter, req *wire.Request) {
+	ops := map[string]ec2Op{
+		"DescribeInstances":              s.ec2DescribeInstances,
+		"DescribeImages":                 s.ec2DescribeImages,
+		"DescribeLaunchTemplates":        s.ec2DescribeLaunchTemplates,
+		"DescribeLaunchTemplateVersions": s.ec2DescribeLaunchTemplateVersions,
+		"CreateLaunchTemplate":           s.ec2CreateLaunchTemplate,
+		"CreateLaunchTemplateVersion":    s.ec2CreateLaunchTemplateVersion,
+		"ModifyLaunchTemplate":           s.ec2ModifyLaunchTemplate,
+		"CreateTags":                     s.ec2CreateTags,
+		"DeleteTags":                     s.ec2DeleteTags,
+		"TerminateInstances":             s.ec2TerminateInstances,
+		"RunInstances":                   s.ec2RunInstances,
+	}
+	op, ok := ops[req.Op]
+	if !ok {
+		wire.WriteError(w, req, wire.Errorf(400, "InvalidAction", "The action %s is not valid for this web service.", req.Op))
+		return
+	}
+	if req.Form.Get("DryRun") == "true" {
+		wire.WriteError(w, req, wire.Errorf(412, "DryRunOperation", "Request would have succeeded, but DryRun flag is set."))
+		return
+	}
+	body, err := op(req)
+	if err != nil {
+		wire.WriteError(w, req, err)
+		return
+	}
+	wire.WriteEC2(w, req, body)
+}
+
+func invalidParam(format string, args ...any) *wire.Error {
+	return wire.Errorf(400, "InvalidParameterValue", format, args...)
+}
+
+// ec2MaxResults validates MaxResults (lo..hi); 0 means absent.
+func ec2MaxResults(req *wire.Request, lo, hi int) (int, *wire.Error) {
+	v := req.Form.Get("MaxResults")
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, invalidParam("Invalid value '%s' for maxResults", v)
+	}
+	if n < lo || n > hi {
+		return 0, invalidParam("Value ( %d ) for parameter maxResults is invalid. Expecting a value between %d and %d.", n, lo, hi)
+	}
+	return n, nil
+}
+
+func checkFilterLimit(fs []filter) *wire.Error {
+	n := 0
+	for _, f := range fs {
+		n += len(f.Values)
+	}
+	if n > 200 {
+		return wire.Errorf(400, "FilterLimitExceeded", "The maximum number of filter values specified on a single call is 200")
+	}
+	return nil
+}
+
+func notFoundIDs(code, what string, ids []string) *wire.Error {
+	if len(ids) == 1 {
+		return wire.Errorf(400, code, "The %s ID '%s' does not exist", what, ids[0])
+	}
+	return wire.Errorf(400, code, "The %s IDs '%s' do not exist", what, strings.Join(ids, ", "))
+}
+
+func tagMatch(tags map[string]string, f filter) (bool, bool) {
+	switch {
+	case strings.HasPrefix(f.Name, "tag:"):
+		v, ok := tags[f.Name[4:]]
+		return ok && anyGlob(f.Values, v), true
+	case f.Name == "tag-key":
+		for k := range tags {
+			if anyGlob(f.Values, k) {
+				return true, true
+			}
+		}
+		return false, true
+	case f.Name == "tag-value":
+		for _, v := range tags {
+			if anyGlob(f.Values, v) {
+				return true, true
+			}
+		}
+		return false, true
+	}
+	return false, false
+}
+
+func instanceFilter(in *Instance, f filter) (bool, *wire.Error) {
+	if ok, handled := tagMatch(in.Tags, f); handled {
+		return ok, nil
+	}
+	var v string
+	switch f.Name {
+	case "instance-id":
+		v = in.ID
+	case "image-id":
+		v = in.ImageID
+	case "instance-state-name":
+		v = in.State
+	case "instance-state-code":
+		v = strconv.Itoa(stateCodes[in.State])
+	case "instance-type":
+		v = in.InstanceType
+	case "availability-zone":
+		v = in.AZ
+	case "vpc-id":
+		v = in.VPCID
+	case "subnet-id":
+		v = in.SubnetID
+	case "private-ip-address":
+		v = in.PrivateIP
+	case "reservation-id":
+		v = in.ReservationID
+	default:
+		return false, invalidParam("The filter '%s' is invalid", f.Name)
+	}
+	return anyGlob(f.Values, v), nil
+}
+
+func (s *Sim) ec2DescribeInstances(req *wire.Request) ([]byte, *wire.Error) {
+	ids := ec2List(req.Form, "InstanceId")
+	max, err := ec2MaxResults(req, 5, 1000)
+	if err != nil {
+		return nil, err
+	}
+	if max > 0 && len(ids) > 0 {
+		return nil, wire.Errorf(400, "InvalidParameterCombination", "The parameter instancesSet cannot be used with the parameter maxResults")
+	}
+	for _, id := range ids {
+		if !instanceIDRE.MatchString(id) {
+			return nil, wire.Errorf(400, "InvalidInstanceID.Malformed", "Invalid id: \"%s\"", id)
+		}
+	}
+	fs := ec2Filters(req.Form)
+	if err := checkFilterLimit(fs); err != nil {
+		return nil, err
+	}
+	scope := "DescribeInstances|" + fingerprint(req.Form, "NextToken", "MaxResults")
+	off := 0
+	if t := req.Form.Get("NextToken"); t != "" {
+		o, ok := s.tok.check(scope, t)
+		if !ok {
+			return nil, invalidParam("The parameter NextToken is invalid.")
+		}
+		off = o
+	}
+	f := s.fleet
+	now := s.Now()
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	var sel []*Instance
+	if len(ids) > 0 {
+		var missing []string
+		seen := map[string]bool{}
+		for _, id := range ids {
+			in := f.instances[id]
+			if in == nil {
+				missing = append(missing, id)
+				continue
+			}
+			if !seen[id] {
+				seen[id] = true
+				sel = append(sel, in)
+			}
+		}
+		if len(missing) > 0 {
+			return nil, notFoundIDs("InvalidInstanceID.NotFound", "instance", missing)
+		}
+	} else {
+		sel = f.order
+	}
+	var out []*Instance
+	for _, in := range sel {
+		ok := true
+		for _, fl := range fs {
+			m, err := instanceFilter(in, fl)
+			if err != nil {
+				return nil, err
+			}
+			if !m {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			out = append(out, in)
+		}
+	}
+	if off > len(out) {
+		off = len(out)
+	}
+	page := out[off:]
+	next := ""
+	if max > 0 && len(page) > max {
+		page = page[:max]
+		next = s.tok.mint(scope, off+max)
+	}
+	var b xb
+	b.Grow(len(page) * 1500)
+	b.open("reservationSet")
+	for i := 0; i < len(page); {
+		j := i + 1
+		for j < len(page) && page[j].ReservationID == page[i].ReservationID {
+			j++
+		}
+		b.open("item")
+		b.el("reservationId", page[i].ReservationID)
+		b.el("ownerId", s.opts.AccountID)
+		b.WriteString("<groupSet/>")
+		b.open("instancesSet")
+		for _, in := range page[i:j] {
+			s.renderInstance(&b, in, now)
+		}
+		b.close("instancesSet")
+		b.close("item")
+		i = j
+	}
+	b.close("reservationSet")
+	b.opt("nextToken", next)
+	return b.Bytes(), nil
+}
+
+func (s *Sim) renderInstance(b *xb, in *Instance, now time.Time) {
+	b.open("item")
+	b.el("instanceId", in.ID)
+	b.el("imageId", in.ImageID)
+	b.WriteString("<instanceState><code>")
+	b.WriteString(strconv.Itoa(stateCodes[in.State]))
+	b.WriteString("</code><name>")
+	b.WriteString(in.State)
+	b.WriteString("</name></instanceState>")
+	dns := ""
+	if in.State != StateTerminated {
+		dns = in.computerName
+	}
+	b.el("privateDnsName", dns)
+	b.WriteString("<dnsName/>")
+	if in.State == StateTerminated || in.State == StateShuttingDown {
+		b.el("reason", "User initiated ("+in.LaunchTime.UTC().Format("2006-01-02 15:04:05 MST")+")")
+	}
+	b.int("amiLaunchIndex", 0)
+	b.WriteString("<productCodes/>")
+	b.el("instanceType", in.InstanceType)
+	b.time("launchTime", in.LaunchTime)
+	b.WriteString("<placement><availabilityZone>")
+	b.WriteString(in.AZ)
+	b.WriteString("</availabilityZone><groupName/><tenancy>default</tenancy></placement>")
+	platformDetails := "Linux/UNIX"
+	if in.ami != nil && in.ami.Platform == "windows" {
+		b.el("platform", "windows")
+		platformDetails = "Windows"
+	}
+	b.WriteString("<monitoring><state>disabled</state></monitoring>")
+	if in.State != StateTerminated {
+		b.el("subnetId", in.SubnetID)
+		b.el("vpcId", in.VPCID)
+		b.el("privateIpAddress", in.PrivateIP)
+	}
+	b.WriteString("<sourceDestCheck>true</sourceDestCheck><groupSet/>")
+	if in.State == StateTerminated || in.State == StateShuttingDown {
+		b.WriteString("<stateReason><code>Client.UserInitiatedShutdown</code><message>Client.UserInitiatedShutdown: User initiated shutdown</message></stateReason>")
+	}
+	arch := "x86_64"
+	if in.ami != nil && in.ami.Architecture != "" {
+		arch = in.ami.Architecture
+	}
+	b.el("architecture", arch)
+	b.WriteString("<rootDeviceType>ebs</rootDeviceType><rootDeviceName>/dev/xvda</rootDeviceName><blockDeviceMapping/>")
+	b.WriteString("<virtualizationType>hvm</virtualizationType><clientToken/>")
+	if len(in.Tags) > 0 {
+		b.open("tagSet")
+		keys := make([]string, 0, len(in.Tags))
+		for k := range in.Tags {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			b.WriteString("<item>")
+			b.el("key", k)
+			b.el("value", in.Tags[k])
+			b.WriteString("</item>")
+		}
+		b.close("tagSet")
+	}
+	b.WriteString("<hypervisor>xen</hypervisor><ebsOptimized>false</ebsOptimized><enaSupport>true</enaSupport>")
+	b.el("platformDetails", platformDetails)
+	b.WriteString("<usageOperation>RunInstances</usageOperation>")
+	b.time("usageOperationUpdateTime", in.LaunchTime)
+	b.WriteString("<metadataOptions><state>applied</state><httpTokens>required</httpTokens><httpPutResponseHopLimit>2</httpPutResponseHopLimit><httpEndpoint>enabled</httpEndpoint></metadataOptions>")
+	b.WriteString("<bootMode>uefi-preferred</bootMode>")
+	b.close("item")
+}
+
+func imageFilter(a *AMI, f filter) (bool, *wire.Error) {
+	if ok, handled := tagMatch(a.Tags, f); handled {
+		return ok, nil
+	}
+	var v string
+	switch f.Name {
+	case "image-id":
+		v = a.ID
+	case "name":
+		v = a.Name
+	case "state":
+		v = "available"
+	case "owner-id":
+		v = a.OwnerID
+	case "architecture":
+		v = a.Architecture
+	case "platform":
+		v = a.Platform
+	case "image-type":
+		v = "machine"
+	case "is-public":
+		v = "false"
+	default:
+		return false, invalidParam("The filter '%s' is invalid", f.Name)
+	}
+	return anyGlob(f.Values, v), nil
+}
+
+func (s *Sim) ec2DescribeImages(req *wire.Request) ([]byte, *wire.Error) {
+	ids := ec2List(req.Form, "ImageId")
+	owners := ec2List(req.Form, "Owner")
+	max, err := ec2MaxResults(req, 5, 1000)
+	if err != nil {
+		return nil, err
+	}
+	if max > 0 && len(ids) > 0 {
+		return nil, wire.Errorf(400, "InvalidParameterCombination", "The parameter ImageIds cannot be used with the parameter maxResults")
+	}
+	for _, id := range ids {
+		if !amiIDRE.MatchString(id) {
+			return nil, wire.Errorf(400, "InvalidAMIID.Malformed", "Invalid id: \"%s\" (expecting \"ami-...\")", id)
+		}
+	}
+	fs := ec2Filters(req.Form)
+	if err := checkFilterLimit(fs); err != nil {
+		return nil, err
+	}
+	scope := "DescribeImages|" + fingerprint(req.Form, "NextToken", "MaxResults")
+	off := 0
+	if t := req.Form.Get("NextToken"); t != "" {
+		o, ok := s.tok.check(scope, t)
+		if !ok {
+			return nil, invalidParam("The parameter NextToken is invalid.")
+		}
+		off = o
+	}
+	f := s.fleet
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	var sel []*AMI
+	if len(ids) > 0 {
+		var missing []string
+		for _, id := range ids {
+			if a := f.amis[id]; a != nil {
+				sel = append(sel, a)
+			} else {
+				missing = append(missing, id)
+			}
+		}
+		if len(missing) > 0 {
+			return nil, wire.Errorf(400, "InvalidAMIID.NotFound", "The image id '[%s]' does not exist", strings.Join(missing, ", "))
+		}
+	} else {
+		for _, id := range f.amiOrder {
+			sel = append(sel, f.amis[id])
+		}
+	}
+	var out []*AMI
+	for _, a := range sel {
+		if len(owners) > 0 {
+			ok := false
+			for _, o := range owners {
+				if o == "self" || o == a.OwnerID || (o == "amazon" && a.OwnerID == "137112412989") {
+					ok = true
+				}
+			}
+			if !ok {
+				continue
+			}
+		}
+		ok := true
+		for _, fl := range fs {
+			m, err := imageFilter(a, fl)
+			if err != nil {
+				return nil, err
+			}
+			if !m {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			out = append(out, a)
+		}
+	}
+	off = min(off, len(out))
+	page, next := out[off:], ""
+	if max > 0 && len(page) > max {
+		page, next = page[:max], s.tok.mint(scope, off+max)
+	}
+	var b xb
+	b.open("imagesSet")
+	for _, a := range page {
+		b.open("item")
+		b.el("imageId", a.ID)
+		b.el("imageLocation", a.OwnerID+"/"+a.Name)
+		b.el("imageState", "available")
+		b.el("imageOwnerId", a.OwnerID)
+		b.el("creationDate", wire.XMLTime(a.CreationDate))
+		b.bool("isPublic", false)
+		b.el("architecture", a.Architecture)
+		b.el("imageType", "machine")
+		if a.Platform == "windows" {
+			b.el("platform", "windows")
+			b.el("platformDetails", "Windows")
+		} else {
+			b.el("platformDetails", "Linux/UNIX")
+		}
+		b.el("usageOperation", "RunInstances")
+		b.el("name", a.Name)
+		b.opt("description", a.Description)
+		b.WriteString("<rootDeviceType>ebs</rootDeviceType><rootDeviceName>/dev/xvda</rootDeviceName><blockDeviceMapping/><virtualizationType>hvm</virtualizationType><hypervisor>xen</hypervisor><enaSupport>true</enaSupport>")
+		writeTagSet(&b, a.Tags)
+		b.close("item")
+	}
+	b.close("imagesSet")
+	b.opt("nextToken", next)
+	return b.Bytes(), nil
+}
+
+func writeTagSet(b *xb, tags map[string]string) {
+	if len(tags) == 0 {
+		return
+	}
+	keys := make([]string, 0, len(tags))
+	for k := range tags {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	b.open("tagSet")
+	for _, k := range keys {
+		b.open("item")
+		b.el("key", k)
+		b.el("value", tags[k])
+		b.close("item")
+	}
+	b.close("tagSet")
+}
+
+// findLT resolves LaunchTemplateId / LaunchTemplateName (f.mu held).
+func (f *fleet) findLT(id, name string) (*LaunchTemplate, *wire.Error) {
+	switch {
+	case id != "":
+		if !ltIDRE.MatchString(id) {
+			return nil, wire.Errorf(400, "InvalidLaunchTemplateId.Malformed", "The specified ID for the launch template (%s) is not valid. Launch template IDs must be in the format lt-xxxxxxxxxxxxxxxxx.", id)
+		}
+		lt := f.lts[id]
+		if lt == nil {
+			return nil, wire.Errorf(400, "InvalidLaunchTemplateId.NotFound", "The specified launch template, with template ID %s, does not exist.", id)
+		}
+		return lt, nil
+	case name != "":
+		lt := f.ltByName[name]
+		if lt == nil {
+			return nil, wire.Errorf(400, "InvalidLaunchTemplateName.NotFoundException", "The specified launch template, with template name %s, does not exist.", name)
+		}
+		return lt, nil
+	}
+	return nil, wire.Errorf(400, "MissingParameter", "The request must contain the parameter LaunchTemplateName or LaunchTemplateId")
+}
+
+func (s *Sim) renderLT(b *xb, lt *LaunchTemplate) {
+	b.el("launchTemplateId", lt.ID)
+	b.el("launchTemplateName", lt.Name)
+	b.time("createTime", lt.Created)
+	b.el("createdBy", "arn:aws:iam::"+s.opts.AccountID+":root")
+	b.int("defaultVersionNumber", lt.DefaultVersion)
+	b.int("latestVersionNumber", len(lt.Versions))
+}
+
+func (s *Sim) renderLTVersion(b *xb, lt *LaunchTemplate, v *LTVersion) {
+	b.el("launchTemplateId", lt.ID)
+	b.el("launchTemplateName", lt.Name)
+	b.int("versionNumber", v.Number)
+	b.opt("versionDescription", v.Description)
+	b.time("createTime", v.Created)
+	b.el("createdBy", "arn:aws:iam::"+s.opts.AccountID+":root")
+	b.bool("defaultVersion", v.Number == lt.DefaultVersion)
+	b.open("launchTemplateData")
+	b.opt("imageId", v.ImageID)
+	b.opt("instanceType", v.InstanceType)
+	b.close("launchTemplateData")
+}
+
+func (s *Sim) ec2DescribeLaunchTemplates(req *wire.Request) ([]byte, *wire.Error) {
+	ids := ec2List(req.Form, "LaunchTemplateId")
+	names := ec2List(req.Form, "LaunchTemplateName")
+	f := s.fleet
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	var sel []*LaunchTemplate
+	for _, id := range ids {
+		lt, err := f.findLT(id, "")
+		if err != nil {
+			return nil, err
+		}
+		sel = append(sel, lt)
+	}
+	for _, n := range names {
+		lt, err := f.findLT("", n)
+		if err != nil {
+			return nil, wire.Errorf(400, "InvalidLaunchTemplateName.NotFoundException", "At least one of the launch templates specified in the request does not exist.")
+		}
+		sel = append(sel, lt)
+	}
+	if len(ids)+len(names) == 0 {
+		for _, lt := range f.lts {
+			sel = append(sel, lt)
+		}
+		sort.Slice(sel, func(i, j int) bool { return sel[i].Name < sel[j].Name })
+	}
+	var b xb
+	b.open("launchTemplates")
+	for _, lt := range sel {
+		b.open("item")
+		s.renderLT(&b, lt)
+		b.close("item")
+	}
+	b.close("launchTemplates")
+	return b.Bytes(), nil
+}
+
+func (s *Sim) ec2DescribeLaunchTemplateVersions(req *wire.Request) ([]byte, *wire.Error) {
+	max, err := ec2MaxResults(req, 1, 200)
+	if err != nil {
+		return nil, err
+	}
+	f := s.fleet
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	lt, werr := f.findLT(req.Form.Get("LaunchTemplateId"), req.Form.Get("LaunchTemplateName"))
+	if werr != nil {
+		return nil, werr
+	}
+	specs := ec2List(req.Form, "LaunchTemplateVersion")
+	var vs []*LTVersion
+	if len(specs) == 0 {
+		vs = append(vs, lt.Versions...)
+		sort.Slice(vs, func(i, j int) bool { return vs[i].Number > vs[j].Number })
+	} else {
+		for _, sp := range specs {
+			v, ok := lt.resolve(sp)
+			if !ok {
+				return nil, wire.Errorf(400, "InvalidLaunchTemplateId.VersionNotFound", "Could not find launch template version %s for launch template ID %s.", sp, lt.ID)
+			}
+			vs = append(vs, v)
+		}
+	}
+	scope := "DescribeLaunchTemplateVersions|" + fingerprint(req.Form, "NextToken", "MaxResults")
+	off := 0
+	if t := req.Form.Get("NextToken"); t != "" {
+		o, ok := s.tok.check(scope, t)
+		if !ok {
+			return nil, invalidParam("The parameter NextToken is invalid.")
+		}
+		off = min(o, len(vs))
+	}
+	page, next := vs[off:], ""
+	if max > 0 && len(page) > max {
+		page, next = page[:max], s.tok.mint(scope, off+max)
+	}
+	var b xb
+	b.open("launchTemplateVersionSet")
+	for _, v := range page {
+		b.open("item")
+		s.renderLTVersion(&b, lt, v)
+		b.close("item")
+	}
+	b.close("launchTemplateVersionSet")
+	b.opt("nextToken", next)
+	return b.Bytes(), nil
+}
+
+func (s *Sim) ec2CreateLaunchTemplate(req *wire.Request) ([]byte, *wire.Error) {
+	name := req.Form.Get("LaunchTemplateName")
+	if !ltNameRE.MatchString(name) {
+		return nil, invalidParam("Launch template name must be between 3 and 128 characters, and may contain letters, numbers, and the following characters: - ( ) . / _.'")
+	}
+	f := s.fleet
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.ltByName[name] != nil {
+		return nil, wire.Errorf(400, "InvalidLaunchTemplateName.AlreadyExistsException", "Launch template name already in use.")
+	}
+	lt := f.createLTLocked(name, req.Form.Get("LaunchTemplateData.ImageId"), req.Form.Get("LaunchTemplateData.InstanceType"), req.Form.Get("VersionDescription"), s.Now())
+	var b xb
+	b.open("launchTemplate")
+	s.renderLT(&b, lt)
+	b.close("launchTemplate")
+	return b.Bytes(), nil
+}
+
+func (f *fleet) createLTLocked(name, image, itype, desc string, now time.Time) *LaunchTemplate {
+	lt := &LaunchTemplate{ID: f.newID("lt"), Name: name, DefaultVersion: 1, Created: now}
+	lt.Versions = []*LTVersion{{Number: 1, ImageID: image, InstanceType: itype, Description: desc, Created: now}}
+	f.lts[lt.ID] = lt
+	f.ltByName[name] = lt
+	return lt
+}
+
+func (s *Sim) ec2CreateLaunchTemplateVersion(req *wire.Request) ([]byte, *wire.Error) {
+	f := s.fleet
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	lt, err := f.findLT(req.Form.Get("LaunchTemplateId"), req.Form.Get("LaunchTemplateName"))
+	if err != nil {
+		return nil, err
+	}
+	v := &LTVersion{Number: len(lt.Versions) + 1, Created: s.Now(), Description: req.Form.Get("VersionDescription")}
+	if src := req.Form.Get("SourceVersion"); src != "" {
+		sv, ok := lt.resolve(src)
+		if !ok {
+			return nil, wire.Errorf(400, "InvalidLaunchTemplateId.VersionNotFound", "Could not find launch template version %s for launch template ID %s.", src, lt.ID)
+		}
+		v.ImageID, v.InstanceType = sv.ImageID, sv.InstanceType
+	}
+	if x := req.Form.Get("LaunchTemplateData.ImageId"); x != "" {
+		v.ImageID = x
+	}
+	if x := req.Form.Get("LaunchTemplateData.InstanceType"); x != "" {
+		v.InstanceType = x
+	}
+	lt.Versions = append(lt.Versions, v)
+	var b xb
+	b.open("launchTemplateVersion")
+	s.renderLTVersion(&b, lt, v)
+	b.close("launchTemplateVersion")
+	return b.Bytes(), nil
+}
+
+func (s *Sim) ec2ModifyLaunchTemplate(req *wire.Request) ([]byte, *wire.Error) {
+	f := s.fleet
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	lt, err := f.findLT(req.Form.Get("LaunchTemplateId"), req.Form.Get("LaunchTemplateName"))
+	if err != nil {
+		return nil, err
+	}
+	if d := req.Form.Get("SetDefaultVersion"); d != "" {
+		v, ok := lt.resolve(d)
+		if !ok {
+			return nil, wire.Errorf(400, "InvalidLaunchTemplateId.VersionNotFound", "Could not find launch template version %s for launch template ID %s.", d, lt.ID)
+		}
+		lt.DefaultVersion = v.Number
+	}
+	var b xb
+	b.open("launchTemplate")
+	s.renderLT(&b, lt)
+	b.close("launchTemplate")
+	return b.Bytes(), nil
+}
+
+// tagTarget returns the tag map of a taggable resource (f.mu held).
+func (f *fleet) tagTarget(id string) (map[string]string, *wire.Error) {
+	switch {
+	case strings.HasPrefix(id, "i-"):
+		if !instanceIDRE.MatchString(id) {
+			return nil, wire.Errorf(400, "InvalidInstanceID.Malformed", "Invalid id: \"%s\"", id)
+		}
+		in := f.instances[id]
+		if in == nil {
+			return nil, notFoundIDs("InvalidInstanceID.NotFound", "instance", []string{id})
+		}
+		return in.Tags, nil
+	case strings.HasPrefix(id, "ami-"):
+		a := f.amis[id]
+		if a == nil {
+			return nil, wire.Errorf(400, "InvalidAMIID.NotFound", "The image id '[%s]' does not exist", id)
+		}
+		if a.Tags == nil {
+			a.Tags = map[string]string{}
+		}
+		return a.Tags, nil
+	}
+	return nil, wire.Errorf(400, "InvalidID", "The ID '%s' is not valid", id)
+}
+
+func (s *Sim) ec2CreateTags(req *wire.Request) ([]byte, *wire.Error) {
+	ids := ec2List(req.Form, "ResourceId")
+	if len(ids) == 0 {
+		return nil, wire.Errorf(400, "MissingParameter", "The request must contain the parameter resourceIdSet")
+	}
+	type kv struct{ k, v string }
+	var tags []kv
+	for _, n := range indices(req.Form, "Tag.") {
+		p := "Tag." + strconv.Itoa(n) + "."
+		k := req.Form.Get(p + "Key")
+		if k == "" || len(k) > 128 || len(req.Form.Get(p+"Value")) > 256 {
+			return nil, invalidParam("Tag key must be 1-128 characters and tag value at most 256 characters")
+		}
+		if strings.HasPrefix(strings.ToLower(k), "aws:") {
+			return nil, invalidParam("Tag keys starting with 'aws:' are reserved for internal use")
+		}
+		tags = append(tags, kv{k, req.Form.Get(p + "Value")})
+	}
+	f := s.fleet
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var targets []map[string]string
+	for _, id := range ids {
+		m, err := f.tagTarget(id)
+		if err != nil {
+			return nil, err
+		}
+		targets = append(targets, m)
+	}
+	for _, m := range targets {
+		if len(m)+len(tags) > 50 {
+			return nil, wire.Errorf(400, "TagLimitExceeded", "The maximum number of Tags for a resource has been reached.")
+		}
+		for _, t := range tags {
+			m[t.k] = t.v
+		}
+	}
+	return []byte("<return>true</return>"), nil
+}
+
+func (s *Sim) ec2DeleteTags(req *wire.Request) ([]byte, *wire.Error) {
+	ids := ec2List(req.Form, "ResourceId")
+	if len(ids) == 0 {
+		return nil, wire.Errorf(400, "MissingParameter", "The request must contain the parameter resourceIdSet")
+	}
+	f := s.fleet
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, id := range ids {
+		m, err := f.tagTarget(id)
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range indices(req.Form, "Tag.") {
+			p := "Tag." + strconv.Itoa(n) + "."
+			k := req.Form.Get(p + "Key")
+			if strings.HasPrefix(strings.ToLower(k), "aws:") {
+				return nil, invalidParam("Tag keys starting with 'aws:' are reserved for internal use")
+			}
+			if v, has := req.Form[p+"Value"]; has && m[k] != v[0] {
+				continue
+			}
+			delete(m, k)
+		}
+	}
+	return []byte("<return>true</return>"), nil
+}
+
+func (s *Sim) ec2TerminateInstances(req *wire.Request) ([]byte, *wire.Error) {
+	ids := ec2List(req.Form, "InstanceId")
+	if len(ids) == 0 {
+		return nil, wire.Errorf(400, "MissingParameter", "The request must contain the parameter InstanceId")
+	}
+	f := s.fleet
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var missing []string
+	for _, id := range ids {
+		if !instanceIDRE.MatchString(id) {
+			return nil, wire.Errorf(400, "InvalidInstanceID.Malformed", "Invalid id: \"%s\"", id)
+		}
+		if f.instances[id] == nil {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, notFoundIDs("InvalidInstanceID.NotFound", "instance", missing)
+	}
+	now := s.Now()
+	var b xb
+	b.open("instancesSet")
+	for _, id := range ids {
+		in := f.instances[id]
+		prev := in.State
+		f.terminateInstanceLocked(in, now)
+		b.open("item")
+		b.el("instanceId", id)
+		b.WriteString("<currentState><code>" + strconv.Itoa(stateCodes[in.State]) + "</code><name>" + in.State + "</name></currentState>")
+		b.WriteString("<previousState><code>" + strconv.Itoa(stateCodes[prev]) + "</code><name>" + prev + "</name></previousState>")
+		b.close("item")
+	}
+	b.close("instancesSet")
+	f.touchLocked()
+	return b.Bytes(), nil
+}
+
+// terminateInstanceLocked is an EC2-level termination: group members are
+// taken out of the group's capacity (and replaced), bypassing lifecycle hooks.
+func (f *fleet) terminateInstanceLocked(in *Instance, now time.Time) {
+	if in.State == StateTerminated || in.State == StateShuttingDown {
+		return
+	}
+	if in.Group != "" && in.Lifecycle != LCTerminated {
+		in.Health = "Unhealthy"
+		in.Lifecycle = LCTerminatingProceed
+		if g := f.groups[in.Group]; g != nil {
+			in.activity = f.activityLocked(g, now, "Terminating EC2 instance: "+in.ID,
+				"At "+now.UTC().Format(time.RFC3339)+" an instance was taken out of service in response to an EC2 instance status check failure.")
+		}
+	}
+	f.shutdownLocked(in, now)
+}
+
+func (s *Sim) ec2RunInstances(req *wire.Request) ([]byte, *wire.Error) {
+	minC, err1 := strconv.Atoi(req.Form.Get("MinCount"))
+	maxC, err2 := strconv.Atoi(req.Form.Get("MaxCount"))
+	if err1 != nil || err2 != nil || minC < 1 || maxC < minC {
+		return nil, invalidParam("MinCount and MaxCount must be positive integers with MinCount <= MaxCount")
+	}
+	if maxC > 1000 {
+		return nil, wire.Errorf(400, "InstanceLimitExceeded", "You have requested more instances (%d) than your current instance limit allows.", maxC)
+	}
+	f := s.fleet
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	image, itype := req.Form.Get("ImageId"), req.Form.Get("InstanceType")
+	if id, name := req.Form.Get("LaunchTemplate.LaunchTemplateId"), req.Form.Get("LaunchTemplate.LaunchTemplateName"); id != "" || name != "" {
+		lt, err := f.findLT(id, name)
+		if err != nil {
+			return nil, err
+		}
+		v, ok := lt.resolve(req.Form.Get("LaunchTemplate.Version"))
+		if !ok {
+			return nil, wire.Errorf(400, "InvalidLaunchTemplateId.VersionNotFound", "Could not find launch template version %s for launch template ID %s.", req.Form.Get("LaunchTemplate.Version"), lt.ID)
+		}
+		if image == "" {
+			image = v.ImageID
+		}
+		if itype == "" {
+			itype = v.InstanceType
+		}
+	}
+	if image == "" {
+		return nil, wire.Errorf(400, "MissingParameter", "The request must contain the parameter ImageId")
+	}
+	if f.amis[image] == nil {
+		return nil, wire.Errorf(400, "InvalidAMIID.NotFound", "The image id '[%s]' does not exist", image)
+	}
+	tags := map[string]string{}
+	for _, n := range indices(req.Form, "TagSpecification.") {
+		p := "TagSpecification." + strconv.Itoa(n) + "."
+		if rt := req.Form.Get(p + "ResourceType"); rt != "" && rt != "instance" {
+			continue
+		}
+		for _, m := range indices(req.Form, p+"Tag.") {
+			q := p + "Tag." + strconv.Itoa(m) + "."
+			tags[req.Form.Get(q+"Key")] = req.Form.Get(q + "Value")
+		}
+	}
+	az := req.Form.Get("Placement.AvailabilityZone")
+	if az == "" {
+		az = s.opts.Region + "a"
+	}
+	now := s.Now()
+	var b xb
+	var res string
+	var made []*Instance
+	for range maxC {
+		t := make(map[string]string, len(tags))
+		for k, v := range tags {
+			t[k] = v
+		}
+		in := f.newInstanceLocked(image, itype, az, t, now, f.opts.LaunchDelay)
+		if res == "" {
+			res = in.ReservationID
+		}
+		in.ReservationID = res
+		made = append(made, in)
+	}
+	b.el("reservationId", res)
+	b.el("ownerId", s.opts.AccountID)
+	b.WriteString("<groupSet/>")
+	b.open("instancesSet")
+	for _, in := range made {
+		s.renderInstance(&b, in, now)
+	}
+	b.close("instancesSet")
+	f.scheduleLocked(now)
+	return b.Bytes(), nil
+}

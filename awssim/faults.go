@@ -1,0 +1,262 @@
+package awssim
+
+import (
+	"bytes"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/driftd/driftd/awssim/wire"
+	"golang.org/x/time/rate"
+)
+
+// Fault is an injected failure mode for requests matching Service and
+// Operation ("" or "*" matches any). Several kinds may be combined in one
+// Fault; they are evaluated in the order: latency, throttle, drop, error,
+// truncate.
+type Fault struct {
+	ID        string `json:"id,omitempty"`
+	Service   string `json:"service,omitempty"`
+	Operation string `json:"operation,omitempty"`
+
+	// Throttle: token bucket of Rate requests/s with Burst; requests beyond it
+	// get the protocol's throttling error (EC2 503 RequestLimitExceeded, Auto
+	// Scaling 400 Throttling, SSM 400 ThrottlingException).
+	Rate  float64 `json:"rate,omitempty"`
+	Burst int     `json:"burst,omitempty"`
+
+	// Latency adds Latency plus a uniform random 0..Jitter before serving.
+	Latency time.Duration `json:"latency,omitempty"`
+	Jitter  time.Duration `json:"jitter,omitempty"`
+
+	// ErrorRate is the probability (0..1) of answering with a server error of
+	// ErrorStatus (500 default; 503 gives the service's "unavailable" code).
+	ErrorRate   float64 `json:"errorRate,omitempty"`
+	ErrorStatus int     `json:"errorStatus,omitempty"`
+
+	// DropRate is the probability of closing the connection without an answer.
+	DropRate float64 `json:"dropRate,omitempty"`
+	// TruncateRate is the probability of sending the headers and half the body,
+	// then closing the connection.
+	TruncateRate float64 `json:"truncateRate,omitempty"`
+
+	// Count, when > 0, limits how many requests the fault affects (throttle
+	// rejections, errors, drops and truncations each count as one).
+	Count int `json:"count,omitempty"`
+
+	limiter *rate.Limiter
+	hits    int
+}
+
+type faults struct {
+	mu   sync.Mutex
+	list []*Fault
+	rng  *rand.Rand
+	seq  int
+}
+
+func newFaults(seed uint64) *faults { return &faults{rng: rand.New(rand.NewPCG(seed, 0xfa17))} }
+
+// AddFault installs a fault and returns its id.
+func (s *Sim) AddFault(f Fault) (string, error) {
+	if f.Rate < 0 || f.Burst < 0 || f.ErrorRate < 0 || f.ErrorRate > 1 || f.DropRate < 0 || f.DropRate > 1 ||
+		f.TruncateRate < 0 || f.TruncateRate > 1 || f.Latency < 0 || f.Jitter < 0 {
+		return "", fmt.Errorf("fault: rates must be within 0..1 and durations non-negative")
+	}
+	if f.ErrorStatus != 0 && (f.ErrorStatus < 500 || f.ErrorStatus > 599) {
+		return "", fmt.Errorf("fault: errorStatus %d is not a 5xx status", f.ErrorStatus)
+	}
+	s.faults.mu.Lock()
+	defer s.faults.mu.Unlock()
+	s.faults.seq++
+	ff := f
+	ff.ID = "fault-" + strconv.Itoa(s.faults.seq)
+	if ff.Rate > 0 || ff.Burst > 0 {
+		b := ff.Burst
+		if b <= 0 {
+			b = 1
+		}
+		ff.limiter = rate.NewLimiter(rate.Limit(ff.Rate), b)
+	}
+	s.faults.list = append(s.faults.list, &ff)
+	return ff.ID, nil
+}
+
+// RemoveFault removes a fault by id; it reports whether it existed.
+func (s *Sim) RemoveFault(id string) bool {
+	s.faults.mu.Lock()
+	defer s.faults.mu.Unlock()
+	for i, f := range s.faults.list {
+		if f.ID == id {
+			s.faults.list = append(s.faults.list[:i], s.faults.list[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+// ClearFaults removes every fault.
+func (s *Sim) ClearFaults() {
+	s.faults.mu.Lock()
+	s.faults.list = nil
+	s.faults.mu.Unlock()
+}
+
+// Faults lists the installed faults.
+func (s *Sim) Faults() []Fault {
+	s.faults.mu.Lock()
+	defer s.faults.mu.Unlock()
+	out := make([]Fault, 0, len(s.faults.list))
+	for _, f := range s.faults.list {
+		c := *f
+		c.limiter = nil
+		out = append(out, c)
+	}
+	return out
+}
+
+func match(pat, v string) bool { return pat == "" || pat == "*" || pat == v }
+
+type faultAction int
+
+const (
+	actNone faultAction = iota
+	actDone             // an answer was written (or the connection dropped)
+	actTruncate
+)
+
+// apply evaluates the faults for req. It returns the fault's name for the call
+// log and what the caller must do.
+func (fs *faults) apply(w http.ResponseWriter, req *wire.Request) (string, faultAction) {
+	fs.mu.Lock()
+	var delay time.Duration
+	kind := ""
+	act := actNone
+	for _, f := range fs.list {
+		if !match(f.Service, req.Service) || !match(f.Operation, req.Op) || (f.Count > 0 && f.hits >= f.Count) {
+			continue
+		}
+		delay += f.Latency
+		if f.Jitter > 0 {
+			delay += time.Duration(fs.rng.Int64N(int64(f.Jitter)))
+		}
+		switch {
+		case f.limiter != nil && !f.limiter.Allow():
+			kind, act = "throttle", actDone
+		case f.DropRate > 0 && fs.rng.Float64() < f.DropRate:
+			kind, act = "drop", actDone
+		case f.ErrorRate > 0 && fs.rng.Float64() < f.ErrorRate:
+			kind, act = "error:"+strconv.Itoa(max(f.ErrorStatus, 500)), actDone
+		case f.TruncateRate > 0 && fs.rng.Float64() < f.TruncateRate:
+			kind, act = "truncate", actTruncate
+		}
+		if act != actNone {
+			f.hits++
+			break
+		}
+	}
+	fs.mu.Unlock()
+	if delay > 0 {
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-req.HTTP.Context().Done():
+			t.Stop()
+		}
+		if kind == "" {
+			kind = "latency"
+		}
+	}
+	switch {
+	case kind == "throttle":
+		wire.WriteError(w, req, throttleError(req))
+	case kind == "drop":
+		dropConn(w)
+	case len(kind) > 6 && kind[:6] == "error:":
+		st, _ := strconv.Atoi(kind[6:])
+		wire.WriteError(w, req, serverError(req, st))
+	}
+	return kind, act
+}
+
+func dropConn(w http.ResponseWriter) {
+	if hj, ok := w.(http.Hijacker); ok {
+		if c, _, err := hj.Hijack(); err == nil {
+			_ = c.Close()
+			return
+		}
+	}
+	panic(http.ErrAbortHandler)
+}
+
+// truncated writes buf's headers and status, announces the full length but
+// sends only half of the body, then closes the connection.
+func truncated(w http.ResponseWriter, status int, h http.Header, body []byte) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		panic(http.ErrAbortHandler)
+	}
+	c, rw, err := hj.Hijack()
+	if err != nil {
+		return
+	}
+	defer c.Close()
+	fmt.Fprintf(rw, "HTTP/1.1 %d %s\r\n", status, http.StatusText(status))
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Set("Connection", "close")
+	_ = h.Write(rw)
+	_, _ = rw.WriteString("\r\n")
+	_, _ = rw.Write(body[:len(body)/2])
+	_ = rw.Flush()
+}
+
+// bufferWriter collects a handler's answer for truncation.
+type bufferWriter struct {
+	h      http.Header
+	status int
+	buf    bytes.Buffer
+}
+
+func (b *bufferWriter) Header() http.Header { return b.h }
+func (b *bufferWriter) WriteHeader(code int) {
+	if b.status == 0 {
+		b.status = code
+	}
+}
+func (b *bufferWriter) Write(p []byte) (int, error) {
+	if b.status == 0 {
+		b.status = 200
+	}
+	return b.buf.Write(p)
+}
+
+func throttleError(req *wire.Request) *wire.Error {
+	switch req.Protocol {
+	case wire.EC2Query:
+		return wire.Errorf(503, "RequestLimitExceeded", "Request limit exceeded.")
+	case wire.AWSQuery:
+		return wire.Errorf(400, "Throttling", "Rate exceeded")
+	case wire.RESTXML:
+		return wire.Errorf(503, "SlowDown", "Please reduce your request rate.")
+	case wire.RESTJSON:
+		if req.Service == wire.SvcImageBuilder {
+			return wire.Errorf(429, "CallRateLimitExceededException", "Rate exceeded")
+		}
+		return wire.Errorf(429, "ThrottlingException", "Rate exceeded")
+	}
+	return wire.Errorf(400, "ThrottlingException", "Rate exceeded")
+}
+
+func serverError(req *wire.Request, status int) *wire.Error {
+	if status == 503 {
+		code := "ServiceUnavailable"
+		if req.Protocol == wire.EC2Query {
+			code = "Unavailable"
+		}
+		return wire.Errorf(503, code, "The service is unavailable. Please try again shortly.")
+	}
+	return wire.Errorf(status, internalCode(req), "We encountered an internal error. Please try again.")
+}
