@@ -28,6 +28,10 @@ type DedupConfig struct {
 	// RepeatInterval: an unchanged drifted instance is re-announced after
 	// this long (0 = never re-announce).
 	RepeatInterval time.Duration
+	// MinDriftedScans debounces new drift: an instance is announced only
+	// after this many consecutive drifted scans (InstanceState.ConsecutiveDrifted;
+	// 0 or 1 = at once). Until then it is neither announced nor remembered.
+	MinDriftedScans int
 	// Partial marks a scan of a subset of the fleet (e.g. a scan of chosen
 	// instance ids): instances absent from it are left alone instead of
 	// being resolved as gone.
@@ -175,6 +179,9 @@ func Decide(prev NotifyState, cur []InstanceState, now time.Time, cfg DedupConfi
 		rec, announced := next.Instances[st.InstanceID]
 		switch st.Verdict {
 		case drift.VerdictDrifted:
+			if !announced && cfg.MinDriftedScans > 1 && st.ConsecutiveDrifted > 0 && st.ConsecutiveDrifted < cfg.MinDriftedScans {
+				continue // not yet persistent: wait (debounce)
+			}
 			var d string
 			if st.FindingsUnchanged && announced && rec.Digest != "" {
 				d = rec.Digest // reused verdict: its findings list may be shortened
@@ -211,7 +218,7 @@ func Decide(prev NotifyState, cur []InstanceState, now time.Time, cfg DedupConfi
 				events = append(events, Event{
 					Type: typ, Time: now, ASG: st.ASG, AMI: st.AMI, InstanceID: st.InstanceID,
 					Severity: st.Severity, Summary: summary, Since: rec.Since, Repeat: repeat,
-					Findings: TopFindings(st.Findings, -1), FindingsTotal: len(st.Findings),
+					Findings: TopFindings(st.Findings, -1), FindingsTotal: max(st.FindingsTotal, len(st.Findings)),
 				})
 			}
 		case drift.VerdictInSync, drift.VerdictExempt:

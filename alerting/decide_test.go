@@ -411,3 +411,40 @@ func TestDecideReusedVerdictWithShortenedFindings(t *testing.T) {
 		t.Fatalf("fresh shorter list: %q", got)
 	}
 }
+
+func TestDecideDebounce(t *testing.T) {
+	cfg := DedupConfig{RepeatInterval: time.Hour, MinDriftedScans: 3}
+	at := func(n int) InstanceState {
+		s := drifted("i-1", "web", fA)
+		s.ConsecutiveDrifted = n
+		return s
+	}
+	var st NotifyState
+	steps := []struct {
+		cur  InstanceState
+		want string
+	}{
+		{at(1), ""},
+		{at(2), ""},
+		{withVerdict("i-1", "web", drift.VerdictInSync), ""}, // flapped back: nothing was announced, nothing resolves
+		{at(1), ""},
+		{at(2), ""},
+		{at(3), "drift.detected i-1"},
+		{at(4), ""},
+		{withVerdict("i-1", "web", drift.VerdictUnknown), ""},
+		{at(1), ""}, // counter restarted by the daemon, but already announced: held, not re-debounced
+		{withVerdict("i-1", "web", drift.VerdictInSync), "drift.resolved i-1"},
+	}
+	for i, s := range steps {
+		var evs []Event
+		evs, st = Decide(st, []InstanceState{s.cur}, t0.Add(time.Duration(i)*time.Minute), cfg)
+		if got := strings.Join(evKeys(evs), ","); got != s.want {
+			t.Fatalf("step %d: %q want %q", i, got, s.want)
+		}
+	}
+	// Unknown counter (0) is not debounced.
+	evs, _ := Decide(NotifyState{}, []InstanceState{drifted("i-2", "web", fA)}, t0, cfg)
+	if len(evs) != 1 {
+		t.Fatalf("counter 0: %v", evKeys(evs))
+	}
+}

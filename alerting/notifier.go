@@ -96,7 +96,7 @@ func New(cfg config.Alerting, opt Options) (*Notifier, error) {
 	}
 	n := &Notifier{
 		cfg:     cfg,
-		dedup:   DedupConfig{RepeatInterval: cfg.RepeatInterval},
+		dedup:   DedupConfig{RepeatInterval: cfg.RepeatInterval, MinDriftedScans: cfg.MinDriftedScans},
 		limits:  Limits{MaxInstancesPerGroup: cfg.MaxInstancesPerGroup, MaxFindingsPerInstance: cfg.MaxFindingsPerInstance},
 		log:     opt.Logger.Named("alerting"),
 		metrics: opt.Metrics,
