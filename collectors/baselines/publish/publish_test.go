@@ -2,8 +2,8 @@ package publish
 
 import (
 	"context"
-	"sort"
 	"net/http/httptest"
+	"sort"
 	"strings"
 	"testing"
 	"time"
