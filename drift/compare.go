@@ -32,8 +32,9 @@ type comparer struct {
 	cp       *CompiledPolicy
 	m        *Manifest
 	s        *Snapshot
-	r        *Report
 	findings []Finding
+	// suppressed counts differences dropped by ignore/allow rules.
+	suppressed int
 	// expired collects ids of expired rules that would have matched.
 	expired []string
 }
@@ -48,7 +49,7 @@ func (cp *CompiledPolicy) Compare(m *Manifest, s *Snapshot) Report {
 		return Report{Verdict: VerdictUnknown, Reasons: []string{"no snapshot"}}
 	}
 	r := Report{InstanceID: s.InstanceID, AMI: s.AMI, ASG: s.ASG}
-	c := comparer{cp: cp, m: m, s: s, r: &r}
+	c := comparer{cp: cp, m: m, s: s}
 
 	if rule := c.exemptRule(); rule != nil {
 		r.Verdict = VerdictExempt
@@ -160,6 +161,7 @@ func (cp *CompiledPolicy) Compare(m *Manifest, s *Snapshot) Report {
 		slices.SortFunc(c.findings, compareFindings)
 	}
 	r.Findings = c.findings
+	r.Suppressed = c.suppressed
 	r.ExpiredRules = c.finishExpired()
 	if len(r.Findings) == 0 {
 		r.Verdict = VerdictInSync
@@ -278,7 +280,7 @@ func (c *comparer) add(f Finding) {
 			}
 			switch r.Action {
 			case ActionIgnore, ActionAllowUpgrade:
-				c.r.Suppressed++
+				c.suppressed++
 				return
 			case ActionSeverity:
 				f.Severity, f.Rule = r.Severity, r.ID

@@ -53,7 +53,6 @@ type CompiledPolicy struct {
 	layers          [3][]compiledRule // 0: ASG-scoped, 1: AMI-scoped, 2: global
 	exempt          [3][]compiledRule
 	custom          map[string]CustomSpec
-	installOnly     []string
 }
 
 // severityByCategoryIndex maps category indexes (see categoryIndex) to defaults.
@@ -90,7 +89,6 @@ func CompilePolicy(p *Policy) (*CompiledPolicy, error) {
 		return cp, nil
 	}
 	cp.now, cp.maxAge = p.Now, p.MaxInventoryAge
-	cp.installOnly = p.InstallOnly
 	var errs []error
 	if p.MaxInventoryAge < 0 {
 		errs = append(errs, fmt.Errorf("max_inventory_age: %s is negative", p.MaxInventoryAge))

@@ -146,31 +146,78 @@ func allDigits(s string) bool {
 // package reported by either side has the same EVR.
 func NormalizePackage(p *Package) {
 	p.Name = strings.TrimSpace(p.Name)
-	p.Arch = strings.TrimSpace(p.Arch)
+	p.Arch = internArch(strings.TrimSpace(p.Arch))
 	p.Version = strings.TrimSpace(p.Version)
 	p.Release = strings.TrimSpace(p.Release)
-	p.Epoch = strings.TrimSpace(p.Epoch)
-	if p.Epoch == "" {
-		if e, rest := splitEpoch(p.Version); e != "" || (rest != p.Version) {
-			p.Epoch, p.Version = e, rest
+	p.Epoch = normEpoch(p.Epoch)
+	// Move "E:" prefixes into Epoch while it is empty (a zero epoch is
+	// empty, so "0:1:5" ends as epoch 1, version 5, and normalising again
+	// changes nothing).
+	for p.Epoch == "" {
+		e, rest, ok := cutEpoch(p.Version)
+		if !ok {
+			break
 		}
+		p.Epoch, p.Version = normEpoch(e), strings.TrimSpace(rest)
 	}
-	if p.Release == "" {
+	// Split a release written into Version; repeat while the release comes
+	// out empty ("1.0-" or "1.0- ") so that normalising again changes nothing.
+	for p.Release == "" {
+		i := -1
 		switch p.Format {
 		case FormatDeb:
-			if i := strings.LastIndexByte(p.Version, '-'); i > 0 {
-				p.Version, p.Release = p.Version[:i], p.Version[i+1:]
-			}
+			i = strings.LastIndexByte(p.Version, '-')
 		case FormatRPM:
-			if i := strings.IndexByte(p.Version, '-'); i > 0 {
-				p.Version, p.Release = p.Version[:i], p.Version[i+1:]
-			}
+			i = strings.IndexByte(p.Version, '-')
 		}
-	}
-	if allDigits(p.Epoch) {
-		p.Epoch = strings.TrimLeft(p.Epoch, "0")
+		if i <= 0 {
+			break
+		}
+		p.Version, p.Release = strings.TrimSpace(p.Version[:i]), strings.TrimSpace(p.Version[i+1:])
 	}
 	p.EVR = CanonicalEVR(p.Epoch, p.Version, p.Release)
+}
+
+// internArch returns a shared copy of common architecture names, so that
+// the comparison's equality checks on them hit the pointer-equality fast path.
+func internArch(a string) string {
+	switch a {
+	case "x86_64":
+		return "x86_64"
+	case "noarch":
+		return "noarch"
+	case "aarch64":
+		return "aarch64"
+	case "i686":
+		return "i686"
+	case "amd64":
+		return "amd64"
+	case "arm64":
+		return "arm64"
+	case "all":
+		return "all"
+	case "i386":
+		return "i386"
+	}
+	return a
+}
+
+// normEpoch trims an epoch and strips leading zeros from a numeric one ("0" → "").
+func normEpoch(e string) string {
+	e = strings.TrimSpace(e)
+	if allDigits(e) {
+		e = strings.TrimLeft(e, "0")
+	}
+	return e
+}
+
+// cutEpoch splits "E:rest" where E is one or more digits.
+func cutEpoch(v string) (epoch, rest string, ok bool) {
+	i := strings.IndexByte(v, ':')
+	if i <= 0 || !allDigits(v[:i]) {
+		return "", v, false
+	}
+	return v[:i], v[i+1:], true
 }
 
 // CanonicalEVR renders [epoch:]version[-release] with epoch omitted when it is

@@ -28,7 +28,7 @@ func CompareVersions(format PackageFormat, a, b string) int {
 // splitEpoch splits "E:rest" when E is all digits (empty E counts as 0).
 func splitEpoch(s string) (epoch, rest string) {
 	i := strings.IndexByte(s, ':')
-	if i < 0 {
+	if i <= 0 {
 		return "", s
 	}
 	for k := 0; k < i; k++ {

@@ -703,16 +703,29 @@ func (s3s *s3Service) getObject(w http.ResponseWriter, req *wire.Request, bucket
 		src = m.src
 	}
 	s3s.mu.Unlock()
+	var opened io.ReadCloser // content already opened with its metadata
 	if stored == nil {
 		if src == nil {
 			return s3Error(404, "NoSuchKey", "The specified key does not exist.")
 		}
-		vi, ok, err := src.Stat(key)
+		var (
+			vi  ObjectInfo
+			ok  bool
+			err error
+		)
+		if op, isOpener := src.(ObjectOpener); isOpener && r.Method == http.MethodGet {
+			vi, opened, ok, err = op.OpenObject(key)
+		} else {
+			vi, ok, err = src.Stat(key)
+		}
 		if err != nil {
 			return s3Error(500, "InternalError", "object source: %v", err)
 		}
 		if !ok {
 			return s3Error(404, "NoSuchKey", "The specified key does not exist.")
+		}
+		if opened != nil {
+			defer opened.Close()
 		}
 		info = vi
 	}
@@ -770,13 +783,16 @@ func (s3s *s3Service) getObject(w http.ResponseWriter, req *wire.Request, bucket
 		_, _ = w.Write(stored.data[start : start+length])
 		return nil
 	}
-	rc, err := src.Open(key)
-	if err != nil {
-		h.Del("Content-Length")
-		h.Del("Content-Range")
-		return s3Error(500, "InternalError", "object source: %v", err)
+	rc := opened
+	if rc == nil {
+		var err error
+		if rc, err = src.Open(key); err != nil {
+			h.Del("Content-Length")
+			h.Del("Content-Range")
+			return s3Error(500, "InternalError", "object source: %v", err)
+		}
+		defer rc.Close()
 	}
-	defer rc.Close()
 	w.WriteHeader(status)
 	if start > 0 {
 		if _, err := io.CopyN(io.Discard, rc, start); err != nil {

@@ -292,7 +292,8 @@ func TestS3ListObjectsV2Paging(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(out.Contents) != 1 || aws.ToString(out.Contents[0].Key) != shadowed || aws.ToInt64(out.Contents[0].Size) != int64(len("stored wins")) {
+	if len(out.Contents) != 1 || aws.ToString(out.Contents[0].Key) != shadowed || aws.ToInt64(out.Contents[0].Size) != int64(len("stored wins")) ||
+		aws.ToString(out.Contents[0].ETag) != ETagOf([]byte("stored wins")) {
 		t.Errorf("StartAfter listing = %+v", out.Contents)
 	}
 

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/driftd/driftd/awssim/wire"
 )
@@ -262,6 +263,13 @@ func (s3s *s3Service) listObjectsV2(w http.ResponseWriter, req *wire.Request, bu
 	if enc == "url" {
 		esc = func(s string) string { return wire.Esc(s3EventKey(s)) }
 	}
+	writeKey := func(buf *bytes.Buffer, s string) {
+		if enc == "" && plainXML(s) {
+			buf.WriteString(s)
+			return
+		}
+		buf.WriteString(esc(s))
+	}
 	var buf bytes.Buffer
 	buf.Grow(256 + 200*len(page.contents))
 	buf.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n" + `<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">`)
@@ -283,14 +291,19 @@ func (s3s *s3Service) listObjectsV2(w http.ResponseWriter, req *wire.Request, bu
 		buf.WriteString("<StartAfter>" + esc(sa) + "</StartAfter>")
 	}
 	owner := q.Get("fetch-owner") == "true"
+	var lastTime time.Time
+	var lastTimeText string
 	for _, o := range page.contents {
 		buf.WriteString("<Contents><Key>")
-		buf.WriteString(esc(o.Key))
+		writeKey(&buf, o.Key)
 		buf.WriteString("</Key><LastModified>")
-		buf.WriteString(wire.XMLTime(o.LastModified))
-		buf.WriteString("</LastModified><ETag>")
-		buf.WriteString(wire.Esc(quoteETag(o.ETag)))
-		buf.WriteString("</ETag><Size>")
+		if !o.LastModified.Equal(lastTime) || lastTimeText == "" {
+			lastTime, lastTimeText = o.LastModified, wire.XMLTime(o.LastModified)
+		}
+		buf.WriteString(lastTimeText)
+		buf.WriteString("</LastModified><ETag>&#34;")
+		writeKey(&buf, strings.Trim(o.ETag, `"`))
+		buf.WriteString("&#34;</ETag><Size>")
 		buf.WriteString(strconv.FormatInt(o.Size, 10))
 		buf.WriteString("</Size>")
 		if owner {
@@ -304,4 +317,15 @@ func (s3s *s3Service) listObjectsV2(w http.ResponseWriter, req *wire.Request, bu
 	buf.WriteString("</ListBucketResult>")
 	writeXML(w, buf.Bytes())
 	return nil
+}
+
+// plainXML reports whether s can be written as XML text unescaped.
+func plainXML(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c >= 0x80 || c == '<' || c == '>' || c == '&' || c == '"' || c == '\'' {
+			return false
+		}
+	}
+	return true
 }

@@ -86,6 +86,15 @@ func (s *Services) Handlers() map[string]wire.Handler {
 	}
 }
 
+// Register hands every handler to register, for example
+// (*awssim.Sim).Register; the simulator may equally take Handlers() as its
+// Options.Services.
+func (s *Services) Register(register func(service string, h wire.Handler)) {
+	for name, h := range s.Handlers() {
+		register(name, h)
+	}
+}
+
 // faultCounter is a "fail the next n" hook.
 type faultCounter struct {
 	mu sync.Mutex

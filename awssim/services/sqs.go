@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -232,7 +233,10 @@ func decodeJSON(body []byte, v any) *wire.Error {
 
 func (sq *sqsService) serve(w http.ResponseWriter, req *wire.Request) {
 	if req.Protocol != wire.JSON10 {
-		writeSQSError(w, req, sqsError(400, "UnsupportedOperation", "AWS.SimpleQueueService.UnsupportedOperation", "the simulated SQS speaks the awsJson1_0 protocol only"))
+		// Older SDKs speak awsQuery to SQS; answer in that shape.
+		w.Header().Set("Content-Type", "text/xml")
+		w.WriteHeader(400)
+		fmt.Fprintf(w, `<ErrorResponse xmlns="http://queue.amazonaws.com/doc/2012-11-05/"><Error><Type>Sender</Type><Code>AWS.SimpleQueueService.UnsupportedOperation</Code><Message>the simulated SQS speaks the awsJson1_0 protocol only</Message></Error><RequestId>%s</RequestId></ErrorResponse>`, req.ID)
 		return
 	}
 	var (

@@ -332,4 +332,3 @@ func Encode(m *drift.Manifest) ([]byte, error) {
 // MarshalYAML writes text as a plain string (quoted by the encoder when it
 // would otherwise read back as a number).
 func (t text) MarshalYAML() (any, error) { return string(t), nil }
-

@@ -79,8 +79,21 @@ func packageFromPURL(s string) (p drift.Package, distro string, ok bool, kind st
 		p.Epoch, p.Version = e, rest
 	}
 	drift.NormalizePackage(&p)
-	return p, q["distro"], true, "", nil
+	switch {
+	case p.Name == "":
+		return p, "", false, "", fmt.Errorf("%q: no package name", s)
+	case p.Version == "":
+		return p, "", false, "", fmt.Errorf("%q: no version", s)
+	}
+	distro = q["distro"]
+	if fam := osFamilyFromDistro(distro); fam == "" || !isLetter(fam[0]) {
+		// Inspector writes distro=2023 under the "amazon" namespace
+		distro = u.Namespace
+	}
+	return p, distro, true, "", nil
 }
+
+func isLetter(c byte) bool { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') }
 
 func splitEpochPrefix(v string) (string, string) {
 	if i := strings.IndexByte(v, ':'); i > 0 && allDigits(v[:i]) {

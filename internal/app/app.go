@@ -23,6 +23,7 @@ import (
 
 	"github.com/driftd/driftd/alerting"
 	dcollectors "github.com/driftd/driftd/collectors"
+	"github.com/driftd/driftd/collectors/baselines"
 	"github.com/driftd/driftd/drift"
 	"github.com/driftd/driftd/internal/buildinfo"
 	"github.com/driftd/driftd/internal/config"
@@ -152,7 +153,7 @@ func (a *App) build(ctx context.Context, cfg *config.Config) (*runtime, error) {
 	pol := drift.Policy{
 		MaxInventoryAge: cfg.Inventory.MaxAge,
 		DefaultSeverity: cfg.Policy.DefaultSeverity,
-		Rules:           append(defaultRules(cfg), cfg.Policy.Rules...),
+		Rules:           policyRules(cfg),
 		Custom:          cfg.Policy.Custom,
 	}
 	cp, err := drift.CompilePolicy(&pol)
@@ -163,20 +164,6 @@ func (a *App) build(ctx context.Context, cfg *config.Config) (*runtime, error) {
 	_ = json.NewEncoder(h).Encode(pol)
 	rt := &runtime{cfg: cfg, policy: cp, policyVersion: hex.EncodeToString(h.Sum(nil)[:8])}
 
-	rec := metricsRecorder{a.metrics}
-	rt.chain = &dcollectors.Chain{Recorder: rec}
-	for i, b := range cfg.Baselines {
-		switch b.Kind() {
-		case config.BaselineKindDir:
-			src, err := dcollectors.NewDirSource(b.Name, b.Dir.Path, b.Dir.Index, nil)
-			if err != nil {
-				return nil, fmt.Errorf("baselines[%d]: %w", i, err)
-			}
-			rt.chain.Sources = append(rt.chain.Sources, src)
-		default:
-			return nil, fmt.Errorf("baselines[%d]: kind %q is not supported by this build", i, b.Kind())
-		}
-	}
 	a.lims.set(cfg.Inventory.RateLimits)
 	mw := callMiddleware{lim: &a.lims, count: func(svc, op, code string) {
 		a.metrics.APICalls.WithLabelValues(svc, op, code).Inc()
@@ -185,6 +172,29 @@ func (a *App) build(ctx context.Context, cfg *config.Config) (*runtime, error) {
 	rt.clients, err = loadAWS(ctx, cfg.AWS, a.opts.AWS, mw)
 	if err != nil {
 		return nil, err
+	}
+	// Baseline sources share the daemon's SDK configuration: credentials,
+	// endpoints, retryer, rate limits and API-call metrics.
+	rec := metricsRecorder{a.metrics}
+	rt.chain = &dcollectors.Chain{Recorder: rec}
+	bc := baselines.NewClients(rt.clients.AWS)
+	for i, b := range cfg.Baselines {
+		var src dcollectors.BaselineSource
+		if b.Kind() == config.BaselineKindDir {
+			// Decoded with the AMI id, so name-glob index entries can share
+			// one file between AMIs.
+			src, err = dcollectors.NewDirSource(b.Name, b.Dir.Path, b.Dir.Index, nil)
+		} else {
+			var s []dcollectors.BaselineSource
+			s, err = baselines.Build(config.Baselines{b}, bc, a.log, rec, a.now)
+			if err == nil {
+				src = s[0]
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("baselines[%d]: %w", i, err)
+		}
+		rt.chain.Sources = append(rt.chain.Sources, src)
 	}
 	return rt, nil
 }
@@ -332,4 +342,6 @@ func (r metricsRecorder) CollectorError(name, reason string) {
 	r.m.CollectorErrors.WithLabelValues(name, reason).Inc()
 }
 
-func (r metricsRecorder) BaselineError(source string) { r.m.BaselineErrors.WithLabelValues(source).Inc() }
+func (r metricsRecorder) BaselineError(source string) {
+	r.m.BaselineErrors.WithLabelValues(source).Inc()
+}
