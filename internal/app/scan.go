@@ -26,6 +26,10 @@ type scanner struct {
 	rec     collectors.Recorder
 	now     func() time.Time
 	fromTag bool
+	// inv reads inventory (SSM API or data sync, see datasync.go);
+	// noInventory is the unknown reason when an instance has none.
+	inv         inventoryReader
+	noInventory string
 }
 
 type baselineResult struct {
@@ -138,7 +142,9 @@ func (s *scanner) scan(ctx context.Context, sel collectors.Selection, res *ScanR
 			s.logTransition(&ir)
 		}
 	}
-	s.store.Prune(keep)
+	if len(sel.InstanceIDs) == 0 { // a restricted scan keeps the others' history
+		s.store.Prune(keep)
+	}
 	return nil
 }
 
@@ -230,7 +236,10 @@ func (s *scanner) instance(ctx context.Context, policy *drift.CompiledPolicy, in
 		return unknown(why, "")
 	}
 	o.version = b.res.Version
-	inv := s.rt.inventory()
+	inv := s.inv
+	if inv == nil {
+		inv = s.rt.inventory()
+	}
 	types := make([]*collectors.TypeData, 0, len(s.rt.cfg.Inventory.Types))
 	for _, t := range s.rt.cfg.Inventory.Types {
 		td, err := inv.First(ctx, in.ID, t)
@@ -249,7 +258,7 @@ func (s *scanner) instance(ctx context.Context, policy *drift.CompiledPolicy, in
 		}
 	}
 	if present == 0 {
-		return unknown("no inventory yet", "")
+		return unknown(s.noInventory, "")
 	}
 	if len(missing) > 0 {
 		return unknown("no inventory yet for "+strings.Join(missing, ", "), "")

@@ -115,6 +115,8 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 	s.c.Start()
 	s.wg.Add(1)
 	go func() { defer s.wg.Done(); s.scanNow() }()
+	s.wg.Add(1)
+	go func() { defer s.wg.Done(); _ = a.RunEvents(scanCtx) }() // inventory.events (datasync.go)
 
 	var err error
 	select {
