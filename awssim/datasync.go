@@ -342,7 +342,7 @@ func (d *DataSync) List(prefix, after string, limit int) ([]services.ObjectInfo,
 		if len(states) >= limit {
 			break
 		}
-		dir := d.key(t, "")
+		dir := dataSyncDir(d.prefix, t, d.sim.opts.AccountID, d.sim.opts.Region)
 		if !strings.HasPrefix(dir, prefix) && !strings.HasPrefix(prefix, dir) {
 			continue
 		}

@@ -90,7 +90,7 @@ func Decode(key, instanceID string, r io.Reader, size int64) (*Decoded, error) {
 		if err != nil {
 			var te *json.UnmarshalTypeError
 			if errors.As(err, &te) {
-				return nil, &DecodeError{key, line, fmt.Errorf("attribute %q is not a string", te.Field)}
+				return nil, &DecodeError{key, line, fmt.Errorf("an attribute value is a %s, not a string", te.Value)}
 			}
 			if errors.Is(err, io.ErrUnexpectedEOF) {
 				return nil, &DecodeError{key, line, errors.New("object truncated (unexpected end of data)")}
