@@ -2,7 +2,10 @@ package datasync
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"reflect"
 	"io"
 	"strings"
 	"testing"
@@ -92,4 +95,79 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 	})
+}
+
+// FuzzFastObject: whatever the specialised scanner accepts, encoding/json
+// decodes to the same map.
+func FuzzFastObject(f *testing.F) {
+	f.Add([]byte(`{"Name":"bash","Version":"5.2"}`))
+	f.Add([]byte(` { "a" : "b" , "a":"c" } `))
+	f.Add([]byte(`{}`))
+	f.Add([]byte(`{"a":"\u00e9"}`))
+	f.Add([]byte(`{"a":"b",}`))
+	f.Add([]byte(`{"a":"b"}{"c":"d"}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, ok := parseFlat(data, func(b []byte) string { return string(b) })
+		if !ok {
+			return
+		}
+		var want map[string]string
+		if err := json.Unmarshal(data, &want); err != nil {
+			t.Fatalf("fast path accepted %q, encoding/json rejects it: %v", data, err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%q: fast %v, encoding/json %v", data, got, want)
+		}
+	})
+}
+
+func TestLongLine(t *testing.T) {
+	long := `{"Name":"` + strings.Repeat("x", 200<<10) + `","resourceId":"i-0123456789abcdef0","captureTime":"2026-05-01T10:00:00Z"}` + "\n" + okObject
+	d, err := Decode("k", "i-0123456789abcdef0", strings.NewReader(long), -1)
+	if err != nil || len(d.Entries) != 3 || len(d.Entries[0]["Name"]) != 200<<10 {
+		t.Fatalf("%v", err)
+	}
+	huge := `{"Name":"` + strings.Repeat("x", MaxLineBytes+10) + `"}`
+	if _, err := Decode("k", "i-0123456789abcdef0", strings.NewReader(huge), -1); err == nil || !strings.Contains(err.Error(), "longer than") {
+		t.Fatalf("%v", err)
+	}
+}
+
+func BenchmarkDecode(b *testing.B) {
+	var buf bytes.Buffer
+	for i := range 1000 {
+		fmt.Fprintf(&buf, `{"ApplicationType":"System Environment/Base","Architecture":"x86_64","InstalledTime":"2026-05-01T09:00:00Z","Name":"pkg-%04d","PackageId":"pkg-%04d-1.2.3-1.amzn2023.src.rpm","Publisher":"Amazon Linux","Release":"1.amzn2023","Summary":"pkg-%04d package","Version":"1.2.3","resourceId":"i-0123456789abcdef0","captureTime":"2026-05-01T10:00:00Z","schemaVersion":"1.1"}`+"\n", i, i, i)
+	}
+	data := buf.Bytes()
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Decode("k", "i-0123456789abcdef0", bytes.NewReader(data), int64(len(data))); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkDecodeEncodingJSON is the same object through json.Decoder into
+// maps, for comparison with the specialised scanner.
+func BenchmarkDecodeEncodingJSON(b *testing.B) {
+	var buf bytes.Buffer
+	for i := range 1000 {
+		fmt.Fprintf(&buf, `{"ApplicationType":"System Environment/Base","Architecture":"x86_64","InstalledTime":"2026-05-01T09:00:00Z","Name":"pkg-%04d","PackageId":"pkg-%04d-1.2.3-1.amzn2023.src.rpm","Publisher":"Amazon Linux","Release":"1.amzn2023","Summary":"pkg-%04d package","Version":"1.2.3","resourceId":"i-0123456789abcdef0","captureTime":"2026-05-01T10:00:00Z","schemaVersion":"1.1"}`+"\n", i, i, i)
+	}
+	data := buf.Bytes()
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		dec := json.NewDecoder(bytes.NewReader(data))
+		for {
+			var m map[string]string
+			if err := dec.Decode(&m); err != nil {
+				if err == io.EOF {
+					break
+				}
+				b.Fatal(err)
+			}
+		}
+	}
 }

@@ -125,6 +125,23 @@ func TestDataSyncVerdictsMatchSSMAPI(t *testing.T) {
 	if rs.Cost.Calls["s3:GetObject"] != 2*3 || rs.Cost.DataSync.Skipped != 37*3 {
 		t.Fatalf("warm data sync cost %+v %+v", rs.Cost, rs.Cost.DataSync)
 	}
+	// Metrics: calls and lower bound per operation, from the last full scan.
+	mfs, err := s3.Registry().Gather()
+	must(t, err)
+	vals := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			lbl := map[string]string{}
+			for _, l := range m.GetLabel() {
+				lbl[l.GetName()] = l.GetValue()
+			}
+			vals[mf.GetName()+"/"+lbl["service"]+":"+lbl["operation"]] = m.GetGauge().GetValue()
+		}
+	}
+	if vals["driftd_scan_api_calls/s3:GetObject"] != 6 || vals["driftd_scan_api_calls_lower_bound/s3:GetObject"] != 6 ||
+		vals["driftd_scan_api_calls_lower_bound/s3:ListObjectsV2"] != 3 {
+		t.Fatalf("cost gauges %v", vals)
+	}
 	b, err := json.Marshal(rs)
 	must(t, err)
 	if !strings.Contains(string(b), `"api_cost":{"mode":"resource_data_sync"`) || !strings.Contains(string(b), `"lower_bound"`) {
