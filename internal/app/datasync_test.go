@@ -114,12 +114,15 @@ func TestDataSyncVerdictsMatchSSMAPI(t *testing.T) {
 	if rs.Cost.LowerBound["s3:GetObject"] != 39*3 || rs.Cost.Calls["s3:GetObject"] != 39*3 || rs.Cost.Calls["ssm:ListInventoryEntries"] != 0 {
 		t.Fatalf("cold data sync cost %+v", rs.Cost)
 	}
-	must(t, sim.Inject(ids[0], awssim.Drift{Action: awssim.DriftHeal}))
+	// A new inventory upload has a new CaptureTime (seconds): let the clock
+	// move on from the cold scan's uploads.
+	time.Sleep(1100 * time.Millisecond)
+	must(t, sim.Inject(ids[1], awssim.Drift{Action: awssim.DriftHeal})) // content differs from the file drift it had
 	must(t, sim.Inject(ids[6], awssim.Drift{Action: awssim.DriftInstall, Package: &awssim.PackageSpec{Name: "nmap", Version: "7.9", Release: "1"}}))
 	_, rs = check("warm")
 	// Only the two changed instances' objects are downloaded (39 judged:
 	// the agent-offline instance is not read).
-	if v := views(rs)[ids[0]]; v.Verdict != drift.VerdictInSync {
+	if v := views(rs)[ids[1]]; v.Verdict != drift.VerdictInSync {
 		t.Fatalf("healed instance is %s", v.Verdict)
 	}
 	if rs.Cost.Calls["s3:GetObject"] != 2*3 || rs.Cost.DataSync.Skipped != 37*3 {
