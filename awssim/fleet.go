@@ -259,8 +259,10 @@ func (f *fleet) passLocked(now time.Time) bool {
 	changed := false
 	for _, in := range f.order {
 		switch {
-		case in.State == StatePending && !in.readyAt.After(now):
-			in.State = StateRunning
+		case (in.State == StatePending || in.Lifecycle == LCPending) && !in.readyAt.After(now):
+			if in.State == StatePending {
+				in.State = StateRunning
+			}
 			if in.Group != "" && in.Lifecycle == LCPending {
 				in.Lifecycle = LCInService
 				if in.activity != nil {
@@ -346,7 +348,7 @@ func (f *fleet) scheduleLocked(now time.Time) {
 	}
 	for _, in := range f.order {
 		switch {
-		case in.State == StatePending:
+		case in.State == StatePending || in.Lifecycle == LCPending:
 			consider(in.readyAt)
 		case in.Lifecycle == LCTerminatingWait:
 			consider(in.hookDeadline)
