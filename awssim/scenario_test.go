@@ -92,7 +92,10 @@ func TestInjectionVisibleThroughSDK(t *testing.T) {
 			}
 			return false
 		}},
-		{Drift{Action: DriftHeal}, func() bool { p := pkg("bash"); return p != nil && p["Version"] == base["Version"] && pkg("telnet") == nil }},
+		{Drift{Action: DriftHeal}, func() bool {
+			p := pkg("bash")
+			return p != nil && p["Version"] == base["Version"] && pkg("telnet") == nil
+		}},
 	}
 	for i, st := range steps {
 		if err := e.sim.Inject(id, st.d); err != nil {
