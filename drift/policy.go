@@ -62,4 +62,7 @@ type Policy struct {
 	// Custom says how each custom type is compared (by TypeName). Types
 	// without a spec are compared by their "Name" attribute, all attributes.
 	Custom map[string]CustomSpec
+	// InstallOnly overrides DefaultInstallOnly: globs on package names that
+	// may be installed in several versions at once (kernels). nil = default.
+	InstallOnly []string
 }

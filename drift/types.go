@@ -143,7 +143,7 @@ type File struct {
 	Path    string    `json:"path"`
 	Size    int64     `json:"size,omitempty"` // -1 or 0 with HasSize=false means unknown
 	HasSize bool      `json:"-"`
-	ModTime time.Time `json:"mtime,omitempty"`
+	ModTime time.Time `json:"mtime,omitzero"`
 	SHA256  string    `json:"sha256,omitempty"` // from a custom inventory type, e.g. Custom:FileDigest
 	Mode    string    `json:"mode,omitempty"`
 	Owner   string    `json:"owner,omitempty"`
@@ -159,8 +159,11 @@ type Service struct {
 // CustomType holds entries of one Custom:* (or other) inventory type, each
 // entry a flat attribute map as SSM returns it.
 type CustomType struct {
-	TypeName string              `json:"type_name"`
-	Entries  []map[string]string `json:"entries"`
+	TypeName string `json:"type_name"`
+	// Key is the attribute identifying an entry ("" = Policy.Custom's key,
+	// else "Name").
+	Key     string              `json:"key,omitempty"`
+	Entries []map[string]string `json:"entries"`
 }
 
 // Manifest is the baseline of one AMI.
@@ -217,7 +220,7 @@ type Snapshot struct {
 	Services []Service              `json:"services,omitempty"`
 	Custom   map[string]*CustomType `json:"custom,omitempty"`
 
-	Instance InstanceFacts `json:"instance,omitempty"`
+	Instance InstanceFacts `json:"instance,omitzero"`
 }
 
 // Inventory type names the engine knows. Collectors convert these into typed
@@ -261,5 +264,5 @@ type Report struct {
 	// ExpiredRules names rules that would have matched but have expired.
 	ExpiredRules []string `json:"expired_rules,omitempty"`
 	// OldestCapture is the oldest CaptureTime among the compared types.
-	OldestCapture time.Time `json:"oldest_capture,omitempty"`
+	OldestCapture time.Time `json:"oldest_capture,omitzero"`
 }

@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/driftd/driftd/internal/app"
+	"github.com/driftd/driftd/internal/config"
+	"github.com/driftd/driftd/remediation"
+	"github.com/driftd/driftd/remediation/scanhook"
+)
+
+type planCmd struct {
+	Config   string   `help:"Configuration file." required:"" type:"path" short:"c"`
+	Output   string   `help:"Output format: table or json." enum:"table,json" default:"table" short:"o"`
+	Instance []string `help:"Scan only these instance ids (repeatable)." name:"instance"`
+
+	out io.Writer
+	opt func(*app.Options)
+}
+
+func init() {
+	register("plan", "Scan once and explain what remediation would do: every would-be action and every skipped candidate with its reason. Mutates nothing. Exit 0: no action, 1: actions would be taken, 2: error.", &planCmd{})
+}
+
+func (c *planCmd) Run(g *Globals) error {
+	out := c.out
+	if out == nil {
+		out = os.Stdout
+	}
+	cfg, err := config.Load(c.Config)
+	if err != nil {
+		return &ExitError{Code: 2, Err: err}
+	}
+	if g == nil || g.LogLevel == "" {
+		cfg.Log.Level = "warn"
+	}
+	log, err := logger(g, cfg)
+	if err != nil {
+		return &ExitError{Code: 2, Err: err}
+	}
+	defer log.Sync() //nolint:errcheck
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	opts := app.Options{Config: cfg, Logger: log}
+	if c.opt != nil {
+		c.opt(&opts)
+	}
+	var engOpts []func(*remediation.Options)
+	if opts.Now != nil {
+		engOpts = append(engOpts, func(o *remediation.Options) { o.Now = opts.Now })
+	}
+	a, err := app.New(ctx, opts)
+	if err != nil {
+		return &ExitError{Code: 2, Err: err}
+	}
+	res, err := a.Scan(ctx, c.Instance)
+	if err != nil {
+		return &ExitError{Code: 2, Err: fmt.Errorf("scan: %w", err)}
+	}
+	rc := cfg.Remediation
+	rc.DryRun = true // plan never mutates: actions and tags go to the dry-run recorder
+	eng := scanhook.NewEngine(a, rc, log, nil, engOpts...)
+	p, err := eng.Cycle(ctx, scanhook.FromScan(res))
+	if err != nil {
+		return &ExitError{Code: 2, Err: err}
+	}
+	if err := writePlan(out, c.Output, p); err != nil {
+		return &ExitError{Code: 2, Err: err}
+	}
+	if len(p.Actions) > 0 {
+		return &ExitError{Code: 1}
+	}
+	return nil
+}
+
+// writePlan prints a plan as a table (for people) or JSON (for CI).
+func writePlan(w io.Writer, format string, p remediation.PlanResult) error {
+	if format == "json" {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(p)
+	}
+	fmt.Fprintf(w, "Plan at %s\n", p.Now.UTC().Format(time.RFC3339))
+	if p.KillSwitch.Engaged {
+		fmt.Fprintf(w, "Kill switch: ENGAGED (%s) %s\n", p.KillSwitch.Source, p.KillSwitch.Detail)
+	} else {
+		fmt.Fprintln(w, "Kill switch: released")
+	}
+	if p.Fleet.Open {
+		fmt.Fprintf(w, "Fleet breaker: OPEN: %s\n", p.Fleet.Detail)
+	} else {
+		fmt.Fprintln(w, "Fleet breaker: closed")
+	}
+	fmt.Fprintf(w, "Hourly cap remaining: %d\n", p.HourlyRemaining)
+	for _, e := range p.Errors {
+		fmt.Fprintf(w, "Config error (fails closed): %s\n", e)
+	}
+
+	fmt.Fprintln(w, "\nGroups:")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ASG\tMODE\tDRIFTED\tBUDGET\tIN-FLIGHT\tREMAINING\tWINDOW\tBREAKER\tBLOCKED")
+	for _, g := range p.Groups {
+		window := "closed"
+		if g.WindowOpen {
+			window = "open"
+		}
+		breaker := "closed"
+		if g.Breaker.Open {
+			breaker = "OPEN (" + g.Breaker.Kind + ")"
+		}
+		blocked := "-"
+		if g.Blocked != "" {
+			blocked = string(g.Blocked)
+		}
+		budget := g.Budget
+		if budget == "" {
+			budget = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s (%s)\t%d/%d\t%s=%d\t%d\t%d\t%s\t%s\t%s\n", g.Name, g.Mode, g.ModeSource, g.Drifted, g.Known,
+			budget, g.Allowed, g.InFlight, g.Remaining, window, breaker, blocked)
+	}
+	tw.Flush()
+
+	fmt.Fprintf(w, "\nWould act (%d):\n", len(p.Actions))
+	if len(p.Actions) > 0 {
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ACTION\tASG\tINSTANCE\tSEVERITY\tDRIFTED SINCE\tREASON")
+		for _, a := range p.Actions {
+			id := a.InstanceID
+			if a.Kind == remediation.ActionInstanceRefresh {
+				id = fmt.Sprintf("%d instances", len(a.Covers))
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", a.Kind, a.Group, id, a.Severity, a.DriftSince.UTC().Format(time.RFC3339), trunc(a.Reason, 80))
+		}
+		tw.Flush()
+	}
+	fmt.Fprintf(w, "\nSkipped (%d):\n", len(p.Skipped))
+	if len(p.Skipped) > 0 {
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "INSTANCE\tASG\tREASON\tDETAIL")
+		for _, s := range p.Skipped {
+			g := s.Group
+			if g == "" {
+				g = "-"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", s.InstanceID, g, s.Reason, trunc(s.Detail, 100))
+		}
+		tw.Flush()
+	}
+	if len(p.Tags) > 0 {
+		fmt.Fprintf(w, "\nWould tag (%d):\n", len(p.Tags))
+		for _, t := range p.Tags {
+			var parts []string
+			for _, k := range []string{remediation.TagStatus, remediation.TagSince, remediation.TagReason} {
+				if v, ok := t.Set[k]; ok {
+					parts = append(parts, k+"="+v)
+				}
+			}
+			for _, k := range t.Delete {
+				parts = append(parts, "-"+k)
+			}
+			fmt.Fprintf(w, "  %s %s\n", t.InstanceID, strings.Join(parts, " "))
+		}
+	}
+	return nil
+}
+
+func trunc(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n-3] + "..."
+}

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"go.uber.org/zap"
+
+	"github.com/driftd/driftd/internal/app"
+	"github.com/driftd/driftd/internal/config"
+	"github.com/driftd/driftd/remediation/scanhook"
+)
+
+type runCmd struct {
+	Config string `help:"Configuration file." required:"" type:"path" short:"c"`
+}
+
+func init() {
+	register("run", "Run the daemon: scheduled scans, /metrics and the HTTP API.", &runCmd{})
+}
+
+// logger builds the root logger from the config, overridden by the global flags.
+func logger(g *Globals, c *config.Config) (*zap.Logger, error) {
+	level, format := "info", "json"
+	if c != nil {
+		level, format = c.Log.Level, c.Log.Format
+	}
+	if g != nil && g.LogLevel != "" {
+		level = g.LogLevel
+	}
+	if g != nil && g.LogFormat != "" {
+		format = g.LogFormat
+	}
+	return app.NewLogger(level, format)
+}
+
+// plugEngines connects the engines that act on scans. Each one is an
+// app.ScanObserver; see docs/daemon.md.
+func plugEngines(a *app.App, cfg *config.Config, log *zap.Logger) {
+	eng := scanhook.NewEngine(a, cfg.Remediation, log, a.Registry())
+	a.AddObserver(scanhook.Observer{Engine: eng, Log: log})
+	h := eng.Handler()
+	for _, p := range []string{"/api/v1/remediation", "/api/v1/remediation/", "/api/v1/approvals", "/api/v1/approvals/"} {
+		a.Handle(p, h)
+	}
+	a.OnReload(func(c *config.Config) { eng.SetConfig(c.Remediation) })
+}
+
+func (c *runCmd) Run(g *Globals) error {
+	cfg, err := config.Load(c.Config)
+	if err != nil {
+		return &ExitError{Code: 2, Err: err}
+	}
+	log, err := logger(g, cfg)
+	if err != nil {
+		return &ExitError{Code: 2, Err: err}
+	}
+	defer log.Sync() //nolint:errcheck
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	a, err := app.New(ctx, app.Options{ConfigFile: c.Config, Logger: log})
+	if err != nil {
+		return &ExitError{Code: 2, Err: err}
+	}
+	plugEngines(a, cfg, log)
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-hup:
+				_ = a.Reload(ctx) // logged and counted by Reload
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	if err := a.Run(ctx, nil); err != nil {
+		return &ExitError{Code: 2, Err: err}
+	}
+	return nil
+}

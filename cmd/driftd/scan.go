@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+
+	"github.com/driftd/driftd/drift"
+	"github.com/driftd/driftd/internal/app"
+	"github.com/driftd/driftd/internal/config"
+)
+
+type scanCmd struct {
+	Config   string   `help:"Configuration file." required:"" type:"path" short:"c"`
+	Output   string   `help:"Output format: table or json." enum:"table,json" default:"table" short:"o"`
+	Instance []string `help:"Scan only these instance ids (repeatable)." name:"instance"`
+
+	out io.Writer
+	opt func(*app.Options)
+}
+
+func init() {
+	register("scan", "Run one scan and exit: 0 nothing drifted, 1 drift found, 2 error.", &scanCmd{})
+}
+
+// ScanReport is the JSON output of driftd scan.
+type ScanReport struct {
+	Summary   map[drift.Verdict]int `json:"summary"`
+	Instances []ScanInstance        `json:"instances"`
+	APICalls  app.APICallStats      `json:"api_calls"`
+	Duration  float64               `json:"duration_seconds"`
+}
+
+// ScanInstance is one instance of the JSON report.
+type ScanInstance struct {
+	InstanceID string          `json:"instance_id"`
+	ASG        string          `json:"asg,omitempty"`
+	AMI        string          `json:"ami"`
+	Verdict    drift.Verdict   `json:"verdict"`
+	Severity   string          `json:"severity,omitempty"`
+	Reasons    []string        `json:"reasons,omitempty"`
+	Findings   []drift.Finding `json:"findings,omitempty"`
+}
+
+func (c *scanCmd) Run(g *Globals) error {
+	out := c.out
+	if out == nil {
+		out = os.Stdout
+	}
+	cfg, err := config.Load(c.Config)
+	if err != nil {
+		return &ExitError{Code: 2, Err: err}
+	}
+	if g == nil || g.LogLevel == "" {
+		// Keep stdout for the report; only warnings and errors go to stderr.
+		cfg.Log.Level = "warn"
+	}
+	log, err := logger(g, cfg)
+	if err != nil {
+		return &ExitError{Code: 2, Err: err}
+	}
+	defer log.Sync() //nolint:errcheck
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	opts := app.Options{ConfigFile: c.Config, Logger: log}
+	if c.opt != nil {
+		c.opt(&opts)
+	}
+	a, err := app.New(ctx, opts)
+	if err != nil {
+		return &ExitError{Code: 2, Err: err}
+	}
+	res, err := a.Scan(ctx, c.Instance)
+	if err != nil {
+		return &ExitError{Code: 2, Err: fmt.Errorf("scan: %w", err)}
+	}
+	rep := ScanReport{Summary: res.Summary, APICalls: res.APICalls, Duration: res.Duration.Seconds(), Instances: []ScanInstance{}}
+	for _, v := range drift.Verdicts {
+		if _, ok := rep.Summary[v]; !ok {
+			rep.Summary[v] = 0
+		}
+	}
+	for _, ir := range res.Instances {
+		r := ir.Report
+		si := ScanInstance{InstanceID: r.InstanceID, ASG: r.ASG, AMI: r.AMI, Verdict: r.Verdict, Reasons: r.Reasons, Findings: r.Findings}
+		if r.Severity != drift.SeverityNone {
+			si.Severity = r.Severity.String()
+		}
+		rep.Instances = append(rep.Instances, si)
+	}
+	if c.Output == "json" {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return &ExitError{Code: 2, Err: err}
+		}
+	} else {
+		writeTable(out, rep)
+	}
+	if res.Summary[drift.VerdictDrifted] > 0 {
+		return &ExitError{Code: 1}
+	}
+	return nil
+}
+
+func writeTable(out io.Writer, rep ScanReport) {
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "INSTANCE\tASG\tAMI\tVERDICT\tSEVERITY\tREASON")
+	for _, in := range rep.Instances {
+		reason := strings.Join(in.Reasons, "; ")
+		if len(reason) > 100 {
+			reason = reason[:97] + "..."
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", in.InstanceID, dash(in.ASG), in.AMI, in.Verdict, dash(in.Severity), reason)
+	}
+	tw.Flush()
+	var parts []string
+	for _, v := range drift.Verdicts {
+		if n := rep.Summary[v]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%s=%d", v, n))
+		}
+	}
+	ops := make([]string, 0, len(rep.APICalls.ByOperation))
+	for op, n := range rep.APICalls.ByOperation {
+		ops = append(ops, fmt.Sprintf("%s=%d", op, n))
+	}
+	sort.Strings(ops)
+	fmt.Fprintf(out, "\n%d instances: %s\nAPI calls: %d (%s) in %.1fs\n", len(rep.Instances), strings.Join(parts, " "),
+		rep.APICalls.Total, strings.Join(ops, " "), rep.Duration)
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

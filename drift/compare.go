@@ -1,0 +1,858 @@
+package drift
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Compare compares an instance snapshot against the baseline manifest of its
+// AMI under a policy. It is pure and deterministic: the same inputs always
+// give the same, sorted Report. Both m and s must have been normalised
+// ((*Manifest).Normalize, (*Snapshot).Normalize).
+//
+// Compare compiles p on every call; to compare many instances under one
+// policy, compile it once with CompilePolicy and call (*CompiledPolicy).Compare.
+// An invalid policy yields VerdictUnknown with the validation error as reason
+// (never drift).
+func Compare(m *Manifest, s *Snapshot, p *Policy) Report {
+	cp, err := CompilePolicy(p)
+	if err != nil {
+		r := Report{Verdict: VerdictUnknown, Reasons: []string{"invalid policy: " + err.Error()}}
+		if s != nil {
+			r.InstanceID, r.AMI, r.ASG = s.InstanceID, s.AMI, s.ASG
+		}
+		return r
+	}
+	return cp.Compare(m, s)
+}
+
+type comparer struct {
+	cp       *CompiledPolicy
+	m        *Manifest
+	s        *Snapshot
+	findings []Finding
+	// suppressed counts differences dropped by ignore/allow rules.
+	suppressed int
+	// expired collects ids of expired rules that would have matched.
+	expired []string
+}
+
+// Compare is Compare with a precompiled policy. The order of the checks:
+// exempt (an exempt rule matches the instance) → no_baseline (m == nil) →
+// unknown (s.Unknown, or no inventory category both in the manifest and
+// collected) → stale (a compared category captured before Now-MaxInventoryAge)
+// → in_sync or drifted.
+func (cp *CompiledPolicy) Compare(m *Manifest, s *Snapshot) Report {
+	if s == nil {
+		return Report{Verdict: VerdictUnknown, Reasons: []string{"no snapshot"}}
+	}
+	r := Report{InstanceID: s.InstanceID, AMI: s.AMI, ASG: s.ASG}
+	c := comparer{cp: cp, m: m, s: s}
+
+	if rule := c.exemptRule(); rule != nil {
+		r.Verdict = VerdictExempt
+		reason := "exempted by rule " + rule.ID
+		if rule.Reason != "" {
+			reason += ": " + rule.Reason
+		}
+		r.Reasons = []string{reason}
+		r.ExpiredRules = c.finishExpired()
+		return r
+	}
+	if m == nil {
+		r.Verdict = VerdictNoBaseline
+		r.Reasons = []string{"no baseline manifest for AMI " + orDash(s.AMI)}
+		r.ExpiredRules = c.finishExpired()
+		return r
+	}
+	if s.Unknown != "" {
+		r.Verdict = VerdictUnknown
+		r.Reasons = []string{s.Unknown}
+		r.ExpiredRules = c.finishExpired()
+		return r
+	}
+
+	// Decide which categories are compared: the manifest must list items of
+	// the category and the snapshot must have collected it.
+	var (
+		pkgs, files, svcs bool
+		fileType, svcType string
+		oldest            time.Time
+		oldestType        string
+		compared          int
+	)
+	note := func(typ string) {
+		t := s.CaptureTimes[typ]
+		if compared == 0 || t.Before(oldest) {
+			oldest, oldestType = t, typ
+		}
+		compared++
+	}
+	if _, ok := s.CaptureTimes[TypeApplication]; ok && len(m.Packages) > 0 {
+		pkgs = true
+		note(TypeApplication)
+	}
+	if len(m.Files) > 0 {
+		for _, t := range [...]string{TypeFileDigest, TypeFile} {
+			if _, ok := s.CaptureTimes[t]; ok {
+				files, fileType = true, t
+				note(t)
+				break
+			}
+		}
+	}
+	if len(m.Services) > 0 {
+		for _, t := range [...]string{TypeSystemdUnit, TypeService} {
+			if _, ok := s.CaptureTimes[t]; ok {
+				svcs, svcType = true, t
+				note(t)
+				break
+			}
+		}
+	}
+	var customTypes []string
+	for name := range m.Custom {
+		if isBuiltinType(name) {
+			continue
+		}
+		if _, ok := s.CaptureTimes[name]; ok {
+			customTypes = append(customTypes, name)
+		}
+	}
+	slices.Sort(customTypes)
+	for _, t := range customTypes {
+		note(t)
+	}
+	if compared == 0 {
+		r.Verdict = VerdictUnknown
+		r.Reasons = []string{"no inventory collected for the categories the baseline lists"}
+		r.ExpiredRules = c.finishExpired()
+		return r
+	}
+	if !oldest.IsZero() {
+		r.OldestCapture = oldest.UTC()
+	}
+	if cp.maxAge > 0 && oldest.Before(cp.now.Add(-cp.maxAge)) {
+		r.Verdict = VerdictStale
+		r.Reasons = []string{"inventory " + oldestType + " captured " + fmtTime(oldest) + ", older than " + cp.maxAge.String()}
+		r.ExpiredRules = c.finishExpired()
+		return r
+	}
+
+	if pkgs {
+		c.comparePackages()
+	}
+	if files {
+		c.compareFiles(fileType)
+	}
+	if svcs {
+		c.compareServices(svcType)
+	}
+	for _, t := range customTypes {
+		c.compareCustom(t)
+	}
+	if lt := s.Instance.LaunchTemplateAMI; lt != "" && lt != s.AMI {
+		c.add(Finding{Category: CategoryInstance, Name: "ami", Attribute: "image_id", Change: ChangeChanged, Expected: lt, Observed: s.AMI})
+	}
+
+	if len(c.findings) > 1 {
+		slices.SortFunc(c.findings, compareFindings)
+	}
+	r.Findings = c.findings
+	r.Suppressed = c.suppressed
+	r.ExpiredRules = c.finishExpired()
+	if len(r.Findings) == 0 {
+		r.Verdict = VerdictInSync
+		return r
+	}
+	r.Verdict = VerdictDrifted
+	for i := range r.Findings {
+		if r.Findings[i].Severity > r.Severity {
+			r.Severity = r.Findings[i].Severity
+		}
+	}
+	r.Reasons = []string{summary(r.Findings)}
+	return r
+}
+
+func isBuiltinType(t string) bool {
+	switch t {
+	case TypeApplication, TypeFile, TypeService, TypeFileDigest, TypeSystemdUnit:
+		return true
+	}
+	return false
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func fmtTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// summary is the one-line reason of a drifted report, e.g.
+// "package openssl-libs.x86_64 changed (downgrade) and 2 more findings".
+func summary(fs []Finding) string {
+	// the most severe finding first, ties in sort order
+	best := 0
+	for i := range fs {
+		if fs[i].Severity > fs[best].Severity {
+			best = i
+		}
+	}
+	f := &fs[best]
+	var b strings.Builder
+	b.Grow(64)
+	b.WriteString(string(f.Category))
+	b.WriteByte(' ')
+	b.WriteString(f.Name)
+	if f.Arch != "" {
+		b.WriteByte('.')
+		b.WriteString(f.Arch)
+	}
+	if f.Attribute != "" && f.Change == ChangeChanged && f.Category != CategoryPackage {
+		b.WriteByte(' ')
+		b.WriteString(f.Attribute)
+	}
+	b.WriteByte(' ')
+	b.WriteString(string(f.Change))
+	if f.Direction != DirectionNone {
+		b.WriteString(" (")
+		b.WriteString(string(f.Direction))
+		b.WriteByte(')')
+	}
+	if n := len(fs) - 1; n > 0 {
+		b.WriteString(" and ")
+		b.WriteString(strconv.Itoa(n))
+		if n == 1 {
+			b.WriteString(" more finding")
+		} else {
+			b.WriteString(" more findings")
+		}
+	}
+	return b.String()
+}
+
+func (c *comparer) exemptRule() *compiledRule {
+	for l := range c.cp.exempt {
+		for i := range c.cp.exempt[l] {
+			r := &c.cp.exempt[l][i]
+			if !r.scopeMatches(c.s) || !r.name.match(c.s.InstanceID) {
+				continue
+			}
+			if r.expired(c.cp.now) {
+				c.expired = append(c.expired, r.ID)
+				continue
+			}
+			return r
+		}
+	}
+	return nil
+}
+
+func (c *comparer) finishExpired() []string {
+	if len(c.expired) == 0 {
+		return nil
+	}
+	slices.Sort(c.expired)
+	return slices.Compact(c.expired)
+}
+
+// add applies the policy to one difference and keeps it unless a rule
+// suppresses it. Layers are consulted ASG → AMI → global; within a layer the
+// first rule whose scope matches and whose action applies wins. Expired rules
+// are skipped and remembered.
+func (c *comparer) add(f Finding) {
+	for l := range c.cp.layers {
+		rules := c.cp.layers[l]
+		for i := range rules {
+			r := &rules[i]
+			if !r.applies(&f) || !r.scopeMatches(c.s) {
+				continue
+			}
+			if r.expired(c.cp.now) {
+				c.expired = append(c.expired, r.ID)
+				continue
+			}
+			switch r.Action {
+			case ActionIgnore, ActionAllowUpgrade:
+				c.suppressed++
+				return
+			case ActionSeverity:
+				f.Severity, f.Rule = r.Severity, r.ID
+				c.findings = append(c.findings, f)
+				return
+			}
+		}
+	}
+	f.Severity = c.cp.severityFor(f.Category)
+	c.findings = append(c.findings, f)
+}
+
+// grow makes room for n more findings with one allocation.
+func (c *comparer) grow(n int) {
+	if cap(c.findings)-len(c.findings) < n {
+		c.findings = slices.Grow(c.findings, n+1)
+	}
+}
+
+func compareFindings(a, b Finding) int {
+	if a.Category != b.Category {
+		return categoryIndex(a.Category) - categoryIndex(b.Category)
+	}
+	if c := strings.Compare(a.Type, b.Type); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Name, b.Name); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Arch, b.Arch); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Attribute, b.Attribute); c != 0 {
+		return c
+	}
+	if c := strings.Compare(string(a.Change), string(b.Change)); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Expected, b.Expected); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Observed, b.Observed)
+}
+
+// ---- packages ----
+
+// comparePackages merge-joins the sorted, normalised package lists on
+// (name, arch, EVR). Identical packages are consumed by the join with one
+// string comparison each; only the remainder (a handful of indexes) is
+// examined further, grouped by name.
+func (c *comparer) comparePackages() {
+	M, S := c.m.Packages, c.s.Packages
+	// Guard against callers that skipped Normalize (EVR is empty until it
+	// runs): compare normalised copies rather than trusting empty EVRs.
+	if len(M) > 0 && M[0].EVR == "" {
+		mc := *c.m
+		mc.Packages = normalizePackages(slices.Clone(M), c.m.PackageFormat)
+		c.m = &mc
+		M = mc.Packages
+	}
+	if len(S) > 0 && S[0].EVR == "" {
+		sc := *c.s
+		sc.Packages = normalizePackages(slices.Clone(S), FormatGeneric)
+		c.s = &sc
+		S = sc.Packages
+	}
+	var mbuf, sbuf [32]int32
+	rm, rs := mbuf[:0], sbuf[:0]
+	i, j := 0, 0
+	for i < len(M) && j < len(S) {
+		a, b := &M[i], &S[j]
+		if len(a.EVR) == len(b.EVR) && len(a.Name) == len(b.Name) && len(a.Arch) == len(b.Arch) &&
+			a.EVR == b.EVR && a.Name == b.Name && a.Arch == b.Arch {
+			i++
+			j++
+			continue
+		}
+		k := strings.Compare(a.Name, b.Name)
+		if k == 0 {
+			if k = strings.Compare(a.Arch, b.Arch); k == 0 {
+				k = strings.Compare(a.EVR, b.EVR)
+			}
+		}
+		switch {
+		case k == 0:
+			i++
+			j++
+		case k < 0:
+			rm = append(rm, int32(i))
+			i++
+		default:
+			rs = append(rs, int32(j))
+			j++
+		}
+	}
+	for ; i < len(M); i++ {
+		rm = append(rm, int32(i))
+	}
+	for ; j < len(S); j++ {
+		rs = append(rs, int32(j))
+	}
+	if len(rm) == 0 && len(rs) == 0 {
+		return
+	}
+	c.grow(len(rm) + len(rs))
+	for p, q := 0, 0; p < len(rm) || q < len(rs); {
+		var name string
+		switch {
+		case p == len(rm):
+			name = S[rs[q]].Name
+		case q == len(rs):
+			name = M[rm[p]].Name
+		default:
+			name = min(M[rm[p]].Name, S[rs[q]].Name)
+		}
+		p2, q2 := p, q
+		for p2 < len(rm) && M[rm[p2]].Name == name {
+			p2++
+		}
+		for q2 < len(rs) && S[rs[q2]].Name == name {
+			q2++
+		}
+		c.packageName(name, rm[p:p2], rs[q:q2])
+		p, q = p2, q2
+	}
+}
+
+// packageName handles the leftover entries of one package name. Manifest
+// entries with an explicit arch pair with observed entries of that arch;
+// manifest entries without arch ("any arch", e.g. Image Builder lists) pair
+// with observed entries of every arch the manifest does not list explicitly.
+func (c *comparer) packageName(name string, E, O []int32) {
+	M, S := c.m.Packages, c.s.Packages
+	w := 0 // wildcard manifest entries (arch "") sort first
+	for w < len(E) && M[E[w]].Arch == "" {
+		w++
+	}
+	W, X := E[:w], E[w:]
+	var usedBuf [8]bool
+	var used []bool
+	if len(W) > 0 {
+		used = usedBuf[:0]
+		for range W {
+			used = append(used, false)
+		}
+	}
+	x, o := 0, 0
+	for x < len(X) || o < len(O) {
+		var arch string
+		switch {
+		case x == len(X):
+			arch = S[O[o]].Arch
+		case o == len(O):
+			arch = M[X[x]].Arch
+		default:
+			arch = min(M[X[x]].Arch, S[O[o]].Arch)
+		}
+		x2, o2 := x, o
+		for x2 < len(X) && M[X[x2]].Arch == arch {
+			x2++
+		}
+		for o2 < len(O) && S[O[o2]].Arch == arch {
+			o2++
+		}
+		switch {
+		case x2 > x:
+			c.packageSet(X[x:x2], O[o:o2])
+		case arch != "" && c.hasArch(name, arch):
+			// the manifest lists this arch, and all its versions were matched
+			c.packageSet(nil, O[o:o2])
+		case len(W) > 0:
+			c.packageWildcard(W, O[o:o2], used)
+		default:
+			c.packageSet(nil, O[o:o2])
+		}
+		x, o = x2, o2
+	}
+	for k, u := range used {
+		if u {
+			continue
+		}
+		p := &M[W[k]]
+		// unmatched "any arch" entry: removed unless the name is still
+		// installed for an arch the wildcard covered (then it was paired)
+		_, obs := c.maxVersion(S, name, "", true)
+		c.add(Finding{Category: CategoryPackage, Type: TypeApplication, Name: p.Name, Arch: p.Arch, Attribute: "version",
+			Change: ChangeRemoved, Direction: c.direction(p, obs), Expected: p.EVR, Observed: evrOf(obs)})
+	}
+}
+
+// hasArch reports whether the manifest lists name for arch explicitly.
+func (c *comparer) hasArch(name, arch string) bool {
+	M := c.m.Packages
+	lo, _ := slices.BinarySearchFunc(M, name, func(p Package, n string) int { return strings.Compare(p.Name, n) })
+	for k := lo; k < len(M) && M[k].Name == name; k++ {
+		if M[k].Arch == arch {
+			return true
+		}
+	}
+	return false
+}
+
+func evrOf(p *Package) string {
+	if p == nil {
+		return ""
+	}
+	return p.EVR
+}
+
+// format returns the version ordering for a pair of packages.
+func (c *comparer) format(a, b *Package) PackageFormat {
+	if b != nil && b.Format != FormatGeneric {
+		return b.Format
+	}
+	if a != nil && a.Format != FormatGeneric {
+		return a.Format
+	}
+	return c.m.PackageFormat
+}
+
+// maxVersion returns the newest package named name with the given arch in
+// ps (any arch when anyArch).
+func (c *comparer) maxVersion(ps []Package, name, arch string, anyArch bool) (int, *Package) {
+	lo, _ := slices.BinarySearchFunc(ps, name, func(p Package, n string) int { return strings.Compare(p.Name, n) })
+	var best *Package
+	n := 0
+	for k := lo; k < len(ps) && ps[k].Name == name; k++ {
+		if !anyArch && ps[k].Arch != arch {
+			continue
+		}
+		n++
+		if best == nil || CompareVersions(c.format(best, &ps[k]), ps[k].EVR, best.EVR) > 0 {
+			best = &ps[k]
+		}
+	}
+	return n, best
+}
+
+// direction of a move from expected e to observed o ("" when either is nil).
+func (c *comparer) direction(e, o *Package) Direction {
+	if e == nil || o == nil {
+		return DirectionNone
+	}
+	var k int
+	if c.m.NameVersionOnly {
+		k = c.compareNVO(e, o)
+	} else {
+		k = CompareVersions(c.format(e, o), o.EVR, e.EVR)
+	}
+	switch {
+	case k > 0:
+		return DirectionUpgrade
+	case k < 0:
+		return DirectionDowngrade
+	}
+	return DirectionNone
+}
+
+// packageSet compares the leftover versions of one name+arch. After the
+// merge-join removed identical versions: one expected and one observed
+// version left → changed (upgrade/downgrade); otherwise every leftover is
+// reported on its own: observed → added, expected → removed, each with the
+// direction relative to the newest version of that name+arch on the other side.
+func (c *comparer) packageSet(E, O []int32) {
+	M, S := c.m.Packages, c.s.Packages
+	if len(E) == 1 && len(O) == 1 {
+		c.packageChanged(&M[E[0]], &S[O[0]])
+		return
+	}
+	for _, e := range E {
+		p := &M[e]
+		_, obs := c.maxVersion(S, p.Name, p.Arch, false)
+		c.add(Finding{Category: CategoryPackage, Type: TypeApplication, Name: p.Name, Arch: p.Arch, Attribute: "version",
+			Change: ChangeRemoved, Direction: c.direction(p, obs), Expected: p.EVR, Observed: evrOf(obs)})
+	}
+	for _, o := range O {
+		p := &S[o]
+		_, exp := c.maxVersion(M, p.Name, p.Arch, false)
+		if exp == nil {
+			_, exp = c.maxVersion(M, p.Name, "", false)
+		}
+		c.add(Finding{Category: CategoryPackage, Type: TypeApplication, Name: p.Name, Arch: p.Arch, Attribute: "version",
+			Change: ChangeAdded, Direction: c.direction(exp, p), Expected: evrOf(exp), Observed: p.EVR})
+	}
+}
+
+func (c *comparer) packageChanged(e, o *Package) {
+	var k int
+	if c.m.NameVersionOnly {
+		if nvoEqual(e, o) {
+			return
+		}
+		k = c.compareNVO(e, o)
+	} else {
+		k = CompareVersions(c.format(e, o), o.EVR, e.EVR)
+	}
+	if k == 0 {
+		// different spelling, same version for the package manager (1.0 vs 1.00)
+		return
+	}
+	d := DirectionUpgrade
+	if k < 0 {
+		d = DirectionDowngrade
+	}
+	arch := o.Arch
+	if arch == "" {
+		arch = e.Arch
+	}
+	c.add(Finding{Category: CategoryPackage, Type: TypeApplication, Name: o.Name, Arch: arch, Attribute: "version",
+		Change: ChangeChanged, Direction: d, Expected: e.EVR, Observed: o.EVR})
+}
+
+// packageWildcard pairs observed entries of one arch with "any arch"
+// manifest entries: equal versions match; a single leftover on both sides
+// is a change; other leftovers are added.
+func (c *comparer) packageWildcard(W, O []int32, used []bool) {
+	M, S := c.m.Packages, c.s.Packages
+	var leftBuf [8]int32
+	left := leftBuf[:0]
+	matchedHere := false // some observed version of this arch matched an entry
+	for _, o := range O {
+		matched := false
+		for k, w := range W {
+			if c.equalPkg(&M[w], &S[o]) {
+				used[k], matched, matchedHere = true, true, true
+				break
+			}
+		}
+		if !matched {
+			left = append(left, o)
+		}
+	}
+	if len(left) == 0 {
+		return
+	}
+	// one "any arch" entry and one differing version of this arch (and no
+	// matching one beside it): a change. Each arch is judged on its own, so
+	// glibc.i686 can change while glibc.x86_64 matches.
+	if len(W) == 1 && len(left) == 1 && !matchedHere {
+		used[0] = true
+		c.packageChanged(&M[W[0]], &S[left[0]])
+		return
+	}
+	for _, o := range left {
+		p := &S[o]
+		_, exp := c.maxVersion(M, p.Name, "", false)
+		c.add(Finding{Category: CategoryPackage, Type: TypeApplication, Name: p.Name, Arch: p.Arch, Attribute: "version",
+			Change: ChangeAdded, Direction: c.direction(exp, p), Expected: evrOf(exp), Observed: p.EVR})
+	}
+}
+
+func (c *comparer) equalPkg(e, o *Package) bool {
+	if e.EVR == o.EVR {
+		return true
+	}
+	if c.m.NameVersionOnly {
+		return nvoEqual(e, o)
+	}
+	return false
+}
+
+// nvoEqual matches a name-version-only manifest entry against an observed
+// package at the detail the manifest has: full EVR, version-release without
+// epoch, epoch:version, or the upstream version alone.
+func nvoEqual(e, o *Package) bool {
+	ev := e.EVR
+	switch {
+	case ev == o.EVR, ev == o.Version:
+		return true
+	}
+	if o.Release != "" && len(ev) == len(o.Version)+1+len(o.Release) &&
+		strings.HasPrefix(ev, o.Version) && ev[len(o.Version)] == '-' && strings.HasSuffix(ev, o.Release) {
+		return true
+	}
+	if o.Epoch != "" && len(ev) == len(o.Epoch)+1+len(o.Version) &&
+		strings.HasPrefix(ev, o.Epoch) && ev[len(o.Epoch)] == ':' && strings.HasSuffix(ev, o.Version) {
+		return true
+	}
+	return false
+}
+
+// compareNVO orders observed o against a name-version-only entry e at e's
+// level of detail: the epoch only when e has one, the release only when e
+// has one. Returns the sign of o - e.
+func (c *comparer) compareNVO(e, o *Package) int {
+	f := c.format(e, o)
+	var ee, ev, er string
+	if f == FormatDeb {
+		ee, ev, er = splitDeb(e.EVR)
+	} else {
+		ee, ev, er = splitRPM(e.EVR)
+	}
+	if ee != "" {
+		if k := compareEpoch(o.Epoch, ee); k != 0 {
+			return k
+		}
+	}
+	cmp := RPMVerCmp
+	if f == FormatDeb {
+		cmp = DebVerRevCmp
+	}
+	if k := cmp(o.Version, ev); k != 0 {
+		return k
+	}
+	if er != "" {
+		return cmp(o.Release, er)
+	}
+	return 0
+}
+
+// ---- files ----
+
+func (c *comparer) compareFiles(typ string) {
+	M, S := c.m.Files, c.s.Files
+	i, j := 0, 0
+	for i < len(M) || j < len(S) {
+		var k int
+		switch {
+		case i == len(M):
+			k = 1
+		case j == len(S):
+			k = -1
+		default:
+			k = strings.Compare(M[i].Path, S[j].Path)
+		}
+		switch {
+		case k < 0:
+			c.add(Finding{Category: CategoryFile, Type: typ, Name: M[i].Path, Change: ChangeRemoved, Expected: "present", Observed: "absent"})
+			i++
+		case k > 0:
+			c.add(Finding{Category: CategoryFile, Type: typ, Name: S[j].Path, Change: ChangeAdded, Expected: "absent", Observed: "present"})
+			j++
+		default:
+			c.fileAttrs(typ, &M[i], &S[j])
+			i++
+			j++
+		}
+	}
+}
+
+func (c *comparer) fileAttrs(typ string, e, o *File) {
+	diff := func(attr, want, got string) {
+		c.add(Finding{Category: CategoryFile, Type: typ, Name: e.Path, Attribute: attr, Change: ChangeChanged, Expected: want, Observed: got})
+	}
+	if e.SHA256 != "" && o.SHA256 != "" && !strings.EqualFold(e.SHA256, o.SHA256) {
+		diff("sha256", e.SHA256, o.SHA256)
+	}
+	if e.HasSize && o.HasSize && e.Size != o.Size {
+		diff("size", strconv.FormatInt(e.Size, 10), strconv.FormatInt(o.Size, 10))
+	}
+	if !e.ModTime.IsZero() && !o.ModTime.IsZero() && !e.ModTime.Equal(o.ModTime) {
+		diff("mtime", fmtTime(e.ModTime), fmtTime(o.ModTime))
+	}
+	if e.Mode != "" && o.Mode != "" && e.Mode != o.Mode {
+		diff("mode", e.Mode, o.Mode)
+	}
+	if e.Owner != "" && o.Owner != "" && e.Owner != o.Owner {
+		diff("owner", e.Owner, o.Owner)
+	}
+}
+
+// ---- services ----
+
+func (c *comparer) compareServices(typ string) {
+	M, S := c.m.Services, c.s.Services
+	i, j := 0, 0
+	for i < len(M) || j < len(S) {
+		var k int
+		switch {
+		case i == len(M):
+			k = 1
+		case j == len(S):
+			k = -1
+		default:
+			k = strings.Compare(M[i].Name, S[j].Name)
+		}
+		switch {
+		case k < 0:
+			c.add(Finding{Category: CategoryService, Type: typ, Name: M[i].Name, Change: ChangeRemoved, Expected: "present", Observed: "absent"})
+			i++
+		case k > 0:
+			c.add(Finding{Category: CategoryService, Type: typ, Name: S[j].Name, Change: ChangeAdded, Expected: "absent", Observed: "present"})
+			j++
+		default:
+			e, o := &M[i], &S[j]
+			if e.State != "" && o.State != "" && !strings.EqualFold(e.State, o.State) {
+				c.add(Finding{Category: CategoryService, Type: typ, Name: e.Name, Attribute: "state", Change: ChangeChanged, Expected: e.State, Observed: o.State})
+			}
+			if e.Enabled != "" && o.Enabled != "" && !strings.EqualFold(e.Enabled, o.Enabled) {
+				c.add(Finding{Category: CategoryService, Type: typ, Name: e.Name, Attribute: "enabled", Change: ChangeChanged, Expected: e.Enabled, Observed: o.Enabled})
+			}
+			i++
+			j++
+		}
+	}
+}
+
+// ---- custom types ----
+
+func (c *comparer) compareCustom(typ string) {
+	spec := c.cp.custom[typ]
+	mt := c.m.Custom[typ]
+	key := spec.Key
+	if key == "" && mt != nil {
+		key = mt.Key
+	}
+	if key == "" {
+		key = "Name"
+	}
+	cat := spec.Category
+	if cat == "" {
+		cat = CategoryCustom
+	}
+	var ment, sent []map[string]string
+	if mt != nil {
+		ment = mt.Entries
+	}
+	if st := c.s.Custom[typ]; st != nil {
+		sent = st.Entries
+	}
+	ms, ss := sortedByKey(ment, key), sortedByKey(sent, key)
+	i, j := 0, 0
+	for i < len(ms) || j < len(ss) {
+		var k int
+		switch {
+		case i == len(ms):
+			k = 1
+		case j == len(ss):
+			k = -1
+		default:
+			k = strings.Compare(ms[i][key], ss[j][key])
+		}
+		switch {
+		case k < 0:
+			c.add(Finding{Category: cat, Type: typ, Name: ms[i][key], Change: ChangeRemoved, Expected: "present", Observed: "absent"})
+			i++
+		case k > 0:
+			c.add(Finding{Category: cat, Type: typ, Name: ss[j][key], Change: ChangeAdded, Expected: "absent", Observed: "present"})
+			j++
+		default:
+			e, o := ms[i], ss[j]
+			attrs := spec.Attributes
+			if len(attrs) == 0 {
+				attrs = make([]string, 0, len(e))
+				for a := range e {
+					if a != key {
+						attrs = append(attrs, a)
+					}
+				}
+				slices.Sort(attrs)
+			}
+			for _, a := range attrs {
+				ev, eok := e[a]
+				ov, ook := o[a]
+				if eok && ook && ev != ov {
+					c.add(Finding{Category: cat, Type: typ, Name: e[key], Attribute: a, Change: ChangeChanged, Expected: ev, Observed: ov})
+				}
+			}
+			i++
+			j++
+		}
+	}
+}
+
+// sortedByKey returns the entries that have the key attribute, sorted by it.
+func sortedByKey(entries []map[string]string, key string) []map[string]string {
+	out := make([]map[string]string, 0, len(entries))
+	for _, e := range entries {
+		if _, ok := e[key]; ok {
+			out = append(out, e)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b map[string]string) int { return strings.Compare(a[key], b[key]) })
+	return out
+}

@@ -1,0 +1,66 @@
+package defaultpolicy
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/driftd/driftd/drift"
+)
+
+func TestDefaultRulesParseAndCompile(t *testing.T) {
+	if err := Err(); err != nil {
+		t.Fatal(err)
+	}
+	rs := Rules()
+	if len(rs) < 5 {
+		t.Fatalf("%d default rules", len(rs))
+	}
+	for _, r := range rs {
+		if !strings.HasPrefix(r.ID, "default-") || r.Reason == "" {
+			t.Errorf("rule %q: ids start with default- and every rule has a reason", r.ID)
+		}
+		if r.Scope != (drift.Scope{}) {
+			t.Errorf("rule %q: default rules are global", r.ID)
+		}
+	}
+	rs[0].ID = "mutated"
+	if Rules()[0].ID == "mutated" {
+		t.Error("Rules returns shared storage")
+	}
+	if _, err := parse([]byte("rules:\n  - {id: x, action: nope}\n")); err == nil {
+		t.Error("invalid policy accepted")
+	}
+	if _, err := parse([]byte("rulez: []\n")); err == nil {
+		t.Error("unknown key accepted")
+	}
+}
+
+func TestDefaultRulesBehaviour(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	m := &drift.Manifest{AMI: "ami-0abc1234def567890", PackageFormat: drift.FormatRPM,
+		Packages: []drift.Package{{Name: "amazon-ssm-agent", Arch: "x86_64", Version: "3.3.40.0", Release: "1.amzn2023"}, {Name: "bash", Arch: "x86_64", Version: "5.2.15", Release: "1.amzn2023.0.2"}},
+		Files:    []drift.File{{Path: "/etc/hostname", Size: 10, HasSize: true}, {Path: "/etc/ssh/sshd_config", Size: 3667, HasSize: true}},
+		Services: []drift.Service{{Name: "sshd.service", State: "active"}},
+	}
+	if err := m.Normalize(); err != nil {
+		t.Fatal(err)
+	}
+	snap := func(agent string) *drift.Snapshot {
+		s := &drift.Snapshot{InstanceID: "i-1", AMI: m.AMI, CaptureTimes: map[string]time.Time{drift.TypeApplication: now, drift.TypeFileDigest: now, drift.TypeSystemdUnit: now},
+			Packages: []drift.Package{{Name: "amazon-ssm-agent", Arch: "x86_64", Version: agent, Release: "1.amzn2023", Format: drift.FormatRPM}, {Name: "bash", Arch: "x86_64", Version: "5.2.15", Release: "1.amzn2023.0.2", Format: drift.FormatRPM}},
+			Files:    []drift.File{{Path: "/etc/hostname", Size: 14, HasSize: true}, {Path: "/etc/ssh/sshd_config", Size: 3667, HasSize: true}},
+			Services: []drift.Service{{Name: "sshd.service", State: "active"}, {Name: "session-4.scope", State: "active"}, {Name: "user@1000.service", State: "active"}},
+		}
+		s.Normalize()
+		return s
+	}
+	p := &drift.Policy{Now: now, Rules: Rules()}
+	if r := drift.Compare(m, snap("3.3.987.0"), p); r.Verdict != drift.VerdictInSync || r.Suppressed != 4 {
+		t.Errorf("agent upgrade + per-instance noise: %s suppressed=%d %+v", r.Verdict, r.Suppressed, r.Findings)
+	}
+	r := drift.Compare(m, snap("3.2.582.0"), p)
+	if r.Verdict != drift.VerdictDrifted || len(r.Findings) != 1 || r.Findings[0].Direction != drift.DirectionDowngrade {
+		t.Errorf("agent downgrade must drift: %s %+v", r.Verdict, r.Findings)
+	}
+}

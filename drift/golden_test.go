@@ -1,0 +1,177 @@
+package drift_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"io"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/driftd/driftd/drift"
+	"github.com/driftd/driftd/drift/manifest"
+)
+
+var update = flag.Bool("update", false, "rewrite the want.json golden files")
+
+// goldenSnapshot is snapshot.json: a drift.Snapshot plus raw SSM inventory
+// entries by type, converted with the exported helpers the collectors use.
+type goldenSnapshot struct {
+	drift.Snapshot
+	Inventory map[string][]map[string]string `json:"inventory"`
+}
+
+// goldenPolicy is policy.yaml.
+type goldenPolicy struct {
+	Now             time.Time                         `yaml:"now"`
+	MaxInventoryAge string                            `yaml:"max_inventory_age"`
+	DefaultSeverity map[drift.Category]drift.Severity `yaml:"default_severity"`
+	Rules           []drift.Rule                      `yaml:"rules"`
+	Custom          map[string]drift.CustomSpec       `yaml:"custom"`
+	InstallOnly     []string                          `yaml:"install_only"`
+}
+
+var goldenNow = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+
+func readGolden(t *testing.T, dir string) (*drift.Manifest, *drift.Snapshot, *drift.Policy) {
+	t.Helper()
+	var m *drift.Manifest
+	path := filepath.Join(dir, "manifest.yaml")
+	if data, err := os.ReadFile(path); err == nil {
+		if m, err = manifest.Decode(path, data, manifest.Options{}); err != nil {
+			t.Fatal(err)
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		t.Fatal(err)
+	}
+
+	data, err := os.ReadFile(filepath.Join(dir, "snapshot.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gs goldenSnapshot
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&gs); err != nil {
+		t.Fatalf("snapshot.json: %v", err)
+	}
+	s := gs.Snapshot
+	for typ, entries := range gs.Inventory {
+		switch typ {
+		case drift.TypeApplication:
+			s.Packages = append(s.Packages, drift.PackagesFromInventory(entries, "")...)
+		case drift.TypeFile, drift.TypeFileDigest:
+			s.Files = append(s.Files, drift.FilesFromInventory(typ, entries)...)
+		case drift.TypeService, drift.TypeSystemdUnit:
+			s.Services = append(s.Services, drift.ServicesFromInventory(typ, entries)...)
+		default:
+			if s.Custom == nil {
+				s.Custom = map[string]*drift.CustomType{}
+			}
+			s.Custom[typ] = &drift.CustomType{TypeName: typ, Entries: entries}
+		}
+	}
+
+	p := &drift.Policy{Now: goldenNow}
+	if data, err := os.ReadFile(filepath.Join(dir, "policy.yaml")); err == nil {
+		var gp goldenPolicy
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true)
+		if err := dec.Decode(&gp); err != nil && !errors.Is(err, io.EOF) {
+			t.Fatalf("policy.yaml: %v", err)
+		}
+		if !gp.Now.IsZero() {
+			p.Now = gp.Now
+		}
+		if gp.MaxInventoryAge != "" {
+			if p.MaxInventoryAge, err = time.ParseDuration(gp.MaxInventoryAge); err != nil {
+				t.Fatalf("policy.yaml: max_inventory_age: %v", err)
+			}
+		}
+		p.DefaultSeverity, p.Rules, p.Custom, p.InstallOnly = gp.DefaultSeverity, gp.Rules, gp.Custom, gp.InstallOnly
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		t.Fatal(err)
+	}
+	return m, &s, p
+}
+
+// TestGolden drives every case under testdata/golden/<case>/ (manifest.yaml,
+// snapshot.json, policy.yaml → want.json). Run with -update to rewrite the
+// want.json files, then review the diff.
+func TestGolden(t *testing.T) {
+	dirs, err := filepath.Glob(filepath.Join("testdata", "golden", "*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dirs) < 40 {
+		t.Fatalf("found %d golden cases, want at least 40", len(dirs))
+	}
+	for _, dir := range dirs {
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			m, s, p := readGolden(t, dir)
+			// Shuffle the snapshot's packages before normalising: the
+			// result must not depend on input order.
+			rng := rand.New(rand.NewPCG(1, uint64(len(dir))))
+			rng.Shuffle(len(s.Packages), func(i, j int) { s.Packages[i], s.Packages[j] = s.Packages[j], s.Packages[i] })
+			s.Normalize()
+
+			r := drift.Compare(m, s, p)
+			got, err := drift.EncodeReport(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The compiled path and a second run give the same bytes.
+			if cp, err := drift.CompilePolicy(p); err == nil {
+				again, _ := drift.EncodeReport(cp.Compare(m, s))
+				if !bytes.Equal(got, again) {
+					t.Errorf("CompiledPolicy.Compare differs from Compare:\n%s\nvs\n%s", again, got)
+				}
+			}
+			wantPath := filepath.Join(dir, "want.json")
+			if *update {
+				if err := os.WriteFile(wantPath, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(wantPath)
+			if err != nil {
+				t.Fatalf("%v (run go test ./drift -run TestGolden -update)", err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("report differs from %s:\n--- got\n%s\n--- want\n%s", wantPath, got, want)
+			}
+			// Invariants independent of the golden bytes.
+			checkReportInvariants(t, r)
+		})
+	}
+}
+
+func checkReportInvariants(t *testing.T, r drift.Report) {
+	t.Helper()
+	if (r.Verdict == drift.VerdictDrifted) != (len(r.Findings) > 0) {
+		t.Errorf("verdict %s with %d findings", r.Verdict, len(r.Findings))
+	}
+	max := drift.SeverityNone
+	for _, f := range r.Findings {
+		if f.Severity == drift.SeverityNone {
+			t.Errorf("finding without severity: %+v", f)
+		}
+		if f.Severity > max {
+			max = f.Severity
+		}
+	}
+	if r.Severity != max {
+		t.Errorf("report severity %s, max finding severity %s", r.Severity, max)
+	}
+	if r.Verdict != drift.VerdictInSync && r.Verdict != drift.VerdictDrifted && len(r.Reasons) == 0 {
+		t.Errorf("verdict %s without a reason", r.Verdict)
+	}
+}

@@ -1,0 +1,41 @@
+package drift
+
+import (
+	"strings"
+	"testing"
+)
+
+// FuzzPackageFromInventory feeds arbitrary SSM AWS:Application entries
+// through the conversion: it never panics, yields a normalised package
+// (normalising again changes nothing) whose EVR compares equal to itself,
+// and rpm and deb spellings of one version agree.
+func FuzzPackageFromInventory(f *testing.F) {
+	f.Add("openssl-libs", "3.0.8", "1.amzn2023.0.12", "1", "x86_64", "openssl-3.0.8-1.amzn2023.0.12.src.rpm")
+	f.Add("openssh-server", "1:9.2p1-2+deb12u2", "", "", "amd64", "openssh-server_1:9.2p1-2+deb12u2_amd64.deb")
+	f.Add("kernel", "6.1.79", "99.167.amzn2023", "0", "x86_64", "")
+	f.Add("x", ":", "-", "00", "", ".deb")
+	f.Fuzz(func(t *testing.T, name, version, release, epoch, arch, pkgid string) {
+		e := map[string]string{"Name": name, "Version": version, "Architecture": arch, "PackageId": pkgid}
+		if release != "" {
+			e["Release"] = release
+		}
+		if epoch != "" {
+			e["Epoch"] = epoch
+		}
+		p := PackageFromInventory(e, "")
+		q := p
+		NormalizePackage(&q)
+		if q != p {
+			t.Fatalf("not idempotent: %+v then %+v", p, q)
+		}
+		if c := CompareVersions(p.Format, p.EVR, p.EVR); c != 0 {
+			t.Fatalf("%q compares %d to itself", p.EVR, c)
+		}
+		if p.Format == FormatRPM && allDigits(p.Epoch) && p.Epoch != "" && !strings.Contains(p.Version, ":") {
+			// EVR with an explicit epoch orders after the same without one
+			if CompareVersions(FormatRPM, p.EVR, CanonicalEVR("", p.Version, p.Release)) < 0 {
+				t.Fatalf("epoch %s does not raise %q", p.Epoch, p.EVR)
+			}
+		}
+	})
+}

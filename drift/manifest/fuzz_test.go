@@ -1,0 +1,113 @@
+package manifest
+
+import (
+	"bytes"
+	"slices"
+	"testing"
+
+	"github.com/driftd/driftd/drift"
+)
+
+// checkDecoded asserts what every successful decode guarantees, and that the
+// native encoding round-trips.
+func checkDecoded(t *testing.T, m *drift.Manifest) {
+	t.Helper()
+	if m == nil {
+		t.Fatal("nil manifest without error")
+	}
+	if m.NormalizationVersion != drift.NormalizationVersion {
+		t.Fatalf("normalization version %d", m.NormalizationVersion)
+	}
+	if len(m.Packages) > MaxPackages {
+		t.Fatalf("%d packages", len(m.Packages))
+	}
+	for i, p := range m.Packages {
+		if p.Name == "" || p.EVR == "" {
+			t.Fatalf("packages[%d] incomplete: %+v", i, p)
+		}
+		if i > 0 {
+			q := m.Packages[i-1]
+			if q.Name > p.Name || (q.Name == p.Name && q.Arch > p.Arch) {
+				t.Fatalf("not sorted at %d", i)
+			}
+		}
+	}
+	if m.AMI == "" {
+		return
+	}
+	b, err := Encode(m)
+	if err != nil {
+		t.Fatalf("encode: %v", err)
+	}
+	m2, err := Decode("roundtrip.yaml", b, Options{})
+	if err != nil {
+		t.Fatalf("re-decode of encoded manifest: %v\n%s", err, b)
+	}
+	if !slices.Equal(m.Packages, m2.Packages) {
+		t.Fatalf("packages differ after round trip:\n%+v\n%+v", m.Packages, m2.Packages)
+	}
+}
+
+func fuzzDecoder(f *testing.F, name string, format Format, fixtures ...string) {
+	for _, fx := range fixtures {
+		f.Add(readFixture(f, fx))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		name := name
+		if format == FormatAuto && bytes.HasPrefix(bytes.TrimSpace(data), []byte("{")) {
+			name = "fuzz.json" // native JSON (or sniffed SBOM) rather than YAML
+		}
+		m, err := Decode(name, data, Options{Format: format})
+		if err != nil {
+			if m != nil {
+				t.Fatal("manifest returned with an error")
+			}
+			return
+		}
+		checkDecoded(t, m)
+	})
+}
+
+func FuzzDecodeNative(f *testing.F) {
+	f.Add([]byte("schema_version: 1\nami_id: ami-0abc1234\npackages:\n  - {name: a, version: 1:2-3}\n"))
+	f.Add([]byte(`{"schema_version":1,"ami_id":"ami-0abc1234","packages":[{"name":"a","version":1.10,"epoch":2}]}`))
+	fuzzDecoder(f, "fuzz.yaml", FormatAuto, "ami-0abc1234def567890.yaml")
+}
+
+func FuzzDecodeCycloneDX(f *testing.F) {
+	fuzzDecoder(f, "fuzz.cdx.json", FormatCycloneDX, "al2023-inspector.cdx.json", "debian12-trivy.cdx.json")
+}
+
+func FuzzDecodeSPDX(f *testing.F) {
+	fuzzDecoder(f, "fuzz.spdx.json", FormatSPDX, "debian12-inspector.spdx.json")
+}
+
+func FuzzDecodeImageBuilder(f *testing.F) {
+	fuzzDecoder(f, "fuzz.imagebuilder.json", FormatImageBuilder, "al2023.imagebuilder.json", "al2023-page.imagebuilder.json")
+}
+
+// FuzzPURL checks package URL conversion on its own.
+func FuzzPURL(f *testing.F) {
+	for _, s := range []string{
+		"pkg:rpm/amzn/openssl-libs@3.0.8-1.amzn2023.0.12?arch=x86_64&epoch=1&distro=amzn-2023",
+		"pkg:deb/debian/libc6@2.36-9%2Bdeb12u4?arch=amd64&distro=debian-12",
+		"pkg:dpkg/libss2@1.44.5-1+deb10u3?arch=ARM64&epoch=0&upstream=libss2-1.44.5-1+deb10u3.src.dpkg",
+		"pkg:pypi/pip@22.0.4?path=usr/local/lib",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		p, _, ok, _, err := packageFromPURL(s)
+		if err != nil || !ok {
+			return
+		}
+		if p.Name == "" || p.EVR == "" {
+			t.Fatalf("%q: incomplete package %+v", s, p)
+		}
+		q := p
+		drift.NormalizePackage(&q)
+		if q != p {
+			t.Fatalf("%q: not normalised: %+v vs %+v", s, p, q)
+		}
+	})
+}

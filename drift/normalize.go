@@ -1,0 +1,547 @@
+package drift
+
+import (
+	"fmt"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// NormalizationVersion is the version of the normalisation rules implemented
+// by NormalizePackage and (*Manifest).Normalize. A manifest records the
+// version it was normalised with; a manifest recording an older version is
+// re-normalised from its raw fields when loaded, so changing the rules in a
+// driftd upgrade never makes a fleet drift overnight. The canonical EVR is
+// never trusted from storage: it is always recomputed from name, epoch,
+// version and release.
+const NormalizationVersion = 1
+
+// DefaultInstallOnly lists the packages that may be installed in several
+// versions at once (path.Match globs on the package name). It follows dnf's
+// installonlypkgs default (kernel, kernel-PAE, installonlypkg(kernel),
+// installonlypkg(kernel-module), installonlypkg(vm), multiversion(kernel)):
+// the provides are resolved to the package names that carry them on Amazon
+// Linux, RHEL and Fedora. Debian kernels are versioned by name
+// (linux-image-6.1.0-18-amd64), so their multiple "versions" are distinct
+// names; the globs are listed for completeness.
+var DefaultInstallOnly = []string{
+	"kernel",
+	"kernel-PAE",
+	"kernel-PAE-core",
+	"kernel-PAE-devel",
+	"kernel-PAE-modules",
+	"kernel-core",
+	"kernel-debug",
+	"kernel-debug-core",
+	"kernel-debug-devel",
+	"kernel-debug-modules",
+	"kernel-devel",
+	"kernel-modules",
+	"kernel-modules-core",
+	"kernel-modules-extra",
+	"kernel-livepatch-*",
+	"kernel6.*",
+	"linux-image-*",
+	"linux-headers-*",
+	"linux-modules-*",
+}
+
+// IsInstallOnly reports whether name matches one of the globs (DefaultInstallOnly when globs is nil).
+func IsInstallOnly(name string, globs []string) bool {
+	if globs == nil {
+		globs = DefaultInstallOnly
+	}
+	for _, g := range globs {
+		if ok, _ := path.Match(g, name); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// DetectFormat guesses the package format of an SSM AWS:Application entry.
+func DetectFormat(entry map[string]string) PackageFormat {
+	id := entry["PackageId"]
+	switch {
+	case strings.HasSuffix(id, ".rpm"):
+		return FormatRPM
+	case strings.HasSuffix(id, ".deb"):
+		return FormatDeb
+	}
+	if _, ok := entry["Release"]; ok {
+		return FormatRPM
+	}
+	if _, ok := entry["Epoch"]; ok {
+		return FormatRPM
+	}
+	switch strings.ToLower(entry["ApplicationType"]) {
+	case "rpm":
+		return FormatRPM
+	case "deb", "dpkg":
+		return FormatDeb
+	}
+	return FormatGeneric
+}
+
+// PackageFromInventory converts one SSM AWS:Application entry into a
+// normalised Package. rpm entries carry Version, Release and Epoch separately
+// (Release and Epoch are omitted when empty: an absent Epoch is epoch 0);
+// dpkg entries carry the full Debian version [epoch:]upstream[-revision] in
+// Version. An empty format is detected from the entry (see DetectFormat).
+func PackageFromInventory(entry map[string]string, format PackageFormat) Package {
+	if format == FormatGeneric {
+		format = DetectFormat(entry)
+	}
+	p := Package{
+		Name:    strings.TrimSpace(entry["Name"]),
+		Arch:    strings.TrimSpace(entry["Architecture"]),
+		Version: strings.TrimSpace(entry["Version"]),
+		Format:  format,
+	}
+	if format != FormatDeb {
+		p.Release = strings.TrimSpace(entry["Release"])
+		p.Epoch = strings.TrimSpace(entry["Epoch"])
+	}
+	NormalizePackage(&p)
+	return p
+}
+
+// PackagesFromInventory converts AWS:Application entries (see PackageFromInventory),
+// skipping entries without a name.
+func PackagesFromInventory(entries []map[string]string, format PackageFormat) []Package {
+	out := make([]Package, 0, len(entries))
+	for _, e := range entries {
+		p := PackageFromInventory(e, format)
+		if p.Name == "" {
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+func allDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if !isDigit(s[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// NormalizePackage brings p into canonical form and fills EVR:
+//   - surrounding spaces are trimmed; an epoch is stripped of leading zeros and
+//     "0" becomes "" (absent epoch == epoch 0);
+//   - an epoch written into Version ("1:3.0.8") moves to Epoch when Epoch is empty;
+//   - for deb, a revision in Version moves to Release (split at the last '-');
+//     for rpm, at the first '-' (rpm versions cannot contain '-');
+//   - EVR = [epoch:]version[-release].
+//
+// rpm and deb packages thereby share one canonical string form, and the same
+// package reported by either side has the same EVR.
+func NormalizePackage(p *Package) {
+	p.Name = strings.TrimSpace(p.Name)
+	p.Arch = internArch(strings.TrimSpace(p.Arch))
+	p.Version = strings.TrimSpace(p.Version)
+	p.Release = strings.TrimSpace(p.Release)
+	p.Epoch = normEpoch(p.Epoch)
+	// Move "E:" prefixes into Epoch while it is empty (a zero epoch is
+	// empty, so "0:1:5" ends as epoch 1, version 5, and normalising again
+	// changes nothing).
+	for p.Epoch == "" {
+		e, rest, ok := cutEpoch(p.Version)
+		if !ok {
+			break
+		}
+		p.Epoch, p.Version = normEpoch(e), strings.TrimSpace(rest)
+	}
+	// Split a release written into Version; repeat while the release comes
+	// out empty ("1.0-" or "1.0- ") so that normalising again changes nothing.
+	for p.Release == "" {
+		i := -1
+		switch p.Format {
+		case FormatDeb:
+			i = strings.LastIndexByte(p.Version, '-')
+		case FormatRPM:
+			i = strings.IndexByte(p.Version, '-')
+		}
+		if i <= 0 {
+			break
+		}
+		p.Version, p.Release = strings.TrimSpace(p.Version[:i]), strings.TrimSpace(p.Version[i+1:])
+	}
+	p.EVR = CanonicalEVR(p.Epoch, p.Version, p.Release)
+}
+
+// internArch returns a shared copy of common architecture names, so that
+// the comparison's equality checks on them hit the pointer-equality fast path.
+func internArch(a string) string {
+	switch a {
+	case "x86_64":
+		return "x86_64"
+	case "noarch":
+		return "noarch"
+	case "aarch64":
+		return "aarch64"
+	case "i686":
+		return "i686"
+	case "amd64":
+		return "amd64"
+	case "arm64":
+		return "arm64"
+	case "all":
+		return "all"
+	case "i386":
+		return "i386"
+	}
+	return a
+}
+
+// normEpoch trims an epoch and strips leading zeros from a numeric one ("0" → "").
+func normEpoch(e string) string {
+	e = strings.TrimSpace(e)
+	if allDigits(e) {
+		e = strings.TrimLeft(e, "0")
+	}
+	return e
+}
+
+// cutEpoch splits "E:rest" where E is one or more digits.
+func cutEpoch(v string) (epoch, rest string, ok bool) {
+	i := strings.IndexByte(v, ':')
+	if i <= 0 || !allDigits(v[:i]) {
+		return "", v, false
+	}
+	return v[:i], v[i+1:], true
+}
+
+// CanonicalEVR renders [epoch:]version[-release] with epoch omitted when it is
+// empty or zero.
+func CanonicalEVR(epoch, version, release string) string {
+	if allDigits(epoch) {
+		epoch = strings.TrimLeft(epoch, "0")
+	}
+	n := len(version)
+	if epoch != "" {
+		n += len(epoch) + 1
+	}
+	if release != "" {
+		n += len(release) + 1
+	}
+	if n == len(version) {
+		return version
+	}
+	var b strings.Builder
+	b.Grow(n)
+	if epoch != "" {
+		b.WriteString(epoch)
+		b.WriteByte(':')
+	}
+	b.WriteString(version)
+	if release != "" {
+		b.WriteByte('-')
+		b.WriteString(release)
+	}
+	return b.String()
+}
+
+func comparePackages(a, b *Package) int {
+	if c := strings.Compare(a.Name, b.Name); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Arch, b.Arch); c != 0 {
+		return c
+	}
+	return strings.Compare(a.EVR, b.EVR)
+}
+
+// normalizePackages normalises, sorts (name, arch, EVR) and removes exact
+// duplicates in place.
+func normalizePackages(ps []Package, defFormat PackageFormat) []Package {
+	for i := range ps {
+		if ps[i].Format == FormatGeneric {
+			ps[i].Format = defFormat
+		}
+		NormalizePackage(&ps[i])
+	}
+	slices.SortStableFunc(ps, func(a, b Package) int { return comparePackages(&a, &b) })
+	return slices.CompactFunc(ps, func(a, b Package) bool { return comparePackages(&a, &b) == 0 })
+}
+
+func normalizeFiles(fs []File) []File {
+	for i := range fs {
+		fs[i].Path = strings.TrimSpace(fs[i].Path)
+		fs[i].SHA256 = strings.ToLower(strings.TrimSpace(fs[i].SHA256))
+		if !fs[i].ModTime.IsZero() {
+			fs[i].ModTime = fs[i].ModTime.UTC()
+		}
+	}
+	slices.SortStableFunc(fs, func(a, b File) int { return strings.Compare(a.Path, b.Path) })
+	return fs
+}
+
+func normalizeServices(ss []Service) []Service {
+	for i := range ss {
+		ss[i].Name = strings.TrimSpace(ss[i].Name)
+	}
+	slices.SortStableFunc(ss, func(a, b Service) int { return strings.Compare(a.Name, b.Name) })
+	return ss
+}
+
+// customKey returns the key attribute of a custom type's entries.
+func customKey(spec CustomSpec) string {
+	if spec.Key == "" {
+		return "Name"
+	}
+	return spec.Key
+}
+
+func normalizeCustom(cs map[string]*CustomType) {
+	for name, ct := range cs {
+		if ct == nil {
+			delete(cs, name)
+			continue
+		}
+		if ct.TypeName == "" {
+			ct.TypeName = name
+		}
+		slices.SortStableFunc(ct.Entries, func(a, b map[string]string) int {
+			return strings.Compare(a["Name"], b["Name"])
+		})
+	}
+}
+
+// NormalizeOptions tune (*Manifest).NormalizeWith.
+type NormalizeOptions struct {
+	// InstallOnly overrides DefaultInstallOnly (globs on package names that may
+	// appear in several versions for one architecture).
+	InstallOnly []string
+}
+
+// Normalize is NormalizeWith(NormalizeOptions{}).
+func (m *Manifest) Normalize() error { return m.NormalizeWith(NormalizeOptions{}) }
+
+// NormalizeWith normalises every package, sorts all items deterministically
+// and validates the manifest: packages need a name and a version; the same
+// name+arch may appear with several versions only for install-only packages
+// (kernels) or in name-version-only manifests; file paths, service names and
+// custom keys must be unique. A manifest recording an older
+// normalization_version is re-normalised; one recording a newer version is an
+// error (it was written by a newer driftd). On success NormalizationVersion
+// is set to the current version. Errors name the field, e.g.
+// "packages[3].version: required".
+func (m *Manifest) NormalizeWith(o NormalizeOptions) error {
+	if m.NormalizationVersion > NormalizationVersion {
+		return fmt.Errorf("normalization_version: %d is newer than this driftd supports (%d)", m.NormalizationVersion, NormalizationVersion)
+	}
+	if m.NormalizationVersion < 0 {
+		return fmt.Errorf("normalization_version: %d is negative", m.NormalizationVersion)
+	}
+	switch m.PackageFormat {
+	case FormatRPM, FormatDeb, FormatGeneric:
+	default:
+		return fmt.Errorf("package_format: %q is not rpm or deb", m.PackageFormat)
+	}
+	for i := range m.Packages {
+		p := &m.Packages[i]
+		if strings.TrimSpace(p.Name) == "" {
+			return fmt.Errorf("packages[%d].name: required", i)
+		}
+		if strings.TrimSpace(p.Version) == "" {
+			return fmt.Errorf("packages[%d].version: required", i)
+		}
+		if p.Epoch != "" && !allDigits(strings.TrimSpace(p.Epoch)) {
+			return fmt.Errorf("packages[%d].epoch: %q is not a number", i, p.Epoch)
+		}
+		switch p.Format {
+		case FormatRPM, FormatDeb, FormatGeneric:
+		default:
+			return fmt.Errorf("packages[%d].format: %q is not rpm or deb", i, p.Format)
+		}
+	}
+	for i := range m.Files {
+		if strings.TrimSpace(m.Files[i].Path) == "" {
+			return fmt.Errorf("files[%d].path: required", i)
+		}
+	}
+	for i := range m.Services {
+		if strings.TrimSpace(m.Services[i].Name) == "" {
+			return fmt.Errorf("services[%d].name: required", i)
+		}
+	}
+	if m.NameVersionOnly {
+		// name-version-only manifests match any architecture
+		for i := range m.Packages {
+			m.Packages[i].Arch = ""
+		}
+	}
+	m.Packages = normalizePackages(m.Packages, m.PackageFormat)
+	if !m.NameVersionOnly {
+		for i := 1; i < len(m.Packages); i++ {
+			a, b := &m.Packages[i-1], &m.Packages[i]
+			if a.Name == b.Name && a.Arch == b.Arch && !IsInstallOnly(a.Name, o.InstallOnly) {
+				arch := ""
+				if a.Arch != "" {
+					arch = "." + a.Arch
+				}
+				return fmt.Errorf("packages: %s%s is listed with versions %s and %s; only install-only packages (kernels) may have several versions", a.Name, arch, a.EVR, b.EVR)
+			}
+		}
+	}
+	m.Files = normalizeFiles(m.Files)
+	for i := 1; i < len(m.Files); i++ {
+		if m.Files[i-1].Path == m.Files[i].Path {
+			return fmt.Errorf("files: path %s is listed twice", m.Files[i].Path)
+		}
+	}
+	m.Services = normalizeServices(m.Services)
+	for i := 1; i < len(m.Services); i++ {
+		if m.Services[i-1].Name == m.Services[i].Name {
+			return fmt.Errorf("services: %s is listed twice", m.Services[i].Name)
+		}
+	}
+	normalizeCustom(m.Custom)
+	m.NormalizationVersion = NormalizationVersion
+	return nil
+}
+
+// Normalize normalises every package and sorts all items deterministically.
+// Exact duplicate packages are dropped; several versions of one name+arch
+// are kept (they are compared as a set).
+func (s *Snapshot) Normalize() {
+	s.Packages = normalizePackages(s.Packages, FormatGeneric)
+	s.Files = normalizeFiles(s.Files)
+	s.Services = normalizeServices(s.Services)
+	normalizeCustom(s.Custom)
+}
+
+// FilesFromInventory converts AWS:File or Custom:FileDigest entries to Files.
+// AWS:File: InstalledDir + Name, Size, ModificationTime. Custom:FileDigest:
+// Path, SHA256, Size, Mode, Owner, ModificationTime (or MTime). Values that
+// cannot be parsed are treated as not provided (missing data is never drift).
+func FilesFromInventory(typeName string, entries []map[string]string) []File {
+	out := make([]File, 0, len(entries))
+	for _, e := range entries {
+		var f File
+		if typeName == TypeFile {
+			dir, name := e["InstalledDir"], e["Name"]
+			switch {
+			case dir == "":
+				f.Path = name
+			case strings.HasSuffix(dir, "/") || strings.HasSuffix(dir, `\`):
+				f.Path = dir + name
+			case strings.Contains(dir, `\`):
+				f.Path = dir + `\` + name
+			default:
+				f.Path = dir + "/" + name
+			}
+		} else {
+			f.Path = e["Path"]
+			f.SHA256 = strings.ToLower(strings.TrimSpace(e["SHA256"]))
+			f.Mode = strings.TrimSpace(e["Mode"])
+			f.Owner = strings.TrimSpace(e["Owner"])
+		}
+		if v, ok := e["Size"]; ok {
+			if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil && n >= 0 {
+				f.Size, f.HasSize = n, true
+			}
+		}
+		mt := e["ModificationTime"]
+		if mt == "" {
+			mt = e["MTime"]
+		}
+		if t, err := time.Parse(time.RFC3339, strings.TrimSpace(mt)); err == nil {
+			f.ModTime = t.UTC()
+		}
+		f.Path = strings.TrimSpace(f.Path)
+		if f.Path == "" {
+			continue
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// ServicesFromInventory converts AWS:Service (Name, Status, StartType) or
+// Custom:SystemdUnit (Name, ActiveState, UnitFileState) entries to Services.
+func ServicesFromInventory(typeName string, entries []map[string]string) []Service {
+	out := make([]Service, 0, len(entries))
+	for _, e := range entries {
+		s := Service{Name: strings.TrimSpace(e["Name"])}
+		if typeName == TypeService {
+			s.State, s.Enabled = e["Status"], e["StartType"]
+		} else {
+			s.State, s.Enabled = e["ActiveState"], e["UnitFileState"]
+		}
+		s.State, s.Enabled = strings.TrimSpace(s.State), strings.TrimSpace(s.Enabled)
+		if s.Name == "" {
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// SnapshotFromManifest turns a manifest into a snapshot of an instance that
+// has exactly the manifest's content, so two manifests can be diffed with
+// Compare (driftd baseline diff A B). Every category is marked as captured
+// at the zero time; compare with a Policy whose MaxInventoryAge is zero.
+func SnapshotFromManifest(m *Manifest) *Snapshot {
+	if m == nil {
+		return nil
+	}
+	s := &Snapshot{
+		InstanceID:   m.Name,
+		AMI:          m.AMI,
+		CaptureTimes: map[string]time.Time{TypeApplication: {}},
+		Packages:     slices.Clone(m.Packages),
+		Files:        slices.Clone(m.Files),
+		Services:     slices.Clone(m.Services),
+	}
+	if s.InstanceID == "" {
+		s.InstanceID = m.AMI
+	}
+	for i := range s.Packages {
+		if s.Packages[i].Format == FormatGeneric {
+			s.Packages[i].Format = m.PackageFormat
+		}
+	}
+	if len(m.Files) > 0 {
+		s.CaptureTimes[TypeFileDigest] = time.Time{}
+	}
+	if len(m.Services) > 0 {
+		s.CaptureTimes[TypeSystemdUnit] = time.Time{}
+	}
+	if len(m.Custom) > 0 {
+		s.Custom = make(map[string]*CustomType, len(m.Custom))
+		for k, ct := range m.Custom {
+			if ct == nil {
+				continue
+			}
+			c := &CustomType{TypeName: ct.TypeName, Entries: make([]map[string]string, len(ct.Entries))}
+			for i, e := range ct.Entries {
+				c.Entries[i] = cloneMap(e)
+			}
+			s.Custom[k] = c
+			s.CaptureTimes[k] = time.Time{}
+		}
+	}
+	s.Normalize()
+	return s
+}
+
+func cloneMap(m map[string]string) map[string]string {
+	if m == nil {
+		return nil
+	}
+	c := make(map[string]string, len(m))
+	for k, v := range m {
+		c[k] = v
+	}
+	return c
+}

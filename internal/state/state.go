@@ -1,0 +1,278 @@
+// Package state keeps driftd's small per-instance memory between scans:
+// last verdict and severity, a findings summary (full list only for drifted
+// instances, capped), first-seen-drifted time, consecutive drifted scans
+// (debounce for remediation), and the inventory CaptureTime per type (so an
+// unchanged instance is not re-collected). No package lists are retained.
+//
+// State survives restarts through an optional JSON file, and first-seen
+// times through the driftd:status / driftd:since instance tags.
+package state
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/driftd/driftd/drift"
+)
+
+// MaxFindings caps the findings kept per drifted instance.
+const MaxFindings = 20
+
+// FileVersion is the state file's schema version.
+const FileVersion = 1
+
+// Entry is what driftd remembers about one instance.
+type Entry struct {
+	InstanceID string         `json:"instance_id"`
+	ASG        string         `json:"asg,omitempty"`
+	AMI        string         `json:"ami_id"`
+	Verdict    drift.Verdict  `json:"verdict"`
+	Severity   drift.Severity `json:"severity"`
+	Reasons    []string       `json:"reasons,omitempty"`
+	// Counts are finding counts by "category/severity".
+	Counts map[string]int `json:"counts,omitempty"`
+	// Findings holds the top findings (drifted instances only, at most
+	// MaxFindings, most severe first); FindingsTotal is the full count.
+	Findings      []drift.Finding `json:"findings,omitempty"`
+	FindingsTotal int             `json:"findings_total,omitempty"`
+	Suppressed    int             `json:"suppressed,omitempty"`
+	// FirstDrifted is when the current run of drifted verdicts began.
+	FirstDrifted time.Time `json:"first_drifted,omitzero"`
+	// ConsecutiveDrifted counts consecutive drifted scans (0 when not drifted).
+	ConsecutiveDrifted int `json:"consecutive_drifted,omitempty"`
+	// LastTransition is when Verdict last changed.
+	LastTransition time.Time `json:"last_transition,omitzero"`
+	LastScan       time.Time `json:"last_scan,omitzero"`
+	OldestCapture  time.Time `json:"oldest_capture,omitzero"`
+	// Captures is the inventory CaptureTime per type at the last full read.
+	Captures map[string]time.Time `json:"captures,omitempty"`
+	// Inputs identify what the verdict was computed from; a verdict is only
+	// reused when all of them are unchanged.
+	BaselineVersion   string `json:"baseline_version,omitempty"`
+	PolicyVersion     string `json:"policy_version,omitempty"`
+	LaunchTemplateAMI string `json:"launch_template_ami,omitempty"`
+}
+
+// CountKey is the Counts key of a finding.
+func CountKey(c drift.Category, s drift.Severity) string { return string(c) + "/" + s.String() }
+
+// Store is the in-memory state, safe for concurrent use.
+type Store struct {
+	mu      sync.RWMutex
+	entries map[string]*Entry
+}
+
+// New returns an empty store.
+func New() *Store { return &Store{entries: map[string]*Entry{}} }
+
+// Get returns a copy of an instance's entry.
+func (s *Store) Get(id string) (Entry, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	e, ok := s.entries[id]
+	if !ok {
+		return Entry{}, false
+	}
+	return *e, true
+}
+
+// Len returns the number of instances remembered.
+func (s *Store) Len() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.entries)
+}
+
+// List returns copies of all entries sorted by instance id.
+func (s *Store) List() []Entry {
+	s.mu.RLock()
+	out := make([]Entry, 0, len(s.entries))
+	for _, e := range s.entries {
+		out = append(out, *e)
+	}
+	s.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].InstanceID < out[j].InstanceID })
+	return out
+}
+
+// Inputs are the facts a report was computed from.
+type Inputs struct {
+	Captures          map[string]time.Time // nil keeps the previous captures
+	BaselineVersion   string
+	PolicyVersion     string
+	LaunchTemplateAMI string
+	// Reused marks a report rebuilt from this store (inventory unchanged):
+	// the retained finding counts and findings are kept as they were.
+	Reused bool
+}
+
+// Record stores a scan's report for an instance and returns the previous
+// entry (ok false when the instance is new). Verdict history (first drifted,
+// consecutive drifted, last transition) is updated here.
+func (s *Store) Record(r *drift.Report, in Inputs, now time.Time) (prev Entry, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	old := s.entries[r.InstanceID]
+	e := &Entry{
+		InstanceID: r.InstanceID, ASG: r.ASG, AMI: r.AMI,
+		Verdict: r.Verdict, Severity: r.Severity, Reasons: r.Reasons,
+		Suppressed: r.Suppressed, LastScan: now, OldestCapture: r.OldestCapture,
+		Captures: in.Captures, BaselineVersion: in.BaselineVersion, PolicyVersion: in.PolicyVersion,
+		LaunchTemplateAMI: in.LaunchTemplateAMI,
+	}
+	if old != nil {
+		prev, ok = *old, true
+		if e.Captures == nil {
+			e.Captures = old.Captures
+		}
+	}
+	if len(r.Findings) > 0 {
+		e.Counts = map[string]int{}
+		for _, f := range r.Findings {
+			e.Counts[CountKey(f.Category, f.Severity)]++
+		}
+		e.FindingsTotal = len(r.Findings)
+		if r.Verdict == drift.VerdictDrifted {
+			e.Findings = TopFindings(r.Findings, MaxFindings)
+		}
+	}
+	if in.Reused && ok && old.Verdict == r.Verdict {
+		e.Counts, e.FindingsTotal, e.Findings = old.Counts, old.FindingsTotal, old.Findings
+	}
+	switch {
+	case !ok:
+		e.LastTransition = now
+	case old.Verdict != r.Verdict:
+		e.LastTransition = now
+	default:
+		e.LastTransition = old.LastTransition
+	}
+	if r.Verdict == drift.VerdictDrifted {
+		switch {
+		case ok && old.Verdict == drift.VerdictDrifted:
+			e.FirstDrifted = old.FirstDrifted
+			e.ConsecutiveDrifted = old.ConsecutiveDrifted + 1
+		case ok && old.Verdict == "" && !old.FirstDrifted.IsZero():
+			// Restored from tags after a restart: keep the first-seen time,
+			// restart the debounce count.
+			e.FirstDrifted = old.FirstDrifted
+			e.ConsecutiveDrifted = 1
+		default:
+			e.FirstDrifted = now
+			e.ConsecutiveDrifted = 1
+		}
+	}
+	s.entries[r.InstanceID] = e
+	return prev, ok
+}
+
+// RestoreFromTags seeds an instance not yet known with its driftd:status
+// and driftd:since tags: a drifted instance keeps its first-seen time (the
+// consecutive count restarts, so a restart only delays debounced actions).
+func (s *Store) RestoreFromTags(id, status, since string) bool {
+	if status != string(drift.VerdictDrifted) || since == "" {
+		return false
+	}
+	t, err := time.Parse(time.RFC3339, since)
+	if err != nil {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.entries[id]; ok {
+		return false
+	}
+	s.entries[id] = &Entry{InstanceID: id, FirstDrifted: t}
+	return true
+}
+
+// Prune forgets instances not in keep (terminated or deselected).
+func (s *Store) Prune(keep map[string]bool) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for id := range s.entries {
+		if !keep[id] {
+			delete(s.entries, id)
+			n++
+		}
+	}
+	return n
+}
+
+// TopFindings returns at most n findings, most severe first (stable).
+func TopFindings(f []drift.Finding, n int) []drift.Finding {
+	c := append([]drift.Finding(nil), f...)
+	sort.SliceStable(c, func(i, j int) bool { return c[i].Severity > c[j].Severity })
+	if len(c) > n {
+		c = c[:n]
+	}
+	return c
+}
+
+type file struct {
+	Version int      `json:"version"`
+	Saved   string   `json:"saved"`
+	Entries []*Entry `json:"instances"`
+}
+
+// Save writes the state atomically (temp file + rename).
+func (s *Store) Save(path string, now time.Time) error {
+	s.mu.RLock()
+	f := file{Version: FileVersion, Saved: now.UTC().Format(time.RFC3339)}
+	for _, e := range s.entries {
+		f.Entries = append(f.Entries, e)
+	}
+	sort.Slice(f.Entries, func(i, j int) bool { return f.Entries[i].InstanceID < f.Entries[j].InstanceID })
+	data, err := json.Marshal(f)
+	s.mu.RUnlock()
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".driftd-state-*")
+	if err != nil {
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// Load reads a state file; a missing file yields an empty store.
+func Load(path string) (*Store, error) {
+	s := New()
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return s, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var f file
+	if err := json.Unmarshal(data, &f); err != nil {
+		return nil, fmt.Errorf("state file %s: %w", path, err)
+	}
+	if f.Version != FileVersion {
+		return nil, fmt.Errorf("state file %s: version %d, want %d", path, f.Version, FileVersion)
+	}
+	for i, e := range f.Entries {
+		if e == nil || e.InstanceID == "" {
+			return nil, fmt.Errorf("state file %s: instances[%d]: instance_id required", path, i)
+		}
+		s.entries[e.InstanceID] = e
+	}
+	return s, nil
+}

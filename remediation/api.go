@@ -1,0 +1,106 @@
+package remediation
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// ApprovalRequest is the body of POST /api/v1/approvals.
+type ApprovalRequest struct {
+	InstanceID string `json:"instance_id"`
+	// TTL is a Go duration ("1h"); empty or above approvals.ttl uses approvals.ttl.
+	TTL string `json:"ttl,omitempty"`
+	By  string `json:"by,omitempty"`
+}
+
+// BreakerResetRequest is the body of POST /api/v1/remediation/breakers/reset.
+type BreakerResetRequest struct {
+	Scope string `json:"scope"` // group name or "fleet"
+}
+
+// Handler serves the remediation API for the daemon to mount on its mux:
+//
+//	GET    /api/v1/remediation                  state: queue, budgets, breakers, kill switch, last plan
+//	POST   /api/v1/remediation/breakers/reset   {"scope": "web-asg"|"fleet"}
+//	GET    /api/v1/approvals                    unexpired approvals
+//	POST   /api/v1/approvals                    {"instance_id": "i-...", "ttl": "1h", "by": "alice"}
+//	DELETE /api/v1/approvals/{instance}         revoke
+//
+// The handler does no authentication: mount it behind whatever protects
+// the daemon's other mutating endpoints (e.g. POST /-/reload).
+func (e *Engine) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/v1/remediation", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, e.Status())
+	})
+	mux.HandleFunc("POST /api/v1/remediation/breakers/reset", func(w http.ResponseWriter, r *http.Request) {
+		var req BreakerResetRequest
+		if err := decodeBody(r, &req); err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		if err := e.ResetBreaker(r.Context(), strings.TrimSpace(req.Scope)); err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"reset": req.Scope})
+	})
+	mux.HandleFunc("GET /api/v1/approvals", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, e.Approvals())
+	})
+	mux.HandleFunc("POST /api/v1/approvals", func(w http.ResponseWriter, r *http.Request) {
+		var req ApprovalRequest
+		if err := decodeBody(r, &req); err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		var ttl time.Duration
+		if req.TTL != "" {
+			d, err := time.ParseDuration(req.TTL)
+			if err != nil || d <= 0 {
+				writeError(w, http.StatusBadRequest, "ttl: "+req.TTL+" is not a positive duration")
+				return
+			}
+			ttl = d
+		}
+		a, err := e.Approve(strings.TrimSpace(req.InstanceID), req.By, ttl)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		writeJSON(w, http.StatusCreated, a)
+	})
+	mux.HandleFunc("DELETE /api/v1/approvals/{instance}", func(w http.ResponseWriter, r *http.Request) {
+		if !e.Revoke(r.PathValue("instance")) {
+			writeError(w, http.StatusNotFound, "no approval for "+r.PathValue("instance"))
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+	return mux
+}
+
+func decodeBody(r *http.Request, v any) error {
+	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return errors.New("invalid JSON body: " + err.Error())
+	}
+	return nil
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	writeJSON(w, code, map[string]string{"error": msg})
+}

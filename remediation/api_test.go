@@ -1,0 +1,74 @@
+package remediation
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/driftd/driftd/internal/config"
+)
+
+func TestAPIApprovals(t *testing.T) {
+	now := time.Date(2026, 6, 10, 12, 0, 0, 0, time.UTC)
+	e := NewEngine(Options{Config: config.Remediation{Approvals: config.RemediationApprovals{TTL: 2 * time.Hour}}, Executor: &DryRun{}, Now: func() time.Time { return now }})
+	srv := httptest.NewServer(e.Handler())
+	defer srv.Close()
+	do := func(method, path, body string) (int, []byte) {
+		t.Helper()
+		req, _ := http.NewRequest(method, srv.URL+path, bytes.NewBufferString(body))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var buf bytes.Buffer
+		_, _ = buf.ReadFrom(resp.Body)
+		return resp.StatusCode, buf.Bytes()
+	}
+	code, body := do("POST", "/api/v1/approvals", `{"instance_id":"i-0123456789abcdef0","ttl":"1h","by":"alice"}`)
+	var a Approval
+	if code != 201 || json.Unmarshal(body, &a) != nil || !a.Expires.Equal(now.Add(time.Hour)) || a.By != "alice" {
+		t.Fatalf("approve: %d %s", code, body)
+	}
+	// TTL above approvals.ttl is capped.
+	code, body = do("POST", "/api/v1/approvals", `{"instance_id":"i-0fedcba9876543210","ttl":"48h"}`)
+	if code != 201 || json.Unmarshal(body, &a) != nil || !a.Expires.Equal(now.Add(2*time.Hour)) {
+		t.Fatalf("capped approve: %d %s", code, body)
+	}
+	for _, bad := range []string{`{"instance_id":"web-1"}`, `{"instance_id":"i-0123456789abcdef0","ttl":"soon"}`, `{"instance":"x"}`, `not json`} {
+		if code, body = do("POST", "/api/v1/approvals", bad); code != 400 {
+			t.Errorf("%s: %d %s", bad, code, body)
+		}
+	}
+	code, body = do("GET", "/api/v1/approvals", "")
+	var list []Approval
+	if code != 200 || json.Unmarshal(body, &list) != nil || len(list) != 2 {
+		t.Fatalf("list: %d %s", code, body)
+	}
+	if code, _ = do("DELETE", "/api/v1/approvals/i-0123456789abcdef0", ""); code != 204 {
+		t.Errorf("revoke: %d", code)
+	}
+	if code, _ = do("DELETE", "/api/v1/approvals/i-0123456789abcdef0", ""); code != 404 {
+		t.Errorf("second revoke: %d", code)
+	}
+	// Expiry.
+	now = now.Add(3 * time.Hour)
+	if got := e.Approvals(); len(got) != 0 {
+		t.Errorf("expired approvals listed: %+v", got)
+	}
+	// Breaker reset and status.
+	if code, body = do("POST", "/api/v1/remediation/breakers/reset", `{"scope":"web-1"}`); code != 200 {
+		t.Errorf("reset: %d %s", code, body)
+	}
+	if code, _ = do("POST", "/api/v1/remediation/breakers/reset", `{"scope":""}`); code != 400 {
+		t.Errorf("empty scope accepted: %d", code)
+	}
+	code, body = do("GET", "/api/v1/remediation", "")
+	var st Status
+	if code != 200 || json.Unmarshal(body, &st) != nil || !st.History["web-1"].Override {
+		t.Errorf("status: %d %s", code, body)
+	}
+}
