@@ -125,9 +125,28 @@ func (cp *CompiledPolicy) Compare(m *Manifest, s *Snapshot) Report {
 	for _, t := range customTypes {
 		note(t)
 	}
+	// Categories the baseline lists but the snapshot lacks are not compared
+	// (missing data is never drift); the report says so.
+	var skipped []string
+	if len(m.Packages) > 0 && !pkgs {
+		skipped = append(skipped, "packages not compared: no "+TypeApplication+" inventory")
+	}
+	if len(m.Files) > 0 && !files {
+		skipped = append(skipped, "files not compared: no "+TypeFileDigest+" or "+TypeFile+" inventory")
+	}
+	if len(m.Services) > 0 && !svcs {
+		skipped = append(skipped, "services not compared: no "+TypeSystemdUnit+" or "+TypeService+" inventory")
+	}
+	if len(customTypes) < len(m.Custom) {
+		for _, name := range sortedKeys(m.Custom) {
+			if _, ok := s.CaptureTimes[name]; !ok && !isBuiltinType(name) {
+				skipped = append(skipped, name+" not compared: not collected")
+			}
+		}
+	}
 	if compared == 0 {
 		r.Verdict = VerdictUnknown
-		r.Reasons = []string{"no inventory collected for the categories the baseline lists"}
+		r.Reasons = append([]string{"no inventory collected for what the baseline lists"}, skipped...)
 		r.ExpiredRules = c.finishExpired()
 		return r
 	}
@@ -165,6 +184,7 @@ func (cp *CompiledPolicy) Compare(m *Manifest, s *Snapshot) Report {
 	r.ExpiredRules = c.finishExpired()
 	if len(r.Findings) == 0 {
 		r.Verdict = VerdictInSync
+		r.Reasons = skipped
 		return r
 	}
 	r.Verdict = VerdictDrifted
@@ -173,8 +193,17 @@ func (cp *CompiledPolicy) Compare(m *Manifest, s *Snapshot) Report {
 			r.Severity = r.Findings[i].Severity
 		}
 	}
-	r.Reasons = []string{summary(r.Findings)}
+	r.Reasons = append([]string{summary(r.Findings)}, skipped...)
 	return r
+}
+
+func sortedKeys(m map[string]*CustomType) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 func isBuiltinType(t string) bool {
