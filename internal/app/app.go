@@ -311,7 +311,7 @@ func (a *App) Scan(ctx context.Context, only []string) (*ScanResult, error) {
 		ctx, cancel = context.WithTimeout(ctx, t)
 		defer cancel()
 	}
-	res := &ScanResult{ID: a.seq.Add(1), Started: a.now()}
+	res := &ScanResult{ID: a.seq.Add(1), Started: a.now(), Partial: len(only) > 0}
 	before := a.calls.snapshot()
 	wall := time.Now()
 	sc := &scanner{rt: rt, store: a.store, log: a.log, rec: metricsRecorder{a.metrics}, now: a.now, fromTag: rt.cfg.State.RestoreFromTags()}
@@ -326,8 +326,10 @@ func (a *App) Scan(ctx context.Context, only []string) (*ScanResult, error) {
 	if err != nil {
 		a.log.Error("scan failed", zap.Int64("scan", res.ID), zap.Error(err), zap.Duration("duration", res.Duration))
 	} else {
-		a.metrics.SetFleet(fleetSample(res, res.Finished))
-		a.ready.Store(true)
+		if !res.Partial { // a partial scan sees a subset: fleet gauges keep the last full picture
+			a.metrics.SetFleet(fleetSample(res, res.Finished))
+			a.ready.Store(true)
+		}
 		a.log.Info("scan finished", zap.Int64("scan", res.ID), zap.Duration("duration", res.Duration),
 			zap.Int("instances", len(res.Instances)), zap.Int("reused", res.Reused), zap.Any("verdicts", res.Summary),
 			zap.Int("api_calls", res.APICalls.Total))
