@@ -153,3 +153,34 @@ func TestScheduledScansDoNotOverlap(t *testing.T) {
 		t.Error("not ready after successful scans")
 	}
 }
+
+// TestExpiredRuleInvalidatesReusedVerdict: a verdict computed under an
+// ignore rule is not reused once the rule expires, although the inventory
+// did not change.
+func TestExpiredRuleInvalidatesReusedVerdict(t *testing.T) {
+	f := newFixture(t)
+	must(t, f.sim.Inject(f.web[0], awssim.Drift{Action: awssim.DriftRemove, Package: &awssim.PackageSpec{Name: "curl"}}))
+	c := f.config()
+	expires := time.Now().Add(time.Hour)
+	c.Policy.Rules = []drift.Rule{{ID: "curl-waiver", Category: drift.CategoryPackage, Name: "curl", Action: drift.ActionIgnore, Expires: expires, Reason: "ticket 42"}}
+	now := time.Now()
+	a, err := New(context.Background(), Options{Config: c, AWS: simAWS(f.url), Logger: zap.NewNop(), Registry: prometheus.NewRegistry(),
+		Now: func() time.Time { return now }})
+	must(t, err)
+	res, err := a.Scan(context.Background(), nil)
+	must(t, err)
+	if byID(res)[f.web[0]].Verdict != drift.VerdictInSync {
+		t.Fatalf("waived drift: %s", byID(res)[f.web[0]].Verdict)
+	}
+	res, err = a.Scan(context.Background(), nil)
+	must(t, err)
+	if res.Reused != 7 {
+		t.Fatalf("unchanged fleet not reused: %d", res.Reused)
+	}
+	now = expires.Add(time.Minute)
+	res, err = a.Scan(context.Background(), nil)
+	must(t, err)
+	if r := byID(res)[f.web[0]]; r.Verdict != drift.VerdictDrifted || res.Reused != 0 {
+		t.Errorf("after the waiver expired: %s, reused %d", r.Verdict, res.Reused)
+	}
+}
