@@ -184,3 +184,49 @@ func TestExpiredRuleInvalidatesReusedVerdict(t *testing.T) {
 		t.Errorf("after the waiver expired: %s, reused %d", r.Verdict, res.Reused)
 	}
 }
+
+func TestLaunchTemplateVersionsResolved(t *testing.T) {
+	sim, url := startSim(t, awssim.Options{})
+	var amis []string
+	for _, n := range []string{"a", "b", "c"} {
+		id, err := sim.AddAMI(awssim.AMISpec{Name: "img-" + n, Packages: basePackages})
+		must(t, err)
+		amis = append(amis, id)
+	}
+	_, err := sim.AddLaunchTemplate("lt", "t3.micro", amis[0], amis[1]) // default: version 2
+	must(t, err)
+	for _, g := range []struct{ name, version string }{{"g-default", "$Default"}, {"g-latest", "$Latest"}, {"g-pinned", "1"}} {
+		_, err := sim.AddGroup(awssim.GroupSpec{Name: g.name, LaunchTemplateName: "lt", LaunchTemplateVersion: g.version, Max: 2, Desired: 1}, time.Hour)
+		must(t, err)
+	}
+	_, err = sim.AddLaunchTemplateVersion("lt", amis[2], false) // $Latest = 3, $Default stays 2
+	must(t, err)
+	f := &fixture{sim: sim, url: url, dir: t.TempDir()}
+	for _, id := range amis {
+		f.writeManifest(t, id)
+	}
+	res, err := f.app(t, f.config()).Scan(context.Background(), nil)
+	must(t, err)
+	want := map[string]string{"g-default": amis[1], "g-latest": amis[2], "g-pinned": amis[0]}
+	for g, ami := range want {
+		if res.Groups[g] != ami {
+			t.Errorf("%s: launch-template AMI %s, want %s", g, res.Groups[g], ami)
+		}
+	}
+	// Members launched from their group's version at creation; only the
+	// $Latest group now launches another AMI (version 3).
+	for _, ir := range res.Instances {
+		r := ir.Report
+		instFinding := len(r.Findings) == 1 && r.Findings[0].Category == drift.CategoryInstance
+		switch r.ASG {
+		case "g-default", "g-pinned":
+			if r.Verdict != drift.VerdictInSync || r.AMI != want[r.ASG] {
+				t.Errorf("%s in %s: %s %v", r.InstanceID, r.ASG, r.Verdict, r.Findings)
+			}
+		case "g-latest":
+			if r.Verdict != drift.VerdictDrifted || !instFinding || r.Findings[0].Expected != want[r.ASG] {
+				t.Errorf("%s in %s: %s %+v", r.InstanceID, r.ASG, r.Verdict, r.Findings)
+			}
+		}
+	}
+}
