@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"sort"
 	"sync"
 	"testing"
@@ -227,6 +228,36 @@ func TestLaunchTemplateVersionsResolved(t *testing.T) {
 			if r.Verdict != drift.VerdictDrifted || !instFinding || r.Findings[0].Expected != want[r.ASG] {
 				t.Errorf("%s in %s: %s %+v", r.InstanceID, r.ASG, r.Verdict, r.Findings)
 			}
+		}
+	}
+}
+
+// TestStateFileSurvivesRestart: a new process (App) with the same state file
+// reuses the verdicts of unchanged instances and keeps drift history.
+func TestStateFileSurvivesRestart(t *testing.T) {
+	f := newFixture(t)
+	must(t, f.sim.Inject(f.web[0], awssim.Drift{Action: awssim.DriftRemove, Package: &awssim.PackageSpec{Name: "curl"}}))
+	c := f.config()
+	c.State.File = filepath.Join(t.TempDir(), "state.json")
+	first := f.app(t, c)
+	_, err := first.Scan(context.Background(), nil)
+	must(t, err)
+	before, _ := first.State().Get(f.web[0])
+
+	second := f.app(t, c)
+	f.sim.ResetCalls()
+	res, err := second.Scan(context.Background(), nil)
+	must(t, err)
+	if res.Reused != 7 || f.sim.CallCount("ssm", "ListInventoryEntries") != 7*3 {
+		t.Errorf("after restart: reused %d, %d inventory calls", res.Reused, f.sim.CallCount("ssm", "ListInventoryEntries"))
+	}
+	after, _ := second.State().Get(f.web[0])
+	if !after.FirstDrifted.Equal(before.FirstDrifted) || after.ConsecutiveDrifted != 2 {
+		t.Errorf("history lost across restart: before %+v after %+v", before, after)
+	}
+	for _, ir := range res.Instances {
+		if ir.Transition {
+			t.Errorf("%s: spurious transition after restart (%s -> %s)", ir.Report.InstanceID, ir.Previous, ir.Report.Verdict)
 		}
 	}
 }
