@@ -16,6 +16,7 @@ import (
 
 	"github.com/driftd/driftd/awssim"
 	"github.com/driftd/driftd/drift"
+	"github.com/driftd/driftd/internal/config"
 )
 
 func TestSelection(t *testing.T) {
@@ -259,5 +260,32 @@ func TestStateFileSurvivesRestart(t *testing.T) {
 		if ir.Transition {
 			t.Errorf("%s: spurious transition after restart (%s -> %s)", ir.Report.InstanceID, ir.Previous, ir.Report.Verdict)
 		}
+	}
+}
+
+// TestPerOperationRateLimit: a per-operation limit slows exactly that
+// operation; 21 ListInventoryEntries calls at 10/s (burst 10) need at least
+// 1.1 s.
+func TestPerOperationRateLimit(t *testing.T) {
+	f := newFixture(t)
+	c := f.config()
+	c.Inventory.RateLimits["ssm:ListInventoryEntries"] = 10
+	a := f.app(t, c)
+	start := time.Now()
+	res, err := a.Scan(context.Background(), nil)
+	must(t, err)
+	if d := time.Since(start); d < 1100*time.Millisecond {
+		t.Errorf("scan took %s; the limit allows 21 calls in no less than 1.1s", d)
+	}
+	if res.Summary[drift.VerdictInSync] != 7 || res.APICalls.ByOperation["ssm:ListInventoryEntries"] != 21 {
+		t.Errorf("summary %v calls %v", res.Summary, res.APICalls.ByOperation)
+	}
+	// Removing the limit on reload takes effect.
+	c2 := *c
+	c2.Inventory.RateLimits = map[string]float64{"ssm": 2000, "ec2": 2000, "autoscaling": 2000}
+	a.opts.ConfigLoader = func() (*config.Config, error) { return &c2, nil }
+	must(t, a.Reload(context.Background()))
+	if a.lims.get("ssm:ListInventoryEntries") != nil || a.lims.get("ssm").Limit() != 2000 {
+		t.Error("reload did not replace the rate limits")
 	}
 }
