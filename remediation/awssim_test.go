@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -397,9 +398,9 @@ func contains(list []string, s string) bool {
 }
 
 func TestHookVetoBlocks(t *testing.T) {
-	var posts int
+	var posts atomic.Int32
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		posts++
+		posts.Add(1)
 		http.Error(w, "change freeze", http.StatusForbidden)
 	}))
 	defer hook.Close()
@@ -410,8 +411,8 @@ func TestHookVetoBlocks(t *testing.T) {
 	eng := e.engine(c)
 	var last remediation.PlanResult
 	e.run(eng, 4, func(_ int, p remediation.PlanResult) { last = p }, nil)
-	if n := len(e.calls("autoscaling", "SetInstanceHealth")); n != 0 || posts == 0 {
-		t.Fatalf("SetInstanceHealth %d, hook posts %d", n, posts)
+	if n := len(e.calls("autoscaling", "SetInstanceHealth")); n != 0 || posts.Load() == 0 {
+		t.Fatalf("SetInstanceHealth %d, hook posts %d", n, posts.Load())
 	}
 	if len(last.Actions) != 0 || len(last.Skipped) != 1 || last.Skipped[0].Reason != remediation.SkipHookVeto ||
 		!strings.Contains(last.Skipped[0].Detail, "hook answered 403: change freeze") {
