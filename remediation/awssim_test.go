@@ -719,3 +719,33 @@ func TestFlagModeTagsTransitionsOnly(t *testing.T) {
 		t.Errorf("flag mode replaced %d instances", n)
 	}
 }
+
+func TestMaxInFlightTwo(t *testing.T) {
+	e := newEnv(t, 10)
+	want := e.drift(3)
+	c := replaceConfig()
+	c.Groups[0].Budget, c.Groups[0].MaxInFlight = "2", 2
+	eng := e.engine(c)
+	peak := 0
+	e.run(eng, 100, func(int, remediation.PlanResult) {
+		peak = max(peak, len(eng.Status().InFlight))
+	}, func() bool {
+		for _, m := range e.members() {
+			if e.drifted[m.ID] || m.Lifecycle != "InService" {
+				return false
+			}
+		}
+		return len(eng.Status().InFlight) == 0
+	})
+	if peak != 2 {
+		t.Errorf("peak in flight %d, want 2", peak)
+	}
+	var got []string
+	for _, c := range e.calls("autoscaling", "SetInstanceHealth") {
+		got = append(got, param(c, "InstanceId"))
+	}
+	sort.Strings(got)
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("replaced %v, want %v", got, want)
+	}
+}

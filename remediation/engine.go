@@ -407,8 +407,11 @@ func (e *Engine) revalidate(ctx context.Context, a Action, pol *policy) (SkipRea
 			inService++
 		}
 	}
-	if inService < g.Desired {
-		return SkipGroupUnhealthy, fmt.Sprintf("%d healthy InService of desired %d", inService, g.Desired)
+	e.mu.Lock()
+	own := len(e.groupInFlightLocked(a.Group))
+	e.mu.Unlock()
+	if inService < g.Desired-own {
+		return SkipGroupUnhealthy, fmt.Sprintf("%d healthy InService of desired %d (%d replacements in flight)", inService, g.Desired, own)
 	}
 	rs, err := e.reader.Refreshes(ctx, a.Group)
 	if err != nil {

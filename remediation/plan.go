@@ -371,8 +371,9 @@ func evalGroup(pol *policy, in PlanInput, name string, insts []InstanceState, in
 					inService++
 				}
 			}
-			if inService < facts.Desired || facts.Desired == 0 {
-				block(SkipGroupUnhealthy, fmt.Sprintf("%d healthy InService of desired %d", inService, facts.Desired))
+			// driftd's own replacements in flight are expected to be missing.
+			if inService < facts.Desired-inFlight || facts.Desired == 0 {
+				block(SkipGroupUnhealthy, fmt.Sprintf("%d healthy InService of desired %d (%d replacements in flight)", inService, facts.Desired, inFlight))
 			}
 		}
 		if !st.WindowOpen {
