@@ -1,7 +1,22 @@
 package awssim
 
-// registerExtraServices plugs in services implemented outside this package
-// (S3, SNS, SQS, EventBridge, STS, Image Builder). The integrator adds one
-// line here, e.g. `services.RegisterAll(s.Register)`; until then those
-// services answer with their protocol's "not available" error.
-func registerExtraServices(s *Sim) { _ = s }
+import "github.com/driftd/driftd/awssim/services"
+
+// registerExtraServices plugs in the services implemented in awssim/services
+// (S3, SNS, SQS, EventBridge, STS, Image Builder), sharing the simulator's
+// clock, region and account.
+func registerExtraServices(s *Sim) {
+	s.extra = services.New(services.Options{
+		Clock:     s.opts.Clock.Now,
+		Region:    s.opts.Region,
+		AccountID: s.opts.AccountID,
+	})
+	for name, h := range s.extra.Handlers() {
+		s.Register(name, h)
+	}
+}
+
+// Services returns the simulated supporting services, for seeding data
+// (S3 objects, Image Builder images) and reading what was published (SNS,
+// EventBridge).
+func (s *Sim) Services() *services.Services { return s.extra }

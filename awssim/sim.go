@@ -9,6 +9,7 @@ package awssim
 import (
 	"context"
 	"errors"
+	"github.com/driftd/driftd/awssim/services"
 	"net"
 	"net/http"
 	"strings"
@@ -78,6 +79,7 @@ type Sim struct {
 	tok    *tokens
 	log    *callLog
 	faults *faults
+	extra  *services.Services // S3, SNS, SQS, EventBridge, STS, Image Builder
 
 	mu       sync.RWMutex
 	services map[string]wire.Handler

@@ -50,6 +50,9 @@ type AWS struct {
 	MaxAttempts int `yaml:"max_attempts"`
 	// MaxBackoff caps the retry backoff. Default 20s.
 	MaxBackoff time.Duration `yaml:"max_backoff"`
+	// RetryMode is "adaptive" (default: standard retries plus client-side
+	// rate reduction after throttling errors) or "standard".
+	RetryMode string `yaml:"retry_mode"`
 }
 
 // Selection chooses which instances are scanned.
@@ -179,6 +182,9 @@ func (c *Config) applyDefaults() {
 	}
 	if c.AWS.MaxBackoff == 0 {
 		c.AWS.MaxBackoff = DefaultMaxBackoff
+	}
+	if c.AWS.RetryMode == "" {
+		c.AWS.RetryMode = "adaptive"
 	}
 	if c.Schedule.Cron == "" {
 		c.Schedule.Cron = DefaultCron
@@ -335,6 +341,9 @@ func (c *Config) Validate() []error {
 	}
 	if c.AWS.MaxBackoff < 0 {
 		add("aws.max_backoff: must not be negative")
+	}
+	if c.AWS.RetryMode != "adaptive" && c.AWS.RetryMode != "standard" {
+		add("aws.retry_mode: %q is not one of adaptive, standard", c.AWS.RetryMode)
 	}
 
 	tagKeys := sortedKeys(c.Selection.Tags)

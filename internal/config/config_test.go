@@ -107,6 +107,7 @@ func TestInvalid(t *testing.T) {
 		{"log_http", []string{
 			`aws.region: "Frankfurt" is not an AWS region name`,
 			"aws.max_attempts: -1 must be between 1 and 20",
+			`aws.retry_mode: "fast" is not one of adaptive, standard`,
 			`http.listen: "9464" must be host:port or :port`,
 			"http.read_timeout: must not be negative",
 			`log.level: "verbose" is not one of debug, info, warn, error`,
