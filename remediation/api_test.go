@@ -77,3 +77,13 @@ func TestAPIApprovals(t *testing.T) {
 		t.Errorf("status: %d %s", code, body)
 	}
 }
+
+func TestCycleWithoutClientsFailsClosed(t *testing.T) {
+	e := NewEngine(Options{})
+	if _, err := e.Cycle(t.Context(), []InstanceState{{ID: "i-0123456789abcdef0", ASG: "g"}}); err == nil {
+		t.Fatal("cycle without clients succeeded")
+	}
+	if st := e.Status(); st.LastError == "" || st.LastPlan != nil {
+		t.Errorf("status after a failed cycle: %+v", st)
+	}
+}

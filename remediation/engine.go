@@ -127,6 +127,9 @@ func (e *Engine) emit(ctx context.Context, ev Event) {
 func (e *Engine) Cycle(ctx context.Context, instances []InstanceState) (PlanResult, error) {
 	e.cycleMu.Lock()
 	defer e.cycleMu.Unlock()
+	if e.reader == nil || e.exec == nil {
+		return e.fail(errors.New("engine has no AWS reader or executor"))
+	}
 	now := e.now()
 	e.mu.Lock()
 	cfg := e.cfg
