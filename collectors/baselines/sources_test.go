@@ -267,6 +267,21 @@ func TestImageBuilderPagingAndThrottling(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "imagebuilder:"+arn+" (ListImagePackages page 1): CallRateLimitExceededException") {
 		t.Errorf("plain client: %v", err)
 	}
+	// An error is cached for the TTL, then retried.
+	clk := newClock()
+	cached, _ := NewImageBuilderSource("ib-ttl", e.ib, "", "", Options{CacheTTL: time.Minute, Now: clk.now})
+	gone := collectors.AMIInfo{ID: amiB, Tags: map[string]string{"Ec2ImageBuilderArn": arn + "0"}}
+	e.resetCalls()
+	for range 2 {
+		if _, _, err := cached.Resolve(ctx, gone); err == nil || !strings.Contains(err.Error(), "ResourceNotFoundException") {
+			t.Errorf("unknown build: %v", err)
+		}
+	}
+	clk.advance(2 * time.Minute)
+	_, _, _ = cached.Resolve(ctx, gone)
+	if got := e.count("imagebuilder:ListImagePackages"); got != 2 {
+		t.Errorf("ListImagePackages calls for a failing build = %d, want 2 (one per TTL)", got)
+	}
 	// No tag: a miss.
 	if _, _, err := src.Resolve(ctx, collectors.AMIInfo{ID: amiB}); !errors.Is(err, collectors.ErrNoManifest) {
 		t.Errorf("untagged AMI: %v", err)
