@@ -2,15 +2,22 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"flag"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
 	"github.com/driftd/driftd/awssim"
 	"github.com/driftd/driftd/awssim/services"
+	"github.com/driftd/driftd/collectors/baselines"
+	"github.com/driftd/driftd/collectors/baselines/publish"
 )
 
 var updateBaselineGolden = flag.Bool("update-baseline", false, "rewrite cmd/driftd/testdata/baseline_diff*.golden")
@@ -182,5 +189,72 @@ func TestBaselineCaptureShowDiff(t *testing.T) {
 	if exitCode(err) != 1 || !strings.Contains(out.String(), "0 added, 0 removed, 1 changed (1 upgrades, 0 downgrades)") ||
 		!strings.Contains(out.String(), "bash.x86_64  5.2.15-1.amzn2023 -> 5.2.26-1.amzn2023 (upgrade)") {
 		t.Errorf("diff: exit %d\n%s", exitCode(err), out.String())
+	}
+}
+
+// TestScanWithRemoteBaselines runs the daemon's scan over baselines seeded
+// in S3 and Parameter Store (publish.SeedDemo): every instance is judged
+// against the right source; a truncated manifest makes its AMI no_baseline,
+// never drifted.
+func TestScanWithRemoteBaselines(t *testing.T) {
+	sim, svc, dir := baselineSim(t)
+	svc.CreateBucket("golden-images")
+	docs := map[string][]byte{}
+	var amis []string
+	for i := range 3 {
+		ami, err := sim.AddAMI(awssim.AMISpec{Name: "web-" + string(rune('a'+i)), Generate: &awssim.GenerateSpec{Count: 20, Seed: uint64(i + 1), Format: "rpm"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := sim.AddInstances(ami, "t3.micro", 2, nil, time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		doc, _ := sim.Manifest(ami)
+		docs[ami] = doc
+		amis = append(amis, ami)
+	}
+	ctx := context.Background()
+	awsCfg, err := baselineAWS(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seed, err := publish.SeedDemo(ctx, baselines.NewS3Client(awsCfg), ssm.NewFromConfig(awsCfg), "golden-images", docs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "driftd.yaml")
+	os.WriteFile(cfg, append([]byte(seed.YAML()), []byte("selection: {include_standalone: true}\nschedule: {timeout: 20s}\naws: {max_backoff: 10ms}\n")...), 0o644)
+
+	scan := func() ScanReport {
+		var out bytes.Buffer
+		err := (&scanCmd{Config: cfg, Output: "json", out: &out}).Run(&Globals{})
+		if exitCode(err) != 0 {
+			t.Fatalf("scan: exit %d (%v)\n%s", exitCode(err), err, out.String())
+		}
+		var rep ScanReport
+		if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+			t.Fatal(err)
+		}
+		return rep
+	}
+	rep := scan()
+	if rep.Summary["in_sync"] != 6 {
+		t.Fatalf("summary %v\n%+v", rep.Summary, rep.Instances)
+	}
+	// Truncate the S3 manifest of the first AMI (sorted: it is in S3).
+	sort.Strings(amis)
+	key := "manifests/" + amis[0] + ".json"
+	if _, ok := svc.Object("golden-images", key); !ok {
+		t.Fatalf("%s not seeded to S3: %v", amis[0], seed.Objects)
+	}
+	svc.PutObject("golden-images", key, docs[amis[0]][:len(docs[amis[0]])/2])
+	rep = scan()
+	if rep.Summary["no_baseline"] != 2 || rep.Summary["in_sync"] != 4 || rep.Summary["drifted"] != 0 {
+		t.Fatalf("summary after truncation %v", rep.Summary)
+	}
+	for _, in := range rep.Instances {
+		if in.AMI == amis[0] && (len(in.Reasons) != 1 || !strings.Contains(in.Reasons[0], "s3://golden-images/"+key) || !strings.Contains(in.Reasons[0], "invalid JSON")) {
+			t.Errorf("%s reasons: %v", in.InstanceID, in.Reasons)
+		}
 	}
 }
