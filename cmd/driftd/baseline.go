@@ -197,7 +197,7 @@ type baselineCaptureCmd struct {
 	Out       string   `help:"Write the manifest to FILE or s3://bucket/key (default: standard output)." short:"o"`
 	Parameter string   `help:"Also publish to this SSM parameter ({ami_id} and {ami_name} are expanded): the s3:// URI when --out is one, else the manifest inline."`
 	Types     []string `help:"Inventory types to capture (default: the configuration's inventory.types, else AWS:Application)." sep:","`
-	Exclude   []string `help:"Drop instance-specific items: globs on package names, file paths, service names, custom keys; prefix package:, file:, service: or custom: to restrict (repeatable)."`
+	Exclude   []string `help:"Drop instance-specific items: globs on package names, file paths, service names, custom keys; prefix package:, file:, service: or custom: to restrict (repeatable)." sep:"none"`
 
 	out, errOut io.Writer
 }
