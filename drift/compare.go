@@ -333,6 +333,20 @@ func compareFindings(a, b Finding) int {
 // examined further, grouped by name.
 func (c *comparer) comparePackages() {
 	M, S := c.m.Packages, c.s.Packages
+	// Guard against callers that skipped Normalize (EVR is empty until it
+	// runs): compare normalised copies rather than trusting empty EVRs.
+	if len(M) > 0 && M[0].EVR == "" {
+		mc := *c.m
+		mc.Packages = normalizePackages(slices.Clone(M), c.m.PackageFormat)
+		c.m = &mc
+		M = mc.Packages
+	}
+	if len(S) > 0 && S[0].EVR == "" {
+		sc := *c.s
+		sc.Packages = normalizePackages(slices.Clone(S), FormatGeneric)
+		c.s = &sc
+		S = sc.Packages
+	}
 	var mbuf, sbuf [32]int32
 	rm, rs := mbuf[:0], sbuf[:0]
 	i, j := 0, 0
@@ -586,11 +600,12 @@ func (c *comparer) packageWildcard(W, O []int32, used []bool) {
 	M, S := c.m.Packages, c.s.Packages
 	var leftBuf [8]int32
 	left := leftBuf[:0]
+	matchedHere := false // some observed version of this arch matched an entry
 	for _, o := range O {
 		matched := false
 		for k, w := range W {
 			if c.equalPkg(&M[w], &S[o]) {
-				used[k], matched = true, true
+				used[k], matched, matchedHere = true, true, true
 				break
 			}
 		}
@@ -601,7 +616,10 @@ func (c *comparer) packageWildcard(W, O []int32, used []bool) {
 	if len(left) == 0 {
 		return
 	}
-	if len(W) == 1 && len(left) == 1 && !used[0] {
+	// one "any arch" entry and one differing version of this arch (and no
+	// matching one beside it): a change. Each arch is judged on its own, so
+	// glibc.i686 can change while glibc.x86_64 matches.
+	if len(W) == 1 && len(left) == 1 && !matchedHere {
 		used[0] = true
 		c.packageChanged(&M[W[0]], &S[left[0]])
 		return

@@ -374,6 +374,12 @@ func (m *Manifest) NormalizeWith(o NormalizeOptions) error {
 			return fmt.Errorf("services[%d].name: required", i)
 		}
 	}
+	if m.NameVersionOnly {
+		// name-version-only manifests match any architecture
+		for i := range m.Packages {
+			m.Packages[i].Arch = ""
+		}
+	}
 	m.Packages = normalizePackages(m.Packages, m.PackageFormat)
 	if !m.NameVersionOnly {
 		for i := 1; i < len(m.Packages); i++ {

@@ -174,3 +174,33 @@ func FuzzProtected(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseActionTag(f *testing.F) {
+	for _, s := range []string{"set_instance_health@2026-06-10T12:00:00Z", "terminate@", "@", "", "x@2026-06-10T12:00:00+02:00", "a@b@c"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		k, at, ok := parseActionTag(s)
+		if ok && (at.IsZero() && !strings.Contains(s, "0001-01-01")) {
+			t.Fatalf("%q parsed to zero time", s)
+		}
+		if ok {
+			back := formatActionTag(k, at)
+			if k2, at2, ok2 := parseActionTag(back); !ok2 || k2 != k || !at2.Equal(at) {
+				t.Fatalf("%q does not round-trip via %q", s, back)
+			}
+		}
+	})
+}
+
+func FuzzParseFailures(f *testing.F) {
+	for _, s := range []string{"3@2026-06-10T12:00:00Z", "-1@2026-06-10T12:00:00Z", "x@y", "", "99999999999999999999@2026-06-10T12:00:00Z"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		h, ok := parseFailures(s)
+		if ok && h.ConsecutiveFailures < 0 {
+			t.Fatalf("%q parsed to negative failures", s)
+		}
+	})
+}

@@ -95,9 +95,13 @@ func Plan(in PlanInput) PlanResult {
 	}
 	sort.Strings(sorted)
 
+	byGroup := map[string][]InstanceState{}
+	for _, s := range insts {
+		byGroup[s.ASG] = append(byGroup[s.ASG], s)
+	}
 	groups := map[string]*groupEval{}
 	for _, name := range sorted {
-		groups[name] = evalGroup(pol, in, name, insts, inFlightByGroup[name], out.Fleet.Open)
+		groups[name] = evalGroup(pol, in, name, byGroup[name], inFlightByGroup[name], out.Fleet.Open)
 	}
 
 	// Hourly cap.
@@ -139,8 +143,8 @@ func Plan(in PlanInput) PlanResult {
 	for _, name := range sorted {
 		g := groups[name]
 		var drifted, amiOnly int
-		for _, s := range insts {
-			if s.ASG == name && s.Verdict == drift.VerdictDrifted {
+		for _, s := range byGroup[name] {
+			if s.Verdict == drift.VerdictDrifted {
 				drifted++
 				if s.AMIOnly {
 					amiOnly++
@@ -273,6 +277,7 @@ func Plan(in PlanInput) PlanResult {
 	return out
 }
 
+// evalGroup evaluates one group's gates; insts are the group's instances.
 func evalGroup(pol *policy, in PlanInput, name string, insts []InstanceState, inFlight int, fleetOpen bool) *groupEval {
 	gp, matched := pol.groupFor(name)
 	facts, hasFacts := in.Groups[name]
@@ -283,9 +288,6 @@ func evalGroup(pol *policy, in PlanInput, name string, insts []InstanceState, in
 		g.members[m.ID] = m
 	}
 	for _, s := range insts {
-		if s.ASG != name {
-			continue
-		}
 		switch s.Verdict {
 		case drift.VerdictDrifted:
 			st.Known++

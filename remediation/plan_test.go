@@ -445,3 +445,20 @@ func TestPlanDoesNotMutateConfig(t *testing.T) {
 		t.Errorf("Plan mutated its input config: %+v", f.in.Config)
 	}
 }
+
+// BenchmarkPlan: 50 groups of 20 instances (1000), 10% drifted, budgets, windows.
+func BenchmarkPlan(b *testing.B) {
+	f := &fixture{in: PlanInput{Now: t0, Groups: map[string]GroupFacts{},
+		Config: config.Remediation{Groups: []config.RemediationGroup{{Match: "web-*", Mode: "replace", Budget: "10%",
+			Windows: []config.RemediationWindow{{Schedule: "0 * * * *", Duration: 30 * time.Minute, TimeZone: "Europe/Berlin"}}}}}}}
+	for g := 0; g < 50; g++ {
+		f.addGroup(fmt.Sprintf("web-%02d", g), 20, 2)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		p := Plan(f.in)
+		if len(p.Groups) != 50 {
+			b.Fatal("bad plan")
+		}
+	}
+}

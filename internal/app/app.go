@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -63,7 +64,7 @@ type App struct {
 	store   *state.Store
 	now     func() time.Time
 
-	rt        atomic.Pointer[runtime]
+	rt        atomic.Pointer[generation]
 	scanMu    sync.Mutex
 	seq       atomic.Int64
 	last      atomic.Pointer[ScanResult]
@@ -71,11 +72,13 @@ type App struct {
 	reloadMu  sync.Mutex
 	obsMu     sync.RWMutex
 	observers []ScanObserver
+	reloadFns []func(*config.Config)
+	extraMux  *http.ServeMux
 	sched     atomic.Pointer[scheduler]
 }
 
-// runtime is one configuration generation; reload swaps it atomically.
-type runtime struct {
+// generation is one configuration generation; reload swaps it atomically.
+type generation struct {
 	cfg           *config.Config
 	clients       Clients
 	policy        *drift.CompiledPolicy
@@ -83,11 +86,11 @@ type runtime struct {
 	chain         *dcollectors.Chain
 }
 
-func (rt *runtime) discovery(rec dcollectors.Recorder) *dcollectors.Discovery {
+func (rt *generation) discovery(rec dcollectors.Recorder) *dcollectors.Discovery {
 	return &dcollectors.Discovery{EC2: rt.clients.EC2, AutoScaling: rt.clients.AutoScaling, SSM: rt.clients.SSM, Recorder: rec}
 }
 
-func (rt *runtime) inventory() *dcollectors.Inventory {
+func (rt *generation) inventory() *dcollectors.Inventory {
 	return &dcollectors.Inventory{SSM: rt.clients.SSM, MaxPages: rt.cfg.Inventory.MaxPages}
 }
 
@@ -147,9 +150,9 @@ func (a *App) loadConfig() (*config.Config, error) {
 	return nil, errors.New("no configuration: set Options.ConfigFile or Options.Config")
 }
 
-// build turns a configuration into a runtime: policy compiled, baseline
+// build turns a configuration into a generation: policy compiled, baseline
 // sources opened, AWS clients built.
-func (a *App) build(ctx context.Context, cfg *config.Config) (*runtime, error) {
+func (a *App) build(ctx context.Context, cfg *config.Config) (*generation, error) {
 	pol := drift.Policy{
 		MaxInventoryAge: cfg.Inventory.MaxAge,
 		DefaultSeverity: cfg.Policy.DefaultSeverity,
@@ -162,7 +165,7 @@ func (a *App) build(ctx context.Context, cfg *config.Config) (*runtime, error) {
 	}
 	h := sha256.New()
 	_ = json.NewEncoder(h).Encode(pol)
-	rt := &runtime{cfg: cfg, policy: cp, policyVersion: hex.EncodeToString(h.Sum(nil)[:8])}
+	rt := &generation{cfg: cfg, policy: cp, policyVersion: hex.EncodeToString(h.Sum(nil)[:8])}
 
 	a.lims.set(cfg.Inventory.RateLimits)
 	mw := callMiddleware{lim: &a.lims, count: func(svc, op, code string) {
@@ -228,6 +231,26 @@ func (a *App) AddObserver(o ScanObserver) {
 	a.obsMu.Unlock()
 }
 
+// OnReload registers fn, called with the new configuration after every
+// successful reload (e.g. to pass the remediation section to its engine).
+func (a *App) OnReload(fn func(*config.Config)) {
+	a.obsMu.Lock()
+	a.reloadFns = append(a.reloadFns, fn)
+	a.obsMu.Unlock()
+}
+
+// Handle adds a route to the daemon's HTTP server (other engines' APIs,
+// e.g. /api/v1/remediation). Call it before Run; patterns use
+// net/http.ServeMux syntax and must not clash with the daemon's own routes.
+func (a *App) Handle(pattern string, h http.Handler) {
+	a.obsMu.Lock()
+	defer a.obsMu.Unlock()
+	if a.extraMux == nil {
+		a.extraMux = http.NewServeMux()
+	}
+	a.extraMux.Handle(pattern, h)
+}
+
 // Reload re-reads the configuration and swaps it in atomically. A bad
 // configuration is rejected, logged and counted; the old one keeps running.
 func (a *App) Reload(ctx context.Context) error {
@@ -260,6 +283,12 @@ func (a *App) Reload(ctx context.Context) error {
 		a.log.Error("configuration reload failed; keeping the running configuration", zap.Error(err))
 		return err
 	}
+	a.obsMu.RLock()
+	fns := append(make([]func(*config.Config), 0, len(a.reloadFns)), a.reloadFns...)
+	a.obsMu.RUnlock()
+	for _, fn := range fns {
+		fn(a.rt.Load().cfg)
+	}
 	a.log.Info("configuration reloaded")
 	return nil
 }
@@ -282,7 +311,7 @@ func (a *App) Scan(ctx context.Context, only []string) (*ScanResult, error) {
 		ctx, cancel = context.WithTimeout(ctx, t)
 		defer cancel()
 	}
-	res := &ScanResult{ID: a.seq.Add(1), Started: a.now()}
+	res := &ScanResult{ID: a.seq.Add(1), Started: a.now(), Partial: len(only) > 0}
 	before := a.calls.snapshot()
 	wall := time.Now()
 	sc := &scanner{rt: rt, store: a.store, log: a.log, rec: metricsRecorder{a.metrics}, now: a.now, fromTag: rt.cfg.State.RestoreFromTags()}
@@ -297,8 +326,10 @@ func (a *App) Scan(ctx context.Context, only []string) (*ScanResult, error) {
 	if err != nil {
 		a.log.Error("scan failed", zap.Int64("scan", res.ID), zap.Error(err), zap.Duration("duration", res.Duration))
 	} else {
-		a.metrics.SetFleet(fleetSample(res, res.Finished))
-		a.ready.Store(true)
+		if !res.Partial { // a partial scan sees a subset: fleet gauges keep the last full picture
+			a.metrics.SetFleet(fleetSample(res, res.Finished))
+			a.ready.Store(true)
+		}
 		a.log.Info("scan finished", zap.Int64("scan", res.ID), zap.Duration("duration", res.Duration),
 			zap.Int("instances", len(res.Instances)), zap.Int("reused", res.Reused), zap.Any("verdicts", res.Summary),
 			zap.Int("api_calls", res.APICalls.Total))

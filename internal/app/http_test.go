@@ -13,6 +13,7 @@ import (
 
 	"github.com/driftd/driftd/awssim"
 	"github.com/driftd/driftd/drift"
+	"github.com/driftd/driftd/internal/config"
 )
 
 func get(t *testing.T, srv *httptest.Server, path string, wantStatus int) []byte {
@@ -144,5 +145,35 @@ func TestMetricsPromtool(t *testing.T) {
 	body = string(get(t, srv, "/metrics", 200))
 	if strings.Contains(body, `asg="web"`) {
 		t.Error("series of a vanished group linger after the next scan")
+	}
+}
+
+func TestExtraRoutesAndReloadHooks(t *testing.T) {
+	f := newFixture(t)
+	a := f.app(t, f.config())
+	a.Handle("GET /api/v1/remediation", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("engine")) }))
+	var reloaded *config.Config
+	a.OnReload(func(c *config.Config) { reloaded = c })
+	var seen []int64
+	a.AddObserver(ObserverFunc(func(_ context.Context, r *ScanResult) { seen = append(seen, r.ID) }))
+	a.AddObserver(ObserverFunc(func(context.Context, *ScanResult) { panic("observer bug") }))
+	srv := httptest.NewServer(a.Handler())
+	defer srv.Close()
+	if b := get(t, srv, "/api/v1/remediation", 200); string(b) != "engine" {
+		t.Errorf("extra route: %q", b)
+	}
+	get(t, srv, "/-/healthy", 200)
+	get(t, srv, "/nope", 404)
+	must(t, a.Reload(context.Background()))
+	if reloaded != a.Config() {
+		t.Error("reload hook not called with the new configuration")
+	}
+	for range 2 {
+		if _, err := a.Scan(context.Background(), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(seen) != 2 || seen[0] != 1 || seen[1] != 2 {
+		t.Errorf("observer saw scans %v (a panicking observer must not stop the others)", seen)
 	}
 }

@@ -20,7 +20,7 @@ import (
 
 // scanner runs one scan with one runtime (configuration generation).
 type scanner struct {
-	rt      *runtime
+	rt      *generation
 	store   *state.Store
 	log     *zap.Logger
 	rec     collectors.Recorder
