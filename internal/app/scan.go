@@ -138,7 +138,9 @@ func (s *scanner) scan(ctx context.Context, sel collectors.Selection, res *ScanR
 			s.logTransition(&ir)
 		}
 	}
-	s.store.Prune(keep)
+	if len(sel.InstanceIDs) == 0 {
+		s.store.Prune(keep) // a partial scan (--instance) must not forget the others
+	}
 	return nil
 }
 

@@ -380,10 +380,10 @@ func (c *Config) Validate() []error {
 		add("schedule.shutdown_timeout: must not be negative")
 	}
 	if iv := c.Schedule.Interval(); iv > 0 {
+		// A timeout longer than the interval is allowed: ticks that arrive
+		// while a scan runs are skipped, so scans then run back to back.
 		if c.Schedule.Jitter >= iv {
 			add("schedule.jitter: %s must be shorter than the schedule interval %s", c.Schedule.Jitter, iv)
-		} else if c.Schedule.Timeout+c.Schedule.Jitter > iv {
-			add("schedule.timeout: %s plus jitter %s exceeds the schedule interval %s", c.Schedule.Timeout, c.Schedule.Jitter, iv)
 		}
 	}
 

@@ -1,0 +1,155 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/driftd/driftd/awssim"
+	"github.com/driftd/driftd/drift"
+)
+
+func TestSelection(t *testing.T) {
+	f := newFixture(t)
+	ids, err := f.sim.AddInstances(f.amiA, "t3.micro", 2, map[string]string{"env": "prod"}, time.Hour)
+	must(t, err)
+	tests := []struct {
+		name   string
+		mutate func(*fixture) []string
+		want   int
+	}{
+		{"default: groups only", func(*fixture) []string { return nil }, 7},
+		{"asg glob", func(*fixture) []string { return []string{"w*"} }, 4},
+		{"standalone too", nil, 9},
+		{"tag filter", nil, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := f.config()
+			switch tt.name {
+			case "asg glob":
+				c.Selection.ASGNames = tt.mutate(f)
+			case "standalone too":
+				c.Selection.IncludeStandalone = true
+			case "tag filter":
+				c.Selection.IncludeStandalone = true
+				c.Selection.Tags = map[string][]string{"env": {"prod"}}
+			}
+			res, err := f.app(t, c).Scan(context.Background(), nil)
+			must(t, err)
+			if len(res.Instances) != tt.want {
+				t.Fatalf("%d instances, want %d", len(res.Instances), tt.want)
+			}
+			if tt.name == "tag filter" {
+				for _, ir := range res.Instances {
+					if ir.Report.InstanceID != ids[0] && ir.Report.InstanceID != ids[1] {
+						t.Errorf("unexpected %s", ir.Report.InstanceID)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestHistoryRestoredFromTagsAndTransitionsLogged(t *testing.T) {
+	f := newFixture(t)
+	since := "2026-01-02T03:04:05Z"
+	ids, err := f.sim.AddInstances(f.amiA, "t3.micro", 1, map[string]string{"driftd:status": "drifted", "driftd:since": since}, time.Hour)
+	must(t, err)
+	must(t, f.sim.Inject(ids[0], awssim.Drift{Action: awssim.DriftRemove, Package: &awssim.PackageSpec{Name: "curl"}}))
+	c := f.config()
+	c.Selection.IncludeStandalone = true
+	core, logs := observer.New(zapcore.InfoLevel)
+	a, err := New(context.Background(), Options{Config: c, AWS: simAWS(f.url), Logger: zap.New(core), Registry: prometheus.NewRegistry()})
+	must(t, err)
+	if _, err := a.Scan(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	st, _ := a.State().Get(ids[0])
+	if st.Verdict != drift.VerdictDrifted || st.FirstDrifted.Format(time.RFC3339) != since || st.ConsecutiveDrifted != 1 {
+		t.Errorf("restored state %+v", st)
+	}
+	lines := logs.FilterMessage("verdict changed").All()
+	if len(lines) != 1 {
+		t.Fatalf("%d transition lines, want 1 (only the drifted instance is new and not in sync)", len(lines))
+	}
+	fields := lines[0].ContextMap()
+	if fields["instance_id"] != ids[0] || fields["verdict"] != "drifted" {
+		t.Errorf("transition fields %v", fields)
+	}
+	if top, _ := fields["top_findings"].([]any); len(top) != 1 || top[0] != "package curl.x86_64 removed: was 8.5.0-1.amzn2023.0.4 [low]" {
+		t.Errorf("top findings %v", fields["top_findings"])
+	}
+	// Heal it: one more transition line, back to in_sync. CaptureTime has
+	// one-second resolution (as in SSM): let the clock move on first.
+	time.Sleep(1100 * time.Millisecond)
+	must(t, f.sim.Inject(ids[0], awssim.Drift{Action: awssim.DriftHeal}))
+	if _, err := a.Scan(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	lines = logs.FilterMessage("verdict changed").All()
+	if len(lines) != 2 || lines[1].ContextMap()["verdict"] != "in_sync" || lines[1].ContextMap()["previous"] != "drifted" {
+		t.Errorf("heal transition: %v", lines)
+	}
+}
+
+func TestScheduledScansDoNotOverlap(t *testing.T) {
+	f := newFixture(t)
+	// Each scan takes over a second; the schedule fires every second, and
+	// manual scans are attempted in between: no two may ever overlap.
+	_, err := f.sim.AddFault(awssim.Fault{Service: "ec2", Operation: "DescribeInstances", Latency: 1200 * time.Millisecond})
+	must(t, err)
+	c := f.config()
+	c.Schedule.Cron = "@every 1s"
+	c.Schedule.Timeout = 10 * time.Second
+	a := f.app(t, c)
+	var mu sync.Mutex
+	var spans [][2]time.Time
+	a.AddObserver(ObserverFunc(func(_ context.Context, r *ScanResult) {
+		mu.Lock()
+		spans = append(spans, [2]time.Time{r.Started, r.Finished})
+		mu.Unlock()
+	}))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx, nil) }()
+	refused := 0
+	deadline := time.Now().Add(8 * time.Second)
+	for time.Now().Before(deadline) {
+		mu.Lock()
+		n := len(spans)
+		mu.Unlock()
+		if n >= 4 {
+			break
+		}
+		if _, err := a.Scan(context.Background(), nil); errors.Is(err, ErrScanRunning) {
+			refused++
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	cancel()
+	must(t, <-done)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(spans) < 4 {
+		t.Fatalf("%d scans in 8s", len(spans))
+	}
+	sort.Slice(spans, func(i, j int) bool { return spans[i][0].Before(spans[j][0]) })
+	for i := 1; i < len(spans); i++ {
+		if spans[i][0].Before(spans[i-1][1]) {
+			t.Errorf("scan %d started at %s before scan %d finished at %s", i, spans[i][0], i-1, spans[i-1][1])
+		}
+	}
+	t.Logf("%d scans, %d manual scans refused while another ran", len(spans), refused)
+	if !a.Ready() {
+		t.Error("not ready after successful scans")
+	}
+}
