@@ -76,13 +76,13 @@ func TestBadInputNoBaseline(t *testing.T) {
 			name: "s3 timeout",
 			setup: func(e *testEnv) {
 				e.svc.PutObject(bucket, "m/"+amiA+".yaml", []byte(good))
-				e.setLatency("s3:GetObject", 2*time.Second)
+				e.setLatency("s3:GetObject", 20*time.Second)
 			},
 			src: func(e *testEnv) collectors.BaselineSource {
-				s, _ := NewS3Source("s3", e.s3, "s3://"+bucket+"/m/", "", Options{Timeout: 150 * time.Millisecond})
+				s, _ := NewS3Source("s3", e.s3, "s3://"+bucket+"/m/", "", Options{Timeout: time.Second})
 				return s
 			},
-			want: "no baseline for ami-0aaaaaaaaaaaaaaa1 (s3: s3://golden-images/m/ami-0aaaaaaaaaaaaaaa1.yaml: timed out after 150ms)",
+			want: "no baseline for ami-0aaaaaaaaaaaaaaa1 (s3: s3://golden-images/m/ami-0aaaaaaaaaaaaaaa1.yaml: timed out after 1s)",
 		},
 		{
 			name: "ssm access denied",
@@ -131,13 +131,13 @@ func TestBadInputNoBaseline(t *testing.T) {
 			name: "ssm timeout",
 			setup: func(e *testEnv) {
 				e.putParameter("/golden/"+amiA+"/manifest", good)
-				e.setLatency("ssm:GetParameter", 2*time.Second)
+				e.setLatency("ssm:GetParameter", 20*time.Second)
 			},
 			src: func(e *testEnv) collectors.BaselineSource {
-				s, _ := NewSSMSource("params", e.ssm, e.s3, "/golden/{ami_id}/manifest", false, Options{Timeout: 150 * time.Millisecond})
+				s, _ := NewSSMSource("params", e.ssm, e.s3, "/golden/{ami_id}/manifest", false, Options{Timeout: time.Second})
 				return s
 			},
-			want: "no baseline for ami-0aaaaaaaaaaaaaaa1 (params: ssm:/golden/ami-0aaaaaaaaaaaaaaa1/manifest: timed out after 150ms)",
+			want: "no baseline for ami-0aaaaaaaaaaaaaaa1 (params: ssm:/golden/ami-0aaaaaaaaaaaaaaa1/manifest: timed out after 1s)",
 		},
 		{
 			name:  "image builder unknown build",
