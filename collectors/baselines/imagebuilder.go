@@ -59,10 +59,10 @@ func (s *ImageBuilderSource) Resolve(ctx context.Context, ami collectors.AMIInfo
 	if arn == "" {
 		return nil, collectors.Resolution{}, missing("AMI %s has no tag %s (not built by EC2 Image Builder?)", ami.ID, s.tag)
 	}
-	e := s.cache.get(ami.ID)
+	now := s.opts.Now()
+	e := s.cache.get(ami.ID, now)
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	now := s.opts.Now()
 	if e.valid && e.where == arn && (e.err == nil || e.fresh(now, s.opts.CacheTTL)) {
 		return e.answer() // a build version's package list is immutable
 	}

@@ -324,3 +324,29 @@ func TestChainOrderAndExplanations(t *testing.T) {
 		t.Errorf("error:\n%s\nwant:\n%s", err, want)
 	}
 }
+
+func TestIdleEntriesEvicted(t *testing.T) {
+	e := newEnv(t)
+	ctx := testCtx(t)
+	clk := newClock()
+	for _, a := range []string{amiA, amiB} {
+		e.svc.PutObject(bucket, "m/"+a+".yaml", []byte(nativeYAML(a, "bash=5.2.15-1.amzn2023")))
+	}
+	src, _ := NewS3Source("s3", e.s3, "s3://"+bucket+"/m/", "", Options{CacheTTL: 48 * time.Hour, Now: clk.now})
+	for _, a := range []string{amiA, amiB} {
+		if _, _, err := src.Resolve(ctx, collectors.AMIInfo{ID: a}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clk.advance(12 * time.Hour)
+	src.Resolve(ctx, collectors.AMIInfo{ID: amiB}) // B stays in use
+	clk.advance(13 * time.Hour)
+	e.resetCalls()
+	src.Resolve(ctx, collectors.AMIInfo{ID: amiB})
+	if n := src.cache.size(); n != 1 || len(e.calls) != 0 {
+		t.Errorf("after A idle 25h: %d entries cached, calls %v (want 1, none)", n, e.calls)
+	}
+	if _, _, err := src.Resolve(ctx, collectors.AMIInfo{ID: amiA}); err != nil || e.count("s3:ListObjectsV2") != 1 {
+		t.Errorf("evicted AMI resolves cold again: %v, calls %v", err, e.calls)
+	}
+}
