@@ -68,8 +68,34 @@ type baselineShowCmd struct {
 	AMI    string `arg:"" help:"AMI id (ami-...)."`
 	Config string `help:"Configuration file (its baselines: section is used)." required:"" type:"path" short:"c"`
 	Lines  int    `help:"Manifest lines to print." default:"15"`
+	Output string `help:"Output format: text or json." enum:"text,json" default:"text" short:"o"`
 
 	out io.Writer
+}
+
+// BaselineShow is the JSON output of driftd baseline show.
+type BaselineShow struct {
+	AMI                  string            `json:"ami_id"`
+	Name                 string            `json:"ami_name,omitempty"`
+	Warning              string            `json:"warning,omitempty"`
+	Found                bool              `json:"found"`
+	Source               string            `json:"source,omitempty"`
+	Where                string            `json:"where,omitempty"`
+	Version              string            `json:"version,omitempty"`
+	Packages             int               `json:"packages"`
+	Files                int               `json:"files"`
+	Services             int               `json:"services"`
+	NameVersionOnly      bool              `json:"name_version_only,omitempty"`
+	NormalizationVersion int               `json:"normalization_version,omitempty"`
+	Provenance           map[string]string `json:"provenance,omitempty"`
+	Tried                []ShowAttempt     `json:"tried,omitempty"`
+}
+
+// ShowAttempt is a source that did not answer.
+type ShowAttempt struct {
+	Source  string `json:"source"`
+	Reason  string `json:"reason"`
+	Missing bool   `json:"missing"`
 }
 
 func (c *baselineShowCmd) Run(g *Globals) error {
@@ -112,7 +138,24 @@ func (c *baselineShowCmd) Run(g *Globals) error {
 	}
 	chain := &collectors.Chain{Sources: srcs}
 	m, res, rerr := chain.Resolve(ctx, ami)
-	writeShow(out, ami, m, res, warn, c.Lines)
+	if c.Output == "json" {
+		r := BaselineShow{AMI: ami.ID, Name: ami.Name, Warning: warn, Found: m != nil}
+		for _, a := range res.Tried {
+			r.Tried = append(r.Tried, ShowAttempt{Source: a.Source, Reason: a.Reason, Missing: a.Missing})
+		}
+		if m != nil {
+			r.Source, r.Where, r.Version = res.Source, res.Where, res.Version
+			r.Packages, r.Files, r.Services = len(m.Packages), len(m.Files), len(m.Services)
+			r.NameVersionOnly, r.NormalizationVersion, r.Provenance = m.NameVersionOnly, m.NormalizationVersion, m.Provenance
+		}
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(r); err != nil {
+			return fail(2, err)
+		}
+	} else {
+		writeShow(out, ami, m, res, warn, c.Lines)
+	}
 	if rerr != nil {
 		return &ExitError{Code: 1}
 	}

@@ -179,6 +179,20 @@ func TestBaselineCaptureShowDiff(t *testing.T) {
 		}
 	}
 
+	// JSON output, for scripts.
+	out.Reset()
+	show = &baselineShowCmd{AMI: ami, Config: cfg, Output: "json", out: &out}
+	if err := show.Run(&Globals{}); err != nil {
+		t.Fatalf("show json: %v", err)
+	}
+	var js BaselineShow
+	if err := json.Unmarshal(out.Bytes(), &js); err != nil {
+		t.Fatalf("show json: %v\n%s", err, out.String())
+	}
+	if !js.Found || js.Source != "golden-params" || js.Packages != 2 || len(js.Tried) != 1 || !js.Tried[0].Missing || js.Provenance["captured_from"] != ids[0] {
+		t.Errorf("show json: %+v", js)
+	}
+
 	// Diff the captured baseline (in S3) against a file: the only change
 	// is an upgrade.
 	newer := filepath.Join(dir, "newer.yaml")
