@@ -477,7 +477,11 @@ func writeDiff(out io.Writer, d *BaselineDiff) {
 		if s.Name != "" {
 			name = " (" + s.Name + ")"
 		}
-		fmt.Fprintf(out, "%s %s  %s%s, %d packages\n", mark, s.Where, s.AMI, name, s.Packages)
+		ami := s.AMI
+		if ami == "" {
+			ami = "no ami_id"
+		}
+		fmt.Fprintf(out, "%s %s  %s%s, %d packages\n", mark, s.Where, ami, name, s.Packages)
 	}
 	side("---", d.A)
 	side("+++", d.B)
