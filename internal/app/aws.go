@@ -158,7 +158,14 @@ func (m callMiddleware) HandleFinalize(ctx context.Context, in middleware.Finali
 	op := awsmw.GetOperationName(ctx)
 	if l := m.lim.get(svc); l != nil {
 		if err := l.Wait(ctx); err != nil {
-			return middleware.FinalizeOutput{}, middleware.Metadata{}, fmt.Errorf("client-side rate limit: %w", err)
+			// Not an API call: nothing is counted. Waiting would outlast the
+			// scan's deadline (or it was cancelled).
+			if cerr := ctx.Err(); cerr != nil {
+				err = cerr
+			} else {
+				err = context.DeadlineExceeded
+			}
+			return middleware.FinalizeOutput{}, middleware.Metadata{}, fmt.Errorf("client-side rate limit %s: no request slot before the scan deadline: %w", svc, err)
 		}
 	}
 	out, md, err := next.HandleFinalize(ctx, in)

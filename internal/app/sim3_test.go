@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"sort"
 	"sync"
 	"testing"
@@ -151,5 +152,112 @@ func TestScheduledScansDoNotOverlap(t *testing.T) {
 	t.Logf("%d scans, %d manual scans refused while another ran", len(spans), refused)
 	if !a.Ready() {
 		t.Error("not ready after successful scans")
+	}
+}
+
+// TestExpiredRuleInvalidatesReusedVerdict: a verdict computed under an
+// ignore rule is not reused once the rule expires, although the inventory
+// did not change.
+func TestExpiredRuleInvalidatesReusedVerdict(t *testing.T) {
+	f := newFixture(t)
+	must(t, f.sim.Inject(f.web[0], awssim.Drift{Action: awssim.DriftRemove, Package: &awssim.PackageSpec{Name: "curl"}}))
+	c := f.config()
+	expires := time.Now().Add(time.Hour)
+	c.Policy.Rules = []drift.Rule{{ID: "curl-waiver", Category: drift.CategoryPackage, Name: "curl", Action: drift.ActionIgnore, Expires: expires, Reason: "ticket 42"}}
+	now := time.Now()
+	a, err := New(context.Background(), Options{Config: c, AWS: simAWS(f.url), Logger: zap.NewNop(), Registry: prometheus.NewRegistry(),
+		Now: func() time.Time { return now }})
+	must(t, err)
+	res, err := a.Scan(context.Background(), nil)
+	must(t, err)
+	if byID(res)[f.web[0]].Verdict != drift.VerdictInSync {
+		t.Fatalf("waived drift: %s", byID(res)[f.web[0]].Verdict)
+	}
+	res, err = a.Scan(context.Background(), nil)
+	must(t, err)
+	if res.Reused != 7 {
+		t.Fatalf("unchanged fleet not reused: %d", res.Reused)
+	}
+	now = expires.Add(time.Minute)
+	res, err = a.Scan(context.Background(), nil)
+	must(t, err)
+	if r := byID(res)[f.web[0]]; r.Verdict != drift.VerdictDrifted || res.Reused != 0 {
+		t.Errorf("after the waiver expired: %s, reused %d", r.Verdict, res.Reused)
+	}
+}
+
+func TestLaunchTemplateVersionsResolved(t *testing.T) {
+	sim, url := startSim(t, awssim.Options{})
+	var amis []string
+	for _, n := range []string{"a", "b", "c"} {
+		id, err := sim.AddAMI(awssim.AMISpec{Name: "img-" + n, Packages: basePackages})
+		must(t, err)
+		amis = append(amis, id)
+	}
+	_, err := sim.AddLaunchTemplate("lt", "t3.micro", amis[0], amis[1]) // default: version 2
+	must(t, err)
+	for _, g := range []struct{ name, version string }{{"g-default", "$Default"}, {"g-latest", "$Latest"}, {"g-pinned", "1"}} {
+		_, err := sim.AddGroup(awssim.GroupSpec{Name: g.name, LaunchTemplateName: "lt", LaunchTemplateVersion: g.version, Max: 2, Desired: 1}, time.Hour)
+		must(t, err)
+	}
+	_, err = sim.AddLaunchTemplateVersion("lt", amis[2], false) // $Latest = 3, $Default stays 2
+	must(t, err)
+	f := &fixture{sim: sim, url: url, dir: t.TempDir()}
+	for _, id := range amis {
+		f.writeManifest(t, id)
+	}
+	res, err := f.app(t, f.config()).Scan(context.Background(), nil)
+	must(t, err)
+	want := map[string]string{"g-default": amis[1], "g-latest": amis[2], "g-pinned": amis[0]}
+	for g, ami := range want {
+		if res.Groups[g] != ami {
+			t.Errorf("%s: launch-template AMI %s, want %s", g, res.Groups[g], ami)
+		}
+	}
+	// Members launched from their group's version at creation; only the
+	// $Latest group now launches another AMI (version 3).
+	for _, ir := range res.Instances {
+		r := ir.Report
+		instFinding := len(r.Findings) == 1 && r.Findings[0].Category == drift.CategoryInstance
+		switch r.ASG {
+		case "g-default", "g-pinned":
+			if r.Verdict != drift.VerdictInSync || r.AMI != want[r.ASG] {
+				t.Errorf("%s in %s: %s %v", r.InstanceID, r.ASG, r.Verdict, r.Findings)
+			}
+		case "g-latest":
+			if r.Verdict != drift.VerdictDrifted || !instFinding || r.Findings[0].Expected != want[r.ASG] {
+				t.Errorf("%s in %s: %s %+v", r.InstanceID, r.ASG, r.Verdict, r.Findings)
+			}
+		}
+	}
+}
+
+// TestStateFileSurvivesRestart: a new process (App) with the same state file
+// reuses the verdicts of unchanged instances and keeps drift history.
+func TestStateFileSurvivesRestart(t *testing.T) {
+	f := newFixture(t)
+	must(t, f.sim.Inject(f.web[0], awssim.Drift{Action: awssim.DriftRemove, Package: &awssim.PackageSpec{Name: "curl"}}))
+	c := f.config()
+	c.State.File = filepath.Join(t.TempDir(), "state.json")
+	first := f.app(t, c)
+	_, err := first.Scan(context.Background(), nil)
+	must(t, err)
+	before, _ := first.State().Get(f.web[0])
+
+	second := f.app(t, c)
+	f.sim.ResetCalls()
+	res, err := second.Scan(context.Background(), nil)
+	must(t, err)
+	if res.Reused != 7 || f.sim.CallCount("ssm", "ListInventoryEntries") != 7*3 {
+		t.Errorf("after restart: reused %d, %d inventory calls", res.Reused, f.sim.CallCount("ssm", "ListInventoryEntries"))
+	}
+	after, _ := second.State().Get(f.web[0])
+	if !after.FirstDrifted.Equal(before.FirstDrifted) || after.ConsecutiveDrifted != 2 {
+		t.Errorf("history lost across restart: before %+v after %+v", before, after)
+	}
+	for _, ir := range res.Instances {
+		if ir.Transition {
+			t.Errorf("%s: spurious transition after restart (%s -> %s)", ir.Report.InstanceID, ir.Previous, ir.Report.Verdict)
+		}
 	}
 }
