@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -397,9 +398,9 @@ func contains(list []string, s string) bool {
 }
 
 func TestHookVetoBlocks(t *testing.T) {
-	var posts int
+	var posts atomic.Int32
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		posts++
+		posts.Add(1)
 		http.Error(w, "change freeze", http.StatusForbidden)
 	}))
 	defer hook.Close()
@@ -410,8 +411,8 @@ func TestHookVetoBlocks(t *testing.T) {
 	eng := e.engine(c)
 	var last remediation.PlanResult
 	e.run(eng, 4, func(_ int, p remediation.PlanResult) { last = p }, nil)
-	if n := len(e.calls("autoscaling", "SetInstanceHealth")); n != 0 || posts == 0 {
-		t.Fatalf("SetInstanceHealth %d, hook posts %d", n, posts)
+	if n := len(e.calls("autoscaling", "SetInstanceHealth")); n != 0 || posts.Load() == 0 {
+		t.Fatalf("SetInstanceHealth %d, hook posts %d", n, posts.Load())
 	}
 	if len(last.Actions) != 0 || len(last.Skipped) != 1 || last.Skipped[0].Reason != remediation.SkipHookVeto ||
 		!strings.Contains(last.Skipped[0].Detail, "hook answered 403: change freeze") {
@@ -716,5 +717,35 @@ func TestFlagModeTagsTransitionsOnly(t *testing.T) {
 	}
 	if n := len(e.calls("autoscaling", "SetInstanceHealth")); n != 0 {
 		t.Errorf("flag mode replaced %d instances", n)
+	}
+}
+
+func TestMaxInFlightTwo(t *testing.T) {
+	e := newEnv(t, 10)
+	want := e.drift(3)
+	c := replaceConfig()
+	c.Groups[0].Budget, c.Groups[0].MaxInFlight = "2", 2
+	eng := e.engine(c)
+	peak := 0
+	e.run(eng, 100, func(int, remediation.PlanResult) {
+		peak = max(peak, len(eng.Status().InFlight))
+	}, func() bool {
+		for _, m := range e.members() {
+			if e.drifted[m.ID] || m.Lifecycle != "InService" {
+				return false
+			}
+		}
+		return len(eng.Status().InFlight) == 0
+	})
+	if peak != 2 {
+		t.Errorf("peak in flight %d, want 2", peak)
+	}
+	var got []string
+	for _, c := range e.calls("autoscaling", "SetInstanceHealth") {
+		got = append(got, param(c, "InstanceId"))
+	}
+	sort.Strings(got)
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("replaced %v, want %v", got, want)
 	}
 }

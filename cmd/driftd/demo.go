@@ -92,7 +92,7 @@ func (c *demoCmd) run(ctx context.Context, g *Globals) error {
 	cfg.Baselines = config.Baselines{{Name: "demo", Dir: &config.DirBaseline{Path: dir}}}
 	cfg.Selection.IncludeStandalone = true
 	cfg.Schedule.Cron = "@every " + c.Interval.String()
-	cfg.Schedule.Timeout = c.Interval * 8 / 10
+	cfg.Schedule.Timeout = max(c.Interval*8/10, time.Minute)
 	cfg.Schedule.ShutdownTimeout = 2 * time.Second
 	cfg.HTTP.Listen = c.Listen
 	cfg.Log.Level, cfg.Log.Format = "warn", "console"

@@ -83,7 +83,24 @@ type generation struct {
 	clients       Clients
 	policy        *drift.CompiledPolicy
 	policyVersion string
+	rules         []drift.Rule
 	chain         *dcollectors.Chain
+}
+
+// policyVersionAt identifies the policy as evaluated at now: the
+// configuration's policy plus which rules have expired by then, so a verdict
+// computed before a rule (an exemption, an ignore) expired is not reused
+// after it.
+func (rt *generation) policyVersionAt(now time.Time) string {
+	h := sha256.New()
+	h.Write([]byte(rt.policyVersion))
+	for _, r := range rt.rules {
+		if !r.Expires.IsZero() && !now.Before(r.Expires) {
+			h.Write([]byte{0})
+			h.Write([]byte(r.ID))
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)[:8])
 }
 
 func (rt *generation) discovery(rec dcollectors.Recorder) *dcollectors.Discovery {
@@ -165,7 +182,7 @@ func (a *App) build(ctx context.Context, cfg *config.Config) (*generation, error
 	}
 	h := sha256.New()
 	_ = json.NewEncoder(h).Encode(pol)
-	rt := &generation{cfg: cfg, policy: cp, policyVersion: hex.EncodeToString(h.Sum(nil)[:8])}
+	rt := &generation{cfg: cfg, policy: cp, policyVersion: hex.EncodeToString(h.Sum(nil)[:8]), rules: pol.Rules}
 
 	a.lims.set(cfg.Inventory.RateLimits)
 	mw := callMiddleware{lim: &a.lims, count: func(svc, op, code string) {

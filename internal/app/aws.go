@@ -88,8 +88,9 @@ func diffCalls(before, after map[callKey]int) APICallStats {
 	return s
 }
 
-// limiters holds the client-side rate limiters per service; limits can be
-// changed on reload without rebuilding clients.
+// limiters holds the client-side rate limiters per service ("ssm") and per
+// operation ("ssm:ListInventoryEntries"); limits can be changed on reload
+// without rebuilding clients.
 type limiters struct {
 	mu sync.Mutex
 	m  map[string]*rate.Limiter
@@ -100,6 +101,11 @@ func (l *limiters) set(limits map[string]float64) {
 	defer l.mu.Unlock()
 	if l.m == nil {
 		l.m = map[string]*rate.Limiter{}
+	}
+	for key := range l.m {
+		if _, ok := limits[key]; !ok {
+			delete(l.m, key)
+		}
 	}
 	for svc, r := range limits {
 		burst := int(r)
@@ -156,9 +162,20 @@ func (callMiddleware) ID() string { return "driftd/APICallAttempt" }
 func (m callMiddleware) HandleFinalize(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
 	svc := serviceKey(awsmw.GetServiceID(ctx))
 	op := awsmw.GetOperationName(ctx)
-	if l := m.lim.get(svc); l != nil {
+	for _, key := range [2]string{svc + ":" + op, svc} {
+		l := m.lim.get(key)
+		if l == nil {
+			continue
+		}
 		if err := l.Wait(ctx); err != nil {
-			return middleware.FinalizeOutput{}, middleware.Metadata{}, fmt.Errorf("client-side rate limit: %w", err)
+			// Not an API call: nothing is counted. Waiting would outlast the
+			// scan's deadline (or it was cancelled).
+			if cerr := ctx.Err(); cerr != nil {
+				err = cerr
+			} else {
+				err = context.DeadlineExceeded
+			}
+			return middleware.FinalizeOutput{}, middleware.Metadata{}, fmt.Errorf("client-side rate limit %s: no request slot before the scan deadline: %w", key, err)
 		}
 	}
 	out, md, err := next.HandleFinalize(ctx, in)
