@@ -190,7 +190,7 @@ func TestNoBaseline(t *testing.T) {
 	ids, err := f.sim.AddInstances(amiC, "m6i.large", 1, nil, time.Hour)
 	must(t, err)
 	b, _ := f.sim.Manifest(f.amiA)
-	must(t, os.WriteFile(filepath.Join(f.dir, amiC+".json"), nativeManifest(t, b), 0o644))
+	must(t, os.WriteFile(filepath.Join(f.dir, amiC+".json"), b, 0o644))
 	c := f.config()
 	c.Selection.IncludeStandalone = true
 	a := f.app(t, c)
