@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"go.uber.org/zap"
 )
 
 // AlertnameDrifted is the alertname of driftd's per-instance alerts.
@@ -39,6 +41,8 @@ type AlertmanagerSink struct {
 	maxFindings  int
 	now          func() time.Time
 	red          redactor
+	// Log, when set, receives a warning when some (not all) members fail.
+	Log *zap.Logger
 }
 
 // NewAlertmanagerSink builds an Alertmanager sink. urls are base URLs
@@ -153,7 +157,14 @@ func (a *AlertmanagerSink) Notify(ctx context.Context, b *Batch) (bool, error) {
 		}
 	}
 	if accepted > 0 {
-		return false, nil // any Alertmanager accepting is enough: the cluster gossips
+		// Any Alertmanager accepting is enough: the cluster gossips.
+		if len(failed) > 0 && a.Log != nil {
+			for _, f := range failed {
+				a.Log.Warn("alertmanager member did not accept alerts", zap.String("sink", a.name),
+					zap.String("reason", string(f.Reason)), zap.String("error", f.Error()))
+			}
+		}
+		return false, nil
 	}
 	return partialResult("alertmanager", len(a.urls), failed)
 }

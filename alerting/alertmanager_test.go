@@ -15,6 +15,10 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+
 	"github.com/driftd/driftd/drift"
 	"github.com/driftd/driftd/internal/config"
 )
@@ -145,7 +149,8 @@ func TestAlertmanagerRealFiringAndResolved(t *testing.T) {
 		ExternalURL: "http://driftd.example:9464",
 		Sinks:       []config.AlertSink{{Name: "am", Type: "alertmanager", URLs: []string{dead, base}, ResendWindow: 10 * time.Minute, MaxRetries: 2}},
 	}
-	n, err := New(cfg, Options{Metrics: m, Backoff: fastBackoff})
+	core, logs := observer.New(zapcore.WarnLevel)
+	n, err := New(cfg, Options{Metrics: m, Backoff: fastBackoff, Logger: zap.New(core)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,6 +185,9 @@ func TestAlertmanagerRealFiringAndResolved(t *testing.T) {
 	}
 	if failures(m, "am", ReasonNetwork) != 0 || count(m, "am", ResultFailure) != 0 {
 		t.Errorf("one dead Alertmanager of two must not fail the delivery")
+	}
+	if logs.FilterMessage("alertmanager member did not accept alerts").Len() == 0 {
+		t.Errorf("the dead member must be logged")
 	}
 
 	// i-1 resolves; i-2 unchanged but re-sent so it keeps firing.

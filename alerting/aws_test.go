@@ -1,8 +1,10 @@
 package alerting
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -14,18 +16,20 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
+	"github.com/driftd/driftd/awssim"
 	"github.com/driftd/driftd/awssim/services"
-	"github.com/driftd/driftd/awssim/wire"
 	"github.com/driftd/driftd/drift"
 	"github.com/driftd/driftd/internal/config"
 )
 
-// simEnv is awssim's supporting services behind a minimal router, with real
-// SDK clients pointed at it (SDK retries off: the notifier's retries are
-// what is under test).
+// simEnv is the simulated region (awssim, every service registered) with
+// real SDK clients pointed at it (SDK retries off: the notifier's retries
+// are what is under test). calls counts requests per operation.
 type simEnv struct {
+	sim    *awssim.Sim
 	svc    *services.Services
 	calls  map[string]*atomic.Int64 // by operation
 	sns    *sns.Client
@@ -34,24 +38,21 @@ type simEnv struct {
 
 func newSimEnv(t *testing.T) *simEnv {
 	t.Helper()
-	svc := services.New(services.Options{})
-	handlers := svc.Handlers()
-	e := &simEnv{svc: svc, calls: map[string]*atomic.Int64{"Publish": {}, "PutEvents": {}}}
+	sim := awssim.New(awssim.Options{})
+	e := &simEnv{sim: sim, svc: sim.Services(), calls: map[string]*atomic.Int64{"Publish": {}, "PutEvents": {}}}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		req, perr := wire.Parse(r)
-		if perr != nil {
-			wire.WriteError(w, req, perr)
-			return
+		switch {
+		case r.Header.Get("X-Amz-Target") == "AWSEvents.PutEvents":
+			e.calls["PutEvents"].Add(1)
+		case r.Method == http.MethodPost && r.Header.Get("X-Amz-Target") == "":
+			// awsQuery: the action is in the form body; peek without consuming.
+			body, _ := io.ReadAll(r.Body)
+			if strings.Contains(string(body), "Action=Publish") {
+				e.calls["Publish"].Add(1)
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
 		}
-		if c, ok := e.calls[req.Op]; ok {
-			c.Add(1)
-		}
-		h, ok := handlers[req.Service]
-		if !ok {
-			wire.WriteError(w, req, wire.Errorf(400, "UnknownService", "no handler for %q", req.Service))
-			return
-		}
-		h.ServeAWS(w, req)
+		sim.ServeHTTP(w, r)
 	}))
 	t.Cleanup(srv.Close)
 	cfg := awsClientConfig(t, srv.URL)
@@ -248,5 +249,58 @@ func TestEventBridgeUnknownBus(t *testing.T) {
 	n.Close(ctxTimeout(t, 10*time.Second))
 	if len(env.svc.Events()) != 0 || count(m, "bus", ResultFailure) != 1 || env.calls["PutEvents"].Load() != 1 {
 		t.Fatalf("events %d failure %v calls %d", len(env.svc.Events()), count(m, "bus", ResultFailure), env.calls["PutEvents"].Load())
+	}
+}
+
+func TestSNSThrottledAndUnavailableRetried(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		fault  awssim.Fault
+		reason Reason
+	}{
+		{"throttling", awssim.Fault{Service: "sns", Operation: "Publish", Rate: 0.001, Burst: 1, Count: 2}, ReasonThrottled},
+		{"503", awssim.Fault{Service: "sns", Operation: "Publish", ErrorRate: 1, ErrorStatus: 503, Count: 2}, ReasonHTTP5xx},
+		{"dropped connection", awssim.Fault{Service: "sns", Operation: "Publish", DropRate: 1, Count: 2}, ReasonNetwork},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := newSimEnv(t)
+			topic := env.svc.CreateTopic("t")
+			if _, err := env.sim.AddFault(tc.fault); err != nil {
+				t.Fatal(err)
+			}
+			if tc.fault.Burst > 0 {
+				// Spend the bucket's token so the notifier's first Publish is throttled.
+				env.sns.Publish(context.Background(), &sns.PublishInput{TopicArn: aws.String(topic + "-absent"), Message: aws.String("x")})
+			}
+			m := NewNotifyMetrics(nil)
+			n, _ := New(config.Alerting{Sinks: []config.AlertSink{{Name: "t", Type: "sns", TopicARN: topic, MaxRetries: 4}}},
+				Options{Metrics: m, SNS: env.sns, Backoff: fastBackoff})
+			n.Scan(t0, fleetScan(2, "web"))
+			n.Close(ctxTimeout(t, 10*time.Second))
+			if len(env.svc.Published(topic)) != 1 || count(m, "t", ResultSuccess) != 1 {
+				t.Fatalf("published %d, success %v", len(env.svc.Published(topic)), count(m, "t", ResultSuccess))
+			}
+			if failures(m, "t", tc.reason) != 2 {
+				t.Errorf("%s failures: %v (calls %d)", tc.reason, failures(m, "t", tc.reason), env.calls["Publish"].Load())
+			}
+		})
+	}
+}
+
+func TestEventBridgeThrottledCallRetried(t *testing.T) {
+	env := newSimEnv(t)
+	if _, err := env.sim.AddFault(awssim.Fault{Service: "events", Operation: "PutEvents", Rate: 0.001, Burst: 1, Count: 1}); err != nil {
+		t.Fatal(err)
+	}
+	// Spend the token: the notifier's first call is throttled (whole call, not entries).
+	env.events.PutEvents(context.Background(), &eventbridge.PutEventsInput{Entries: []ebtypes.PutEventsRequestEntry{{Source: aws.String("x"), DetailType: aws.String("x"), Detail: aws.String("{}")}}})
+	before := len(env.svc.Events())
+	m := NewNotifyMetrics(nil)
+	n, _ := New(config.Alerting{Sinks: []config.AlertSink{{Name: "bus", Type: "eventbridge", MaxRetries: 3}}},
+		Options{Metrics: m, EventBridge: env.events, Backoff: fastBackoff})
+	n.Scan(t0, fleetScan(3, "web"))
+	n.Close(ctxTimeout(t, 10*time.Second))
+	if len(env.svc.Events())-before != 3 || failures(m, "bus", ReasonThrottled) != 1 || count(m, "bus", ResultSuccess) != 1 {
+		t.Fatalf("events %d throttled %v success %v", len(env.svc.Events()), failures(m, "bus", ReasonThrottled), count(m, "bus", ResultSuccess))
 	}
 }

@@ -28,6 +28,14 @@ type DedupConfig struct {
 	// RepeatInterval: an unchanged drifted instance is re-announced after
 	// this long (0 = never re-announce).
 	RepeatInterval time.Duration
+	// MinDriftedScans debounces new drift: an instance is announced only
+	// after this many consecutive drifted scans (InstanceState.ConsecutiveDrifted;
+	// 0 or 1 = at once). Until then it is neither announced nor remembered.
+	MinDriftedScans int
+	// Partial marks a scan of a subset of the fleet (e.g. a scan of chosen
+	// instance ids): instances absent from it are left alone instead of
+	// being resolved as gone.
+	Partial bool
 }
 
 // NotifyState is what has been announced: the memory of the deduplication.
@@ -146,7 +154,10 @@ func due(last, now time.Time, every time.Duration) bool {
 //     so drifted → unknown → drifted emits nothing new unless the findings
 //     changed meanwhile (drift.changed) or repeat_interval passed.
 //   - announced but absent from cur (terminated, replaced) → drift.resolved
-//     with reason "instance no longer present".
+//     with reason "instance no longer present" (not for cfg.Partial scans).
+//   - FindingsUnchanged (a verdict reused because the inventory did not
+//     change) keeps the announced digest: a shortened findings list is not
+//     a change.
 //
 // Per AMI: any no_baseline instance → baseline.missing once (repeated after
 // repeat_interval) until no instance of that AMI lacks a baseline. A
@@ -168,7 +179,15 @@ func Decide(prev NotifyState, cur []InstanceState, now time.Time, cfg DedupConfi
 		rec, announced := next.Instances[st.InstanceID]
 		switch st.Verdict {
 		case drift.VerdictDrifted:
-			d := Digest(st.Findings)
+			if !announced && cfg.MinDriftedScans > 1 && st.ConsecutiveDrifted > 0 && st.ConsecutiveDrifted < cfg.MinDriftedScans {
+				continue // not yet persistent: wait (debounce)
+			}
+			var d string
+			if st.FindingsUnchanged && announced && rec.Digest != "" {
+				d = rec.Digest // reused verdict: its findings list may be shortened
+			} else {
+				d = Digest(st.Findings)
+			}
 			summary := st.Summary
 			if summary == "" {
 				if announced && rec.Digest == d && rec.Summary != "" {
@@ -199,7 +218,7 @@ func Decide(prev NotifyState, cur []InstanceState, now time.Time, cfg DedupConfi
 				events = append(events, Event{
 					Type: typ, Time: now, ASG: st.ASG, AMI: st.AMI, InstanceID: st.InstanceID,
 					Severity: st.Severity, Summary: summary, Since: rec.Since, Repeat: repeat,
-					Findings: TopFindings(st.Findings, -1), FindingsTotal: len(st.Findings),
+					Findings: TopFindings(st.Findings, -1), FindingsTotal: max(st.FindingsTotal, len(st.Findings)),
 				})
 			}
 		case drift.VerdictInSync, drift.VerdictExempt:
@@ -225,7 +244,7 @@ func Decide(prev NotifyState, cur []InstanceState, now time.Time, cfg DedupConfi
 		}
 	}
 	for id, rec := range next.Instances {
-		if !seen[id] {
+		if !seen[id] && !cfg.Partial {
 			events = append(events, resolved(id, rec, now, "instance no longer present"))
 			delete(next.Instances, id)
 		}
@@ -246,7 +265,7 @@ func Decide(prev NotifyState, cur []InstanceState, now time.Time, cfg DedupConfi
 		events = append(events, baselineMissing(ami, sts, now, ann.Since, repeat))
 	}
 	for ami := range next.MissingBaselines {
-		if _, still := missing[ami]; !still {
+		if _, still := missing[ami]; !still && !cfg.Partial {
 			delete(next.MissingBaselines, ami)
 		}
 	}

@@ -373,3 +373,78 @@ func TestEventTypesMatchConfig(t *testing.T) {
 		t.Error(EventDriftDetected.Title(), EventKillswitchEngaged.Title())
 	}
 }
+
+func TestDecidePartialScanKeepsAbsent(t *testing.T) {
+	cfg := DedupConfig{RepeatInterval: time.Hour}
+	_, st := Decide(NotifyState{}, []InstanceState{drifted("i-1", "web", fA), drifted("i-2", "web", fA), withVerdict("i-3", "db", drift.VerdictNoBaseline)}, t0, cfg)
+	part := cfg
+	part.Partial = true
+	evs, st := Decide(st, []InstanceState{withVerdict("i-2", "web", drift.VerdictInSync)}, t0.Add(time.Minute), part)
+	if got := strings.Join(evKeys(evs), ","); got != "drift.resolved i-2" {
+		t.Fatalf("partial scan: %q", got)
+	}
+	if _, ok := st.Instances["i-1"]; !ok {
+		t.Fatal("partial scan forgot i-1")
+	}
+	if _, ok := st.MissingBaselines["ami-1"]; !ok {
+		t.Fatal("partial scan forgot the missing baseline")
+	}
+	evs, _ = Decide(st, []InstanceState{drifted("i-1", "web", fA)}, t0.Add(2*time.Minute), cfg)
+	if got := strings.Join(evKeys(evs), ","); got != "" {
+		t.Fatalf("full scan after partial: %q", got)
+	}
+}
+
+func TestDecideReusedVerdictWithShortenedFindings(t *testing.T) {
+	cfg := DedupConfig{RepeatInterval: time.Hour}
+	full := []drift.Finding{fA, fB, pkgFinding("zlib", "1", "2", drift.SeverityInfo)}
+	_, st := Decide(NotifyState{}, []InstanceState{drifted("i-1", "web", full...)}, t0, cfg)
+	reused := drifted("i-1", "web", TopFindings(full, 2)...)
+	reused.FindingsUnchanged = true
+	evs, st := Decide(st, []InstanceState{reused}, t0.Add(time.Minute), cfg)
+	if len(evs) != 0 {
+		t.Fatalf("reused verdict announced: %q", evKeys(evs))
+	}
+	// Without the flag the shortened list would look like a change.
+	evs, _ = Decide(st, []InstanceState{drifted("i-1", "web", TopFindings(full, 2)...)}, t0.Add(2*time.Minute), cfg)
+	if got := strings.Join(evKeys(evs), ","); got != "drift.changed i-1" {
+		t.Fatalf("fresh shorter list: %q", got)
+	}
+}
+
+func TestDecideDebounce(t *testing.T) {
+	cfg := DedupConfig{RepeatInterval: time.Hour, MinDriftedScans: 3}
+	at := func(n int) InstanceState {
+		s := drifted("i-1", "web", fA)
+		s.ConsecutiveDrifted = n
+		return s
+	}
+	var st NotifyState
+	steps := []struct {
+		cur  InstanceState
+		want string
+	}{
+		{at(1), ""},
+		{at(2), ""},
+		{withVerdict("i-1", "web", drift.VerdictInSync), ""}, // flapped back: nothing was announced, nothing resolves
+		{at(1), ""},
+		{at(2), ""},
+		{at(3), "drift.detected i-1"},
+		{at(4), ""},
+		{withVerdict("i-1", "web", drift.VerdictUnknown), ""},
+		{at(1), ""}, // counter restarted by the daemon, but already announced: held, not re-debounced
+		{withVerdict("i-1", "web", drift.VerdictInSync), "drift.resolved i-1"},
+	}
+	for i, s := range steps {
+		var evs []Event
+		evs, st = Decide(st, []InstanceState{s.cur}, t0.Add(time.Duration(i)*time.Minute), cfg)
+		if got := strings.Join(evKeys(evs), ","); got != s.want {
+			t.Fatalf("step %d: %q want %q", i, got, s.want)
+		}
+	}
+	// Unknown counter (0) is not debounced.
+	evs, _ := Decide(NotifyState{}, []InstanceState{drifted("i-2", "web", fA)}, t0, cfg)
+	if len(evs) != 1 {
+		t.Fatalf("counter 0: %v", evKeys(evs))
+	}
+}

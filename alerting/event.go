@@ -107,6 +107,18 @@ type InstanceState struct {
 	Findings []drift.Finding
 	// Reason explains unknown/stale/no_baseline/exempt verdicts.
 	Reason string
+	// FindingsTotal is the full number of findings when Findings holds only
+	// the top ones (0 = len(Findings)).
+	FindingsTotal int
+	// ConsecutiveDrifted is the number of consecutive drifted scans, this
+	// one included (0 = unknown, treated as enough). With
+	// DedupConfig.MinDriftedScans > 1, new drift is announced only once it
+	// persisted that long (debounce).
+	ConsecutiveDrifted int
+	// FindingsUnchanged says the verdict was reused from the previous scan
+	// (inventory unchanged), so the findings are known not to have changed
+	// even if Findings holds only the retained top findings.
+	FindingsUnchanged bool
 }
 
 // FromReport converts a drift.Report into an InstanceState.

@@ -96,7 +96,7 @@ func New(cfg config.Alerting, opt Options) (*Notifier, error) {
 	}
 	n := &Notifier{
 		cfg:     cfg,
-		dedup:   DedupConfig{RepeatInterval: cfg.RepeatInterval},
+		dedup:   DedupConfig{RepeatInterval: cfg.RepeatInterval, MinDriftedScans: cfg.MinDriftedScans},
 		limits:  Limits{MaxInstancesPerGroup: cfg.MaxInstancesPerGroup, MaxFindingsPerInstance: cfg.MaxFindingsPerInstance},
 		log:     opt.Logger.Named("alerting"),
 		metrics: opt.Metrics,
@@ -194,7 +194,9 @@ func buildSink(i int, sc config.AlertSink, cfg config.Alerting, opt Options) (Si
 		if len(urls) == 0 {
 			return nil, fmt.Errorf("%s: no Alertmanager URL", key)
 		}
-		return NewAlertmanagerSink(sc.Name, urls, opt.HTTPClient, sc.ResendWindow, cfg.ExternalURL, cfg.MaxFindingsPerInstance, opt.Now), nil
+		s := NewAlertmanagerSink(sc.Name, urls, opt.HTTPClient, sc.ResendWindow, cfg.ExternalURL, cfg.MaxFindingsPerInstance, opt.Now)
+		s.Log = opt.Logger.Named("alerting")
+		return s, nil
 	}
 	return nil, fmt.Errorf("%s: unknown sink type %q", key, sc.Type)
 }
@@ -250,12 +252,24 @@ func (n *Notifier) SeedFromTags(tagged []TaggedInstance) {
 // queues one notification per sink. It returns the events (for logs and the
 // API) and never blocks on delivery.
 func (n *Notifier) Scan(now time.Time, cur []InstanceState) []Event {
+	return n.scan(now, cur, false)
+}
+
+// ScanSubset is Scan for a scan of part of the fleet (chosen instance ids):
+// instances not in cur are neither resolved nor forgotten.
+func (n *Notifier) ScanSubset(now time.Time, cur []InstanceState) []Event {
+	return n.scan(now, cur, true)
+}
+
+func (n *Notifier) scan(now time.Time, cur []InstanceState, partial bool) []Event {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.closed {
 		return nil
 	}
-	events, next := Decide(n.state, cur, now, n.dedup)
+	cfg := n.dedup
+	cfg.Partial = partial
+	events, next := Decide(n.state, cur, now, cfg)
 	n.state = next
 	n.saveLocked()
 	var active []Event

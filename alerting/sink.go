@@ -97,10 +97,8 @@ func classify(err error) Reason {
 			return ReasonThrottled
 		}
 	}
-	var re *awshttp.ResponseError
-	if errors.As(err, &re) {
-		return statusReason(re.HTTPStatusCode())
-	}
+	// Transport failures first: the SDK wraps them in a ResponseError with
+	// status 0 ("request send failed").
 	var ne net.Error
 	if errors.As(err, &ne) {
 		if ne.Timeout() {
@@ -112,6 +110,10 @@ func classify(err error) Reason {
 	var oe *net.OpError
 	if errors.As(err, &ue) || errors.As(err, &oe) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
 		return ReasonNetwork
+	}
+	var re *awshttp.ResponseError
+	if errors.As(err, &re) && re.HTTPStatusCode() > 0 {
+		return statusReason(re.HTTPStatusCode())
 	}
 	return ReasonOther
 }

@@ -1173,12 +1173,16 @@ func (s *Sim) asCompleteLifecycleAction(req *wire.Request) ([]byte, *wire.Error)
 		return nil, werr
 	}
 	in := f.instances[id]
-	if in == nil || in.Group != name || in.Lifecycle != LCTerminatingWait {
+	if in == nil || in.Group != name || (in.Lifecycle != LCTerminatingWait && in.Lifecycle != LCPendingWait) {
 		return nil, validation("No active Lifecycle Action found with instance ID %s", id)
 	}
 	now := s.Now()
-	in.Lifecycle = LCTerminatingProceed
-	f.shutdownLocked(in, now)
+	if in.Lifecycle == LCPendingWait {
+		f.finishLaunchHookLocked(in, now, res)
+	} else {
+		in.Lifecycle = LCTerminatingProceed
+		f.shutdownLocked(in, now)
+	}
 	f.touchLocked()
 	return []byte{}, nil
 }

@@ -443,3 +443,43 @@ func TestTagsAndTerminateInstancesEC2(t *testing.T) {
 		t.Fatalf("unknown image: %v", err)
 	}
 }
+
+func TestLaunchLifecycleHook(t *testing.T) {
+	e := newEnv(t, Options{LaunchDelay: 10 * time.Second}, DemoScenario())
+	if _, err := e.asg.PutLifecycleHook(e.ctx, &autoscaling.PutLifecycleHookInput{AutoScalingGroupName: aws.String("api"), LifecycleHookName: aws.String("warm"),
+		LifecycleTransition: aws.String("autoscaling:EC2_INSTANCE_LAUNCHING"), HeartbeatTimeout: aws.Int32(60), DefaultResult: aws.String("CONTINUE")}); err != nil {
+		t.Fatal(err)
+	}
+	old := e.sim.GroupMembers("api")
+	if _, err := e.asg.UpdateAutoScalingGroup(e.ctx, &autoscaling.UpdateAutoScalingGroupInput{AutoScalingGroupName: aws.String("api"), DesiredCapacity: aws.Int32(12)}); err != nil {
+		t.Fatal(err)
+	}
+	var fresh []string
+	for _, id := range e.sim.GroupMembers("api") {
+		if !contains(old, id) {
+			fresh = append(fresh, id)
+		}
+	}
+	if len(fresh) != 2 {
+		t.Fatalf("launched %d", len(fresh))
+	}
+	e.clock.Advance(20 * time.Second) // booted, but the hook holds
+	if v, _ := e.sim.Instance(fresh[0]); v.Lifecycle != LCPendingWait || v.State != StateRunning {
+		t.Fatalf("hook not holding the launch: %+v", v)
+	}
+	// CONTINUE releases one early; the other waits for the timeout
+	if _, err := e.asg.CompleteLifecycleAction(e.ctx, &autoscaling.CompleteLifecycleActionInput{AutoScalingGroupName: aws.String("api"),
+		LifecycleHookName: aws.String("warm"), InstanceId: aws.String(fresh[0]), LifecycleActionResult: aws.String("CONTINUE")}); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := e.sim.Instance(fresh[0]); v.Lifecycle != LCInService {
+		t.Fatalf("after CONTINUE: %+v", v)
+	}
+	if v, _ := e.sim.Instance(fresh[1]); v.Lifecycle != LCPendingWait {
+		t.Fatalf("second launch released early: %+v", v)
+	}
+	e.clock.Advance(41 * time.Second)
+	if v, _ := e.sim.Instance(fresh[1]); v.Lifecycle != LCInService {
+		t.Fatalf("after hook timeout (CONTINUE): %+v", v)
+	}
+}

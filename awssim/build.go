@@ -409,6 +409,9 @@ type HookSpec struct {
 	Name       string        `json:"name" yaml:"name"`
 	Transition string        `json:"transition" yaml:"transition"` // terminating | launching (or the full autoscaling:EC2_INSTANCE_* name)
 	Timeout    time.Duration `json:"timeout" yaml:"timeout"`
+	// DefaultResult applies when the hook times out: CONTINUE (default) or
+	// ABANDON (a launching instance is then terminated).
+	DefaultResult string `json:"defaultResult,omitempty" yaml:"defaultResult,omitempty"`
 }
 
 func (f *fleet) createGroupLocked(spec GroupSpec, now time.Time) error {
@@ -470,7 +473,15 @@ func (f *fleet) createGroupLocked(spec GroupSpec, now time.Time) error {
 		if to <= 0 {
 			to = time.Hour
 		}
-		g.Hooks = append(g.Hooks, Hook{Name: h.Name, Transition: tr, Timeout: to, DefaultResult: "CONTINUE"})
+		dr := h.DefaultResult
+		switch dr {
+		case "":
+			dr = "CONTINUE"
+		case "CONTINUE", "ABANDON":
+		default:
+			return fmt.Errorf("group %s: hook %s: defaultResult %q is not CONTINUE or ABANDON", spec.Name, h.Name, dr)
+		}
+		g.Hooks = append(g.Hooks, Hook{Name: h.Name, Transition: tr, Timeout: to, DefaultResult: dr})
 	}
 	f.groups[g.Name] = g
 	return nil
@@ -506,7 +517,7 @@ func (f *fleet) settleLocked(in *Instance, now time.Time, age time.Duration) {
 	in.LaunchTime = now.Add(-age)
 	in.readyAt = in.LaunchTime
 	in.State = StateRunning
-	if in.Lifecycle == LCPending {
+	if in.Lifecycle == LCPending || in.Lifecycle == LCPendingWait {
 		in.Lifecycle = LCInService
 	}
 	if in.activity != nil {

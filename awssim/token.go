@@ -5,8 +5,10 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"hash"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // tokens mints and checks opaque pagination tokens. A token carries the
@@ -14,18 +16,26 @@ import (
 // of the next item, authenticated with a per-simulator key: a forged,
 // truncated or replayed-with-other-parameters token is rejected the way AWS
 // rejects it.
-type tokens struct{ key []byte }
+type tokens struct {
+	key  []byte
+	pool sync.Pool
+}
 
 func newTokens() *tokens {
 	k := make([]byte, 32)
 	_, _ = rand.Read(k)
-	return &tokens{key: k}
+	t := &tokens{key: k}
+	t.pool.New = func() any { return hmac.New(sha256.New, t.key) }
+	return t
 }
 
 func (t *tokens) mac(payload string) []byte {
-	m := hmac.New(sha256.New, t.key)
+	m := t.pool.Get().(hash.Hash)
+	m.Reset()
 	m.Write([]byte(payload))
-	return m.Sum(nil)[:12]
+	sum := m.Sum(nil)[:12]
+	t.pool.Put(m)
+	return sum
 }
 
 // mint returns a token for scope (operation + parameter fingerprint) and offset.

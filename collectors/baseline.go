@@ -16,6 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/driftd/driftd/drift"
+	"github.com/driftd/driftd/drift/manifest"
 )
 
 // ErrNoManifest means a source has no manifest for the AMI. It is not an
@@ -96,15 +97,19 @@ type DirSource struct {
 	name    string
 	dir     string
 	index   string
-	decode  ManifestDecoder
+	decode  func(name string, data []byte, ami string) (*drift.Manifest, error)
 	mu      sync.Mutex
-	files   map[string]*cachedManifest
+	files   map[fileKey]*cachedManifest
 	idx     *cachedIndex
 	statFor func(string) (os.FileInfo, error)
 }
 
 // ManifestSuffixes are tried, in order, for <dir>/<ami-id><suffix>.
 var ManifestSuffixes = []string{".yaml", ".yml", ".json", ".cdx.json", ".spdx.json", ".imagebuilder.json"}
+
+// fileKey caches a file per AMI: a file mapped by a name glob serves several
+// AMIs and takes the AMI id of each when it records none.
+type fileKey struct{ path, ami string }
 
 type cachedManifest struct {
 	mtime   time.Time
@@ -133,7 +138,10 @@ type indexFile struct {
 }
 
 // NewDirSource checks the directory exists and returns the source. index is
-// relative to dir ("" for none). decode nil uses DecodeManifest.
+// relative to dir ("" for none). decode nil uses drift/manifest.Decode
+// (native YAML/JSON, CycloneDX, SPDX, Image Builder lists) told the AMI id,
+// so documents that record none (SBOMs, shared files mapped by a name glob)
+// take the AMI they are resolved for.
 func NewDirSource(name, dir, index string, decode ManifestDecoder) (*DirSource, error) {
 	st, err := os.Stat(dir)
 	if err != nil {
@@ -142,10 +150,13 @@ func NewDirSource(name, dir, index string, decode ManifestDecoder) (*DirSource, 
 	if !st.IsDir() {
 		return nil, fmt.Errorf("baseline source %s: %s is not a directory", name, dir)
 	}
-	if decode == nil {
-		decode = DecodeManifest
+	dec := func(name string, data []byte, ami string) (*drift.Manifest, error) {
+		return manifest.Decode(name, data, manifest.Options{AMI: ami})
 	}
-	s := &DirSource{name: name, dir: dir, index: index, decode: decode, files: map[string]*cachedManifest{}, statFor: os.Stat}
+	if decode != nil {
+		dec = func(name string, data []byte, _ string) (*drift.Manifest, error) { return decode(name, data) }
+	}
+	s := &DirSource{name: name, dir: dir, index: index, decode: dec, files: map[fileKey]*cachedManifest{}, statFor: os.Stat}
 	if index != "" {
 		if _, err := s.loadIndex(); err != nil {
 			return nil, fmt.Errorf("baseline source %s: %w", name, err)
@@ -197,7 +208,8 @@ func (s *DirSource) load(p string, ami AMIInfo) (*drift.Manifest, Resolution, er
 		return nil, Resolution{}, fmt.Errorf("%s: %w", p, err)
 	}
 	s.mu.Lock()
-	c := s.files[p]
+	k := fileKey{p, ami.ID}
+	c := s.files[k]
 	if c == nil || !c.mtime.Equal(st.ModTime()) || c.size != st.Size() {
 		c = &cachedManifest{mtime: st.ModTime(), size: st.Size()}
 		data, err := os.ReadFile(p)
@@ -206,7 +218,10 @@ func (s *DirSource) load(p string, ami AMIInfo) (*drift.Manifest, Resolution, er
 		} else {
 			sum := sha256.Sum256(data)
 			c.version = hex.EncodeToString(sum[:8])
-			c.m, c.err = s.decode(filepath.Base(p), data)
+			c.m, c.err = s.decode(filepath.Base(p), data, ami.ID)
+			if c.err == nil && c.m == nil {
+				c.err = errors.New("decoder returned no manifest")
+			}
 			if c.err == nil {
 				c.err = c.m.Normalize()
 			}
@@ -217,7 +232,7 @@ func (s *DirSource) load(p string, ami AMIInfo) (*drift.Manifest, Resolution, er
 		if c.err != nil {
 			c.err = fmt.Errorf("%s: %w", p, c.err)
 		}
-		s.files[p] = c
+		s.files[k] = c
 	}
 	s.mu.Unlock()
 	if c.err != nil {

@@ -103,6 +103,13 @@ func PackageFromInventory(entry map[string]string, format PackageFormat) Package
 	if format != FormatDeb {
 		p.Release = strings.TrimSpace(entry["Release"])
 		p.Epoch = strings.TrimSpace(entry["Epoch"])
+		// rpm prints "(none)" for an unset tag; it means absent.
+		if p.Epoch == "(none)" {
+			p.Epoch = ""
+		}
+		if p.Release == "(none)" {
+			p.Release = ""
+		}
 	}
 	NormalizePackage(&p)
 	return p
@@ -372,6 +379,12 @@ func (m *Manifest) NormalizeWith(o NormalizeOptions) error {
 	for i := range m.Services {
 		if strings.TrimSpace(m.Services[i].Name) == "" {
 			return fmt.Errorf("services[%d].name: required", i)
+		}
+	}
+	if m.NameVersionOnly {
+		// name-version-only manifests match any architecture
+		for i := range m.Packages {
+			m.Packages[i].Arch = ""
 		}
 	}
 	m.Packages = normalizePackages(m.Packages, m.PackageFormat)

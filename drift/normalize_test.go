@@ -30,6 +30,8 @@ func TestPackageFromInventory(t *testing.T) {
 			Package{Name: "tzdata", Arch: "all", Version: "2024a", EVR: "2024a", Format: FormatDeb}},
 		{"generic (Windows MSI)", map[string]string{"Name": "Amazon SSM Agent", "Version": "3.3.40.0", "Architecture": "x86_64", "PackageId": "{B1A3AC35-A431-4C8C-9D21-E2CA92047F76}"}, "",
 			Package{Name: "Amazon SSM Agent", Arch: "x86_64", Version: "3.3.40.0", EVR: "3.3.40.0", Format: FormatGeneric}},
+		{"rpm (none) epoch is absent", map[string]string{"Name": "bash", "Version": "5.2.15", "Release": "1.amzn2023.0.2", "Epoch": "(none)", "Architecture": "x86_64"}, FormatRPM,
+			Package{Name: "bash", Arch: "x86_64", Version: "5.2.15", Release: "1.amzn2023.0.2", EVR: "5.2.15-1.amzn2023.0.2", Format: FormatRPM}},
 		{"spaces trimmed", map[string]string{"Name": " bash ", "Version": " 5.2.15 ", "Release": "1 ", "Architecture": "x86_64"}, FormatRPM,
 			Package{Name: "bash", Arch: "x86_64", Version: "5.2.15", Release: "1", EVR: "5.2.15-1", Format: FormatRPM}},
 	} {
@@ -111,6 +113,7 @@ func TestManifestNormalizeErrors(t *testing.T) {
 		{"custom install-only", Manifest{Packages: []Package{pk("java-17", "x86_64", "17.0.1-1"), pk("java-17", "x86_64", "17.0.2-1")}},
 			NormalizeOptions{InstallOnly: []string{"java-*"}}, ""},
 		{"name-version-only tolerates duplicates", Manifest{NameVersionOnly: true, Packages: []Package{pk("glibc", "", "2.34-1"), pk("glibc", "", "2.34-2")}}, NormalizeOptions{}, ""},
+		{"name-version-only drops arches", Manifest{NameVersionOnly: true, Packages: []Package{pk("glibc", "x86_64", "2.34-1"), pk("glibc", "i686", "2.34-1")}}, NormalizeOptions{}, ""},
 		{"missing name", Manifest{Packages: []Package{pk("a", "", "1"), pk("", "", "1")}}, NormalizeOptions{}, "packages[1].name: required"},
 		{"missing version", Manifest{Packages: []Package{pk("a", "", "")}}, NormalizeOptions{}, "packages[0].version: required"},
 		{"bad epoch", Manifest{Packages: []Package{{Name: "a", Version: "1", Epoch: "x"}}}, NormalizeOptions{}, `packages[0].epoch: "x" is not a number`},
@@ -344,3 +347,32 @@ func TestCompareConcurrent(t *testing.T) {
 }
 
 func mustSnap(n int) *Snapshot { _, s := benchFleet(n); return s }
+
+func TestNameVersionOnlyIgnoresArch(t *testing.T) {
+	m := Manifest{NameVersionOnly: true, PackageFormat: FormatRPM, Packages: []Package{{Name: "glibc", Arch: "x86_64", Version: "2.34"}, {Name: "glibc", Arch: "i686", Version: "2.34"}}}
+	if err := m.Normalize(); err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Packages) != 1 || m.Packages[0].Arch != "" {
+		t.Fatalf("%+v", m.Packages)
+	}
+	s := &Snapshot{CaptureTimes: map[string]time.Time{TypeApplication: {}}, Packages: []Package{
+		{Name: "glibc", Arch: "aarch64", Version: "2.34", Release: "52.amzn2023.0.8", Format: FormatRPM}}}
+	s.Normalize()
+	if r := Compare(&m, s, &Policy{}); r.Verdict != VerdictInSync {
+		t.Errorf("%s %+v", r.Verdict, r.Findings)
+	}
+}
+
+// A caller that forgot Normalize still gets a correct comparison.
+func TestCompareWithoutNormalize(t *testing.T) {
+	m := &Manifest{PackageFormat: FormatRPM, Packages: []Package{{Name: "bash", Arch: "x86_64", Version: "5.2.15", Release: "1"}}}
+	s := &Snapshot{CaptureTimes: map[string]time.Time{TypeApplication: {}}, Packages: []Package{{Name: "bash", Arch: "x86_64", Version: "5.2.15", Release: "2", Format: FormatRPM}}}
+	r := Compare(m, s, &Policy{})
+	if r.Verdict != VerdictDrifted || len(r.Findings) != 1 || r.Findings[0].Direction != DirectionUpgrade {
+		t.Fatalf("%s %+v", r.Verdict, r.Findings)
+	}
+	if m.Packages[0].EVR != "" || s.Packages[0].EVR != "" {
+		t.Error("Compare modified its inputs")
+	}
+}

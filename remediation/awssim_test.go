@@ -6,8 +6,11 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/expfmt"
 	"go.uber.org/zap"
 
 	"github.com/driftd/driftd/awssim"
@@ -259,11 +263,23 @@ func TestHealsOneByOne(t *testing.T) {
 		t.Errorf("SetInstanceHealth on %v, want %v", got, want)
 	}
 	// Nothing else touched: instance tags only on the drifted three, group tags only on web-asg.
+	// Tags only on transitions: per drifted instance one driftd:status
+	// tagging and one driftd:action record; nothing for unchanged instances.
+	tagCalls := map[string]int{}
 	for _, c := range e.calls("ec2", "CreateTags") {
 		id := param(c, "ResourceId.1")
 		if !e.drifted[id] {
 			t.Errorf("CreateTags on an instance that was not drifted: %s", c.Params)
 		}
+		tagCalls[id]++
+	}
+	for _, id := range want {
+		if tagCalls[id] != 2 {
+			t.Errorf("%s tagged %d times, want 2 (status, action)", id, tagCalls[id])
+		}
+	}
+	if n := len(e.calls("ec2", "DeleteTags")); n != 0 {
+		t.Errorf("%d DeleteTags calls", n)
 	}
 	for k, n := range e.mutatingCalls() {
 		switch k {
@@ -382,9 +398,9 @@ func contains(list []string, s string) bool {
 }
 
 func TestHookVetoBlocks(t *testing.T) {
-	var posts int
+	var posts atomic.Int32
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		posts++
+		posts.Add(1)
 		http.Error(w, "change freeze", http.StatusForbidden)
 	}))
 	defer hook.Close()
@@ -395,8 +411,8 @@ func TestHookVetoBlocks(t *testing.T) {
 	eng := e.engine(c)
 	var last remediation.PlanResult
 	e.run(eng, 4, func(_ int, p remediation.PlanResult) { last = p }, nil)
-	if n := len(e.calls("autoscaling", "SetInstanceHealth")); n != 0 || posts == 0 {
-		t.Fatalf("SetInstanceHealth %d, hook posts %d", n, posts)
+	if n := len(e.calls("autoscaling", "SetInstanceHealth")); n != 0 || posts.Load() == 0 {
+		t.Fatalf("SetInstanceHealth %d, hook posts %d", n, posts.Load())
 	}
 	if len(last.Actions) != 0 || len(last.Skipped) != 1 || last.Skipped[0].Reason != remediation.SkipHookVeto ||
 		!strings.Contains(last.Skipped[0].Detail, "hook answered 403: change freeze") {
@@ -603,4 +619,133 @@ func (c bufferedClient) Do(r *http.Request) (*http.Response, error) {
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(b))
 	return resp, nil
+}
+
+func TestApproveModeEndToEnd(t *testing.T) {
+	e := newEnv(t, 10)
+	ids := e.drift(2)
+	c := replaceConfig()
+	c.Groups[0].Mode = "approve"
+	eng := e.engine(c)
+	e.run(eng, 5, func(i int, p remediation.PlanResult) {
+		if len(p.Actions) != 0 {
+			t.Fatalf("acted without approval: %+v", p.Actions)
+		}
+	}, nil)
+	// Approve the second drifted instance through the API, as `driftd approve` does.
+	srv := httptest.NewServer(eng.Handler())
+	defer srv.Close()
+	resp, err := http.Post(srv.URL+"/api/v1/approvals", "application/json", strings.NewReader(`{"instance_id":"`+ids[1]+`","ttl":"30m"}`))
+	if err != nil || resp.StatusCode != http.StatusCreated {
+		t.Fatalf("approve: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	e.run(eng, 5, nil, func() bool { return len(e.calls("autoscaling", "SetInstanceHealth")) == 1 })
+	if got := param(e.calls("autoscaling", "SetInstanceHealth")[0], "InstanceId"); got != ids[1] {
+		t.Errorf("replaced %s, want the approved %s", got, ids[1])
+	}
+	if len(eng.Approvals()) != 0 {
+		t.Errorf("approval not consumed: %+v", eng.Approvals())
+	}
+	// The other instance keeps waiting.
+	e.run(eng, 20, nil, nil)
+	if n := len(e.calls("autoscaling", "SetInstanceHealth")); n != 1 {
+		t.Errorf("%d replacements, want only the approved one", n)
+	}
+}
+
+func TestMetricsPassPromtool(t *testing.T) {
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("promtool not found")
+		}
+		t.Skip("promtool not installed; skipping the metrics lint")
+	}
+	e := newEnv(t, 10)
+	e.drift(2)
+	eng := e.engine(replaceConfig())
+	e.run(eng, 2, nil, nil) // one replacement started, one candidate blocked by max_in_flight
+	mfs, err := e.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	for _, mf := range mfs {
+		if _, err := expfmt.MetricFamilyToText(&buf, mf); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, name := range []string{"driftd_remediations_total", "driftd_remediation_budget_remaining", "driftd_circuit_open", "driftd_killswitch_engaged", "driftd_remediation_blocked"} {
+		if !strings.Contains(buf.String(), "# TYPE "+name+" ") {
+			t.Errorf("%s missing from the scrape", name)
+		}
+	}
+	cmd := exec.Command(promtool, "check", "metrics")
+	cmd.Stdin = &buf
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("promtool check metrics: %v\n%s", err, out)
+	}
+}
+
+func TestFlagModeTagsTransitionsOnly(t *testing.T) {
+	e := newEnv(t, 6)
+	ids := e.drift(2)
+	c := replaceConfig()
+	c.Groups[0].Mode = "flag"
+	eng := e.engine(c)
+	e.run(eng, 6, nil, nil)
+	if n := len(e.calls("ec2", "CreateTags")); n != 2 {
+		t.Fatalf("%d CreateTags for 2 drift transitions over 6 scans", n)
+	}
+	v, _ := e.sim.Instance(ids[0])
+	if v.Tags[remediation.TagStatus] != "drifted" || v.Tags[remediation.TagReason] == "" || v.Tags[remediation.TagSince] != "2026-06-10T12:00:00Z" {
+		t.Errorf("drift tags: %v", v.Tags)
+	}
+	// One instance returns in sync: status flips, the reason is deleted.
+	delete(e.drifted, ids[0])
+	e.run(eng, 3, nil, nil)
+	if n := len(e.calls("ec2", "CreateTags")); n != 3 {
+		t.Errorf("%d CreateTags, want 3", n)
+	}
+	if n := len(e.calls("ec2", "DeleteTags")); n != 1 {
+		t.Errorf("%d DeleteTags, want 1", n)
+	}
+	v, _ = e.sim.Instance(ids[0])
+	if v.Tags[remediation.TagStatus] != "in_sync" || v.Tags[remediation.TagReason] != "" {
+		t.Errorf("in-sync tags: %v", v.Tags)
+	}
+	if n := len(e.calls("autoscaling", "SetInstanceHealth")); n != 0 {
+		t.Errorf("flag mode replaced %d instances", n)
+	}
+}
+
+func TestMaxInFlightTwo(t *testing.T) {
+	e := newEnv(t, 10)
+	want := e.drift(3)
+	c := replaceConfig()
+	c.Groups[0].Budget, c.Groups[0].MaxInFlight = "2", 2
+	eng := e.engine(c)
+	peak := 0
+	e.run(eng, 100, func(int, remediation.PlanResult) {
+		peak = max(peak, len(eng.Status().InFlight))
+	}, func() bool {
+		for _, m := range e.members() {
+			if e.drifted[m.ID] || m.Lifecycle != "InService" {
+				return false
+			}
+		}
+		return len(eng.Status().InFlight) == 0
+	})
+	if peak != 2 {
+		t.Errorf("peak in flight %d, want 2", peak)
+	}
+	var got []string
+	for _, c := range e.calls("autoscaling", "SetInstanceHealth") {
+		got = append(got, param(c, "InstanceId"))
+	}
+	sort.Strings(got)
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("replaced %v, want %v", got, want)
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,13 +17,22 @@ import (
 )
 
 func TestHookAllow(t *testing.T) {
-	var got HookPayload
+	var (
+		mu  sync.Mutex
+		got HookPayload
+	)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/json" {
 			w.WriteHeader(http.StatusBadRequest)
 			return
 		}
-		_ = json.NewDecoder(r.Body).Decode(&got)
+		var p HookPayload
+		_ = json.NewDecoder(r.Body).Decode(&p)
+		if r.URL.Path == "/ok" {
+			mu.Lock()
+			got = p
+			mu.Unlock()
+		}
 		switch r.URL.Path {
 		case "/ok":
 			w.WriteHeader(http.StatusNoContent)
@@ -57,6 +67,8 @@ func TestHookAllow(t *testing.T) {
 			t.Errorf("%s: got %v %q, want %v %q", tc.path, ok, reason, tc.ok, tc.reason)
 		}
 	}
+	mu.Lock()
+	defer mu.Unlock()
 	if got.InstanceID != p.InstanceID || got.Version != 1 || got.Action != ActionSetInstanceHealth {
 		t.Errorf("payload not received intact: %+v", got)
 	}
@@ -171,6 +183,36 @@ func FuzzProtected(f *testing.F) {
 					t.Fatalf("%q did not protect", v)
 				}
 			}
+		}
+	})
+}
+
+func FuzzParseActionTag(f *testing.F) {
+	for _, s := range []string{"set_instance_health@2026-06-10T12:00:00Z", "terminate@", "@", "", "x@2026-06-10T12:00:00+02:00", "a@b@c"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		k, at, ok := parseActionTag(s)
+		if ok && (at.IsZero() && !strings.Contains(s, "0001-01-01")) {
+			t.Fatalf("%q parsed to zero time", s)
+		}
+		if ok {
+			back := formatActionTag(k, at)
+			if k2, at2, ok2 := parseActionTag(back); !ok2 || k2 != k || !at2.Equal(at) {
+				t.Fatalf("%q does not round-trip via %q", s, back)
+			}
+		}
+	})
+}
+
+func FuzzParseFailures(f *testing.F) {
+	for _, s := range []string{"3@2026-06-10T12:00:00Z", "-1@2026-06-10T12:00:00Z", "x@y", "", "99999999999999999999@2026-06-10T12:00:00Z"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		h, ok := parseFailures(s)
+		if ok && h.ConsecutiveFailures < 0 {
+			t.Fatalf("%q parsed to negative failures", s)
 		}
 	})
 }

@@ -38,13 +38,22 @@ func Plan(in PlanInput) PlanResult {
 	out := PlanResult{Now: now, KillSwitch: in.KillSwitch, Errors: pol.errs, Actions: []Action{}, Skipped: []Skip{}}
 
 	// Instances by group, in a stable order: oldest drift first, then id.
-	insts := append([]InstanceState(nil), in.Instances...)
-	sort.SliceStable(insts, func(i, j int) bool {
-		if !insts[i].Since.Equal(insts[j].Since) {
-			return insts[i].Since.Before(insts[j].Since)
+	// (Sort indices, not the large structs.)
+	order := make([]int, len(in.Instances))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool {
+		x, y := &in.Instances[order[a]], &in.Instances[order[b]]
+		if !x.Since.Equal(y.Since) {
+			return x.Since.Before(y.Since)
 		}
-		return insts[i].ID < insts[j].ID
+		return x.ID < y.ID
 	})
+	insts := make([]InstanceState, len(order))
+	for i, idx := range order {
+		insts[i] = in.Instances[idx]
+	}
 	inFlightByInstance := map[string]InFlight{}
 	inFlightByGroup := map[string]int{}
 	for _, f := range in.State.InFlight {
@@ -95,9 +104,13 @@ func Plan(in PlanInput) PlanResult {
 	}
 	sort.Strings(sorted)
 
+	byGroup := map[string][]InstanceState{}
+	for _, s := range insts {
+		byGroup[s.ASG] = append(byGroup[s.ASG], s)
+	}
 	groups := map[string]*groupEval{}
 	for _, name := range sorted {
-		groups[name] = evalGroup(pol, in, name, insts, inFlightByGroup[name], out.Fleet.Open)
+		groups[name] = evalGroup(pol, in, name, byGroup[name], inFlightByGroup[name], out.Fleet.Open)
 	}
 
 	// Hourly cap.
@@ -139,8 +152,8 @@ func Plan(in PlanInput) PlanResult {
 	for _, name := range sorted {
 		g := groups[name]
 		var drifted, amiOnly int
-		for _, s := range insts {
-			if s.ASG == name && s.Verdict == drift.VerdictDrifted {
+		for _, s := range byGroup[name] {
+			if s.Verdict == drift.VerdictDrifted {
 				drifted++
 				if s.AMIOnly {
 					amiOnly++
@@ -273,6 +286,7 @@ func Plan(in PlanInput) PlanResult {
 	return out
 }
 
+// evalGroup evaluates one group's gates; insts are the group's instances.
 func evalGroup(pol *policy, in PlanInput, name string, insts []InstanceState, inFlight int, fleetOpen bool) *groupEval {
 	gp, matched := pol.groupFor(name)
 	facts, hasFacts := in.Groups[name]
@@ -283,9 +297,6 @@ func evalGroup(pol *policy, in PlanInput, name string, insts []InstanceState, in
 		g.members[m.ID] = m
 	}
 	for _, s := range insts {
-		if s.ASG != name {
-			continue
-		}
 		switch s.Verdict {
 		case drift.VerdictDrifted:
 			st.Known++
@@ -369,8 +380,9 @@ func evalGroup(pol *policy, in PlanInput, name string, insts []InstanceState, in
 					inService++
 				}
 			}
-			if inService < facts.Desired || facts.Desired == 0 {
-				block(SkipGroupUnhealthy, fmt.Sprintf("%d healthy InService of desired %d", inService, facts.Desired))
+			// driftd's own replacements in flight are expected to be missing.
+			if inService < facts.Desired-inFlight || facts.Desired == 0 {
+				block(SkipGroupUnhealthy, fmt.Sprintf("%d healthy InService of desired %d (%d replacements in flight)", inService, facts.Desired, inFlight))
 			}
 		}
 		if !st.WindowOpen {

@@ -113,7 +113,10 @@ func TestBadInput(t *testing.T) {
 		{"sns subject too long", "POST", "", form, "/", nil, "Action=Publish&Version=2010-03-31&TopicArn=" + topic + "&Message=x&Subject=" + strings.Repeat("s", 101), 400, "InvalidParameter"},
 		{"sns bad topic name", "POST", "", form, "/", nil, "Action=CreateTopic&Version=2010-03-31&Name=a%20b", 400, "InvalidParameter"},
 		{"sns malformed form", "POST", "", form, "/", nil, "Action=Publish&Version=2010-03-31&Message=%zz", 400, "MalformedQueryString"},
-		{"sns unknown action", "POST", "", form, "/", nil, "Action=Subscribe&Version=2010-03-31", 400, "InvalidAction"},
+		{"sns unknown action", "POST", "", form, "/", nil, "Action=ListTopics&Version=2010-03-31", 400, "InvalidAction"},
+		{"sns subscribe http", "POST", "", form, "/", nil, "Action=Subscribe&Version=2010-03-31&TopicArn=" + topic + "&Protocol=http&Endpoint=http%3A%2F%2Fx", 400, "InvalidParameter"},
+		{"sns subscribe bad filter", "POST", "", form, "/", nil, "Action=Subscribe&Version=2010-03-31&TopicArn=" + topic + "&Protocol=sqs&Endpoint=arn%3Aaws%3Asqs%3Aus-east-1%3A123456789012%3Aq&Attributes.entry.1.key=FilterPolicy&Attributes.entry.1.value=%7B%22a%22%3A%5B%7B%22numeric%22%3A%5B%22%3E%22%2C1%5D%7D%5D%7D", 400, "InvalidParameter"},
+		{"sns subscribe unknown topic", "POST", "", form, "/", nil, "Action=Subscribe&Version=2010-03-31&TopicArn=" + topic + "x&Protocol=sqs&Endpoint=arn%3Aaws%3Asqs%3Aus-east-1%3A123456789012%3Aq", 404, "NotFound"},
 		// STS
 		{"sts unknown action", "POST", "", form, "/", nil, "Action=AssumeRole&Version=2011-06-15", 400, "InvalidAction"},
 		// S3 (restXml)

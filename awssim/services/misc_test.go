@@ -1,6 +1,7 @@
 package services
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	ibtypes "github.com/aws/aws-sdk-go-v2/service/imagebuilder/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/driftd/driftd/awssim/wire"
@@ -315,5 +317,62 @@ func TestRegister(t *testing.T) {
 	}
 	if len(got) != 6 {
 		t.Errorf("registered %v", got)
+	}
+}
+
+func TestSNSSubscriptionDelivery(t *testing.T) {
+	e := newEnv(t, Options{})
+	cx := ctx(t)
+	topic := e.svc.CreateTopic("drift")
+	e.svc.CreateQueue("all")
+	e.svc.CreateQueue("resolved")
+	for _, s := range []struct {
+		queue string
+		attrs map[string]string
+	}{
+		{"all", nil},
+		{"resolved", map[string]string{"RawMessageDelivery": "true", "FilterPolicy": `{"event_type":["drift.resolved"],"asg":[{"prefix":"we"}],"count":[3]}`}},
+	} {
+		if _, err := e.sns.Subscribe(cx, &sns.SubscribeInput{TopicArn: aws.String(topic), Protocol: aws.String("sqs"),
+			Endpoint: aws.String("arn:aws:sqs:us-east-1:123456789012:" + s.queue), Attributes: s.attrs}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pub := func(event string, count string) {
+		t.Helper()
+		if _, err := e.sns.Publish(cx, &sns.PublishInput{TopicArn: aws.String(topic), Message: aws.String("payload " + event), Subject: aws.String("s"),
+			MessageAttributes: map[string]snstypes.MessageAttributeValue{
+				"event_type": {DataType: aws.String("String"), StringValue: aws.String(event)},
+				"asg":        {DataType: aws.String("String"), StringValue: aws.String("web")},
+				"count":      {DataType: aws.String("Number"), StringValue: aws.String(count)},
+			}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pub("drift.detected", "3")
+	pub("drift.resolved", "3")
+	pub("drift.resolved", "4")
+	allMsgs := e.svc.SQSMessages("all")
+	if len(allMsgs) != 3 {
+		t.Fatalf("unfiltered subscription got %d messages", len(allMsgs))
+	}
+	var env struct {
+		Type, MessageId, TopicArn, Subject, Message, Timestamp, SignatureVersion string
+		MessageAttributes                                                        map[string]struct{ Type, Value string }
+	}
+	if err := json.Unmarshal([]byte(allMsgs[0]), &env); err != nil {
+		t.Fatal(err)
+	}
+	if env.Type != "Notification" || env.TopicArn != topic || env.Message != "payload drift.detected" || env.Subject != "s" ||
+		env.MessageAttributes["count"].Type != "Number" || env.MessageAttributes["count"].Value != "3" || env.MessageId != e.svc.Published(topic)[0].MessageID {
+		t.Errorf("envelope %+v", env)
+	}
+	out, err := e.sqs.ReceiveMessage(cx, &sqs.ReceiveMessageInput{QueueUrl: aws.String(e.url + "/123456789012/resolved"), MaxNumberOfMessages: 10, MessageAttributeNames: []string{"All"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out.Messages) != 1 || aws.ToString(out.Messages[0].Body) != "payload drift.resolved" ||
+		aws.ToString(out.Messages[0].MessageAttributes["event_type"].StringValue) != "drift.resolved" {
+		t.Errorf("filtered raw subscription got %+v", out.Messages)
 	}
 }

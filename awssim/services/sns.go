@@ -40,6 +40,14 @@ type snsTopic struct {
 	arn      string
 	fifo     bool
 	messages []SNSMessage
+	subs     []*snsSubscription
+}
+
+type snsSubscription struct {
+	arn    string
+	queue  string // SQS queue name
+	raw    bool
+	filter filterPolicy // nil = everything
 }
 
 type snsService struct {
@@ -93,6 +101,10 @@ func (sn *snsService) serve(w http.ResponseWriter, req *wire.Request) {
 		body, e = sn.createTopic(req.Form)
 	case "Publish":
 		body, e = sn.publish(req.Form)
+	case "Subscribe":
+		body, e = sn.subscribe(req.Form)
+	case "Unsubscribe":
+		body, e = sn.unsubscribe(req.Form)
 	default:
 		e = wire.Errorf(400, "InvalidAction", "The action %s is not valid for this endpoint.", req.Op)
 	}
@@ -249,31 +261,44 @@ func (sn *snsService) publish(f url.Values) ([]byte, *wire.Error) {
 	if !strings.HasPrefix(arn, "arn:aws:sns:") || strings.Count(arn, ":") != 5 {
 		return nil, snsInvalid("TopicArn")
 	}
+	m := SNSMessage{
+		MessageID: newUUID(), TopicArn: arn, Subject: subject, Message: msg[0], MessageStructure: structure,
+		Attributes: attrs, MessageGroupID: f.Get("MessageGroupId"), MessageDeduplicationID: f.Get("MessageDeduplicationId"), Time: sn.svc.now(),
+	}
+	out, subs, e := sn.record(m)
+	if e != nil {
+		return nil, e
+	}
+	sn.deliver(subs, m)
+	return out, nil
+}
+
+// record validates m against its topic and captures it; it returns the
+// response members and the subscriptions to deliver to.
+func (sn *snsService) record(m SNSMessage) ([]byte, []*snsSubscription, *wire.Error) {
+	arn := m.TopicArn
 	sn.mu.Lock()
 	defer sn.mu.Unlock()
 	t := sn.topics[arn]
 	if t == nil {
-		return nil, wire.Errorf(404, "NotFound", "Topic does not exist")
+		return nil, nil, wire.Errorf(404, "NotFound", "Topic does not exist")
 	}
-	group, dedup := f.Get("MessageGroupId"), f.Get("MessageDeduplicationId")
+	group, dedup := m.MessageGroupID, m.MessageDeduplicationID
 	if t.fifo && group == "" {
-		return nil, snsInvalid("The MessageGroupId parameter is required for FIFO topics")
+		return nil, nil, snsInvalid("The MessageGroupId parameter is required for FIFO topics")
 	}
 	if t.fifo && dedup == "" {
-		return nil, snsInvalid("The topic should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly")
+		return nil, nil, snsInvalid("The topic should either have ContentBasedDeduplication enabled or MessageDeduplicationId provided explicitly")
 	}
 	if !t.fifo && dedup != "" {
-		return nil, snsInvalid("The request includes MessageDeduplicationId parameter that is not valid for this topic type")
-	}
-	m := SNSMessage{
-		MessageID: newUUID(), TopicArn: arn, Subject: subject, Message: msg[0], MessageStructure: structure,
-		Attributes: attrs, MessageGroupID: group, MessageDeduplicationID: dedup, Time: sn.svc.now(),
+		return nil, nil, snsInvalid("The request includes MessageDeduplicationId parameter that is not valid for this topic type")
 	}
 	t.messages = append(t.messages, m)
+	subs := append([]*snsSubscription(nil), t.subs...)
 	out := "<MessageId>" + m.MessageID + "</MessageId>"
 	if t.fifo {
 		sn.seq++
 		out += fmt.Sprintf("<SequenceNumber>%020d</SequenceNumber>", sn.seq)
 	}
-	return []byte(out), nil
+	return []byte(out), subs, nil
 }

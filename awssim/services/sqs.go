@@ -129,6 +129,20 @@ func (sq *sqsService) enqueue(name, body string) {
 	sq.addLocked(q, body, nil, q.delay)
 }
 
+// enqueueAttrs is enqueue with message attributes (SNS raw delivery).
+func (sq *sqsService) enqueueAttrs(name, body string, attrs map[string]sqsAttrValue) {
+	sq.mu.Lock()
+	defer sq.mu.Unlock()
+	q := sq.queues[name]
+	if q == nil {
+		return
+	}
+	if len(attrs) == 0 {
+		attrs = nil
+	}
+	sq.addLocked(q, body, attrs, q.delay)
+}
+
 func (sq *sqsService) addLocked(q *sqsQueue, body string, attrs map[string]sqsAttrValue, delay int) *sqsMessage {
 	now := sq.svc.now()
 	m := &sqsMessage{id: newUUID(), body: body, attrs: attrs, sent: now, visibleAt: now.Add(time.Duration(delay) * time.Second)}

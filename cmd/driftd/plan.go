@@ -54,6 +54,10 @@ func (c *planCmd) Run(g *Globals) error {
 	if c.opt != nil {
 		c.opt(&opts)
 	}
+	var engOpts []func(*remediation.Options)
+	if opts.Now != nil {
+		engOpts = append(engOpts, func(o *remediation.Options) { o.Now = opts.Now })
+	}
 	a, err := app.New(ctx, opts)
 	if err != nil {
 		return &ExitError{Code: 2, Err: err}
@@ -64,7 +68,7 @@ func (c *planCmd) Run(g *Globals) error {
 	}
 	rc := cfg.Remediation
 	rc.DryRun = true // plan never mutates: actions and tags go to the dry-run recorder
-	eng := scanhook.NewEngine(a, rc, log, nil)
+	eng := scanhook.NewEngine(a, rc, log, nil, engOpts...)
 	p, err := eng.Cycle(ctx, scanhook.FromScan(res))
 	if err != nil {
 		return &ExitError{Code: 2, Err: err}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/driftd/driftd/internal/app"
 	"github.com/driftd/driftd/internal/config"
+	"github.com/driftd/driftd/internal/engines"
 )
 
 type runCmd struct {
@@ -49,6 +50,11 @@ func (c *runCmd) Run(g *Globals) error {
 	defer stop()
 	a, err := app.New(ctx, app.Options{ConfigFile: c.Config, Logger: log})
 	if err != nil {
+		return &ExitError{Code: 2, Err: err}
+	}
+	// Notifications and remediation act on every scan (app.ScanObserver);
+	// see docs/daemon.md.
+	if _, err := engines.Attach(a, log); err != nil {
 		return &ExitError{Code: 2, Err: err}
 	}
 	hup := make(chan os.Signal, 1)

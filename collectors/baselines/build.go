@@ -8,16 +8,8 @@ import (
 
 	"github.com/driftd/driftd/collectors"
 	"github.com/driftd/driftd/drift"
-	"github.com/driftd/driftd/drift/manifest"
 	"github.com/driftd/driftd/internal/config"
 )
-
-// DecodeFile is the collectors.ManifestDecoder for dir sources: every
-// format drift/manifest reads (native YAML/JSON, CycloneDX, SPDX, Image
-// Builder), selected by the file name's suffix.
-func DecodeFile(name string, data []byte) (*drift.Manifest, error) {
-	return manifest.Decode(name, data, manifest.Options{})
-}
 
 // Build opens the configured sources, in order, for a collectors.Chain.
 // Every kind is covered (dir included), so a reload can rebuild the whole
@@ -44,7 +36,7 @@ func Build(cfg config.Baselines, clients Clients, logger *zap.Logger, rec collec
 		)
 		switch b.Kind() {
 		case config.BaselineKindDir:
-			src, err = collectors.NewDirSource(name, b.Dir.Path, b.Dir.Index, DecodeFile)
+			src, err = collectors.NewDirSource(name, b.Dir.Path, b.Dir.Index, nil) // drift/manifest, AMI-aware
 		case config.BaselineKindS3:
 			if clients.S3 == nil {
 				return nil, fmt.Errorf("baselines[%d] (%s): no S3 client", i, name)

@@ -18,6 +18,7 @@ import (
 	"io"
 	"regexp"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/driftd/driftd/drift"
 )
@@ -194,28 +195,60 @@ func checkLimits(m *drift.Manifest) error {
 			return fmt.Errorf("%s: longer than %d bytes", f.field, MaxFieldBytes)
 		}
 	}
+	for _, f := range []struct{ field, v string }{{"ami_id", m.AMI}, {"name", m.Name}, {"os_family", m.OSFamily}} {
+		if !utf8.ValidString(f.v) {
+			return fmt.Errorf("%s: not valid UTF-8", f.field)
+		}
+	}
+	for k, v := range m.Provenance {
+		if !utf8.ValidString(k) || !utf8.ValidString(v) {
+			return fmt.Errorf("provenance: not valid UTF-8")
+		}
+	}
 	for i := range m.Packages {
 		p := &m.Packages[i]
 		for _, f := range []struct{ field, v string }{{"name", p.Name}, {"arch", p.Arch}, {"epoch", p.Epoch}, {"version", p.Version}, {"release", p.Release}} {
 			if len(f.v) > MaxFieldBytes {
 				return fmt.Errorf("packages[%d].%s: longer than %d bytes", i, f.field, MaxFieldBytes)
 			}
+			if !utf8.ValidString(f.v) {
+				return fmt.Errorf("packages[%d].%s: not valid UTF-8", i, f.field)
+			}
 		}
 	}
 	for i := range m.Files {
-		if len(m.Files[i].Path) > 4*MaxFieldBytes {
+		f := &m.Files[i]
+		if len(f.Path) > 4*MaxFieldBytes {
 			return fmt.Errorf("files[%d].path: longer than %d bytes", i, 4*MaxFieldBytes)
+		}
+		if !utf8.ValidString(f.Path) || !utf8.ValidString(f.SHA256) || !utf8.ValidString(f.Mode) || !utf8.ValidString(f.Owner) {
+			return fmt.Errorf("files[%d]: not valid UTF-8", i)
 		}
 	}
 	for i := range m.Services {
-		if len(m.Services[i].Name) > MaxFieldBytes {
+		s := &m.Services[i]
+		if len(s.Name) > MaxFieldBytes {
 			return fmt.Errorf("services[%d].name: longer than %d bytes", i, MaxFieldBytes)
+		}
+		if !utf8.ValidString(s.Name) || !utf8.ValidString(s.State) || !utf8.ValidString(s.Enabled) {
+			return fmt.Errorf("services[%d]: not valid UTF-8", i)
 		}
 	}
 	n := 0
-	for _, ct := range m.Custom {
-		if ct != nil {
-			n += len(ct.Entries)
+	for name, ct := range m.Custom {
+		if ct == nil {
+			continue
+		}
+		n += len(ct.Entries)
+		if !utf8.ValidString(name) || !utf8.ValidString(ct.Key) {
+			return fmt.Errorf("custom: type name or key not valid UTF-8")
+		}
+		for i, e := range ct.Entries {
+			for k, v := range e {
+				if !utf8.ValidString(k) || !utf8.ValidString(v) {
+					return fmt.Errorf("custom[%s].entries[%d]: not valid UTF-8", name, i)
+				}
+			}
 		}
 	}
 	if n > MaxItems {

@@ -229,6 +229,7 @@ func TestDecodeInvalid(t *testing.T) {
 		{"b.yaml", head, Options{AMI: "bogus"}, `b.yaml: ami "bogus" is not an AMI id`},
 		{"b.yaml", head + "packages:\n  - {name: " + long + ", version: \"1\"}\n", Options{}, "b.yaml: packages[0].name: longer than 1024 bytes"},
 		{"b.yaml", head + "packages:\n  - {name: a, version: \"" + long + "\"}\n", Options{}, "b.yaml: packages[0].version: longer than 1024 bytes"},
+		{"b.yaml", head + "packages:\n  - {name: a, version: !!binary AQID}\n", Options{}, "b.yaml: line 4: binary values are not allowed"},
 		// native JSON
 		{"b.json", `{"schema_version":1,"ami_id":"ami-0abc1234def567890","packages":[{"name":"a","version":"1","x":1}]}`, Options{}, `b.json: unknown field "x"`},
 		{"b.json", `{"schema_version":"1","ami_id":"ami-0abc1234def567890"}`, Options{}, "b.json: schema_version: cannot use JSON string as int"},
@@ -253,6 +254,8 @@ func TestDecodeInvalid(t *testing.T) {
 			"b.cdx.json: metadata: names two AMIs, ami-0abc1234def567890 and ami-0def5678abc123456"},
 		{"b.cdx.json", `{"bomFormat":"CycloneDX","specVersion":"1.5","components":{}}`, Options{}, "b.cdx.json: components: cannot use JSON object as []cyclonedx.Component"},
 		{"b.cdx.json", `{"bomFormat":"CycloneDX",`, Options{}, "b.cdx.json: unexpected end of JSON input at byte 25"},
+		{"b.cdx.json", `{"bomFormat":"CycloneDX","specVersion":"1.5","components":[{"type":"library","name":"a","purl":"pkg:rpm/amzn/a@1.%ff-1"}]}`, Options{},
+			`b.cdx.json: components[0].purl: "pkg:rpm/amzn/a@1.%ff-1": not valid UTF-8 once decoded`},
 		// SPDX
 		{"b.spdx.json", `{"packages":[]}`, Options{}, "b.spdx.json: spdxVersion: required"},
 		{"b.spdx.json", `{"spdxVersion":"SPDX-3.0","packages":[]}`, Options{}, `b.spdx.json: spdxVersion: "SPDX-3.0" is not supported (need SPDX-2.2 or SPDX-2.3)`},

@@ -27,9 +27,12 @@ func (t *text) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.ScalarNode {
 		return fmt.Errorf("line %d: expected a scalar", n.Line)
 	}
-	if n.Tag == "!!null" {
+	switch n.Tag {
+	case "!!null":
 		*t = ""
 		return nil
+	case "!!binary":
+		return fmt.Errorf("line %d: binary values are not allowed", n.Line)
 	}
 	*t = text(n.Value)
 	return nil

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	cdx "github.com/CycloneDX/cyclonedx-go"
 	packageurl "github.com/package-url/packageurl-go"
@@ -80,6 +81,8 @@ func packageFromPURL(s string) (p drift.Package, distro string, ok bool, kind st
 	}
 	drift.NormalizePackage(&p)
 	switch {
+	case !utf8.ValidString(p.Name + p.Arch + p.Epoch + p.Version + p.Release):
+		return p, "", false, "", fmt.Errorf("%q: not valid UTF-8 once decoded", s)
 	case p.Name == "":
 		return p, "", false, "", fmt.Errorf("%q: no package name", s)
 	case p.Version == "":

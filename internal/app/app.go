@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/driftd/driftd/alerting"
 	dcollectors "github.com/driftd/driftd/collectors"
+	"github.com/driftd/driftd/collectors/baselines"
 	"github.com/driftd/driftd/drift"
 	"github.com/driftd/driftd/internal/buildinfo"
 	"github.com/driftd/driftd/internal/config"
@@ -62,7 +64,7 @@ type App struct {
 	store   *state.Store
 	now     func() time.Time
 
-	rt        atomic.Pointer[runtime]
+	rt        atomic.Pointer[generation]
 	scanMu    sync.Mutex
 	seq       atomic.Int64
 	last      atomic.Pointer[ScanResult]
@@ -70,23 +72,42 @@ type App struct {
 	reloadMu  sync.Mutex
 	obsMu     sync.RWMutex
 	observers []ScanObserver
+	reloadFns []func(*config.Config)
+	extraMux  *http.ServeMux
 	sched     atomic.Pointer[scheduler]
 }
 
-// runtime is one configuration generation; reload swaps it atomically.
-type runtime struct {
+// generation is one configuration generation; reload swaps it atomically.
+type generation struct {
 	cfg           *config.Config
 	clients       Clients
 	policy        *drift.CompiledPolicy
 	policyVersion string
+	rules         []drift.Rule
 	chain         *dcollectors.Chain
 }
 
-func (rt *runtime) discovery(rec dcollectors.Recorder) *dcollectors.Discovery {
+// policyVersionAt identifies the policy as evaluated at now: the
+// configuration's policy plus which rules have expired by then, so a verdict
+// computed before a rule (an exemption, an ignore) expired is not reused
+// after it.
+func (rt *generation) policyVersionAt(now time.Time) string {
+	h := sha256.New()
+	h.Write([]byte(rt.policyVersion))
+	for _, r := range rt.rules {
+		if !r.Expires.IsZero() && !now.Before(r.Expires) {
+			h.Write([]byte{0})
+			h.Write([]byte(r.ID))
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)[:8])
+}
+
+func (rt *generation) discovery(rec dcollectors.Recorder) *dcollectors.Discovery {
 	return &dcollectors.Discovery{EC2: rt.clients.EC2, AutoScaling: rt.clients.AutoScaling, SSM: rt.clients.SSM, Recorder: rec}
 }
 
-func (rt *runtime) inventory() *dcollectors.Inventory {
+func (rt *generation) inventory() *dcollectors.Inventory {
 	return &dcollectors.Inventory{SSM: rt.clients.SSM, MaxPages: rt.cfg.Inventory.MaxPages}
 }
 
@@ -146,13 +167,13 @@ func (a *App) loadConfig() (*config.Config, error) {
 	return nil, errors.New("no configuration: set Options.ConfigFile or Options.Config")
 }
 
-// build turns a configuration into a runtime: policy compiled, baseline
+// build turns a configuration into a generation: policy compiled, baseline
 // sources opened, AWS clients built.
-func (a *App) build(ctx context.Context, cfg *config.Config) (*runtime, error) {
+func (a *App) build(ctx context.Context, cfg *config.Config) (*generation, error) {
 	pol := drift.Policy{
 		MaxInventoryAge: cfg.Inventory.MaxAge,
 		DefaultSeverity: cfg.Policy.DefaultSeverity,
-		Rules:           append(defaultRules(cfg), cfg.Policy.Rules...),
+		Rules:           policyRules(cfg),
 		Custom:          cfg.Policy.Custom,
 	}
 	cp, err := drift.CompilePolicy(&pol)
@@ -161,22 +182,8 @@ func (a *App) build(ctx context.Context, cfg *config.Config) (*runtime, error) {
 	}
 	h := sha256.New()
 	_ = json.NewEncoder(h).Encode(pol)
-	rt := &runtime{cfg: cfg, policy: cp, policyVersion: hex.EncodeToString(h.Sum(nil)[:8])}
+	rt := &generation{cfg: cfg, policy: cp, policyVersion: hex.EncodeToString(h.Sum(nil)[:8]), rules: pol.Rules}
 
-	rec := metricsRecorder{a.metrics}
-	rt.chain = &dcollectors.Chain{Recorder: rec}
-	for i, b := range cfg.Baselines {
-		switch b.Kind() {
-		case config.BaselineKindDir:
-			src, err := dcollectors.NewDirSource(b.Name, b.Dir.Path, b.Dir.Index, nil)
-			if err != nil {
-				return nil, fmt.Errorf("baselines[%d]: %w", i, err)
-			}
-			rt.chain.Sources = append(rt.chain.Sources, src)
-		default:
-			return nil, fmt.Errorf("baselines[%d]: kind %q is not supported by this build", i, b.Kind())
-		}
-	}
 	a.lims.set(cfg.Inventory.RateLimits)
 	mw := callMiddleware{lim: &a.lims, count: func(svc, op, code string) {
 		a.metrics.APICalls.WithLabelValues(svc, op, code).Inc()
@@ -185,6 +192,29 @@ func (a *App) build(ctx context.Context, cfg *config.Config) (*runtime, error) {
 	rt.clients, err = loadAWS(ctx, cfg.AWS, a.opts.AWS, mw)
 	if err != nil {
 		return nil, err
+	}
+	// Baseline sources share the daemon's SDK configuration: credentials,
+	// endpoints, retryer, rate limits and API-call metrics.
+	rec := metricsRecorder{a.metrics}
+	rt.chain = &dcollectors.Chain{Recorder: rec}
+	bc := baselines.NewClients(rt.clients.AWS)
+	for i, b := range cfg.Baselines {
+		var src dcollectors.BaselineSource
+		if b.Kind() == config.BaselineKindDir {
+			// Decoded with the AMI id, so name-glob index entries can share
+			// one file between AMIs.
+			src, err = dcollectors.NewDirSource(b.Name, b.Dir.Path, b.Dir.Index, nil)
+		} else {
+			var s []dcollectors.BaselineSource
+			s, err = baselines.Build(config.Baselines{b}, bc, a.log, rec, a.now)
+			if err == nil {
+				src = s[0]
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("baselines[%d]: %w", i, err)
+		}
+		rt.chain.Sources = append(rt.chain.Sources, src)
 	}
 	return rt, nil
 }
@@ -216,6 +246,26 @@ func (a *App) AddObserver(o ScanObserver) {
 	a.obsMu.Lock()
 	a.observers = append(a.observers, o)
 	a.obsMu.Unlock()
+}
+
+// OnReload registers fn, called with the new configuration after every
+// successful reload (e.g. to pass the remediation section to its engine).
+func (a *App) OnReload(fn func(*config.Config)) {
+	a.obsMu.Lock()
+	a.reloadFns = append(a.reloadFns, fn)
+	a.obsMu.Unlock()
+}
+
+// Handle adds a route to the daemon's HTTP server (other engines' APIs,
+// e.g. /api/v1/remediation). Call it before Run; patterns use
+// net/http.ServeMux syntax and must not clash with the daemon's own routes.
+func (a *App) Handle(pattern string, h http.Handler) {
+	a.obsMu.Lock()
+	defer a.obsMu.Unlock()
+	if a.extraMux == nil {
+		a.extraMux = http.NewServeMux()
+	}
+	a.extraMux.Handle(pattern, h)
 }
 
 // Reload re-reads the configuration and swaps it in atomically. A bad
@@ -250,6 +300,12 @@ func (a *App) Reload(ctx context.Context) error {
 		a.log.Error("configuration reload failed; keeping the running configuration", zap.Error(err))
 		return err
 	}
+	a.obsMu.RLock()
+	fns := append(make([]func(*config.Config), 0, len(a.reloadFns)), a.reloadFns...)
+	a.obsMu.RUnlock()
+	for _, fn := range fns {
+		fn(a.rt.Load().cfg)
+	}
 	a.log.Info("configuration reloaded")
 	return nil
 }
@@ -272,7 +328,7 @@ func (a *App) Scan(ctx context.Context, only []string) (*ScanResult, error) {
 		ctx, cancel = context.WithTimeout(ctx, t)
 		defer cancel()
 	}
-	res := &ScanResult{ID: a.seq.Add(1), Started: a.now()}
+	res := &ScanResult{ID: a.seq.Add(1), Started: a.now(), Partial: len(only) > 0}
 	before := a.calls.snapshot()
 	wall := time.Now()
 	sc := &scanner{rt: rt, store: a.store, log: a.log, rec: metricsRecorder{a.metrics}, now: a.now, fromTag: rt.cfg.State.RestoreFromTags()}
@@ -287,8 +343,10 @@ func (a *App) Scan(ctx context.Context, only []string) (*ScanResult, error) {
 	if err != nil {
 		a.log.Error("scan failed", zap.Int64("scan", res.ID), zap.Error(err), zap.Duration("duration", res.Duration))
 	} else {
-		a.metrics.SetFleet(fleetSample(res, res.Finished))
-		a.ready.Store(true)
+		if !res.Partial { // a partial scan sees a subset: fleet gauges keep the last full picture
+			a.metrics.SetFleet(fleetSample(res, res.Finished))
+			a.ready.Store(true)
+		}
 		a.log.Info("scan finished", zap.Int64("scan", res.ID), zap.Duration("duration", res.Duration),
 			zap.Int("instances", len(res.Instances)), zap.Int("reused", res.Reused), zap.Any("verdicts", res.Summary),
 			zap.Int("api_calls", res.APICalls.Total))

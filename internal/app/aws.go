@@ -3,11 +3,14 @@ package app
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmw "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -85,8 +88,9 @@ func diffCalls(before, after map[callKey]int) APICallStats {
 	return s
 }
 
-// limiters holds the client-side rate limiters per service; limits can be
-// changed on reload without rebuilding clients.
+// limiters holds the client-side rate limiters per service ("ssm") and per
+// operation ("ssm:ListInventoryEntries"); limits can be changed on reload
+// without rebuilding clients.
 type limiters struct {
 	mu sync.Mutex
 	m  map[string]*rate.Limiter
@@ -97,6 +101,11 @@ func (l *limiters) set(limits map[string]float64) {
 	defer l.mu.Unlock()
 	if l.m == nil {
 		l.m = map[string]*rate.Limiter{}
+	}
+	for key := range l.m {
+		if _, ok := limits[key]; !ok {
+			delete(l.m, key)
+		}
 	}
 	for svc, r := range limits {
 		burst := int(r)
@@ -153,9 +162,20 @@ func (callMiddleware) ID() string { return "driftd/APICallAttempt" }
 func (m callMiddleware) HandleFinalize(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
 	svc := serviceKey(awsmw.GetServiceID(ctx))
 	op := awsmw.GetOperationName(ctx)
-	if l := m.lim.get(svc); l != nil {
+	for _, key := range [2]string{svc + ":" + op, svc} {
+		l := m.lim.get(key)
+		if l == nil {
+			continue
+		}
 		if err := l.Wait(ctx); err != nil {
-			return middleware.FinalizeOutput{}, middleware.Metadata{}, fmt.Errorf("client-side rate limit: %w", err)
+			// Not an API call: nothing is counted. Waiting would outlast the
+			// scan's deadline (or it was cancelled).
+			if cerr := ctx.Err(); cerr != nil {
+				err = cerr
+			} else {
+				err = context.DeadlineExceeded
+			}
+			return middleware.FinalizeOutput{}, middleware.Metadata{}, fmt.Errorf("client-side rate limit %s: no request slot before the scan deadline: %w", key, err)
 		}
 	}
 	out, md, err := next.HandleFinalize(ctx, in)
@@ -186,12 +206,16 @@ func (m callMiddleware) HandleFinalize(ctx context.Context, in middleware.Finali
 // per-attempt middleware. base, when non-nil, replaces the standard chain
 // (tests and the demo pass static credentials and an endpoint this way).
 func loadAWS(ctx context.Context, c config.AWS, base *aws.Config, mw callMiddleware) (Clients, error) {
+	std := func(so *retry.StandardOptions) {
+		so.MaxAttempts = c.MaxAttempts
+		so.MaxBackoff = c.MaxBackoff
+	}
 	retryer := func() aws.Retryer {
+		if c.RetryMode == "standard" {
+			return retry.NewStandard(std)
+		}
 		return retry.NewAdaptiveMode(func(o *retry.AdaptiveModeOptions) {
-			o.StandardOptions = append(o.StandardOptions, func(so *retry.StandardOptions) {
-				so.MaxAttempts = c.MaxAttempts
-				so.MaxBackoff = c.MaxBackoff
-			})
+			o.StandardOptions = append(o.StandardOptions, std)
 		})
 	}
 	var cfg aws.Config
@@ -215,6 +239,9 @@ func loadAWS(ctx context.Context, c config.AWS, base *aws.Config, mw callMiddlew
 	if cfg.Region == "" {
 		return Clients{}, fmt.Errorf("no AWS region: set aws.region or AWS_REGION")
 	}
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = newHTTPClient()
+	}
 	cfg.APIOptions = append(cfg.APIOptions, func(s *middleware.Stack) error {
 		return s.Finalize.Insert(mw, "Retry", middleware.After)
 	})
@@ -224,4 +251,30 @@ func loadAWS(ctx context.Context, c config.AWS, base *aws.Config, mw callMiddlew
 		SSM:         ssm.NewFromConfig(cfg),
 		AWS:         cfg,
 	}, nil
+}
+
+// newHTTPClient is the SDK's default HTTP client with one change: request
+// bodies are handed to net/http without their WriteTo method. After a
+// request body is written, the transport probes for trailing bytes with
+// io.Copy, which uses the smithy body wrapper's WriteTo; if the response has
+// already arrived and the SDK closed the body, WriteTo returns io.EOF, the
+// transport tears the connection down and the response being read fails
+// with "use of closed network connection" — a spurious retry (and a
+// spurious API call) on fast endpoints.
+func newHTTPClient() aws.HTTPClient {
+	tr := awshttp.NewBuildableClient().GetTransport()
+	return &http.Client{Transport: plainBodyTransport{tr}}
+}
+
+type plainBodyTransport struct{ rt http.RoundTripper }
+
+type plainBody struct{ io.ReadCloser }
+
+func (t plainBodyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body != nil && r.Body != http.NoBody {
+		r2 := r.Clone(r.Context())
+		r2.Body = plainBody{r.Body}
+		return t.rt.RoundTrip(r2)
+	}
+	return t.rt.RoundTrip(r)
 }

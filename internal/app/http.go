@@ -38,6 +38,12 @@ func (a *App) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/instances", a.listInstances)
 	mux.HandleFunc("GET /api/v1/instances/{id}", a.getInstance)
 	mux.HandleFunc("GET /api/v1/scan", a.getScan)
+	a.obsMu.RLock()
+	extra := a.extraMux
+	a.obsMu.RUnlock()
+	if extra != nil {
+		mux.Handle("/", extra)
+	}
 	return mux
 }
 

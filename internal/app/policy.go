@@ -2,11 +2,17 @@ package app
 
 import (
 	"github.com/driftd/driftd/drift"
+	"github.com/driftd/driftd/drift/defaultpolicy"
 	"github.com/driftd/driftd/internal/config"
 )
 
-// defaultRules returns the shipped default policy's rules when the
-// configuration includes it.
-func defaultRules(cfg *config.Config) []drift.Rule {
-	return nil
+// policyRules layers the configured rules over the shipped default policy
+// (drift/defaultpolicy: known self-mutators such as the SSM agent), which
+// comes last so any operator rule that matches first wins.
+func policyRules(cfg *config.Config) []drift.Rule {
+	rules := append([]drift.Rule(nil), cfg.Policy.Rules...)
+	if cfg.Policy.DefaultPolicyIncluded() {
+		rules = append(rules, defaultpolicy.Rules()...)
+	}
+	return rules
 }

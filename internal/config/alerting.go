@@ -25,6 +25,9 @@ type Alerting struct {
 	// it is announced again (Alertmanager's repeat_interval). Zero or absent
 	// means the default, 4h.
 	RepeatInterval time.Duration `yaml:"repeat_interval"`
+	// MinDriftedScans debounces notifications: new drift is announced once
+	// it persisted this many consecutive scans (default 1 = at once).
+	MinDriftedScans int `yaml:"min_drifted_scans"`
 	// MaxInstancesPerGroup bounds the events listed per ASG in one
 	// notification; the rest are counted, not listed.
 	MaxInstancesPerGroup int `yaml:"max_instances_per_group"`
@@ -141,6 +144,9 @@ func (a *Alerting) applyDefaults() {
 	if a.MaxInstancesPerGroup == 0 {
 		a.MaxInstancesPerGroup = DefaultMaxInstancesPerGroup
 	}
+	if a.MinDriftedScans == 0 {
+		a.MinDriftedScans = 1
+	}
 	if a.MaxFindingsPerInstance == 0 {
 		a.MaxFindingsPerInstance = DefaultMaxFindingsPerInstance
 	}
@@ -171,6 +177,9 @@ func (a *Alerting) Validate() []error {
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	if a.RepeatInterval < 0 {
 		add("alerting.repeat_interval: %s is negative", a.RepeatInterval)
+	}
+	if a.MinDriftedScans < 0 {
+		add("alerting.min_drifted_scans: %d is negative", a.MinDriftedScans)
 	}
 	if a.MaxInstancesPerGroup < 0 {
 		add("alerting.max_instances_per_group: %d is negative", a.MaxInstancesPerGroup)

@@ -166,12 +166,14 @@ alerting:
 		{"negative numbers", `
 alerting:
   repeat_interval: -1h
+  min_drifted_scans: -4
   max_instances_per_group: -1
   max_findings_per_instance: -2
   sinks:
     - {name: eb, type: eventbridge, timeout: -1s, queue_size: -3}`,
 			[]string{
 				"alerting.repeat_interval: -1h0m0s is negative",
+				"alerting.min_drifted_scans: -4 is negative",
 				"alerting.max_instances_per_group: -1 is negative",
 				"alerting.max_findings_per_instance: -2 is negative",
 				"alerting.sinks[0].timeout: -1s is negative",

@@ -131,17 +131,22 @@ func (o Observer) OnScan(ctx context.Context, r *app.ScanResult) {
 var _ app.ScanObserver = Observer{}
 
 // NewEngine builds an engine on the daemon's AWS configuration (same
-// region, credentials, endpoints, retries and API-call middleware).
-func NewEngine(a *app.App, c config.Remediation, log *zap.Logger, reg prometheus.Registerer) *remediation.Engine {
+// region, credentials, endpoints, retries and API-call middleware). opts may
+// adjust the engine's options (clock, event sink, hook HTTP client).
+func NewEngine(a *app.App, c config.Remediation, log *zap.Logger, reg prometheus.Registerer, opts ...func(*remediation.Options)) *remediation.Engine {
 	cfg := a.Clients().AWS
 	asg := autoscaling.NewFromConfig(cfg)
 	aws := &remediation.AWS{AutoScaling: asg, EC2: ec2.NewFromConfig(cfg)}
-	return remediation.NewEngine(remediation.Options{
+	o := remediation.Options{
 		Config:     c,
 		Reader:     aws,
 		Executor:   aws,
 		KillSwitch: &remediation.KillSwitchReader{SSM: ssm.NewFromConfig(cfg)},
 		Metrics:    remediation.NewMetrics(reg),
 		Log:        log.Named("remediation"),
-	})
+	}
+	for _, fn := range opts {
+		fn(&o)
+	}
+	return remediation.NewEngine(o)
 }

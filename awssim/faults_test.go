@@ -1,0 +1,216 @@
+package awssim
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+)
+
+func fastRetry() aws.Retryer {
+	return retry.NewStandard(func(o *retry.StandardOptions) {
+		o.Backoff = retry.NewExponentialJitterBackoff(20 * time.Millisecond)
+	})
+}
+
+// TestThrottleRetried proves with the call log that a throttled request is
+// retried by the SDK's standard retryer and then succeeds, for each protocol.
+func TestThrottleRetried(t *testing.T) {
+	e := newEnv(t, Options{}, DemoScenario())
+	id := e.sim.GroupMembers("web")[0]
+	cases := []struct {
+		svc, op, code string
+		status        int
+		call          func() error
+	}{
+		{"ssm", "ListInventoryEntries", "ThrottlingException", 400, func() error {
+			_, err := e.ssm.ListInventoryEntries(e.ctx, &ssm.ListInventoryEntriesInput{InstanceId: aws.String(id), TypeName: aws.String(TypeApplication)},
+				func(o *ssm.Options) { o.Retryer = fastRetry() })
+			return err
+		}},
+		{"ec2", "DescribeInstances", "RequestLimitExceeded", 503, func() error {
+			_, err := e.ec2.DescribeInstances(e.ctx, &ec2.DescribeInstancesInput{}, func(o *ec2.Options) { o.Retryer = fastRetry() })
+			return err
+		}},
+		{"autoscaling", "DescribeAutoScalingGroups", "Throttling", 400, func() error {
+			_, err := e.asg.DescribeAutoScalingGroups(e.ctx, &autoscaling.DescribeAutoScalingGroupsInput{}, func(o *autoscaling.Options) { o.Retryer = fastRetry() })
+			return err
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.op, func(t *testing.T) {
+			e.sim.ResetCalls()
+			fid, err := e.sim.AddFault(Fault{Service: c.svc, Operation: c.op, Rate: 0.001, Burst: 1, Count: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer e.sim.RemoveFault(fid)
+			if err := c.call(); err != nil { // consumes the burst
+				t.Fatal(err)
+			}
+			if err := c.call(); err != nil { // throttled once, retried, succeeds
+				t.Fatalf("throttled call not retried to success: %v", err)
+			}
+			calls := e.sim.Calls()
+			if len(calls) != 3 {
+				t.Fatalf("want 3 calls (ok, throttled, retry), got %d: %+v", len(calls), calls)
+			}
+			if calls[1].Status != c.status || calls[1].ErrorCode != c.code || calls[1].Fault != "throttle" || calls[2].Status != 200 {
+				t.Fatalf("call log: %+v", calls)
+			}
+		})
+	}
+	// without retries the typed error surfaces
+	fid, _ := e.sim.AddFault(Fault{Service: "ssm", Operation: "GetParameter", Rate: 0.001, Burst: 1})
+	defer e.sim.RemoveFault(fid)
+	get := func() error {
+		_, err := e.ssm.GetParameter(e.ctx, &ssm.GetParameterInput{Name: aws.String("/driftd/killswitch")}, func(o *ssm.Options) { o.RetryMaxAttempts = 1 })
+		return err
+	}
+	_ = get()
+	if err := get(); apiCode(err) != "ThrottlingException" {
+		t.Fatalf("want ThrottlingException, got %v", err)
+	}
+}
+
+func TestServerErrorsDropsTruncation(t *testing.T) {
+	e := newEnv(t, Options{}, DemoScenario())
+	kinds := []struct {
+		name  string
+		fault Fault
+		want  string
+	}{
+		{"500", Fault{Service: "ec2", Operation: "DescribeInstances", ErrorRate: 1, Count: 1}, "error:500"},
+		{"503", Fault{Service: "ec2", Operation: "DescribeInstances", ErrorRate: 1, ErrorStatus: 503, Count: 1}, "error:503"},
+		{"drop", Fault{Service: "ec2", Operation: "DescribeInstances", DropRate: 1, Count: 1}, "drop"},
+		{"truncate", Fault{Service: "ec2", Operation: "DescribeInstances", TruncateRate: 1, Count: 1}, "truncate"},
+	}
+	for _, k := range kinds {
+		t.Run(k.name, func(t *testing.T) {
+			e.sim.ResetCalls()
+			id, err := e.sim.AddFault(k.fault)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer e.sim.RemoveFault(id)
+			out, err := e.ec2.DescribeInstances(e.ctx, &ec2.DescribeInstancesInput{}, func(o *ec2.Options) { o.Retryer = fastRetry() })
+			if k.want == "truncate" {
+				// a 200 with a cut body is a deserialization error the SDK does not retry
+				if err == nil || !strings.Contains(err.Error(), "unexpected EOF") {
+					t.Fatalf("truncated response: %v", err)
+				}
+				if calls := e.sim.Calls(); len(calls) != 1 || calls[0].Fault != "truncate" {
+					t.Fatalf("call log: %+v", calls)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("not retried to success: %v", err)
+			}
+			if len(out.Reservations) != 30 {
+				t.Fatalf("reservations %d", len(out.Reservations))
+			}
+			calls := e.sim.Calls()
+			if len(calls) != 2 || calls[0].Fault != k.want || calls[1].Status != 200 {
+				t.Fatalf("call log: %+v", calls)
+			}
+		})
+	}
+	// latency
+	id, _ := e.sim.AddFault(Fault{Service: "ssm", Latency: 60 * time.Millisecond})
+	start := time.Now()
+	if _, err := e.ssm.GetParameter(e.ctx, &ssm.GetParameterInput{Name: aws.String("/driftd/killswitch")}); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d < 60*time.Millisecond {
+		t.Fatalf("latency not applied: %v", d)
+	}
+	e.sim.RemoveFault(id)
+	if len(e.sim.Faults()) != 0 {
+		t.Fatal("fault not removed")
+	}
+	if _, err := e.sim.AddFault(Fault{ErrorRate: 2}); err == nil {
+		t.Fatal("invalid fault accepted")
+	}
+}
+
+// TestEndpointFromEnvironment uses only the SDK's standard configuration
+// chain: AWS_ENDPOINT_URL, AWS_REGION and static keys from the environment.
+func TestEndpointFromEnvironment(t *testing.T) {
+	e := newEnv(t, Options{}, DemoScenario())
+	t.Setenv("AWS_ENDPOINT_URL", e.url)
+	t.Setenv("AWS_REGION", "eu-west-1")
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDENV")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
+	t.Setenv("AWS_PROFILE", "")
+	t.Setenv("AWS_CONFIG_FILE", t.TempDir()+"/none")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", t.TempDir()+"/none")
+	cfg, err := config.LoadDefaultConfig(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	di, err := ec2.NewFromConfig(cfg).DescribeInstances(e.ctx, &ec2.DescribeInstancesInput{})
+	if err != nil || len(di.Reservations) != 30 {
+		t.Fatalf("ec2 via AWS_ENDPOINT_URL: %v", err)
+	}
+	ii, err := ssm.NewFromConfig(cfg).DescribeInstanceInformation(e.ctx, &ssm.DescribeInstanceInformationInput{})
+	if err != nil || len(ii.InstanceInformationList) != 10 {
+		t.Fatalf("ssm via AWS_ENDPOINT_URL: %v", err)
+	}
+	g, err := autoscaling.NewFromConfig(cfg).DescribeAutoScalingGroups(e.ctx, &autoscaling.DescribeAutoScalingGroupsInput{})
+	if err != nil || len(g.AutoScalingGroups) != 3 {
+		t.Fatalf("autoscaling via AWS_ENDPOINT_URL: %v", err)
+	}
+	_, err = ssm.NewFromConfig(cfg).ListInventoryEntries(e.ctx, &ssm.ListInventoryEntriesInput{InstanceId: aws.String("i-0123456789abcdef0"), TypeName: aws.String(TypeApplication)})
+	var inv *ssmtypes.InvalidInstanceId
+	if !errors.As(err, &inv) {
+		t.Fatalf("typed error via env config: %T %v", err, err)
+	}
+}
+
+func TestAWSRateLimits(t *testing.T) {
+	e := newEnv(t, Options{}, DemoScenario())
+	ids := e.sim.AWSRateLimits()
+	if len(ids) != 5 {
+		t.Fatalf("installed %d limits", len(ids))
+	}
+	noRetry := func(o *ec2.Options) { o.RetryMaxAttempts = 1 }
+	// count successes until the first throttle: burst plus what refilled meanwhile
+	until := func(in *ec2.DescribeInstancesInput, burst int, perSec float64) {
+		t.Helper()
+		ok, start := 0, time.Now()
+		for range 1000 {
+			_, err := e.ec2.DescribeInstances(e.ctx, in, noRetry)
+			if err != nil {
+				if apiCode(err) != "RequestLimitExceeded" {
+					t.Fatal(err)
+				}
+				break
+			}
+			ok++
+		}
+		maxOK := burst + int(perSec*time.Since(start).Seconds()) + 1
+		if ok < burst || ok > maxOK {
+			t.Fatalf("%d calls before throttling, want %d..%d", ok, burst, maxOK)
+		}
+	}
+	// filtered/paginated describes draw from the 100/20 bucket …
+	until(&ec2.DescribeInstancesInput{MaxResults: aws.Int32(5)}, 100, 20)
+	// … while unfiltered, unpaginated DescribeInstances has its own 50/10 bucket
+	until(&ec2.DescribeInstancesInput{}, 50, 10)
+	// SSM is not limited
+	for range 120 {
+		if _, err := e.ssm.GetParameter(e.ctx, &ssm.GetParameterInput{Name: aws.String("/driftd/killswitch")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

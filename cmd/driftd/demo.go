@@ -1,0 +1,328 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/driftd/driftd/awssim"
+	"github.com/driftd/driftd/drift"
+	"github.com/driftd/driftd/drift/manifest"
+	"github.com/driftd/driftd/internal/app"
+	"github.com/driftd/driftd/internal/config"
+	"github.com/driftd/driftd/internal/state"
+)
+
+type demoCmd struct {
+	Listen      string        `help:"Address for /metrics and the API." default:"127.0.0.1:9464"`
+	Interval    time.Duration `help:"Scan interval." default:"10s"`
+	Duration    time.Duration `help:"Stop after this long (0: until interrupted)." default:"0"`
+	Scans       int           `help:"Stop after this many scans (0: no limit)." default:"0"`
+	InjectEvery int           `help:"Inject a new drift into a random in-sync instance every N scans (0: never)." default:"3"`
+	Seed        uint64        `help:"Seed for the injected drifts." default:"1"`
+
+	out io.Writer
+}
+
+func init() {
+	register("demo", "Run driftd against an in-process simulated AWS region with a demo fleet.", &demoCmd{})
+}
+
+func (c *demoCmd) Run(g *Globals) error {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	return c.run(ctx, g)
+}
+
+func (c *demoCmd) run(ctx context.Context, g *Globals) error {
+	out := c.out
+	if out == nil {
+		out = os.Stdout
+	}
+	if c.Interval < time.Second {
+		return &ExitError{Code: 2, Err: fmt.Errorf("--interval %s: must be at least 1s", c.Interval)}
+	}
+	// The simulated region, with the demo fleet.
+	sim := awssim.New(awssim.Options{})
+	sc := awssim.DemoScenario()
+	if err := sim.LoadScenario(sc); err != nil {
+		return &ExitError{Code: 2, Err: fmt.Errorf("loading the demo scenario: %w", err)}
+	}
+	srv, err := sim.Start("127.0.0.1:0")
+	if err != nil {
+		return &ExitError{Code: 2, Err: err}
+	}
+	defer srv.Close()
+
+	// Baselines for the AMIs that publish one (the scenario leaves one AMI
+	// without a baseline on purpose).
+	dir, err := os.MkdirTemp("", "driftd-demo-")
+	if err != nil {
+		return &ExitError{Code: 2, Err: err}
+	}
+	defer os.RemoveAll(dir)
+	formats := map[string]string{}
+	for _, a := range sc.AMIs {
+		formats[a.ID] = a.Format
+		if a.ManifestParameter == "" {
+			continue
+		}
+		if err := writeDemoManifest(sim, a.ID, dir); err != nil {
+			return &ExitError{Code: 2, Err: err}
+		}
+	}
+
+	cfg := config.Default()
+	cfg.Baselines = config.Baselines{{Name: "demo", Dir: &config.DirBaseline{Path: dir}}}
+	cfg.Selection.IncludeStandalone = true
+	cfg.Schedule.Cron = "@every " + c.Interval.String()
+	cfg.Schedule.Timeout = max(c.Interval*8/10, time.Minute)
+	cfg.Schedule.ShutdownTimeout = 2 * time.Second
+	cfg.HTTP.Listen = c.Listen
+	cfg.Log.Level, cfg.Log.Format = "warn", "console"
+	// The simulator is local: no need to spare an account's API quota.
+	cfg.Inventory.RateLimits = map[string]float64{"ssm": 1000, "ec2": 1000, "autoscaling": 1000}
+	cfg.Inventory.Concurrency = 16
+	if errs := cfg.Validate(); len(errs) > 0 {
+		return &ExitError{Code: 2, Err: &config.ValidationError{Errors: errs}}
+	}
+	log, err := logger(g, cfg)
+	if err != nil {
+		return &ExitError{Code: 2, Err: err}
+	}
+	defer log.Sync() //nolint:errcheck
+
+	ln, err := net.Listen("tcp", c.Listen)
+	if err != nil {
+		return &ExitError{Code: 2, Err: err}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if c.Duration > 0 {
+		ctx, cancel = context.WithTimeout(ctx, c.Duration)
+		defer cancel()
+	}
+	live := &demoPrinter{out: out, sim: sim, formats: formats, every: c.InjectEvery, limit: c.Scans, stop: cancel,
+		rng: rand.New(rand.NewPCG(c.Seed, 42))}
+	// The SDK reaches the simulator through its standard BaseEndpoint
+	// setting, with static demo credentials.
+	awsCfg := &aws.Config{
+		Region:       "us-east-1",
+		Credentials:  credentials.NewStaticCredentialsProvider("AKIADEMO", "demo-secret", ""),
+		BaseEndpoint: aws.String(srv.URL),
+	}
+	a, err := app.New(ctx, app.Options{Config: cfg, AWS: awsCfg, Logger: log, Observers: []app.ScanObserver{live}})
+	if err != nil {
+		return &ExitError{Code: 2, Err: err}
+	}
+	fmt.Fprintf(out, "driftd demo: simulated region at %s, %d instances in %d groups\n", srv.URL, len(sim.Instances()), len(sc.Groups))
+	fmt.Fprintf(out, "metrics: http://%s/metrics   API: http://%s/api/v1/instances?verdict=drifted\n", ln.Addr(), ln.Addr())
+	fmt.Fprintf(out, "scanning every %s; Ctrl-C to stop\n\n", c.Interval)
+	if err := a.Run(ctx, ln); err != nil {
+		return &ExitError{Code: 2, Err: err}
+	}
+	fmt.Fprintf(out, "demo stopped after %d scans\n", live.scans())
+	return nil
+}
+
+// writeDemoManifest renders the simulator's baseline of an AMI with the
+// native manifest encoder.
+func writeDemoManifest(sim *awssim.Sim, ami, dir string) error {
+	raw, err := sim.Manifest(ami)
+	if err != nil {
+		return err
+	}
+	var doc struct {
+		AMI           string `json:"ami_id"`
+		Name          string `json:"name"`
+		PackageFormat string `json:"package_format"`
+		Packages      []struct {
+			Name, Arch, Epoch, Version, Release string
+		} `json:"packages"`
+		Files []struct {
+			Path, SHA256 string
+			Size         json.RawMessage
+		} `json:"files"`
+		Services []struct{ Name, State, Enabled string } `json:"services"`
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return fmt.Errorf("baseline of %s: %w", ami, err)
+	}
+	m := &drift.Manifest{SchemaVersion: 1, AMI: doc.AMI, Name: doc.Name, PackageFormat: drift.PackageFormat(doc.PackageFormat),
+		Provenance: map[string]string{"captured_from": "awssim demo scenario"}}
+	for _, p := range doc.Packages {
+		m.Packages = append(m.Packages, drift.Package{Name: p.Name, Arch: p.Arch, Epoch: p.Epoch, Version: p.Version, Release: p.Release})
+	}
+	for _, f := range doc.Files {
+		df := drift.File{Path: f.Path, SHA256: f.SHA256}
+		// The simulator writes the size as a string or a number.
+		if s := strings.Trim(string(f.Size), `"`); s != "" {
+			if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+				df.Size, df.HasSize = n, true
+			}
+		}
+		m.Files = append(m.Files, df)
+	}
+	for _, s := range doc.Services {
+		m.Services = append(m.Services, drift.Service{Name: s.Name, State: s.State, Enabled: s.Enabled})
+	}
+	b, err := manifest.Encode(m)
+	if err != nil {
+		return fmt.Errorf("baseline of %s: %w", ami, err)
+	}
+	return os.WriteFile(filepath.Join(dir, ami+".yaml"), b, 0o644)
+}
+
+// demoPrinter prints a live summary after each scan and now and then
+// injects a new drift so detection can be watched.
+type demoPrinter struct {
+	out     io.Writer
+	sim     *awssim.Sim
+	formats map[string]string
+	every   int
+	limit   int
+	stop    context.CancelFunc
+	rng     *rand.Rand
+
+	mu       sync.Mutex
+	n        int
+	injected map[string]string
+}
+
+func (p *demoPrinter) scans() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.n
+}
+
+func (p *demoPrinter) OnScan(_ context.Context, r *app.ScanResult) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.n++
+	w := p.out
+	if r.Err != nil {
+		fmt.Fprintf(w, "scan #%d failed: %v\n\n", r.ID, r.Err)
+		p.done()
+		return
+	}
+	fmt.Fprintf(w, "── scan #%d at %s: %d instances in %.2fs, %d API calls, %d unchanged (verdict reused)\n",
+		r.ID, r.Finished.UTC().Format("15:04:05"), len(r.Instances), r.Duration.Seconds(), r.APICalls.Total, r.Reused)
+	type row struct{ counts map[drift.Verdict]int }
+	groups := map[string]*row{}
+	for _, ir := range r.Instances {
+		g := ir.Report.ASG
+		if g == "" {
+			g = "(standalone)"
+		}
+		if groups[g] == nil {
+			groups[g] = &row{counts: map[drift.Verdict]int{}}
+		}
+		groups[g].counts[ir.Report.Verdict]++
+	}
+	names := make([]string, 0, len(groups))
+	for g := range groups {
+		names = append(names, g)
+	}
+	sort.Strings(names)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprint(tw, "ASG\t")
+	for _, v := range drift.Verdicts {
+		fmt.Fprintf(tw, "%s\t", v)
+	}
+	fmt.Fprintln(tw)
+	for _, g := range names {
+		fmt.Fprintf(tw, "%s\t", g)
+		for _, v := range drift.Verdicts {
+			fmt.Fprintf(tw, "%d\t", groups[g].counts[v])
+		}
+		fmt.Fprintln(tw)
+	}
+	tw.Flush()
+	drifted := r.Drifted()
+	if len(drifted) > 0 {
+		fmt.Fprintf(w, "drifted:\n")
+	}
+	for _, ir := range drifted {
+		rep := ir.Report
+		mark := ""
+		if ir.Transition {
+			mark = "  ← NEW"
+		}
+		fmt.Fprintf(w, "  %s  %-7s %-8s %d finding(s), drifted for %d scan(s)%s\n", rep.InstanceID, rep.ASG, rep.Severity, len(rep.Findings), ir.State.ConsecutiveDrifted, mark)
+		for _, f := range state.TopFindings(rep.Findings, 3) {
+			fmt.Fprintf(w, "      %s\n", app.FindingString(f))
+		}
+	}
+	for _, ir := range r.Instances {
+		if v := ir.Report.Verdict; v != drift.VerdictDrifted && v != drift.VerdictInSync {
+			fmt.Fprintf(w, "  %s  %-7s %s: %s\n", ir.Report.InstanceID, ir.Report.ASG, v, strings.Join(ir.Report.Reasons, "; "))
+		}
+	}
+	if p.every > 0 && p.n%p.every == 0 && (p.limit == 0 || p.n < p.limit) {
+		p.inject(w, r)
+	}
+	fmt.Fprintln(w)
+	p.done()
+}
+
+func (p *demoPrinter) done() {
+	if p.limit > 0 && p.n >= p.limit {
+		p.stop()
+	}
+}
+
+// inject changes a random in-sync group member.
+func (p *demoPrinter) inject(w io.Writer, r *app.ScanResult) {
+	var candidates []*drift.Report
+	for _, ir := range r.Instances {
+		if ir.Report.Verdict == drift.VerdictInSync && ir.Report.ASG != "" {
+			candidates = append(candidates, ir.Report)
+		}
+	}
+	if len(candidates) == 0 {
+		return
+	}
+	target := candidates[p.rng.IntN(len(candidates))]
+	var d awssim.Drift
+	var what string
+	switch p.rng.IntN(3) {
+	case 0:
+		names := []string{"tcpdump", "strace", "gdb", "netcat", "telnet"}
+		name := names[p.rng.IntN(len(names))]
+		ver := "4.99.1"
+		rel := "1.amzn2023"
+		if p.formats[target.AMI] == "deb" {
+			ver, rel = "4.99.1-1", ""
+		}
+		d = awssim.Drift{Action: awssim.DriftInstall, Package: &awssim.PackageSpec{Name: name, Version: ver, Release: rel}}
+		what = "installed package " + name
+	case 1:
+		d = awssim.Drift{Action: awssim.DriftFile, File: &awssim.FileSpec{Path: "/etc/sudoers",
+			SHA256: fmt.Sprintf("%064x", p.rng.Uint64()), Size: 4400}}
+		what = "edited /etc/sudoers"
+	default:
+		d = awssim.Drift{Action: awssim.DriftStopService, Service: &awssim.ServiceSpec{Name: "sshd.service"}}
+		what = "stopped sshd.service"
+	}
+	if err := p.sim.Inject(target.InstanceID, d); err != nil {
+		fmt.Fprintf(w, "injecting drift into %s: %v\n", target.InstanceID, err)
+		return
+	}
+	fmt.Fprintf(w, "⚡ injected drift: %s on %s (%s); watch the next scan\n", what, target.InstanceID, target.ASG)
+}

@@ -1,0 +1,308 @@
+package baselines
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	"github.com/driftd/driftd/collectors"
+	"github.com/driftd/driftd/drift"
+	"github.com/driftd/driftd/drift/manifest"
+)
+
+// DefaultCaptureTypes are the inventory types captured when none are given.
+var DefaultCaptureTypes = []string{drift.TypeApplication}
+
+// CaptureOptions select what Capture reads.
+type CaptureOptions struct {
+	InstanceID string
+	// Types are the inventory types to capture (default AWS:Application).
+	// AWS:Application is required; other types the instance has never
+	// reported are skipped with a warning.
+	Types []string
+	// Exclude drops instance-specific items (like goss add --exclude-attr):
+	// globs (path.Match) on package names, file paths, service names and
+	// custom entry keys. A "package:", "file:", "service:" or "custom:"
+	// prefix restricts a glob to one category.
+	Exclude []string
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// CaptureResult is a captured manifest and what the operator should know.
+type CaptureResult struct {
+	Manifest *drift.Manifest
+	Warnings []string
+	// Excluded counts the items dropped by Exclude, by category.
+	Excluded map[drift.Category]int
+}
+
+// Capture reads a clean instance's SSM inventory (ListInventoryEntries via
+// collectors.Inventory), its AMI and name (DescribeInstances,
+// DescribeImages) and its agent version (DescribeInstanceInformation), and
+// returns the native manifest for its AMI with provenance (instance id,
+// capture time, inventory capture time, agent version).
+func Capture(ctx context.Context, ec2api collectors.EC2API, ssmapi collectors.SSMAPI, o CaptureOptions) (*CaptureResult, error) {
+	if o.InstanceID == "" {
+		return nil, errors.New("capture: an instance id is required")
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	types := o.Types
+	if len(types) == 0 {
+		types = DefaultCaptureTypes
+	}
+	if !containsStr(types, drift.TypeApplication) {
+		return nil, fmt.Errorf("capture: --types must include %s (a baseline without packages is not usable)", drift.TypeApplication)
+	}
+	ex, err := compileExcludes(o.Exclude)
+	if err != nil {
+		return nil, err
+	}
+	id := o.InstanceID
+	res := &CaptureResult{Excluded: map[drift.Category]int{}}
+
+	// EC2: AMI and name.
+	di, err := ec2api.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{id}})
+	if err != nil {
+		return nil, fmt.Errorf("capture %s: DescribeInstances: %w", id, err)
+	}
+	var amiID, instName, state string
+	for _, r := range di.Reservations {
+		for _, in := range r.Instances {
+			if aws.ToString(in.InstanceId) != id {
+				continue
+			}
+			amiID = aws.ToString(in.ImageId)
+			if in.State != nil {
+				state = string(in.State.Name)
+			}
+			for _, t := range in.Tags {
+				if aws.ToString(t.Key) == "Name" {
+					instName = aws.ToString(t.Value)
+				}
+			}
+		}
+	}
+	if amiID == "" {
+		return nil, fmt.Errorf("capture %s: instance not found (or it has no AMI id)", id)
+	}
+	if state != "" && state != "running" {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("instance %s is %s, not running", id, state))
+	}
+	var amiName string
+	if img, err := ec2api.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{amiID}}); err != nil {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("DescribeImages %s: %v (the manifest will have no AMI name)", amiID, err))
+	} else if len(img.Images) == 1 {
+		amiName = aws.ToString(img.Images[0].Name)
+	}
+
+	// SSM: agent version and platform.
+	info, err := ssmapi.DescribeInstanceInformation(ctx, &ssm.DescribeInstanceInformationInput{
+		Filters: []ssmtypes.InstanceInformationStringFilter{{Key: aws.String("InstanceIds"), Values: []string{id}}},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("capture %s: DescribeInstanceInformation: %w", id, err)
+	}
+	if len(info.InstanceInformationList) == 0 {
+		return nil, fmt.Errorf("capture %s: the instance is not registered with SSM (no agent, no inventory)", id)
+	}
+	agent := info.InstanceInformationList[0]
+	if agent.PingStatus != ssmtypes.PingStatusOnline {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("SSM agent of %s is %s: the inventory may be old", id, agent.PingStatus))
+	}
+
+	// Inventory, every page of every type.
+	inv := &collectors.Inventory{SSM: ssmapi}
+	var tds []*collectors.TypeData
+	for _, t := range types {
+		td, err := inv.First(ctx, id, t)
+		if err == nil {
+			err = inv.Rest(ctx, id, td)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("capture %s: %w", id, err)
+		}
+		if !td.Present {
+			if t == drift.TypeApplication {
+				return nil, fmt.Errorf("capture %s: no %s inventory (is an inventory association running on it?)", id, t)
+			}
+			res.Warnings = append(res.Warnings, fmt.Sprintf("%s has never reported %s; skipped", id, t))
+			continue
+		}
+		tds = append(tds, td)
+	}
+	snap := collectors.BuildSnapshot(collectors.Instance{ID: id, AMI: amiID}, tds, drift.FormatGeneric)
+
+	m := &drift.Manifest{
+		SchemaVersion: manifest.SchemaVersion,
+		AMI:           amiID,
+		Name:          amiName,
+		OSFamily:      osFamily(aws.ToString(agent.PlatformName)),
+		Provenance: map[string]string{
+			"captured_from": id,
+			"capture_time":  o.Now().UTC().Format(time.RFC3339),
+			"agent_version": aws.ToString(agent.AgentVersion),
+			"types":         strings.Join(types, ","),
+		},
+	}
+	if instName != "" {
+		m.Provenance["instance_name"] = instName
+	}
+	if pn := aws.ToString(agent.PlatformName); pn != "" {
+		m.Provenance["platform"] = strings.TrimSpace(pn + " " + aws.ToString(agent.PlatformVersion))
+	}
+	for t, ct := range snap.CaptureTimes {
+		m.Provenance["inventory_capture_time."+t] = ct.UTC().Format(time.RFC3339)
+	}
+	formats := map[drift.PackageFormat]int{}
+	for _, p := range snap.Packages {
+		if ex.match(drift.CategoryPackage, p.Name) {
+			res.Excluded[drift.CategoryPackage]++
+			continue
+		}
+		formats[p.Format]++
+		m.Packages = append(m.Packages, drift.Package{Name: p.Name, Arch: p.Arch, Epoch: p.Epoch, Version: p.Version, Release: p.Release, Format: p.Format})
+	}
+	if len(formats) == 1 {
+		for f := range formats {
+			m.PackageFormat = f
+		}
+	}
+	for _, f := range snap.Files {
+		if ex.match(drift.CategoryFile, f.Path) {
+			res.Excluded[drift.CategoryFile]++
+			continue
+		}
+		m.Files = append(m.Files, f)
+	}
+	for _, s := range snap.Services {
+		if ex.match(drift.CategoryService, s.Name) {
+			res.Excluded[drift.CategoryService]++
+			continue
+		}
+		m.Services = append(m.Services, s)
+	}
+	for name, ct := range snap.Custom {
+		c := &drift.CustomType{TypeName: name, Key: ct.Key}
+		key := ct.Key
+		if key == "" {
+			key = "Name"
+		}
+		for _, e := range ct.Entries {
+			if ex.match(drift.CategoryCustom, e[key]) {
+				res.Excluded[drift.CategoryCustom]++
+				continue
+			}
+			c.Entries = append(c.Entries, e)
+		}
+		if len(c.Entries) > 0 {
+			if m.Custom == nil {
+				m.Custom = map[string]*drift.CustomType{}
+			}
+			m.Custom[name] = c
+		}
+	}
+	if len(res.Excluded) > 0 {
+		var parts []string
+		for _, c := range drift.Categories {
+			if n := res.Excluded[c]; n > 0 {
+				parts = append(parts, string(c)+"="+strconv.Itoa(n))
+			}
+		}
+		m.Provenance["excluded"] = strings.Join(parts, ",") + " (" + strings.Join(o.Exclude, " ") + ")"
+	}
+	if len(m.Packages) == 0 {
+		return nil, fmt.Errorf("capture %s: no packages left (inventory empty or everything excluded)", id)
+	}
+	if err := m.Normalize(); err != nil {
+		return nil, fmt.Errorf("capture %s: %w", id, err)
+	}
+	m.Source = "capture:" + id
+	res.Manifest = m
+	sort.Strings(res.Warnings)
+	return res, nil
+}
+
+// excludes are compiled --exclude globs.
+type excludes []excludeGlob
+
+type excludeGlob struct {
+	cat  drift.Category // "" = every category
+	glob string
+}
+
+func compileExcludes(globs []string) (excludes, error) {
+	var ex excludes
+	for _, g := range globs {
+		eg := excludeGlob{glob: g}
+		for _, c := range []drift.Category{drift.CategoryPackage, drift.CategoryFile, drift.CategoryService, drift.CategoryCustom} {
+			if rest, ok := strings.CutPrefix(g, string(c)+":"); ok {
+				eg = excludeGlob{cat: c, glob: rest}
+				break
+			}
+		}
+		if eg.glob == "" {
+			return nil, fmt.Errorf("--exclude %q: empty pattern", g)
+		}
+		if _, err := path.Match(eg.glob, ""); err != nil {
+			return nil, fmt.Errorf("--exclude %q: bad glob", g)
+		}
+		ex = append(ex, eg)
+	}
+	return ex, nil
+}
+
+func (ex excludes) match(c drift.Category, name string) bool {
+	for _, g := range ex {
+		if g.cat != "" && g.cat != c {
+			continue
+		}
+		if ok, _ := path.Match(g.glob, name); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// osFamily maps SSM's PlatformName to a manifest os_family.
+func osFamily(platform string) string {
+	p := strings.ToLower(platform)
+	switch {
+	case p == "":
+		return ""
+	case strings.Contains(p, "amazon linux"):
+		return "amzn"
+	case strings.Contains(p, "red hat"):
+		return "rhel"
+	case strings.Contains(p, "ubuntu"):
+		return "ubuntu"
+	case strings.Contains(p, "debian"):
+		return "debian"
+	case strings.Contains(p, "suse"):
+		return "sles"
+	case strings.Contains(p, "windows"):
+		return "windows"
+	}
+	return strings.Fields(p)[0]
+}
+
+func containsStr(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
