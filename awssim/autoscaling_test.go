@@ -246,7 +246,16 @@ func TestLifecycleHookAndTerminate(t *testing.T) {
 	if v, _ := e.sim.Instance(w[0]); v.Lifecycle != LCTerminatingWait {
 		t.Fatalf("hook released early: %+v", v)
 	}
-	e.clock.Advance(2 * time.Second) // hook timeout (2m)
+	// a heartbeat restarts the hook timeout
+	if _, err := e.asg.RecordLifecycleActionHeartbeat(e.ctx, &autoscaling.RecordLifecycleActionHeartbeatInput{AutoScalingGroupName: aws.String("worker"),
+		LifecycleHookName: aws.String("drain"), InstanceId: aws.String(w[0])}); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(119 * time.Second)
+	if v, _ := e.sim.Instance(w[0]); v.Lifecycle != LCTerminatingWait {
+		t.Fatalf("heartbeat ignored: %+v", v)
+	}
+	e.clock.Advance(2 * time.Second) // hook timeout (2m after the heartbeat)
 	if v, _ := e.sim.Instance(w[0]); v.State != StateShuttingDown {
 		t.Fatalf("after hook timeout: %+v", v)
 	}

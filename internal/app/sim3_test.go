@@ -289,3 +289,29 @@ func TestPerOperationRateLimit(t *testing.T) {
 		t.Error("reload did not replace the rate limits")
 	}
 }
+
+// TestJitterDelaysAndShutdownInterruptsIt: a scheduled job first waits a
+// random jitter; cancellation during the wait skips the scan.
+func TestJitterDelaysAndShutdownInterruptsIt(t *testing.T) {
+	f := newFixture(t)
+	c := f.config()
+	c.Schedule.Jitter = time.Hour
+	a := f.app(t, c)
+	ctx, cancel := context.WithCancel(context.Background())
+	s := newScheduler(a, ctx)
+	done := make(chan struct{})
+	go func() { s.job(); close(done) }()
+	time.Sleep(100 * time.Millisecond)
+	if a.LastScan() != nil {
+		t.Fatal("scan started without waiting for the jitter")
+	}
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+		t.Fatal("jitter wait not interrupted by shutdown")
+	}
+	if a.LastScan() != nil {
+		t.Error("a scan ran after shutdown")
+	}
+}
