@@ -44,15 +44,6 @@ import (
 // test logs each waived expression that was in fact empty. Keys are
 // Expr.Source values.
 var emptyInDemo = map[string]string{
-	// `driftd run` on this tree does not construct the remediation engine
-	// yet (remediation runs through `driftd plan`/`approve` only), so the
-	// remediation gauges are not exported by the daemon.
-	`driftd.json: panel "Kill switch" ref A`:                  "remediation engine not wired into driftd run: driftd_killswitch_engaged absent",
-	`alerts.yml: alert DriftdKillSwitchEngaged`:               "remediation engine not wired into driftd run: driftd_killswitch_engaged absent",
-	`driftd.json: panel "Circuit breakers" ref A`:             "remediation engine not wired into driftd run: driftd_circuit_open absent",
-	`alerts.yml: alert DriftdCircuitBreakerOpen`:              "remediation engine not wired into driftd run: driftd_circuit_open absent",
-	`driftd.json: panel "Remediation budget remaining" ref A`: "remediation engine not wired into driftd run: driftd_remediation_budget_remaining absent",
-	`driftd.json: panel "Remediation blocked" ref A`:          "remediation engine not wired into driftd run: driftd_remediation_blocked absent",
 	// Missing manifests are not errors; no source fails in the demo, and the
 	// counter has no series until one does.
 	`driftd.json: panel "Baseline errors" ref A`: "no baseline source fails in the demo",
