@@ -17,6 +17,7 @@ import (
 	"github.com/driftd/driftd/awssim"
 	"github.com/driftd/driftd/drift"
 	"github.com/driftd/driftd/internal/config"
+	"github.com/driftd/driftd/internal/sdkhttp"
 )
 
 // inventoryCalls counts ListInventoryEntries calls per instance/type from
@@ -115,7 +116,7 @@ func TestFaultsNeverYieldDriftFromPartialData(t *testing.T) {
 			opts := Options{Config: c, AWS: simAWS(f.url), Logger: zap.NewNop(), Registry: reg}
 			if tt.name == "timeouts" {
 				aw := simAWS(f.url)
-				aw.HTTPClient = &http.Client{Timeout: 300 * time.Millisecond, Transport: plainBodyTransport{http.DefaultTransport}}
+				aw.HTTPClient = &http.Client{Timeout: 300 * time.Millisecond, Transport: sdkhttp.Transport(http.DefaultTransport)}
 				opts.AWS = aw
 			}
 			a, err := New(context.Background(), opts)
