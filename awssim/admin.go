@@ -144,6 +144,8 @@ func (s *Sim) serveAdmin(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		adminJSON(w, 201, map[string]string{"id": id})
+	case path == "faults/aws-rate-limits" && r.Method == http.MethodPost:
+		adminJSON(w, 201, map[string][]string{"ids": s.AWSRateLimits()})
 	case path == "faults" && r.Method == http.MethodDelete:
 		s.ClearFaults()
 		adminJSON(w, 200, map[string]string{"status": "cleared"})

@@ -35,6 +35,7 @@ func (s *Sim) serveAutoScaling(w http.ResponseWriter, req *wire.Request) {
 		"PutLifecycleHook":                    s.asPutLifecycleHook,
 		"DescribeLifecycleHooks":              s.asDescribeLifecycleHooks,
 		"CompleteLifecycleAction":             s.asCompleteLifecycleAction,
+		"RecordLifecycleActionHeartbeat":      s.asRecordHeartbeat,
 	}
 	op, ok := ops[req.Op]
 	if !ok {
@@ -1173,12 +1174,48 @@ func (s *Sim) asCompleteLifecycleAction(req *wire.Request) ([]byte, *wire.Error)
 		return nil, werr
 	}
 	in := f.instances[id]
-	if in == nil || in.Group != name || in.Lifecycle != LCTerminatingWait {
+	if in == nil || in.Group != name || (in.Lifecycle != LCTerminatingWait && in.Lifecycle != LCPendingWait) {
 		return nil, validation("No active Lifecycle Action found with instance ID %s", id)
 	}
 	now := s.Now()
-	in.Lifecycle = LCTerminatingProceed
-	f.shutdownLocked(in, now)
+	if in.Lifecycle == LCPendingWait {
+		f.finishLaunchHookLocked(in, now, res)
+	} else {
+		in.Lifecycle = LCTerminatingProceed
+		f.shutdownLocked(in, now)
+	}
 	f.touchLocked()
+	return []byte{}, nil
+}
+
+func (s *Sim) asRecordHeartbeat(req *wire.Request) ([]byte, *wire.Error) {
+	name, err := requireParam(req, "AutoScalingGroupName")
+	if err != nil {
+		return nil, err
+	}
+	hookName, err := requireParam(req, "LifecycleHookName")
+	if err != nil {
+		return nil, err
+	}
+	id := req.Form.Get("InstanceId")
+	f := s.fleet
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	g, werr := f.group(name)
+	if werr != nil {
+		return nil, werr
+	}
+	var hook *Hook
+	for i := range g.Hooks {
+		if g.Hooks[i].Name == hookName {
+			hook = &g.Hooks[i]
+		}
+	}
+	in := f.instances[id]
+	if hook == nil || in == nil || in.Group != name || (in.Lifecycle != LCTerminatingWait && in.Lifecycle != LCPendingWait) {
+		return nil, validation("No active Lifecycle Action found with instance ID %s", id)
+	}
+	in.hookDeadline = s.Now().Add(hook.Timeout)
+	f.scheduleLocked(s.Now())
 	return []byte{}, nil
 }

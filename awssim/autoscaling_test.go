@@ -246,7 +246,16 @@ func TestLifecycleHookAndTerminate(t *testing.T) {
 	if v, _ := e.sim.Instance(w[0]); v.Lifecycle != LCTerminatingWait {
 		t.Fatalf("hook released early: %+v", v)
 	}
-	e.clock.Advance(2 * time.Second) // hook timeout (2m)
+	// a heartbeat restarts the hook timeout
+	if _, err := e.asg.RecordLifecycleActionHeartbeat(e.ctx, &autoscaling.RecordLifecycleActionHeartbeatInput{AutoScalingGroupName: aws.String("worker"),
+		LifecycleHookName: aws.String("drain"), InstanceId: aws.String(w[0])}); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(119 * time.Second)
+	if v, _ := e.sim.Instance(w[0]); v.Lifecycle != LCTerminatingWait {
+		t.Fatalf("heartbeat ignored: %+v", v)
+	}
+	e.clock.Advance(2 * time.Second) // hook timeout (2m after the heartbeat)
 	if v, _ := e.sim.Instance(w[0]); v.State != StateShuttingDown {
 		t.Fatalf("after hook timeout: %+v", v)
 	}
@@ -441,5 +450,45 @@ func TestTagsAndTerminateInstancesEC2(t *testing.T) {
 	_, err = e.ec2.DescribeImages(e.ctx, &ec2.DescribeImagesInput{ImageIds: []string{"ami-0123456789abcdef0"}})
 	if apiCode(err) != "InvalidAMIID.NotFound" {
 		t.Fatalf("unknown image: %v", err)
+	}
+}
+
+func TestLaunchLifecycleHook(t *testing.T) {
+	e := newEnv(t, Options{LaunchDelay: 10 * time.Second}, DemoScenario())
+	if _, err := e.asg.PutLifecycleHook(e.ctx, &autoscaling.PutLifecycleHookInput{AutoScalingGroupName: aws.String("api"), LifecycleHookName: aws.String("warm"),
+		LifecycleTransition: aws.String("autoscaling:EC2_INSTANCE_LAUNCHING"), HeartbeatTimeout: aws.Int32(60), DefaultResult: aws.String("CONTINUE")}); err != nil {
+		t.Fatal(err)
+	}
+	old := e.sim.GroupMembers("api")
+	if _, err := e.asg.UpdateAutoScalingGroup(e.ctx, &autoscaling.UpdateAutoScalingGroupInput{AutoScalingGroupName: aws.String("api"), DesiredCapacity: aws.Int32(12)}); err != nil {
+		t.Fatal(err)
+	}
+	var fresh []string
+	for _, id := range e.sim.GroupMembers("api") {
+		if !contains(old, id) {
+			fresh = append(fresh, id)
+		}
+	}
+	if len(fresh) != 2 {
+		t.Fatalf("launched %d", len(fresh))
+	}
+	e.clock.Advance(20 * time.Second) // booted, but the hook holds
+	if v, _ := e.sim.Instance(fresh[0]); v.Lifecycle != LCPendingWait || v.State != StateRunning {
+		t.Fatalf("hook not holding the launch: %+v", v)
+	}
+	// CONTINUE releases one early; the other waits for the timeout
+	if _, err := e.asg.CompleteLifecycleAction(e.ctx, &autoscaling.CompleteLifecycleActionInput{AutoScalingGroupName: aws.String("api"),
+		LifecycleHookName: aws.String("warm"), InstanceId: aws.String(fresh[0]), LifecycleActionResult: aws.String("CONTINUE")}); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := e.sim.Instance(fresh[0]); v.Lifecycle != LCInService {
+		t.Fatalf("after CONTINUE: %+v", v)
+	}
+	if v, _ := e.sim.Instance(fresh[1]); v.Lifecycle != LCPendingWait {
+		t.Fatalf("second launch released early: %+v", v)
+	}
+	e.clock.Advance(41 * time.Second)
+	if v, _ := e.sim.Instance(fresh[1]); v.Lifecycle != LCInService {
+		t.Fatalf("after hook timeout (CONTINUE): %+v", v)
 	}
 }

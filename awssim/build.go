@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -287,7 +288,7 @@ func manifestJSON(a *AMI) ([]byte, error) {
 	}
 	type file struct {
 		Path   string `json:"path"`
-		Size   string `json:"size,omitempty"`
+		Size   *int64 `json:"size,omitempty"` // a number, as driftd's native manifest format has it
 		SHA256 string `json:"sha256,omitempty"`
 	}
 	type svc struct {
@@ -322,7 +323,11 @@ func manifestJSON(a *AMI) ([]byte, error) {
 	}
 	if td := a.Inventory[TypeFileDigest]; td != nil {
 		for _, e := range td.Entries {
-			m.Files = append(m.Files, file{Path: e["Path"], Size: e["Size"], SHA256: e["SHA256"]})
+			f := file{Path: e["Path"], SHA256: e["SHA256"]}
+			if n, err := strconv.ParseInt(e["Size"], 10, 64); err == nil {
+				f.Size = &n
+			}
+			m.Files = append(m.Files, f)
 		}
 	}
 	if td := a.Inventory[TypeSystemdUnit]; td != nil {
@@ -409,6 +414,9 @@ type HookSpec struct {
 	Name       string        `json:"name" yaml:"name"`
 	Transition string        `json:"transition" yaml:"transition"` // terminating | launching (or the full autoscaling:EC2_INSTANCE_* name)
 	Timeout    time.Duration `json:"timeout" yaml:"timeout"`
+	// DefaultResult applies when the hook times out: CONTINUE (default) or
+	// ABANDON (a launching instance is then terminated).
+	DefaultResult string `json:"defaultResult,omitempty" yaml:"defaultResult,omitempty"`
 }
 
 func (f *fleet) createGroupLocked(spec GroupSpec, now time.Time) error {
@@ -470,7 +478,15 @@ func (f *fleet) createGroupLocked(spec GroupSpec, now time.Time) error {
 		if to <= 0 {
 			to = time.Hour
 		}
-		g.Hooks = append(g.Hooks, Hook{Name: h.Name, Transition: tr, Timeout: to, DefaultResult: "CONTINUE"})
+		dr := h.DefaultResult
+		switch dr {
+		case "":
+			dr = "CONTINUE"
+		case "CONTINUE", "ABANDON":
+		default:
+			return fmt.Errorf("group %s: hook %s: defaultResult %q is not CONTINUE or ABANDON", spec.Name, h.Name, dr)
+		}
+		g.Hooks = append(g.Hooks, Hook{Name: h.Name, Transition: tr, Timeout: to, DefaultResult: dr})
 	}
 	f.groups[g.Name] = g
 	return nil
@@ -506,7 +522,7 @@ func (f *fleet) settleLocked(in *Instance, now time.Time, age time.Duration) {
 	in.LaunchTime = now.Add(-age)
 	in.readyAt = in.LaunchTime
 	in.State = StateRunning
-	if in.Lifecycle == LCPending {
+	if in.Lifecycle == LCPending || in.Lifecycle == LCPendingWait {
 		in.Lifecycle = LCInService
 	}
 	if in.activity != nil {

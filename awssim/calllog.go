@@ -110,6 +110,11 @@ func summarize(req *wire.Request) string {
 		s = b.String()
 	case len(req.Body) > 0 && (req.Protocol == wire.JSON10 || req.Protocol == wire.JSON11):
 		s = string(req.Body)
+		if req.Op == "PutParameter" { // never keep parameter values (SecureString) in the log
+			var p struct{ Name, Type string }
+			_ = json.Unmarshal(req.Body, &p)
+			s = "Name=" + p.Name + "&Type=" + p.Type + "&Value=<redacted>"
+		}
 	case req.HTTP != nil:
 		s = req.HTTP.Method + " " + req.HTTP.URL.Path
 	}

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 // truncate.
 type Fault struct {
 	ID        string `json:"id,omitempty"`
+	Name      string `json:"name,omitempty"` // free-form label
 	Service   string `json:"service,omitempty"`
 	Operation string `json:"operation,omitempty"`
 
@@ -49,6 +51,8 @@ type Fault struct {
 
 	limiter *rate.Limiter
 	hits    int
+	// match, when set, further restricts the requests the fault applies to.
+	match func(*wire.Request) bool
 }
 
 type faults struct {
@@ -112,10 +116,57 @@ func (s *Sim) Faults() []Fault {
 	out := make([]Fault, 0, len(s.faults.list))
 	for _, f := range s.faults.list {
 		c := *f
-		c.limiter = nil
+		c.limiter, c.match = nil, nil
 		out = append(out, c)
 	}
 	return out
+}
+
+// AWSRateLimits installs token buckets modelled on EC2's published request
+// rate limits (per account and region): unfiltered and unpaginated
+// DescribeInstances 50 burst / 10 per second; other non-mutating calls
+// 100 / 20; RunInstances 5 / 2; TerminateInstances 100 / 5; other mutating
+// calls 50 / 5. Requests beyond them get RequestLimitExceeded (503). AWS
+// publishes no figures for Auto Scaling and SSM, so none are installed there.
+// It returns the fault ids.
+func (s *Sim) AWSRateLimits() []string {
+	unfiltered := func(r *wire.Request) bool {
+		if r.Op != "DescribeInstances" || r.Form.Get("MaxResults") != "" {
+			return false
+		}
+		for k := range r.Form {
+			if strings.HasPrefix(k, "Filter.") || strings.HasPrefix(k, "InstanceId.") {
+				return false
+			}
+		}
+		return true
+	}
+	nonMutating := func(r *wire.Request) bool { return strings.HasPrefix(r.Op, "Describe") && !unfiltered(r) }
+	mutating := func(r *wire.Request) bool {
+		return !strings.HasPrefix(r.Op, "Describe") && r.Op != "RunInstances" && r.Op != "TerminateInstances"
+	}
+	specs := []Fault{
+		{Name: "ec2 unfiltered unpaginated DescribeInstances", Service: wire.SvcEC2, Operation: "DescribeInstances", Rate: 10, Burst: 50, match: unfiltered},
+		{Name: "ec2 non-mutating", Service: wire.SvcEC2, Rate: 20, Burst: 100, match: nonMutating},
+		{Name: "ec2 RunInstances", Service: wire.SvcEC2, Operation: "RunInstances", Rate: 2, Burst: 5},
+		{Name: "ec2 TerminateInstances", Service: wire.SvcEC2, Operation: "TerminateInstances", Rate: 5, Burst: 100},
+		{Name: "ec2 mutating", Service: wire.SvcEC2, Rate: 5, Burst: 50, match: mutating},
+	}
+	var ids []string
+	for _, f := range specs {
+		m := f.match
+		f.match = nil
+		id, _ := s.AddFault(f)
+		s.faults.mu.Lock()
+		for _, x := range s.faults.list {
+			if x.ID == id {
+				x.match = m
+			}
+		}
+		s.faults.mu.Unlock()
+		ids = append(ids, id)
+	}
+	return ids
 }
 
 func match(pat, v string) bool { return pat == "" || pat == "*" || pat == v }
@@ -136,7 +187,8 @@ func (fs *faults) apply(w http.ResponseWriter, req *wire.Request) (string, fault
 	kind := ""
 	act := actNone
 	for _, f := range fs.list {
-		if !match(f.Service, req.Service) || !match(f.Operation, req.Op) || (f.Count > 0 && f.hits >= f.Count) {
+		if !match(f.Service, req.Service) || !match(f.Operation, req.Op) || (f.Count > 0 && f.hits >= f.Count) ||
+			(f.match != nil && !f.match(req)) {
 			continue
 		}
 		delay += f.Latency

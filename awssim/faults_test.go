@@ -176,3 +176,41 @@ func TestEndpointFromEnvironment(t *testing.T) {
 		t.Fatalf("typed error via env config: %T %v", err, err)
 	}
 }
+
+func TestAWSRateLimits(t *testing.T) {
+	e := newEnv(t, Options{}, DemoScenario())
+	ids := e.sim.AWSRateLimits()
+	if len(ids) != 5 {
+		t.Fatalf("installed %d limits", len(ids))
+	}
+	noRetry := func(o *ec2.Options) { o.RetryMaxAttempts = 1 }
+	// count successes until the first throttle: burst plus what refilled meanwhile
+	until := func(in *ec2.DescribeInstancesInput, burst int, perSec float64) {
+		t.Helper()
+		ok, start := 0, time.Now()
+		for range 1000 {
+			_, err := e.ec2.DescribeInstances(e.ctx, in, noRetry)
+			if err != nil {
+				if apiCode(err) != "RequestLimitExceeded" {
+					t.Fatal(err)
+				}
+				break
+			}
+			ok++
+		}
+		maxOK := burst + int(perSec*time.Since(start).Seconds()) + 1
+		if ok < burst || ok > maxOK {
+			t.Fatalf("%d calls before throttling, want %d..%d", ok, burst, maxOK)
+		}
+	}
+	// filtered/paginated describes draw from the 100/20 bucket …
+	until(&ec2.DescribeInstancesInput{MaxResults: aws.Int32(5)}, 100, 20)
+	// … while unfiltered, unpaginated DescribeInstances has its own 50/10 bucket
+	until(&ec2.DescribeInstancesInput{}, 50, 10)
+	// SSM is not limited
+	for range 120 {
+		if _, err := e.ssm.GetParameter(e.ctx, &ssm.GetParameterInput{Name: aws.String("/driftd/killswitch")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}

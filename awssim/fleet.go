@@ -24,6 +24,7 @@ var stateCodes = map[string]int{StatePending: 0, StateRunning: 16, StateShutting
 // Auto Scaling lifecycle states used by the simulator.
 const (
 	LCPending            = "Pending"
+	LCPendingWait        = "Pending:Wait"
 	LCInService          = "InService"
 	LCTerminating        = "Terminating"
 	LCTerminatingWait    = "Terminating:Wait"
@@ -109,6 +110,7 @@ type Instance struct {
 	LTID, LTName               string
 	LTVersion                  int
 	hookDeadline               time.Time
+	hookResult                 string
 	activity                   *Activity
 	Managed                    bool // runs the SSM agent
 	AgentVersion               string
@@ -169,24 +171,22 @@ type Refresh struct {
 
 // Group is an Auto Scaling group.
 type Group struct {
-	Name, ARN              string
-	Min, Max, Desired      int
-	LTID, LTVersion        string
-	AZs                    []string
-	HealthCheckType        string
-	Grace                  int
-	DefaultCooldown        int
-	Created                time.Time
-	Tags                   []GroupTag
-	Suspended              map[string]string
-	Hooks                  []Hook
-	NewInstancesProtected  bool
-	members                []*Instance
-	refreshes              []*Refresh
-	activities             []*Activity
-	VPCZoneIdentifier      string
-	launchHook, termHook   *Hook
-	pendingLaunchActivitys int
+	Name, ARN             string
+	Min, Max, Desired     int
+	LTID, LTVersion       string
+	AZs                   []string
+	HealthCheckType       string
+	Grace                 int
+	DefaultCooldown       int
+	Created               time.Time
+	Tags                  []GroupTag
+	Suspended             map[string]string
+	Hooks                 []Hook
+	NewInstancesProtected bool
+	members               []*Instance
+	refreshes             []*Refresh
+	activities            []*Activity
+	VPCZoneIdentifier     string
 }
 
 // fleet is the simulated region's state. All methods ending in Locked
@@ -259,14 +259,19 @@ func (f *fleet) passLocked(now time.Time) bool {
 	changed := false
 	for _, in := range f.order {
 		switch {
-		case in.State == StatePending && !in.readyAt.After(now):
-			in.State = StateRunning
+		case (in.State == StatePending || in.Lifecycle == LCPending) && !in.readyAt.After(now):
+			if in.State == StatePending {
+				in.State = StateRunning
+			}
 			if in.Group != "" && in.Lifecycle == LCPending {
 				in.Lifecycle = LCInService
 				if in.activity != nil {
 					in.activity.Status, in.activity.End = "Successful", in.readyAt
 				}
 			}
+			changed = true
+		case in.Lifecycle == LCPendingWait && !in.hookDeadline.After(now):
+			f.finishLaunchHookLocked(in, in.hookDeadline, in.hookResult)
 			changed = true
 		case in.Lifecycle == LCTerminatingWait && !in.hookDeadline.After(now):
 			in.Lifecycle = LCTerminatingProceed
@@ -346,9 +351,14 @@ func (f *fleet) scheduleLocked(now time.Time) {
 	}
 	for _, in := range f.order {
 		switch {
-		case in.State == StatePending:
+		case in.Lifecycle == LCPendingWait:
+			consider(in.hookDeadline)
+			if in.State == StatePending {
+				consider(in.readyAt)
+			}
+		case in.State == StatePending || in.Lifecycle == LCPending:
 			consider(in.readyAt)
-		case in.Lifecycle == LCTerminatingWait:
+		case in.Lifecycle == LCTerminatingWait || in.Lifecycle == LCPendingWait:
 			consider(in.hookDeadline)
 		case in.State == StateShuttingDown:
 			consider(in.shutdownAt)
@@ -400,7 +410,34 @@ func (g *Group) terminateHook() *Hook {
 }
 
 func inCapacity(in *Instance) bool {
-	return in.Lifecycle == LCPending || in.Lifecycle == "Pending:Wait" || in.Lifecycle == LCInService
+	return in.Lifecycle == LCPending || in.Lifecycle == LCPendingWait || in.Lifecycle == LCInService
+}
+
+func (g *Group) launchHook() *Hook {
+	for i := range g.Hooks {
+		if g.Hooks[i].Transition == "autoscaling:EC2_INSTANCE_LAUNCHING" {
+			return &g.Hooks[i]
+		}
+	}
+	return nil
+}
+
+// finishLaunchHookLocked ends a launch lifecycle hook: CONTINUE lets the
+// instance go InService once booted, ABANDON terminates it (and the group
+// launches another).
+func (f *fleet) finishLaunchHookLocked(in *Instance, at time.Time, result string) {
+	if result == "ABANDON" {
+		in.Lifecycle = LCTerminatingProceed
+		if in.activity != nil {
+			in.activity.Status, in.activity.End = "Cancelled", at
+		}
+		f.shutdownLocked(in, at)
+		return
+	}
+	in.Lifecycle = LCPending
+	if in.readyAt.Before(at) {
+		in.readyAt = at
+	}
 }
 
 func (f *fleet) reconcileLocked(g *Group, now time.Time) bool {
@@ -503,6 +540,9 @@ func (f *fleet) launchMemberLocked(g *Group, now time.Time, cause string) (*Inst
 	in.Group, in.Lifecycle, in.Health = g.Name, LCPending, "Healthy"
 	in.LTID, in.LTName, in.LTVersion = lt.ID, lt.Name, v.Number
 	in.Protected = g.NewInstancesProtected
+	if h := g.launchHook(); h != nil {
+		in.Lifecycle, in.hookDeadline, in.hookResult = LCPendingWait, now.Add(h.Timeout), h.DefaultResult
+	}
 	in.activity = f.activityLocked(g, now, "Launching a new EC2 instance: "+in.ID, "At "+now.UTC().Format(time.RFC3339)+" "+cause)
 	if r := g.activeRefresh(); r != nil {
 		in.refreshID = r.ID
@@ -592,7 +632,7 @@ func (f *fleet) refreshStepLocked(g *Group, now time.Time) bool {
 		r.total = len(r.toReplace)
 	}
 	for _, m := range g.members { // wait for the group to settle
-		if m.Lifecycle == LCPending || m.Lifecycle == LCTerminatingWait || m.Lifecycle == LCTerminating || m.Lifecycle == LCTerminatingProceed {
+		if m.Lifecycle == LCPending || m.Lifecycle == LCPendingWait || m.Lifecycle == LCTerminatingWait || m.Lifecycle == LCTerminating || m.Lifecycle == LCTerminatingProceed {
 			return false
 		}
 	}

@@ -7,6 +7,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/driftd/driftd/awssim/wire"
 )
 
 type rawReq struct {
@@ -119,9 +121,9 @@ func TestRouterBadInput(t *testing.T) {
 		{"missing required", rawReq{target: "AmazonSSM.ListInventoryEntries", ctype: "application/x-amz-json-1.1", body: `{}`}, 400, "ValidationException"},
 		{"ssm max results", rawReq{target: "AmazonSSM.ListInventoryEntries", ctype: "application/x-amz-json-1.1", body: `{"InstanceId":"i-0123456789abcdef0","TypeName":"AWS:Application","MaxResults":0}`}, 400, "ValidationException"},
 		{"ssm forged token", rawReq{target: "AmazonSSM.GetInventory", ctype: "application/x-amz-json-1.1", body: `{"NextToken":"Zm9yZ2Vk.AAAA"}`}, 400, "InvalidNextToken"},
-		{"unregistered json service", rawReq{target: "AWSEvents.PutEvents", ctype: "application/x-amz-json-1.1", body: `{}`}, 400, "UnknownOperationException"},
-		{"unregistered query service", rawReq{ctype: form, body: "Action=Publish&Version=2010-03-31"}, 400, "InvalidAction"},
-		{"unregistered rest service", rawReq{method: http.MethodGet, path: "/some-bucket/key"}, 501, "NotImplemented"},
+		{"eventbridge no entries", rawReq{target: "AWSEvents.PutEvents", ctype: "application/x-amz-json-1.1", body: `{}`}, 400, "ValidationException"},
+		{"sns publish without topic", rawReq{ctype: form, body: "Action=Publish&Version=2010-03-31"}, 400, "InvalidParameter"},
+		{"s3 unknown bucket", rawReq{method: http.MethodGet, path: "/some-bucket/key"}, 404, "NoSuchBucket"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -266,4 +268,31 @@ func FuzzRouter(f *testing.F) {
 			s.ResetCalls()
 		}
 	})
+}
+
+// TestRouterUnregisteredService: a service nobody registered answers with
+// its protocol's error shape, never a bare 404 page.
+func TestRouterUnregisteredService(t *testing.T) {
+	s := New(Options{Clock: NewManualClock(t0)})
+	for _, svc := range []string{wire.SvcEvents, wire.SvcSNS, wire.SvcS3} {
+		s.Register(svc, nil)
+	}
+	cases := []struct {
+		name   string
+		req    rawReq
+		status int
+		code   string
+	}{
+		{"json", rawReq{target: "AWSEvents.PutEvents", ctype: "application/x-amz-json-1.1", body: `{}`}, 400, "UnknownOperationException"},
+		{"query", rawReq{ctype: "application/x-www-form-urlencoded", body: "Action=Publish&Version=2010-03-31"}, 400, "InvalidAction"},
+		{"rest", rawReq{method: http.MethodGet, path: "/some-bucket/key"}, 501, "NotImplemented"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			w := serve(s, c.req)
+			if w.Code != c.status || !strings.Contains(w.Body.String(), c.code) {
+				t.Fatalf("status %d body %s, want %d %s", w.Code, w.Body.String(), c.status, c.code)
+			}
+		})
+	}
 }

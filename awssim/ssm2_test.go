@@ -2,6 +2,7 @@ package awssim
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -156,6 +157,11 @@ func TestPutInventoryAndParameters(t *testing.T) {
 	pv, err := e.ssm.PutParameter(e.ctx, &ssm.PutParameterInput{Name: aws.String("/driftd/killswitch"), Value: aws.String("on"), Type: ssmtypes.ParameterTypeString, Overwrite: aws.Bool(true)})
 	if err != nil || pv.Version != 2 {
 		t.Fatalf("PutParameter: %v", err)
+	}
+	for _, c := range e.sim.Calls() {
+		if c.Operation == "PutParameter" && strings.Contains(c.Params, `"on"`) {
+			t.Fatalf("parameter value in the call log: %s", c.Params)
+		}
 	}
 	_, err = e.ssm.PutParameter(e.ctx, &ssm.PutParameterInput{Name: aws.String("/driftd/killswitch"), Value: aws.String("x")})
 	var exists *ssmtypes.ParameterAlreadyExists

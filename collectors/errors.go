@@ -13,21 +13,18 @@ import (
 // Error reasons: a small fixed set, used as the `reason` label of
 // driftd_collector_errors_total.
 const (
-	ReasonThrottled     = "throttled"
-	ReasonServerError   = "server_error"
-	ReasonTimeout       = "timeout"
-	ReasonCanceled      = "canceled"
-	ReasonAccessDenied  = "access_denied"
-	ReasonClientError   = "client_error"
-	ReasonBadResponse   = "bad_response"
-	ReasonNetwork       = "network"
-	ReasonInconsistent  = "inconsistent"
-	ReasonNoBaseline    = "no_baseline"
-	ReasonInvalidBase   = "invalid_baseline"
-	ReasonOther         = "other"
-	ReasonAgentOffline  = "agent_offline"
-	ReasonNotManaged    = "not_managed"
-	ReasonNoInventory   = "no_inventory"
+	ReasonThrottled    = "throttled"
+	ReasonServerError  = "server_error"
+	ReasonTimeout      = "timeout"
+	ReasonCanceled     = "canceled"
+	ReasonAccessDenied = "access_denied"
+	ReasonClientError  = "client_error"
+	ReasonBadResponse  = "bad_response"
+	ReasonNetwork      = "network"
+	ReasonInconsistent = "inconsistent"
+	ReasonOther        = "other"
+	// ReasonDiscoveryFail counts instances left unknown because a discovery
+	// step (Auto Scaling, SSM agents) failed.
 	ReasonDiscoveryFail = "discovery_failed"
 )
 

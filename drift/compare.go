@@ -125,9 +125,28 @@ func (cp *CompiledPolicy) Compare(m *Manifest, s *Snapshot) Report {
 	for _, t := range customTypes {
 		note(t)
 	}
+	// Categories the baseline lists but the snapshot lacks are not compared
+	// (missing data is never drift); the report says so.
+	var skipped []string
+	if len(m.Packages) > 0 && !pkgs {
+		skipped = append(skipped, "packages not compared: no "+TypeApplication+" inventory")
+	}
+	if len(m.Files) > 0 && !files {
+		skipped = append(skipped, "files not compared: no "+TypeFileDigest+" or "+TypeFile+" inventory")
+	}
+	if len(m.Services) > 0 && !svcs {
+		skipped = append(skipped, "services not compared: no "+TypeSystemdUnit+" or "+TypeService+" inventory")
+	}
+	if len(customTypes) < len(m.Custom) {
+		for _, name := range sortedKeys(m.Custom) {
+			if _, ok := s.CaptureTimes[name]; !ok && !isBuiltinType(name) {
+				skipped = append(skipped, name+" not compared: not collected")
+			}
+		}
+	}
 	if compared == 0 {
 		r.Verdict = VerdictUnknown
-		r.Reasons = []string{"no inventory collected for the categories the baseline lists"}
+		r.Reasons = append([]string{"no inventory collected for what the baseline lists"}, skipped...)
 		r.ExpiredRules = c.finishExpired()
 		return r
 	}
@@ -165,6 +184,7 @@ func (cp *CompiledPolicy) Compare(m *Manifest, s *Snapshot) Report {
 	r.ExpiredRules = c.finishExpired()
 	if len(r.Findings) == 0 {
 		r.Verdict = VerdictInSync
+		r.Reasons = skipped
 		return r
 	}
 	r.Verdict = VerdictDrifted
@@ -173,8 +193,17 @@ func (cp *CompiledPolicy) Compare(m *Manifest, s *Snapshot) Report {
 			r.Severity = r.Findings[i].Severity
 		}
 	}
-	r.Reasons = []string{summary(r.Findings)}
+	r.Reasons = append([]string{summary(r.Findings)}, skipped...)
 	return r
+}
+
+func sortedKeys(m map[string]*CustomType) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 func isBuiltinType(t string) bool {
@@ -348,40 +377,7 @@ func (c *comparer) comparePackages() {
 		S = sc.Packages
 	}
 	var mbuf, sbuf [32]int32
-	rm, rs := mbuf[:0], sbuf[:0]
-	i, j := 0, 0
-	for i < len(M) && j < len(S) {
-		a, b := &M[i], &S[j]
-		if len(a.EVR) == len(b.EVR) && len(a.Name) == len(b.Name) && len(a.Arch) == len(b.Arch) &&
-			a.EVR == b.EVR && a.Name == b.Name && a.Arch == b.Arch {
-			i++
-			j++
-			continue
-		}
-		k := strings.Compare(a.Name, b.Name)
-		if k == 0 {
-			if k = strings.Compare(a.Arch, b.Arch); k == 0 {
-				k = strings.Compare(a.EVR, b.EVR)
-			}
-		}
-		switch {
-		case k == 0:
-			i++
-			j++
-		case k < 0:
-			rm = append(rm, int32(i))
-			i++
-		default:
-			rs = append(rs, int32(j))
-			j++
-		}
-	}
-	for ; i < len(M); i++ {
-		rm = append(rm, int32(i))
-	}
-	for ; j < len(S); j++ {
-		rs = append(rs, int32(j))
-	}
+	rm, rs := mergePackages(M, S, mbuf[:0], sbuf[:0])
 	if len(rm) == 0 && len(rs) == 0 {
 		return
 	}
@@ -406,6 +402,45 @@ func (c *comparer) comparePackages() {
 		c.packageName(name, rm[p:p2], rs[q:q2])
 		p, q = p2, q2
 	}
+}
+
+// mergePackages is the hot loop of Compare: a merge-join of two sorted
+// package lists on (name, arch, EVR). Identical packages are skipped with one
+// equality test per field; the indexes of the others are appended to rm
+// (manifest) and rs (snapshot). It is kept small and out of line so the
+// compiler keeps its state in registers.
+//
+//go:noinline
+func mergePackages(M, S []Package, rm, rs []int32) ([]int32, []int32) {
+	i, j := 0, 0
+	for i < len(M) && j < len(S) {
+		a, b := &M[i], &S[j]
+		if a.EVR == b.EVR && a.Name == b.Name && a.Arch == b.Arch {
+			i++
+			j++
+			continue
+		}
+		k := strings.Compare(a.Name, b.Name)
+		if k == 0 {
+			if k = strings.Compare(a.Arch, b.Arch); k == 0 {
+				k = strings.Compare(a.EVR, b.EVR)
+			}
+		}
+		if k < 0 {
+			rm = append(rm, int32(i))
+			i++
+		} else {
+			rs = append(rs, int32(j))
+			j++
+		}
+	}
+	for ; i < len(M); i++ {
+		rm = append(rm, int32(i))
+	}
+	for ; j < len(S); j++ {
+		rs = append(rs, int32(j))
+	}
+	return rm, rs
 }
 
 // packageName handles the leftover entries of one package name. Manifest

@@ -103,6 +103,13 @@ func PackageFromInventory(entry map[string]string, format PackageFormat) Package
 	if format != FormatDeb {
 		p.Release = strings.TrimSpace(entry["Release"])
 		p.Epoch = strings.TrimSpace(entry["Epoch"])
+		// rpm prints "(none)" for an unset tag; it means absent.
+		if p.Epoch == "(none)" {
+			p.Epoch = ""
+		}
+		if p.Release == "(none)" {
+			p.Release = ""
+		}
 	}
 	NormalizePackage(&p)
 	return p

@@ -30,6 +30,8 @@ func TestPackageFromInventory(t *testing.T) {
 			Package{Name: "tzdata", Arch: "all", Version: "2024a", EVR: "2024a", Format: FormatDeb}},
 		{"generic (Windows MSI)", map[string]string{"Name": "Amazon SSM Agent", "Version": "3.3.40.0", "Architecture": "x86_64", "PackageId": "{B1A3AC35-A431-4C8C-9D21-E2CA92047F76}"}, "",
 			Package{Name: "Amazon SSM Agent", Arch: "x86_64", Version: "3.3.40.0", EVR: "3.3.40.0", Format: FormatGeneric}},
+		{"rpm (none) epoch is absent", map[string]string{"Name": "bash", "Version": "5.2.15", "Release": "1.amzn2023.0.2", "Epoch": "(none)", "Architecture": "x86_64"}, FormatRPM,
+			Package{Name: "bash", Arch: "x86_64", Version: "5.2.15", Release: "1.amzn2023.0.2", EVR: "5.2.15-1.amzn2023.0.2", Format: FormatRPM}},
 		{"spaces trimmed", map[string]string{"Name": " bash ", "Version": " 5.2.15 ", "Release": "1 ", "Architecture": "x86_64"}, FormatRPM,
 			Package{Name: "bash", Arch: "x86_64", Version: "5.2.15", Release: "1", EVR: "5.2.15-1", Format: FormatRPM}},
 	} {

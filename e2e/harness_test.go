@@ -57,12 +57,14 @@ func repoRoot(t *testing.T) string {
 	return filepath.Dir(wd)
 }
 
-// buildDriftd builds ./cmd/driftd into dir.
+// buildDriftd builds ./cmd/driftd into dir the way the Containerfile does
+// (static, -trimpath), so this build and deploy/container's share the cache.
 func buildDriftd(t *testing.T, dir string) string {
 	t.Helper()
 	bin := filepath.Join(dir, "driftd")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/driftd")
+	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "./cmd/driftd")
 	cmd.Dir = repoRoot(t)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go build ./cmd/driftd: %v\n%s", err, out)
 	}
@@ -248,12 +250,24 @@ func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(200)
 }
 
+// mark returns the number of messages received so far, for findSince.
+func (rc *receiver) mark() int {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return len(rc.msgs)
+}
+
 // find reports whether an alert with the name, the given labels and status
 // was delivered.
 func (rc *receiver) find(name string, labels map[string]string, status string) bool {
+	return rc.findSince(0, name, labels, status)
+}
+
+// findSince is find over the messages received after mark.
+func (rc *receiver) findSince(mark int, name string, labels map[string]string, status string) bool {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
-	for _, m := range rc.msgs {
+	for _, m := range rc.msgs[mark:] {
 		for _, a := range m.Alerts {
 			if a.Labels["alertname"] != name || a.Status != status {
 				continue

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 	"time"
 
@@ -12,8 +13,10 @@ import (
 )
 
 func TestAPIApprovals(t *testing.T) {
+	var clockMu sync.Mutex
 	now := time.Date(2026, 6, 10, 12, 0, 0, 0, time.UTC)
-	e := NewEngine(Options{Config: config.Remediation{Approvals: config.RemediationApprovals{TTL: 2 * time.Hour}}, Executor: &DryRun{}, Now: func() time.Time { return now }})
+	clock := func() time.Time { clockMu.Lock(); defer clockMu.Unlock(); return now }
+	e := NewEngine(Options{Config: config.Remediation{Approvals: config.RemediationApprovals{TTL: 2 * time.Hour}}, Executor: &DryRun{}, Now: clock})
 	srv := httptest.NewServer(e.Handler())
 	defer srv.Close()
 	do := func(method, path, body string) (int, []byte) {
@@ -30,12 +33,12 @@ func TestAPIApprovals(t *testing.T) {
 	}
 	code, body := do("POST", "/api/v1/approvals", `{"instance_id":"i-0123456789abcdef0","ttl":"1h","by":"alice"}`)
 	var a Approval
-	if code != 201 || json.Unmarshal(body, &a) != nil || !a.Expires.Equal(now.Add(time.Hour)) || a.By != "alice" {
+	if code != 201 || json.Unmarshal(body, &a) != nil || !a.Expires.Equal(clock().Add(time.Hour)) || a.By != "alice" {
 		t.Fatalf("approve: %d %s", code, body)
 	}
 	// TTL above approvals.ttl is capped.
 	code, body = do("POST", "/api/v1/approvals", `{"instance_id":"i-0fedcba9876543210","ttl":"48h"}`)
-	if code != 201 || json.Unmarshal(body, &a) != nil || !a.Expires.Equal(now.Add(2*time.Hour)) {
+	if code != 201 || json.Unmarshal(body, &a) != nil || !a.Expires.Equal(clock().Add(2*time.Hour)) {
 		t.Fatalf("capped approve: %d %s", code, body)
 	}
 	for _, bad := range []string{`{"instance_id":"web-1"}`, `{"instance_id":"i-0123456789abcdef0","ttl":"soon"}`, `{"instance":"x"}`, `not json`} {
@@ -55,7 +58,9 @@ func TestAPIApprovals(t *testing.T) {
 		t.Errorf("second revoke: %d", code)
 	}
 	// Expiry.
+	clockMu.Lock()
 	now = now.Add(3 * time.Hour)
+	clockMu.Unlock()
 	if got := e.Approvals(); len(got) != 0 {
 		t.Errorf("expired approvals listed: %+v", got)
 	}
@@ -70,5 +75,15 @@ func TestAPIApprovals(t *testing.T) {
 	var st Status
 	if code != 200 || json.Unmarshal(body, &st) != nil || !st.History["web-1"].Override {
 		t.Errorf("status: %d %s", code, body)
+	}
+}
+
+func TestCycleWithoutClientsFailsClosed(t *testing.T) {
+	e := NewEngine(Options{})
+	if _, err := e.Cycle(t.Context(), []InstanceState{{ID: "i-0123456789abcdef0", ASG: "g"}}); err == nil {
+		t.Fatal("cycle without clients succeeded")
+	}
+	if st := e.Status(); st.LastError == "" || st.LastPlan != nil {
+		t.Errorf("status after a failed cycle: %+v", st)
 	}
 }

@@ -3,19 +3,18 @@ package remediation_test
 import (
 	"bytes"
 	"context"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -81,11 +80,9 @@ func newEnvWith(t *testing.T, size int, mut func(*awssim.GroupSpec)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Under -race, EC2 responses read by the SDK intermittently fail with
-	// "use of closed network connection" even against a plain httptest
-	// server replaying a fixed body; reading the body fully before handing
-	// it to the SDK avoids it (see bufferedClient).
-	httpClient := bufferedClient{awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) { tr.IdleConnTimeout = 5 * time.Second })}
+	// The SDK's request-body/transport race (see internal/sdkhttp) would
+	// otherwise add spurious retries to the call log.
+	httpClient := awssim.NewHTTPClient()
 	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""),
 		HTTPClient: httpClient,
 		Retryer:    func() aws.Retryer { return retry.AddWithMaxAttempts(retry.NewStandard(), 2) }}
@@ -397,9 +394,9 @@ func contains(list []string, s string) bool {
 }
 
 func TestHookVetoBlocks(t *testing.T) {
-	var posts int
+	var posts atomic.Int32
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		posts++
+		posts.Add(1)
 		http.Error(w, "change freeze", http.StatusForbidden)
 	}))
 	defer hook.Close()
@@ -410,8 +407,8 @@ func TestHookVetoBlocks(t *testing.T) {
 	eng := e.engine(c)
 	var last remediation.PlanResult
 	e.run(eng, 4, func(_ int, p remediation.PlanResult) { last = p }, nil)
-	if n := len(e.calls("autoscaling", "SetInstanceHealth")); n != 0 || posts == 0 {
-		t.Fatalf("SetInstanceHealth %d, hook posts %d", n, posts)
+	if n := len(e.calls("autoscaling", "SetInstanceHealth")); n != 0 || posts.Load() == 0 {
+		t.Fatalf("SetInstanceHealth %d, hook posts %d", n, posts.Load())
 	}
 	if len(last.Actions) != 0 || len(last.Skipped) != 1 || last.Skipped[0].Reason != remediation.SkipHookVeto ||
 		!strings.Contains(last.Skipped[0].Detail, "hook answered 403: change freeze") {
@@ -602,24 +599,6 @@ func metricValue(t *testing.T, reg *prometheus.Registry, name string, labels map
 	return 0
 }
 
-// bufferedClient reads each response body into memory before the SDK
-// deserializes it.
-type bufferedClient struct{ inner aws.HTTPClient }
-
-func (c bufferedClient) Do(r *http.Request) (*http.Response, error) {
-	resp, err := c.inner.Do(r)
-	if err != nil {
-		return nil, err
-	}
-	b, err := io.ReadAll(resp.Body)
-	_ = resp.Body.Close()
-	if err != nil {
-		return nil, err
-	}
-	resp.Body = io.NopCloser(bytes.NewReader(b))
-	return resp, nil
-}
-
 func TestApproveModeEndToEnd(t *testing.T) {
 	e := newEnv(t, 10)
 	ids := e.drift(2)
@@ -716,5 +695,35 @@ func TestFlagModeTagsTransitionsOnly(t *testing.T) {
 	}
 	if n := len(e.calls("autoscaling", "SetInstanceHealth")); n != 0 {
 		t.Errorf("flag mode replaced %d instances", n)
+	}
+}
+
+func TestMaxInFlightTwo(t *testing.T) {
+	e := newEnv(t, 10)
+	want := e.drift(3)
+	c := replaceConfig()
+	c.Groups[0].Budget, c.Groups[0].MaxInFlight = "2", 2
+	eng := e.engine(c)
+	peak := 0
+	e.run(eng, 100, func(int, remediation.PlanResult) {
+		peak = max(peak, len(eng.Status().InFlight))
+	}, func() bool {
+		for _, m := range e.members() {
+			if e.drifted[m.ID] || m.Lifecycle != "InService" {
+				return false
+			}
+		}
+		return len(eng.Status().InFlight) == 0
+	})
+	if peak != 2 {
+		t.Errorf("peak in flight %d, want 2", peak)
+	}
+	var got []string
+	for _, c := range e.calls("autoscaling", "SetInstanceHealth") {
+		got = append(got, param(c, "InstanceId"))
+	}
+	sort.Strings(got)
+	if strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("replaced %v, want %v", got, want)
 	}
 }

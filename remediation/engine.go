@@ -127,6 +127,9 @@ func (e *Engine) emit(ctx context.Context, ev Event) {
 func (e *Engine) Cycle(ctx context.Context, instances []InstanceState) (PlanResult, error) {
 	e.cycleMu.Lock()
 	defer e.cycleMu.Unlock()
+	if e.reader == nil || e.exec == nil {
+		return e.fail(errors.New("engine has no AWS reader or executor"))
+	}
 	now := e.now()
 	e.mu.Lock()
 	cfg := e.cfg
@@ -407,8 +410,11 @@ func (e *Engine) revalidate(ctx context.Context, a Action, pol *policy) (SkipRea
 			inService++
 		}
 	}
-	if inService < g.Desired {
-		return SkipGroupUnhealthy, fmt.Sprintf("%d healthy InService of desired %d", inService, g.Desired)
+	e.mu.Lock()
+	own := len(e.groupInFlightLocked(a.Group))
+	e.mu.Unlock()
+	if inService < g.Desired-own {
+		return SkipGroupUnhealthy, fmt.Sprintf("%d healthy InService of desired %d (%d replacements in flight)", inService, g.Desired, own)
 	}
 	rs, err := e.reader.Refreshes(ctx, a.Group)
 	if err != nil {

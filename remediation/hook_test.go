@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,13 +17,22 @@ import (
 )
 
 func TestHookAllow(t *testing.T) {
-	var got HookPayload
+	var (
+		mu  sync.Mutex
+		got HookPayload
+	)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost || r.Header.Get("Content-Type") != "application/json" {
 			w.WriteHeader(http.StatusBadRequest)
 			return
 		}
-		_ = json.NewDecoder(r.Body).Decode(&got)
+		var p HookPayload
+		_ = json.NewDecoder(r.Body).Decode(&p)
+		if r.URL.Path == "/ok" {
+			mu.Lock()
+			got = p
+			mu.Unlock()
+		}
 		switch r.URL.Path {
 		case "/ok":
 			w.WriteHeader(http.StatusNoContent)
@@ -57,6 +67,8 @@ func TestHookAllow(t *testing.T) {
 			t.Errorf("%s: got %v %q, want %v %q", tc.path, ok, reason, tc.ok, tc.reason)
 		}
 	}
+	mu.Lock()
+	defer mu.Unlock()
 	if got.InstanceID != p.InstanceID || got.Version != 1 || got.Action != ActionSetInstanceHealth {
 		t.Errorf("payload not received intact: %+v", got)
 	}

@@ -38,13 +38,22 @@ func Plan(in PlanInput) PlanResult {
 	out := PlanResult{Now: now, KillSwitch: in.KillSwitch, Errors: pol.errs, Actions: []Action{}, Skipped: []Skip{}}
 
 	// Instances by group, in a stable order: oldest drift first, then id.
-	insts := append([]InstanceState(nil), in.Instances...)
-	sort.SliceStable(insts, func(i, j int) bool {
-		if !insts[i].Since.Equal(insts[j].Since) {
-			return insts[i].Since.Before(insts[j].Since)
+	// (Sort indices, not the large structs.)
+	order := make([]int, len(in.Instances))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool {
+		x, y := &in.Instances[order[a]], &in.Instances[order[b]]
+		if !x.Since.Equal(y.Since) {
+			return x.Since.Before(y.Since)
 		}
-		return insts[i].ID < insts[j].ID
+		return x.ID < y.ID
 	})
+	insts := make([]InstanceState, len(order))
+	for i, idx := range order {
+		insts[i] = in.Instances[idx]
+	}
 	inFlightByInstance := map[string]InFlight{}
 	inFlightByGroup := map[string]int{}
 	for _, f := range in.State.InFlight {
@@ -371,8 +380,9 @@ func evalGroup(pol *policy, in PlanInput, name string, insts []InstanceState, in
 					inService++
 				}
 			}
-			if inService < facts.Desired || facts.Desired == 0 {
-				block(SkipGroupUnhealthy, fmt.Sprintf("%d healthy InService of desired %d", inService, facts.Desired))
+			// driftd's own replacements in flight are expected to be missing.
+			if inService < facts.Desired-inFlight || facts.Desired == 0 {
+				block(SkipGroupUnhealthy, fmt.Sprintf("%d healthy InService of desired %d (%d replacements in flight)", inService, facts.Desired, inFlight))
 			}
 		}
 		if !st.WindowOpen {

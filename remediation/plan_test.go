@@ -204,6 +204,17 @@ func TestPlan(t *testing.T) {
 		}, "act i-web-1-00"},
 		{"group below desired", 10, 1, func(f *fixture) { f.member("web-1", "i-web-1-05").LifecycleState = "Pending" },
 			"skip i-web-1-00 group_unhealthy"},
+		{"own in-flight replacement does not make the group unhealthy", 10, 2, func(f *fixture) {
+			f.group().Budget, f.group().MaxInFlight = "2", 2
+			f.member("web-1", "i-web-1-05").LifecycleState = "Terminating"
+			f.in.State.InFlight = []InFlight{{Group: "web-1", InstanceID: "i-web-1-05", Kind: ActionSetInstanceHealth, Started: t0.Add(-time.Minute)}}
+		}, "act i-web-1-00; skip i-web-1-01 max_in_flight"},
+		{"a second missing instance does", 10, 2, func(f *fixture) {
+			f.group().Budget, f.group().MaxInFlight = "3", 3
+			f.member("web-1", "i-web-1-05").LifecycleState = "Terminating"
+			f.member("web-1", "i-web-1-06").LifecycleState = "Pending"
+			f.in.State.InFlight = []InFlight{{Group: "web-1", InstanceID: "i-web-1-05", Kind: ActionSetInstanceHealth, Started: t0.Add(-time.Minute)}}
+		}, "skip i-web-1-00 group_unhealthy; skip i-web-1-01 group_unhealthy"},
 		{"group facts missing", 10, 1, func(f *fixture) { delete(f.in.Groups, "web-1") },
 			"skip i-web-1-00 group_unknown"},
 		{"not in asg", 10, 0, func(f *fixture) {

@@ -5,12 +5,13 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/driftd/driftd/internal/app"
 	"github.com/driftd/driftd/internal/config"
-	"github.com/driftd/driftd/remediation/scanhook"
+	"github.com/driftd/driftd/internal/engines"
 )
 
 type runCmd struct {
@@ -36,18 +37,6 @@ func logger(g *Globals, c *config.Config) (*zap.Logger, error) {
 	return app.NewLogger(level, format)
 }
 
-// plugEngines connects the engines that act on scans. Each one is an
-// app.ScanObserver; see docs/daemon.md.
-func plugEngines(a *app.App, cfg *config.Config, log *zap.Logger) {
-	eng := scanhook.NewEngine(a, cfg.Remediation, log, a.Registry())
-	a.AddObserver(scanhook.Observer{Engine: eng, Log: log})
-	h := eng.Handler()
-	for _, p := range []string{"/api/v1/remediation", "/api/v1/remediation/", "/api/v1/approvals", "/api/v1/approvals/"} {
-		a.Handle(p, h)
-	}
-	a.OnReload(func(c *config.Config) { eng.SetConfig(c.Remediation) })
-}
-
 func (c *runCmd) Run(g *Globals) error {
 	cfg, err := config.Load(c.Config)
 	if err != nil {
@@ -64,7 +53,20 @@ func (c *runCmd) Run(g *Globals) error {
 	if err != nil {
 		return &ExitError{Code: 2, Err: err}
 	}
-	plugEngines(a, cfg, log)
+	// Notifications and remediation act on every scan (app.ScanObserver);
+	// see docs/daemon.md.
+	eng, err := engines.Attach(a, log)
+	if err != nil {
+		return &ExitError{Code: 2, Err: err}
+	}
+	defer func() {
+		// Deliver notifications still queued, within a bound.
+		flush, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := eng.Close(flush); err != nil {
+			log.Warn("notifications not flushed on shutdown", zap.Error(err))
+		}
+	}()
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)

@@ -18,6 +18,7 @@ type simCmd struct {
 	InventoryDelay    time.Duration `help:"Time from InService to the first inventory report." default:"2m"`
 	InventoryInterval time.Duration `help:"Inventory collection period (advances CaptureTime)." default:"30m"`
 	Seed              uint64        `help:"Seed for generated ids and random faults." default:"1"`
+	AWSRateLimits     bool          `name:"aws-rate-limits" help:"Throttle EC2 like AWS does (published per-account token buckets)."`
 }
 
 func init() {
@@ -36,6 +37,9 @@ func (c *simCmd) Run() error {
 		if err := sim.LoadScenarioFile(c.Scenario); err != nil {
 			return &ExitError{Code: 2, Err: fmt.Errorf("loading scenario: %w", err)}
 		}
+	}
+	if c.AWSRateLimits {
+		sim.AWSRateLimits()
 	}
 	srv, err := sim.Start(c.Listen)
 	if err != nil {

@@ -2,9 +2,13 @@ package baselines
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/driftd/driftd/collectors"
 	"github.com/driftd/driftd/drift"
@@ -76,13 +80,13 @@ func TestBadInputNoBaseline(t *testing.T) {
 			name: "s3 timeout",
 			setup: func(e *testEnv) {
 				e.svc.PutObject(bucket, "m/"+amiA+".yaml", []byte(good))
-				e.setLatency("s3:GetObject", 2*time.Second)
+				e.setLatency("s3:GetObject", 20*time.Second)
 			},
 			src: func(e *testEnv) collectors.BaselineSource {
-				s, _ := NewS3Source("s3", e.s3, "s3://"+bucket+"/m/", "", Options{Timeout: 150 * time.Millisecond})
+				s, _ := NewS3Source("s3", e.s3, "s3://"+bucket+"/m/", "", Options{Timeout: time.Second})
 				return s
 			},
-			want: "no baseline for ami-0aaaaaaaaaaaaaaa1 (s3: s3://golden-images/m/ami-0aaaaaaaaaaaaaaa1.yaml: timed out after 150ms)",
+			want: "no baseline for ami-0aaaaaaaaaaaaaaa1 (s3: s3://golden-images/m/ami-0aaaaaaaaaaaaaaa1.yaml: timed out after 1s)",
 		},
 		{
 			name: "ssm access denied",
@@ -131,13 +135,13 @@ func TestBadInputNoBaseline(t *testing.T) {
 			name: "ssm timeout",
 			setup: func(e *testEnv) {
 				e.putParameter("/golden/"+amiA+"/manifest", good)
-				e.setLatency("ssm:GetParameter", 2*time.Second)
+				e.setLatency("ssm:GetParameter", 20*time.Second)
 			},
 			src: func(e *testEnv) collectors.BaselineSource {
-				s, _ := NewSSMSource("params", e.ssm, e.s3, "/golden/{ami_id}/manifest", false, Options{Timeout: 150 * time.Millisecond})
+				s, _ := NewSSMSource("params", e.ssm, e.s3, "/golden/{ami_id}/manifest", false, Options{Timeout: time.Second})
 				return s
 			},
-			want: "no baseline for ami-0aaaaaaaaaaaaaaa1 (params: ssm:/golden/ami-0aaaaaaaaaaaaaaa1/manifest: timed out after 150ms)",
+			want: "no baseline for ami-0aaaaaaaaaaaaaaa1 (params: ssm:/golden/ami-0aaaaaaaaaaaaaaa1/manifest: timed out after 1s)",
 		},
 		{
 			name:  "image builder unknown build",
@@ -205,19 +209,19 @@ func ssmSrc(e *testEnv) collectors.BaselineSource {
 func TestKeepPreviousGood(t *testing.T) {
 	tests := []struct {
 		name  string
-		src   func(e *testEnv, clk *clock, rec *errRecorder) collectors.BaselineSource
+		src   func(e *testEnv, clk *clock, rec *errRecorder, log *zap.Logger) collectors.BaselineSource
 		write func(e *testEnv, doc string)
 	}{
-		{"s3", func(e *testEnv, clk *clock, rec *errRecorder) collectors.BaselineSource {
-			s, _ := NewS3Source("s3", e.s3, "s3://"+bucket+"/m/", "", Options{CacheTTL: time.Minute, Now: clk.now, Recorder: rec})
+		{"s3", func(e *testEnv, clk *clock, rec *errRecorder, log *zap.Logger) collectors.BaselineSource {
+			s, _ := NewS3Source("s3", e.s3, "s3://"+bucket+"/m/", "", Options{CacheTTL: time.Minute, Now: clk.now, Recorder: rec, Logger: log})
 			return s
 		}, func(e *testEnv, doc string) { e.svc.PutObject(bucket, "m/"+amiA+".yaml", []byte(doc)) }},
-		{"ssm", func(e *testEnv, clk *clock, rec *errRecorder) collectors.BaselineSource {
-			s, _ := NewSSMSource("params", e.ssm, e.s3, "/golden/{ami_id}/manifest", false, Options{CacheTTL: time.Minute, Now: clk.now, Recorder: rec})
+		{"ssm", func(e *testEnv, clk *clock, rec *errRecorder, log *zap.Logger) collectors.BaselineSource {
+			s, _ := NewSSMSource("params", e.ssm, e.s3, "/golden/{ami_id}/manifest", false, Options{CacheTTL: time.Minute, Now: clk.now, Recorder: rec, Logger: log})
 			return s
 		}, func(e *testEnv, doc string) { e.putParameter("/golden/"+amiA+"/manifest", doc) }},
-		{"ssm->s3", func(e *testEnv, clk *clock, rec *errRecorder) collectors.BaselineSource {
-			s, _ := NewSSMSource("params", e.ssm, e.s3, "/golden/{ami_id}/manifest", false, Options{CacheTTL: time.Minute, Now: clk.now, Recorder: rec})
+		{"ssm->s3", func(e *testEnv, clk *clock, rec *errRecorder, log *zap.Logger) collectors.BaselineSource {
+			s, _ := NewSSMSource("params", e.ssm, e.s3, "/golden/{ami_id}/manifest", false, Options{CacheTTL: time.Minute, Now: clk.now, Recorder: rec, Logger: log})
 			e.putParameter("/golden/"+amiA+"/manifest", "s3://"+bucket+"/r/web.yaml")
 			return s
 		}, func(e *testEnv, doc string) { e.svc.PutObject(bucket, "r/web.yaml", []byte(doc)) }},
@@ -228,7 +232,8 @@ func TestKeepPreviousGood(t *testing.T) {
 			ctx := testCtx(t)
 			clk := newClock()
 			rec := &errRecorder{}
-			src := tt.src(e, clk, rec)
+			core, logs := observer.New(zap.WarnLevel)
+			src := tt.src(e, clk, rec, zap.New(core))
 			ami := collectors.AMIInfo{ID: amiA}
 			tt.write(e, nativeYAML(amiA, "bash=5.2.15-1.amzn2023"))
 			m1, r1, err := src.Resolve(ctx, ami)
@@ -249,6 +254,10 @@ packages:
 			}
 			if rec.get(src.Name()) != 1 {
 				t.Errorf("baseline errors = %d, want 1", rec.get(src.Name()))
+			}
+			if entries := logs.All(); len(entries) != 1 || entries[0].ContextMap()["source"] != src.Name() ||
+				!strings.Contains(fmt.Sprint(entries[0].ContextMap()["where"]), "/") || entries[0].ContextMap()["kept_version"] != r1.Version {
+				t.Errorf("log lines: %+v", entries)
 			}
 			// The bad version is not downloaded again while unchanged.
 			e.resetCalls()

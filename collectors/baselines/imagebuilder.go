@@ -59,10 +59,10 @@ func (s *ImageBuilderSource) Resolve(ctx context.Context, ami collectors.AMIInfo
 	if arn == "" {
 		return nil, collectors.Resolution{}, missing("AMI %s has no tag %s (not built by EC2 Image Builder?)", ami.ID, s.tag)
 	}
-	e := s.cache.get(ami.ID)
+	now := s.opts.Now()
+	e := s.cache.get(ami.ID, now)
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	now := s.opts.Now()
 	if e.valid && e.where == arn && (e.err == nil || e.fresh(now, s.opts.CacheTTL)) {
 		return e.answer() // a build version's package list is immutable
 	}
@@ -83,6 +83,7 @@ type ibPackage struct {
 
 func (s *ImageBuilderSource) resolve(ctx context.Context, e *entry, ami collectors.AMIInfo, arn string, now time.Time) {
 	where := "imagebuilder:" + arn
+	e.where = arn // errors are cached for the TTL too
 	var pages []ibPage
 	var token *string
 	for page := 1; ; page++ {
@@ -95,7 +96,7 @@ func (s *ImageBuilderSource) resolve(ctx context.Context, e *entry, ami collecto
 		})
 		if err != nil {
 			werr := s.apiError(ctx, fmt.Sprintf("%s (ListImagePackages page %d)", where, page), err)
-			if transient(err) && e.where == arn && s.fallback(e, now, where, werr) {
+			if transient(err) && s.fallback(e, now, where, werr) {
 				return
 			}
 			e.set(now, nil, collectors.Resolution{}, werr)
@@ -121,7 +122,6 @@ func (s *ImageBuilderSource) resolve(ctx context.Context, e *entry, ami collecto
 		e.set(now, nil, collectors.Resolution{}, fmt.Errorf("%s: %w", where, err))
 		return
 	}
-	e.where = arn
 	m, err := decode(where, doc, ami, manifest.Options{Format: manifest.FormatImageBuilder, PackageFormat: s.format})
 	if err != nil {
 		if !s.fallback(e, now, where, err) {

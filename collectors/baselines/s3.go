@@ -108,10 +108,10 @@ func NewS3Source(name string, api S3API, uri, tag string, opts Options) (*S3Sour
 
 // Resolve implements collectors.BaselineSource.
 func (s *S3Source) Resolve(ctx context.Context, ami collectors.AMIInfo) (*drift.Manifest, collectors.Resolution, error) {
-	e := s.cache.get(ami.ID)
+	now := s.opts.Now()
+	e := s.cache.get(ami.ID, now)
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	now := s.opts.Now()
 	if e.fresh(now, s.opts.CacheTTL) {
 		return e.answer()
 	}

@@ -69,24 +69,49 @@ type entry struct {
 	goodRes collectors.Resolution
 }
 
+// IdleEviction is how long an AMI's cache entry survives without being
+// resolved: AMIs retired from the fleet do not pin their manifests forever.
+const IdleEviction = 24 * time.Hour
+
 // cache maps AMI ids to entries.
 type cache struct {
-	mu sync.Mutex
-	m  map[string]*entry
+	mu        sync.Mutex
+	m         map[string]*entry
+	used      map[string]time.Time
+	lastSweep time.Time
 }
 
-func (c *cache) get(ami string) *entry {
+// get returns the AMI's entry, marking it used at now, and evicts entries
+// idle for IdleEviction (checked at most once per hour).
+func (c *cache) get(ami string, now time.Time) *entry {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.m == nil {
-		c.m = map[string]*entry{}
+		c.m, c.used, c.lastSweep = map[string]*entry{}, map[string]time.Time{}, now
+	}
+	if now.Sub(c.lastSweep) >= time.Hour {
+		for k, t := range c.used {
+			if now.Sub(t) >= IdleEviction {
+				delete(c.m, k)
+				delete(c.used, k)
+			}
+		}
+		c.lastSweep = now
 	}
 	e := c.m[ami]
 	if e == nil {
 		e = &entry{}
 		c.m[ami] = e
 	}
+	c.used[ami] = now
 	return e
+}
+
+// size is the number of cached AMIs.
+func (c *cache) size() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.m)
 }
 
 // fresh reports whether the cached answer may be served without asking.

@@ -267,6 +267,21 @@ func TestImageBuilderPagingAndThrottling(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "imagebuilder:"+arn+" (ListImagePackages page 1): CallRateLimitExceededException") {
 		t.Errorf("plain client: %v", err)
 	}
+	// An error is cached for the TTL, then retried.
+	clk := newClock()
+	cached, _ := NewImageBuilderSource("ib-ttl", e.ib, "", "", Options{CacheTTL: time.Minute, Now: clk.now})
+	gone := collectors.AMIInfo{ID: amiB, Tags: map[string]string{"Ec2ImageBuilderArn": arn + "0"}}
+	e.resetCalls()
+	for range 2 {
+		if _, _, err := cached.Resolve(ctx, gone); err == nil || !strings.Contains(err.Error(), "ResourceNotFoundException") {
+			t.Errorf("unknown build: %v", err)
+		}
+	}
+	clk.advance(2 * time.Minute)
+	_, _, _ = cached.Resolve(ctx, gone)
+	if got := e.count("imagebuilder:ListImagePackages"); got != 2 {
+		t.Errorf("ListImagePackages calls for a failing build = %d, want 2 (one per TTL)", got)
+	}
 	// No tag: a miss.
 	if _, _, err := src.Resolve(ctx, collectors.AMIInfo{ID: amiB}); !errors.Is(err, collectors.ErrNoManifest) {
 		t.Errorf("untagged AMI: %v", err)
@@ -307,5 +322,31 @@ func TestChainOrderAndExplanations(t *testing.T) {
 	want := "no baseline for ami-0ccccccccccccccc3 (s3: no manifest: no s3://golden-images/m/ami-0ccccccccccccccc3.{yaml,yml,json,cdx.json,spdx.json,imagebuilder.json}; params: no manifest: ssm:/golden/ami-0ccccccccccccccc3/manifest: ParameterNotFound)"
 	if err.Error() != want {
 		t.Errorf("error:\n%s\nwant:\n%s", err, want)
+	}
+}
+
+func TestIdleEntriesEvicted(t *testing.T) {
+	e := newEnv(t)
+	ctx := testCtx(t)
+	clk := newClock()
+	for _, a := range []string{amiA, amiB} {
+		e.svc.PutObject(bucket, "m/"+a+".yaml", []byte(nativeYAML(a, "bash=5.2.15-1.amzn2023")))
+	}
+	src, _ := NewS3Source("s3", e.s3, "s3://"+bucket+"/m/", "", Options{CacheTTL: 48 * time.Hour, Now: clk.now})
+	for _, a := range []string{amiA, amiB} {
+		if _, _, err := src.Resolve(ctx, collectors.AMIInfo{ID: a}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clk.advance(12 * time.Hour)
+	src.Resolve(ctx, collectors.AMIInfo{ID: amiB}) // B stays in use
+	clk.advance(13 * time.Hour)
+	e.resetCalls()
+	src.Resolve(ctx, collectors.AMIInfo{ID: amiB})
+	if n := src.cache.size(); n != 1 || len(e.calls) != 0 {
+		t.Errorf("after A idle 25h: %d entries cached, calls %v (want 1, none)", n, e.calls)
+	}
+	if _, _, err := src.Resolve(ctx, collectors.AMIInfo{ID: amiA}); err != nil || e.count("s3:ListObjectsV2") != 1 {
+		t.Errorf("evicted AMI resolves cold again: %v, calls %v", err, e.calls)
 	}
 }

@@ -62,10 +62,10 @@ func (s *SSMSource) ParameterName(ami collectors.AMIInfo) (string, error) {
 
 // Resolve implements collectors.BaselineSource.
 func (s *SSMSource) Resolve(ctx context.Context, ami collectors.AMIInfo) (*drift.Manifest, collectors.Resolution, error) {
-	e := s.cache.get(ami.ID)
+	now := s.opts.Now()
+	e := s.cache.get(ami.ID, now)
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	now := s.opts.Now()
 	if e.fresh(now, s.opts.CacheTTL) {
 		return e.answer()
 	}

@@ -310,35 +310,67 @@ func Diff(uses []Use, granted map[string]bool) (missing, extra []string) {
 // groups that opted in with the driftd:remediation tag.
 const RemediationConditionKey = "autoscaling:ResourceTag/driftd:remediation"
 
-// Check compares the uses with the two policies and returns every problem, one
+// PublisherPackages are the Go packages whose AWS calls belong to the
+// baseline publisher (the image pipeline's role, driftd-baseline-publisher.json),
+// never to the daemon's policies: publishing writes the manifests the daemon
+// only reads.
+var PublisherPackages = map[string]bool{"publish": true}
+
+// Policies are the shipped policies.
+type Policies struct {
+	ReadOnly, Remediation, Publisher *Policy
+}
+
+// Policy file names, used in messages.
+const (
+	ReadOnlyFile    = "driftd-readonly.json"
+	RemediationFile = "driftd-remediation.json"
+	PublisherFile   = "driftd-baseline-publisher.json"
+)
+
+// Check compares the uses with the policies and returns every problem, one
 // line each, naming the exact action to add or remove and where it is used:
-//   - an action used by the code but granted by neither policy;
+//   - an action used by the code but granted by none of the policies;
 //   - an action granted but never used;
 //   - a wildcard action;
 //   - a mutating action in the read-only policy, or a read/notify action in the
 //     remediation policy;
+//   - a publisher action (used only from PublisherPackages) in a daemon policy;
 //   - an Auto Scaling write not conditioned on the driftd:remediation tag.
-func Check(uses []Use, readonly, remediation *Policy) []string {
+func Check(uses []Use, p Policies) []string {
 	var problems []string
-	ro, rem := readonly.Actions(), remediation.Actions()
-	union := map[string]bool{}
-	for a := range ro {
-		union[a] = true
+	if p.Publisher == nil {
+		p.Publisher = &Policy{}
 	}
-	for a := range rem {
-		union[a] = true
+	ro, rem, pub := p.ReadOnly.Actions(), p.Remediation.Actions(), p.Publisher.Actions()
+	union := map[string]bool{}
+	for _, m := range []map[string]bool{ro, rem, pub} {
+		for a := range m {
+			union[a] = true
+		}
 	}
 	where := map[string][]string{}
+	daemon := map[string]bool{} // used by a daemon (non-publisher) package
 	for _, u := range uses {
 		where[u.Action] = append(where[u.Action], u.Interface+"."+u.Method+" ("+u.Pos+")")
+		pkg, _, _ := strings.Cut(u.Interface, ".")
+		if !PublisherPackages[pkg] {
+			daemon[u.Action] = true
+		}
+	}
+	target := func(a string) string {
+		switch {
+		case !daemon[a]:
+			return PublisherFile
+		case Classify(a) == Mutate:
+			return RemediationFile
+		default:
+			return ReadOnlyFile
+		}
 	}
 	missing, extra := Diff(uses, union)
 	for _, a := range missing {
-		target := "driftd-readonly.json"
-		if Classify(a) == Mutate {
-			target = "driftd-remediation.json"
-		}
-		problems = append(problems, fmt.Sprintf("missing: %q used by %s; add it to %s", a, strings.Join(where[a], ", "), target))
+		problems = append(problems, fmt.Sprintf("missing: %q used by %s; add it to %s", a, strings.Join(where[a], ", "), target(a)))
 	}
 	for _, a := range extra {
 		problems = append(problems, fmt.Sprintf("extra: %q is granted but no <Service>API interface method calls it; remove it", a))
@@ -350,33 +382,39 @@ func Check(uses []Use, readonly, remediation *Policy) []string {
 	}
 	for _, a := range sortedKeys(ro) {
 		if Classify(a) == Mutate {
-			problems = append(problems, fmt.Sprintf("misplaced: mutating %q is in driftd-readonly.json; move it to driftd-remediation.json", a))
+			problems = append(problems, fmt.Sprintf("misplaced: mutating %q is in %s; move it to %s", a, ReadOnlyFile, target(a)))
+		} else if len(where[a]) > 0 && !daemon[a] {
+			problems = append(problems, fmt.Sprintf("misplaced: %q is used only by the baseline publisher; move it to %s", a, PublisherFile))
 		}
 	}
 	for _, a := range sortedKeys(rem) {
 		if c := Classify(a); c != Mutate {
-			problems = append(problems, fmt.Sprintf("misplaced: %s action %q is in driftd-remediation.json; move it to driftd-readonly.json", c, a))
+			problems = append(problems, fmt.Sprintf("misplaced: %s action %q is in %s; move it to %s", c, a, RemediationFile, ReadOnlyFile))
+		} else if len(where[a]) > 0 && !daemon[a] {
+			problems = append(problems, fmt.Sprintf("misplaced: %q is used only by the baseline publisher; move it to %s", a, PublisherFile))
 		}
 	}
-	for _, st := range remediation.Statement {
+	for _, a := range sortedKeys(pub) {
+		if daemon[a] {
+			problems = append(problems, fmt.Sprintf("misplaced: %q is used by the daemon; move it from %s to %s", a, PublisherFile, target(a)))
+		}
+	}
+	for _, st := range p.Remediation.Statement {
 		if st.Effect != "Allow" {
 			continue
 		}
 		for _, a := range st.Action {
-			if strings.HasPrefix(a, "autoscaling:") && st.Condition == nil {
-				problems = append(problems, fmt.Sprintf("unconditioned: %q (statement %s) must be conditioned on %s", a, st.Sid, RemediationConditionKey))
+			if !strings.HasPrefix(a, "autoscaling:") {
 				continue
 			}
-			if strings.HasPrefix(a, "autoscaling:") {
-				found := false
-				for _, kv := range st.Condition {
-					if _, ok := kv[RemediationConditionKey]; ok {
-						found = true
-					}
+			found := false
+			for _, kv := range st.Condition {
+				if _, ok := kv[RemediationConditionKey]; ok {
+					found = true
 				}
-				if !found {
-					problems = append(problems, fmt.Sprintf("unconditioned: %q (statement %s) must be conditioned on %s", a, st.Sid, RemediationConditionKey))
-				}
+			}
+			if !found {
+				problems = append(problems, fmt.Sprintf("unconditioned: %q (statement %s) must be conditioned on %s", a, st.Sid, RemediationConditionKey))
 			}
 		}
 	}

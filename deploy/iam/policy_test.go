@@ -47,8 +47,7 @@ func TestShippedPoliciesMatchCode(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ro := mustLoad(t, "driftd-readonly.json")
-	rem := mustLoad(t, "driftd-remediation.json")
+	pols := Policies{ReadOnly: mustLoad(t, ReadOnlyFile), Remediation: mustLoad(t, RemediationFile), Publisher: mustLoad(t, PublisherFile)}
 	var ifaces = map[string]bool{}
 	for _, u := range uses {
 		ifaces[u.Interface] = true
@@ -57,7 +56,7 @@ func TestShippedPoliciesMatchCode(t *testing.T) {
 	for _, u := range uses {
 		t.Logf("  %-50s %-8s %s.%s (%s)", u.Action, Classify(u.Action), u.Interface, u.Method, u.Pos)
 	}
-	if problems := Check(uses, ro, rem); len(problems) > 0 {
+	if problems := Check(uses, pols); len(problems) > 0 {
 		t.Errorf("IAM policies do not match the code (%d problems):\n  %s", len(problems), strings.Join(problems, "\n  "))
 	}
 }
@@ -79,6 +78,7 @@ func TestDeriveFixture(t *testing.T) {
 		"s3:GetObject collectors.S3API.GetObject",
 		"s3:GetObject collectors.S3API.HeadObject",
 		"s3:ListBucket collectors.S3API.ListObjectsV2",
+		"s3:PutObject publish.S3API.PutObject",
 		"ssm:DescribeInstanceInformation collectors.SSMAPI.DescribeInstanceInformation",
 		"ssm:ListInventoryEntries collectors.SSMAPI.ListInventoryEntries",
 	}
@@ -101,15 +101,43 @@ func TestCheckFixture(t *testing.T) {
 		return mustLoad(t, "testdata/fixture-readonly.json"), mustLoad(t, "testdata/fixture-remediation.json")
 	}
 	ro, rem := load()
-	if problems := Check(uses, ro, rem); len(problems) != 0 {
+	if problems := Check(uses, Policies{ReadOnly: ro, Remediation: rem, Publisher: mustLoad(t, "testdata/fixture-publisher.json")}); len(problems) != 0 {
 		t.Fatalf("fixture policies should match the fixture code, got:\n%s", strings.Join(problems, "\n"))
 	}
 
 	tests := []struct {
-		name   string
-		mutate func(ro, rem *Policy)
-		want   []string
+		name      string
+		mutate    func(ro, rem *Policy)
+		mutatePub func(ro, pub *Policy)
+		want      []string
 	}{
+		{
+			name:   "publisher write missing goes to the publisher policy",
+			mutate: func(ro, rem *Policy) {},
+			mutatePub: func(ro, pub *Policy) {
+				pub.Statement[0].Action = remove(pub.Statement[0].Action, "s3:PutObject")
+			},
+			want: []string{`missing: "s3:PutObject" used by publish.S3API.PutObject (publish/publish.go:11); add it to driftd-baseline-publisher.json`},
+		},
+		{
+			name:   "publisher write granted to the daemon",
+			mutate: func(ro, rem *Policy) {},
+			mutatePub: func(ro, pub *Policy) {
+				pub.Statement[0].Action = remove(pub.Statement[0].Action, "s3:PutObject")
+				ro.Statement[0].Action = append(ro.Statement[0].Action, "s3:PutObject")
+			},
+			want: []string{`misplaced: mutating "s3:PutObject" is in driftd-readonly.json; move it to driftd-baseline-publisher.json`},
+		},
+		{
+			name: "daemon read granted only to the publisher",
+			mutate: func(ro, rem *Policy) {
+				ro.Statement[0].Action = remove(ro.Statement[0].Action, "ec2:DescribeInstances")
+			},
+			mutatePub: func(ro, pub *Policy) {
+				pub.Statement[0].Action = append(pub.Statement[0].Action, "ec2:DescribeInstances")
+			},
+			want: []string{`misplaced: "ec2:DescribeInstances" is used by the daemon; move it from driftd-baseline-publisher.json to driftd-readonly.json`},
+		},
 		{
 			name: "interface method missing from policies",
 			mutate: func(ro, rem *Policy) {
@@ -176,8 +204,12 @@ func TestCheckFixture(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			ro, rem := load()
+			pub := mustLoad(t, "testdata/fixture-publisher.json")
 			tc.mutate(ro, rem)
-			got := Check(uses, ro, rem)
+			if tc.mutatePub != nil {
+				tc.mutatePub(ro, pub)
+			}
+			got := Check(uses, Policies{ReadOnly: ro, Remediation: rem, Publisher: pub})
 			if !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("Check:\n got %q\nwant %q", got, tc.want)
 			}

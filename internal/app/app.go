@@ -85,7 +85,24 @@ type generation struct {
 	clients       Clients
 	policy        *drift.CompiledPolicy
 	policyVersion string
+	rules         []drift.Rule
 	chain         *dcollectors.Chain
+}
+
+// policyVersionAt identifies the policy as evaluated at now: the
+// configuration's policy plus which rules have expired by then, so a verdict
+// computed before a rule (an exemption, an ignore) expired is not reused
+// after it.
+func (rt *generation) policyVersionAt(now time.Time) string {
+	h := sha256.New()
+	h.Write([]byte(rt.policyVersion))
+	for _, r := range rt.rules {
+		if !r.Expires.IsZero() && !now.Before(r.Expires) {
+			h.Write([]byte{0})
+			h.Write([]byte(r.ID))
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)[:8])
 }
 
 func (rt *generation) discovery(rec dcollectors.Recorder) *dcollectors.Discovery {
@@ -167,7 +184,7 @@ func (a *App) build(ctx context.Context, cfg *config.Config) (*generation, error
 	}
 	h := sha256.New()
 	_ = json.NewEncoder(h).Encode(pol)
-	rt := &generation{cfg: cfg, policy: cp, policyVersion: hex.EncodeToString(h.Sum(nil)[:8])}
+	rt := &generation{cfg: cfg, policy: cp, policyVersion: hex.EncodeToString(h.Sum(nil)[:8]), rules: pol.Rules}
 
 	a.lims.set(cfg.Inventory.RateLimits)
 	mw := callMiddleware{lim: &a.lims, count: func(svc, op, code string) {
@@ -313,7 +330,7 @@ func (a *App) Scan(ctx context.Context, only []string) (*ScanResult, error) {
 		ctx, cancel = context.WithTimeout(ctx, t)
 		defer cancel()
 	}
-	res := &ScanResult{ID: a.seq.Add(1), Started: a.now()}
+	res := &ScanResult{ID: a.seq.Add(1), Started: a.now(), Partial: len(only) > 0}
 	before := a.calls.snapshot()
 	wall := time.Now()
 	sc := &scanner{rt: rt, store: a.store, log: a.log, rec: metricsRecorder{a.metrics}, now: a.now, fromTag: rt.cfg.State.RestoreFromTags()}
@@ -332,10 +349,10 @@ func (a *App) Scan(ctx context.Context, only []string) (*ScanResult, error) {
 	if err != nil {
 		a.log.Error("scan failed", zap.Int64("scan", res.ID), zap.Error(err), zap.Duration("duration", res.Duration))
 	} else {
-		if len(only) == 0 { // a restricted scan does not describe the fleet
+		if !res.Partial { // a partial scan sees a subset: fleet gauges keep the last full picture
 			a.metrics.SetFleet(fleetSample(res, res.Finished))
+			a.ready.Store(true)
 		}
-		a.ready.Store(true)
 		a.log.Info("scan finished", zap.Int64("scan", res.ID), zap.Duration("duration", res.Duration),
 			zap.Int("instances", len(res.Instances)), zap.Int("reused", res.Reused), zap.Any("verdicts", res.Summary),
 			zap.Int("api_calls", res.APICalls.Total))

@@ -3,9 +3,10 @@ package app
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"sync"
+
+	"github.com/driftd/driftd/internal/sdkhttp"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmw "github.com/aws/aws-sdk-go-v2/aws/middleware"
@@ -88,8 +89,9 @@ func diffCalls(before, after map[callKey]int) APICallStats {
 	return s
 }
 
-// limiters holds the client-side rate limiters per service; limits can be
-// changed on reload without rebuilding clients.
+// limiters holds the client-side rate limiters per service ("ssm") and per
+// operation ("ssm:ListInventoryEntries"); limits can be changed on reload
+// without rebuilding clients.
 type limiters struct {
 	mu sync.Mutex
 	m  map[string]*rate.Limiter
@@ -100,6 +102,11 @@ func (l *limiters) set(limits map[string]float64) {
 	defer l.mu.Unlock()
 	if l.m == nil {
 		l.m = map[string]*rate.Limiter{}
+	}
+	for key := range l.m {
+		if _, ok := limits[key]; !ok {
+			delete(l.m, key)
+		}
 	}
 	for svc, r := range limits {
 		burst := int(r)
@@ -156,9 +163,20 @@ func (callMiddleware) ID() string { return "driftd/APICallAttempt" }
 func (m callMiddleware) HandleFinalize(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
 	svc := serviceKey(awsmw.GetServiceID(ctx))
 	op := awsmw.GetOperationName(ctx)
-	if l := m.lim.get(svc); l != nil {
+	for _, key := range [2]string{svc + ":" + op, svc} {
+		l := m.lim.get(key)
+		if l == nil {
+			continue
+		}
 		if err := l.Wait(ctx); err != nil {
-			return middleware.FinalizeOutput{}, middleware.Metadata{}, fmt.Errorf("client-side rate limit: %w", err)
+			// Not an API call: nothing is counted. Waiting would outlast the
+			// scan's deadline (or it was cancelled).
+			if cerr := ctx.Err(); cerr != nil {
+				err = cerr
+			} else {
+				err = context.DeadlineExceeded
+			}
+			return middleware.FinalizeOutput{}, middleware.Metadata{}, fmt.Errorf("client-side rate limit %s: no request slot before the scan deadline: %w", key, err)
 		}
 	}
 	out, md, err := next.HandleFinalize(ctx, in)
@@ -246,18 +264,5 @@ func loadAWS(ctx context.Context, c config.AWS, base *aws.Config, mw callMiddlew
 // spurious API call) on fast endpoints.
 func newHTTPClient() aws.HTTPClient {
 	tr := awshttp.NewBuildableClient().GetTransport()
-	return &http.Client{Transport: plainBodyTransport{tr}}
-}
-
-type plainBodyTransport struct{ rt http.RoundTripper }
-
-type plainBody struct{ io.ReadCloser }
-
-func (t plainBodyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.Body != nil && r.Body != http.NoBody {
-		r2 := r.Clone(r.Context())
-		r2.Body = plainBody{r.Body}
-		return t.rt.RoundTrip(r2)
-	}
-	return t.rt.RoundTrip(r)
+	return &http.Client{Transport: sdkhttp.Transport(tr)}
 }

@@ -36,7 +36,7 @@ func syncFleet(t *testing.T, n, pkgs int) (*awssim.Sim, string, *awssim.DataSync
 		}
 		raw, err := sim.Manifest(v.ImageID)
 		must(t, err)
-		must(t, os.WriteFile(p, nativeManifest(t, raw), 0o644))
+		must(t, os.WriteFile(p, raw, 0o644))
 	}
 	c := config.Default()
 	c.Baselines = config.Baselines{{Name: "local", Dir: &config.DirBaseline{Path: dir}}}

@@ -34,6 +34,10 @@ type ScanResult struct {
 	// Err is set when the scan failed as a whole (EC2 discovery failed,
 	// timeout before any verdict). Instances is then empty.
 	Err error `json:"-"`
+	// Partial is true when the scan covered only the instances it was asked
+	// for (App.Scan with a non-empty list): observers must not treat absent
+	// instances as gone, nor fleet shares computed from it as the fleet's.
+	Partial bool `json:"partial,omitempty"`
 	// Summary counts instances per verdict.
 	Summary map[drift.Verdict]int `json:"summary"`
 	// Instances holds every scanned instance, sorted by id.

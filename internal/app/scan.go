@@ -26,6 +26,8 @@ type scanner struct {
 	rec     collectors.Recorder
 	now     func() time.Time
 	fromTag bool
+	// policyVersion is the generation's policy version at the scan's time.
+	policyVersion string
 	// inv reads inventory (SSM API or data sync, see datasync.go);
 	// noInventory is the unknown reason when an instance has none.
 	inv         inventoryReader
@@ -50,6 +52,7 @@ type instanceOutcome struct {
 
 func (s *scanner) scan(ctx context.Context, sel collectors.Selection, res *ScanResult) error {
 	now := s.now()
+	s.policyVersion = s.rt.policyVersionAt(now)
 	fleet, err := s.rt.discovery(s.rec).Discover(ctx, sel)
 	if err != nil {
 		return err
@@ -123,7 +126,7 @@ func (s *scanner) scan(ctx context.Context, sel collectors.Selection, res *ScanR
 		o := &outcomes[i]
 		keep[o.inst.ID] = true
 		prev, had := s.store.Record(&o.report, state.Inputs{
-			Captures: o.captures, BaselineVersion: o.version, PolicyVersion: s.rt.policyVersion,
+			Captures: o.captures, BaselineVersion: o.version, PolicyVersion: s.policyVersion,
 			LaunchTemplateAMI: o.inst.LaunchTemplateAMI, Reused: o.reused,
 		}, now)
 		entry, _ := s.store.Get(o.inst.ID)
@@ -142,8 +145,8 @@ func (s *scanner) scan(ctx context.Context, sel collectors.Selection, res *ScanR
 			s.logTransition(&ir)
 		}
 	}
-	if len(sel.InstanceIDs) == 0 { // a restricted scan keeps the others' history
-		s.store.Prune(keep)
+	if len(sel.InstanceIDs) == 0 {
+		s.store.Prune(keep) // a partial scan (--instance) must not forget the others
 	}
 	return nil
 }
@@ -298,7 +301,7 @@ func (s *scanner) reusable(prev state.Entry, in collectors.Instance, captures ma
 		return false
 	}
 	if prev.AMI != in.AMI || prev.ASG != in.ASG || prev.LaunchTemplateAMI != in.LaunchTemplateAMI ||
-		prev.BaselineVersion != version || prev.PolicyVersion != s.rt.policyVersion || len(prev.Captures) != len(captures) {
+		prev.BaselineVersion != version || prev.PolicyVersion != s.policyVersion || len(prev.Captures) != len(captures) {
 		return false
 	}
 	for t, c := range captures {

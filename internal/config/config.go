@@ -92,8 +92,10 @@ type Inventory struct {
 	MaxAge time.Duration `yaml:"max_age"`
 	// Concurrency bounds instances collected in parallel. Default 8.
 	Concurrency int `yaml:"concurrency"`
-	// RateLimits are client-side request rates per service (requests/s),
-	// keys ec2, ssm, autoscaling. Defaults ssm 15, ec2 20, autoscaling 10.
+	// RateLimits are client-side request rates (requests/s) per service
+	// (keys ec2, ssm, autoscaling; defaults ssm 15, ec2 20, autoscaling 10)
+	// and optionally per operation ("ssm:ListInventoryEntries"), applied on
+	// top of the service's limit.
 	RateLimits map[string]float64 `yaml:"rate_limits"`
 	// MaxPages bounds ListInventoryEntries pages per instance and type. Default 200.
 	MaxPages int `yaml:"max_pages"`
@@ -329,6 +331,7 @@ func Parse(data []byte) (*Config, error) {
 var (
 	regionRe  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d+$`)
 	invTypeRe = regexp.MustCompile(`^(AWS|Custom):[A-Za-z0-9_.\-]{1,93}$`)
+	opRe      = regexp.MustCompile(`^[A-Z][A-Za-z0-9]{1,63}$`)
 )
 
 // Validate checks every key and cross-field rule; it returns all problems.
@@ -383,10 +386,10 @@ func (c *Config) Validate() []error {
 		add("schedule.shutdown_timeout: must not be negative")
 	}
 	if iv := c.Schedule.Interval(); iv > 0 {
+		// A timeout longer than the interval is allowed: ticks that arrive
+		// while a scan runs are skipped, so scans then run back to back.
 		if c.Schedule.Jitter >= iv {
 			add("schedule.jitter: %s must be shorter than the schedule interval %s", c.Schedule.Jitter, iv)
-		} else if c.Schedule.Timeout+c.Schedule.Jitter > iv {
-			add("schedule.timeout: %s plus jitter %s exceeds the schedule interval %s", c.Schedule.Timeout, c.Schedule.Jitter, iv)
 		}
 	}
 
@@ -412,8 +415,13 @@ func (c *Config) Validate() []error {
 		add("inventory.max_pages: %d must be at least 1", c.Inventory.MaxPages)
 	}
 	for _, k := range sortedKeys(c.Inventory.RateLimits) {
-		if !contains(RateLimitServices, k) {
-			add("inventory.rate_limits.%s: unknown service (want one of %s)", k, strings.Join(RateLimitServices, ", "))
+		svc, op, hasOp := strings.Cut(k, ":")
+		if !contains(RateLimitServices, svc) {
+			add("inventory.rate_limits.%s: unknown service (want one of %s, optionally with :Operation)", k, strings.Join(RateLimitServices, ", "))
+			continue
+		}
+		if hasOp && !opRe.MatchString(op) {
+			add("inventory.rate_limits.%s: %q is not an operation name (e.g. ssm:ListInventoryEntries)", k, op)
 			continue
 		}
 		if v := c.Inventory.RateLimits[k]; v <= 0 || v > 10000 {

@@ -29,6 +29,7 @@ func TestLoadFull(t *testing.T) {
 		{"jitter", c.Schedule.Jitter, 30 * time.Second},
 		{"types", strings.Join(c.Inventory.Types, ","), "AWS:Application,Custom:FileDigest"},
 		{"rate ssm", c.Inventory.RateLimits["ssm"], 10.0},
+		{"rate per operation", c.Inventory.RateLimits["ssm:ListInventoryEntries"], 8.0},
 		{"rate ec2 default", c.Inventory.RateLimits["ec2"], 20.0},
 		{"default policy", c.Policy.DefaultPolicyIncluded(), false},
 		{"file severity", c.Policy.DefaultSeverity[drift.CategoryFile], drift.SeverityHigh},
@@ -76,13 +77,13 @@ func TestInvalid(t *testing.T) {
 		{"no_baselines", []string{"baselines: at least one baseline source is required (e.g. - dir: {path: /etc/driftd/baselines})"}},
 		{"bad_cron", []string{`schedule.cron: "every five minutes": expected 5 to 6 fields, found 3: [every five minutes]`}},
 		{"jitter_too_long", []string{"schedule.jitter: 2m0s must be shorter than the schedule interval 1m0s"}},
-		{"timeout_too_long", []string{"schedule.timeout: 55s plus jitter 10s exceeds the schedule interval 1m0s"}},
 		{"inventory", []string{
 			`inventory.types[1]: "Application" is not an inventory type name (AWS:Name or Custom:Name)`,
 			`inventory.types[2]: "AWS:Application" duplicates inventory.types[0]`,
 			"inventory.max_age: 10m0s is shorter than the shortest SSM inventory schedule (30m); every instance would be stale",
-			"inventory.rate_limits.lambda: unknown service (want one of autoscaling, ec2, ssm)",
+			"inventory.rate_limits.lambda: unknown service (want one of autoscaling, ec2, ssm, optionally with :Operation)",
 			"inventory.rate_limits.ssm: -1 must be a positive number of requests per second",
+			`inventory.rate_limits.ssm:list-entries: "list-entries" is not an operation name (e.g. ssm:ListInventoryEntries)`,
 		}},
 		{"policy", []string{
 			"policy.default_severity.packages: unknown category (want one of package, file, service, custom, instance)",

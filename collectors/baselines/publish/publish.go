@@ -142,3 +142,20 @@ func SeedDemo(ctx context.Context, s3api S3API, ssmapi SSMAPI, bucket string, do
 	}
 	return seed, nil
 }
+
+// YAML renders the `baselines:` section for the seeded layout, for a
+// configuration file or a demo banner.
+func (d *DemoSeed) YAML() string {
+	var b strings.Builder
+	b.WriteString("baselines:\n")
+	for _, s := range d.Baselines {
+		fmt.Fprintf(&b, "  - name: %s\n", s.Name)
+		switch {
+		case s.S3 != nil:
+			fmt.Fprintf(&b, "    s3:\n      uri: %s\n", s.S3.URI)
+		case s.SSMParameter != nil:
+			fmt.Fprintf(&b, "    ssm_parameter:\n      name: %s\n", s.SSMParameter.Name)
+		}
+	}
+	return b.String()
+}

@@ -66,6 +66,9 @@ func TestSeedDemo(t *testing.T) {
 	if pointers == 0 || len(seed.Objects) != 2+pointers || len(seed.Parameters) != 2 {
 		t.Errorf("seeded objects %v, parameters %v", seed.Objects, seed.Parameters)
 	}
+	if want := "baselines:\n  - name: golden-s3\n    s3:\n      uri: s3://driftd-demo/manifests/\n  - name: golden-params\n    ssm_parameter:\n      name: /driftd-demo/{ami_id}/manifest\n"; seed.YAML() != want {
+		t.Errorf("YAML:\n%s\nwant:\n%s", seed.YAML(), want)
+	}
 	srcs, err := baselines.Build(seed.Baselines, clients, nil, nil, nil)
 	if err != nil {
 		t.Fatal(err)
