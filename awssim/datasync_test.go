@@ -1,0 +1,83 @@
+package awssim
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestDataSyncObjects(t *testing.T) {
+	sim := New(Options{LaunchDelay: -1, InventoryDelay: -1, InventoryInterval: -1})
+	if err := sim.LoadScenario(GenerateFleet(30, 20, 2, 1)); err != nil {
+		t.Fatal(err)
+	}
+	d := sim.EnableResourceDataSync("b", "/sync")
+	defer d.Close()
+	d.SetInterval(1 << 62) // the test drives Sync itself
+	prefix := "sync/AWS:Application/"
+	// Paging: pages of 7 cover every instance once, in key order.
+	var keys []string
+	after := ""
+	for {
+		page, err := d.List(prefix, after, 7)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range page {
+			if o.Size <= 0 || !strings.HasPrefix(o.ETag, `"`) {
+				t.Fatalf("object %+v", o)
+			}
+			keys = append(keys, o.Key)
+		}
+		if len(page) < 7 {
+			break
+		}
+		after = page[len(page)-1].Key
+	}
+	if len(keys) != 30 {
+		t.Fatalf("%d keys listed", len(keys))
+	}
+	for i := 1; i < len(keys); i++ {
+		if keys[i-1] >= keys[i] {
+			t.Fatalf("keys out of order: %s, %s", keys[i-1], keys[i])
+		}
+	}
+	// Content matches its listed size; every line names the instance.
+	info, ok, _ := d.Stat(keys[3])
+	body, _ := d.Content(keys[3])
+	_, id, _ := d.parseKey(keys[3])
+	if !ok || int64(len(body)) != info.Size || strings.Count(string(body), "\n") != 20+boolInt(strings.Contains(string(body), "drift-extra")) ||
+		strings.Count(string(body), `"resourceId":"`+id+`"`) != strings.Count(string(body), "\n") {
+		t.Fatalf("object %s: size %d, %d bytes:\n%.300s", keys[3], info.Size, len(body), body)
+	}
+	if got := d.Sync(); len(got) != 0 {
+		t.Fatalf("nothing changed, Sync reported %v", got)
+	}
+	// A drift changes that instance's objects (new upload, new ETag) only.
+	before, _, _ := d.Stat(sim.DataSyncKey("sync", TypeSystemdUnit, id))
+	if err := sim.Inject(id, Drift{Action: DriftStopService, Service: &ServiceSpec{Name: "sshd.service"}}); err != nil {
+		t.Fatal(err)
+	}
+	changed := d.Sync()
+	if len(changed) == 0 {
+		t.Fatal("drift not noticed")
+	}
+	for _, k := range changed {
+		if _, cid, _ := d.parseKey(k); cid != id {
+			t.Fatalf("unrelated object %s reported changed", k)
+		}
+	}
+	info2, _, _ := d.Stat(sim.DataSyncKey("sync", TypeSystemdUnit, id))
+	if info2.ETag == "" || info2.ETag == before.ETag {
+		t.Fatalf("etag %q unchanged by the drift", info2.ETag)
+	}
+	if _, ok, _ := d.Stat("sync/AWS:Application/accountid=123456789012/region=us-east-1/resourcetype=ManagedInstanceInventory/i-0ffffffffffffffff.json"); ok {
+		t.Fatal("unknown instance has an object")
+	}
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
