@@ -2,12 +2,14 @@ package awssim
 
 import (
 	"crypto/md5"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"io"
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/driftd/driftd/awssim/services"
@@ -24,9 +26,9 @@ import (
 // captureTime and schemaVersion. Objects are rendered on demand and never
 // stored; the content shared by every instance of an AMI is rendered once per
 // AMI, so serving a large fleet costs little more than copying bytes. The
-// ETag is a hash of the object's content identity (type content, instance,
-// capture time, schema version): it changes exactly when the rendered bytes
-// change.
+// ETag is a hash of the object's content identity (the rendering of the type
+// content, instance, capture time, schema version): it changes whenever the
+// rendered bytes change.
 //
 // A watcher compares each node's content every Interval and sends the
 // bucket's S3 event notifications (ObjectCreated:Put, see
@@ -59,6 +61,9 @@ type ownRender struct {
 type renderedType struct {
 	lines [][]byte
 	total int64
+	// id identifies the content: every rendering of new content gets a new
+	// one (the ETag hashes it with the per-object suffix).
+	id uint64
 }
 
 type syncFingerprint struct {
@@ -259,8 +264,10 @@ func (d *DataSync) isShared(td *TypeData) bool {
 	return false
 }
 
+var renderSeq atomic.Uint64
+
 func renderType(td *TypeData) *renderedType {
-	r := &renderedType{lines: make([][]byte, len(td.Entries))}
+	r := &renderedType{lines: make([][]byte, len(td.Entries)), id: renderSeq.Add(1)}
 	for i, e := range td.Entries {
 		b, _ := json.Marshal(e) // sorted keys
 		if len(e) == 0 {
@@ -292,8 +299,13 @@ func (d *DataSync) info(st objectState) services.ObjectInfo {
 	// Sizes need the rendered line lengths; shared content is rendered once.
 	r := d.rendered(st)
 	size = r.total + int64(len(r.lines))*int64(len(sfx))
+	// Content identity without hashing the content again: the rendering's id
+	// (new content is rendered anew) plus the per-object suffix (instance,
+	// capture time, schema version).
 	h := md5.New()
-	io.WriteString(h, st.td.ContentHash())
+	var idb [8]byte
+	binary.BigEndian.PutUint64(idb[:], r.id)
+	h.Write(idb[:])
 	h.Write(sfx)
 	return services.ObjectInfo{Key: st.key, Size: size, ETag: `"` + hex.EncodeToString(h.Sum(nil)) + `"`,
 		LastModified: st.capture, ContentType: "application/json"}

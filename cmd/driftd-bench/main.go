@@ -23,7 +23,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"runtime/pprof"
 	"strings"
 	"time"
 )
@@ -38,7 +37,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	out := fs.String("out", "", "also write the markdown report to this file")
 	list := fs.Bool("list", false, "list the scenarios and exit")
 	child := fs.String("child", "", "internal: run one scenario in this process and print its JSON result")
-	cpuprofile := fs.String("cpuprofile", "", "with -child: write a CPU profile of the scenario")
+	cpuprofile := fs.String("cpuprofile", "", "with -child: write a CPU profile of the measured scan")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -48,15 +47,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "unknown scenario %q\n", *child)
 			return 2
 		}
-		if *cpuprofile != "" {
-			pf, err := os.Create(*cpuprofile)
-			if err != nil {
-				fmt.Fprintln(stderr, err)
-				return 1
-			}
-			_ = pprof.StartCPUProfile(pf)
-			defer pprof.StopCPUProfile()
-		}
+		profilePath = *cpuprofile
 		res, err := runScenario(sc.scaled(*quick))
 		if err != nil {
 			fmt.Fprintf(stderr, "scenario %s: %v\n", sc.Name, err)

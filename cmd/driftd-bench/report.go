@@ -21,12 +21,14 @@ func renderReport(results []Result, quick bool) string {
 		runtime.GOMAXPROCS(0), runtime.NumCPU(), time.Now().UTC().Format("2006-01-02 15:04 MST"))
 	b.WriteString("Fleets are generated in the simulated region (awssim, 4 AMIs/groups, every 100th instance drifted) and\n")
 	b.WriteString("scanned by the daemon's real scan path over loopback HTTP with the real SDK clients; each scenario runs in\n")
-	b.WriteString("its own child process (peak RSS = VmHWM of that process, simulator included). Warm = a second scan after\n")
-	b.WriteString("1% of the instances installed a package (peak RSS reset before it). The lower bound is computed from the\n")
+	b.WriteString("its own child process (peak RSS = VmHWM of that process, simulator included; RSS before = VmRSS just\n")
+	b.WriteString("before the measured scan, i.e. the simulated region and, for warm scans, the daemon after its cold scan).\n")
+	b.WriteString("Warm = a second scan after 1% of the instances installed a package (memory returned to the OS and\n")
+	b.WriteString("peak RSS reset before it). The lower bound is computed from the\n")
 	b.WriteString("fleet model (`internal/apicost`), not from what the daemon did.\n\n")
 
-	b.WriteString("| scenario | instances | pkgs/inst | mode | scan | calls | lower bound | calls/LB | unknown | wall | inst/s | peak RSS | retained heap/inst |\n")
-	b.WriteString("|---|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString("| scenario | instances | pkgs/inst | mode | scan | calls | lower bound | calls/LB | unknown | wall | inst/s | RSS before | peak RSS | retained heap/inst |\n")
+	b.WriteString("|---|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range results {
 		s := r.Scenario
 		kind := "cold"
@@ -37,9 +39,9 @@ func renderReport(results []Result, quick bool) string {
 		if r.LowerBoundTotal > 0 {
 			ratio = float64(r.CallsTotal) / float64(r.LowerBoundTotal)
 		}
-		fmt.Fprintf(&b, "| %s | %d | %d | %s | %s | %d | %d | %.3f | %d | %s | %.0f | %s | %.0f B |\n",
+		fmt.Fprintf(&b, "| %s | %d | %d | %s | %s | %d | %d | %.3f | %d | %s | %.0f | %s | %s | %.0f B |\n",
 			s.Name, s.Instances, s.Packages, modeName(s.Mode), kind, r.CallsTotal, r.LowerBoundTotal, ratio, r.Unknown,
-			secs(r.Wall), float64(s.Instances)/r.Wall.Seconds(), mb(r.PeakRSS), r.RetainedPerInstance)
+			secs(r.Wall), float64(s.Instances)/r.Wall.Seconds(), mb(r.RSSBefore), mb(r.PeakRSS), r.RetainedPerInstance)
 	}
 
 	var thr, s3 []Result

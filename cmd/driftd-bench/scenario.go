@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -120,6 +122,9 @@ type Result struct {
 	Unknown               int            `json:"unknown"`
 	Throttled             int            `json:"throttled"` // throttling errors (attempts)
 	PeakRSS               int64          `json:"peak_rss_bytes"`
+	// RSSBefore is the process RSS just before the measured scan (the
+	// simulated region with its fleet, the daemon after a cold scan).
+	RSSBefore int64 `json:"rss_before_bytes"`
 	// ThrottleMinimum is calls to the throttled service / R.
 	ThrottleMinimum time.Duration `json:"throttle_minimum_ns,omitempty"`
 	// Floor is the download-and-decode floor of the same objects (S3 mode).
@@ -296,6 +301,7 @@ func runScenario(s scenario) (*Result, error) {
 				return nil, err
 			}
 		}
+		debug.FreeOSMemory() // the warm scan's peak, not the cold scan's leftovers
 		resetPeakRSS()
 	}
 	if s.Throttle > 0 {
@@ -304,12 +310,18 @@ func runScenario(s scenario) (*Result, error) {
 			return nil, err
 		}
 	}
+	r.RSSBefore = currentRSS()
+	stopProfile, err := startProfile()
+	if err != nil {
+		return nil, err
+	}
 	start := time.Now()
 	res, err := a.Scan(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
 	r.Wall = time.Since(start)
+	stopProfile()
 	r.PeakRSS = peakRSS()
 	r.Calls = res.APICalls.ByOperation
 	r.CallsTotal = res.APICalls.Total
@@ -506,14 +518,36 @@ func liveHeap() uint64 {
 	return m.HeapAlloc
 }
 
+// profilePath, when set, receives a CPU profile of the measured scan.
+var profilePath string
+
+func startProfile() (func(), error) {
+	if profilePath == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(profilePath)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
 // peakRSS is VmHWM from /proc/self/status (0 when unavailable).
-func peakRSS() int64 {
+func peakRSS() int64 { return procStatus("VmHWM:") }
+
+// currentRSS is VmRSS.
+func currentRSS() int64 { return procStatus("VmRSS:") }
+
+func procStatus(field string) int64 {
 	b, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		return 0
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+		if v, ok := strings.CutPrefix(line, field); ok {
 			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
 			return kb * 1024
 		}

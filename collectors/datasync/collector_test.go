@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -57,8 +58,19 @@ func newEnv(t *testing.T, instances, packages int) *env {
 
 // s3Calls counts the simulator's S3 calls by operation from its call log
 // (path-style: "GET /bucket" lists, "GET /bucket/key" gets).
+// The simulator logs a call after writing its response, so the log is read
+// once it stopped growing.
 func s3Calls(sim *awssim.Sim) (lists, gets int) {
-	for _, c := range sim.Calls() {
+	calls := sim.Calls()
+	for range 50 {
+		time.Sleep(10 * time.Millisecond)
+		next := sim.Calls()
+		if len(next) == len(calls) {
+			break
+		}
+		calls = next
+	}
+	for _, c := range calls {
 		if c.Service != "s3" || !strings.HasPrefix(c.Params, "GET /") {
 			continue
 		}
