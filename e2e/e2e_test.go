@@ -52,10 +52,6 @@ var emptyInDemo = map[string]string{
 	// is planned, so no driftd_remediations_total series exists yet.
 	`driftd.json: panel "Remediation actions" ref A`: "remediation off: no remediation has run",
 	`alerts.yml: alert DriftdRemediationFailures`:    "remediation off: no remediation has run",
-	// No notification sink is configured in the e2e configuration.
-	`driftd.json: panel "Notifications" ref A`:         "no notification sink configured",
-	`driftd.json: panel "Notification failures" ref A`: "no notification sink configured",
-	`alerts.yml: alert DriftdNotificationFailures`:     "no notification sink configured",
 	// No reload happens during the test.
 	`driftd.json: panel "Config reloads" ref A`: "no configuration reload during the test",
 }
@@ -105,7 +101,11 @@ func TestEndToEnd(t *testing.T) {
 	n := fetchBaselines(t, ctx, simURL, baselineDir)
 	t.Logf("fetched %d baseline manifests from the simulated Parameter Store", n)
 
-	// 3. driftd run with a real configuration file.
+	// 3. driftd run with a real configuration file; its own notifications go
+	// to a second receiver (driftd's webhook sink).
+	notify := &notifyReceiver{}
+	notifySrv := httptest.NewServer(notify)
+	t.Cleanup(notifySrv.Close)
 	driftdAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	cfg := filepath.Join(dir, "driftd.yaml")
 	writeFile(t, cfg, fmt.Sprintf(`aws:
@@ -131,8 +131,16 @@ log:
   format: json
 state:
   file: %s
-`, scanEvery, scanEvery, baselineDir, driftdAddr, filepath.Join(dir, "state.json")))
-	if out, err := exec.Command(bin, "validate", "--config", cfg).CombinedOutput(); err != nil {
+alerting:
+  sinks:
+    - name: e2e-hook
+      type: webhook
+      url: %s/driftd
+      secret_env: DRIFTD_E2E_WEBHOOK_SECRET
+`, scanEvery, scanEvery, baselineDir, driftdAddr, filepath.Join(dir, "state.json"), notifySrv.URL))
+	validate := exec.Command(bin, "validate", "--config", cfg)
+	validate.Env = append(os.Environ(), "DRIFTD_E2E_WEBHOOK_SECRET=e2e-signing-secret")
+	if out, err := validate.CombinedOutput(); err != nil {
 		t.Fatalf("driftd validate: %v\n%s", err, out)
 	}
 	driftd := start(t, "driftd", dir, "env", "-i",
@@ -140,6 +148,7 @@ state:
 		"AWS_ENDPOINT_URL="+simURL, "AWS_REGION=us-east-1",
 		"AWS_ACCESS_KEY_ID=AKIDE2ETEST", "AWS_SECRET_ACCESS_KEY=e2e-secret",
 		"AWS_EC2_METADATA_DISABLED=true",
+		"DRIFTD_E2E_WEBHOOK_SECRET=e2e-signing-secret",
 		bin, "run", "--config", cfg)
 
 	// 4. The webhook receiver and Alertmanager.
@@ -238,6 +247,10 @@ scrape_configs:
 		return rc.find(alertDrift, map[string]string{"asg": driftedASG, "severity": "warning"}, "firing"), rc.summary()
 	})
 	t.Logf("%s{asg=%q} delivered firing after %s", alertDrift, driftedASG, time.Since(started).Round(time.Millisecond))
+	// driftd itself announced the drift through its webhook sink.
+	waitFor(t, deadline, "driftd's own drift.detected notification", procs, func() (bool, string) {
+		return notify.count("drift.detected") > 0, notify.summary()
+	})
 
 	// 11. Heal the group in the simulator; the alert resolves. Only a
 	// resolution delivered after the heal counts.
