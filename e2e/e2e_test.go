@@ -256,10 +256,16 @@ scrape_configs:
 	// resolution delivered after the heal counts.
 	mark := rc.mark()
 	healed := time.Now()
-	for _, id := range sim.GroupMembers(driftedASG) {
-		if err := sim.Inject(id, awssim.Drift{Action: awssim.DriftHeal}); err != nil {
-			t.Fatalf("heal %s: %v", id, err)
+	members := len(sim.GroupMembers(driftedASG))
+	for i := range members {
+		// Through the simulator's admin API, as an operator would.
+		code, body, err := postJSON(simURL+"/_awssim/inject", map[string]any{"group": driftedASG, "index": i, "action": awssim.DriftHeal})
+		if err != nil || code != http.StatusOK {
+			t.Fatalf("POST /_awssim/inject heal %s[%d]: %d %s %v", driftedASG, i, code, body, err)
 		}
+	}
+	if members == 0 {
+		t.Fatalf("group %s has no members", driftedASG)
 	}
 	// Gauges are re-set after every scan, so a group with no drifted
 	// instance has no drifted series at all; require the group itself to be
