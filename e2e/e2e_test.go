@@ -242,6 +242,10 @@ scrape_configs:
 	// otherwise) returns data from this Prometheus.
 	checkExpressions(t, ctx, deadline, promURL, root, procs)
 
+	// Every loaded rule evaluates without error (evaluation-time errors,
+	// e.g. many-to-many matches, do not show in promtool check rules).
+	checkRuleHealth(t, ctx, deadline, promURL, procs)
+
 	// 10. The drift alert fires and reaches the receiver through Alertmanager.
 	waitFor(t, deadline, alertDrift+" firing at the receiver", procs, func() (bool, string) {
 		return rc.find(alertDrift, map[string]string{"asg": driftedASG, "severity": "warning"}, "firing"), rc.summary()
@@ -434,4 +438,50 @@ func fixManifest(t *testing.T, ami, doc string) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// checkRuleHealth waits until Prometheus has evaluated every rule group and
+// fails if any rule reports an evaluation error.
+func checkRuleHealth(t *testing.T, ctx context.Context, deadline time.Time, promURL string, procs []*proc) {
+	t.Helper()
+	type rule struct {
+		Name      string `json:"name"`
+		Health    string `json:"health"`
+		LastError string `json:"lastError"`
+	}
+	var rules []rule
+	waitFor(t, deadline, "every rule evaluated", procs, func() (bool, string) {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, promURL+"/api/v1/rules", nil)
+		resp, err := httpClient.Do(req)
+		if err != nil {
+			return false, err.Error()
+		}
+		defer resp.Body.Close()
+		var r struct {
+			Data struct {
+				Groups []struct {
+					Rules []rule `json:"rules"`
+				} `json:"groups"`
+			} `json:"data"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+			return false, err.Error()
+		}
+		rules = rules[:0]
+		for _, g := range r.Data.Groups {
+			rules = append(rules, g.Rules...)
+		}
+		for _, rl := range rules {
+			if rl.Health == "unknown" {
+				return false, rl.Name + " not evaluated yet"
+			}
+		}
+		return len(rules) > 0, fmt.Sprintf("%d rules", len(rules))
+	})
+	for _, rl := range rules {
+		if rl.Health != "ok" || rl.LastError != "" {
+			t.Errorf("rule %s: health %s: %s", rl.Name, rl.Health, rl.LastError)
+		}
+	}
+	t.Logf("%d rules loaded and evaluating without error", len(rules))
 }
