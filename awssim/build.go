@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -287,7 +288,7 @@ func manifestJSON(a *AMI) ([]byte, error) {
 	}
 	type file struct {
 		Path   string `json:"path"`
-		Size   string `json:"size,omitempty"`
+		Size   *int64 `json:"size,omitempty"` // a number, as driftd's native manifest format has it
 		SHA256 string `json:"sha256,omitempty"`
 	}
 	type svc struct {
@@ -322,7 +323,11 @@ func manifestJSON(a *AMI) ([]byte, error) {
 	}
 	if td := a.Inventory[TypeFileDigest]; td != nil {
 		for _, e := range td.Entries {
-			m.Files = append(m.Files, file{Path: e["Path"], Size: e["Size"], SHA256: e["SHA256"]})
+			f := file{Path: e["Path"], SHA256: e["SHA256"]}
+			if n, err := strconv.ParseInt(e["Size"], 10, 64); err == nil {
+				f.Size = &n
+			}
+			m.Files = append(m.Files, f)
 		}
 	}
 	if td := a.Inventory[TypeSystemdUnit]; td != nil {

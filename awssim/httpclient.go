@@ -1,9 +1,10 @@
 package awssim
 
 import (
-	"io"
 	"net/http"
 	"time"
+
+	"github.com/driftd/driftd/internal/sdkhttp"
 )
 
 // NewHTTPClient returns an HTTP client for SDK clients that talk to the
@@ -21,18 +22,5 @@ import (
 func NewHTTPClient() *http.Client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConns, tr.MaxIdleConnsPerHost = 64, 64
-	return &http.Client{Transport: plainBodyTransport{tr}, Timeout: 60 * time.Second}
-}
-
-type plainBodyTransport struct{ rt http.RoundTripper }
-
-type plainBody struct{ io.ReadCloser }
-
-func (t plainBodyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.Body != nil && r.Body != http.NoBody {
-		r2 := r.Clone(r.Context())
-		r2.Body = plainBody{r.Body}
-		return t.rt.RoundTrip(r2)
-	}
-	return t.rt.RoundTrip(r)
+	return &http.Client{Transport: sdkhttp.Transport(tr), Timeout: 60 * time.Second}
 }

@@ -3,7 +3,6 @@ package remediation_test
 import (
 	"bytes"
 	"context"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -16,7 +15,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -82,11 +80,9 @@ func newEnvWith(t *testing.T, size int, mut func(*awssim.GroupSpec)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Under -race, EC2 responses read by the SDK intermittently fail with
-	// "use of closed network connection" even against a plain httptest
-	// server replaying a fixed body; reading the body fully before handing
-	// it to the SDK avoids it (see bufferedClient).
-	httpClient := bufferedClient{awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) { tr.IdleConnTimeout = 5 * time.Second })}
+	// The SDK's request-body/transport race (see internal/sdkhttp) would
+	// otherwise add spurious retries to the call log.
+	httpClient := awssim.NewHTTPClient()
 	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""),
 		HTTPClient: httpClient,
 		Retryer:    func() aws.Retryer { return retry.AddWithMaxAttempts(retry.NewStandard(), 2) }}
@@ -601,24 +597,6 @@ func metricValue(t *testing.T, reg *prometheus.Registry, name string, labels map
 	}
 	t.Fatalf("no series %s%v", name, labels)
 	return 0
-}
-
-// bufferedClient reads each response body into memory before the SDK
-// deserializes it.
-type bufferedClient struct{ inner aws.HTTPClient }
-
-func (c bufferedClient) Do(r *http.Request) (*http.Response, error) {
-	resp, err := c.inner.Do(r)
-	if err != nil {
-		return nil, err
-	}
-	b, err := io.ReadAll(resp.Body)
-	_ = resp.Body.Close()
-	if err != nil {
-		return nil, err
-	}
-	resp.Body = io.NopCloser(bytes.NewReader(b))
-	return resp, nil
 }
 
 func TestApproveModeEndToEnd(t *testing.T) {

@@ -2,16 +2,13 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -20,10 +17,12 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/driftd/driftd/awssim"
+	"github.com/driftd/driftd/collectors/baselines"
+	"github.com/driftd/driftd/collectors/baselines/publish"
 	"github.com/driftd/driftd/drift"
-	"github.com/driftd/driftd/drift/manifest"
 	"github.com/driftd/driftd/internal/app"
 	"github.com/driftd/driftd/internal/config"
 	"github.com/driftd/driftd/internal/state"
@@ -70,26 +69,37 @@ func (c *demoCmd) run(ctx context.Context, g *Globals) error {
 	}
 	defer srv.Close()
 
-	// Baselines for the AMIs that publish one (the scenario leaves one AMI
-	// without a baseline on purpose).
-	dir, err := os.MkdirTemp("", "driftd-demo-")
-	if err != nil {
-		return &ExitError{Code: 2, Err: err}
-	}
-	defer os.RemoveAll(dir)
 	formats := map[string]string{}
+	docs := map[string][]byte{}
 	for _, a := range sc.AMIs {
 		formats[a.ID] = a.Format
+		// The scenario leaves one AMI without a baseline on purpose.
 		if a.ManifestParameter == "" {
 			continue
 		}
-		if err := writeDemoManifest(sim, a.ID, dir); err != nil {
+		doc, err := sim.Manifest(a.ID)
+		if err != nil {
 			return &ExitError{Code: 2, Err: err}
 		}
+		docs[a.ID] = doc
+	}
+	// The SDK reaches the simulator through its standard BaseEndpoint
+	// setting, with static demo credentials.
+	awsCfg := &aws.Config{
+		Region:       "us-east-1",
+		Credentials:  credentials.NewStaticCredentialsProvider("AKIADEMO", "demo-secret", ""),
+		BaseEndpoint: aws.String(srv.URL),
+	}
+	// Publish the golden baselines where image pipelines keep them — S3 and
+	// SSM Parameter Store — and read them back through those sources.
+	sim.Services().CreateBucket(demoBucket)
+	seed, err := publish.SeedDemo(ctx, baselines.NewS3Client(*awsCfg), ssm.NewFromConfig(*awsCfg), demoBucket, docs)
+	if err != nil {
+		return &ExitError{Code: 2, Err: fmt.Errorf("publishing demo baselines: %w", err)}
 	}
 
 	cfg := config.Default()
-	cfg.Baselines = config.Baselines{{Name: "demo", Dir: &config.DirBaseline{Path: dir}}}
+	cfg.Baselines = seed.Baselines
 	cfg.Selection.IncludeStandalone = true
 	cfg.Schedule.Cron = "@every " + c.Interval.String()
 	cfg.Schedule.Timeout = max(c.Interval*8/10, time.Minute)
@@ -120,19 +130,13 @@ func (c *demoCmd) run(ctx context.Context, g *Globals) error {
 	}
 	live := &demoPrinter{out: out, sim: sim, formats: formats, every: c.InjectEvery, limit: c.Scans, stop: cancel,
 		rng: rand.New(rand.NewPCG(c.Seed, 42))}
-	// The SDK reaches the simulator through its standard BaseEndpoint
-	// setting, with static demo credentials.
-	awsCfg := &aws.Config{
-		Region:       "us-east-1",
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIADEMO", "demo-secret", ""),
-		BaseEndpoint: aws.String(srv.URL),
-	}
 	a, err := app.New(ctx, app.Options{Config: cfg, AWS: awsCfg, Logger: log, Observers: []app.ScanObserver{live}})
 	if err != nil {
 		return &ExitError{Code: 2, Err: err}
 	}
 	fmt.Fprintf(out, "driftd demo: simulated region at %s, %d instances in %d groups\n", srv.URL, len(sim.Instances()), len(sc.Groups))
 	fmt.Fprintf(out, "metrics: http://%s/metrics   API: http://%s/api/v1/instances?verdict=drifted\n", ln.Addr(), ln.Addr())
+	fmt.Fprintf(out, "baselines: %d in %s, %d in SSM parameters %s\n", len(seed.Objects), seed.Baselines[0].S3.URI, len(seed.Parameters), seed.Baselines[1].SSMParameter.Name)
 	fmt.Fprintf(out, "scanning every %s; Ctrl-C to stop\n\n", c.Interval)
 	if err := a.Run(ctx, ln); err != nil {
 		return &ExitError{Code: 2, Err: err}
@@ -141,53 +145,7 @@ func (c *demoCmd) run(ctx context.Context, g *Globals) error {
 	return nil
 }
 
-// writeDemoManifest renders the simulator's baseline of an AMI with the
-// native manifest encoder.
-func writeDemoManifest(sim *awssim.Sim, ami, dir string) error {
-	raw, err := sim.Manifest(ami)
-	if err != nil {
-		return err
-	}
-	var doc struct {
-		AMI           string `json:"ami_id"`
-		Name          string `json:"name"`
-		PackageFormat string `json:"package_format"`
-		Packages      []struct {
-			Name, Arch, Epoch, Version, Release string
-		} `json:"packages"`
-		Files []struct {
-			Path, SHA256 string
-			Size         json.RawMessage
-		} `json:"files"`
-		Services []struct{ Name, State, Enabled string } `json:"services"`
-	}
-	if err := json.Unmarshal(raw, &doc); err != nil {
-		return fmt.Errorf("baseline of %s: %w", ami, err)
-	}
-	m := &drift.Manifest{SchemaVersion: 1, AMI: doc.AMI, Name: doc.Name, PackageFormat: drift.PackageFormat(doc.PackageFormat),
-		Provenance: map[string]string{"captured_from": "awssim demo scenario"}}
-	for _, p := range doc.Packages {
-		m.Packages = append(m.Packages, drift.Package{Name: p.Name, Arch: p.Arch, Epoch: p.Epoch, Version: p.Version, Release: p.Release})
-	}
-	for _, f := range doc.Files {
-		df := drift.File{Path: f.Path, SHA256: f.SHA256}
-		// The simulator writes the size as a string or a number.
-		if s := strings.Trim(string(f.Size), `"`); s != "" {
-			if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-				df.Size, df.HasSize = n, true
-			}
-		}
-		m.Files = append(m.Files, df)
-	}
-	for _, s := range doc.Services {
-		m.Services = append(m.Services, drift.Service{Name: s.Name, State: s.State, Enabled: s.Enabled})
-	}
-	b, err := manifest.Encode(m)
-	if err != nil {
-		return fmt.Errorf("baseline of %s: %w", ami, err)
-	}
-	return os.WriteFile(filepath.Join(dir, ami+".yaml"), b, 0o644)
-}
+const demoBucket = "driftd-demo-golden"
 
 // demoPrinter prints a live summary after each scan and now and then
 // injects a new drift so detection can be watched.

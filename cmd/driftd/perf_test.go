@@ -47,10 +47,14 @@ func TestScanProcessFootprint(t *testing.T) {
 	base := filepath.Join(dir, "baselines")
 	os.Mkdir(base, 0o755)
 	for _, v := range sim.Instances() {
-		if _, err := os.Stat(filepath.Join(base, v.ImageID+".yaml")); err == nil {
+		if _, err := os.Stat(filepath.Join(base, v.ImageID+".json")); err == nil {
 			continue
 		}
-		if err := writeDemoManifest(sim, v.ImageID, base); err != nil {
+		doc, err := sim.Manifest(v.ImageID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(base, v.ImageID+".json"), doc, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}

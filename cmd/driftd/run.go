@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -54,9 +55,18 @@ func (c *runCmd) Run(g *Globals) error {
 	}
 	// Notifications and remediation act on every scan (app.ScanObserver);
 	// see docs/daemon.md.
-	if _, err := engines.Attach(a, log); err != nil {
+	eng, err := engines.Attach(a, log)
+	if err != nil {
 		return &ExitError{Code: 2, Err: err}
 	}
+	defer func() {
+		// Deliver notifications still queued, within a bound.
+		flush, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := eng.Close(flush); err != nil {
+			log.Warn("notifications not flushed on shutdown", zap.Error(err))
+		}
+	}()
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)

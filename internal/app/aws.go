@@ -3,9 +3,10 @@ package app
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"sync"
+
+	"github.com/driftd/driftd/internal/sdkhttp"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmw "github.com/aws/aws-sdk-go-v2/aws/middleware"
@@ -263,18 +264,5 @@ func loadAWS(ctx context.Context, c config.AWS, base *aws.Config, mw callMiddlew
 // spurious API call) on fast endpoints.
 func newHTTPClient() aws.HTTPClient {
 	tr := awshttp.NewBuildableClient().GetTransport()
-	return &http.Client{Transport: plainBodyTransport{tr}}
-}
-
-type plainBodyTransport struct{ rt http.RoundTripper }
-
-type plainBody struct{ io.ReadCloser }
-
-func (t plainBodyTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if r.Body != nil && r.Body != http.NoBody {
-		r2 := r.Clone(r.Context())
-		r2.Body = plainBody{r.Body}
-		return t.rt.RoundTrip(r2)
-	}
-	return t.rt.RoundTrip(r)
+	return &http.Client{Transport: sdkhttp.Transport(tr)}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/driftd/driftd/awssim"
 	"github.com/driftd/driftd/drift"
 	"github.com/driftd/driftd/internal/config"
+	"github.com/driftd/driftd/internal/sdkhttp"
 )
 
 // inventoryCalls counts ListInventoryEntries calls per instance/type from
@@ -115,7 +116,7 @@ func TestFaultsNeverYieldDriftFromPartialData(t *testing.T) {
 			opts := Options{Config: c, AWS: simAWS(f.url), Logger: zap.NewNop(), Registry: reg}
 			if tt.name == "timeouts" {
 				aw := simAWS(f.url)
-				aw.HTTPClient = &http.Client{Timeout: 300 * time.Millisecond, Transport: plainBodyTransport{http.DefaultTransport}}
+				aw.HTTPClient = &http.Client{Timeout: 300 * time.Millisecond, Transport: sdkhttp.Transport(http.DefaultTransport)}
 				opts.AWS = aw
 			}
 			a, err := New(context.Background(), opts)
@@ -190,7 +191,7 @@ func TestNoBaseline(t *testing.T) {
 	ids, err := f.sim.AddInstances(amiC, "m6i.large", 1, nil, time.Hour)
 	must(t, err)
 	b, _ := f.sim.Manifest(f.amiA)
-	must(t, os.WriteFile(filepath.Join(f.dir, amiC+".json"), nativeManifest(t, b), 0o644))
+	must(t, os.WriteFile(filepath.Join(f.dir, amiC+".json"), b, 0o644))
 	c := f.config()
 	c.Selection.IncludeStandalone = true
 	a := f.app(t, c)

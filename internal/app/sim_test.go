@@ -2,12 +2,10 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -90,28 +88,7 @@ func (f *fixture) writeManifest(t testing.TB, ami string) {
 	t.Helper()
 	b, err := f.sim.Manifest(ami)
 	must(t, err)
-	must(t, os.WriteFile(filepath.Join(f.dir, ami+".json"), nativeManifest(t, b), 0o644))
-}
-
-// nativeManifest adapts the simulator's manifest JSON to driftd's native
-// format: the simulator writes files[].size as a string, the format (and
-// drift.File) has a number.
-func nativeManifest(t testing.TB, b []byte) []byte {
-	t.Helper()
-	var m map[string]any
-	must(t, json.Unmarshal(b, &m))
-	files, _ := m["files"].([]any)
-	for _, f := range files {
-		fm := f.(map[string]any)
-		if s, ok := fm["size"].(string); ok {
-			n, err := strconv.ParseInt(s, 10, 64)
-			must(t, err)
-			fm["size"] = n
-		}
-	}
-	out, err := json.Marshal(m)
-	must(t, err)
-	return out
+	must(t, os.WriteFile(filepath.Join(f.dir, ami+".json"), b, 0o644))
 }
 
 func must(t testing.TB, err error) {
