@@ -25,7 +25,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -405,7 +404,7 @@ func fetchBaselines(t *testing.T, ctx context.Context, simURL, dir string) int {
 		}
 		for _, prm := range page.Parameters {
 			ami := strings.TrimPrefix(aws.ToString(prm.Name), baselinePrefix)
-			writeFile(t, filepath.Join(dir, ami+".json"), fixManifest(t, ami, aws.ToString(prm.Value)))
+			writeFile(t, filepath.Join(dir, ami+".json"), aws.ToString(prm.Value))
 			n++
 		}
 	}
@@ -413,31 +412,6 @@ func fetchBaselines(t *testing.T, ctx context.Context, simURL, dir string) int {
 		t.Fatalf("no baseline parameters under %s in the demo scenario", baselinePrefix)
 	}
 	return n
-}
-
-// fixManifest works around a mismatch between awssim and drift: awssim
-// publishes files[].size as a JSON string, drift.Manifest wants a number.
-// Numeric strings are converted; everything else is left as published.
-func fixManifest(t *testing.T, ami, doc string) string {
-	t.Helper()
-	var m map[string]any
-	if err := json.Unmarshal([]byte(doc), &m); err != nil {
-		t.Fatalf("baseline of %s is not JSON: %v", ami, err)
-	}
-	files, _ := m["files"].([]any)
-	for _, f := range files {
-		fm, _ := f.(map[string]any)
-		if s, ok := fm["size"].(string); ok {
-			if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-				fm["size"] = n
-			}
-		}
-	}
-	b, err := json.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
 }
 
 // checkRuleHealth waits until Prometheus has evaluated every rule group and
