@@ -36,6 +36,8 @@ type ScanReport struct {
 	Instances []ScanInstance        `json:"instances"`
 	APICalls  app.APICallStats      `json:"api_calls"`
 	Duration  float64               `json:"duration_seconds"`
+	// APICost is the scan's calls next to their lower bound.
+	APICost *app.ScanCost `json:"api_cost,omitempty"`
 }
 
 // ScanInstance is one instance of the JSON report.
@@ -81,7 +83,7 @@ func (c *scanCmd) Run(g *Globals) error {
 	if err != nil {
 		return &ExitError{Code: 2, Err: fmt.Errorf("scan: %w", err)}
 	}
-	rep := ScanReport{Summary: res.Summary, APICalls: res.APICalls, Duration: res.Duration.Seconds(), Instances: []ScanInstance{}}
+	rep := ScanReport{Summary: res.Summary, APICalls: res.APICalls, Duration: res.Duration.Seconds(), Instances: []ScanInstance{}, APICost: res.Cost}
 	for _, v := range drift.Verdicts {
 		if _, ok := rep.Summary[v]; !ok {
 			rep.Summary[v] = 0

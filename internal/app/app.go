@@ -75,6 +75,8 @@ type App struct {
 	reloadFns []func(*config.Config)
 	extraMux  *http.ServeMux
 	sched     atomic.Pointer[scheduler]
+	scale     *scaleState // data sync collector, cost metrics (datasync.go)
+	scaleOnce sync.Once
 }
 
 // generation is one configuration generation; reload swaps it atomically.
@@ -332,6 +334,9 @@ func (a *App) Scan(ctx context.Context, only []string) (*ScanResult, error) {
 	before := a.calls.snapshot()
 	wall := time.Now()
 	sc := &scanner{rt: rt, store: a.store, log: a.log, rec: metricsRecorder{a.metrics}, now: a.now, fromTag: rt.cfg.State.RestoreFromTags()}
+	var finishCost func(*ScanResult)
+	sc.inv, finishCost = a.scanInventory(rt, only)
+	sc.noInventory = noInventoryReason(rt.cfg)
 	sel := dcollectors.Selection{Tags: rt.cfg.Selection.Tags, ASGNames: rt.cfg.Selection.ASGNames,
 		IncludeStandalone: rt.cfg.Selection.IncludeStandalone, InstanceIDs: only}
 	err := sc.scan(ctx, sel, res)
@@ -339,6 +344,7 @@ func (a *App) Scan(ctx context.Context, only []string) (*ScanResult, error) {
 	res.Duration = time.Since(wall)
 	res.APICalls = diffCalls(before, a.calls.snapshot())
 	res.Err = err
+	finishCost(res)
 	a.metrics.ObserveScan(res.Duration, err == nil, res.Finished)
 	if err != nil {
 		a.log.Error("scan failed", zap.Int64("scan", res.ID), zap.Error(err), zap.Duration("duration", res.Duration))

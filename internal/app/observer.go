@@ -46,6 +46,8 @@ type ScanResult struct {
 	// and whose previous verdict was reused.
 	Reused   int          `json:"reused"`
 	APICalls APICallStats `json:"api_calls"`
+	// Cost is the scan's API calls next to their lower bound (datasync.go).
+	Cost *ScanCost `json:"api_cost,omitempty"`
 	// Groups maps ASG name to its current launch-template AMI ("" unknown).
 	Groups map[string]string `json:"groups,omitempty"`
 }

@@ -28,6 +28,10 @@ type scanner struct {
 	fromTag bool
 	// policyVersion is the generation's policy version at the scan's time.
 	policyVersion string
+	// inv reads inventory (SSM API or data sync, see datasync.go);
+	// noInventory is the unknown reason when an instance has none.
+	inv         inventoryReader
+	noInventory string
 }
 
 type baselineResult struct {
@@ -235,7 +239,10 @@ func (s *scanner) instance(ctx context.Context, policy *drift.CompiledPolicy, in
 		return unknown(why, "")
 	}
 	o.version = b.res.Version
-	inv := s.rt.inventory()
+	inv := s.inv
+	if inv == nil {
+		inv = s.rt.inventory()
+	}
 	types := make([]*collectors.TypeData, 0, len(s.rt.cfg.Inventory.Types))
 	for _, t := range s.rt.cfg.Inventory.Types {
 		td, err := inv.First(ctx, in.ID, t)
@@ -254,7 +261,7 @@ func (s *scanner) instance(ctx context.Context, policy *drift.CompiledPolicy, in
 		}
 	}
 	if present == 0 {
-		return unknown("no inventory yet", "")
+		return unknown(s.noInventory, "")
 	}
 	if len(missing) > 0 {
 		return unknown("no inventory yet for "+strings.Join(missing, ", "), "")

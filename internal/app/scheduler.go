@@ -115,6 +115,10 @@ func (a *App) Run(ctx context.Context, ln net.Listener) error {
 	s.c.Start()
 	s.wg.Add(1)
 	go func() { defer s.wg.Done(); s.scanNow() }()
+	evCtx, evCancel := context.WithCancel(ctx) // inventory.events consumer (datasync.go)
+	evDone := make(chan struct{})
+	go func() { defer close(evDone); _ = a.RunEvents(evCtx) }()
+	defer func() { evCancel(); <-evDone }()
 
 	var err error
 	select {

@@ -99,6 +99,8 @@ type Inventory struct {
 	RateLimits map[string]float64 `yaml:"rate_limits"`
 	// MaxPages bounds ListInventoryEntries pages per instance and type. Default 200.
 	MaxPages int `yaml:"max_pages"`
+	// InventorySource: source, resource_data_sync, events (datasync.go).
+	InventorySource `yaml:",inline"`
 }
 
 // Policy is the `policy:` section: how differences become findings.
@@ -239,6 +241,7 @@ func (c *Config) applyDefaults() {
 		c.Log.Format = "json"
 	}
 	c.Baselines.applyDefaults()
+	c.Inventory.InventorySource.applyDefaults()
 	applySectionDefaults(&c.Remediation)
 	applySectionDefaults(&c.Alerting)
 }
@@ -487,6 +490,7 @@ func (c *Config) Validate() []error {
 	}
 
 	errs = append(errs, c.Baselines.Validate()...)
+	errs = append(errs, c.Inventory.InventorySource.Validate()...)
 
 	if c.HTTP.Listen != "" && !strings.Contains(c.HTTP.Listen, ":") {
 		add("http.listen: %q must be host:port or :port", c.HTTP.Listen)

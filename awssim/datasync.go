@@ -1,0 +1,467 @@
+package awssim
+
+import (
+	"crypto/md5"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/driftd/driftd/awssim/services"
+	"github.com/driftd/driftd/awssim/wire"
+)
+
+// DataSync renders SSM Resource Data Sync output for the simulated fleet as
+// virtual S3 objects: one JSON-lines object per managed node and inventory
+// type under
+//
+//	<prefix>/<TypeName>/accountid=<id>/region=<region>/resourcetype=ManagedInstanceInventory/<instance-id>.json
+//
+// Each line is one inventory entry: the type's attributes plus resourceId,
+// captureTime and schemaVersion. Objects are rendered on demand and never
+// stored; the content shared by every instance of an AMI is rendered once per
+// AMI, so serving a large fleet costs little more than copying bytes. The
+// ETag is a hash of the object's content identity (type content, instance,
+// capture time, schema version): it changes exactly when the rendered bytes
+// change.
+//
+// A watcher compares each node's content every Interval and sends the
+// bucket's S3 event notifications (ObjectCreated:Put, see
+// services.SetBucketNotification) for objects that changed or appeared, as
+// Resource Data Sync overwrites an object on every inventory upload.
+type DataSync struct {
+	sim    *Sim
+	bucket string
+	prefix string // "" or ending in "/"
+
+	mu     sync.Mutex
+	shared map[*TypeData]*renderedType // by content pointer (AMI content is shared)
+	own    map[string]ownRender        // per instance|type for overlay content
+
+	watchMu  sync.Mutex
+	seen     map[string]syncFingerprint
+	stop     chan struct{}
+	done     chan struct{}
+	interval time.Duration
+}
+
+type ownRender struct {
+	td *TypeData
+	r  *renderedType
+}
+
+// renderedType is a type's entries rendered as JSON object prefixes: each
+// line is `{"A":"x","B":"y",` (or `{` when the entry is empty); a per-object
+// suffix `"resourceId":...}\n` completes it.
+type renderedType struct {
+	lines [][]byte
+	total int64
+}
+
+type syncFingerprint struct {
+	td      *TypeData
+	capture time.Time
+}
+
+// DataSyncKey returns the key of an instance's object for a type.
+func (s *Sim) DataSyncKey(prefix, typeName, instanceID string) string {
+	return dataSyncDir(normPrefix(prefix), typeName, s.opts.AccountID, s.opts.Region) + instanceID + ".json"
+}
+
+func normPrefix(p string) string {
+	p = strings.TrimPrefix(p, "/")
+	if p != "" && !strings.HasSuffix(p, "/") {
+		p += "/"
+	}
+	return p
+}
+
+func dataSyncDir(prefix, typeName, account, region string) string {
+	return prefix + typeName + "/accountid=" + account + "/region=" + region + "/resourcetype=ManagedInstanceInventory/"
+}
+
+// EnableResourceDataSync makes bucket (created if needed) hold Resource Data
+// Sync objects for the fleet under prefix, rendered on demand, and starts
+// the change watcher (default interval 200ms). Close the returned DataSync
+// to stop the watcher.
+func (s *Sim) EnableResourceDataSync(bucket, prefix string) *DataSync {
+	d := &DataSync{sim: s, bucket: bucket, prefix: normPrefix(prefix),
+		shared: map[*TypeData]*renderedType{}, own: map[string]ownRender{},
+		stop: make(chan struct{}), done: make(chan struct{}), interval: 200 * time.Millisecond}
+	s.extra.SetObjectSource(bucket, d.prefix, d)
+	d.seen = d.fingerprints()
+	go d.watch()
+	return d
+}
+
+// SetInterval changes how often the watcher looks for changed inventory.
+func (d *DataSync) SetInterval(iv time.Duration) {
+	d.watchMu.Lock()
+	d.interval = iv
+	d.watchMu.Unlock()
+}
+
+// Close stops the change watcher; objects stay readable.
+func (d *DataSync) Close() {
+	select {
+	case <-d.stop:
+	default:
+		close(d.stop)
+	}
+	<-d.done
+}
+
+func (d *DataSync) watch() {
+	defer close(d.done)
+	for {
+		d.watchMu.Lock()
+		iv := d.interval
+		d.watchMu.Unlock()
+		select {
+		case <-d.stop:
+			return
+		case <-time.After(iv):
+		}
+		d.Sync()
+	}
+}
+
+// Sync looks for objects whose content changed (or that appeared) since the
+// last look and sends their S3 event notifications. It returns the changed
+// keys. The watcher calls it periodically; tests may call it directly.
+func (d *DataSync) Sync() []string {
+	d.watchMu.Lock()
+	defer d.watchMu.Unlock()
+	cur := d.fingerprints()
+	var changed []string
+	for k, fp := range cur {
+		if old, ok := d.seen[k]; !ok || old != fp {
+			changed = append(changed, k)
+		}
+	}
+	d.seen = cur
+	sort.Strings(changed)
+	for _, k := range changed {
+		_ = d.sim.extra.NotifyObjectChanged(d.bucket, k)
+	}
+	return changed
+}
+
+// fingerprints maps every object key to its content identity.
+func (d *DataSync) fingerprints() map[string]syncFingerprint {
+	f := d.sim.fleet
+	now := d.sim.Now()
+	f.advance(now)
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	out := make(map[string]syncFingerprint, len(f.order)*4)
+	for _, in := range f.order {
+		if !f.hasInventory(in, now) {
+			continue
+		}
+		ct := f.captureTime(in, now)
+		for _, t := range in.types() {
+			td := in.effective(t)
+			if td == nil {
+				continue
+			}
+			c := ct
+			if x, ok := in.typeCapture[t]; ok {
+				c = x
+			}
+			out[d.key(t, in.ID)] = syncFingerprint{td: td, capture: c}
+		}
+	}
+	return out
+}
+
+func (d *DataSync) key(typeName, id string) string {
+	return dataSyncDir(d.prefix, typeName, d.sim.opts.AccountID, d.sim.opts.Region) + id + ".json"
+}
+
+// parseKey splits a key into type name and instance id.
+func (d *DataSync) parseKey(key string) (typeName, id string, ok bool) {
+	rest, ok := strings.CutPrefix(key, d.prefix)
+	if !ok {
+		return "", "", false
+	}
+	typeName, rest, ok = strings.Cut(rest, "/")
+	if !ok {
+		return "", "", false
+	}
+	mid := "accountid=" + d.sim.opts.AccountID + "/region=" + d.sim.opts.Region + "/resourcetype=ManagedInstanceInventory/"
+	rest, ok = strings.CutPrefix(rest, mid)
+	if !ok || strings.Contains(rest, "/") {
+		return "", "", false
+	}
+	id, ok = strings.CutSuffix(rest, ".json")
+	return typeName, id, ok && id != ""
+}
+
+// objectState is what an object is rendered from.
+type objectState struct {
+	key     string
+	id      string
+	td      *TypeData
+	capture time.Time
+}
+
+// lookupLocked finds the content of (type, id); f.mu must be held.
+func (d *DataSync) lookupLocked(typeName, id string, now time.Time) (objectState, bool) {
+	f := d.sim.fleet
+	in := f.instances[id]
+	if in == nil || !f.hasInventory(in, now) {
+		return objectState{}, false
+	}
+	td := in.effective(typeName)
+	if td == nil {
+		return objectState{}, false
+	}
+	ct := f.captureTime(in, now)
+	if x, ok := in.typeCapture[typeName]; ok {
+		ct = x
+	}
+	return objectState{key: d.key(typeName, id), id: id, td: td, capture: ct}, true
+}
+
+func (d *DataSync) rendered(st objectState) *renderedType {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if r, ok := d.shared[st.td]; ok {
+		return r
+	}
+	ok := st.key
+	if o, hit := d.own[ok]; hit && o.td == st.td {
+		return o.r
+	}
+	r := renderType(st.td)
+	if d.isShared(st.td) {
+		d.shared[st.td] = r
+	} else {
+		d.own[ok] = ownRender{td: st.td, r: r}
+	}
+	return r
+}
+
+// isShared reports whether td is an AMI's content (rendered once per AMI).
+func (d *DataSync) isShared(td *TypeData) bool {
+	f := d.sim.fleet
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	for _, a := range f.amis {
+		if a.Inventory[td.TypeName] == td {
+			return true
+		}
+	}
+	return false
+}
+
+func renderType(td *TypeData) *renderedType {
+	r := &renderedType{lines: make([][]byte, len(td.Entries))}
+	for i, e := range td.Entries {
+		b, _ := json.Marshal(e) // sorted keys
+		if len(e) == 0 {
+			b = []byte("{")
+		} else {
+			b[len(b)-1] = ','
+		}
+		r.lines[i] = b
+		r.total += int64(len(b))
+	}
+	return r
+}
+
+func suffix(st objectState) []byte {
+	b := make([]byte, 0, 96)
+	b = append(b, `"resourceId":`...)
+	b = appendJSONString(b, st.id)
+	b = append(b, `,"captureTime":"`...)
+	b = append(b, wire.CaptureTime(st.capture)...)
+	b = append(b, `","schemaVersion":`...)
+	b = appendJSONString(b, st.td.SchemaVersion)
+	b = append(b, "}\n"...)
+	return b
+}
+
+func (d *DataSync) info(st objectState) services.ObjectInfo {
+	sfx := suffix(st)
+	var size int64
+	// Sizes need the rendered line lengths; shared content is rendered once.
+	r := d.rendered(st)
+	size = r.total + int64(len(r.lines))*int64(len(sfx))
+	h := md5.New()
+	io.WriteString(h, st.td.ContentHash())
+	h.Write(sfx)
+	return services.ObjectInfo{Key: st.key, Size: size, ETag: `"` + hex.EncodeToString(h.Sum(nil)) + `"`,
+		LastModified: st.capture, ContentType: "application/json"}
+}
+
+// types returns every inventory type name present in the fleet, sorted as
+// their key directories sort.
+func (d *DataSync) typesLocked() []string {
+	f := d.sim.fleet
+	set := map[string]bool{}
+	for _, a := range f.amis {
+		for t := range a.Inventory {
+			set[t] = true
+		}
+	}
+	for _, in := range f.order {
+		for t, m := range in.merged {
+			if m != nil {
+				set[t] = true
+			}
+		}
+	}
+	out := make([]string, 0, len(set))
+	for t := range set {
+		out = append(out, t)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i]+"/" < out[j]+"/" })
+	return out
+}
+
+// List implements services.ObjectSource.
+func (d *DataSync) List(prefix, after string, limit int) ([]services.ObjectInfo, error) {
+	f := d.sim.fleet
+	now := d.sim.Now()
+	f.advance(now)
+	var states []objectState
+	f.mu.RLock()
+	ids := make([]string, 0, len(f.instances))
+	for id, in := range f.instances {
+		if f.hasInventory(in, now) {
+			ids = append(ids, id)
+		}
+	}
+	sort.Strings(ids) // ids have equal length per prefix kind; ".json" keeps the order
+	for _, t := range d.typesLocked() {
+		if len(states) >= limit {
+			break
+		}
+		dir := dataSyncDir(d.prefix, t, d.sim.opts.AccountID, d.sim.opts.Region)
+		if !strings.HasPrefix(dir, prefix) && !strings.HasPrefix(prefix, dir) {
+			continue
+		}
+		start := sort.Search(len(ids), func(i int) bool { return dir+ids[i]+".json" > after })
+		for _, id := range ids[start:] {
+			if len(states) >= limit {
+				break
+			}
+			k := dir + id + ".json"
+			if !strings.HasPrefix(k, prefix) {
+				continue
+			}
+			if st, ok := d.lookupLocked(t, id, now); ok {
+				states = append(states, st)
+			}
+		}
+	}
+	f.mu.RUnlock()
+	sort.Slice(states, func(i, j int) bool { return states[i].key < states[j].key })
+	out := make([]services.ObjectInfo, len(states))
+	for i, st := range states {
+		out[i] = d.info(st)
+	}
+	return out, nil
+}
+
+func (d *DataSync) state(key string) (objectState, bool) {
+	t, id, ok := d.parseKey(key)
+	if !ok {
+		return objectState{}, false
+	}
+	f := d.sim.fleet
+	now := d.sim.Now()
+	f.advance(now)
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	st, ok := d.lookupLocked(t, id, now)
+	if ok && st.key != key {
+		return objectState{}, false
+	}
+	return st, ok
+}
+
+// Stat implements services.ObjectSource.
+func (d *DataSync) Stat(key string) (services.ObjectInfo, bool, error) {
+	st, ok := d.state(key)
+	if !ok {
+		return services.ObjectInfo{}, false, nil
+	}
+	return d.info(st), true, nil
+}
+
+// Open implements services.ObjectSource.
+func (d *DataSync) Open(key string) (io.ReadCloser, error) {
+	_, rc, ok, err := d.OpenObject(key)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, wire.Errorf(404, "NoSuchKey", "The specified key does not exist.")
+	}
+	return rc, nil
+}
+
+// OpenObject implements services.ObjectOpener: metadata and content come
+// from one look at the fleet.
+func (d *DataSync) OpenObject(key string) (services.ObjectInfo, io.ReadCloser, bool, error) {
+	st, ok := d.state(key)
+	if !ok {
+		return services.ObjectInfo{}, nil, false, nil
+	}
+	info := d.info(st)
+	return info, &linesReader{lines: d.rendered(st).lines, sfx: suffix(st)}, true, nil
+}
+
+// Content renders one object fully (tests and the benchmark's floor).
+func (d *DataSync) Content(key string) ([]byte, bool) {
+	_, rc, ok, _ := d.OpenObject(key)
+	if !ok {
+		return nil, false
+	}
+	b, _ := io.ReadAll(rc)
+	return b, true
+}
+
+// linesReader streams rendered lines, each followed by the object suffix.
+type linesReader struct {
+	lines [][]byte
+	sfx   []byte
+	i     int
+	off   int // offset within line i (past len(line) = within the suffix)
+}
+
+func (r *linesReader) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		if r.i >= len(r.lines) {
+			if n == 0 {
+				return 0, io.EOF
+			}
+			return n, nil
+		}
+		l := r.lines[r.i]
+		if r.off < len(l) {
+			c := copy(p[n:], l[r.off:])
+			n += c
+			r.off += c
+			continue
+		}
+		so := r.off - len(l)
+		c := copy(p[n:], r.sfx[so:])
+		n += c
+		r.off += c
+		if r.off == len(l)+len(r.sfx) {
+			r.i++
+			r.off = 0
+		}
+	}
+	return n, nil
+}
+
+func (r *linesReader) Close() error { return nil }
