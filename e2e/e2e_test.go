@@ -29,10 +29,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
-
 	"github.com/driftd/driftd/awssim"
 	"github.com/driftd/driftd/deploy/promexpr"
 )
@@ -93,14 +89,10 @@ func TestEndToEnd(t *testing.T) {
 	t.Cleanup(func() { _ = simSrv.Close() })
 	simURL := "http://" + simLn.Addr().String()
 
-	// 2. Baselines: the demo scenario publishes each AMI's manifest to the
-	// simulated Parameter Store; fetch them with the SDK over the wire into a
-	// directory source. (Not the ssm_parameter source: the demo manifests are
-	// 38-56 KB, over the 8 KB a real parameter holds, and driftd rightly
-	// refuses them there; awssim does not enforce the limit.)
-	baselineDir := filepath.Join(dir, "baselines")
-	n := fetchBaselines(t, ctx, simURL, baselineDir)
-	t.Logf("fetched %d baseline manifests from the simulated Parameter Store", n)
+	// 2. Baselines: the demo scenario publishes each AMI's manifest through
+	// the simulated Parameter Store (an s3:// pointer, the manifests being
+	// larger than a parameter holds); driftd reads them through its
+	// ssm_parameter source, following the pointer to S3.
 
 	// 3. driftd run with a real configuration file; its own notifications go
 	// to a second receiver (driftd's webhook sink).
@@ -123,8 +115,8 @@ inventory:
   concurrency: 16
   rate_limits: {ssm: 1000, ec2: 1000, autoscaling: 1000}
 baselines:
-  - dir:
-      path: %s
+  - ssm_parameter:
+      name: "`+baselinePrefix+`{ami_id}"
 http:
   listen: %s
 log:
@@ -138,7 +130,7 @@ alerting:
       type: webhook
       url: %s/driftd
       secret_env: DRIFTD_E2E_WEBHOOK_SECRET
-`, scanEvery, scanEvery, baselineDir, driftdAddr, filepath.Join(dir, "state.json"), notifySrv.URL))
+`, scanEvery, scanEvery, driftdAddr, filepath.Join(dir, "state.json"), notifySrv.URL))
 	validate := exec.Command(bin, "validate", "--config", cfg)
 	validate.Env = append(os.Environ(), "DRIFTD_E2E_WEBHOOK_SECRET=e2e-signing-secret")
 	if out, err := validate.CombinedOutput(); err != nil {
@@ -383,37 +375,6 @@ func checkExpressions(t *testing.T, ctx context.Context, deadline time.Time, pro
 		}
 	}
 	t.Logf("%d shipped expressions parse; %d returned data; %d empty with a documented reason", len(all), len(all)-empty, empty)
-}
-
-// fetchBaselines reads every /driftd/baselines/<ami> parameter of the
-// simulator with the SSM SDK client and writes <ami>.json files into dir.
-func fetchBaselines(t *testing.T, ctx context.Context, simURL, dir string) int {
-	t.Helper()
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	client := ssm.New(ssm.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(simURL),
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIDE2ETEST", "e2e-secret", ""),
-	})
-	n := 0
-	p := ssm.NewGetParametersByPathPaginator(client, &ssm.GetParametersByPathInput{Path: aws.String(strings.TrimSuffix(baselinePrefix, "/")), Recursive: aws.Bool(true)})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			t.Fatalf("GetParametersByPath %s: %v", baselinePrefix, err)
-		}
-		for _, prm := range page.Parameters {
-			ami := strings.TrimPrefix(aws.ToString(prm.Name), baselinePrefix)
-			writeFile(t, filepath.Join(dir, ami+".json"), aws.ToString(prm.Value))
-			n++
-		}
-	}
-	if n == 0 {
-		t.Fatalf("no baseline parameters under %s in the demo scenario", baselinePrefix)
-	}
-	return n
 }
 
 // checkRuleHealth waits until Prometheus has evaluated every rule group and
