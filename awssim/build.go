@@ -60,7 +60,10 @@ type AMISpec struct {
 	Inventory       map[string][]Entry `json:"inventory,omitempty" yaml:"inventory,omitempty"` // extra raw types
 	// ManifestParameter, when set, publishes the AMI's baseline manifest (JSON
 	// in driftd's native manifest shape) to this Parameter Store name;
-	// "{ami}" is replaced by the AMI id.
+	// "{ami}" is replaced by the AMI id. As with real parameters (4 KB
+	// standard tier), a manifest too large to hold inline is stored in S3
+	// (s3://ManifestBucket/manifests/<ami>.json) and the parameter holds that
+	// s3:// URI, the usual golden-image pipeline layout.
 	ManifestParameter string `json:"manifestParameter,omitempty" yaml:"manifestParameter,omitempty"`
 }
 
@@ -77,10 +80,22 @@ func (s *Sim) AddAMI(spec AMISpec) (string, error) {
 	}
 	if spec.ManifestParameter != "" {
 		b, _ := manifestJSON(a)
-		s.params.put(strings.ReplaceAll(spec.ManifestParameter, "{ami}", a.ID), "String", string(b), true, s.Now())
+		value := string(b)
+		if len(b) > standardParameterLimit {
+			key := "manifests/" + a.ID + ".json"
+			s.extra.PutObject(ManifestBucket, key, b)
+			value = "s3://" + ManifestBucket + "/" + key
+		}
+		s.params.put(strings.ReplaceAll(spec.ManifestParameter, "{ami}", a.ID), "String", value, true, s.Now())
 	}
 	return a.ID, nil
 }
+
+// ManifestBucket holds published manifests too large for a parameter.
+const ManifestBucket = "awssim-golden-manifests"
+
+// standardParameterLimit is the value size of a standard-tier parameter.
+const standardParameterLimit = 4096
 
 func (f *fleet) addAMILocked(spec AMISpec, now time.Time) (*AMI, error) {
 	if spec.Name == "" {

@@ -25,14 +25,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/driftd/driftd/awssim"
 	"github.com/driftd/driftd/deploy/promexpr"
@@ -52,10 +47,6 @@ var emptyInDemo = map[string]string{
 	// is planned, so no driftd_remediations_total series exists yet.
 	`driftd.json: panel "Remediation actions" ref A`: "remediation off: no remediation has run",
 	`alerts.yml: alert DriftdRemediationFailures`:    "remediation off: no remediation has run",
-	// No notification sink is configured in the e2e configuration.
-	`driftd.json: panel "Notifications" ref A`:         "no notification sink configured",
-	`driftd.json: panel "Notification failures" ref A`: "no notification sink configured",
-	`alerts.yml: alert DriftdNotificationFailures`:     "no notification sink configured",
 	// No reload happens during the test.
 	`driftd.json: panel "Config reloads" ref A`: "no configuration reload during the test",
 }
@@ -98,14 +89,16 @@ func TestEndToEnd(t *testing.T) {
 	t.Cleanup(func() { _ = simSrv.Close() })
 	simURL := "http://" + simLn.Addr().String()
 
-	// 2. Baselines: the image pipeline of the demo published each AMI's
-	// manifest to Parameter Store; fetch them with the SDK over the wire into
-	// a directory source.
-	baselineDir := filepath.Join(dir, "baselines")
-	n := fetchBaselines(t, ctx, simURL, baselineDir)
-	t.Logf("fetched %d baseline manifests from the simulated Parameter Store", n)
+	// 2. Baselines: the demo scenario publishes each AMI's manifest through
+	// the simulated Parameter Store (an s3:// pointer, the manifests being
+	// larger than a parameter holds); driftd reads them through its
+	// ssm_parameter source, following the pointer to S3.
 
-	// 3. driftd run with a real configuration file.
+	// 3. driftd run with a real configuration file; its own notifications go
+	// to a second receiver (driftd's webhook sink).
+	notify := &notifyReceiver{}
+	notifySrv := httptest.NewServer(notify)
+	t.Cleanup(notifySrv.Close)
 	driftdAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	cfg := filepath.Join(dir, "driftd.yaml")
 	writeFile(t, cfg, fmt.Sprintf(`aws:
@@ -122,8 +115,8 @@ inventory:
   concurrency: 16
   rate_limits: {ssm: 1000, ec2: 1000, autoscaling: 1000}
 baselines:
-  - dir:
-      path: %s
+  - ssm_parameter:
+      name: "`+baselinePrefix+`{ami_id}"
 http:
   listen: %s
 log:
@@ -131,8 +124,16 @@ log:
   format: json
 state:
   file: %s
-`, scanEvery, scanEvery, baselineDir, driftdAddr, filepath.Join(dir, "state.json")))
-	if out, err := exec.Command(bin, "validate", "--config", cfg).CombinedOutput(); err != nil {
+alerting:
+  sinks:
+    - name: e2e-hook
+      type: webhook
+      url: %s/driftd
+      secret_env: DRIFTD_E2E_WEBHOOK_SECRET
+`, scanEvery, scanEvery, driftdAddr, filepath.Join(dir, "state.json"), notifySrv.URL))
+	validate := exec.Command(bin, "validate", "--config", cfg)
+	validate.Env = append(os.Environ(), "DRIFTD_E2E_WEBHOOK_SECRET=e2e-signing-secret")
+	if out, err := validate.CombinedOutput(); err != nil {
 		t.Fatalf("driftd validate: %v\n%s", err, out)
 	}
 	driftd := start(t, "driftd", dir, "env", "-i",
@@ -140,6 +141,7 @@ state:
 		"AWS_ENDPOINT_URL="+simURL, "AWS_REGION=us-east-1",
 		"AWS_ACCESS_KEY_ID=AKIDE2ETEST", "AWS_SECRET_ACCESS_KEY=e2e-secret",
 		"AWS_EC2_METADATA_DISABLED=true",
+		"DRIFTD_E2E_WEBHOOK_SECRET=e2e-signing-secret",
 		bin, "run", "--config", cfg)
 
 	// 4. The webhook receiver and Alertmanager.
@@ -233,20 +235,34 @@ scrape_configs:
 	// otherwise) returns data from this Prometheus.
 	checkExpressions(t, ctx, deadline, promURL, root, procs)
 
+	// Every loaded rule evaluates without error (evaluation-time errors,
+	// e.g. many-to-many matches, do not show in promtool check rules).
+	checkRuleHealth(t, ctx, deadline, promURL, procs)
+
 	// 10. The drift alert fires and reaches the receiver through Alertmanager.
 	waitFor(t, deadline, alertDrift+" firing at the receiver", procs, func() (bool, string) {
 		return rc.find(alertDrift, map[string]string{"asg": driftedASG, "severity": "warning"}, "firing"), rc.summary()
 	})
 	t.Logf("%s{asg=%q} delivered firing after %s", alertDrift, driftedASG, time.Since(started).Round(time.Millisecond))
+	// driftd itself announced the drift through its webhook sink.
+	waitFor(t, deadline, "driftd's own drift.detected notification", procs, func() (bool, string) {
+		return notify.count("drift.detected") > 0, notify.summary()
+	})
 
 	// 11. Heal the group in the simulator; the alert resolves. Only a
 	// resolution delivered after the heal counts.
 	mark := rc.mark()
 	healed := time.Now()
-	for _, id := range sim.GroupMembers(driftedASG) {
-		if err := sim.Inject(id, awssim.Drift{Action: awssim.DriftHeal}); err != nil {
-			t.Fatalf("heal %s: %v", id, err)
+	members := len(sim.GroupMembers(driftedASG))
+	for i := range members {
+		// Through the simulator's admin API, as an operator would.
+		code, body, err := postJSON(simURL+"/_awssim/inject", map[string]any{"group": driftedASG, "index": i, "action": awssim.DriftHeal})
+		if err != nil || code != http.StatusOK {
+			t.Fatalf("POST /_awssim/inject heal %s[%d]: %d %s %v", driftedASG, i, code, body, err)
 		}
+	}
+	if members == 0 {
+		t.Fatalf("group %s has no members", driftedASG)
 	}
 	// Gauges are re-set after every scan, so a group with no drifted
 	// instance has no drifted series at all; require the group itself to be
@@ -361,58 +377,48 @@ func checkExpressions(t *testing.T, ctx context.Context, deadline time.Time, pro
 	t.Logf("%d shipped expressions parse; %d returned data; %d empty with a documented reason", len(all), len(all)-empty, empty)
 }
 
-// fetchBaselines reads every /driftd/baselines/<ami> parameter of the
-// simulator with the SSM SDK client and writes <ami>.json files into dir.
-func fetchBaselines(t *testing.T, ctx context.Context, simURL, dir string) int {
+// checkRuleHealth waits until Prometheus has evaluated every rule group and
+// fails if any rule reports an evaluation error.
+func checkRuleHealth(t *testing.T, ctx context.Context, deadline time.Time, promURL string, procs []*proc) {
 	t.Helper()
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
+	type rule struct {
+		Name      string `json:"name"`
+		Health    string `json:"health"`
+		LastError string `json:"lastError"`
 	}
-	client := ssm.New(ssm.Options{
-		Region:       "us-east-1",
-		BaseEndpoint: aws.String(simURL),
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIDE2ETEST", "e2e-secret", ""),
-	})
-	n := 0
-	p := ssm.NewGetParametersByPathPaginator(client, &ssm.GetParametersByPathInput{Path: aws.String(strings.TrimSuffix(baselinePrefix, "/")), Recursive: aws.Bool(true)})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
+	var rules []rule
+	waitFor(t, deadline, "every rule evaluated", procs, func() (bool, string) {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, promURL+"/api/v1/rules", nil)
+		resp, err := httpClient.Do(req)
 		if err != nil {
-			t.Fatalf("GetParametersByPath %s: %v", baselinePrefix, err)
+			return false, err.Error()
 		}
-		for _, prm := range page.Parameters {
-			ami := strings.TrimPrefix(aws.ToString(prm.Name), baselinePrefix)
-			writeFile(t, filepath.Join(dir, ami+".json"), fixManifest(t, ami, aws.ToString(prm.Value)))
-			n++
+		defer resp.Body.Close()
+		var r struct {
+			Data struct {
+				Groups []struct {
+					Rules []rule `json:"rules"`
+				} `json:"groups"`
+			} `json:"data"`
 		}
-	}
-	if n == 0 {
-		t.Fatalf("no baseline parameters under %s in the demo scenario", baselinePrefix)
-	}
-	return n
-}
-
-// fixManifest works around a mismatch between awssim and drift: awssim
-// publishes files[].size as a JSON string, drift.Manifest wants a number.
-// Numeric strings are converted; everything else is left as published.
-func fixManifest(t *testing.T, ami, doc string) string {
-	t.Helper()
-	var m map[string]any
-	if err := json.Unmarshal([]byte(doc), &m); err != nil {
-		t.Fatalf("baseline of %s is not JSON: %v", ami, err)
-	}
-	files, _ := m["files"].([]any)
-	for _, f := range files {
-		fm, _ := f.(map[string]any)
-		if s, ok := fm["size"].(string); ok {
-			if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-				fm["size"] = n
+		if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+			return false, err.Error()
+		}
+		rules = rules[:0]
+		for _, g := range r.Data.Groups {
+			rules = append(rules, g.Rules...)
+		}
+		for _, rl := range rules {
+			if rl.Health == "unknown" {
+				return false, rl.Name + " not evaluated yet"
 			}
 		}
+		return len(rules) > 0, fmt.Sprintf("%d rules", len(rules))
+	})
+	for _, rl := range rules {
+		if rl.Health != "ok" || rl.LastError != "" {
+			t.Errorf("rule %s: health %s: %s", rl.Name, rl.Health, rl.LastError)
+		}
 	}
-	b, err := json.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(b)
+	t.Logf("%d rules loaded and evaluating without error", len(rules))
 }

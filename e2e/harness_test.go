@@ -341,3 +341,57 @@ func postJSON(u string, body any) (int, string, error) {
 	rb, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(rb), nil
 }
+
+// notifyReceiver records driftd's own webhook notifications by event type
+// (any JSON body; event types found in "type"/"event_type" fields at any
+// depth).
+type notifyReceiver struct {
+	mu     sync.Mutex
+	events map[string]int
+	bodies int
+}
+
+func (n *notifyReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	b, _ := io.ReadAll(io.LimitReader(r.Body, 4<<20))
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		http.Error(w, err.Error(), 400)
+		return
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.events == nil {
+		n.events = map[string]int{}
+	}
+	n.bodies++
+	var walk func(any)
+	walk = func(x any) {
+		switch t := x.(type) {
+		case map[string]any:
+			for k, v := range t {
+				if s, ok := v.(string); ok && (k == "type" || k == "event_type" || k == "event") && strings.Contains(s, ".") {
+					n.events[s]++
+				}
+				walk(v)
+			}
+		case []any:
+			for _, v := range t {
+				walk(v)
+			}
+		}
+	}
+	walk(v)
+	w.WriteHeader(200)
+}
+
+func (n *notifyReceiver) count(event string) int {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.events[event]
+}
+
+func (n *notifyReceiver) summary() string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return fmt.Sprintf("%d bodies, events %v", n.bodies, n.events)
+}

@@ -21,7 +21,7 @@ import (
 type planCmd struct {
 	Config   string   `help:"Configuration file." required:"" type:"path" short:"c"`
 	Output   string   `help:"Output format: table or json." enum:"table,json" default:"table" short:"o"`
-	Instance []string `help:"Scan only these instance ids (repeatable)." name:"instance"`
+	Instance []string `help:"Show only these instance ids (repeatable). The whole fleet is still scanned: budgets and breakers are shares of groups and the fleet." name:"instance"`
 
 	out io.Writer
 	opt func(*app.Options)
@@ -62,7 +62,9 @@ func (c *planCmd) Run(g *Globals) error {
 	if err != nil {
 		return &ExitError{Code: 2, Err: err}
 	}
-	res, err := a.Scan(ctx, c.Instance)
+	// Always the whole selection: a plan over a subset would compute group
+	// and fleet drift shares (breakers, budgets) over the wrong population.
+	res, err := a.Scan(ctx, nil)
 	if err != nil {
 		return &ExitError{Code: 2, Err: fmt.Errorf("scan: %w", err)}
 	}
@@ -72,6 +74,9 @@ func (c *planCmd) Run(g *Globals) error {
 	p, err := eng.Cycle(ctx, scanhook.FromScan(res))
 	if err != nil {
 		return &ExitError{Code: 2, Err: err}
+	}
+	if len(c.Instance) > 0 {
+		p = onlyInstances(p, c.Instance)
 	}
 	if err := writePlan(out, c.Output, p); err != nil {
 		return &ExitError{Code: 2, Err: err}
@@ -179,4 +184,33 @@ func trunc(s string, n int) string {
 		return s
 	}
 	return s[:n-3] + "..."
+}
+
+// onlyInstances keeps the actions, skips and tag changes of the given
+// instances; group and fleet status stay whole.
+func onlyInstances(p remediation.PlanResult, ids []string) remediation.PlanResult {
+	keep := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		keep[id] = true
+	}
+	var acts []remediation.Action
+	for _, a := range p.Actions {
+		if keep[a.InstanceID] {
+			acts = append(acts, a)
+		}
+	}
+	var skips []remediation.Skip
+	for _, sk := range p.Skipped {
+		if keep[sk.InstanceID] {
+			skips = append(skips, sk)
+		}
+	}
+	var tags []remediation.TagChange
+	for _, t := range p.Tags {
+		if keep[t.InstanceID] {
+			tags = append(tags, t)
+		}
+	}
+	p.Actions, p.Skipped, p.Tags = acts, skips, tags
+	return p
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/driftd/driftd/awssim"
 	"github.com/driftd/driftd/internal/app"
@@ -34,28 +32,15 @@ func TestPlanCommandAgainstAWSSim(t *testing.T) {
 	defer srv.Close()
 	awsCfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""), BaseEndpoint: aws.String(srv.URL)}
 
-	// Baselines: the demo publishes each AMI's manifest to Parameter Store;
-	// copy them into a baseline directory.
+	// Baselines: the demo publishes each AMI's manifest through Parameter
+	// Store (an s3:// pointer when too large for a parameter); read them
+	// through that source.
 	dir := t.TempDir()
-	base := filepath.Join(dir, "baselines")
-	if err := os.Mkdir(base, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	sc := ssm.NewFromConfig(awsCfg)
-	for _, ami := range []string{"ami-0a1b2c3d4e5f60001", "ami-0a1b2c3d4e5f60002"} {
-		out, err := sc.GetParameter(context.Background(), &ssm.GetParameterInput{Name: aws.String("/driftd/baselines/" + ami)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(base, ami+".json"), []byte(aws.ToString(out.Parameter.Value)), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
 	cfgFile := filepath.Join(dir, "driftd.yaml")
 	cfg := `aws: {region: us-east-1}
 inventory: {rate_limits: {ssm: 1000}}
 baselines:
-  - dir: {path: ` + base + `}
+  - ssm_parameter: {name: "/driftd/baselines/{ami_id}"}
 remediation:
   debounce_scans: 1
   min_severity: info

@@ -95,3 +95,22 @@ func TestWritePlanGolden(t *testing.T) {
 		t.Errorf("JSON plan does not round-trip: %v", err)
 	}
 }
+
+func TestPlanOnlyInstancesKeepsGroupsWhole(t *testing.T) {
+	p := remediation.PlanResult{
+		Actions: []remediation.Action{{InstanceID: "i-a", Group: "web"}, {InstanceID: "i-b", Group: "web"}},
+		Skipped: []remediation.Skip{{InstanceID: "i-c", Group: "api"}, {InstanceID: "i-a", Group: "web"}},
+		Tags:    []remediation.TagChange{{InstanceID: "i-b"}},
+		Groups:  []remediation.GroupStatus{{}, {}},
+	}
+	got := onlyInstances(p, []string{"i-a"})
+	if len(got.Actions) != 1 || got.Actions[0].InstanceID != "i-a" {
+		t.Fatalf("actions = %+v", got.Actions)
+	}
+	if len(got.Skipped) != 1 || got.Skipped[0].InstanceID != "i-a" || len(got.Tags) != 0 {
+		t.Fatalf("skipped = %+v tags = %+v", got.Skipped, got.Tags)
+	}
+	if len(got.Groups) != 2 {
+		t.Fatalf("groups filtered: %+v", got.Groups)
+	}
+}

@@ -116,6 +116,12 @@ func DashboardExprs(path string) ([]Expr, error) {
 	if err != nil {
 		return nil, err
 	}
+	return ParseDashboard(b, path)
+}
+
+// ParseDashboard is DashboardExprs over a document; path names it in
+// sources and errors.
+func ParseDashboard(b []byte, path string) ([]Expr, error) {
 	var d dashboard
 	if err := json.Unmarshal(b, &d); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)

@@ -83,3 +83,33 @@ func TestStripThreshold(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseDashboard: any document either fails with an error naming the
+// file or yields expressions with a source and a non-empty expression; the
+// threshold stripper never grows an expression.
+func FuzzParseDashboard(f *testing.F) {
+	b, err := os.ReadFile("../grafana/driftd.json")
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(b)
+	f.Add([]byte(`{"panels":[{"title":"x","targets":[{"refId":"A","expr":"up > 1"}]}],"templating":{"list":[{"name":"v","type":"query","query":"label_values(up, job)"}]}}`))
+	f.Add([]byte(`{"templating":{"list":[{"type":"query","query":3}]}}`))
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		exprs, err := ParseDashboard(doc, "fuzz.json")
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "fuzz.json") {
+				t.Fatalf("error does not name the file: %v", err)
+			}
+			return
+		}
+		for _, e := range exprs {
+			if e.Source == "" || strings.TrimSpace(e.Expr) == "" {
+				t.Fatalf("empty source or expression: %+v", e)
+			}
+			if len(StripThreshold(e.Expr)) > len(e.Expr) {
+				t.Fatalf("StripThreshold grew %q", e.Expr)
+			}
+		}
+	})
+}

@@ -240,9 +240,7 @@ func loadAWS(ctx context.Context, c config.AWS, base *aws.Config, mw callMiddlew
 	if cfg.Region == "" {
 		return Clients{}, fmt.Errorf("no AWS region: set aws.region or AWS_REGION")
 	}
-	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = newHTTPClient()
-	}
+	cfg.HTTPClient = wrapHTTPClient(cfg.HTTPClient)
 	cfg.APIOptions = append(cfg.APIOptions, func(s *middleware.Stack) error {
 		return s.Finalize.Insert(mw, "Retry", middleware.After)
 	})
@@ -254,15 +252,18 @@ func loadAWS(ctx context.Context, c config.AWS, base *aws.Config, mw callMiddlew
 	}, nil
 }
 
-// newHTTPClient is the SDK's default HTTP client with one change: request
-// bodies are handed to net/http without their WriteTo method. After a
-// request body is written, the transport probes for trailing bytes with
-// io.Copy, which uses the smithy body wrapper's WriteTo; if the response has
-// already arrived and the SDK closed the body, WriteTo returns io.EOF, the
-// transport tears the connection down and the response being read fails
-// with "use of closed network connection" — a spurious retry (and a
-// spurious API call) on fast endpoints.
-func newHTTPClient() aws.HTTPClient {
-	tr := awshttp.NewBuildableClient().GetTransport()
-	return &http.Client{Transport: sdkhttp.Transport(tr)}
+// wrapHTTPClient applies the sdkhttp transport fix (see internal/sdkhttp)
+// to the SDK's HTTP client. The client LoadDefaultConfig builds carries the
+// TLS settings of AWS_CA_BUNDLE in its transport, so its transport is
+// wrapped rather than replaced; a caller-supplied client of another kind is
+// left as it is.
+func wrapHTTPClient(c aws.HTTPClient) aws.HTTPClient {
+	switch hc := c.(type) {
+	case nil:
+		return &http.Client{Transport: sdkhttp.Transport(awshttp.NewBuildableClient().GetTransport())}
+	case *awshttp.BuildableClient:
+		return &http.Client{Transport: sdkhttp.Transport(hc.GetTransport()), Timeout: hc.GetTimeout()}
+	default:
+		return c
+	}
 }
