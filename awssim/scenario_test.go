@@ -30,9 +30,19 @@ func TestLoadScenarioFile(t *testing.T) {
 	if err != nil || !strings.Contains(string(m), `"ami_id": "ami-0123456789abcdef0"`) || !strings.Contains(string(m), `"epoch": "1"`) {
 		t.Fatalf("manifest: %v %s", err, m[:200])
 	}
+	// Too large for a standard parameter: the parameter points at S3.
 	p, ok, _ := s.params.get("/baselines/ami-0123456789abcdef0", 0)
-	if !ok || p.Value != string(m) {
-		t.Fatal("manifest not published to Parameter Store")
+	want := "s3://" + ManifestBucket + "/manifests/ami-0123456789abcdef0.json"
+	if len(m) <= standardParameterLimit {
+		want = string(m)
+	}
+	if !ok || p.Value != want {
+		t.Fatalf("manifest not published to Parameter Store: %q", p.Value)
+	}
+	if len(m) > standardParameterLimit {
+		if got, ok := s.extra.Object(ManifestBucket, "manifests/ami-0123456789abcdef0.json"); !ok || string(got) != string(m) {
+			t.Fatal("manifest not in the simulated S3 behind the parameter")
+		}
 	}
 	bad := []struct{ yaml, want string }{
 		{"amis:\n  - name: a\n    format: msi\n", `format "msi"`},
