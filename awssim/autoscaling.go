@@ -878,31 +878,27 @@ func (s *Sim) processes(req *wire.Request) ([]string, *wire.Error) {
 }
 
 func (s *Sim) asSuspendProcesses(req *wire.Request) ([]byte, *wire.Error) {
-	name, err := requireParam(req, "AutoScalingGroupName")
-	if err != nil {
-		return nil, err
-	}
-	ps, err := s.processes(req)
-	if err != nil {
-		return nil, err
-	}
-	f := s.fleet
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	g, werr := f.group(name)
-	if werr != nil {
-		return nil, werr
-	}
-	now := s.Now()
-	for _, p := range ps {
-		if _, ok := g.Suspended[p]; !ok {
-			g.Suspended[p] = "User suspended at " + now.UTC().Format("2006-01-02T15:04:05Z")
+	return s.updateProcesses(req, func(g *Group, ps []string, now time.Time) {
+		for _, p := range ps {
+			if _, ok := g.Suspended[p]; !ok {
+				g.Suspended[p] = "User suspended at " + now.UTC().Format("2006-01-02T15:04:05Z")
+			}
 		}
-	}
-	return nil, nil
+	})
 }
 
 func (s *Sim) asResumeProcesses(req *wire.Request) ([]byte, *wire.Error) {
+	return s.updateProcesses(req, func(g *Group, ps []string, _ time.Time) {
+		for _, p := range ps {
+			delete(g.Suspended, p)
+		}
+	})
+}
+
+// updateProcesses validates a Suspend/ResumeProcesses request, applies it to
+// the group under the fleet lock and lets the state machine catch up (a
+// resumed ReplaceUnhealthy, say, replaces instances now).
+func (s *Sim) updateProcesses(req *wire.Request, apply func(g *Group, ps []string, now time.Time)) ([]byte, *wire.Error) {
 	name, err := requireParam(req, "AutoScalingGroupName")
 	if err != nil {
 		return nil, err
@@ -918,9 +914,7 @@ func (s *Sim) asResumeProcesses(req *wire.Request) ([]byte, *wire.Error) {
 	if werr != nil {
 		return nil, werr
 	}
-	for _, p := range ps {
-		delete(g.Suspended, p)
-	}
+	apply(g, ps, s.Now())
 	f.touchLocked()
 	return nil, nil
 }

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/driftd/driftd/internal/app"
-	"github.com/driftd/driftd/internal/config"
 	"github.com/driftd/driftd/remediation"
 	"github.com/driftd/driftd/remediation/scanhook"
 )
@@ -36,16 +35,9 @@ func (c *planCmd) Run(g *Globals) error {
 	if out == nil {
 		out = os.Stdout
 	}
-	cfg, err := config.Load(c.Config)
+	cfg, log, err := oneShot(g, c.Config)
 	if err != nil {
-		return &ExitError{Code: 2, Err: err}
-	}
-	if g == nil || g.LogLevel == "" {
-		cfg.Log.Level = "warn"
-	}
-	log, err := logger(g, cfg)
-	if err != nil {
-		return &ExitError{Code: 2, Err: err}
+		return err
 	}
 	defer log.Sync() //nolint:errcheck
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)

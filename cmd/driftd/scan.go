@@ -15,6 +15,7 @@ import (
 	"github.com/driftd/driftd/drift"
 	"github.com/driftd/driftd/internal/app"
 	"github.com/driftd/driftd/internal/config"
+	"go.uber.org/zap"
 )
 
 type scanCmd struct {
@@ -56,17 +57,9 @@ func (c *scanCmd) Run(g *Globals) error {
 	if out == nil {
 		out = os.Stdout
 	}
-	cfg, err := config.Load(c.Config)
+	_, log, err := oneShot(g, c.Config)
 	if err != nil {
-		return &ExitError{Code: 2, Err: err}
-	}
-	if g == nil || g.LogLevel == "" {
-		// Keep stdout for the report; only warnings and errors go to stderr.
-		cfg.Log.Level = "warn"
-	}
-	log, err := logger(g, cfg)
-	if err != nil {
-		return &ExitError{Code: 2, Err: err}
+		return err
 	}
 	defer log.Sync() //nolint:errcheck
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
@@ -143,4 +136,22 @@ func dash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// oneShot loads the configuration and logger of a command that runs one scan
+// and prints its result on stdout: logs go to stderr, at warn level unless
+// --log-level says otherwise.
+func oneShot(g *Globals, file string) (*config.Config, *zap.Logger, error) {
+	cfg, err := config.Load(file)
+	if err != nil {
+		return nil, nil, &ExitError{Code: 2, Err: err}
+	}
+	if g == nil || g.LogLevel == "" {
+		cfg.Log.Level = "warn"
+	}
+	log, err := logger(g, cfg)
+	if err != nil {
+		return nil, nil, &ExitError{Code: 2, Err: err}
+	}
+	return cfg, log, nil
 }
