@@ -57,11 +57,13 @@ func TestHookAllow(t *testing.T) {
 	}{
 		{"/ok", true, ""},
 		{"/deny", false, "hook answered 403: change freeze until Monday"},
-		{"/slow", false, "hook did not answer within 50ms"},
+		{"/slow", false, "hook did not answer within 300ms"},
 		{"/redirect", false, "hook answered 302"},
 	}
 	for _, tc := range cases {
-		h := &Hook{URL: srv.URL + tc.path, Timeout: 50 * time.Millisecond}
+		// Long enough for a loaded CI machine to answer /ok, short enough
+		// that /slow (2 s) times out.
+		h := &Hook{URL: srv.URL + tc.path, Timeout: 300 * time.Millisecond}
 		ok, reason := h.Allow(context.Background(), p)
 		if ok != tc.ok || !strings.HasPrefix(reason, tc.reason) {
 			t.Errorf("%s: got %v %q, want %v %q", tc.path, ok, reason, tc.ok, tc.reason)
