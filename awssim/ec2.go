@@ -144,33 +144,58 @@ func instanceFilter(in *Instance, f filter) (bool, *wire.Error) {
 	return anyGlob(f.Values, v), nil
 }
 
+// describeReq holds the parameters every EC2 Describe* call shares.
+type describeReq struct {
+	ids     []string
+	max     int
+	filters []filter
+	scope   string // NextToken scope: the operation and its other parameters
+	off     int    // offset the NextToken resumes at
+}
+
+// describeParams validates them: MaxResults 5–1000 and not with ids, each
+// id well-formed, at most 200 filter values, a NextToken issued for this
+// very query.
+func (s *Sim) describeParams(req *wire.Request, idKey, idSetName string, checkID func(string) *wire.Error) (describeReq, *wire.Error) {
+	d := describeReq{ids: ec2List(req.Form, idKey)}
+	var err *wire.Error
+	if d.max, err = ec2MaxResults(req, 5, 1000); err != nil {
+		return d, err
+	}
+	if d.max > 0 && len(d.ids) > 0 {
+		return d, wire.Errorf(400, "InvalidParameterCombination", "The parameter %s cannot be used with the parameter maxResults", idSetName)
+	}
+	for _, id := range d.ids {
+		if err := checkID(id); err != nil {
+			return d, err
+		}
+	}
+	d.filters = ec2Filters(req.Form)
+	if err := checkFilterLimit(d.filters); err != nil {
+		return d, err
+	}
+	d.scope = req.Op + "|" + fingerprint(req.Form, "NextToken", "MaxResults")
+	if t := req.Form.Get("NextToken"); t != "" {
+		o, ok := s.tok.check(d.scope, t)
+		if !ok {
+			return d, invalidParam("The parameter NextToken is invalid.")
+		}
+		d.off = o
+	}
+	return d, nil
+}
+
 func (s *Sim) ec2DescribeInstances(req *wire.Request) ([]byte, *wire.Error) {
-	ids := ec2List(req.Form, "InstanceId")
-	max, err := ec2MaxResults(req, 5, 1000)
+	dp, err := s.describeParams(req, "InstanceId", "instancesSet", func(id string) *wire.Error {
+		if !instanceIDRE.MatchString(id) {
+			return wire.Errorf(400, "InvalidInstanceID.Malformed", "Invalid id: \"%s\"", id)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	if max > 0 && len(ids) > 0 {
-		return nil, wire.Errorf(400, "InvalidParameterCombination", "The parameter instancesSet cannot be used with the parameter maxResults")
-	}
-	for _, id := range ids {
-		if !instanceIDRE.MatchString(id) {
-			return nil, wire.Errorf(400, "InvalidInstanceID.Malformed", "Invalid id: \"%s\"", id)
-		}
-	}
-	fs := ec2Filters(req.Form)
-	if err := checkFilterLimit(fs); err != nil {
-		return nil, err
-	}
-	scope := "DescribeInstances|" + fingerprint(req.Form, "NextToken", "MaxResults")
-	off := 0
-	if t := req.Form.Get("NextToken"); t != "" {
-		o, ok := s.tok.check(scope, t)
-		if !ok {
-			return nil, invalidParam("The parameter NextToken is invalid.")
-		}
-		off = o
-	}
+	ids, max, fs, scope, off := dp.ids, dp.max, dp.filters, dp.scope, dp.off
 	f := s.fleet
 	now := s.Now()
 	f.mu.RLock()
@@ -347,33 +372,17 @@ func imageFilter(a *AMI, f filter) (bool, *wire.Error) {
 }
 
 func (s *Sim) ec2DescribeImages(req *wire.Request) ([]byte, *wire.Error) {
-	ids := ec2List(req.Form, "ImageId")
 	owners := ec2List(req.Form, "Owner")
-	max, err := ec2MaxResults(req, 5, 1000)
+	dp, err := s.describeParams(req, "ImageId", "ImageIds", func(id string) *wire.Error {
+		if !amiIDRE.MatchString(id) {
+			return wire.Errorf(400, "InvalidAMIID.Malformed", "Invalid id: \"%s\" (expecting \"ami-...\")", id)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	if max > 0 && len(ids) > 0 {
-		return nil, wire.Errorf(400, "InvalidParameterCombination", "The parameter ImageIds cannot be used with the parameter maxResults")
-	}
-	for _, id := range ids {
-		if !amiIDRE.MatchString(id) {
-			return nil, wire.Errorf(400, "InvalidAMIID.Malformed", "Invalid id: \"%s\" (expecting \"ami-...\")", id)
-		}
-	}
-	fs := ec2Filters(req.Form)
-	if err := checkFilterLimit(fs); err != nil {
-		return nil, err
-	}
-	scope := "DescribeImages|" + fingerprint(req.Form, "NextToken", "MaxResults")
-	off := 0
-	if t := req.Form.Get("NextToken"); t != "" {
-		o, ok := s.tok.check(scope, t)
-		if !ok {
-			return nil, invalidParam("The parameter NextToken is invalid.")
-		}
-		off = o
-	}
+	ids, max, fs, scope, off := dp.ids, dp.max, dp.filters, dp.scope, dp.off
 	f := s.fleet
 	f.mu.RLock()
 	defer f.mu.RUnlock()
