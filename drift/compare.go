@@ -729,7 +729,19 @@ func (c *comparer) compareNVO(e, o *Package) int {
 // ---- files ----
 
 func (c *comparer) compareFiles(typ string) {
-	M, S := c.m.Files, c.s.Files
+	mergeByKey(c.m.Files, c.s.Files, func(f *File) string { return f.Path },
+		func(e *File) {
+			c.add(Finding{Category: CategoryFile, Type: typ, Name: e.Path, Change: ChangeRemoved, Expected: "present", Observed: "absent"})
+		},
+		func(o *File) {
+			c.add(Finding{Category: CategoryFile, Type: typ, Name: o.Path, Change: ChangeAdded, Expected: "absent", Observed: "present"})
+		},
+		func(e, o *File) { c.fileAttrs(typ, e, o) })
+}
+
+// mergeByKey walks two slices sorted by key, calling removed for items only
+// in M, added for items only in S and both for items in each.
+func mergeByKey[T any](M, S []T, key func(*T) string, removed, added func(*T), both func(e, o *T)) {
 	i, j := 0, 0
 	for i < len(M) || j < len(S) {
 		var k int
@@ -739,17 +751,17 @@ func (c *comparer) compareFiles(typ string) {
 		case j == len(S):
 			k = -1
 		default:
-			k = strings.Compare(M[i].Path, S[j].Path)
+			k = strings.Compare(key(&M[i]), key(&S[j]))
 		}
 		switch {
 		case k < 0:
-			c.add(Finding{Category: CategoryFile, Type: typ, Name: M[i].Path, Change: ChangeRemoved, Expected: "present", Observed: "absent"})
+			removed(&M[i])
 			i++
 		case k > 0:
-			c.add(Finding{Category: CategoryFile, Type: typ, Name: S[j].Path, Change: ChangeAdded, Expected: "absent", Observed: "present"})
+			added(&S[j])
 			j++
 		default:
-			c.fileAttrs(typ, &M[i], &S[j])
+			both(&M[i], &S[j])
 			i++
 			j++
 		}
@@ -780,37 +792,21 @@ func (c *comparer) fileAttrs(typ string, e, o *File) {
 // ---- services ----
 
 func (c *comparer) compareServices(typ string) {
-	M, S := c.m.Services, c.s.Services
-	i, j := 0, 0
-	for i < len(M) || j < len(S) {
-		var k int
-		switch {
-		case i == len(M):
-			k = 1
-		case j == len(S):
-			k = -1
-		default:
-			k = strings.Compare(M[i].Name, S[j].Name)
-		}
-		switch {
-		case k < 0:
-			c.add(Finding{Category: CategoryService, Type: typ, Name: M[i].Name, Change: ChangeRemoved, Expected: "present", Observed: "absent"})
-			i++
-		case k > 0:
-			c.add(Finding{Category: CategoryService, Type: typ, Name: S[j].Name, Change: ChangeAdded, Expected: "absent", Observed: "present"})
-			j++
-		default:
-			e, o := &M[i], &S[j]
+	mergeByKey(c.m.Services, c.s.Services, func(v *Service) string { return v.Name },
+		func(e *Service) {
+			c.add(Finding{Category: CategoryService, Type: typ, Name: e.Name, Change: ChangeRemoved, Expected: "present", Observed: "absent"})
+		},
+		func(o *Service) {
+			c.add(Finding{Category: CategoryService, Type: typ, Name: o.Name, Change: ChangeAdded, Expected: "absent", Observed: "present"})
+		},
+		func(e, o *Service) {
 			if e.State != "" && o.State != "" && !strings.EqualFold(e.State, o.State) {
 				c.add(Finding{Category: CategoryService, Type: typ, Name: e.Name, Attribute: "state", Change: ChangeChanged, Expected: e.State, Observed: o.State})
 			}
 			if e.Enabled != "" && o.Enabled != "" && !strings.EqualFold(e.Enabled, o.Enabled) {
 				c.add(Finding{Category: CategoryService, Type: typ, Name: e.Name, Attribute: "enabled", Change: ChangeChanged, Expected: e.Enabled, Observed: o.Enabled})
 			}
-			i++
-			j++
-		}
-	}
+		})
 }
 
 // ---- custom types ----
