@@ -190,13 +190,9 @@ func (s *Sim) ssmListInventoryEntries(req *wire.Request) ([]byte, *wire.Error) {
 		fb, _ := json.Marshal(in.Filters)
 		scope += "|" + string(fb)
 	}
-	off := 0
-	if in.NextToken != nil && *in.NextToken != "" {
-		o, ok := s.tok.check(scope, *in.NextToken)
-		if !ok {
-			return nil, wire.Errorf(400, "InvalidNextToken", "The specified token isn't valid.")
-		}
-		off = o
+	off, terr := s.ssmOffset(scope, in.NextToken)
+	if terr != nil {
+		return nil, terr
 	}
 	f := s.fleet
 	now := s.Now()
@@ -411,13 +407,9 @@ func (s *Sim) ssmDescribeInstanceInformation(req *wire.Request) (any, *wire.Erro
 	}
 	fb, _ := json.Marshal(fs)
 	scope := "DII|" + string(fb)
-	off := 0
-	if in.NextToken != nil && *in.NextToken != "" {
-		o, ok := s.tok.check(scope, *in.NextToken)
-		if !ok {
-			return nil, wire.Errorf(400, "InvalidNextToken", "The specified token isn't valid.")
-		}
-		off = o
+	off, terr := s.ssmOffset(scope, in.NextToken)
+	if terr != nil {
+		return nil, terr
 	}
 	f := s.fleet
 	now := s.Now()
@@ -607,13 +599,9 @@ func (s *Sim) ssmGetInventory(req *wire.Request) (any, *wire.Error) {
 	}
 	fb, _ := json.Marshal(in.Filters)
 	scope := "GI|" + result + "|" + string(fb)
-	off := 0
-	if in.NextToken != nil && *in.NextToken != "" {
-		o, ok := s.tok.check(scope, *in.NextToken)
-		if !ok {
-			return nil, wire.Errorf(400, "InvalidNextToken", "The specified token isn't valid.")
-		}
-		off = o
+	off, terr := s.ssmOffset(scope, in.NextToken)
+	if terr != nil {
+		return nil, terr
 	}
 	f := s.fleet
 	now := s.Now()
@@ -1035,4 +1023,17 @@ func (s *Sim) ssmGetParametersByPath(req *wire.Request) (any, *wire.Error) {
 		out["NextToken"] = s.tok.mint(scope, end)
 	}
 	return out, nil
+}
+
+// ssmOffset resumes a paginated SSM call: no token starts at 0; a token must
+// have been issued for the same query (scope), else InvalidNextToken.
+func (s *Sim) ssmOffset(scope string, token *string) (int, *wire.Error) {
+	if token == nil || *token == "" {
+		return 0, nil
+	}
+	off, ok := s.tok.check(scope, *token)
+	if !ok {
+		return 0, wire.Errorf(400, "InvalidNextToken", "The specified token isn't valid.")
+	}
+	return off, nil
 }
