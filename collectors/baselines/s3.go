@@ -108,17 +108,7 @@ func NewS3Source(name string, api S3API, uri, tag string, opts Options) (*S3Sour
 
 // Resolve implements collectors.BaselineSource.
 func (s *S3Source) Resolve(ctx context.Context, ami collectors.AMIInfo) (*drift.Manifest, collectors.Resolution, error) {
-	now := s.opts.Now()
-	e := s.cache.get(ami.ID, now)
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.fresh(now, s.opts.CacheTTL) {
-		return e.answer()
-	}
-	ctx, cancel := s.timeoutCtx(ctx)
-	defer cancel()
-	s.resolve(ctx, e, ami, now)
-	return e.answer()
+	return s.cachedResolve(ctx, ami, s.resolve)
 }
 
 func (s *S3Source) resolve(ctx context.Context, e *entry, ami collectors.AMIInfo, now time.Time) {

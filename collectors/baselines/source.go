@@ -167,6 +167,23 @@ type base struct {
 // Name implements collectors.BaselineSource.
 func (s *base) Name() string { return s.name }
 
+// cachedResolve answers from the AMI's cache entry while it is fresh, and
+// otherwise runs resolve under the per-source deadline to refresh it.
+func (s *base) cachedResolve(ctx context.Context, ami collectors.AMIInfo,
+	resolve func(ctx context.Context, e *entry, ami collectors.AMIInfo, now time.Time)) (*drift.Manifest, collectors.Resolution, error) {
+	now := s.opts.Now()
+	e := s.cache.get(ami.ID, now)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.fresh(now, s.opts.CacheTTL) {
+		return e.answer()
+	}
+	ctx, cancel := s.timeoutCtx(ctx)
+	defer cancel()
+	resolve(ctx, e, ami, now)
+	return e.answer()
+}
+
 // timeoutCtx applies the per-source deadline.
 func (s *base) timeoutCtx(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, s.opts.Timeout)

@@ -62,17 +62,7 @@ func (s *SSMSource) ParameterName(ami collectors.AMIInfo) (string, error) {
 
 // Resolve implements collectors.BaselineSource.
 func (s *SSMSource) Resolve(ctx context.Context, ami collectors.AMIInfo) (*drift.Manifest, collectors.Resolution, error) {
-	now := s.opts.Now()
-	e := s.cache.get(ami.ID, now)
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.fresh(now, s.opts.CacheTTL) {
-		return e.answer()
-	}
-	ctx, cancel := s.timeoutCtx(ctx)
-	defer cancel()
-	s.resolve(ctx, e, ami, now)
-	return e.answer()
+	return s.cachedResolve(ctx, ami, s.resolve)
 }
 
 func (s *SSMSource) resolve(ctx context.Context, e *entry, ami collectors.AMIInfo, now time.Time) {
