@@ -227,20 +227,8 @@ func decodeCycloneDX(data []byte) (*drift.Manifest, error) {
 				skip.add("no-purl")
 				continue
 			}
-			p, distro, ok, kind, err := packageFromPURL(c.PackageURL)
-			if err != nil {
-				return nil, fmt.Errorf("%s.purl: %v", path, err)
-			}
-			if !ok {
-				skip.add(kind)
-				continue
-			}
-			if distro != "" {
-				distros[distro] = true
-			}
-			m.Packages = append(m.Packages, p)
-			if len(m.Packages) > MaxPackages {
-				return nil, fmt.Errorf("components: more than the limit of %d packages", MaxPackages)
+			if err := addPURL(m, c.PackageURL, path+".purl", "components", distros, skip); err != nil {
+				return nil, err
 			}
 		}
 	}
@@ -250,6 +238,28 @@ func decodeCycloneDX(data []byte) (*drift.Manifest, error) {
 	setFormatAndOS(m, distros)
 	skip.record(m)
 	return m, nil
+}
+
+// addPURL adds the OS package a purl names to m. Non-OS purls (pypi, npm,
+// ...) are counted as skipped; field and list name the purl and its list in
+// errors.
+func addPURL(m *drift.Manifest, purl, field, list string, distros map[string]bool, skip skipped) error {
+	p, distro, ok, kind, err := packageFromPURL(purl)
+	if err != nil {
+		return fmt.Errorf("%s: %v", field, err)
+	}
+	if !ok {
+		skip.add(kind)
+		return nil
+	}
+	if distro != "" {
+		distros[distro] = true
+	}
+	m.Packages = append(m.Packages, p)
+	if len(m.Packages) > MaxPackages {
+		return fmt.Errorf("%s: more than the limit of %d packages", list, MaxPackages)
+	}
+	return nil
 }
 
 func componentProps(c *cdx.Component) *[]cdx.Property {
@@ -350,20 +360,8 @@ func decodeSPDX(data []byte) (*drift.Manifest, error) {
 			skip.add("no-purl")
 			continue
 		}
-		p, distro, ok, kind, err := packageFromPURL(purl)
-		if err != nil {
-			return nil, fmt.Errorf("packages[%d].externalRefs.purl: %v", i, err)
-		}
-		if !ok {
-			skip.add(kind)
-			continue
-		}
-		if distro != "" {
-			distros[distro] = true
-		}
-		m.Packages = append(m.Packages, p)
-		if len(m.Packages) > MaxPackages {
-			return nil, fmt.Errorf("packages: more than the limit of %d packages", MaxPackages)
+		if err := addPURL(m, purl, fmt.Sprintf("packages[%d].externalRefs.purl", i), "packages", distros, skip); err != nil {
+			return nil, err
 		}
 	}
 	if len(m.Packages) == 0 {
