@@ -3,11 +3,6 @@ package alerting
 import (
 	"context"
 	"encoding/json"
-	"net"
-	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -20,57 +15,8 @@ import (
 
 	"github.com/driftd/driftd/drift"
 	"github.com/driftd/driftd/internal/config"
+	"github.com/driftd/driftd/internal/testenv/motoenv"
 )
-
-// motoURL returns a running moto: DRIFTD_MOTO_URL, or a moto_server started
-// for this test. Without moto the test skips visibly, unless CI is set.
-func motoURL(t *testing.T) string {
-	t.Helper()
-	if u := os.Getenv("DRIFTD_MOTO_URL"); u != "" {
-		return u
-	}
-	var cmd []string
-	if p, err := exec.LookPath("moto_server"); err == nil {
-		cmd = []string{p}
-	} else if matches, _ := filepath.Glob("/root/.pyenv/versions/*/bin/moto_server"); len(matches) > 0 {
-		cmd = []string{matches[0]}
-	} else if py, err := exec.LookPath("python3"); err == nil && exec.Command(py, "-c", "import moto.server").Run() == nil {
-		cmd = []string{py, "-m", "moto.server"}
-	}
-	if cmd == nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("moto is required in CI (DRIFTD_MOTO_URL unset and moto_server not found)")
-		}
-		t.Skip("SKIP: moto not available (set DRIFTD_MOTO_URL or install moto) — SNS/EventBridge wire conformance not checked")
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	c := exec.Command(cmd[0], append(cmd[1:], "-H", "127.0.0.1", "-p", strconv.Itoa(port))...)
-	if err := c.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		c.Process.Kill()
-		c.Wait()
-	})
-	u := "http://127.0.0.1:" + strconv.Itoa(port)
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		resp, err := http.Get(u + "/moto-api/")
-		if err == nil {
-			resp.Body.Close()
-			return u
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("moto did not start on %s: %v", u, err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
 
 func receiveAll(t *testing.T, q *sqs.Client, url string, want int) []sqstypes.Message {
 	t.Helper()
@@ -107,7 +53,7 @@ func motoQueue(t *testing.T, q *sqs.Client, name string) (url, arn string) {
 // event_type attribute: proves the Publish shape and that the attributes
 // are usable in SNS filter policies.
 func TestSNSConformanceMoto(t *testing.T) {
-	u := motoURL(t)
+	u := motoenv.URL(t)
 	cfg := awsClientConfig(t, u)
 	snsc, sqsc := sns.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
 	ctx := context.Background()
@@ -173,7 +119,7 @@ func TestSNSConformanceMoto(t *testing.T) {
 // TestEventBridgeConformanceMoto puts events through the real SDK to moto
 // and matches them with a rule on source and detail-type, delivered to SQS.
 func TestEventBridgeConformanceMoto(t *testing.T) {
-	u := motoURL(t)
+	u := motoenv.URL(t)
 	cfg := awsClientConfig(t, u)
 	ebc, sqsc := eventbridge.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
 	ctx := context.Background()

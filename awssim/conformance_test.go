@@ -3,10 +3,6 @@ package awssim
 import (
 	"context"
 	"fmt"
-	"net"
-	"net/http"
-	"os"
-	"os/exec"
 	"sort"
 	"strings"
 	"testing"
@@ -17,46 +13,9 @@ import (
 	astypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
-)
 
-// motoURL returns the URL of a running moto server: DRIFTD_MOTO_URL, or one
-// started here on a free loopback port. Without moto the test is skipped,
-// visibly, unless CI is set.
-func motoURL(t *testing.T) string {
-	t.Helper()
-	if u := os.Getenv("DRIFTD_MOTO_URL"); u != "" {
-		return strings.TrimSuffix(u, "/")
-	}
-	bin, err := exec.LookPath("moto_server")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("moto_server not found and DRIFTD_MOTO_URL not set (required in CI)")
-		}
-		t.Skip("SKIPPED: moto_server not found and DRIFTD_MOTO_URL not set; conformance not checked")
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	_ = ln.Close()
-	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting moto_server: %v", err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	url := fmt.Sprintf("http://127.0.0.1:%d", port)
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get(url + "/moto-api/"); err == nil {
-			resp.Body.Close()
-			return url
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	t.Fatalf("moto_server did not come up on %s", url)
-	return ""
-}
+	"github.com/driftd/driftd/internal/testenv/motoenv"
+)
 
 // confResult is the normalised outcome of the conformance scenario.
 type confResult map[string]string
@@ -248,18 +207,14 @@ func TestConformanceWithMoto(t *testing.T) {
 	if testing.Short() {
 		t.Skip("SKIPPED with -short: conformance against moto not checked")
 	}
-	murl := motoURL(t)
+	murl := motoenv.URL(t)
 	ctx := context.Background()
-	cfg := sdkConfig(t, ctx)
 	hc := NewHTTPClient()
 
-	// moto
-	mec2 := ec2.NewFromConfig(cfg, func(o *ec2.Options) { o.BaseEndpoint, o.HTTPClient = aws.String(murl), hc })
-	masg := autoscaling.NewFromConfig(cfg, func(o *autoscaling.Options) { o.BaseEndpoint, o.HTTPClient = aws.String(murl), hc })
-	// isolate from other users of a shared moto: reset its state first
-	if resp, err := http.Post(murl+"/moto-api/reset", "application/json", nil); err == nil {
-		resp.Body.Close()
-	}
+	// moto, in an account of this test's own: other tests share the server
+	mcfg, _ := motoenv.Account(t, ctx, murl, "us-east-1")
+	mec2 := ec2.NewFromConfig(mcfg, func(o *ec2.Options) { o.BaseEndpoint, o.HTTPClient = aws.String(murl), hc })
+	masg := autoscaling.NewFromConfig(mcfg, func(o *autoscaling.Options) { o.BaseEndpoint, o.HTTPClient = aws.String(murl), hc })
 	moto := runConformance(t, ctx, mec2, masg, "amazon", func() {})
 
 	// awssim: AMIs loaded through the Go API, everything else through the SDK

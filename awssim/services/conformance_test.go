@@ -6,11 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
 	"regexp"
 	"sort"
 	"strings"
@@ -27,50 +23,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/smithy-go"
-)
 
-// motoURL returns the URL of a moto server: DRIFTD_MOTO_URL, or one this
-// test starts on a free loopback port. Without moto it skips, or fails when
-// CI is set.
-func motoURL(t *testing.T) string {
-	t.Helper()
-	if u := os.Getenv("DRIFTD_MOTO_URL"); u != "" {
-		return strings.TrimRight(u, "/")
-	}
-	bin, err := exec.LookPath("moto_server")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("moto_server not found on PATH and DRIFTD_MOTO_URL unset (CI requires the conformance test): %v", err)
-		}
-		t.Skip("SKIPPED: moto_server not found on PATH and DRIFTD_MOTO_URL unset; conformance against moto not run")
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
-	cmd.Env = append(os.Environ(), "MOTO_ALLOW_NONEXISTENT_REGION=false")
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting moto_server: %v", err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-	})
-	u := fmt.Sprintf("http://127.0.0.1:%d", port)
-	for i := 0; i < 120; i++ { // up to 60s on a busy machine
-		resp, err := http.Get(u + "/moto-api/")
-		if err == nil {
-			resp.Body.Close()
-			return u
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
-	t.Fatalf("moto_server on %s did not become ready", u)
-	return ""
-}
+	"github.com/driftd/driftd/internal/testenv/motoenv"
+)
 
 // target is one implementation under comparison.
 type target struct {
@@ -121,7 +76,7 @@ func TestConformanceWithMoto(t *testing.T) {
 	if testing.Short() {
 		t.Skip("SKIPPED in -short mode: starts moto_server")
 	}
-	mu := motoURL(t)
+	mu := motoenv.URL(t)
 	e := newEnv(t, Options{})
 	ep := aws.String(mu)
 	moto := &target{
