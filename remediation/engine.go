@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/smithy-go"
 	"go.uber.org/zap"
 
 	"github.com/driftd/driftd/drift"
@@ -227,7 +228,7 @@ func (e *Engine) observe(ctx context.Context, instances []InstanceState, pol *po
 	}
 	o.facts = facts
 	for _, n := range sortedKeys(groupErrs) {
-		o.fail(ReadFailure{Group: n, Call: CallDescribeGroups, Error: groupErrs[n].Error()})
+		o.fail(readFailure(n, CallDescribeGroups, groupErrs[n]))
 	}
 
 	// After a restart, rebuild in-flight work and failure counts from tags.
@@ -274,7 +275,10 @@ func (e *Engine) observe(ctx context.Context, instances []InstanceState, pol *po
 	}
 	infos, instErrs := e.reader.DescribeInstances(ctx, ids)
 	if len(instErrs) > 0 {
-		type key struct{ group, err string }
+		type key struct {
+			group string
+			err   error
+		}
 		var order []key
 		byKey := map[key][]string{}
 		for _, id := range uniq(ids) {
@@ -282,14 +286,16 @@ func (e *Engine) observe(ctx context.Context, instances []InstanceState, pol *po
 			if !ok {
 				continue
 			}
-			k := key{memberOf[id], err.Error()}
+			k := key{memberOf[id], err}
 			if _, seen := byKey[k]; !seen {
 				order = append(order, k)
 			}
 			byKey[k] = append(byKey[k], id)
 		}
 		for _, k := range order {
-			o.fail(ReadFailure{Group: k.group, Call: CallDescribeInstances, Instances: byKey[k], Error: k.err})
+			f := readFailure(k.group, CallDescribeInstances, k.err)
+			f.Instances = byKey[k]
+			o.fail(f)
 		}
 	}
 	for _, name := range sortedKeys(needRefresh) {
@@ -298,7 +304,7 @@ func (e *Engine) observe(ctx context.Context, instances []InstanceState, pol *po
 		}
 		rs, err := e.reader.Refreshes(ctx, name)
 		if err != nil {
-			o.fail(ReadFailure{Group: name, Call: CallDescribeRefreshes, Error: err.Error()})
+			o.fail(readFailure(name, CallDescribeRefreshes, err))
 			continue
 		}
 		o.refreshes[name] = rs
@@ -329,6 +335,15 @@ func (e *Engine) observe(ctx context.Context, instances []InstanceState, pol *po
 	}
 	e.logReadFailures(o.failures)
 	return o
+}
+
+func readFailure(group, call string, err error) ReadFailure {
+	f := ReadFailure{Group: group, Call: call, Error: err.Error()}
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		f.Code = ae.ErrorCode()
+	}
+	return f
 }
 
 // logReadFailures logs each distinct failed read once, with its groups.

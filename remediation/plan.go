@@ -336,7 +336,11 @@ func evalGroup(pol *policy, in PlanInput, name string, insts []InstanceState, in
 	st := GroupStatus{Name: name, Mode: modeNames[mode], ModeSource: source, Budget: gp.budgetText, InFlight: inFlight, Breaker: Breaker{Scope: name}}
 	var failDetail string
 	if fail != nil {
-		failDetail = fmt.Sprintf("group state unknown this cycle: %s failed: %s", fail.Call, fail.Error)
+		failDetail = fail.Call + " failed"
+		if fail.Code != "" {
+			failDetail += " with " + fail.Code
+		}
+		failDetail += "; group state unknown this cycle: " + fail.Error
 		// Without the group's tags its mode is unknown, unless no tag could
 		// raise it above off.
 		if fail.Call == CallDescribeGroups && (mode > modeOff || pol.tagOverride) {

@@ -160,7 +160,10 @@ type ReadFailure struct {
 	Call  string `json:"call"`            // CallDescribeGroups, CallDescribeRefreshes or CallDescribeInstances
 	// Instances whose EC2 tags and launch times are unknown (DescribeInstances).
 	Instances []string `json:"instances,omitempty"`
-	Error     string   `json:"error"`
+	// Code is the AWS error code ("AccessDenied", "Throttling", ...; "" when
+	// there was no answer).
+	Code  string `json:"code,omitempty"`
+	Error string `json:"error"`
 }
 
 // Action is one command to execute.
