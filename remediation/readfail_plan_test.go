@@ -1,6 +1,8 @@
 package remediation
 
 import (
+	"os"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -107,5 +109,44 @@ func TestPlanReadFailures(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSkipReasonsDocumented: every skip reason (a metric label value) is in
+// the reason table of docs/remediation.md, and the table names no other.
+func TestSkipReasonsDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../docs/remediation.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	documented := map[string]bool{}
+	inTable := false
+	for _, line := range strings.Split(string(doc), "\n") {
+		if strings.HasPrefix(line, "| reason | meaning |") {
+			inTable = true
+			continue
+		}
+		if inTable && !strings.HasPrefix(line, "|") {
+			break
+		}
+		if !inTable || strings.HasPrefix(line, "|---") {
+			continue
+		}
+		cell := strings.Split(line, "|")[1]
+		for _, m := range regexp.MustCompile("`([a-z_]+)`").FindAllStringSubmatch(cell, -1) {
+			documented[m[1]] = true
+		}
+	}
+	known := map[string]bool{}
+	for _, r := range SkipReasons {
+		known[string(r)] = true
+		if !documented[string(r)] {
+			t.Errorf("skip reason %q is not in the reason table of docs/remediation.md", r)
+		}
+	}
+	for r := range documented {
+		if !known[r] {
+			t.Errorf("docs/remediation.md documents %q, which is not a skip reason", r)
+		}
 	}
 }
