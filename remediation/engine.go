@@ -275,25 +275,25 @@ func (e *Engine) observe(ctx context.Context, instances []InstanceState, pol *po
 	}
 	infos, instErrs := e.reader.DescribeInstances(ctx, ids)
 	if len(instErrs) > 0 {
-		type key struct {
-			group string
-			err   error
-		}
+		// One failure per group and error, listing its unread instances.
+		type key struct{ group, err string }
 		var order []key
 		byKey := map[key][]string{}
+		errOf := map[key]error{}
 		for _, id := range uniq(ids) {
 			err, ok := instErrs[id]
 			if !ok {
 				continue
 			}
-			k := key{memberOf[id], err}
+			k := key{memberOf[id], err.Error()}
 			if _, seen := byKey[k]; !seen {
 				order = append(order, k)
+				errOf[k] = err
 			}
 			byKey[k] = append(byKey[k], id)
 		}
 		for _, k := range order {
-			f := readFailure(k.group, CallDescribeInstances, k.err)
+			f := readFailure(k.group, CallDescribeInstances, errOf[k])
 			f.Instances = byKey[k]
 			o.fail(f)
 		}
