@@ -24,6 +24,9 @@ type adminFault struct {
 	DropRate     float64 `json:"dropRate"`
 	TruncateRate float64 `json:"truncateRate"`
 	Count        int     `json:"count"`
+	// Params and ErrorCode: see Fault.
+	Params    map[string]string `json:"params"`
+	ErrorCode string            `json:"errorCode"`
 }
 
 // adminDrift selects an instance and a drift.
@@ -138,7 +141,7 @@ func (s *Sim) serveAdmin(w http.ResponseWriter, r *http.Request) {
 		}
 		id, err := s.AddFault(Fault{Service: af.Service, Operation: af.Operation, Rate: af.Rate, Burst: af.Burst,
 			Latency: lat, Jitter: jit, ErrorRate: af.ErrorRate, ErrorStatus: af.ErrorStatus, DropRate: af.DropRate,
-			TruncateRate: af.TruncateRate, Count: af.Count})
+			TruncateRate: af.TruncateRate, Count: af.Count, Params: af.Params, ErrorCode: af.ErrorCode})
 		if err != nil {
 			adminErr(w, 400, "%v", err)
 			return

@@ -2,9 +2,11 @@ package awssim
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"path"
 	"strconv"
 	"strings"
 	"sync"
@@ -49,6 +51,18 @@ type Fault struct {
 	// rejections, errors, drops and truncations each count as one).
 	Count int `json:"count,omitempty"`
 
+	// Params, when set, restricts the fault to requests that carry, for every
+	// entry, a parameter whose name matches the key (a path.Match pattern:
+	// "AutoScalingGroupName", "InstanceIds.member.*") with exactly the value.
+	// Query protocols (EC2, Auto Scaling, SNS, STS) match the form as sent
+	// ("Filter.1.Value.*"); JSON protocols match the body's top-level string
+	// members ("Name"). Other protocols never match.
+	Params map[string]string `json:"params,omitempty"`
+	// ErrorCode, when set, is the code of the ErrorRate answers instead of
+	// the service's internal error: "AccessDenied" with ErrorStatus 403,
+	// "Throttling" with 400. ErrorStatus may then be 400..599 (default 400).
+	ErrorCode string `json:"errorCode,omitempty"`
+
 	limiter *rate.Limiter
 	hits    int
 	// match, when set, further restricts the requests the fault applies to.
@@ -70,14 +84,25 @@ func (s *Sim) AddFault(f Fault) (string, error) {
 		f.TruncateRate < 0 || f.TruncateRate > 1 || f.Latency < 0 || f.Jitter < 0 {
 		return "", fmt.Errorf("fault: rates must be within 0..1 and durations non-negative")
 	}
-	if f.ErrorStatus != 0 && (f.ErrorStatus < 500 || f.ErrorStatus > 599) {
-		return "", fmt.Errorf("fault: errorStatus %d is not a 5xx status", f.ErrorStatus)
+	if f.ErrorCode == "" && f.ErrorStatus != 0 && (f.ErrorStatus < 500 || f.ErrorStatus > 599) {
+		return "", fmt.Errorf("fault: errorStatus %d is not a 5xx status (a 4xx needs an errorCode)", f.ErrorStatus)
+	}
+	if f.ErrorCode != "" && f.ErrorStatus != 0 && (f.ErrorStatus < 400 || f.ErrorStatus > 599) {
+		return "", fmt.Errorf("fault: errorStatus %d is not a 4xx or 5xx status", f.ErrorStatus)
+	}
+	for k := range f.Params {
+		if _, err := path.Match(k, ""); err != nil || k == "" {
+			return "", fmt.Errorf("fault: params key %q is not a valid pattern", k)
+		}
 	}
 	s.faults.mu.Lock()
 	defer s.faults.mu.Unlock()
 	s.faults.seq++
 	ff := f
 	ff.ID = "fault-" + strconv.Itoa(s.faults.seq)
+	if ff.ErrorCode != "" && ff.ErrorStatus == 0 {
+		ff.ErrorStatus = 400
+	}
 	if ff.Rate > 0 || ff.Burst > 0 {
 		b := ff.Burst
 		if b <= 0 {
@@ -171,6 +196,46 @@ func (s *Sim) AWSRateLimits() []string {
 
 func match(pat, v string) bool { return pat == "" || pat == "*" || pat == v }
 
+// paramsMatch reports whether req carries every parameter of want (see
+// Fault.Params).
+func paramsMatch(want map[string]string, req *wire.Request) bool {
+	if len(want) == 0 {
+		return true
+	}
+	have := map[string]string{}
+	switch req.Protocol {
+	case wire.EC2Query, wire.AWSQuery:
+		for k, v := range req.Form {
+			if len(v) > 0 {
+				have[k] = v[0]
+			}
+		}
+	case wire.JSON10, wire.JSON11:
+		var body map[string]any
+		_ = json.Unmarshal(req.Body, &body)
+		for k, v := range body {
+			if s, ok := v.(string); ok {
+				have[k] = s
+			}
+		}
+	default:
+		return false
+	}
+	for pat, val := range want {
+		found := false
+		for k, v := range have {
+			if ok, _ := path.Match(pat, k); ok && v == val {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}
+
 type faultAction int
 
 const (
@@ -184,11 +249,11 @@ const (
 func (fs *faults) apply(w http.ResponseWriter, req *wire.Request) (string, faultAction) {
 	fs.mu.Lock()
 	var delay time.Duration
-	kind := ""
+	kind, code := "", ""
 	act := actNone
 	for _, f := range fs.list {
 		if !match(f.Service, req.Service) || !match(f.Operation, req.Op) || (f.Count > 0 && f.hits >= f.Count) ||
-			(f.match != nil && !f.match(req)) {
+			(f.match != nil && !f.match(req)) || !paramsMatch(f.Params, req) {
 			continue
 		}
 		delay += f.Latency
@@ -201,7 +266,11 @@ func (fs *faults) apply(w http.ResponseWriter, req *wire.Request) (string, fault
 		case f.DropRate > 0 && fs.rng.Float64() < f.DropRate:
 			kind, act = "drop", actDone
 		case f.ErrorRate > 0 && fs.rng.Float64() < f.ErrorRate:
-			kind, act = "error:"+strconv.Itoa(max(f.ErrorStatus, 500)), actDone
+			st := max(f.ErrorStatus, 500)
+			if f.ErrorCode != "" {
+				st, code = f.ErrorStatus, f.ErrorCode
+			}
+			kind, act = "error:"+strconv.Itoa(st), actDone
 		case f.TruncateRate > 0 && fs.rng.Float64() < f.TruncateRate:
 			kind, act = "truncate", actTruncate
 		}
@@ -229,7 +298,11 @@ func (fs *faults) apply(w http.ResponseWriter, req *wire.Request) (string, fault
 		dropConn(w)
 	case len(kind) > 6 && kind[:6] == "error:":
 		st, _ := strconv.Atoi(kind[6:])
-		wire.WriteError(w, req, serverError(req, st))
+		if code != "" {
+			wire.WriteError(w, req, wire.Errorf(st, code, "injected %s for %s:%s", code, req.Service, req.Op))
+		} else {
+			wire.WriteError(w, req, serverError(req, st))
+		}
 	}
 	return kind, act
 }

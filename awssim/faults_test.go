@@ -3,6 +3,7 @@ package awssim
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 )
@@ -212,5 +214,109 @@ func TestAWSRateLimits(t *testing.T) {
 		if _, err := e.ssm.GetParameter(e.ctx, &ssm.GetParameterInput{Name: aws.String("/driftd/killswitch")}); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestFaultTargetsParams proves a fault with Params hits only the requests
+// that carry the parameter (here one group's DescribeInstanceRefreshes, one
+// instance inside an EC2 filter, an SSM parameter name), and ErrorCode
+// answers with that code and status in each protocol's shape.
+func TestFaultTargetsParams(t *testing.T) {
+	e := newEnv(t, Options{}, DemoScenario())
+	noRetry := func(o *autoscaling.Options) { o.RetryMaxAttempts = 1 }
+	refreshes := func(group string) error {
+		_, err := e.asg.DescribeInstanceRefreshes(e.ctx, &autoscaling.DescribeInstanceRefreshesInput{AutoScalingGroupName: aws.String(group)}, noRetry)
+		return err
+	}
+	cases := []struct {
+		name   string
+		fault  Fault
+		code   string
+		status int
+	}{
+		{"access denied", Fault{ErrorRate: 1, ErrorCode: "AccessDenied", ErrorStatus: 403}, "AccessDenied", 403},
+		{"throttling", Fault{ErrorRate: 1, ErrorCode: "Throttling"}, "Throttling", 400},
+		{"internal", Fault{ErrorRate: 1}, "InternalFailure", 500},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e.sim.ResetCalls()
+			f := c.fault
+			f.Service, f.Operation, f.Params = "autoscaling", "DescribeInstanceRefreshes", map[string]string{"AutoScalingGroupName": "api"}
+			id, err := e.sim.AddFault(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer e.sim.RemoveFault(id)
+			if err := refreshes("web"); err != nil {
+				t.Fatalf("untargeted group failed: %v", err)
+			}
+			if err := refreshes("api"); apiCode(err) != c.code {
+				t.Fatalf("targeted group: want %s, got %v", c.code, err)
+			}
+			calls := e.sim.Calls()
+			if len(calls) != 2 || calls[0].Fault != "" || calls[1].Status != c.status || calls[1].ErrorCode != c.code {
+				t.Fatalf("call log: %+v", calls)
+			}
+		})
+	}
+
+	// A glob key: any instance-id filter value.
+	members := e.sim.GroupMembers("web")
+	id, err := e.sim.AddFault(Fault{Service: "ec2", Operation: "DescribeInstances", ErrorRate: 1, ErrorCode: "UnauthorizedOperation", ErrorStatus: 403,
+		Params: map[string]string{"Filter.*.Value.*": members[3]}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	describe := func(ids ...string) error {
+		_, err := e.ec2.DescribeInstances(e.ctx, &ec2.DescribeInstancesInput{Filters: []ec2types.Filter{{Name: aws.String("instance-id"), Values: ids}}},
+			func(o *ec2.Options) { o.RetryMaxAttempts = 1 })
+		return err
+	}
+	if err := describe(members[0], members[1]); err != nil {
+		t.Fatalf("page without the instance failed: %v", err)
+	}
+	if err := describe(members[2], members[3]); apiCode(err) != "UnauthorizedOperation" {
+		t.Fatalf("page with the instance: %v", err)
+	}
+	e.sim.RemoveFault(id)
+
+	// JSON protocol: a top-level string member.
+	id, _ = e.sim.AddFault(Fault{Service: "ssm", Operation: "GetParameter", ErrorRate: 1, ErrorCode: "AccessDeniedException", Params: map[string]string{"Name": "/secret"}})
+	defer e.sim.RemoveFault(id)
+	e.sim.PutParameter("/open", "x")
+	e.sim.PutParameter("/secret", "x")
+	get := func(name string) error {
+		_, err := e.ssm.GetParameter(e.ctx, &ssm.GetParameterInput{Name: aws.String(name)}, func(o *ssm.Options) { o.RetryMaxAttempts = 1 })
+		return err
+	}
+	if err := get("/open"); err != nil {
+		t.Fatal(err)
+	}
+	if err := get("/secret"); apiCode(err) != "AccessDeniedException" {
+		t.Fatalf("ssm targeted: %v", err)
+	}
+
+	for _, bad := range []Fault{{ErrorStatus: 403}, {ErrorCode: "X", ErrorStatus: 302}, {Params: map[string]string{"[": "x"}}} {
+		if _, err := e.sim.AddFault(bad); err == nil {
+			t.Errorf("invalid fault accepted: %+v", bad)
+		}
+	}
+
+	// The admin API takes the same fields.
+	resp, err := http.Post(e.url+"/_awssim/faults", "application/json", strings.NewReader(
+		`{"service":"autoscaling","operation":"DescribeInstanceRefreshes","errorRate":1,"errorCode":"AccessDenied","errorStatus":403,"params":{"AutoScalingGroupName":"worker"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 201 {
+		t.Fatalf("admin add fault: %d", resp.StatusCode)
+	}
+	if err := refreshes("worker"); apiCode(err) != "AccessDenied" {
+		t.Fatalf("admin fault not applied: %v", err)
+	}
+	if err := refreshes("web"); err != nil {
+		t.Fatalf("admin fault hit another group: %v", err)
 	}
 }

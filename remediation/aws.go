@@ -73,9 +73,14 @@ func (r RefreshInfo) Active() bool {
 }
 
 // Reader is the read-only view of the region the engine needs.
+//
+// DescribeGroups and DescribeInstances batch their keys; a failed call
+// fails only the keys it should have covered. They return what was read,
+// and per group name (instance id) the error of the call that should have
+// covered it. A key in neither map does not exist.
 type Reader interface {
-	DescribeGroups(ctx context.Context, names []string) (map[string]GroupFacts, error)
-	DescribeInstances(ctx context.Context, ids []string) (map[string]InstanceInfo, error)
+	DescribeGroups(ctx context.Context, names []string) (facts map[string]GroupFacts, failed map[string]error)
+	DescribeInstances(ctx context.Context, ids []string) (infos map[string]InstanceInfo, failed map[string]error)
 	DescribeMember(ctx context.Context, id string) (Member, bool, error)
 	Refreshes(ctx context.Context, group string) ([]RefreshInfo, error)
 }
@@ -101,19 +106,31 @@ var (
 	_ Executor = (*AWS)(nil)
 )
 
-// DescribeGroups describes the named groups (missing groups are absent
-// from the result).
-func (c *AWS) DescribeGroups(ctx context.Context, names []string) (map[string]GroupFacts, error) {
+// groupsPerCall is how many names one DescribeAutoScalingGroups call asks
+// for (the API's MaxRecords limit).
+const groupsPerCall = 100
+
+// DescribeGroups describes the named groups, groupsPerCall names (sorted)
+// per call. Missing groups are absent from both results; a failed call
+// fails the names of its batch that no earlier page returned.
+func (c *AWS) DescribeGroups(ctx context.Context, names []string) (map[string]GroupFacts, map[string]error) {
 	out := map[string]GroupFacts{}
+	failed := map[string]error{}
 	names = uniqSorted(names)
-	for start := 0; start < len(names); start += 100 {
-		batch := names[start:min(len(names), start+100)]
+	for start := 0; start < len(names); start += groupsPerCall {
+		batch := names[start:min(len(names), start+groupsPerCall)]
 		var token *string
 		for page := 0; page < 100; page++ {
 			resp, err := c.AutoScaling.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{
-				AutoScalingGroupNames: batch, MaxRecords: aws.Int32(100), NextToken: token})
+				AutoScalingGroupNames: batch, MaxRecords: aws.Int32(groupsPerCall), NextToken: token})
 			if err != nil {
-				return nil, fmt.Errorf("autoscaling DescribeAutoScalingGroups: %w", err)
+				err = fmt.Errorf("autoscaling DescribeAutoScalingGroups (%d groups from %s): %w", len(batch), batch[0], err)
+				for _, n := range batch {
+					if _, ok := out[n]; !ok {
+						failed[n] = err
+					}
+				}
+				break
 			}
 			for _, g := range resp.AutoScalingGroups {
 				f := GroupFacts{Name: aws.ToString(g.AutoScalingGroupName), Desired: int(aws.ToInt32(g.DesiredCapacity)), Tags: map[string]string{}}
@@ -134,22 +151,36 @@ func (c *AWS) DescribeGroups(ctx context.Context, names []string) (map[string]Gr
 			}
 		}
 	}
-	return out, nil
+	return out, failed
 }
 
-// DescribeInstances returns tags, state and launch time per instance.
-func (c *AWS) DescribeInstances(ctx context.Context, ids []string) (map[string]InstanceInfo, error) {
+// instancesPerCall is how many ids one DescribeInstances call filters on
+// (the API accepts at most 200 filter values).
+const instancesPerCall = 200
+
+// DescribeInstances returns tags, state and launch time per instance,
+// instancesPerCall ids per call in the order given (the engine passes them
+// group by group, so a failed call fails as few groups as possible). A
+// failed call fails the ids of its batch that no earlier page returned.
+func (c *AWS) DescribeInstances(ctx context.Context, ids []string) (map[string]InstanceInfo, map[string]error) {
 	out := map[string]InstanceInfo{}
-	ids = uniqSorted(ids)
-	for start := 0; start < len(ids); start += 200 {
-		batch := ids[start:min(len(ids), start+200)]
+	failed := map[string]error{}
+	ids = uniq(ids)
+	for start := 0; start < len(ids); start += instancesPerCall {
+		batch := ids[start:min(len(ids), start+instancesPerCall)]
 		var token *string
 		for page := 0; page < 100; page++ {
 			resp, err := c.EC2.DescribeInstances(ctx, &ec2.DescribeInstancesInput{
 				Filters:   []ec2types.Filter{{Name: aws.String("instance-id"), Values: batch}},
 				NextToken: token})
 			if err != nil {
-				return nil, fmt.Errorf("ec2 DescribeInstances: %w", err)
+				err = fmt.Errorf("ec2 DescribeInstances (%d instances from %s): %w", len(batch), batch[0], err)
+				for _, id := range batch {
+					if _, ok := out[id]; !ok {
+						failed[id] = err
+					}
+				}
+				break
 			}
 			for _, r := range resp.Reservations {
 				for _, in := range r.Instances {
@@ -169,7 +200,7 @@ func (c *AWS) DescribeInstances(ctx context.Context, ids []string) (map[string]I
 			}
 		}
 	}
-	return out, nil
+	return out, failed
 }
 
 // DescribeMember looks the instance up with DescribeAutoScalingInstances.
@@ -281,6 +312,19 @@ func (c *AWS) TagGroup(ctx context.Context, group string, set map[string]string,
 
 // ErrDryRun is returned by the DryRun executor instead of acting.
 var ErrDryRun = errors.New("dry run: no action taken")
+
+// uniq drops empty and repeated strings, keeping the first occurrence's order.
+func uniq(in []string) []string {
+	seen := make(map[string]bool, len(in))
+	out := make([]string, 0, len(in))
+	for _, s := range in {
+		if s != "" && !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
 
 func uniqSorted(in []string) []string {
 	m := map[string]bool{}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
@@ -39,6 +40,7 @@ type env struct {
 	t       *testing.T
 	sim     *awssim.Sim
 	clock   *awssim.ManualClock
+	groups  []string // scanned groups, sorted
 	asg     *autoscaling.Client
 	ec2     *ec2.Client
 	ssm     *ssm.Client
@@ -65,6 +67,21 @@ func newEnvWith(t *testing.T, size int, mut func(*awssim.GroupSpec)) *env {
 	if mut != nil {
 		mut(&gs)
 	}
+	return newFleetEnv(t, gs)
+}
+
+// group is a group spec of size instances from the "web" launch template.
+func group(name string, size int) awssim.GroupSpec {
+	return awssim.GroupSpec{Name: name, LaunchTemplateName: "web", Min: size, Max: size + 2, Desired: size}
+}
+
+// newFleetEnv is an env with several groups; scan reports all of them.
+func newFleetEnv(t *testing.T, groups ...awssim.GroupSpec) *env {
+	t.Helper()
+	var sgs []awssim.ScenarioGroup
+	for _, g := range groups {
+		sgs = append(sgs, awssim.ScenarioGroup{GroupSpec: g})
+	}
 	clock := awssim.NewManualClock(simStart)
 	sim := awssim.New(awssim.Options{Clock: clock, LaunchDelay: 30 * time.Second, TerminateDelay: 5 * time.Second, InventoryDelay: -1})
 	srv, err := sim.Start("127.0.0.1:0")
@@ -75,35 +92,56 @@ func newEnvWith(t *testing.T, size int, mut func(*awssim.GroupSpec)) *env {
 	err = sim.LoadScenario(&awssim.Scenario{
 		AMIs:            []awssim.AMISpec{{Name: "web-2026-06", Packages: []awssim.PackageSpec{{Name: "openssl", Version: "3.0.8", Release: "1.amzn2023"}}}},
 		LaunchTemplates: []awssim.LaunchTemplateIn{{Name: "web", Versions: []string{"web-2026-06"}}},
-		Groups:          []awssim.ScenarioGroup{{GroupSpec: gs}},
+		Groups:          sgs,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// The SDK's request-body/transport race (see internal/sdkhttp) would
 	// otherwise add spurious retries to the call log.
+	// Two attempts with a short backoff and no client-side retry quota: an
+	// injected fault fails the call after one quick retry, every time.
 	httpClient := awssim.NewHTTPClient()
 	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""),
 		HTTPClient: httpClient,
-		Retryer:    func() aws.Retryer { return retry.AddWithMaxAttempts(retry.NewStandard(), 2) }}
+		Retryer: func() aws.Retryer {
+			return retry.NewStandard(func(o *retry.StandardOptions) {
+				o.MaxAttempts = 2
+				o.Backoff = retry.NewExponentialJitterBackoff(10 * time.Millisecond)
+				o.RateLimiter = ratelimit.None
+			})
+		}}
 	base := aws.String(srv.URL)
-	e := &env{t: t, sim: sim, clock: clock,
+	e := &env{t: t, sim: sim, clock: clock, groups: sortedGroupNames(groups),
 		asg:     autoscaling.NewFromConfig(cfg, func(o *autoscaling.Options) { o.BaseEndpoint = base }),
 		ec2:     ec2.NewFromConfig(cfg, func(o *ec2.Options) { o.BaseEndpoint = base }),
 		ssm:     ssm.NewFromConfig(cfg, func(o *ssm.Options) { o.BaseEndpoint = base }),
 		drifted: map[string]bool{}, scans: map[string]int{}, since: map[string]time.Time{},
 		sink: &remediation.MemorySink{}, reg: prometheus.NewRegistry()}
 	e.original = map[string]bool{}
-	for _, m := range e.members() {
-		e.original[m.ID] = true
+	for _, name := range e.groups {
+		for _, m := range e.groupMembers(name) {
+			e.original[m.ID] = true
+		}
 	}
 	return e
 }
 
-func (e *env) members() []awssim.InstanceView {
-	g, ok := e.sim.Group("web-asg")
+func sortedGroupNames(gs []awssim.GroupSpec) []string {
+	var out []string
+	for _, g := range gs {
+		out = append(out, g.Name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (e *env) members() []awssim.InstanceView { return e.groupMembers("web-asg") }
+
+func (e *env) groupMembers(name string) []awssim.InstanceView {
+	g, ok := e.sim.Group(name)
 	if !ok {
-		e.t.Fatal("group web-asg missing")
+		e.t.Fatalf("group %s missing", name)
 	}
 	return g.Members
 }
@@ -121,10 +159,18 @@ func (e *env) drift(n int) []string {
 
 // scan is the daemon's next scan.
 func (e *env) scan() []remediation.InstanceState {
+	var out []remediation.InstanceState
+	for _, name := range e.groups {
+		out = append(out, e.scanGroup(name)...)
+	}
+	return out
+}
+
+func (e *env) scanGroup(name string) []remediation.InstanceState {
 	now := e.clock.Now()
 	var out []remediation.InstanceState
-	for _, m := range e.members() {
-		s := remediation.InstanceState{ID: m.ID, ASG: "web-asg", Verdict: drift.VerdictInSync}
+	for _, m := range e.groupMembers(name) {
+		s := remediation.InstanceState{ID: m.ID, ASG: name, Verdict: drift.VerdictInSync}
 		switch {
 		case m.Lifecycle != "InService" || e.silentLaunch && !e.original[m.ID]:
 			s.Verdict = drift.VerdictUnknown

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/smithy-go"
 	"go.uber.org/zap"
 
 	"github.com/driftd/driftd/drift"
@@ -44,7 +45,7 @@ type Engine struct {
 	killOn   bool
 	blocked  map[string]SkipReason // instance -> last blocking reason (event dedup)
 	dryOnce  map[string]bool       // dry-run actions already announced
-	restored bool
+	restored map[string]bool       // groups whose tags restore has read
 	last     *PlanResult
 	lastErr  string
 
@@ -63,7 +64,7 @@ type Engine struct {
 // NewEngine builds an engine.
 func NewEngine(o Options) *Engine {
 	e := &Engine{reader: o.Reader, exec: o.Executor, kill: o.KillSwitch, sink: o.Sink, metrics: o.Metrics, log: o.Log, now: o.Now, hookC: o.HookClient,
-		breakers: map[string]bool{}, blocked: map[string]SkipReason{}, dryOnce: map[string]bool{}}
+		breakers: map[string]bool{}, blocked: map[string]SkipReason{}, dryOnce: map[string]bool{}, restored: map[string]bool{}}
 	if e.log == nil {
 		e.log = zap.NewNop()
 	}
@@ -122,8 +123,11 @@ func (e *Engine) emit(ctx context.Context, ev Event) {
 }
 
 // Cycle runs one remediation cycle for the verdicts of the latest scan:
-// observe the groups, track in-flight replacements, plan, tag, act. An
-// error observing Auto Scaling aborts the cycle before any action.
+// observe the groups, track in-flight replacements, plan, tag, act. A read
+// of Auto Scaling or EC2 state that fails fails closed for the groups it
+// covered only: they are skipped this cycle (group_state_unknown), their
+// in-flight replacements are neither advanced nor failed, and every other
+// group proceeds.
 func (e *Engine) Cycle(ctx context.Context, instances []InstanceState) (PlanResult, error) {
 	e.cycleMu.Lock()
 	defer e.cycleMu.Unlock()
@@ -140,113 +144,17 @@ func (e *Engine) Cycle(ctx context.Context, instances []InstanceState) (PlanResu
 	ks := e.kill.Read(ctx, cfg)
 	e.noteKillSwitch(ctx, ks, now)
 
-	// Observe the groups referenced by verdicts and by in-flight work.
-	names := map[string]bool{}
-	for _, s := range instances {
-		if s.ASG != "" {
-			names[s.ASG] = true
-		}
-	}
-	e.mu.Lock()
-	for _, f := range e.state.InFlight {
-		names[f.Group] = true
-	}
-	e.mu.Unlock()
-	facts, err := e.reader.DescribeGroups(ctx, sortedKeys(names))
-	if err != nil {
-		return e.fail(err)
-	}
-
-	// After a restart, rebuild in-flight work and failure counts from tags.
-	e.restore(facts, pol)
-
-	// Instance details (tags, launch times) for groups driftd may tag or act on.
-	var ids []string
-	needRefresh := map[string]bool{}
-	for name, f := range facts {
-		gp, matched := pol.groupFor(name)
-		mode, _, _ := pol.resolveMode(gp, matched, f.Tags)
-		if mode >= modeFlag {
-			for _, m := range f.Instances {
-				ids = append(ids, m.ID)
-			}
-		}
-		if mode >= modeApprove {
-			for _, s := range instances {
-				if s.ASG == name && s.Verdict == drift.VerdictDrifted && s.ConsecutiveScans >= pol.debounce {
-					needRefresh[name] = true
-				}
-			}
-		}
-	}
-	e.mu.Lock()
-	inflight := append([]InFlight(nil), e.state.InFlight...)
-	e.mu.Unlock()
-	for _, f := range inflight {
-		if f.Kind == ActionInstanceRefresh {
-			needRefresh[f.Group] = true
-		}
-		if g, ok := facts[f.Group]; ok {
-			for _, m := range g.Instances {
-				ids = append(ids, m.ID)
-			}
-		}
-	}
-	if pol.modeDefault >= modeFlag {
-		for _, s := range instances {
-			if s.ASG == "" && s.Tags == nil {
-				ids = append(ids, s.ID)
-			}
-		}
-	}
-	infos, err := e.reader.DescribeInstances(ctx, ids)
-	if err != nil {
-		return e.fail(err)
-	}
-	refreshes := map[string][]RefreshInfo{}
-	for _, name := range sortedKeys(needRefresh) {
-		if _, ok := facts[name]; !ok {
-			continue
-		}
-		rs, err := e.reader.Refreshes(ctx, name)
-		if err != nil {
-			return e.fail(err)
-		}
-		refreshes[name] = rs
-		g := facts[name]
-		for _, r := range rs {
-			if r.Active() {
-				g.RefreshActive = true
-			}
-		}
-		facts[name] = g
-	}
-	for name, g := range facts {
-		for i := range g.Instances {
-			if info, ok := infos[g.Instances[i].ID]; ok {
-				g.Instances[i].LaunchTime = info.LaunchTime
-			}
-		}
-		facts[name] = g
-	}
-	insts := make([]InstanceState, len(instances))
-	copy(insts, instances)
-	for i := range insts {
-		if insts[i].Tags == nil {
-			if info, ok := infos[insts[i].ID]; ok {
-				insts[i].Tags = info.Tags
-			}
-		}
-	}
+	obs := e.observe(ctx, instances, pol)
+	facts, insts := obs.facts, obs.insts
 
 	// Track in-flight replacements.
-	e.track(ctx, insts, facts, refreshes, pol, now)
+	e.track(ctx, insts, facts, obs.refreshes, obs.unknown, pol, now)
 
 	// Plan.
 	e.mu.Lock()
 	st := e.snapshotStateLocked()
 	e.mu.Unlock()
-	plan := Plan(PlanInput{Now: now, Config: cfg, Instances: insts, Groups: facts, State: st, KillSwitch: ks})
+	plan := Plan(PlanInput{Now: now, Config: cfg, Instances: insts, Groups: facts, State: st, KillSwitch: ks, ReadFailures: obs.failures})
 	e.noteBreakers(ctx, plan, now)
 	e.clearOverrides(plan)
 
@@ -277,6 +185,191 @@ func (e *Engine) Cycle(ctx context.Context, instances []InstanceState) (PlanResu
 	e.lastErr = ""
 	e.mu.Unlock()
 	return final, nil
+}
+
+// observation is what one cycle read about the groups and instances.
+type observation struct {
+	facts     map[string]GroupFacts
+	refreshes map[string][]RefreshInfo
+	// insts are the scan's instances with unknown tags filled in.
+	insts    []InstanceState
+	failures []ReadFailure
+	// unknown are the groups with a failed read.
+	unknown map[string]bool
+}
+
+func (o *observation) fail(f ReadFailure) {
+	o.failures = append(o.failures, f)
+	if f.Group != "" {
+		o.unknown[f.Group] = true
+	}
+}
+
+// observe reads the groups referenced by verdicts and by in-flight work,
+// the instance details (tags, launch times) of groups driftd may tag or act
+// on, and the instance refreshes of groups it may act on. A failed read
+// becomes a ReadFailure for the groups it covered.
+func (e *Engine) observe(ctx context.Context, instances []InstanceState, pol *policy) observation {
+	o := observation{refreshes: map[string][]RefreshInfo{}, unknown: map[string]bool{}}
+	names := map[string]bool{}
+	for _, s := range instances {
+		if s.ASG != "" {
+			names[s.ASG] = true
+		}
+	}
+	e.mu.Lock()
+	for _, f := range e.state.InFlight {
+		names[f.Group] = true
+	}
+	e.mu.Unlock()
+	facts, groupErrs := e.reader.DescribeGroups(ctx, sortedKeys(names))
+	if facts == nil {
+		facts = map[string]GroupFacts{}
+	}
+	o.facts = facts
+	for _, n := range sortedKeys(groupErrs) {
+		o.fail(readFailure(n, CallDescribeGroups, groupErrs[n]))
+	}
+
+	// After a restart, rebuild in-flight work and failure counts from tags.
+	e.restore(facts, pol)
+
+	e.mu.Lock()
+	inflight := append([]InFlight(nil), e.state.InFlight...)
+	e.mu.Unlock()
+	inFlightGroups := map[string]bool{}
+	needRefresh := map[string]bool{}
+	for _, f := range inflight {
+		inFlightGroups[f.Group] = true
+		if f.Kind == ActionInstanceRefresh {
+			needRefresh[f.Group] = true
+		}
+	}
+	// Instance details, group by group (so a failed batch covers few groups).
+	var ids []string
+	memberOf := map[string]string{}
+	for _, name := range sortedKeys(facts) {
+		f := facts[name]
+		gp, matched := pol.groupFor(name)
+		mode, _, _ := pol.resolveMode(gp, matched, f.Tags)
+		if mode >= modeFlag || inFlightGroups[name] {
+			for _, m := range f.Instances {
+				ids = append(ids, m.ID)
+				memberOf[m.ID] = name
+			}
+		}
+		if mode >= modeApprove {
+			for _, s := range instances {
+				if s.ASG == name && s.Verdict == drift.VerdictDrifted && s.ConsecutiveScans >= pol.debounce {
+					needRefresh[name] = true
+				}
+			}
+		}
+	}
+	if pol.modeDefault >= modeFlag {
+		for _, s := range instances {
+			if s.ASG == "" && s.Tags == nil {
+				ids = append(ids, s.ID)
+			}
+		}
+	}
+	infos, instErrs := e.reader.DescribeInstances(ctx, ids)
+	if len(instErrs) > 0 {
+		// One failure per group and error, listing its unread instances.
+		type key struct{ group, err string }
+		var order []key
+		byKey := map[key][]string{}
+		errOf := map[key]error{}
+		for _, id := range uniq(ids) {
+			err, ok := instErrs[id]
+			if !ok {
+				continue
+			}
+			k := key{memberOf[id], err.Error()}
+			if _, seen := byKey[k]; !seen {
+				order = append(order, k)
+				errOf[k] = err
+			}
+			byKey[k] = append(byKey[k], id)
+		}
+		for _, k := range order {
+			f := readFailure(k.group, CallDescribeInstances, errOf[k])
+			f.Instances = byKey[k]
+			o.fail(f)
+		}
+	}
+	for _, name := range sortedKeys(needRefresh) {
+		if _, ok := facts[name]; !ok || o.unknown[name] {
+			continue
+		}
+		rs, err := e.reader.Refreshes(ctx, name)
+		if err != nil {
+			o.fail(readFailure(name, CallDescribeRefreshes, err))
+			continue
+		}
+		o.refreshes[name] = rs
+		g := facts[name]
+		for _, r := range rs {
+			if r.Active() {
+				g.RefreshActive = true
+			}
+		}
+		facts[name] = g
+	}
+	for name, g := range facts {
+		for i := range g.Instances {
+			if info, ok := infos[g.Instances[i].ID]; ok {
+				g.Instances[i].LaunchTime = info.LaunchTime
+			}
+		}
+		facts[name] = g
+	}
+	o.insts = make([]InstanceState, len(instances))
+	copy(o.insts, instances)
+	for i := range o.insts {
+		if o.insts[i].Tags == nil {
+			if info, ok := infos[o.insts[i].ID]; ok {
+				o.insts[i].Tags = info.Tags
+			}
+		}
+	}
+	e.logReadFailures(o.failures)
+	return o
+}
+
+func readFailure(group, call string, err error) ReadFailure {
+	f := ReadFailure{Group: group, Call: call, Error: err.Error()}
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		f.Code = ae.ErrorCode()
+	}
+	return f
+}
+
+// logReadFailures logs each distinct failed read once, with its groups.
+func (e *Engine) logReadFailures(fs []ReadFailure) {
+	type key struct{ call, err string }
+	var order []key
+	groups := map[key][]string{}
+	instances := map[key]int{}
+	for _, f := range fs {
+		k := key{f.Call, f.Error}
+		if _, ok := groups[k]; !ok {
+			order = append(order, k)
+			groups[k] = nil
+		}
+		if f.Group != "" {
+			groups[k] = append(groups[k], f.Group)
+		}
+		instances[k] += len(f.Instances)
+	}
+	for _, k := range order {
+		fields := []zap.Field{zap.String("call", k.call), zap.Strings("asgs", groups[k]), zap.String("error", k.err)}
+		if n := instances[k]; n > 0 {
+			fields = append(fields, zap.Int("instances", n))
+		}
+		e.log.Warn("could not read Auto Scaling or EC2 state: these groups are skipped this cycle (group_state_unknown)", fields...)
+	}
 }
 
 func actionInstances(a Action) []string {
@@ -381,16 +474,16 @@ func (e *Engine) revalidate(ctx context.Context, a Action, pol *policy) (SkipRea
 		if !strings.EqualFold(m.HealthStatus, "HEALTHY") {
 			return SkipNotInService, "health status " + m.HealthStatus
 		}
-		infos, err := e.reader.DescribeInstances(ctx, []string{a.InstanceID})
-		if err != nil {
+		infos, failed := e.reader.DescribeInstances(ctx, []string{a.InstanceID})
+		if err := failed[a.InstanceID]; err != nil {
 			return SkipRevalidation, err.Error()
 		}
 		if p, d := protected(infos[a.InstanceID].Tags, e.now()); p {
 			return SkipProtected, d
 		}
 	}
-	facts, err := e.reader.DescribeGroups(ctx, []string{a.Group})
-	if err != nil {
+	facts, failed := e.reader.DescribeGroups(ctx, []string{a.Group})
+	if err := failed[a.Group]; err != nil {
 		return SkipRevalidation, err.Error()
 	}
 	g, ok := facts[a.Group]
@@ -431,7 +524,10 @@ func (e *Engine) revalidate(ctx context.Context, a Action, pol *policy) (SkipRea
 // track advances in-flight replacements: done when the old instance is gone
 // and a replacement launched after the action is InService and in sync;
 // failed when the replacement came up drifted or the timeout passed.
-func (e *Engine) track(ctx context.Context, insts []InstanceState, facts map[string]GroupFacts, refreshes map[string][]RefreshInfo, pol *policy, now time.Time) {
+//
+// A replacement in a group whose state could not be read this cycle
+// (unknown) stays pending: a read error never completes or fails one.
+func (e *Engine) track(ctx context.Context, insts []InstanceState, facts map[string]GroupFacts, refreshes map[string][]RefreshInfo, unknown map[string]bool, pol *policy, now time.Time) {
 	verdicts := map[string]drift.Verdict{}
 	for _, s := range insts {
 		verdicts[s.ID] = s.Verdict
@@ -445,6 +541,10 @@ func (e *Engine) track(ctx context.Context, insts []InstanceState, facts map[str
 	changed := map[string]bool{}
 	exec, _ := e.executor()
 	for _, r := range recs {
+		if unknown[r.Group] {
+			keep = append(keep, r)
+			continue
+		}
 		status, detail, newID := trackOne(r, facts, verdicts, refreshes, claimed, pol.timeout, now)
 		switch status {
 		case trackPending:
@@ -578,19 +678,21 @@ func (e *Engine) recordFailure(ctx context.Context, exec Executor, group string,
 	}
 }
 
-// restore rebuilds in-flight work and failure counts from group tags once.
+// restore rebuilds in-flight work and failure counts from group tags, once
+// per group: the first cycle that describes the group (a group that could
+// not be read is restored on the first cycle that reads it).
 func (e *Engine) restore(facts map[string]GroupFacts, pol *policy) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.restored {
-		return
-	}
-	e.restored = true
 	have := map[string]bool{}
 	for _, f := range e.state.InFlight {
 		have[f.Group+"/"+f.InstanceID+"/"+f.RefreshID] = true
 	}
 	for _, name := range sortedKeys(facts) {
+		if e.restored[name] {
+			continue
+		}
+		e.restored[name] = true
 		g := facts[name]
 		if v, ok := g.Tags[TagInFlight]; ok {
 			recs, errs := parseInFlight(name, v, pol.action)

@@ -41,7 +41,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}),
 		Blocked: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "driftd_remediation_blocked",
-			Help: "Drift candidates not acted on in the last cycle, by group and reason.",
+			Help: "Drift candidates not acted on in the last cycle, by group and skip reason (group_state_unknown is present, 0 or more, for every group).",
 		}, []string{"asg", "reason"}),
 	}
 	m.CircuitOpen.WithLabelValues(FleetScope).Set(0)
@@ -64,6 +64,9 @@ func (m *Metrics) observePlan(p PlanResult) {
 	for _, g := range p.Groups {
 		m.BudgetRemaining.WithLabelValues(g.Name).Set(float64(g.Remaining))
 		m.CircuitOpen.WithLabelValues(g.Name).Set(b2f(g.Breaker.Open))
+		// Present (0) for every group, so "state unknown" can be alerted on
+		// and graphed without absent() tricks.
+		m.Blocked.WithLabelValues(g.Name, string(SkipGroupStateUnknown)).Set(0)
 	}
 	counts := map[[2]string]int{}
 	for _, s := range p.Skipped {

@@ -24,9 +24,12 @@ type groupEval struct {
 	mode     int
 	facts    GroupFacts
 	hasFacts bool
-	members  map[string]GroupInstance
-	inFlight int
-	planned  int
+	// unreadable: the group's own description failed, so its mode is not
+	// known: nothing in it is tagged or replaced.
+	unreadable bool
+	members    map[string]GroupInstance
+	inFlight   int
+	planned    int
 }
 
 // Plan decides what to do this cycle. It is pure: the same input gives the
@@ -88,7 +91,24 @@ func Plan(in PlanInput) PlanResult {
 		}
 	}
 
-	// Group names: every group with instances or facts.
+	// Failed reads: per group the one to report (a failed description
+	// first: it hides the mode), and the instances whose tags are unknown.
+	groupFail := map[string]ReadFailure{}
+	tagsUnknown := map[string]bool{}
+	for _, f := range in.ReadFailures {
+		for _, id := range f.Instances {
+			tagsUnknown[id] = true
+		}
+		if f.Group == "" {
+			continue
+		}
+		if cur, ok := groupFail[f.Group]; !ok || f.Call == CallDescribeGroups && cur.Call != CallDescribeGroups {
+			groupFail[f.Group] = f
+		}
+	}
+	out.ReadFailures = append([]ReadFailure(nil), in.ReadFailures...)
+
+	// Group names: every group with instances, facts or a failed read.
 	names := map[string]bool{}
 	for _, s := range insts {
 		if s.ASG != "" {
@@ -96,6 +116,9 @@ func Plan(in PlanInput) PlanResult {
 		}
 	}
 	for n := range in.Groups {
+		names[n] = true
+	}
+	for n := range groupFail {
 		names[n] = true
 	}
 	sorted := make([]string, 0, len(names))
@@ -110,7 +133,11 @@ func Plan(in PlanInput) PlanResult {
 	}
 	groups := map[string]*groupEval{}
 	for _, name := range sorted {
-		groups[name] = evalGroup(pol, in, name, byGroup[name], inFlightByGroup[name], out.Fleet.Open)
+		var fail *ReadFailure
+		if f, ok := groupFail[name]; ok {
+			fail = &f
+		}
+		groups[name] = evalGroup(pol, in, name, byGroup[name], inFlightByGroup[name], out.Fleet.Open, fail)
 	}
 
 	// Hourly cap.
@@ -133,12 +160,18 @@ func Plan(in PlanInput) PlanResult {
 		for _, s := range insts {
 			mode := modeOff
 			if s.ASG != "" {
+				if groups[s.ASG].unreadable {
+					continue // mode unknown
+				}
 				mode = groups[s.ASG].mode
 			} else {
 				mode = pol.modeDefault
 			}
 			if mode < modeFlag {
 				continue
+			}
+			if s.Tags == nil && tagsUnknown[s.ID] {
+				continue // never write tags over tags we could not read
 			}
 			if tc, ok := tagChange(s, pol.debounce, now); ok {
 				out.Tags = append(out.Tags, tc)
@@ -179,6 +212,10 @@ func Plan(in PlanInput) PlanResult {
 			continue
 		}
 		g := groups[s.ASG]
+		if g.unreadable {
+			skip(s, SkipGroupStateUnknown, g.status.Detail)
+			continue
+		}
 		if g.mode == modeOff {
 			skip(s, SkipModeOff, "remediation is off for this group (report only)")
 			continue
@@ -286,13 +323,31 @@ func Plan(in PlanInput) PlanResult {
 	return out
 }
 
-// evalGroup evaluates one group's gates; insts are the group's instances.
-func evalGroup(pol *policy, in PlanInput, name string, insts []InstanceState, inFlight int, fleetOpen bool) *groupEval {
+// evalGroup evaluates one group's gates; insts are the group's instances,
+// fail the group's failed read this cycle (nil: none).
+func evalGroup(pol *policy, in PlanInput, name string, insts []InstanceState, inFlight int, fleetOpen bool, fail *ReadFailure) *groupEval {
 	gp, matched := pol.groupFor(name)
 	facts, hasFacts := in.Groups[name]
+	if fail != nil && fail.Call == CallDescribeGroups {
+		facts, hasFacts = GroupFacts{}, false
+	}
 	mode, source, modeDetail := pol.resolveMode(gp, matched, facts.Tags)
 	g := &groupEval{gp: gp, mode: mode, facts: facts, hasFacts: hasFacts, inFlight: inFlight, members: map[string]GroupInstance{}}
 	st := GroupStatus{Name: name, Mode: modeNames[mode], ModeSource: source, Budget: gp.budgetText, InFlight: inFlight, Breaker: Breaker{Scope: name}}
+	var failDetail string
+	if fail != nil {
+		failDetail = fail.Call + " failed"
+		if fail.Code != "" {
+			failDetail += " with " + fail.Code
+		}
+		failDetail += "; group state unknown this cycle: " + fail.Error
+		// Without the group's tags its mode is unknown, unless no tag could
+		// raise it above off.
+		if fail.Call == CallDescribeGroups && (mode > modeOff || pol.tagOverride) {
+			g.unreadable = true
+			st.Blocked, st.Detail = SkipGroupStateUnknown, failDetail+" (its "+TagMode+" tag, and so its mode, are unknown: nothing is tagged or replaced)"
+		}
+	}
 	for _, m := range facts.Instances {
 		g.members[m.ID] = m
 	}
@@ -340,6 +395,8 @@ func evalGroup(pol *policy, in PlanInput, name string, insts []InstanceState, in
 			block(SkipMisconfigured, pol.err.Error())
 		case gp.err != nil:
 			block(SkipMisconfigured, gp.err.Error())
+		case fail != nil:
+			block(SkipGroupStateUnknown, failDetail)
 		case !hasFacts:
 			block(SkipGroupUnknown, "no Auto Scaling facts for the group (DescribeAutoScalingGroups did not return it)")
 		}

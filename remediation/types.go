@@ -136,6 +136,34 @@ type PlanInput struct {
 	Groups     map[string]GroupFacts
 	State      State
 	KillSwitch KillSwitch
+	// ReadFailures are the reads of Auto Scaling and EC2 state that failed
+	// this cycle. The groups they name are not acted on (group_state_unknown)
+	// and the instances whose tags they should have read are not tagged.
+	ReadFailures []ReadFailure
+}
+
+// Calls a ReadFailure names.
+const (
+	CallDescribeGroups    = "DescribeAutoScalingGroups"
+	CallDescribeRefreshes = "DescribeInstanceRefreshes"
+	CallDescribeInstances = "DescribeInstances"
+)
+
+// ReadFailure is one group's state that could not be read this cycle: it
+// fails closed for that group only. A failed DescribeAutoScalingGroups
+// leaves the group's driftd:remediation tag, and so its mode, unknown:
+// nothing in it is tagged or replaced. A failed DescribeInstanceRefreshes
+// or DescribeInstances stops replacements in the group; flagging goes on,
+// except for instances whose tags were not read.
+type ReadFailure struct {
+	Group string `json:"group,omitempty"` // "" for instances outside any group
+	Call  string `json:"call"`            // CallDescribeGroups, CallDescribeRefreshes or CallDescribeInstances
+	// Instances whose EC2 tags and launch times are unknown (DescribeInstances).
+	Instances []string `json:"instances,omitempty"`
+	// Code is the AWS error code ("AccessDenied", "Throttling", ...; "" when
+	// there was no answer).
+	Code  string `json:"code,omitempty"`
+	Error string `json:"error"`
 }
 
 // Action is one command to execute.
@@ -158,40 +186,48 @@ type Action struct {
 type SkipReason string
 
 const (
-	SkipModeOff          SkipReason = "mode_off"
-	SkipModeFlag         SkipReason = "mode_flag"
-	SkipNotInGroup       SkipReason = "not_in_asg"
-	SkipDebounce         SkipReason = "debounce"
-	SkipSeverity         SkipReason = "below_min_severity"
-	SkipInFlight         SkipReason = "already_in_flight"
-	SkipKillSwitch       SkipReason = "kill_switch"
-	SkipMisconfigured    SkipReason = "misconfigured"
-	SkipFleetBreaker     SkipReason = "fleet_breaker_open"
-	SkipGroupBreaker     SkipReason = "group_breaker_open"
-	SkipFailureBreaker   SkipReason = "failure_breaker_open"
-	SkipBackoff          SkipReason = "failure_backoff"
-	SkipRefreshActive    SkipReason = "instance_refresh_active"
-	SkipSuspended        SkipReason = "processes_suspended"
-	SkipGroupUnhealthy   SkipReason = "group_unhealthy"
-	SkipOutsideWindow    SkipReason = "outside_window"
-	SkipProtected        SkipReason = "protected"
-	SkipNotInService     SkipReason = "not_in_service"
-	SkipAwaitingApproval SkipReason = "awaiting_approval"
-	SkipMaxInFlight      SkipReason = "max_in_flight"
-	SkipBudget           SkipReason = "budget_exhausted"
-	SkipHourlyCap        SkipReason = "hourly_cap"
-	SkipRevalidation     SkipReason = "revalidation_failed"
-	SkipHookVeto         SkipReason = "hook_veto"
-	SkipGroupUnknown     SkipReason = "group_unknown"
-	SkipCoveredByRefresh SkipReason = "covered_by_refresh"
-	SkipExecutionFailed  SkipReason = "execution_failed"
-	SkipDryRun           SkipReason = "dry_run"
+	SkipModeOff           SkipReason = "mode_off"
+	SkipModeFlag          SkipReason = "mode_flag"
+	SkipNotInGroup        SkipReason = "not_in_asg"
+	SkipDebounce          SkipReason = "debounce"
+	SkipSeverity          SkipReason = "below_min_severity"
+	SkipInFlight          SkipReason = "already_in_flight"
+	SkipKillSwitch        SkipReason = "kill_switch"
+	SkipMisconfigured     SkipReason = "misconfigured"
+	SkipFleetBreaker      SkipReason = "fleet_breaker_open"
+	SkipGroupBreaker      SkipReason = "group_breaker_open"
+	SkipFailureBreaker    SkipReason = "failure_breaker_open"
+	SkipBackoff           SkipReason = "failure_backoff"
+	SkipRefreshActive     SkipReason = "instance_refresh_active"
+	SkipSuspended         SkipReason = "processes_suspended"
+	SkipGroupUnhealthy    SkipReason = "group_unhealthy"
+	SkipOutsideWindow     SkipReason = "outside_window"
+	SkipProtected         SkipReason = "protected"
+	SkipNotInService      SkipReason = "not_in_service"
+	SkipAwaitingApproval  SkipReason = "awaiting_approval"
+	SkipMaxInFlight       SkipReason = "max_in_flight"
+	SkipBudget            SkipReason = "budget_exhausted"
+	SkipHourlyCap         SkipReason = "hourly_cap"
+	SkipRevalidation      SkipReason = "revalidation_failed"
+	SkipHookVeto          SkipReason = "hook_veto"
+	SkipGroupUnknown      SkipReason = "group_unknown"
+	SkipGroupStateUnknown SkipReason = "group_state_unknown"
+	SkipExecutionFailed   SkipReason = "execution_failed"
 )
 
-// BlockingReasons are the reasons reported by driftd_remediation_blocked
-// (group-level blocks), in check order.
+// SkipReasons is every skip reason: the values of the reason label of
+// driftd_remediation_blocked, each documented in docs/remediation.md.
+var SkipReasons = []SkipReason{
+	SkipModeOff, SkipModeFlag, SkipNotInGroup, SkipDebounce, SkipSeverity, SkipInFlight, SkipKillSwitch, SkipMisconfigured,
+	SkipFleetBreaker, SkipGroupBreaker, SkipFailureBreaker, SkipBackoff, SkipRefreshActive, SkipSuspended, SkipGroupUnhealthy,
+	SkipOutsideWindow, SkipProtected, SkipNotInService, SkipAwaitingApproval, SkipMaxInFlight, SkipBudget, SkipHourlyCap,
+	SkipRevalidation, SkipHookVeto, SkipGroupUnknown, SkipGroupStateUnknown, SkipExecutionFailed,
+}
+
+// BlockingReasons are the group- and fleet-level gates (the reasons a whole
+// group can be blocked by), in check order.
 var BlockingReasons = []SkipReason{
-	SkipKillSwitch, SkipMisconfigured, SkipFleetBreaker, SkipGroupBreaker, SkipFailureBreaker, SkipBackoff,
+	SkipKillSwitch, SkipMisconfigured, SkipGroupStateUnknown, SkipGroupUnknown, SkipFleetBreaker, SkipGroupBreaker, SkipFailureBreaker, SkipBackoff,
 	SkipRefreshActive, SkipSuspended, SkipGroupUnhealthy, SkipOutsideWindow, SkipMaxInFlight, SkipBudget, SkipHourlyCap,
 }
 
@@ -248,4 +284,6 @@ type PlanResult struct {
 	HourlyRemaining int `json:"hourly_remaining"`
 	// Errors are configuration problems; affected scopes are blocked.
 	Errors []string `json:"errors,omitempty"`
+	// ReadFailures are the reads that failed this cycle (see ReadFailure).
+	ReadFailures []ReadFailure `json:"read_failures,omitempty"`
 }

@@ -101,6 +101,7 @@ func writePlan(w io.Writer, format string, p remediation.PlanResult) error {
 	for _, e := range p.Errors {
 		fmt.Fprintf(w, "Config error (fails closed): %s\n", e)
 	}
+	writeReadFailures(w, p.ReadFailures)
 
 	fmt.Fprintln(w, "\nGroups:")
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
@@ -169,6 +170,46 @@ func writePlan(w io.Writer, format string, p remediation.PlanResult) error {
 		}
 	}
 	return nil
+}
+
+// writeReadFailures lists the reads that failed, once per call and error
+// with the groups they cover: those groups are not acted on this cycle.
+func writeReadFailures(w io.Writer, fs []remediation.ReadFailure) {
+	if len(fs) == 0 {
+		return
+	}
+	type key struct{ call, code, err string }
+	var order []key
+	groups := map[key][]string{}
+	instances := map[key]int{}
+	for _, f := range fs {
+		k := key{f.Call, f.Code, f.Error}
+		if _, ok := groups[k]; !ok {
+			order = append(order, k)
+			groups[k] = []string{}
+		}
+		g := f.Group
+		if g == "" {
+			g = "instances outside any group"
+		}
+		groups[k] = append(groups[k], g)
+		instances[k] += len(f.Instances)
+	}
+	fmt.Fprintf(w, "\nRead failures (the groups they cover are %s: nothing in them is replaced this cycle):\n", remediation.SkipGroupStateUnknown)
+	for _, k := range order {
+		what := strings.Join(groups[k], ", ")
+		switch {
+		case k.call == remediation.CallDescribeGroups:
+			what += " (mode unknown: not tagged either)"
+		case instances[k] > 0:
+			what += fmt.Sprintf(" (%d instances whose tags were not read are not tagged)", instances[k])
+		}
+		code := ""
+		if k.code != "" {
+			code = " with " + k.code
+		}
+		fmt.Fprintf(w, "  %s failed%s for %s:\n    %s\n", k.call, code, what, k.err)
+	}
 }
 
 func trunc(s string, n int) string {

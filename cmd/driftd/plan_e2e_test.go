@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/driftd/driftd/awssim"
 	"github.com/driftd/driftd/internal/app"
+	"github.com/driftd/driftd/remediation"
 )
 
 // TestPlanCommandAgainstAWSSim runs `driftd plan` end to end: the daemon's
@@ -77,6 +79,84 @@ remediation:
 		switch op {
 		case "SetInstanceHealth", "TerminateInstanceInAutoScalingGroup", "StartInstanceRefresh", "CreateOrUpdateTags", "DeleteTags", "CreateTags":
 			t.Errorf("driftd plan mutated: %s x%d", k, n)
+		}
+	}
+}
+
+// TestPlanCommandShowsUnreadableGroup: with DescribeInstanceRefreshes of the
+// api group denied by IAM, `driftd plan` still plans the worker group, and
+// shows api's candidates as group_state_unknown with the AWS error.
+func TestPlanCommandShowsUnreadableGroup(t *testing.T) {
+	clock := awssim.NewManualClock(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
+	sim := awssim.New(awssim.Options{Clock: clock})
+	if err := sim.LoadScenario(awssim.DemoScenario()); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := sim.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	if _, err := sim.AddFault(awssim.Fault{Service: "autoscaling", Operation: "DescribeInstanceRefreshes", ErrorRate: 1, ErrorCode: "AccessDenied", ErrorStatus: 403,
+		Params: map[string]string{"AutoScalingGroupName": "api"}}); err != nil {
+		t.Fatal(err)
+	}
+	awsCfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""), BaseEndpoint: aws.String(srv.URL)}
+	dir := t.TempDir()
+	cfgFile := filepath.Join(dir, "driftd.yaml")
+	cfg := `aws: {region: us-east-1}
+inventory: {rate_limits: {ssm: 1000}}
+baselines:
+  - ssm_parameter: {name: "/driftd/baselines/{ami_id}"}
+remediation:
+  debounce_scans: 1
+  min_severity: info
+  kill_switch: {file: "", ssm_parameter: /driftd/killswitch}
+  groups:
+    - {match: worker, mode: replace, budget: "1"}
+    - {match: api, mode: replace, budget: "1"}
+`
+	if err := os.WriteFile(cfgFile, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, format := range []string{"table", "json"} {
+		var out bytes.Buffer
+		cmd := &planCmd{Config: cfgFile, Output: format, out: &out, opt: func(o *app.Options) { o.AWS = &awsCfg; o.Now = clock.Now }}
+		err = cmd.Run(&Globals{})
+		var ee *ExitError
+		if !errors.As(err, &ee) || ee.Code != 1 {
+			t.Fatalf("want exit 1 (worker's action planned), got %v\n%s", err, out.String())
+		}
+		text := out.String()
+		if format == "table" {
+			t.Log("\n" + text)
+			for _, want := range []string{
+				"Would act (1):",
+				"set_instance_health  worker",
+				"DescribeInstanceRefreshes failed with AccessDenied for api:",
+				"api error AccessDenied",
+			} {
+				if !strings.Contains(text, want) {
+					t.Errorf("plan output lacks %q", want)
+				}
+			}
+			n := 0
+			for _, line := range strings.Split(text, "\n") {
+				if f := strings.Fields(line); len(f) >= 3 && f[1] == "api" && f[2] == "group_state_unknown" {
+					n++
+				}
+			}
+			if n != 2 {
+				t.Errorf("%d api candidates shown as group_state_unknown, want 2", n)
+			}
+			continue
+		}
+		var p remediation.PlanResult
+		if err := json.Unmarshal(out.Bytes(), &p); err != nil {
+			t.Fatal(err)
+		}
+		if len(p.ReadFailures) != 1 || p.ReadFailures[0].Group != "api" || p.ReadFailures[0].Code != "AccessDenied" {
+			t.Errorf("read failures: %+v", p.ReadFailures)
 		}
 	}
 }

@@ -96,6 +96,55 @@ func TestWritePlanGolden(t *testing.T) {
 	}
 }
 
+// TestWritePlanReadFailuresGolden: groups whose state could not be read
+// show group_state_unknown with the error, the read failures are listed in
+// full, and the other groups are planned as usual.
+func TestWritePlanReadFailuresGolden(t *testing.T) {
+	in := fixedPlanInput()
+	in.ReadFailures = []remediation.ReadFailure{
+		{Group: "db-main", Call: remediation.CallDescribeRefreshes, Code: "AccessDenied", Error: "autoscaling DescribeInstanceRefreshes db-main: operation error Auto Scaling: DescribeInstanceRefreshes, " +
+			"https response error StatusCode: 403, RequestID: 0a1b, api error AccessDenied: User: arn:aws:sts::123456789012:assumed-role/driftd/i-0 is not authorized to perform: autoscaling:DescribeInstanceRefreshes"},
+		{Group: "batch-x", Call: remediation.CallDescribeGroups, Code: "Throttling", Error: "autoscaling DescribeAutoScalingGroups (1 groups from batch-x): operation error Auto Scaling: DescribeAutoScalingGroups, " +
+			"exceeded maximum number of attempts, 3, https response error StatusCode: 400, RequestID: 0c2d, api error Throttling: Rate exceeded"},
+		{Call: remediation.CallDescribeInstances, Instances: []string{"i-0e0000"}, Code: "Unavailable", Error: "ec2 DescribeInstances (1 instances from i-0e0000): operation error EC2: DescribeInstances, " +
+			"exceeded maximum number of attempts, 3, https response error StatusCode: 503, RequestID: 0e3f, api error Unavailable: The service is unavailable. Please try again shortly."},
+	}
+	p := remediation.Plan(in)
+	reasons := map[string]remediation.SkipReason{}
+	for _, sk := range p.Skipped {
+		reasons[sk.InstanceID] = sk.Reason
+	}
+	// The facts of batch-x and db-main are unknown; web-a still acts.
+	if reasons["i-0d0000"] != remediation.SkipGroupStateUnknown || reasons["i-0b0000"] != remediation.SkipGroupStateUnknown ||
+		len(p.Actions) != 1 || p.Actions[0].Group != "web-a" {
+		t.Fatalf("plan: %+v", p)
+	}
+	for _, format := range []string{"table", "json"} {
+		var buf bytes.Buffer
+		if err := writePlan(&buf, format, p); err != nil {
+			t.Fatal(err)
+		}
+		golden := filepath.Join("testdata", "plan_readfail."+format+".golden")
+		if *updatePlanGolden {
+			if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want, err := os.ReadFile(golden)
+		if err != nil {
+			t.Fatalf("%v (run go test ./cmd/driftd -run TestWritePlanReadFailuresGolden -update-plan)", err)
+		}
+		if !bytes.Equal(buf.Bytes(), want) {
+			t.Errorf("%s output differs from %s:\n%s", format, golden, buf.String())
+		}
+		for _, want := range []string{"group_state_unknown", "AccessDenied", "Throttling", "Unavailable"} {
+			if !bytes.Contains(buf.Bytes(), []byte(want)) {
+				t.Errorf("%s output lacks %q", format, want)
+			}
+		}
+	}
+}
+
 func TestPlanOnlyInstancesKeepsGroupsWhole(t *testing.T) {
 	p := remediation.PlanResult{
 		Actions: []remediation.Action{{InstanceID: "i-a", Group: "web"}, {InstanceID: "i-b", Group: "web"}},
