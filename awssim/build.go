@@ -63,33 +63,34 @@ type GenerateSpec struct {
 
 // AMISpec describes an AMI and its baseline content.
 type AMISpec struct {
-	ID              string `json:"id,omitempty" yaml:"id,omitempty"`
-	Name            string `json:"name" yaml:"name"`
-	Description     string `json:"description,omitempty" yaml:"description,omitempty"`
-	Platform        string `json:"platform,omitempty" yaml:"platform,omitempty"` // "" or windows
-	PlatformName    string `json:"platformName,omitempty" yaml:"platformName,omitempty"`
-	PlatformVersion string `json:"platformVersion,omitempty" yaml:"platformVersion,omitempty"`
-	Architecture    string `json:"architecture,omitempty" yaml:"architecture,omitempty"`
-	Format          string `json:"format,omitempty" yaml:"format,omitempty"` // rpm (default) | deb
-	// ManifestFormat is the form the AMI's published baseline takes: native
-	// (default, driftd's manifest JSON with files and services) or cyclonedx
-	// (a CycloneDX SBOM of the packages, purls in the distro's own
-	// architecture names, as an image pipeline's SBOM tool writes it).
-	ManifestFormat string             `json:"manifestFormat,omitempty" yaml:"manifestFormat,omitempty"`
-	Created        time.Time          `json:"created,omitempty" yaml:"created,omitempty"`
-	Tags           map[string]string  `json:"tags,omitempty" yaml:"tags,omitempty"`
-	Packages       []PackageSpec      `json:"packages,omitempty" yaml:"packages,omitempty"`
-	Generate       *GenerateSpec      `json:"generate,omitempty" yaml:"generate,omitempty"`
-	Files          []FileSpec         `json:"files,omitempty" yaml:"files,omitempty"`
-	Services       []ServiceSpec      `json:"services,omitempty" yaml:"services,omitempty"`
-	Inventory      map[string][]Entry `json:"inventory,omitempty" yaml:"inventory,omitempty"` // extra raw types
-	// ManifestParameter, when set, publishes the AMI's baseline manifest (JSON
-	// in driftd's native manifest shape) to this Parameter Store name;
+	ID              string             `json:"id,omitempty" yaml:"id,omitempty"`
+	Name            string             `json:"name" yaml:"name"`
+	Description     string             `json:"description,omitempty" yaml:"description,omitempty"`
+	Platform        string             `json:"platform,omitempty" yaml:"platform,omitempty"` // "" or windows
+	PlatformName    string             `json:"platformName,omitempty" yaml:"platformName,omitempty"`
+	PlatformVersion string             `json:"platformVersion,omitempty" yaml:"platformVersion,omitempty"`
+	Architecture    string             `json:"architecture,omitempty" yaml:"architecture,omitempty"`
+	Format          string             `json:"format,omitempty" yaml:"format,omitempty"` // rpm (default) | deb
+	Created         time.Time          `json:"created,omitempty" yaml:"created,omitempty"`
+	Tags            map[string]string  `json:"tags,omitempty" yaml:"tags,omitempty"`
+	Packages        []PackageSpec      `json:"packages,omitempty" yaml:"packages,omitempty"`
+	Generate        *GenerateSpec      `json:"generate,omitempty" yaml:"generate,omitempty"`
+	Files           []FileSpec         `json:"files,omitempty" yaml:"files,omitempty"`
+	Services        []ServiceSpec      `json:"services,omitempty" yaml:"services,omitempty"`
+	Inventory       map[string][]Entry `json:"inventory,omitempty" yaml:"inventory,omitempty"` // extra raw types
+	// ManifestParameter, when set, publishes the AMI's baseline (see
+	// ManifestFormat) to this Parameter Store name;
 	// "{ami}" is replaced by the AMI id. As with real parameters (4 KB
 	// standard tier), a manifest too large to hold inline is stored in S3
 	// (s3://ManifestBucket/manifests/<ami>.json) and the parameter holds that
 	// s3:// URI, the usual golden-image pipeline layout.
 	ManifestParameter string `json:"manifestParameter,omitempty" yaml:"manifestParameter,omitempty"`
+	// ManifestFormat is the form of the published baseline: native (the
+	// default: driftd's manifest JSON, with files and services) or cyclonedx
+	// (a CycloneDX SBOM of the packages, purls in the distro's own
+	// architecture names, as an image pipeline's SBOM tool writes it; stored
+	// in S3 as <ami>.cdx.json when too large for a parameter).
+	ManifestFormat string `json:"manifestFormat,omitempty" yaml:"manifestFormat,omitempty"`
 }
 
 const amazonOwner = "137112412989"
