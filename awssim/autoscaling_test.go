@@ -65,7 +65,8 @@ func TestDescribeAutoScalingGroups(t *testing.T) {
 		{[]astypes.Filter{{Name: aws.String("tag:team"), Values: []string{"payments"}}}, 1},
 		{[]astypes.Filter{{Name: aws.String("tag-key"), Values: []string{"driftd:remediation"}}}, 2},
 		{[]astypes.Filter{{Name: aws.String("tag-value"), Values: []string{"replace", "flag"}}}, 2},
-		{nil, 3},
+		{[]astypes.Filter{{Name: aws.String("tag:team"), Values: []string{"data"}}}, 2}, // worker, ingest
+		{nil, 5},
 	}
 	for _, c := range cases {
 		out, err := e.asg.DescribeAutoScalingGroups(e.ctx, &autoscaling.DescribeAutoScalingGroupsInput{Filters: c.f})
@@ -84,7 +85,7 @@ func TestDescribeAutoScalingGroups(t *testing.T) {
 		n += len(out.AutoScalingGroups)
 		pages++
 	}
-	if n != 3 || pages != 3 {
+	if n != 5 || pages != 5 {
 		t.Fatalf("paginator: %d groups in %d pages", n, pages)
 	}
 	// validation
@@ -99,7 +100,7 @@ func TestDescribeAutoScalingGroups(t *testing.T) {
 	}
 	// DescribeAutoScalingInstances: upper-case health, ≤ 50 per page
 	ai, err := e.asg.DescribeAutoScalingInstances(e.ctx, &autoscaling.DescribeAutoScalingInstancesInput{})
-	if err != nil || len(ai.AutoScalingInstances) != 28 || *ai.AutoScalingInstances[0].HealthStatus != "HEALTHY" {
+	if err != nil || len(ai.AutoScalingInstances) != 35 || *ai.AutoScalingInstances[0].HealthStatus != "HEALTHY" {
 		t.Fatalf("DescribeAutoScalingInstances: %v %d", err, len(ai.AutoScalingInstances))
 	}
 	ai, err = e.asg.DescribeAutoScalingInstances(e.ctx, &autoscaling.DescribeAutoScalingInstancesInput{MaxRecords: aws.Int32(10)})

@@ -1,6 +1,8 @@
 package awssim
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -8,16 +10,31 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	cdx "github.com/CycloneDX/cyclonedx-go"
+	packageurl "github.com/package-url/packageurl-go"
 )
 
-// PackageSpec describes an installed package.
+// PackageSpec describes an installed package in its package manager's own
+// terms; packageEntry turns it into the AWS:Application entry the SSM agent
+// would report for it.
 type PackageSpec struct {
-	Name      string `json:"name" yaml:"name"`
-	Version   string `json:"version" yaml:"version"` // deb: the full Debian version ([epoch:]upstream[-revision])
-	Release   string `json:"release,omitempty" yaml:"release,omitempty"`
-	Epoch     string `json:"epoch,omitempty" yaml:"epoch,omitempty"`
+	Name string `json:"name" yaml:"name"`
+	// Version is rpm's %{VERSION}, or for deb dpkg's ${Version}, the full
+	// Debian version ([epoch:]upstream[-revision]).
+	Version string `json:"version" yaml:"version"`
+	// Release is rpm's %{RELEASE} (deb: unused, the revision is in Version).
+	Release string `json:"release,omitempty" yaml:"release,omitempty"`
+	// Epoch is rpm's %{EPOCH} ("" when the package has none); for deb it is
+	// prefixed to Version when Version carries no epoch.
+	Epoch string `json:"epoch,omitempty" yaml:"epoch,omitempty"`
+	// Arch is the package manager's architecture (dpkg amd64, arm64, all;
+	// rpm x86_64, aarch64, noarch, i686); "" = the AMI's. The other
+	// manager's spelling is accepted and translated.
 	Arch      string `json:"arch,omitempty" yaml:"arch,omitempty"`
 	Publisher string `json:"publisher,omitempty" yaml:"publisher,omitempty"`
+	// URL is rpm's %{URL} or dpkg's Homepage ("" = none).
+	URL string `json:"url,omitempty" yaml:"url,omitempty"`
 }
 
 // FileSpec describes a file reported by Custom:FileDigest (and AWS:File).
@@ -39,6 +56,9 @@ type GenerateSpec struct {
 	Count  int    `json:"count" yaml:"count"`
 	Seed   uint64 `json:"seed" yaml:"seed"`
 	Format string `json:"format" yaml:"format"` // rpm | deb
+	// Dist selects version suffixes: "" (amzn2023 for rpm, Debian 12 for
+	// deb), amzn2 or ubuntu.
+	Dist string `json:"dist,omitempty" yaml:"dist,omitempty"`
 }
 
 // AMISpec describes an AMI and its baseline content.
@@ -58,13 +78,19 @@ type AMISpec struct {
 	Files           []FileSpec         `json:"files,omitempty" yaml:"files,omitempty"`
 	Services        []ServiceSpec      `json:"services,omitempty" yaml:"services,omitempty"`
 	Inventory       map[string][]Entry `json:"inventory,omitempty" yaml:"inventory,omitempty"` // extra raw types
-	// ManifestParameter, when set, publishes the AMI's baseline manifest (JSON
-	// in driftd's native manifest shape) to this Parameter Store name;
+	// ManifestParameter, when set, publishes the AMI's baseline (see
+	// ManifestFormat) to this Parameter Store name;
 	// "{ami}" is replaced by the AMI id. As with real parameters (4 KB
 	// standard tier), a manifest too large to hold inline is stored in S3
 	// (s3://ManifestBucket/manifests/<ami>.json) and the parameter holds that
 	// s3:// URI, the usual golden-image pipeline layout.
 	ManifestParameter string `json:"manifestParameter,omitempty" yaml:"manifestParameter,omitempty"`
+	// ManifestFormat is the form of the published baseline: native (the
+	// default: driftd's manifest JSON, with files and services) or cyclonedx
+	// (a CycloneDX SBOM of the packages, purls in the distro's own
+	// architecture names, as an image pipeline's SBOM tool writes it; stored
+	// in S3 as <ami>.cdx.json when too large for a parameter).
+	ManifestFormat string `json:"manifestFormat,omitempty" yaml:"manifestFormat,omitempty"`
 }
 
 const amazonOwner = "137112412989"
@@ -79,16 +105,36 @@ func (s *Sim) AddAMI(spec AMISpec) (string, error) {
 		return "", err
 	}
 	if spec.ManifestParameter != "" {
-		b, _ := manifestJSON(a)
+		name, b, err := baselineDocument(a)
+		if err != nil {
+			return "", err
+		}
 		value := string(b)
 		if len(b) > standardParameterLimit {
-			key := "manifests/" + a.ID + ".json"
+			key := "manifests/" + name
 			s.extra.PutObject(ManifestBucket, key, b)
 			value = "s3://" + ManifestBucket + "/" + key
 		}
 		s.params.put(strings.ReplaceAll(spec.ManifestParameter, "{ami}", a.ID), "String", value, true, s.Now())
 	}
 	return a.ID, nil
+}
+
+// Manifest formats an AMI's baseline can be published in (AMISpec.ManifestFormat).
+const (
+	ManifestNative    = "native"
+	ManifestCycloneDX = "cyclonedx"
+)
+
+// baselineDocument renders the AMI's baseline in its manifest format and
+// names it as a pipeline would store it (<ami>.json, <ami>.cdx.json).
+func baselineDocument(a *AMI) (string, []byte, error) {
+	if a.ManifestFormat == ManifestCycloneDX {
+		b, err := cycloneDXJSON(a)
+		return a.ID + ".cdx.json", b, err
+	}
+	b, err := manifestJSON(a)
+	return a.ID + ".json", b, err
 }
 
 // ManifestBucket holds published manifests too large for a parameter.
@@ -117,15 +163,26 @@ func (f *fleet) addAMILocked(spec AMISpec, now time.Time) (*AMI, error) {
 	if format != "rpm" && format != "deb" {
 		return nil, fmt.Errorf("ami %s: format %q is not rpm or deb", spec.Name, format)
 	}
+	mf := spec.ManifestFormat
+	if mf == "" {
+		mf = ManifestNative
+	}
+	if mf != ManifestNative && mf != ManifestCycloneDX {
+		return nil, fmt.Errorf("ami %s: manifestFormat %q is not native or cyclonedx", spec.Name, mf)
+	}
 	a := &AMI{ID: id, Name: spec.Name, Description: spec.Description, OwnerID: f.opts.AccountID,
 		Architecture: spec.Architecture, Platform: spec.Platform, PlatformName: spec.PlatformName,
-		PlatformVersion: spec.PlatformVersion, PackageFormat: format, CreationDate: spec.Created,
+		PlatformVersion: spec.PlatformVersion, PackageFormat: format, ManifestFormat: mf, CreationDate: spec.Created,
 		Tags: map[string]string{}, Inventory: map[string]*TypeData{}}
 	for k, v := range spec.Tags {
 		a.Tags[k] = v
 	}
-	if a.Architecture == "" {
+	switch a.Architecture {
+	case "":
 		a.Architecture = "x86_64"
+	case "x86_64", "arm64", "i386":
+	default: // DescribeImages' architecture values for Linux images
+		return nil, fmt.Errorf("ami %s: architecture %q is not x86_64, arm64 or i386", spec.Name, a.Architecture)
 	}
 	if a.CreationDate.IsZero() {
 		a.CreationDate = now.Add(-14 * 24 * time.Hour)
@@ -145,7 +202,7 @@ func (f *fleet) addAMILocked(spec AMISpec, now time.Time) (*AMI, error) {
 		if gf == "" {
 			gf = format
 		}
-		pkgs = append(pkgs, GeneratePackages(g.Count, g.Seed, gf)...)
+		pkgs = append(pkgs, GeneratePackagesFor(g.Count, g.Seed, gf, g.Dist)...)
 	}
 	installed := a.CreationDate.Add(-time.Hour)
 	if len(pkgs) > 0 {
@@ -154,7 +211,7 @@ func (f *fleet) addAMILocked(spec AMISpec, now time.Time) (*AMI, error) {
 			if p.Name == "" || p.Version == "" {
 				return nil, fmt.Errorf("ami %s: packages[%d]: name and version are required", spec.Name, i)
 			}
-			entries = append(entries, packageEntry(p, format, a.Architecture, installed))
+			entries = append(entries, packageEntry(p, a, installed))
 		}
 		a.Inventory[TypeApplication] = NewTypeData(TypeApplication, "", entries)
 	}
@@ -185,40 +242,175 @@ func (f *fleet) addAMILocked(spec AMISpec, now time.Time) (*AMI, error) {
 	return a, nil
 }
 
-func packageEntry(p PackageSpec, format, amiArch string, installed time.Time) Entry {
-	arch := p.Arch
-	if format == "deb" {
-		if arch == "" {
-			arch = map[string]string{"x86_64": "amd64", "arm64": "arm64"}[amiArch]
+// packageEntry renders p as amazon-ssm-agent reports it in AWS:Application
+// (schema 1.1) on an instance of a: the fields its query formats produce
+// (agent/plugins/inventory/gatherers/application/dataProvider_unix.go), then
+// its transformations:
+//
+//   - dpkg-query -W -f: Name ${Package}, Publisher ${Maintainer}, Version
+//     ${Version} (the full Debian version), ApplicationType ${Section},
+//     Architecture ${Architecture}, URL ${Homepage}, Summary ${Description},
+//     PackageId ${Package}_${Version}_${Architecture}.deb (synthesised with
+//     dpkg's own arch name). No Release, Epoch or InstalledTime.
+//   - rpm -qa --queryformat: Name, Publisher %{VENDOR}, Version, Release,
+//     Epoch, InstalledTime (%{INSTALLTIME} as RFC 3339 UTC), ApplicationType
+//     %{GROUP}, Architecture %{ARCH}, URL (rpm prints "(none)" for an unset
+//     tag), Summary, PackageId %{SourceRPM}. An unset %{EPOCH} ("(none)")
+//     becomes "".
+//   - every field keeps its first line, at most 100 bytes (cleanupJSONField);
+//   - Architecture goes through model.FormatArchitecture: lowercased,
+//     amd64 → x86_64, 386 → i386, everything else (arm64, aarch64, all,
+//     noarch, i686) unchanged;
+//   - Release, Epoch, InstalledTime, ApplicationType, URL, Summary and
+//     PackageId are omitempty in model.ApplicationData: absent when empty.
+func packageEntry(p PackageSpec, a *AMI, installed time.Time) Entry {
+	arch := nativeArch(a.PackageFormat, a.Architecture, p.Arch)
+	e := Entry{}
+	set := func(k, v string) {
+		if v = agentField(v); v != "" {
+			e[k] = v
+		}
+	}
+	if a.PackageFormat == "deb" {
+		v := p.Version
+		if p.Epoch != "" && !strings.Contains(v, ":") {
+			v = p.Epoch + ":" + v
 		}
 		pub := p.Publisher
 		if pub == "" {
 			pub = "Debian Maintainers <debian-devel@lists.debian.org>"
+			if strings.HasPrefix(a.PlatformName, "Ubuntu") {
+				pub = "Ubuntu Developers <ubuntu-devel-discuss@lists.ubuntu.com>"
+			}
 		}
-		return Entry{"Name": p.Name, "Version": p.Version, "Architecture": arch, "Publisher": pub,
-			"PackageId": p.Name + "_" + p.Version + "_" + arch + ".deb", "ApplicationType": "admin",
-			"Summary": p.Name + " package"}
-	}
-	if arch == "" {
-		arch = map[string]string{"x86_64": "x86_64", "arm64": "aarch64"}[amiArch]
+		e["Name"], e["Publisher"], e["Version"] = agentField(p.Name), agentField(pub), agentField(v)
+		set("ApplicationType", debSection(p.Name))
+		e["Architecture"] = formatArchitecture(arch)
+		set("URL", p.URL)
+		set("Summary", p.Name+" package")
+		set("PackageId", p.Name+"_"+v+"_"+arch+".deb")
+		return e
 	}
 	pub := p.Publisher
 	if pub == "" {
 		pub = "Amazon Linux"
 	}
-	e := Entry{"Name": p.Name, "Version": p.Version, "Architecture": arch, "Publisher": pub,
-		"InstalledTime": installed.UTC().Format(time.RFC3339), "ApplicationType": "System Environment/Base",
-		"Summary": p.Name + " package"}
+	group := "System Environment/Base"
+	if a.PlatformVersion == "2023" { // Fedora-based: no Group tags
+		group = "Unspecified"
+	}
+	url := p.URL
+	if url == "" {
+		url = "(none)"
+	}
+	e["Name"], e["Publisher"], e["Version"] = agentField(p.Name), agentField(pub), agentField(p.Version)
+	set("Release", p.Release)
+	if p.Epoch != "(none)" {
+		set("Epoch", p.Epoch)
+	}
+	set("InstalledTime", installed.UTC().Format(time.RFC3339))
+	set("ApplicationType", group)
+	e["Architecture"] = formatArchitecture(arch)
+	set("URL", url)
+	set("Summary", p.Name+" package")
+	srpm := p.Name + "-" + p.Version + ".src.rpm"
 	if p.Release != "" {
-		e["Release"] = p.Release
-		e["PackageId"] = p.Name + "-" + p.Version + "-" + p.Release + ".src.rpm"
-	} else {
-		e["PackageId"] = p.Name + "-" + p.Version + ".src.rpm"
+		srpm = p.Name + "-" + p.Version + "-" + p.Release + ".src.rpm"
 	}
-	if p.Epoch != "" && p.Epoch != "0" {
-		e["Epoch"] = p.Epoch
-	}
+	set("PackageId", srpm)
 	return e
+}
+
+// agentField is the SSM agent's cleanupJSONField: the first line, at most
+// 100 bytes.
+func agentField(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	if len(s) > 100 {
+		s = s[:100]
+	}
+	return s
+}
+
+// formatArchitecture is amazon-ssm-agent's model.FormatArchitecture
+// (agent/plugins/inventory/model/model.go).
+func formatArchitecture(arch string) string {
+	arch = strings.ToLower(strings.TrimSpace(arch))
+	switch arch {
+	case "amd64":
+		return "x86_64"
+	case "386":
+		return "i386"
+	}
+	return arch
+}
+
+// nativeArch is the architecture name the AMI's package manager gives a
+// package: its own spelling of arch, or of the AMI's architecture (EC2's
+// x86_64, arm64 or i386) when arch is empty.
+func nativeArch(format, amiArch, arch string) string {
+	a := strings.ToLower(strings.TrimSpace(arch))
+	if format == "deb" {
+		if a == "" {
+			a = amiArch
+		}
+		switch a {
+		case "x86_64":
+			return "amd64"
+		case "aarch64":
+			return "arm64"
+		case "noarch":
+			return "all"
+		case "i686":
+			return "i386"
+		}
+		return a
+	}
+	if a == "" {
+		switch amiArch {
+		case "arm64":
+			return "aarch64"
+		case "i386":
+			return "i686"
+		}
+		return amiArch
+	}
+	switch a {
+	case "amd64":
+		return "x86_64"
+	case "arm64":
+		return "aarch64"
+	case "all":
+		return "noarch"
+	}
+	return a
+}
+
+// debNativeArch recovers dpkg's architecture from an entry: PackageId was
+// synthesised from it before the agent reformatted Architecture.
+func debNativeArch(e Entry) string {
+	if id := e["PackageId"]; strings.HasSuffix(id, ".deb") {
+		if i := strings.LastIndexByte(id, '_'); i >= 0 {
+			return strings.TrimSuffix(id[i+1:], ".deb")
+		}
+	}
+	return nativeArch("deb", "", e["Architecture"])
+}
+
+// debSection is a plausible dpkg ${Section} for a package name.
+func debSection(name string) string {
+	switch {
+	case strings.HasPrefix(name, "lib"):
+		return "libs"
+	case strings.HasPrefix(name, "linux-"):
+		return "kernel"
+	case strings.HasPrefix(name, "python3"):
+		return "python"
+	case name == "tzdata":
+		return "localization"
+	}
+	return "admin"
 }
 
 func fileDigestEntry(fs FileSpec) Entry {
@@ -255,6 +447,14 @@ var nameParts = []string{"lib", "perl", "python3", "golang", "node", "xml", "gtk
 // GeneratePackages returns count deterministic synthetic packages in rpm or
 // deb style (names unique, realistic version strings).
 func GeneratePackages(count int, seed uint64, format string) []PackageSpec {
+	return GeneratePackagesFor(count, seed, format, "")
+}
+
+// GeneratePackagesFor is GeneratePackages for a distribution: dist selects
+// the release or revision suffix ("" = amzn2023 for rpm, debian for deb;
+// amzn2; ubuntu). tzdata and ca-certificates are architecture-independent
+// (noarch, all), as on real images.
+func GeneratePackagesFor(count int, seed uint64, format, dist string) []PackageSpec {
 	r := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))
 	out := make([]PackageSpec, 0, count)
 	for i := range count {
@@ -267,23 +467,36 @@ func GeneratePackages(count int, seed uint64, format string) []PackageSpec {
 		} else {
 			name = fmt.Sprintf("%s-%s-%d", nameParts[r.IntN(len(nameParts))], nameParts[r.IntN(len(nameParts))], i)
 		}
+		indep := name == "tzdata" || name == "ca-certificates"
 		ver := fmt.Sprintf("%d.%d.%d", r.IntN(10), r.IntN(40), r.IntN(100))
 		if format == "deb" {
 			v := ver + "-" + fmt.Sprint(1+r.IntN(5))
 			if r.IntN(4) == 0 {
-				v += "+deb12u" + fmt.Sprint(1+r.IntN(3))
+				if dist == "ubuntu" {
+					v += "ubuntu0.24.04." + fmt.Sprint(1+r.IntN(3))
+				} else {
+					v += "+deb12u" + fmt.Sprint(1+r.IntN(3))
+				}
 			}
 			if r.IntN(10) == 0 {
 				v = "1:" + v
 			}
-			out = append(out, PackageSpec{Name: name, Version: v})
+			p := PackageSpec{Name: name, Version: v}
+			if indep {
+				p.Arch = "all"
+			}
+			out = append(out, p)
 			continue
 		}
-		p := PackageSpec{Name: name, Version: ver, Release: fmt.Sprintf("%d.amzn2023.0.%d", 1+r.IntN(5), r.IntN(10))}
+		tag := "amzn2023"
+		if dist == "amzn2" {
+			tag = "amzn2"
+		}
+		p := PackageSpec{Name: name, Version: ver, Release: fmt.Sprintf("%d.%s.0.%d", 1+r.IntN(5), tag, r.IntN(10))}
 		if r.IntN(12) == 0 {
 			p.Epoch = fmt.Sprint(1 + r.IntN(3))
 		}
-		if r.IntN(15) == 0 {
+		if r.IntN(15) == 0 || indep {
 			p.Arch = "noarch"
 		}
 		out = append(out, p)
@@ -324,6 +537,7 @@ func manifestJSON(a *AMI) ([]byte, error) {
 		for _, e := range td.Entries {
 			p := pkg{Name: e["Name"], Arch: e["Architecture"], Epoch: e["Epoch"], Version: e["Version"], Release: e["Release"]}
 			if a.PackageFormat == "deb" { // split the Debian version for the manifest
+				p.Arch = debNativeArch(e) // dpkg's amd64, not the agent's x86_64
 				v := p.Version
 				if ep, rest, ok := strings.Cut(v, ":"); ok {
 					p.Epoch, v = ep, rest
@@ -351,6 +565,93 @@ func manifestJSON(a *AMI) ([]byte, error) {
 		}
 	}
 	return json.MarshalIndent(m, "", "  ")
+}
+
+// cycloneDXJSON renders an AMI's packages as a CycloneDX 1.5 SBOM the way
+// SBOM tools (Trivy, Syft, Amazon Inspector) describe an image: the OS as a
+// component, each package as a library with a purl naming it in the
+// distro's own terms, pkg:deb/debian/<name>@<version>?arch=amd64&distro=debian-12
+// or pkg:rpm/amazon/<name>@<version>-<release>?arch=aarch64&distro=amazon-2023
+// (an epoch as the epoch qualifier). The AMI id is the metadata component.
+func cycloneDXJSON(a *AMI) ([]byte, error) {
+	ns, distro := distroOf(a)
+	bom := cdx.NewBOM()
+	bom.SpecVersion, bom.JSONSchema, bom.XMLNS = cdx.SpecVersion1_5, "http://cyclonedx.org/schema/bom-1.5.schema.json", ""
+	bom.SerialNumber = "urn:uuid:" + uuidFrom(a.ID)
+	bom.Metadata = &cdx.Metadata{
+		Timestamp: a.CreationDate.UTC().Format(time.RFC3339),
+		Tools:     &cdx.ToolsChoice{Components: &[]cdx.Component{{Type: cdx.ComponentTypeApplication, Name: "awssim"}}},
+		Component: &cdx.Component{BOMRef: a.ID, Type: cdx.ComponentTypeApplication, Name: a.ID, Description: a.Name},
+	}
+	comps := []cdx.Component{{BOMRef: "os", Type: cdx.ComponentTypeOS, Name: ns, Version: a.PlatformVersion}}
+	if td := a.Inventory[TypeApplication]; td != nil {
+		for _, e := range td.Entries {
+			q := map[string]string{"distro": distro}
+			var typ, version string
+			if a.PackageFormat == "deb" {
+				typ, version, q["arch"] = "deb", e["Version"], debNativeArch(e)
+				if ep, rest, ok := strings.Cut(version, ":"); ok {
+					q["epoch"], version = ep, rest
+				}
+			} else {
+				typ, version, q["arch"] = "rpm", e["Version"], e["Architecture"]
+				if r := e["Release"]; r != "" {
+					version += "-" + r
+				}
+				if ep := e["Epoch"]; ep != "" && ep != "0" {
+					q["epoch"] = ep
+				}
+			}
+			purl := packageurl.NewPackageURL(typ, ns, e["Name"], version, packageurl.QualifiersFromMap(q), "").ToString()
+			comps = append(comps, cdx.Component{BOMRef: purl, Type: cdx.ComponentTypeLibrary, Name: e["Name"], Version: version,
+				Supplier: &cdx.OrganizationalEntity{Name: e["Publisher"]}, PackageURL: purl})
+		}
+	}
+	bom.Components = &comps
+	var buf bytes.Buffer
+	enc := cdx.NewBOMEncoder(&buf, cdx.BOMFileFormatJSON)
+	enc.SetPretty(true).SetEscapeHTML(false)
+	if err := enc.Encode(bom); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// distroOf names the AMI's distribution as purls do: the namespace
+// (debian, ubuntu, amazon) and the distro qualifier (debian-12).
+func distroOf(a *AMI) (ns, distro string) {
+	switch {
+	case strings.HasPrefix(a.PlatformName, "Ubuntu"):
+		ns = "ubuntu"
+	case strings.HasPrefix(a.PlatformName, "Debian"):
+		ns = "debian"
+	case strings.HasPrefix(a.PlatformName, "Amazon"):
+		ns = "amazon"
+	default:
+		ns = strings.ToLower(strings.Fields(a.PlatformName + " linux")[0])
+	}
+	return ns, ns + "-" + a.PlatformVersion
+}
+
+// uuidFrom derives a stable RFC 4122 (version 4 layout) UUID from s.
+func uuidFrom(s string) string {
+	h := sha256.Sum256([]byte(s))
+	h[6] = h[6]&0x0f | 0x40
+	h[8] = h[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
+}
+
+// BaselineDocument returns the AMI's baseline as ManifestParameter publishes
+// it (native JSON or a CycloneDX SBOM, per AMISpec.ManifestFormat) with the
+// file name a pipeline would give it (<ami>.json, <ami>.cdx.json).
+func (s *Sim) BaselineDocument(amiID string) (string, []byte, error) {
+	s.fleet.mu.RLock()
+	defer s.fleet.mu.RUnlock()
+	a := s.fleet.amis[amiID]
+	if a == nil {
+		return "", nil, fmt.Errorf("ami %s not found", amiID)
+	}
+	return baselineDocument(a)
 }
 
 // Manifest returns the AMI's baseline manifest as driftd native JSON.

@@ -78,15 +78,16 @@ func TestDescribeInstancesFilters(t *testing.T) {
 		filters []ec2types.Filter
 		want    int
 	}{
-		{"all", nil, 30},
+		{"all", nil, 38},
 		{"asg tag", []ec2types.Filter{f("tag:aws:autoscaling:groupName", "web")}, 12},
 		{"two groups", []ec2types.Filter{f("tag:aws:autoscaling:groupName", "web", "api")}, 22},
 		{"wildcard", []ec2types.Filter{f("tag:aws:autoscaling:groupName", "w*")}, 18},
-		{"tag-key", []ec2types.Filter{f("tag-key", "Name")}, 2},
-		{"state", []ec2types.Filter{f("instance-state-name", "running")}, 30},
+		{"tag-key", []ec2types.Filter{f("tag-key", "Name")}, 3},
+		{"state", []ec2types.Filter{f("instance-state-name", "running")}, 38},
 		{"state none", []ec2types.Filter{f("instance-state-name", "stopped")}, 0},
 		{"image", []ec2types.Filter{f("image-id", "ami-0a1b2c3d4e5f60002")}, 11},
 		{"and", []ec2types.Filter{f("image-id", "ami-0a1b2c3d4e5f60001"), f("tag:team", "data")}, 6},
+		{"arm64 images", []ec2types.Filter{f("image-id", "ami-0a1b2c3d4e5f60004", "ami-0a1b2c3d4e5f60005")}, 7},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

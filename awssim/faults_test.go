@@ -118,7 +118,7 @@ func TestServerErrorsDropsTruncation(t *testing.T) {
 			if err != nil {
 				t.Fatalf("not retried to success: %v", err)
 			}
-			if len(out.Reservations) != 30 {
+			if len(out.Reservations) != 38 {
 				t.Fatalf("reservations %d", len(out.Reservations))
 			}
 			calls := e.sim.Calls()
@@ -161,7 +161,7 @@ func TestEndpointFromEnvironment(t *testing.T) {
 		t.Fatal(err)
 	}
 	di, err := ec2.NewFromConfig(cfg).DescribeInstances(e.ctx, &ec2.DescribeInstancesInput{})
-	if err != nil || len(di.Reservations) != 30 {
+	if err != nil || len(di.Reservations) != 38 {
 		t.Fatalf("ec2 via AWS_ENDPOINT_URL: %v", err)
 	}
 	ii, err := ssm.NewFromConfig(cfg).DescribeInstanceInformation(e.ctx, &ssm.DescribeInstanceInformationInput{})
@@ -169,7 +169,7 @@ func TestEndpointFromEnvironment(t *testing.T) {
 		t.Fatalf("ssm via AWS_ENDPOINT_URL: %v", err)
 	}
 	g, err := autoscaling.NewFromConfig(cfg).DescribeAutoScalingGroups(e.ctx, &autoscaling.DescribeAutoScalingGroupsInput{})
-	if err != nil || len(g.AutoScalingGroups) != 3 {
+	if err != nil || len(g.AutoScalingGroups) != 5 {
 		t.Fatalf("autoscaling via AWS_ENDPOINT_URL: %v", err)
 	}
 	_, err = ssm.NewFromConfig(cfg).ListInventoryEntries(e.ctx, &ssm.ListInventoryEntriesInput{InstanceId: aws.String("i-0123456789abcdef0"), TypeName: aws.String(TypeApplication)})

@@ -48,6 +48,7 @@ type AMI struct {
 	PlatformName    string // SSM PlatformName, e.g. "Amazon Linux"
 	PlatformVersion string // e.g. "2023"
 	PackageFormat   string // rpm | deb
+	ManifestFormat  string // native | cyclonedx: the published baseline's form
 	CreationDate    time.Time
 	Tags            map[string]string
 	// Inventory is the content every instance launched from the AMI reports

@@ -44,24 +44,30 @@ func (s *Sim) Inject(id string, d Drift) error {
 }
 
 func (f *fleet) injectLocked(in *Instance, d Drift, now time.Time) error {
-	format, arch := "rpm", "x86_64"
-	if in.ami != nil {
-		format, arch = in.ami.PackageFormat, in.ami.Architecture
+	ami := in.ami
+	if ami == nil {
+		ami = &AMI{PackageFormat: "rpm", Architecture: "x86_64"}
 	}
 	switch d.Action {
 	case DriftInstall, DriftUpgrade, DriftDowngrade:
 		if d.Package == nil || d.Package.Name == "" || d.Package.Version == "" {
 			return fmt.Errorf("instance %s: %s needs package.name and package.version", in.ID, d.Action)
 		}
-		e := packageEntry(*d.Package, format, arch, now)
+		e := packageEntry(*d.Package, ami, now)
 		if d.Action != DriftInstall {
 			old := f.findPackage(in, d.Package.Name)
 			if old == nil {
 				return fmt.Errorf("instance %s: package %s is not installed", in.ID, d.Package.Name)
 			}
 			if d.Package.Arch == "" {
+				// the installed package's arch, in its package manager's
+				// spelling (the entry holds the agent's)
+				arch := old["Architecture"]
+				if ami.PackageFormat == "deb" {
+					arch = debNativeArch(old)
+				}
 				e = packageEntry(PackageSpec{Name: d.Package.Name, Version: d.Package.Version, Release: d.Package.Release,
-					Epoch: d.Package.Epoch, Arch: old["Architecture"], Publisher: old["Publisher"]}, format, arch, now)
+					Epoch: d.Package.Epoch, Arch: arch, Publisher: old["Publisher"], URL: d.Package.URL}, ami, now)
 			}
 		}
 		f.mutateLocked(in, TypeApplication, func(o *overlay) { setEntry(o, TypeApplication, e) })
@@ -73,7 +79,8 @@ func (f *fleet) injectLocked(in *Instance, d Drift, now time.Time) error {
 		var keys []string
 		if td != nil {
 			for i, e := range td.Entries {
-				if e["Name"] == d.Package.Name && (d.Package.Arch == "" || e["Architecture"] == d.Package.Arch) {
+				if e["Name"] == d.Package.Name && (d.Package.Arch == "" ||
+					e["Architecture"] == formatArchitecture(nativeArch(ami.PackageFormat, ami.Architecture, d.Package.Arch))) {
 					keys = append(keys, td.keys[i])
 				}
 			}

@@ -130,6 +130,9 @@ func (s *Sim) LoadScenario(sc *Scenario) error {
 			if err != nil {
 				return fmt.Errorf("launchTemplates[%d] (%s): %w", i, lt.Name, err)
 			}
+			if err := s.checkArch(lt.InstanceType, id); err != nil {
+				return fmt.Errorf("launchTemplates[%d] (%s): %w", i, lt.Name, err)
+			}
 			ids = append(ids, id)
 		}
 		if _, err := s.AddLaunchTemplate(lt.Name, lt.InstanceType, ids...); err != nil {
@@ -163,6 +166,9 @@ func (s *Sim) LoadScenario(sc *Scenario) error {
 	for i, is := range sc.Instances {
 		id, err := ref(is.AMI)
 		if err != nil {
+			return fmt.Errorf("instances[%d] (%s): %w", i, is.Name, err)
+		}
+		if err := s.checkArch(is.InstanceType, id); err != nil {
 			return fmt.Errorf("instances[%d] (%s): %w", i, is.Name, err)
 		}
 		n := is.Count
@@ -223,6 +229,56 @@ func (s *Sim) LoadScenario(sc *Scenario) error {
 	return nil
 }
 
+// checkArch refuses an instance type that cannot run the AMI's
+// architecture, as EC2 refuses to launch an arm64 image on an x86_64
+// instance type or the reverse.
+func (s *Sim) checkArch(instanceType, amiID string) error {
+	it := instanceTypeArch(instanceType)
+	if it == "" {
+		return nil
+	}
+	s.fleet.mu.RLock()
+	a := s.fleet.amis[amiID]
+	s.fleet.mu.RUnlock()
+	if a == nil {
+		return nil
+	}
+	aa := a.Architecture
+	if aa == "i386" {
+		aa = "x86_64" // 32-bit images run on x86_64 instance types
+	}
+	if aa != it {
+		return fmt.Errorf("instance type %s runs %s, AMI %s (%s) is %s", instanceType, it, a.Name, a.ID, a.Architecture)
+	}
+	return nil
+}
+
+// instanceTypeArch is the architecture an EC2 instance type runs: arm64 for
+// AWS Graviton (a1, and a "g" among the attributes after the generation
+// digit: t4g, m7g, c7gn, r8gd, im4gn, g5g), x86_64 for the others; "" for
+// an empty type.
+func instanceTypeArch(t string) string {
+	if t == "" {
+		return ""
+	}
+	family, _, _ := strings.Cut(t, ".")
+	if family == "a1" {
+		return "arm64"
+	}
+	i := strings.IndexAny(family, "0123456789")
+	if i < 0 {
+		return "x86_64"
+	}
+	for i < len(family) && family[i] >= '0' && family[i] <= '9' {
+		i++
+	}
+	attrs, _, _ := strings.Cut(family[i:], "-")
+	if strings.Contains(attrs, "g") {
+		return "arm64"
+	}
+	return "x86_64"
+}
+
 var demoFiles = []FileSpec{
 	{Path: "/etc/ssh/sshd_config", SHA256: "6b0f1bd2a0e9d8f39d27c4b6c3bfcd7c2b18c2b8f2f6a4c61bd0b4f0ad5b0b3e", Size: 3264},
 	{Path: "/etc/sudoers", SHA256: "2c1a1b8f3f1e0c2d1d7f9a3c6e4b5a8d7c6e5f4a3b2c1d0e9f8a7b6c5d4e3f2a", Size: 4328},
@@ -231,12 +287,21 @@ var demoFiles = []FileSpec{
 
 var demoServices = []ServiceSpec{{Name: "sshd.service"}, {Name: "chronyd.service"}, {Name: "amazon-ssm-agent.service"}, {Name: "nginx.service"}}
 
-// DemoScenario is a small, realistic fleet: three Auto Scaling groups on two
-// AMIs (Amazon Linux 2023 and Debian 12) with 28 members, two standalone
-// instances (one on an AMI without a published baseline manifest), a few
-// drifted instances, one with stale inventory and one with its agent offline.
-// Baseline manifests are published to Parameter Store under
-// /driftd/baselines/<ami-id>.
+// DemoScenario is a small, realistic fleet of 38 instances on six AMIs:
+//
+//   - Auto Scaling groups web (12) and worker (6) on Amazon Linux 2023
+//     x86_64, api (10) on Debian 12 amd64, ingest (4) on Amazon Linux 2023
+//     arm64 (Graviton) and edge (3) on Ubuntu 24.04 arm64 (Graviton);
+//   - standalone legacy-batch (an AMI without a published baseline), bastion
+//     (Debian 12) and reporting (Amazon Linux 2 x86_64);
+//   - a few drifted instances, one with stale inventory and one with its
+//     agent offline.
+//
+// Baselines are published to Parameter Store under /driftd/baselines/<ami-id>
+// (an s3:// pointer when too large for a parameter): driftd native manifests
+// for the Amazon Linux AMIs, CycloneDX SBOMs for Debian and Ubuntu, whose
+// purls say amd64 and arm64 as dpkg does while the SSM agent reports the
+// same packages as x86_64 and arm64.
 func DemoScenario() *Scenario {
 	created := time.Date(2026, 11, 1, 8, 0, 0, 0, time.UTC)
 	return &Scenario{
@@ -249,15 +314,29 @@ func DemoScenario() *Scenario {
 			{ID: "ami-0a1b2c3d4e5f60002", Name: "debian-12-api-2026.11.1", Format: "deb", PlatformName: "Debian GNU/Linux", PlatformVersion: "12",
 				Created: created.Add(2 * time.Hour), Generate: &GenerateSpec{Count: 310, Seed: 12, Format: "deb"}, Files: demoFiles, Services: demoServices[:3],
 				Tags:              map[string]string{"Ec2ImageBuilderArn": "arn:aws:imagebuilder:us-east-1:123456789012:image/debian-12-api/2026.11.1/1", "os": "debian12"},
-				ManifestParameter: "/driftd/baselines/{ami}"},
+				ManifestParameter: "/driftd/baselines/{ami}", ManifestFormat: ManifestCycloneDX},
 			{ID: "ami-0a1b2c3d4e5f60003", Name: "al2023-batch-2026.09.3", Format: "rpm", PlatformName: "Amazon Linux", PlatformVersion: "2023",
 				Created: created.Add(-60 * 24 * time.Hour), Generate: &GenerateSpec{Count: 380, Seed: 3, Format: "rpm"}, Services: demoServices[:3],
 				Tags: map[string]string{"os": "al2023"}},
+			{ID: "ami-0a1b2c3d4e5f60004", Name: "al2023-ingest-arm64-2026.11.1", Format: "rpm", PlatformName: "Amazon Linux", PlatformVersion: "2023",
+				Architecture: "arm64", Created: created.Add(3 * time.Hour), Generate: &GenerateSpec{Count: 360, Seed: 21, Format: "rpm"},
+				Files: demoFiles, Services: demoServices[:3], Tags: map[string]string{"os": "al2023"},
+				ManifestParameter: "/driftd/baselines/{ami}"},
+			{ID: "ami-0a1b2c3d4e5f60005", Name: "ubuntu-2404-edge-arm64-2026.11.1", Format: "deb", PlatformName: "Ubuntu", PlatformVersion: "24.04",
+				Architecture: "arm64", Created: created.Add(4 * time.Hour), Generate: &GenerateSpec{Count: 280, Seed: 24, Format: "deb", Dist: "ubuntu"},
+				Services: demoServices[:3], Tags: map[string]string{"os": "ubuntu2404"},
+				ManifestParameter: "/driftd/baselines/{ami}", ManifestFormat: ManifestCycloneDX},
+			{ID: "ami-0a1b2c3d4e5f60006", Name: "al2-reporting-2026.10.2", Format: "rpm", PlatformName: "Amazon Linux", PlatformVersion: "2",
+				Created: created.Add(-20 * 24 * time.Hour), Generate: &GenerateSpec{Count: 300, Seed: 5, Format: "rpm", Dist: "amzn2"},
+				Services: demoServices[:3], Tags: map[string]string{"os": "al2"},
+				ManifestParameter: "/driftd/baselines/{ami}"},
 		},
 		LaunchTemplates: []LaunchTemplateIn{
 			{Name: "web", InstanceType: "m7i.large", Versions: []string{"al2023-web-2026.11.1"}},
-			{Name: "api", InstanceType: "m7g.large", Versions: []string{"debian-12-api-2026.11.1"}},
+			{Name: "api", InstanceType: "m7i.large", Versions: []string{"debian-12-api-2026.11.1"}},
 			{Name: "worker", InstanceType: "c7i.xlarge", Versions: []string{"al2023-web-2026.11.1"}},
+			{Name: "ingest", InstanceType: "m7g.large", Versions: []string{"al2023-ingest-arm64-2026.11.1"}},
+			{Name: "edge", InstanceType: "c7g.medium", Versions: []string{"ubuntu-2404-edge-arm64-2026.11.1"}},
 		},
 		Groups: []ScenarioGroup{
 			{GroupSpec: GroupSpec{Name: "web", LaunchTemplateName: "web", Min: 2, Max: 20, Desired: 12, Grace: 300,
@@ -267,19 +346,26 @@ func DemoScenario() *Scenario {
 			{GroupSpec: GroupSpec{Name: "worker", LaunchTemplateName: "worker", Min: 1, Max: 10, Desired: 6, Grace: 120,
 				TagMap: map[string]string{"team": "data", "driftd:remediation": "replace"},
 				Hooks:  []HookSpec{{Name: "drain", Transition: "terminating", Timeout: 2 * time.Minute}}}},
+			{GroupSpec: GroupSpec{Name: "ingest", LaunchTemplateName: "ingest", Min: 1, Max: 8, Desired: 4, Grace: 120,
+				TagMap: map[string]string{"team": "data"}}},
+			{GroupSpec: GroupSpec{Name: "edge", LaunchTemplateName: "edge", Min: 1, Max: 6, Desired: 3, Grace: 120,
+				TagMap: map[string]string{"team": "platform"}}},
 		},
 		Instances: []InstanceSpec{
 			{Name: "legacy-batch", AMI: "al2023-batch-2026.09.3", InstanceType: "t3.medium", Tags: map[string]string{"team": "data"}, Age: 30 * 24 * time.Hour},
-			{Name: "bastion", AMI: "debian-12-api-2026.11.1", InstanceType: "t4g.small", Tags: map[string]string{"team": "platform"}},
+			{Name: "bastion", AMI: "debian-12-api-2026.11.1", InstanceType: "t3.small", Tags: map[string]string{"team": "platform"}},
+			{Name: "reporting", AMI: "al2-reporting-2026.10.2", InstanceType: "t3.large", Tags: map[string]string{"team": "finance"}, Age: 10 * 24 * time.Hour},
 		},
 		Drifts: []DriftSpec{
 			{Group: "web", Index: 0, Drift: Drift{Action: DriftInstall, Package: &PackageSpec{Name: "nmap-ncat", Version: "7.93", Release: "1.amzn2023.0.1"}}},
 			{Group: "web", Index: 1, Drift: Drift{Action: DriftUpgrade, Package: &PackageSpec{Name: "openssl-libs", Version: "3.2.2", Release: "1.amzn2023.0.5", Epoch: "1"}}},
 			{Group: "web", Index: 5, Drift: Drift{Action: DriftStale, Age: 72 * time.Hour}},
-			{Group: "api", Index: 2, Drift: Drift{Action: DriftFile, File: &FileSpec{Path: "/etc/ssh/sshd_config", SHA256: "0d4c3b2a19f8e7d6c5b4a3928170f6e5d4c3b2a19f8e7d6c5b4a3928170f6e5d", Size: 3301}}},
+			{Group: "api", Index: 2, Drift: Drift{Action: DriftUpgrade, Package: &PackageSpec{Name: "libssl3", Version: "9.9.9-1+deb12u9"}}},
 			{Group: "api", Index: 3, Drift: Drift{Action: DriftRemove, Package: &PackageSpec{Name: "curl"}}},
 			{Group: "api", Index: 7, Drift: Drift{Action: DriftAgentOff}},
 			{Group: "worker", Index: 0, Drift: Drift{Action: DriftStopService, Service: &ServiceSpec{Name: "chronyd.service"}}},
+			{Group: "ingest", Index: 1, Drift: Drift{Action: DriftFile, File: &FileSpec{Path: "/etc/ssh/sshd_config", SHA256: "0d4c3b2a19f8e7d6c5b4a3928170f6e5d4c3b2a19f8e7d6c5b4a3928170f6e5d", Size: 3301}}},
+			{Group: "edge", Index: 2, Drift: Drift{Action: DriftInstall, Package: &PackageSpec{Name: "nginx-extras", Version: "1.24.0-2ubuntu7.1"}}},
 		},
 		Parameters: map[string]string{"/driftd/killswitch": "off"},
 	}

@@ -52,6 +52,11 @@ func TestLoadScenarioFile(t *testing.T) {
 		{"amis:\n  - name: a\n    packages: [{name: x}]\n", "packages[0]: name and version are required"},
 		{"drifts:\n  - {group: nope, index: 0, action: heal}\n", `group "nope" has no member 0`},
 		{"amis: 5\n", "cannot unmarshal"},
+		{"amis:\n  - name: a\n    manifestFormat: spdx\n", `manifestFormat "spdx" is not native or cyclonedx`},
+		{"amis:\n  - name: a\n    architecture: aarch64\n", `architecture "aarch64" is not x86_64, arm64 or i386`},
+		{"amis:\n  - {name: a, architecture: arm64}\nlaunchTemplates:\n  - {name: t, instanceType: m7i.large, versions: [a]}\n",
+			"launchTemplates[0] (t): instance type m7i.large runs x86_64, AMI a"},
+		{"amis:\n  - {name: a}\ninstances:\n  - {name: b, ami: a, instanceType: t4g.small}\n", "instances[0] (b): instance type t4g.small runs arm64, AMI a"},
 	}
 	for _, b := range bad {
 		sc, err := ParseScenario([]byte(b.yaml))
@@ -176,7 +181,7 @@ func TestRemainingOperations(t *testing.T) {
 	}
 	e.clock.Advance(time.Second)
 	out, err := e.asg.DescribeAutoScalingGroups(e.ctx, &autoscaling.DescribeAutoScalingGroupsInput{})
-	if err != nil || len(out.AutoScalingGroups) != 2 {
+	if err != nil || len(out.AutoScalingGroups) != 4 {
 		t.Fatalf("after delete: %v", err)
 	}
 	// SSM schema and parameter deletion
@@ -197,7 +202,20 @@ func TestRemainingOperations(t *testing.T) {
 		}
 		n += len(o.Images)
 	}
-	if n != 3 {
+	if n != 6 {
 		t.Fatalf("images %d", n)
+	}
+}
+
+func TestInstanceTypeArch(t *testing.T) {
+	for it, want := range map[string]string{
+		"m7g.large": "arm64", "t4g.small": "arm64", "c7gn.xlarge": "arm64", "r8gd.2xlarge": "arm64", "im4gn.large": "arm64",
+		"x2gd.medium": "arm64", "g5g.xlarge": "arm64", "a1.medium": "arm64", "is4gen.large": "arm64",
+		"m7i.large": "x86_64", "t3.micro": "x86_64", "c7i.xlarge": "x86_64", "g4dn.xlarge": "x86_64", "g4ad.xlarge": "x86_64",
+		"m6a.large": "x86_64", "u7i-12tb.224xlarge": "x86_64", "inf2.xlarge": "x86_64", "": "",
+	} {
+		if got := instanceTypeArch(it); got != want {
+			t.Errorf("instanceTypeArch(%q) = %q, want %q", it, got, want)
+		}
 	}
 }

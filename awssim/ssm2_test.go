@@ -24,7 +24,7 @@ func TestDescribeInstanceInformation(t *testing.T) {
 		pages++
 		all = append(all, out.InstanceInformationList...)
 	}
-	if len(all) != 30 || pages != 3 { // default MaxResults 10
+	if len(all) != 38 || pages != 4 { // default MaxResults 10
 		t.Fatalf("got %d nodes in %d pages", len(all), pages)
 	}
 	lost := 0
@@ -99,7 +99,7 @@ func TestGetInventory(t *testing.T) {
 			}
 		}
 	}
-	if n != 30 || pages != 5 {
+	if n != 38 || pages != 6 {
 		t.Fatalf("%d entities in %d pages", n, pages)
 	}
 	out, err := e.ssm.GetInventory(e.ctx, &ssm.GetInventoryInput{Filters: []ssmtypes.InventoryFilter{{Key: aws.String("AWS:InstanceInformation.InstanceStatus"), Values: []string{"ConnectionLost"}, Type: ssmtypes.InventoryQueryOperatorTypeEqual}}})
@@ -193,7 +193,7 @@ func TestPutInventoryAndParameters(t *testing.T) {
 			names = append(names, *p.Name)
 		}
 	}
-	if len(names) != 2 || names[0] != "/driftd/baselines/ami-0a1b2c3d4e5f60001" {
+	if len(names) != 5 || names[0] != "/driftd/baselines/ami-0a1b2c3d4e5f60001" {
 		t.Fatalf("baselines: %v", names)
 	}
 	top, err := e.ssm.GetParametersByPath(e.ctx, &ssm.GetParametersByPathInput{Path: aws.String("/driftd")})

@@ -3,6 +3,7 @@ package awssim
 import (
 	"errors"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -90,10 +91,14 @@ func TestListInventoryEntries(t *testing.T) {
 			t.Fatalf("upgrade not visible: %v", en)
 		}
 	}
-	// Debian entries: Version holds the full Debian version, no Release
+	// Debian entries as the agent reports them: Version holds the full
+	// Debian version, no Release, and dpkg's amd64 is reported as x86_64
+	// (PackageId keeps dpkg's spelling)
 	api := e.sim.GroupMembers("api")
 	deb, _, _ := listAll(t, e, api[0], TypeApplication, 50)
-	if len(deb) != 310 || deb[0]["Release"] != "" || deb[0]["Architecture"] != "amd64" || !regexp.MustCompile(`-\d`).MatchString(deb[0]["Version"]) {
+	_, hasRelease := deb[0]["Release"]
+	if len(deb) != 310 || hasRelease || deb[0]["Architecture"] != "x86_64" || !strings.HasSuffix(deb[0]["PackageId"], "_amd64.deb") ||
+		!regexp.MustCompile(`-\d`).MatchString(deb[0]["Version"]) {
 		t.Fatalf("deb entries: %d %v", len(deb), deb[0])
 	}
 	// custom types

@@ -47,6 +47,53 @@ func benchFleet(n int) (*Manifest, *Snapshot) {
 	return m, s
 }
 
+// benchDebFleet is benchFleet for a Debian image: the manifest spells the
+// architecture amd64 (as dpkg and SBOMs do), the snapshot x86_64 (as the SSM
+// agent reports it), and the 10 findings are displayed as amd64.
+func benchDebFleet(n int) (*Manifest, *Snapshot) {
+	m := &Manifest{SchemaVersion: 1, AMI: "ami-0abc", PackageFormat: FormatDeb}
+	for i := 0; i < n; i++ {
+		arch := "amd64"
+		if i%11 == 0 {
+			arch = "all"
+		}
+		m.Packages = append(m.Packages, Package{
+			Name: fmt.Sprintf("pkg-%04d-lib", i), Arch: arch, Epoch: []string{"", "1"}[i%7/6],
+			Version: fmt.Sprintf("%d.%d.%d", i%5+1, i%13, i%3), Release: fmt.Sprintf("%d+deb12u%d", i%4+1, i%9),
+			Format: FormatDeb,
+		})
+	}
+	if err := m.Normalize(); err != nil {
+		panic(err)
+	}
+	s := &Snapshot{InstanceID: "i-0123456789abcdef0", AMI: "ami-0abc", ASG: "api",
+		CaptureTimes: map[string]time.Time{TypeApplication: benchNow.Add(-time.Hour)}}
+	var entries []map[string]string
+	for i, p := range m.Packages {
+		v := CanonicalEVR(p.Epoch, p.Version, p.Release)
+		switch i {
+		case 100, 300, 500, 700:
+			v += ".1" // upgrade
+		case 200, 400:
+			v = "0." + v // downgrade
+		case 600, 800:
+			continue // removed
+		}
+		arch := "x86_64"
+		if p.Arch == "noarch" {
+			arch = "all"
+		}
+		entries = append(entries, map[string]string{"Name": strings.Clone(p.Name), "Version": v, "Architecture": arch,
+			"PackageId": p.Name + "_" + v + "_" + DisplayArch(FormatDeb, p.Arch) + ".deb"})
+	}
+	entries = append(entries,
+		map[string]string{"Name": "zz-added-1", "Version": "1.0-1", "Architecture": "x86_64", "PackageId": "zz-added-1_1.0-1_amd64.deb"},
+		map[string]string{"Name": "aa-added-2", "Version": "2.0-1", "Architecture": "all", "PackageId": "aa-added-2_2.0-1_all.deb"})
+	s.Packages = PackagesFromInventory(entries, FormatDeb)
+	s.Normalize()
+	return m, s
+}
+
 func BenchmarkCompare(b *testing.B) {
 	m, s := benchFleet(1000)
 	cp, err := CompilePolicy(&Policy{Now: benchNow, MaxInventoryAge: 24 * time.Hour, Rules: []Rule{
@@ -93,4 +140,29 @@ func BenchmarkCompareFleet(b *testing.B) {
 			}
 		}
 	}
+}
+
+// BenchmarkCompareDeb is BenchmarkCompare for a Debian fleet whose baseline
+// says amd64 and whose agent says x86_64.
+func BenchmarkCompareDeb(b *testing.B) {
+	m, s := benchDebFleet(1000)
+	cp, err := CompilePolicy(&Policy{Now: benchNow, MaxInventoryAge: 24 * time.Hour})
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := cp.Compare(m, s)
+	if len(r.Findings) != 10 {
+		b.Fatalf("got %d findings, want 10: %+v", len(r.Findings), r.Findings)
+	}
+	for _, f := range r.Findings {
+		if f.Arch != "amd64" && f.Arch != "all" {
+			b.Fatalf("finding %s arch %q, want amd64 or all", f.Name, f.Arch)
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		r = cp.Compare(m, s)
+	}
+	_ = r
 }

@@ -501,7 +501,7 @@ func (c *comparer) packageName(name string, E, O []int32) {
 		// unmatched "any arch" entry: removed unless the name is still
 		// installed for an arch the wildcard covered (then it was paired)
 		_, obs := c.maxVersion(S, name, "", true)
-		c.add(Finding{Category: CategoryPackage, Type: TypeApplication, Name: p.Name, Arch: p.Arch, Attribute: "version",
+		c.add(Finding{Category: CategoryPackage, Type: TypeApplication, Name: p.Name, Arch: c.displayArch(p, nil, p.Arch), Attribute: "version",
 			Change: ChangeRemoved, Direction: c.direction(p, obs), Expected: p.EVR, Observed: evrOf(obs)})
 	}
 }
@@ -534,6 +534,14 @@ func (c *comparer) format(a, b *Package) PackageFormat {
 		return a.Format
 	}
 	return c.m.PackageFormat
+}
+
+// displayArch spells a canonical arch for a finding the way the package's
+// own format does (amd64 for a Debian package, x86_64 for an rpm; see
+// DisplayArch). The format is that of the observed package o, else of the
+// expected e, else the manifest's.
+func (c *comparer) displayArch(e, o *Package, arch string) string {
+	return DisplayArch(c.format(e, o), arch)
 }
 
 // maxVersion returns the newest package named name with the given arch in
@@ -588,7 +596,7 @@ func (c *comparer) packageSet(E, O []int32) {
 	for _, e := range E {
 		p := &M[e]
 		_, obs := c.maxVersion(S, p.Name, p.Arch, false)
-		c.add(Finding{Category: CategoryPackage, Type: TypeApplication, Name: p.Name, Arch: p.Arch, Attribute: "version",
+		c.add(Finding{Category: CategoryPackage, Type: TypeApplication, Name: p.Name, Arch: c.displayArch(p, nil, p.Arch), Attribute: "version",
 			Change: ChangeRemoved, Direction: c.direction(p, obs), Expected: p.EVR, Observed: evrOf(obs)})
 	}
 	for _, o := range O {
@@ -597,7 +605,7 @@ func (c *comparer) packageSet(E, O []int32) {
 		if exp == nil {
 			_, exp = c.maxVersion(M, p.Name, "", false)
 		}
-		c.add(Finding{Category: CategoryPackage, Type: TypeApplication, Name: p.Name, Arch: p.Arch, Attribute: "version",
+		c.add(Finding{Category: CategoryPackage, Type: TypeApplication, Name: p.Name, Arch: c.displayArch(exp, p, p.Arch), Attribute: "version",
 			Change: ChangeAdded, Direction: c.direction(exp, p), Expected: evrOf(exp), Observed: p.EVR})
 	}
 }
@@ -624,7 +632,7 @@ func (c *comparer) packageChanged(e, o *Package) {
 	if arch == "" {
 		arch = e.Arch
 	}
-	c.add(Finding{Category: CategoryPackage, Type: TypeApplication, Name: o.Name, Arch: arch, Attribute: "version",
+	c.add(Finding{Category: CategoryPackage, Type: TypeApplication, Name: o.Name, Arch: c.displayArch(e, o, arch), Attribute: "version",
 		Change: ChangeChanged, Direction: d, Expected: e.EVR, Observed: o.EVR})
 }
 
@@ -662,7 +670,7 @@ func (c *comparer) packageWildcard(W, O []int32, used []bool) {
 	for _, o := range left {
 		p := &S[o]
 		_, exp := c.maxVersion(M, p.Name, "", false)
-		c.add(Finding{Category: CategoryPackage, Type: TypeApplication, Name: p.Name, Arch: p.Arch, Attribute: "version",
+		c.add(Finding{Category: CategoryPackage, Type: TypeApplication, Name: p.Name, Arch: c.displayArch(exp, p, p.Arch), Attribute: "version",
 			Change: ChangeAdded, Direction: c.direction(exp, p), Expected: evrOf(exp), Observed: p.EVR})
 	}
 }

@@ -30,6 +30,7 @@ func FuzzCompare(f *testing.F) {
 	f.Add("bash x86_64 5.2.15-1\nkernel x86_64 6.1.79-1\nkernel x86_64 6.1.82-1\nglibc i686 2.34-1\nglibc x86_64 2.34-1", "bash x86_64 5.2.15-2\nkernel x86_64 6.1.90-1\nglibc x86_64 2.34-1", false, false)
 	f.Add("libc6 amd64 2.36-9+deb12u4\nvim amd64 2:9.0-2", "libc6 amd64 2.36-9+deb12u3\ncurl amd64 7.88.1-10", true, false)
 	f.Add("bash - 5.2.15\nglibc - 2.34", "bash x86_64 5.2.15-1\nglibc i686 2.34-1\nglibc x86_64 2.35-1", false, true)
+	f.Add("libc6 arm64 2.39-0ubuntu8.3\ntzdata all 2024a-3\nlibc6 AMD64 2.39-0ubuntu8.3", "libc6 aarch64 2.39-0ubuntu8.4\ntzdata noarch 2024a-3", true, false)
 	f.Fuzz(func(t *testing.T, a, b string, deb, nvo bool) {
 		format := FormatRPM
 		if deb {
@@ -62,6 +63,26 @@ func FuzzCompare(f *testing.F) {
 		if len(ma.Packages) > 0 && !nvo {
 			if r := Compare(ma, SnapshotFromManifest(ma), p); r.Verdict != VerdictInSync {
 				t.Fatalf("self-compare %s: %+v", r.Verdict, r.Findings)
+			}
+		}
+		// The same packages reported the way the SSM agent spells their
+		// arches (model.FormatArchitecture: lowercased, amd64 → x86_64,
+		// 386 → i386) are in sync too.
+		if len(ma.Packages) > 0 && !nvo {
+			agent := &Snapshot{CaptureTimes: map[string]time.Time{TypeApplication: {}}, Packages: parseFuzzPackages(a, format)}
+			for i := range agent.Packages {
+				switch arch := strings.ToLower(strings.TrimSpace(agent.Packages[i].Arch)); arch {
+				case "amd64":
+					agent.Packages[i].Arch = "x86_64"
+				case "386":
+					agent.Packages[i].Arch = "i386"
+				default:
+					agent.Packages[i].Arch = arch
+				}
+			}
+			agent.Normalize()
+			if r := Compare(ma, agent, p); r.Verdict != VerdictInSync {
+				t.Fatalf("against the agent's spelling %s: %+v", r.Verdict, r.Findings)
 			}
 		}
 		// Mirror: with explicit arches and full versions, A→B and B→A swap

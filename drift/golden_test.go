@@ -42,14 +42,24 @@ var goldenNow = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 
 func readGolden(t *testing.T, dir string) (*drift.Manifest, *drift.Snapshot, *drift.Policy) {
 	t.Helper()
+	// The baseline is manifest.yaml (native) or an SBOM, manifest.cdx.json
+	// (CycloneDX) or manifest.spdx.json (SPDX), decoded as driftd loads it.
 	var m *drift.Manifest
-	path := filepath.Join(dir, "manifest.yaml")
-	if data, err := os.ReadFile(path); err == nil {
+	for _, name := range []string{"manifest.yaml", "manifest.cdx.json", "manifest.spdx.json"} {
+		path := filepath.Join(dir, name)
+		data, err := os.ReadFile(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m != nil {
+			t.Fatalf("%s: a second manifest beside %s", path, m.Source)
+		}
 		if m, err = manifest.Decode(path, data, manifest.Options{}); err != nil {
 			t.Fatal(err)
 		}
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		t.Fatal(err)
 	}
 
 	data, err := os.ReadFile(filepath.Join(dir, "snapshot.json"))
@@ -102,8 +112,9 @@ func readGolden(t *testing.T, dir string) (*drift.Manifest, *drift.Snapshot, *dr
 	return m, &s, p
 }
 
-// TestGolden drives every case under testdata/golden/<case>/ (manifest.yaml,
-// snapshot.json, policy.yaml → want.json). Run with -update to rewrite the
+// TestGolden drives every case under testdata/golden/<case>/ (manifest.yaml
+// or manifest.cdx.json / manifest.spdx.json, snapshot.json, policy.yaml →
+// want.json). Run with -update to rewrite the
 // want.json files, then review the diff.
 func TestGolden(t *testing.T) {
 	dirs, err := filepath.Glob(filepath.Join("testdata", "golden", "*"))

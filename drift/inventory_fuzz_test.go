@@ -14,6 +14,8 @@ func FuzzPackageFromInventory(f *testing.F) {
 	f.Add("openssh-server", "1:9.2p1-2+deb12u2", "", "", "amd64", "openssh-server_1:9.2p1-2+deb12u2_amd64.deb")
 	f.Add("kernel", "6.1.79", "99.167.amzn2023", "0", "x86_64", "")
 	f.Add("x", ":", "-", "00", "", ".deb")
+	f.Add("libc6", "2.39-0ubuntu8.3", "", "", "arm64", "libc6_2.39-0ubuntu8.3_arm64.deb")
+	f.Add("tzdata", "2024a-0+deb12u1", "", "", " ALL ", "tzdata_2024a-0+deb12u1_all.deb")
 	f.Fuzz(func(t *testing.T, name, version, release, epoch, arch, pkgid string) {
 		e := map[string]string{"Name": name, "Version": version, "Architecture": arch, "PackageId": pkgid}
 		if release != "" {
@@ -27,6 +29,12 @@ func FuzzPackageFromInventory(f *testing.F) {
 		NormalizePackage(&q)
 		if q != p {
 			t.Fatalf("not idempotent: %+v then %+v", p, q)
+		}
+		if a := CanonicalArch(p.Arch); a != p.Arch {
+			t.Fatalf("arch %q is not canonical (%q)", p.Arch, a)
+		}
+		if a := CanonicalArch(DisplayArch(p.Format, p.Arch)); a != p.Arch {
+			t.Fatalf("arch %q displayed for %s as %q reads back as %q", p.Arch, p.Format, DisplayArch(p.Format, p.Arch), a)
 		}
 		if c := CompareVersions(p.Format, p.EVR, p.EVR); c != 0 {
 			t.Fatalf("%q compares %d to itself", p.EVR, c)

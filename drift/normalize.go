@@ -16,7 +16,10 @@ import (
 // driftd upgrade never makes a fleet drift overnight. The canonical EVR is
 // never trusted from storage: it is always recomputed from name, epoch,
 // version and release.
-const NormalizationVersion = 1
+//
+// Version 2 maps architectures into one space (CanonicalArch), so that a
+// Debian SBOM's amd64 matches the SSM agent's x86_64.
+const NormalizationVersion = 2
 
 // DefaultInstallOnly lists the packages that may be installed in several
 // versions at once (path.Match globs on the package name). It follows dnf's
@@ -142,6 +145,7 @@ func allDigits(s string) bool {
 }
 
 // NormalizePackage brings p into canonical form and fills EVR:
+//   - the architecture is mapped to its canonical name (CanonicalArch);
 //   - surrounding spaces are trimmed; an epoch is stripped of leading zeros and
 //     "0" becomes "" (absent epoch == epoch 0);
 //   - an epoch written into Version ("1:3.0.8") moves to Epoch when Epoch is empty;
@@ -153,7 +157,7 @@ func allDigits(s string) bool {
 // package reported by either side has the same EVR.
 func NormalizePackage(p *Package) {
 	p.Name = strings.TrimSpace(p.Name)
-	p.Arch = internArch(strings.TrimSpace(p.Arch))
+	p.Arch = CanonicalArch(p.Arch)
 	p.Version = strings.TrimSpace(p.Version)
 	p.Release = strings.TrimSpace(p.Release)
 	p.Epoch = normEpoch(p.Epoch)
@@ -185,28 +189,65 @@ func NormalizePackage(p *Package) {
 	p.EVR = CanonicalEVR(p.Epoch, p.Version, p.Release)
 }
 
-// internArch returns a shared copy of common architecture names, so that
-// the comparison's equality checks on them hit the pointer-equality fast path.
-func internArch(a string) string {
+// CanonicalArch returns the architecture name driftd compares packages on.
+// Sources spell one architecture differently: dpkg (and SBOMs of Debian and
+// Ubuntu images) say amd64, arm64 and all; rpm says x86_64, aarch64 and
+// noarch; the SSM agent reports dpkg's amd64 as x86_64 but passes arm64 and
+// all through unchanged (amazon-ssm-agent's model.FormatArchitecture). Every
+// side is therefore mapped into one space, the rpm spelling:
+//
+//	amd64 → x86_64, arm64 → aarch64, all → noarch, ppc64el → ppc64le, 386 → i386
+//
+// Names are trimmed and lowercased (the agent lowercases, Amazon Inspector's
+// SBOMs write AMD64). Everything else passes through: in particular rpm's
+// i686 and dpkg's i386 stay distinct, as rpm keeps i386, i586 and i686 apart
+// and each side of a comparison uses its own package manager's spelling.
+// DisplayArch maps a canonical name back for one package format.
+//
+// Common names are returned as shared constants, so that the comparison's
+// equality checks on them hit the pointer-equality fast path.
+func CanonicalArch(a string) string {
 	switch a {
-	case "x86_64":
+	case "x86_64", "amd64":
 		return "x86_64"
-	case "noarch":
+	case "noarch", "all":
 		return "noarch"
-	case "aarch64":
+	case "aarch64", "arm64":
 		return "aarch64"
 	case "i686":
 		return "i686"
-	case "amd64":
-		return "amd64"
-	case "arm64":
-		return "arm64"
-	case "all":
-		return "all"
-	case "i386":
+	case "i386", "386":
 		return "i386"
+	case "ppc64le", "ppc64el":
+		return "ppc64le"
+	case "":
+		return ""
+	}
+	if t := strings.ToLower(strings.TrimSpace(a)); t != a {
+		return CanonicalArch(t)
 	}
 	return a
+}
+
+// DisplayArch spells a canonical architecture the way format's package
+// manager does, for reports: a Debian package's x86_64 is amd64, aarch64 is
+// arm64 and noarch is all. rpm and unknown formats keep the canonical (rpm)
+// name. CanonicalArch(DisplayArch(f, a)) == a for every canonical a.
+func DisplayArch(format PackageFormat, arch string) string {
+	if format != FormatDeb {
+		return arch
+	}
+	switch arch {
+	case "x86_64":
+		return "amd64"
+	case "aarch64":
+		return "arm64"
+	case "noarch":
+		return "all"
+	case "ppc64le":
+		return "ppc64el"
+	}
+	return arch
 }
 
 // normEpoch trims an epoch and strips leading zeros from a numeric one ("0" → "").
@@ -394,7 +435,7 @@ func (m *Manifest) NormalizeWith(o NormalizeOptions) error {
 			if a.Name == b.Name && a.Arch == b.Arch && !IsInstallOnly(a.Name, o.InstallOnly) {
 				arch := ""
 				if a.Arch != "" {
-					arch = "." + a.Arch
+					arch = "." + DisplayArch(a.Format, a.Arch)
 				}
 				return fmt.Errorf("packages: %s%s is listed with versions %s and %s; only install-only packages (kernels) may have several versions", a.Name, arch, a.EVR, b.EVR)
 			}

@@ -23,11 +23,11 @@ func TestPackageFromInventory(t *testing.T) {
 		{"rpm detected by Release key alone", map[string]string{"Name": "gpg-pubkey", "Version": "d832c631", "Release": "5e6a3bc8", "Architecture": "(none)"}, "",
 			Package{Name: "gpg-pubkey", Arch: "(none)", Version: "d832c631", Release: "5e6a3bc8", EVR: "d832c631-5e6a3bc8", Format: FormatRPM}},
 		{"dpkg full version with epoch", map[string]string{"Name": "openssh-server", "Version": "1:9.2p1-2+deb12u2", "Architecture": "amd64", "PackageId": "openssh-server_1:9.2p1-2+deb12u2_amd64.deb"}, "",
-			Package{Name: "openssh-server", Arch: "amd64", Epoch: "1", Version: "9.2p1", Release: "2+deb12u2", EVR: "1:9.2p1-2+deb12u2", Format: FormatDeb}},
+			Package{Name: "openssh-server", Arch: "x86_64", Epoch: "1", Version: "9.2p1", Release: "2+deb12u2", EVR: "1:9.2p1-2+deb12u2", Format: FormatDeb}},
 		{"dpkg upstream with hyphen", map[string]string{"Name": "libfoo", "Version": "1.2-beta-3", "Architecture": "amd64"}, FormatDeb,
-			Package{Name: "libfoo", Arch: "amd64", Version: "1.2-beta", Release: "3", EVR: "1.2-beta-3", Format: FormatDeb}},
+			Package{Name: "libfoo", Arch: "x86_64", Version: "1.2-beta", Release: "3", EVR: "1.2-beta-3", Format: FormatDeb}},
 		{"dpkg native package", map[string]string{"Name": "tzdata", "Version": "2024a", "Architecture": "all", "PackageId": "tzdata_2024a_all.deb"}, "",
-			Package{Name: "tzdata", Arch: "all", Version: "2024a", EVR: "2024a", Format: FormatDeb}},
+			Package{Name: "tzdata", Arch: "noarch", Version: "2024a", EVR: "2024a", Format: FormatDeb}},
 		{"generic (Windows MSI)", map[string]string{"Name": "Amazon SSM Agent", "Version": "3.3.40.0", "Architecture": "x86_64", "PackageId": "{B1A3AC35-A431-4C8C-9D21-E2CA92047F76}"}, "",
 			Package{Name: "Amazon SSM Agent", Arch: "x86_64", Version: "3.3.40.0", EVR: "3.3.40.0", Format: FormatGeneric}},
 		{"rpm (none) epoch is absent", map[string]string{"Name": "bash", "Version": "5.2.15", "Release": "1.amzn2023.0.2", "Epoch": "(none)", "Architecture": "x86_64"}, FormatRPM,
@@ -40,6 +40,73 @@ func TestPackageFromInventory(t *testing.T) {
 				t.Errorf("got  %+v\nwant %+v", got, tc.want)
 			}
 		})
+	}
+}
+
+func TestCanonicalArch(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		// dpkg and SBOM spellings map to the rpm (and SSM agent) ones
+		{"amd64", "x86_64"}, {"x86_64", "x86_64"}, {"AMD64", "x86_64"}, {" amd64 ", "x86_64"},
+		{"arm64", "aarch64"}, {"aarch64", "aarch64"}, {"ARM64", "aarch64"},
+		{"all", "noarch"}, {"noarch", "noarch"},
+		{"ppc64el", "ppc64le"}, {"386", "i386"},
+		// distinct 32-bit x86 arches stay distinct (rpm multilib, dpkg multiarch)
+		{"i386", "i386"}, {"i686", "i686"}, {"i586", "i586"},
+		{"s390x", "s390x"}, {"armhf", "armhf"}, {"(none)", "(none)"}, {"", ""}, {" ", ""},
+	} {
+		if got := CanonicalArch(tc.in); got != tc.want {
+			t.Errorf("CanonicalArch(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		f          PackageFormat
+		arch, want string
+	}{
+		{FormatDeb, "x86_64", "amd64"}, {FormatDeb, "aarch64", "arm64"}, {FormatDeb, "noarch", "all"},
+		{FormatDeb, "ppc64le", "ppc64el"}, {FormatDeb, "i386", "i386"}, {FormatDeb, "", ""},
+		{FormatRPM, "x86_64", "x86_64"}, {FormatRPM, "aarch64", "aarch64"}, {FormatRPM, "noarch", "noarch"}, {FormatRPM, "i686", "i686"},
+		{FormatGeneric, "x86_64", "x86_64"},
+	} {
+		got := DisplayArch(tc.f, tc.arch)
+		if got != tc.want {
+			t.Errorf("DisplayArch(%q, %q) = %q, want %q", tc.f, tc.arch, got, tc.want)
+		}
+		if back := CanonicalArch(got); back != tc.arch {
+			t.Errorf("CanonicalArch(DisplayArch(%q, %q)) = %q", tc.f, tc.arch, back)
+		}
+	}
+}
+
+// Entries as amazon-ssm-agent reports them (dataProvider_unix.go's
+// dpkg-query and rpm query formats, then model.FormatArchitecture) land in
+// the same canonical arch as the dpkg/SBOM spelling of the same package.
+func TestInventoryArchMatchesManifest(t *testing.T) {
+	for _, tc := range []struct {
+		manifest Package
+		entry    map[string]string
+	}{
+		{Package{Name: "libc6", Arch: "amd64", Version: "2.36-9+deb12u4", Format: FormatDeb},
+			map[string]string{"Name": "libc6", "Version": "2.36-9+deb12u4", "Architecture": "x86_64", "PackageId": "libc6_2.36-9+deb12u4_amd64.deb"}},
+		{Package{Name: "libc6", Arch: "arm64", Version: "2.39-0ubuntu8.3", Format: FormatDeb},
+			map[string]string{"Name": "libc6", "Version": "2.39-0ubuntu8.3", "Architecture": "arm64", "PackageId": "libc6_2.39-0ubuntu8.3_arm64.deb"}},
+		{Package{Name: "tzdata", Arch: "all", Version: "2024a-0+deb12u1", Format: FormatDeb},
+			map[string]string{"Name": "tzdata", "Version": "2024a-0+deb12u1", "Architecture": "all", "PackageId": "tzdata_2024a-0+deb12u1_all.deb"}},
+		{Package{Name: "libc6", Arch: "i386", Version: "2.36-9+deb12u4", Format: FormatDeb},
+			map[string]string{"Name": "libc6", "Version": "2.36-9+deb12u4", "Architecture": "i386", "PackageId": "libc6_2.36-9+deb12u4_i386.deb"}},
+		{Package{Name: "bash", Arch: "aarch64", Version: "5.2.15", Release: "1.amzn2023.0.2", Format: FormatRPM},
+			map[string]string{"Name": "bash", "Version": "5.2.15", "Release": "1.amzn2023.0.2", "Architecture": "aarch64", "PackageId": "bash-5.2.15-1.amzn2023.0.2.src.rpm"}},
+		{Package{Name: "glibc", Arch: "i686", Version: "2.34", Release: "52.amzn2023.0.8", Format: FormatRPM},
+			map[string]string{"Name": "glibc", "Version": "2.34", "Release": "52.amzn2023.0.8", "Architecture": "i686", "PackageId": "glibc-2.34-52.amzn2023.0.8.src.rpm"}},
+	} {
+		m := tc.manifest
+		NormalizePackage(&m)
+		o := PackageFromInventory(tc.entry, "")
+		if m.Arch != o.Arch || m.EVR != o.EVR || o.Format != m.Format {
+			t.Errorf("%s: manifest %s %s (%s), inventory %s %s (%s)", m.Name, m.Arch, m.EVR, m.Format, o.Arch, o.EVR, o.Format)
+		}
+		if d := DisplayArch(o.Format, o.Arch); d != strings.ToLower(tc.manifest.Arch) {
+			t.Errorf("%s: displayed as %s, want %s", m.Name, d, tc.manifest.Arch)
+		}
 	}
 }
 
@@ -92,6 +159,31 @@ func TestNormalizePackage(t *testing.T) {
 	}
 }
 
+// A Debian manifest stored by a driftd with normalisation version 1 (arch
+// amd64 kept as written) is re-normalised on load and matches what the SSM
+// agent reports (x86_64).
+func TestNormalizationVersion1DebianManifest(t *testing.T) {
+	m := Manifest{NormalizationVersion: 1, AMI: "ami-0abc1234def567890", PackageFormat: FormatDeb, Packages: []Package{
+		{Name: "libc6", Arch: "amd64", Version: "2.36", Release: "9+deb12u4"},
+		{Name: "tzdata", Arch: "all", Version: "2024a", Release: "0+deb12u1"},
+	}}
+	if err := m.Normalize(); err != nil {
+		t.Fatal(err)
+	}
+	if m.NormalizationVersion != 2 || m.Packages[0].Arch != "x86_64" || m.Packages[1].Arch != "noarch" {
+		t.Fatalf("after load: version %d, packages %+v", m.NormalizationVersion, m.Packages)
+	}
+	s := &Snapshot{InstanceID: "i-1", AMI: m.AMI, CaptureTimes: map[string]time.Time{TypeApplication: {}},
+		Packages: PackagesFromInventory([]map[string]string{
+			{"Name": "libc6", "Version": "2.36-9+deb12u4", "Architecture": "x86_64", "PackageId": "libc6_2.36-9+deb12u4_amd64.deb"},
+			{"Name": "tzdata", "Version": "2024a-0+deb12u1", "Architecture": "all", "PackageId": "tzdata_2024a-0+deb12u1_all.deb"},
+		}, "")}
+	s.Normalize()
+	if r := Compare(&m, s, &Policy{}); r.Verdict != VerdictInSync {
+		t.Errorf("verdict %s, findings %+v", r.Verdict, r.Findings)
+	}
+}
+
 func TestManifestNormalizeErrors(t *testing.T) {
 	pk := func(name, arch, ver string) Package {
 		return Package{Name: name, Arch: arch, Version: ver, Format: FormatRPM}
@@ -106,6 +198,10 @@ func TestManifestNormalizeErrors(t *testing.T) {
 			NormalizeOptions{}, "packages: bash.x86_64 is listed with versions 5.2.15-1 and 5.2.15-2; only install-only packages (kernels) may have several versions"},
 		{"exact duplicate is merged", Manifest{Packages: []Package{pk("bash", "x86_64", "5.2.15-1"), pk("bash", "x86_64", "5.2.15-1")}}, NormalizeOptions{}, ""},
 		{"multilib is not a duplicate", Manifest{Packages: []Package{pk("glibc", "x86_64", "2.34-1"), pk("glibc", "i686", "2.34-1")}}, NormalizeOptions{}, ""},
+		{"amd64 and x86_64 are one arch", Manifest{PackageFormat: FormatDeb, Packages: []Package{{Name: "libc6", Arch: "amd64", Version: "2.36-9"}, {Name: "libc6", Arch: "x86_64", Version: "2.36-10"}}},
+			NormalizeOptions{}, "packages: libc6.amd64 is listed with versions 2.36-10 and 2.36-9; only install-only packages (kernels) may have several versions"},
+		{"Debian multiarch is not a duplicate", Manifest{PackageFormat: FormatDeb, Packages: []Package{{Name: "libc6", Arch: "amd64", Version: "2.36-9"}, {Name: "libc6", Arch: "i386", Version: "2.36-9"}}},
+			NormalizeOptions{}, ""},
 		{"kernel may have several versions", Manifest{Packages: []Package{pk("kernel", "x86_64", "6.1.79-1"), pk("kernel", "x86_64", "6.1.82-1")}}, NormalizeOptions{}, ""},
 		{"kernel-devel too", Manifest{Packages: []Package{pk("kernel-devel", "x86_64", "6.1.79-1"), pk("kernel-devel", "x86_64", "6.1.82-1")}}, NormalizeOptions{}, ""},
 		{"install-only override", Manifest{Packages: []Package{pk("kernel", "x86_64", "6.1.79-1"), pk("kernel", "x86_64", "6.1.82-1")}},
@@ -119,7 +215,7 @@ func TestManifestNormalizeErrors(t *testing.T) {
 		{"bad epoch", Manifest{Packages: []Package{{Name: "a", Version: "1", Epoch: "x"}}}, NormalizeOptions{}, `packages[0].epoch: "x" is not a number`},
 		{"bad package format", Manifest{Packages: []Package{{Name: "a", Version: "1", Format: "apk"}}}, NormalizeOptions{}, `packages[0].format: "apk" is not rpm or deb`},
 		{"bad manifest format", Manifest{PackageFormat: "msi"}, NormalizeOptions{}, `package_format: "msi" is not rpm or deb`},
-		{"newer normalization", Manifest{NormalizationVersion: NormalizationVersion + 1}, NormalizeOptions{}, "normalization_version: 2 is newer than this driftd supports (1)"},
+		{"newer normalization", Manifest{NormalizationVersion: NormalizationVersion + 1}, NormalizeOptions{}, "normalization_version: 3 is newer than this driftd supports (2)"},
 		{"file path required", Manifest{Files: []File{{Path: " "}}}, NormalizeOptions{}, "files[0].path: required"},
 		{"file twice", Manifest{Files: []File{{Path: "/etc/a"}, {Path: "/etc/a"}}}, NormalizeOptions{}, "files: path /etc/a is listed twice"},
 		{"service twice", Manifest{Services: []Service{{Name: "sshd"}, {Name: "sshd"}}}, NormalizeOptions{}, "services: sshd is listed twice"},

@@ -124,8 +124,11 @@ const (
 // packages have equal EVR strings and never produce a finding.
 type Package struct {
 	Name string `json:"name"`
-	// Arch is the architecture ("x86_64", "aarch64", "amd64", "noarch", "all").
-	// Empty in a manifest means "any architecture" (Image Builder lists carry none).
+	// Arch is the architecture as the source spells it ("x86_64", "amd64",
+	// "arm64", "all", ...); normalisation maps it to its canonical name
+	// (CanonicalArch: "x86_64", "aarch64", "noarch", ...), so amd64 and
+	// x86_64 are one architecture. Empty in a manifest means "any
+	// architecture" (Image Builder lists carry none).
 	Arch string `json:"arch,omitempty"`
 	// Epoch is the numeric epoch as a string; "" and "0" are equal.
 	Epoch   string `json:"epoch,omitempty"`
@@ -237,8 +240,11 @@ const (
 type Finding struct {
 	Category Category `json:"category"`
 	// Type is the inventory type the item came from (AWS:Application, Custom:X).
-	Type      string    `json:"type,omitempty"`
-	Name      string    `json:"name"`
+	Type string `json:"type,omitempty"`
+	Name string `json:"name"`
+	// Arch is a package's architecture as its own package manager spells it
+	// (DisplayArch): amd64, arm64 or all for a Debian package, x86_64,
+	// aarch64 or noarch for an rpm.
 	Arch      string    `json:"arch,omitempty"`
 	Attribute string    `json:"attribute,omitempty"` // version, size, mtime, sha256, state, ...
 	Change    Change    `json:"change"`

@@ -24,6 +24,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"sort"
 	"strings"
 	"testing"
@@ -75,7 +76,7 @@ func TestEndToEnd(t *testing.T) {
 	bin := buildDriftd(t, dir)
 	t.Logf("built driftd in %s", time.Since(started).Round(time.Millisecond))
 
-	// 1. The simulated region, with the demo fleet (3 groups, known drifts).
+	// 1. The simulated region, with the demo fleet (5 groups, known drifts).
 	sim := awssim.New(awssim.Options{LaunchDelay: -1, TerminateDelay: -1, InventoryDelay: -1})
 	if err := sim.LoadScenario(awssim.DemoScenario()); err != nil {
 		t.Fatal(err)
@@ -282,6 +283,16 @@ scrape_configs:
 	// The other groups' drift is untouched: api still drifts.
 	if v, err := query(ctx, promURL, `sum by (asg) (driftd_instances{verdict="drifted",asg="api"}) > 0`); err != nil || len(v) != 1 {
 		t.Errorf("api should still be drifted after healing web: %v %v", v, err)
+	}
+	// The undrifted members of the Debian (amd64 SBOM baseline, agent
+	// reports x86_64) and arm64 groups are in sync.
+	v, err := query(ctx, promURL, `sum by (asg) (driftd_instances{verdict="in_sync",asg=~"api|edge|ingest"})`)
+	inSync := map[string]string{}
+	for _, s := range v {
+		inSync[s.Metric["asg"]] = fmt.Sprint(s.Value[1])
+	}
+	if want := map[string]string{"api": "7", "edge": "2", "ingest": "3"}; err != nil || !reflect.DeepEqual(inSync, want) {
+		t.Errorf("in_sync instances per group %v (%v), want %v", inSync, err, want)
 	}
 	t.Logf("end to end in %s (budget %s)", time.Since(started).Round(time.Millisecond), testBudget)
 }

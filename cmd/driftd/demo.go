@@ -70,6 +70,7 @@ func (c *demoCmd) run(ctx context.Context, g *Globals) error {
 	defer srv.Close()
 
 	formats := map[string]string{}
+	sbom := map[string]bool{} // AMIs whose baseline is an SBOM: packages only
 	docs := map[string][]byte{}
 	for _, a := range sc.AMIs {
 		formats[a.ID] = a.Format
@@ -77,11 +78,13 @@ func (c *demoCmd) run(ctx context.Context, g *Globals) error {
 		if a.ManifestParameter == "" {
 			continue
 		}
-		doc, err := sim.Manifest(a.ID)
+		// native manifests, or CycloneDX SBOMs for the Debian and Ubuntu AMIs
+		_, doc, err := sim.BaselineDocument(a.ID)
 		if err != nil {
 			return &ExitError{Code: 2, Err: err}
 		}
 		docs[a.ID] = doc
+		sbom[a.ID] = a.ManifestFormat == awssim.ManifestCycloneDX
 	}
 	// The SDK reaches the simulator through its standard BaseEndpoint
 	// setting, with static demo credentials.
@@ -128,7 +131,7 @@ func (c *demoCmd) run(ctx context.Context, g *Globals) error {
 		ctx, cancel = context.WithTimeout(ctx, c.Duration)
 		defer cancel()
 	}
-	live := &demoPrinter{out: out, sim: sim, formats: formats, every: c.InjectEvery, limit: c.Scans, stop: cancel,
+	live := &demoPrinter{out: out, sim: sim, formats: formats, sbom: sbom, every: c.InjectEvery, limit: c.Scans, stop: cancel,
 		rng: rand.New(rand.NewPCG(c.Seed, 42))}
 	a, err := app.New(ctx, app.Options{Config: cfg, AWS: awsCfg, Logger: log, Observers: []app.ScanObserver{live}})
 	if err != nil {
@@ -153,6 +156,7 @@ type demoPrinter struct {
 	out     io.Writer
 	sim     *awssim.Sim
 	formats map[string]string
+	sbom    map[string]bool
 	every   int
 	limit   int
 	stop    context.CancelFunc
@@ -259,7 +263,11 @@ func (p *demoPrinter) inject(w io.Writer, r *app.ScanResult) {
 	target := candidates[p.rng.IntN(len(candidates))]
 	var d awssim.Drift
 	var what string
-	switch p.rng.IntN(3) {
+	kind := p.rng.IntN(3)
+	if p.sbom[target.AMI] {
+		kind = 0 // an SBOM baseline lists packages, not files or services
+	}
+	switch kind {
 	case 0:
 		names := []string{"tcpdump", "strace", "gdb", "netcat", "telnet"}
 		name := names[p.rng.IntN(len(names))]

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/driftd/driftd/drift"
 )
 
@@ -55,12 +57,14 @@ func TestDecodeFixtures(t *testing.T) {
 		{file: "al2023-inspector.cdx.json", ami: "ami-0abc1234def567890", os: "amzn", format: drift.FormatRPM, packages: 8, skipped: "no-purl=1,pypi=1",
 			want: []pkg{{"openssl-libs", "x86_64", "1:3.0.8-1.amzn2023.0.12"}, {"kernel", "x86_64", "6.1.72-96.166.amzn2023"}}},
 		{file: "debian12-trivy.cdx.json", ami: "ami-0def5678abc123456", os: "debian", format: drift.FormatDeb, packages: 13, skipped: "golang=1,npm=1",
-			want: []pkg{{"libc6", "amd64", "2.36-9+deb12u4"}, {"openssh-server", "amd64", "1:9.2p1-2+deb12u2"}, {"vim-tiny", "amd64", "2:9.0.1378-2"},
-				{"libssl3", "amd64", "3.0.11-1~deb12u2"}, {"tzdata", "all", "2024a-0+deb12u1"}}},
+			// purl arch=amd64 / arch=all, held in canonical form
+			want: []pkg{{"libc6", "x86_64", "2.36-9+deb12u4"}, {"openssh-server", "x86_64", "1:9.2p1-2+deb12u2"}, {"vim-tiny", "x86_64", "2:9.0.1378-2"},
+				{"libssl3", "x86_64", "3.0.11-1~deb12u2"}, {"tzdata", "noarch", "2024a-0+deb12u1"}}},
 		{file: "al2023-syft.spdx.json", ami: "ami-0abc1234def567890", os: "amzn", format: drift.FormatRPM, packages: 18, skipped: "no-purl=1,pypi=1",
 			want: []pkg{{"openssl-libs", "x86_64", "1:3.0.8-1.amzn2023.0.12"}, {"glibc", "i686", "2.34-52.amzn2023.0.8"}}},
 		{file: "debian12-inspector.spdx.json", ami: "ami-0def5678abc123456", os: "debian", format: drift.FormatDeb, packages: 13,
-			want: []pkg{{"libc6", "amd64", "2.36-9+deb12u4"}, {"openssh-client", "amd64", "1:9.2p1-2+deb12u2"}, {"tzdata", "all", "2024a-0+deb12u1"}}},
+			// Inspector writes arch=AMD64
+			want: []pkg{{"libc6", "x86_64", "2.36-9+deb12u4"}, {"openssh-client", "x86_64", "1:9.2p1-2+deb12u2"}, {"tzdata", "noarch", "2024a-0+deb12u1"}}},
 		{file: "al2023.imagebuilder.json", opts: Options{AMI: "ami-0abc1234def567890", OSFamily: "amzn"}, ami: "ami-0abc1234def567890", os: "amzn",
 			format: drift.FormatRPM, nvo: true, packages: 18,
 			want: []pkg{{"bash", "", "5.2.15"}, {"openssl-libs", "", "3.0.8-1.amzn2023.0.12"}, {"kernel", "", "6.1.72"}, {"kernel", "", "6.1.79-99.167.amzn2023"}}},
@@ -214,7 +218,7 @@ func TestDecodeInvalid(t *testing.T) {
 		{"b.yaml", head + "packages:\n  - {name: bash, arch: x86_64, version: \"1\", release: \"1\"}\n  - {name: bash, arch: x86_64, version: \"1\", release: \"2\"}\n", Options{},
 			"b.yaml: packages: bash.x86_64 is listed with versions 1-1 and 1-2; only install-only packages (kernels) may have several versions"},
 		{"b.yaml", head + "package_format: apk\n", Options{}, `b.yaml: package_format: "apk" is not rpm or deb`},
-		{"b.yaml", head + "normalization_version: 7\n", Options{}, "b.yaml: normalization_version: 7 is newer than this driftd supports (1)"},
+		{"b.yaml", head + "normalization_version: 7\n", Options{}, "b.yaml: normalization_version: 7 is newer than this driftd supports (2)"},
 		{"b.yaml", head + "files:\n  - {size: 3}\n", Options{}, "b.yaml: files[0].path: required"},
 		{"b.yaml", head + "files:\n  - {path: /a, size: -3}\n", Options{}, "b.yaml: files[0].size: -3 is negative"},
 		{"b.yaml", head + "files:\n  - {path: /a, mtime: yesterday}\n", Options{}, `b.yaml: files[0].mtime: "yesterday" is not an RFC3339 time`},
@@ -331,5 +335,87 @@ func TestDecodeReader(t *testing.T) {
 	m, err := DecodeReader("testdata/ami-0abc1234def567890.yaml", bytes.NewReader(readFixture(t, "ami-0abc1234def567890.yaml")), Options{})
 	if err != nil || len(m.Packages) != 9 {
 		t.Fatalf("%v %v", m, err)
+	}
+}
+
+// Every manifest format lands in one architecture space (drift.CanonicalArch):
+// a purl's arch=amd64 or arch=arm64 (any case) is the x86_64 or aarch64 the
+// SSM agent reports, and Encode writes it back the way the package format
+// spells it.
+func TestArchitectureSpace(t *testing.T) {
+	const ami = "ami-0abc1234def567890"
+	cdxDoc := func(purls ...string) string {
+		var cs []string
+		for _, p := range purls {
+			cs = append(cs, fmt.Sprintf(`{"type":"library","name":"x","purl":%q}`, p))
+		}
+		return `{"bomFormat":"CycloneDX","specVersion":"1.5","components":[` + strings.Join(cs, ",") + `]}`
+	}
+	spdxDoc := func(purls ...string) string {
+		var ps []string
+		for i, p := range purls {
+			ps = append(ps, fmt.Sprintf(`{"SPDXID":"SPDXRef-%d","name":"x","versionInfo":"1","externalRefs":[{"referenceCategory":"PACKAGE-MANAGER","referenceType":"purl","referenceLocator":%q}]}`, i, p))
+		}
+		return `{"spdxVersion":"SPDX-2.3","name":"x","packages":[` + strings.Join(ps, ",") + `]}`
+	}
+	type pkg struct{ name, arch, evr string }
+	for _, tc := range []struct {
+		name, doc string
+		want      []pkg
+		encoded   []string // arch spellings Encode writes, in package order
+	}{
+		{"debian.cdx.json", cdxDoc("pkg:deb/debian/libc6@2.36-9%2Bdeb12u4?arch=amd64&distro=debian-12", "pkg:deb/debian/tzdata@2024a-0%2Bdeb12u1?arch=all&distro=debian-12"),
+			[]pkg{{"libc6", "x86_64", "2.36-9+deb12u4"}, {"tzdata", "noarch", "2024a-0+deb12u1"}}, []string{"amd64", "all"}},
+		{"ubuntu-arm64.cdx.json", cdxDoc("pkg:deb/ubuntu/libc6@2.39-0ubuntu8.3?arch=arm64&distro=ubuntu-24.04", "pkg:deb/ubuntu/openssh-server@1%3A9.6p1-3ubuntu13.5?arch=arm64&distro=ubuntu-24.04"),
+			[]pkg{{"libc6", "aarch64", "2.39-0ubuntu8.3"}, {"openssh-server", "aarch64", "1:9.6p1-3ubuntu13.5"}}, []string{"arm64", "arm64"}},
+		{"ubuntu-arm64.spdx.json", spdxDoc("pkg:deb/ubuntu/libc6@2.39-0ubuntu8.3?arch=ARM64&distro=ubuntu-24.04", "pkg:dpkg/tzdata@2024a-3ubuntu1.1?arch=ALL&epoch=0"),
+			[]pkg{{"libc6", "aarch64", "2.39-0ubuntu8.3"}, {"tzdata", "noarch", "2024a-3ubuntu1.1"}}, []string{"arm64", "all"}},
+		{"al2023-arm64.cdx.json", cdxDoc("pkg:rpm/amazon/bash@5.2.15-1.amzn2023.0.2?arch=aarch64&distro=amazon-2023", "pkg:rpm/amazon/tzdata@2024a-1.amzn2023.0.1?arch=noarch&distro=amazon-2023"),
+			[]pkg{{"bash", "aarch64", "5.2.15-1.amzn2023.0.2"}, {"tzdata", "noarch", "2024a-1.amzn2023.0.1"}}, []string{"aarch64", "noarch"}},
+		{"al2023-arm64.spdx.json", spdxDoc("pkg:rpm/amazon/glibc@2.34-52.amzn2023.0.8?arch=aarch64&distro=amazon-2023", "pkg:rpm/amazon/glibc@2.34-52.amzn2023.0.8?arch=i686&distro=amazon-2023"),
+			[]pkg{{"glibc", "aarch64", "2.34-52.amzn2023.0.8"}, {"glibc", "i686", "2.34-52.amzn2023.0.8"}}, []string{"aarch64", "i686"}},
+		{"debian.yaml", "schema_version: 1\nami_id: " + ami + "\npackage_format: deb\npackages:\n  - {name: libc6, arch: AMD64, version: \"2.36\", release: 9+deb12u4}\n  - {name: libc6, arch: i386, version: \"2.36\", release: 9+deb12u4}\n",
+			[]pkg{{"libc6", "i386", "2.36-9+deb12u4"}, {"libc6", "x86_64", "2.36-9+deb12u4"}}, []string{"i386", "amd64"}},
+		{"debian.json", `{"schema_version":1,"ami_id":"` + ami + `","package_format":"deb","packages":[{"name":"libc6","arch":"x86_64","version":"2.36-9+deb12u4"}]}`,
+			[]pkg{{"libc6", "x86_64", "2.36-9+deb12u4"}}, []string{"amd64"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := Decode(tc.name, []byte(tc.doc), Options{AMI: ami})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []pkg
+			for _, p := range m.Packages {
+				got = append(got, pkg{p.Name, p.Arch, p.EVR})
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("packages %v, want %v", got, tc.want)
+			}
+			b, err := Encode(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var doc struct {
+				Packages []struct{ Arch string } `yaml:"packages"`
+			}
+			if err := yaml.Unmarshal(b, &doc); err != nil {
+				t.Fatal(err)
+			}
+			var arches []string
+			for _, p := range doc.Packages {
+				arches = append(arches, p.Arch)
+			}
+			if !reflect.DeepEqual(arches, tc.encoded) {
+				t.Errorf("encoded arches %v, want %v\n%s", arches, tc.encoded, b)
+			}
+			back, err := Decode("back.yaml", b, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			back.Source, back.Provenance = m.Source, m.Provenance
+			if !reflect.DeepEqual(back.Packages, m.Packages) {
+				t.Errorf("re-decoded %+v, want %+v", back.Packages, m.Packages)
+			}
+		})
 	}
 }

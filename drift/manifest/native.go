@@ -294,7 +294,13 @@ func Encode(m *drift.Manifest) ([]byte, error) {
 		if f == m.PackageFormat {
 			f = drift.FormatGeneric
 		}
-		d.Packages = append(d.Packages, nativePackage{Name: text(p.Name), Arch: text(p.Arch), Epoch: text(p.Epoch),
+		// architectures are written as the package's format spells them
+		// (amd64 in a Debian manifest), as dpkg and the image's SBOM do
+		pf := p.Format
+		if pf == drift.FormatGeneric {
+			pf = m.PackageFormat
+		}
+		d.Packages = append(d.Packages, nativePackage{Name: text(p.Name), Arch: text(drift.DisplayArch(pf, p.Arch)), Epoch: text(p.Epoch),
 			Version: text(p.Version), Release: text(p.Release), Format: text(f)})
 	}
 	for _, f := range m.Files {

@@ -169,6 +169,17 @@ func (a *App) loadConfig() (*config.Config, error) {
 	return nil, errors.New("no configuration: set Options.ConfigFile or Options.Config")
 }
 
+// policyVersionOf identifies a policy together with the engine's
+// normalisation rules: a verdict stored by a driftd that normalised packages
+// differently (e.g. before amd64 and x86_64 were one architecture) is not
+// reused after an upgrade, even when the inventory has not changed since.
+func policyVersionOf(pol *drift.Policy, normalization int) string {
+	h := sha256.New()
+	_ = json.NewEncoder(h).Encode(pol)
+	fmt.Fprintf(h, "normalization %d\n", normalization)
+	return hex.EncodeToString(h.Sum(nil)[:8])
+}
+
 // build turns a configuration into a generation: policy compiled, baseline
 // sources opened, AWS clients built.
 func (a *App) build(ctx context.Context, cfg *config.Config) (*generation, error) {
@@ -182,9 +193,7 @@ func (a *App) build(ctx context.Context, cfg *config.Config) (*generation, error
 	if err != nil {
 		return nil, fmt.Errorf("policy: %w", err)
 	}
-	h := sha256.New()
-	_ = json.NewEncoder(h).Encode(pol)
-	rt := &generation{cfg: cfg, policy: cp, policyVersion: hex.EncodeToString(h.Sum(nil)[:8]), rules: pol.Rules}
+	rt := &generation{cfg: cfg, policy: cp, policyVersion: policyVersionOf(&pol, drift.NormalizationVersion), rules: pol.Rules}
 
 	a.lims.set(cfg.Inventory.RateLimits)
 	mw := callMiddleware{lim: &a.lims, count: func(svc, op, code string) {

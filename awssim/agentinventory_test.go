@@ -1,0 +1,209 @@
+package awssim
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/driftd/driftd/drift/manifest"
+)
+
+// TestInventoryAsTheAgentReports: AWS:Application entries carry exactly the
+// fields amazon-ssm-agent's dpkg-query and rpm query formats produce
+// (agent/plugins/inventory/gatherers/application/dataProvider_unix.go),
+// with Architecture passed through model.FormatArchitecture: dpkg's amd64
+// becomes x86_64 (PackageId keeps amd64), arm64, all, aarch64, noarch and
+// i686 pass through, and omitempty fields are absent rather than empty.
+// ListInventoryEntries and Resource Data Sync serve the same entries.
+func TestInventoryAsTheAgentReports(t *testing.T) {
+	created := time.Date(2026, 11, 1, 8, 0, 0, 0, time.UTC)
+	installed := created.Add(-time.Hour).Format(time.RFC3339)
+	sc := &Scenario{
+		AMIs: []AMISpec{
+			{ID: "ami-000000000000000d1", Name: "debian-amd64", Format: "deb", PlatformName: "Debian GNU/Linux", PlatformVersion: "12", Created: created,
+				Packages: []PackageSpec{{Name: "libc6", Version: "2.36-9+deb12u4"}, {Name: "libc6", Version: "2.36-9+deb12u4", Arch: "i386"},
+					{Name: "tzdata", Version: "2024a-0+deb12u1", Arch: "all"}, {Name: "openssh-server", Version: "1:9.2p1-2+deb12u2", URL: "https://www.openssh.com/"}}},
+			{ID: "ami-000000000000000d2", Name: "ubuntu-arm64", Format: "deb", PlatformName: "Ubuntu", PlatformVersion: "24.04", Architecture: "arm64", Created: created,
+				Packages: []PackageSpec{{Name: "libc6", Version: "2.39-0ubuntu8.3"}, {Name: "base-files", Version: "13ubuntu10.1", Arch: "aarch64"}}},
+			{ID: "ami-000000000000000a1", Name: "al2023-arm64", Format: "rpm", PlatformName: "Amazon Linux", PlatformVersion: "2023", Architecture: "arm64", Created: created,
+				Packages: []PackageSpec{{Name: "bash", Version: "5.2.15", Release: "1.amzn2023.0.2"}, {Name: "ca-certificates", Version: "2023.2.64", Release: "1.0.amzn2023.0.1", Arch: "noarch"},
+					{Name: "openssl-libs", Epoch: "1", Version: "3.0.8", Release: "1.amzn2023.0.12", URL: "http://www.openssl.org/"}}},
+			{ID: "ami-000000000000000a2", Name: "al2-x86", Format: "rpm", PlatformName: "Amazon Linux", PlatformVersion: "2", Created: created,
+				Packages: []PackageSpec{{Name: "glibc", Version: "2.26", Release: "64.amzn2.0.2"}, {Name: "glibc", Version: "2.26", Release: "64.amzn2.0.2", Arch: "i686"},
+					{Name: "gpg-pubkey", Version: "c87f5b1a", Release: "593863f8", Epoch: "(none)", Arch: "(none)"}}},
+		},
+		LaunchTemplates: []LaunchTemplateIn{{Name: "arm", InstanceType: "m7g.large", Versions: []string{"ubuntu-arm64"}}},
+		Groups:          []ScenarioGroup{{GroupSpec: GroupSpec{Name: "arm", LaunchTemplateName: "arm", Max: 1, Desired: 1}}},
+		Instances: []InstanceSpec{{Name: "deb", AMI: "debian-amd64", InstanceType: "t3.small"}, {Name: "al2023", AMI: "al2023-arm64", InstanceType: "t4g.small"},
+			{Name: "al2", AMI: "al2-x86", InstanceType: "t3.small"}},
+	}
+	e := newEnv(t, Options{}, sc)
+	ds := e.sim.EnableResourceDataSync("inv-bucket", "inv")
+	t.Cleanup(ds.Close)
+	byName := map[string]string{}
+	for _, in := range e.sim.Instances() {
+		byName[in.Tags["Name"]] = in.ID
+	}
+	byName["arm"] = e.sim.GroupMembers("arm")[0]
+
+	deb := func(name, version, arch, dpkgArch, section string) Entry {
+		return Entry{"Name": name, "Publisher": "Debian Maintainers <debian-devel@lists.debian.org>", "Version": version,
+			"ApplicationType": section, "Architecture": arch, "Summary": name + " package", "PackageId": name + "_" + version + "_" + dpkgArch + ".deb"}
+	}
+	ubuntu := func(e Entry) Entry {
+		e["Publisher"] = "Ubuntu Developers <ubuntu-devel-discuss@lists.ubuntu.com>"
+		return e
+	}
+	rpm := func(name, version, release, arch, group string) Entry {
+		return Entry{"Name": name, "Publisher": "Amazon Linux", "Version": version, "Release": release, "InstalledTime": installed,
+			"ApplicationType": group, "Architecture": arch, "URL": "(none)", "Summary": name + " package",
+			"PackageId": name + "-" + version + "-" + release + ".src.rpm"}
+	}
+	with := func(e Entry, kv ...string) Entry {
+		for i := 0; i < len(kv); i += 2 {
+			if kv[i+1] == "" {
+				delete(e, kv[i])
+			} else {
+				e[kv[i]] = kv[i+1]
+			}
+		}
+		return e
+	}
+	want := map[string][]Entry{
+		"deb": {
+			deb("libc6", "2.36-9+deb12u4", "i386", "i386", "libs"),
+			deb("libc6", "2.36-9+deb12u4", "x86_64", "amd64", "libs"),
+			with(deb("openssh-server", "1:9.2p1-2+deb12u2", "x86_64", "amd64", "admin"), "URL", "https://www.openssh.com/"),
+			deb("tzdata", "2024a-0+deb12u1", "all", "all", "localization"),
+		},
+		"arm": {
+			ubuntu(deb("base-files", "13ubuntu10.1", "arm64", "arm64", "admin")),
+			ubuntu(deb("libc6", "2.39-0ubuntu8.3", "arm64", "arm64", "libs")),
+		},
+		"al2023": {
+			rpm("bash", "5.2.15", "1.amzn2023.0.2", "aarch64", "Unspecified"),
+			rpm("ca-certificates", "2023.2.64", "1.0.amzn2023.0.1", "noarch", "Unspecified"),
+			with(rpm("openssl-libs", "3.0.8", "1.amzn2023.0.12", "aarch64", "Unspecified"), "Epoch", "1", "URL", "http://www.openssl.org/"),
+		},
+		"al2": {
+			rpm("glibc", "2.26", "64.amzn2.0.2", "i686", "System Environment/Base"),
+			rpm("glibc", "2.26", "64.amzn2.0.2", "x86_64", "System Environment/Base"),
+			rpm("gpg-pubkey", "c87f5b1a", "593863f8", "(none)", "System Environment/Base"),
+		},
+	}
+	sortEntries := func(es []Entry) {
+		key := func(e Entry) string { return e["Name"] + "." + e["Architecture"] }
+		for i := 1; i < len(es); i++ {
+			for j := i; j > 0 && key(es[j]) < key(es[j-1]); j-- {
+				es[j], es[j-1] = es[j-1], es[j]
+			}
+		}
+	}
+	for name, w := range want {
+		t.Run(name, func(t *testing.T) {
+			id := byName[name]
+			got, out, _ := listAll(t, e, id, TypeApplication, 0)
+			if v := *out.SchemaVersion; v != "1.1" {
+				t.Errorf("SchemaVersion %s, want 1.1", v)
+			}
+			sortEntries(got)
+			sortEntries(w)
+			if !reflect.DeepEqual(got, w) {
+				t.Errorf("ListInventoryEntries:\ngot  %v\nwant %v", got, w)
+			}
+			// Resource Data Sync lines carry the same attributes
+			body, ok := ds.Content(e.sim.DataSyncKey("inv", TypeApplication, id))
+			if !ok {
+				t.Fatal("no data sync object")
+			}
+			var lines []Entry
+			for _, l := range strings.Split(strings.TrimSpace(string(body)), "\n") {
+				var m Entry
+				if err := json.Unmarshal([]byte(l), &m); err != nil {
+					t.Fatal(err)
+				}
+				if m["schemaVersion"] != "1.1" || m["resourceId"] != id {
+					t.Errorf("data sync line %v", m)
+				}
+				delete(m, "schemaVersion")
+				delete(m, "resourceId")
+				delete(m, "captureTime")
+				lines = append(lines, m)
+			}
+			sortEntries(lines)
+			if !reflect.DeepEqual(lines, w) {
+				t.Errorf("Resource Data Sync:\ngot  %v\nwant %v", lines, w)
+			}
+		})
+	}
+}
+
+// TestAgentArchitecture pins formatArchitecture to the agent's
+// model.FormatArchitecture and nativeArch to each package manager's names.
+func TestAgentArchitecture(t *testing.T) {
+	for in, want := range map[string]string{"amd64": "x86_64", " AMD64 ": "x86_64", "386": "i386", "i386": "i386", "arm64": "arm64",
+		"aarch64": "aarch64", "all": "all", "noarch": "noarch", "i686": "i686", "x86_64": "x86_64", "": ""} {
+		if got := formatArchitecture(in); got != want {
+			t.Errorf("formatArchitecture(%q) = %q, want %q", in, got, want)
+		}
+	}
+	for _, tc := range []struct{ format, ami, arch, want string }{
+		{"deb", "x86_64", "", "amd64"}, {"deb", "arm64", "", "arm64"}, {"deb", "i386", "", "i386"},
+		{"deb", "x86_64", "all", "all"}, {"deb", "x86_64", "x86_64", "amd64"}, {"deb", "arm64", "aarch64", "arm64"}, {"deb", "x86_64", "noarch", "all"},
+		{"rpm", "x86_64", "", "x86_64"}, {"rpm", "arm64", "", "aarch64"}, {"rpm", "i386", "", "i686"},
+		{"rpm", "x86_64", "i686", "i686"}, {"rpm", "arm64", "arm64", "aarch64"}, {"rpm", "x86_64", "amd64", "x86_64"}, {"rpm", "x86_64", "all", "noarch"},
+	} {
+		if got := nativeArch(tc.format, tc.ami, tc.arch); got != tc.want {
+			t.Errorf("nativeArch(%s, %s, %q) = %q, want %q", tc.format, tc.ami, tc.arch, got, tc.want)
+		}
+	}
+}
+
+// TestBaselineKeepsDistroArch: the baselines an AMI publishes name
+// architectures as the distro does (dpkg's amd64 and arm64 in the native
+// manifest and in the SBOM's purls) while the agent reports x86_64, and
+// they decode to the same packages driftd compares against.
+func TestBaselineKeepsDistroArch(t *testing.T) {
+	e := newEnv(t, Options{}, DemoScenario())
+	for _, tc := range []struct {
+		ami, file, purlArch, nativeArch string
+	}{
+		{"ami-0a1b2c3d4e5f60002", "ami-0a1b2c3d4e5f60002.cdx.json", "arch=amd64", `"arch": "amd64"`},
+		{"ami-0a1b2c3d4e5f60005", "ami-0a1b2c3d4e5f60005.cdx.json", "arch=arm64", `"arch": "arm64"`},
+		{"ami-0a1b2c3d4e5f60004", "ami-0a1b2c3d4e5f60004.json", "", `"arch": "aarch64"`},
+	} {
+		name, doc, err := e.sim.BaselineDocument(tc.ami)
+		if err != nil || name != tc.file {
+			t.Fatalf("%s: %s %v", tc.ami, name, err)
+		}
+		if tc.purlArch != "" && (!strings.Contains(string(doc), tc.purlArch) || strings.Contains(string(doc), "arch=x86_64") || strings.Contains(string(doc), "arch=aarch64")) {
+			t.Errorf("%s: SBOM purls do not say %s", tc.ami, tc.purlArch)
+		}
+		native, err := e.sim.Manifest(tc.ami)
+		if err != nil || !strings.Contains(string(native), tc.nativeArch) || strings.Contains(string(native), `"arch": "x86_64"`) {
+			t.Errorf("%s: native manifest does not say %s", tc.ami, tc.nativeArch)
+		}
+		// the Parameter Store value points at the published document
+		p, ok, _ := e.sim.params.get("/driftd/baselines/"+tc.ami, 0)
+		if !ok || p.Value != "s3://"+ManifestBucket+"/manifests/"+tc.file {
+			t.Errorf("%s: parameter %q", tc.ami, p.Value)
+		}
+		if got, ok := e.sim.extra.Object(ManifestBucket, "manifests/"+tc.file); !ok || string(got) != string(doc) {
+			t.Errorf("%s: S3 object differs from the document", tc.ami)
+		}
+		// both decode to the same packages
+		fromDoc, err := manifest.Decode(name, doc, manifest.Options{AMI: tc.ami})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fromNative, err := manifest.Decode(tc.ami+".json", native, manifest.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(fromDoc.Packages, fromNative.Packages) || len(fromDoc.Packages) < 200 {
+			t.Errorf("%s: SBOM and native manifest disagree (%d vs %d packages)", tc.ami, len(fromDoc.Packages), len(fromNative.Packages))
+		}
+	}
+}
