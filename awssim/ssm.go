@@ -202,6 +202,12 @@ func (s *Sim) ssmListInventoryEntries(req *wire.Request) ([]byte, *wire.Error) {
 		f.mu.RUnlock()
 		return nil, wire.Errorf(400, "InvalidInstanceId", "Instance Id %s is not valid or is not registered with Systems Manager.", id)
 	}
+	if !f.typeDefined(typ, now) {
+		// A Custom:* type no instance of the account ever reported: an
+		// error for every instance, not an empty list.
+		f.mu.RUnlock()
+		return nil, wire.Errorf(400, "InvalidTypeNameException", "The parameter type name %s is not valid.", typ)
+	}
 	var (
 		td      *TypeData
 		capture time.Time
@@ -356,9 +362,31 @@ func pingStatus(in *Instance) string {
 	return "ConnectionLost"
 }
 
-// visibleToSSM reports whether DescribeInstanceInformation lists the node.
+// visibleToSSM reports whether DescribeInstanceInformation lists the node: a
+// registered agent on a running instance (the operation does not return
+// stopped or terminated nodes).
 func visibleToSSM(in *Instance) bool {
-	return in.Managed && in.State != StateTerminated && in.State != StatePending && in.State != StateStopped
+	return in.Managed && in.State == StateRunning
+}
+
+// validForSSM reports whether an InstanceIds filter may name the node. The
+// InvalidInstanceId documentation lists the causes: no access to the node,
+// SSM Agent not running or not registered, or a state other than Running,
+// Pending, Stopped and Stopping ("Invalid states are: Shutting-down and
+// Terminated"). A pending instance's agent has not registered yet, so only
+// running and stopped nodes with a registered agent are valid here.
+func validForSSM(in *Instance) bool {
+	return in.Managed && (in.State == StateRunning || in.State == StateStopped)
+}
+
+// invalidInstancesErr is DescribeInstanceInformation's answer when an
+// InstanceIds filter names an id it cannot describe (never registered, not
+// running, unknown to the account): 400 InvalidInstanceId for the whole call,
+// listing the offending ids as AWS's message does for one id
+// ("Instances [[i-123]] not in a valid state for account 456"; several ids
+// are rendered like a Java list, comma and space separated).
+func (s *Sim) invalidInstancesErr(ids []string) *wire.Error {
+	return wire.Errorf(400, "InvalidInstanceId", "Instances [[%s]] not in a valid state for account %s", strings.Join(ids, ", "), s.opts.AccountID)
 }
 
 func (s *Sim) ssmDescribeInstanceInformation(req *wire.Request) (any, *wire.Error) {
@@ -415,14 +443,18 @@ func (s *Sim) ssmDescribeInstanceInformation(req *wire.Request) (any, *wire.Erro
 	now := s.Now()
 	f.mu.RLock()
 	defer f.mu.RUnlock()
+	var invalid []string
 	for _, fl := range fs {
 		if fl.key == "InstanceIds" {
 			for _, id := range fl.vals {
-				if x := f.instances[id]; x == nil || !visibleToSSM(x) {
-					return nil, wire.Errorf(400, "InvalidInstanceId", "Instance Id %s is not valid or is not registered with Systems Manager.", id)
+				if x := f.instances[id]; (x == nil || !validForSSM(x)) && !contains(invalid, id) {
+					invalid = append(invalid, id)
 				}
 			}
 		}
+	}
+	if len(invalid) > 0 {
+		return nil, s.invalidInstancesErr(invalid)
 	}
 	var sel []*Instance
 	for _, x := range f.order {
@@ -679,6 +711,7 @@ func (s *Sim) ssmGetInventorySchema(req *wire.Request) (any, *wire.Error) {
 		return nil, err
 	}
 	f := s.fleet
+	now := s.Now()
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	attrs := map[string]map[string]bool{}
@@ -707,6 +740,9 @@ func (s *Sim) ssmGetInventorySchema(req *wire.Request) (any, *wire.Error) {
 	}
 	var names []string
 	for t := range attrs {
+		if !f.typeDefined(t, now) {
+			continue // AMI content no instance has reported yet
+		}
 		if in.TypeName == nil || strings.HasPrefix(t, *in.TypeName) {
 			names = append(names, t)
 		}
