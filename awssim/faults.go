@@ -2,6 +2,7 @@ package awssim
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -39,14 +40,46 @@ type Fault struct {
 	ErrorRate   float64 `json:"errorRate,omitempty"`
 	ErrorStatus int     `json:"errorStatus,omitempty"`
 
+	// ErrorCode, with ErrorRate, answers this error code (in the protocol's
+	// error shape) instead of a server error: ErrorStatus (default 400; any
+	// 4xx or 5xx) and ErrorMessage are its HTTP status and message. E.g.
+	// AccessDeniedException for one instance's ListInventoryEntries, or
+	// InvalidInstanceId with a message naming no id.
+	ErrorCode    string `json:"errorCode,omitempty"`
+	ErrorMessage string `json:"errorMessage,omitempty"`
+
 	// DropRate is the probability of closing the connection without an answer.
 	DropRate float64 `json:"dropRate,omitempty"`
 	// TruncateRate is the probability of sending the headers and half the body,
 	// then closing the connection.
 	TruncateRate float64 `json:"truncateRate,omitempty"`
 
+	// Patch replaces (or adds) top-level members of a successful JSON answer
+	// (SSM and the other JSON protocols), e.g. {"CaptureTime": "yesterday"}
+	// for a malformed capture time or {"Entries": [{"Name": 5}]} for an entry
+	// the client cannot decode. A null value removes the member.
+	Patch map[string]json.RawMessage `json:"patch,omitempty"`
+	// EchoNextToken makes a successful JSON answer to a request that carries
+	// a NextToken return that same token: a paging loop.
+	EchoNextToken bool `json:"echoNextToken,omitempty"`
+
+	// InstanceID, when set, restricts the fault to requests that name this
+	// instance: a JSON request body holding it as a string (SSM
+	// ListInventoryEntries' InstanceId, a value of an InstanceIds filter), a
+	// query-protocol form value (EC2 InstanceId.N), or a URL path holding it
+	// as a path element or file name (Resource Data Sync objects
+	// ".../<instance-id>.json").
+	InstanceID string `json:"instanceId,omitempty"`
+
+	// Terminate, when set, begins terminating that instance (as EC2
+	// TerminateInstances does) just before a matching request is served,
+	// whatever else the fault does: the instance went away between the
+	// caller's previous call and this one. Use Count 1 for a single event.
+	Terminate string `json:"terminate,omitempty"`
+
 	// Count, when > 0, limits how many requests the fault affects (throttle
-	// rejections, errors, drops and truncations each count as one).
+	// rejections, errors, drops, truncations, patched answers and
+	// terminations each count as one).
 	Count int `json:"count,omitempty"`
 
 	limiter *rate.Limiter
@@ -70,8 +103,14 @@ func (s *Sim) AddFault(f Fault) (string, error) {
 		f.TruncateRate < 0 || f.TruncateRate > 1 || f.Latency < 0 || f.Jitter < 0 {
 		return "", fmt.Errorf("fault: rates must be within 0..1 and durations non-negative")
 	}
-	if f.ErrorStatus != 0 && (f.ErrorStatus < 500 || f.ErrorStatus > 599) {
-		return "", fmt.Errorf("fault: errorStatus %d is not a 5xx status", f.ErrorStatus)
+	if f.ErrorCode == "" && f.ErrorStatus != 0 && (f.ErrorStatus < 500 || f.ErrorStatus > 599) {
+		return "", fmt.Errorf("fault: errorStatus %d is not a 5xx status (set errorCode for a client error)", f.ErrorStatus)
+	}
+	if f.ErrorCode != "" && f.ErrorStatus != 0 && (f.ErrorStatus < 400 || f.ErrorStatus > 599) {
+		return "", fmt.Errorf("fault: errorStatus %d is not a 4xx or 5xx status", f.ErrorStatus)
+	}
+	if (f.ErrorCode != "" || f.ErrorMessage != "") && f.ErrorRate == 0 {
+		return "", fmt.Errorf("fault: errorCode/errorMessage need errorRate > 0")
 	}
 	s.faults.mu.Lock()
 	defer s.faults.mu.Unlock()
@@ -116,7 +155,7 @@ func (s *Sim) Faults() []Fault {
 	out := make([]Fault, 0, len(s.faults.list))
 	for _, f := range s.faults.list {
 		c := *f
-		c.limiter, c.match = nil, nil
+		c.limiter, c.match, c.hits = nil, nil, 0
 		out = append(out, c)
 	}
 	return out
@@ -174,39 +213,96 @@ func match(pat, v string) bool { return pat == "" || pat == "*" || pat == v }
 type faultAction int
 
 const (
-	actNone faultAction = iota
-	actDone             // an answer was written (or the connection dropped)
-	actTruncate
+	actNone     faultAction = iota
+	actDone                 // an answer was written (or the connection dropped)
+	actTruncate             // serve, then send half the answer
+	actPatch                // serve, then rewrite the JSON answer
 )
 
-// apply evaluates the faults for req. It returns the fault's name for the call
-// log and what the caller must do.
-func (fs *faults) apply(w http.ResponseWriter, req *wire.Request) (string, faultAction) {
+// faultOutcome is what apply decided for one request.
+type faultOutcome struct {
+	kind      string // for the call log ("" none)
+	act       faultAction
+	patch     *Fault   // the fault whose Patch/EchoNextToken applies (actPatch)
+	terminate []string // instances to terminate before serving
+}
+
+// namesInstance reports whether req names instance id (see Fault.InstanceID).
+func namesInstance(req *wire.Request, id string) bool {
+	if id == "" {
+		return true
+	}
+	if len(req.Body) > 0 && bytes.Contains(req.Body, []byte(`"`+id+`"`)) {
+		return true
+	}
+	for _, vs := range req.Form {
+		for _, v := range vs {
+			if v == id {
+				return true
+			}
+		}
+	}
+	if req.HTTP != nil {
+		for _, el := range strings.Split(req.HTTP.URL.Path, "/") {
+			if el == id || strings.TrimSuffix(el, ".json") == id {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// apply evaluates the faults for req and writes the answer of an injected
+// error, throttle or drop. The caller serves the request unless act is
+// actDone, then truncates or patches the answer as told.
+func (fs *faults) apply(w http.ResponseWriter, req *wire.Request) faultOutcome {
 	fs.mu.Lock()
-	var delay time.Duration
-	kind := ""
-	act := actNone
+	var (
+		delay time.Duration
+		out   faultOutcome
+		werr  *wire.Error
+	)
 	for _, f := range fs.list {
 		if !match(f.Service, req.Service) || !match(f.Operation, req.Op) || (f.Count > 0 && f.hits >= f.Count) ||
-			(f.match != nil && !f.match(req)) {
+			(f.match != nil && !f.match(req)) || !namesInstance(req, f.InstanceID) {
 			continue
 		}
 		delay += f.Latency
 		if f.Jitter > 0 {
 			delay += time.Duration(fs.rng.Int64N(int64(f.Jitter)))
 		}
+		hit := false
+		if f.Terminate != "" {
+			out.terminate = append(out.terminate, f.Terminate)
+			hit = true
+		}
 		switch {
 		case f.limiter != nil && !f.limiter.Allow():
-			kind, act = "throttle", actDone
+			out.kind, out.act, werr = "throttle", actDone, throttleError(req)
 		case f.DropRate > 0 && fs.rng.Float64() < f.DropRate:
-			kind, act = "drop", actDone
+			out.kind, out.act = "drop", actDone
 		case f.ErrorRate > 0 && fs.rng.Float64() < f.ErrorRate:
-			kind, act = "error:"+strconv.Itoa(max(f.ErrorStatus, 500)), actDone
+			if f.ErrorCode != "" {
+				st := f.ErrorStatus
+				if st == 0 {
+					st = 400
+				}
+				werr = wire.Errorf(st, f.ErrorCode, "%s", f.ErrorMessage)
+				out.kind = "error:" + strconv.Itoa(st) + ":" + f.ErrorCode
+			} else {
+				werr = serverError(req, max(f.ErrorStatus, 500))
+				out.kind = "error:" + strconv.Itoa(max(f.ErrorStatus, 500))
+			}
+			out.act = actDone
 		case f.TruncateRate > 0 && fs.rng.Float64() < f.TruncateRate:
-			kind, act = "truncate", actTruncate
+			out.kind, out.act = "truncate", actTruncate
+		case len(f.Patch) > 0 || f.EchoNextToken:
+			out.kind, out.act, out.patch = "patch", actPatch, f
 		}
-		if act != actNone {
+		if hit || out.act != actNone {
 			f.hits++
+		}
+		if out.act != actNone {
 			break
 		}
 	}
@@ -218,20 +314,53 @@ func (fs *faults) apply(w http.ResponseWriter, req *wire.Request) (string, fault
 		case <-req.HTTP.Context().Done():
 			t.Stop()
 		}
-		if kind == "" {
-			kind = "latency"
+		if out.kind == "" {
+			out.kind = "latency"
 		}
 	}
-	switch {
-	case kind == "throttle":
-		wire.WriteError(w, req, throttleError(req))
-	case kind == "drop":
-		dropConn(w)
-	case len(kind) > 6 && kind[:6] == "error:":
-		st, _ := strconv.Atoi(kind[6:])
-		wire.WriteError(w, req, serverError(req, st))
+	if len(out.terminate) > 0 && out.kind == "" {
+		out.kind = "terminate"
 	}
-	return kind, act
+	switch {
+	case werr != nil:
+		wire.WriteError(w, req, werr)
+	case out.kind == "drop":
+		dropConn(w)
+	}
+	return out
+}
+
+// patched rewrites a successful JSON answer as f says; other answers are
+// returned unchanged.
+func patched(req *wire.Request, status int, body []byte, f *Fault) []byte {
+	if status != http.StatusOK || (req.Protocol != wire.JSON10 && req.Protocol != wire.JSON11 && req.Protocol != wire.RESTJSON) {
+		return body
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(body, &m) != nil {
+		return body
+	}
+	for k, v := range f.Patch {
+		if string(v) == "null" {
+			delete(m, k)
+		} else {
+			m[k] = v
+		}
+	}
+	if f.EchoNextToken {
+		var in struct {
+			NextToken *string `json:"NextToken"`
+		}
+		if json.Unmarshal(req.Body, &in) == nil && in.NextToken != nil {
+			b, _ := json.Marshal(*in.NextToken)
+			m["NextToken"] = b
+		}
+	}
+	out, err := json.Marshal(m)
+	if err != nil {
+		return body
+	}
+	return out
 }
 
 func dropConn(w http.ResponseWriter) {
@@ -311,4 +440,16 @@ func serverError(req *wire.Request, status int) *wire.Error {
 		return wire.Errorf(503, code, "The service is unavailable. Please try again shortly.")
 	}
 	return wire.Errorf(status, internalCode(req), "We encountered an internal error. Please try again.")
+}
+
+// terminateNow begins terminating an instance as EC2 TerminateInstances
+// does (a Fault's Terminate); an unknown id is ignored.
+func (s *Sim) terminateNow(id string) {
+	f := s.fleet
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if in := f.instances[id]; in != nil {
+		f.terminateInstanceLocked(in, s.Now())
+		f.touchLocked()
+	}
 }
