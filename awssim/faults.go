@@ -227,6 +227,29 @@ type faultOutcome struct {
 	terminate []string // instances to terminate before serving
 }
 
+// faultOperation is the operation a fault's Operation is matched with. S3
+// requests are routed by the S3 service itself (req.Op is empty); the
+// operations a fault is likely to target are named from method and path.
+func faultOperation(req *wire.Request) string {
+	if req.Op != "" || req.Service != wire.SvcS3 || req.HTTP == nil {
+		return req.Op
+	}
+	hasKey := strings.Contains(strings.TrimPrefix(req.HTTP.URL.Path, "/"), "/")
+	switch m := req.HTTP.Method; {
+	case m == http.MethodGet && hasKey:
+		return "GetObject"
+	case m == http.MethodHead && hasKey:
+		return "HeadObject"
+	case m == http.MethodPut && hasKey:
+		return "PutObject"
+	case m == http.MethodDelete && hasKey:
+		return "DeleteObject"
+	case m == http.MethodGet && req.HTTP.URL.Query().Get("list-type") == "2":
+		return "ListObjectsV2"
+	}
+	return ""
+}
+
 // namesInstance reports whether req names instance id (see Fault.InstanceID).
 func namesInstance(req *wire.Request, id string) bool {
 	if id == "" {
@@ -256,6 +279,7 @@ func namesInstance(req *wire.Request, id string) bool {
 // error, throttle or drop. The caller serves the request unless act is
 // actDone, then truncates or patches the answer as told.
 func (fs *faults) apply(w http.ResponseWriter, req *wire.Request) faultOutcome {
+	op := faultOperation(req)
 	fs.mu.Lock()
 	var (
 		delay time.Duration
@@ -263,7 +287,7 @@ func (fs *faults) apply(w http.ResponseWriter, req *wire.Request) faultOutcome {
 		werr  *wire.Error
 	)
 	for _, f := range fs.list {
-		if !match(f.Service, req.Service) || !match(f.Operation, req.Op) || (f.Count > 0 && f.hits >= f.Count) ||
+		if !match(f.Service, req.Service) || !match(f.Operation, op) || (f.Count > 0 && f.hits >= f.Count) ||
 			(f.match != nil && !f.match(req)) || !namesInstance(req, f.InstanceID) {
 			continue
 		}

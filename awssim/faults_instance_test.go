@@ -185,3 +185,20 @@ func TestNamesInstance(t *testing.T) {
 		}
 	}
 }
+
+// TestFaultOperationS3 names the S3 operations faults can target.
+func TestFaultOperationS3(t *testing.T) {
+	for _, tc := range []struct{ method, target, want string }{
+		{"GET", "/bucket/inv/AWS:Application/x/i-0123456789abcdef0.json", "GetObject"},
+		{"HEAD", "/bucket/key", "HeadObject"},
+		{"PUT", "/bucket/key", "PutObject"},
+		{"DELETE", "/bucket/key", "DeleteObject"},
+		{"GET", "/bucket?list-type=2&prefix=inv%2F", "ListObjectsV2"},
+		{"GET", "/bucket", ""},
+	} {
+		hr, _ := http.NewRequest(tc.method, "http://x"+tc.target, nil)
+		if got := faultOperation(&wire.Request{Service: wire.SvcS3, Protocol: wire.RESTXML, HTTP: hr}); got != tc.want {
+			t.Errorf("%s %s: %q, want %q", tc.method, tc.target, got, tc.want)
+		}
+	}
+}
