@@ -297,6 +297,15 @@ func (s *scanner) instance(ctx context.Context, policy *drift.CompiledPolicy, in
 		return o
 	}
 
+	// A verdict the capture times alone decide (stale: a compared type is
+	// older than inventory.max_age; exempt) needs none of the remaining
+	// pages: the first page of each type carried its CaptureTime.
+	if early := policy.Compare(b.m, &drift.Snapshot{InstanceID: in.ID, AMI: in.AMI, ASG: in.ASG, CaptureTimes: o.captures,
+		Instance: drift.InstanceFacts{LaunchTemplateAMI: in.LaunchTemplateAMI}}); early.Verdict == drift.VerdictStale || early.Verdict == drift.VerdictExempt {
+		o.report = early
+		return o
+	}
+
 	for _, td := range types {
 		if !td.Present {
 			continue
