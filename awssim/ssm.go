@@ -402,8 +402,9 @@ func (s *Sim) ssmDescribeInstanceInformation(req *wire.Request) (any, *wire.Erro
 		return nil, wire.Errorf(400, "InvalidInstanceInformationFilterValue", "InstanceInformationFilterList and Filters can't be used in the same request.")
 	}
 	type flt struct {
-		key  string
-		vals []string
+		Key  string   `json:"k"`
+		Vals []string `json:"v"`
+		set  map[string]bool
 	}
 	var fs []flt
 	hasTag, hasOther := false, false
@@ -419,7 +420,7 @@ func (s *Sim) ssmDescribeInstanceInformation(req *wire.Request) (any, *wire.Erro
 		if len(f.Values) == 0 || len(f.Values) > 100 {
 			return nil, wire.Errorf(400, "InvalidInstanceInformationFilterValue", "Filter %s must have between 1 and 100 values.", f.Key)
 		}
-		fs = append(fs, flt{f.Key, f.Values})
+		fs = append(fs, flt{Key: f.Key, Vals: f.Values})
 	}
 	if hasTag && hasOther {
 		return nil, wire.Errorf(400, "InvalidInstanceInformationFilterValue", "Tag filters can't be combined with other filter types.")
@@ -431,7 +432,13 @@ func (s *Sim) ssmDescribeInstanceInformation(req *wire.Request) (any, *wire.Erro
 		if len(f.ValueSet) == 0 || len(f.ValueSet) > 100 {
 			return nil, wire.Errorf(400, "InvalidInstanceInformationFilterValue", "Filter %s must have between 1 and 100 values.", f.Key)
 		}
-		fs = append(fs, flt{f.Key, f.ValueSet})
+		fs = append(fs, flt{Key: f.Key, Vals: f.ValueSet})
+	}
+	for i := range fs {
+		fs[i].set = make(map[string]bool, len(fs[i].Vals))
+		for _, v := range fs[i].Vals {
+			fs[i].set[v] = true
+		}
 	}
 	fb, _ := json.Marshal(fs)
 	scope := "DII|" + string(fb)
@@ -445,8 +452,8 @@ func (s *Sim) ssmDescribeInstanceInformation(req *wire.Request) (any, *wire.Erro
 	defer f.mu.RUnlock()
 	var invalid []string
 	for _, fl := range fs {
-		if fl.key == "InstanceIds" {
-			for _, id := range fl.vals {
+		if fl.Key == "InstanceIds" {
+			for _, id := range fl.Vals {
 				if x := f.instances[id]; (x == nil || !validForSSM(x)) && !contains(invalid, id) {
 					invalid = append(invalid, id)
 				}
@@ -466,26 +473,26 @@ func (s *Sim) ssmDescribeInstanceInformation(req *wire.Request) (any, *wire.Erro
 			var v string
 			present := true
 			switch {
-			case fl.key == "InstanceIds":
+			case fl.Key == "InstanceIds":
 				v = x.ID
-			case fl.key == "PingStatus":
+			case fl.Key == "PingStatus":
 				v = pingStatus(x)
-			case fl.key == "PlatformTypes":
+			case fl.Key == "PlatformTypes":
 				v = platformType(x)
-			case fl.key == "ResourceType":
+			case fl.Key == "ResourceType":
 				v = "EC2Instance"
-			case fl.key == "AgentVersion":
+			case fl.Key == "AgentVersion":
 				v = x.AgentVersion
-			case fl.key == "AssociationStatus":
+			case fl.Key == "AssociationStatus":
 				v = "Success"
-			case fl.key == "SourceIds":
+			case fl.Key == "SourceIds":
 				v = x.ID
-			case fl.key == "SourceTypes":
+			case fl.Key == "SourceTypes":
 				v = "AWS::EC2::Instance"
-			case fl.key == "tag-key":
+			case fl.Key == "tag-key":
 				ok = false
 				for k := range x.Tags {
-					if contains(fl.vals, k) {
+					if fl.set[k] {
 						ok = true
 					}
 				}
@@ -493,12 +500,12 @@ func (s *Sim) ssmDescribeInstanceInformation(req *wire.Request) (any, *wire.Erro
 					break
 				}
 				continue
-			case strings.HasPrefix(fl.key, "tag:"):
-				v, present = x.Tags[fl.key[4:]]
+			case strings.HasPrefix(fl.Key, "tag:"):
+				v, present = x.Tags[fl.Key[4:]]
 			default:
 				present = false
 			}
-			if !present || !contains(fl.vals, v) {
+			if !present || !fl.set[v] {
 				ok = false
 			}
 			if !ok {

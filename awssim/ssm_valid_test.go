@@ -219,3 +219,20 @@ func TestCustomTypesDefinedPerAccount(t *testing.T) {
 		t.Fatal("Custom:Agent survived Reset")
 	}
 }
+
+// TestDescribeInstanceInformationTokenScope: a NextToken is only valid with
+// the filters it was minted for.
+func TestDescribeInstanceInformationTokenScope(t *testing.T) {
+	e := newEnv(t, Options{}, DemoScenario())
+	out, err := e.ssm.DescribeInstanceInformation(e.ctx, &ssm.DescribeInstanceInformationInput{MaxResults: aws.Int32(5),
+		Filters: []ssmtypes.InstanceInformationStringFilter{{Key: aws.String("PingStatus"), Values: []string{"Online"}}}})
+	if err != nil || out.NextToken == nil {
+		t.Fatalf("first page: %v", err)
+	}
+	_, err = e.ssm.DescribeInstanceInformation(e.ctx, &ssm.DescribeInstanceInformationInput{MaxResults: aws.Int32(5), NextToken: out.NextToken,
+		Filters: []ssmtypes.InstanceInformationStringFilter{{Key: aws.String("PingStatus"), Values: []string{"ConnectionLost"}}}})
+	var x *ssmtypes.InvalidNextToken
+	if !errors.As(err, &x) {
+		t.Fatalf("token replayed with other filter values: %v", err)
+	}
+}
