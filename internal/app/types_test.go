@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -83,6 +84,13 @@ func TestUnknownInventoryTypesNotCollected(t *testing.T) {
 		if g := gauge(typ); g != want {
 			t.Errorf("driftd_inventory_type_unavailable{type=%q} = %v, want %v", typ, g, want)
 		}
+	}
+
+	srv := httptest.NewServer(a.Handler())
+	defer srv.Close()
+	body := get(t, srv, "/api/v1/scan", 200)
+	if !strings.Contains(string(body), `"inventory_types_unavailable"`) || !strings.Contains(string(body), "Custom:SystemdUnit is not defined in this account") {
+		t.Errorf("/api/v1/scan lacks the unavailable types: %s", body)
 	}
 
 	// One instance reports Custom:SystemdUnit: the account knows it now.
