@@ -153,3 +153,25 @@ func TestOneBadInstanceNeverBlindsTheRest(t *testing.T) {
 		})
 	}
 }
+
+// TestDataSyncListingFailureBlindsNoOne: when a type's listing fails after
+// retries, its objects are read directly and every verdict is the one a
+// listed scan gives.
+func TestDataSyncListingFailureBlindsNoOne(t *testing.T) {
+	sim, url, _, c := syncFleet(t, 20, 120)
+	c.AWS.RetryMode, c.AWS.MaxAttempts, c.AWS.MaxBackoff = "standard", 2, 5*time.Millisecond
+	c = s3Config(c)
+	ref, err := newTestApp(t, url, c).Scan(context.Background(), nil)
+	must(t, err)
+	// Both attempts of the first listing (AWS:Application) fail.
+	_, err = sim.AddFault(awssim.Fault{Service: "s3", Operation: "ListObjectsV2", ErrorRate: 1, ErrorStatus: 503, Count: 2})
+	must(t, err)
+	res, err := newTestApp(t, url, c).Scan(context.Background(), nil)
+	must(t, err)
+	if !reflect.DeepEqual(views(res), views(ref)) {
+		t.Fatalf("verdicts changed: %v, want %v", res.Summary, ref.Summary)
+	}
+	if ds := res.Cost.DataSync; ds == nil || len(ds.ListFailed) != 1 || ds.ListFailed[0] != drift.TypeApplication {
+		t.Fatalf("data sync stats %+v", ds)
+	}
+}
