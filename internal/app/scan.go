@@ -300,10 +300,13 @@ func (s *scanner) instance(ctx context.Context, policy *drift.CompiledPolicy, in
 	// A verdict the capture times alone decide (stale: a compared type is
 	// older than inventory.max_age; exempt) needs none of the remaining
 	// pages: the first page of each type carried its CaptureTime.
-	if early := policy.Compare(b.m, &drift.Snapshot{InstanceID: in.ID, AMI: in.AMI, ASG: in.ASG, CaptureTimes: o.captures,
-		Instance: drift.InstanceFacts{LaunchTemplateAMI: in.LaunchTemplateAMI}}); early.Verdict == drift.VerdictStale || early.Verdict == drift.VerdictExempt {
-		o.report = early
-		return o
+	if s.mayDecideEarly(o.captures, now) {
+		early := policy.Compare(b.m, &drift.Snapshot{InstanceID: in.ID, AMI: in.AMI, ASG: in.ASG, CaptureTimes: o.captures,
+			Instance: drift.InstanceFacts{LaunchTemplateAMI: in.LaunchTemplateAMI}})
+		if early.Verdict == drift.VerdictStale || early.Verdict == drift.VerdictExempt {
+			o.report = early
+			return o
+		}
 	}
 
 	for _, td := range types {
@@ -318,6 +321,26 @@ func (s *scanner) instance(ctx context.Context, policy *drift.CompiledPolicy, in
 	snap = collectors.BuildSnapshot(in, types, b.m.PackageFormat)
 	o.report = policy.Compare(b.m, snap)
 	return o
+}
+
+// mayDecideEarly is a cheap necessary condition for a verdict the capture
+// times alone decide: a capture older than inventory.max_age, or exempt
+// rules in the policy. It spares the comparison of an empty snapshot (every
+// baseline item "removed") for the ordinary instance.
+func (s *scanner) mayDecideEarly(captures map[string]time.Time, now time.Time) bool {
+	if maxAge := s.rt.cfg.Inventory.MaxAge; maxAge > 0 {
+		for _, c := range captures {
+			if c.Before(now.Add(-maxAge)) {
+				return true
+			}
+		}
+	}
+	for _, r := range s.rt.rules {
+		if r.Action == drift.ActionExempt {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *scanner) reusable(prev state.Entry, in collectors.Instance, captures map[string]time.Time, version string) bool {
