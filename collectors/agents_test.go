@@ -208,3 +208,25 @@ func TestNamedIDs(t *testing.T) {
 		}
 	}
 }
+
+// FuzzNamedIDs: whatever the message, only ids of the batch come back.
+func FuzzNamedIDs(f *testing.F) {
+	f.Add("Instances [[i-0aaaaaaaaaaaaaaa1, i-0aaaaaaaaaaaaaaa2]] not in a valid state for account 1")
+	f.Add("Instances [[]] not in a valid state for account 1")
+	f.Add("mi-0aaaaaaaaaaaaaaa3i-0aaaaaaaaaaaaaaa1")
+	batch := []string{"i-0aaaaaaaaaaaaaaa1", "i-0aaaaaaaaaaaaaaa2", "mi-0aaaaaaaaaaaaaaa3"}
+	f.Fuzz(func(t *testing.T, msg string) {
+		for id := range namedIDs(errors.New(msg), batch) {
+			if !strings.Contains(msg, id) {
+				t.Fatalf("%q named though absent from %q", id, msg)
+			}
+			found := false
+			for _, b := range batch {
+				found = found || b == id
+			}
+			if !found {
+				t.Fatalf("%q is not of the batch", id)
+			}
+		}
+	})
+}
