@@ -463,7 +463,11 @@ func (s *Sim) ssmDescribeInstanceInformation(req *wire.Request) (any, *wire.Erro
 	if len(invalid) > 0 {
 		return nil, s.invalidInstancesErr(invalid)
 	}
-	var sel []*Instance
+	var (
+		sel     []*Instance
+		matched int
+		more    bool
+	)
 	for _, x := range f.order {
 		if !visibleToSSM(x) {
 			continue
@@ -512,19 +516,27 @@ func (s *Sim) ssmDescribeInstanceInformation(req *wire.Request) (any, *wire.Erro
 				break
 			}
 		}
-		if ok {
+		if !ok {
+			continue
+		}
+		// Keep only this page (a listing of 10,000 nodes must not build a
+		// 10,000-entry slice per call); one match past it proves there is more.
+		if matched >= off+size {
+			more = true
+			break
+		}
+		if matched >= off {
 			sel = append(sel, x)
 		}
+		matched++
 	}
-	off = min(off, len(sel))
-	end := min(off+size, len(sel))
-	list := make([]instanceInfo, 0, end-off)
-	for _, x := range sel[off:end] {
+	list := make([]instanceInfo, 0, len(sel))
+	for _, x := range sel {
 		list = append(list, s.instanceInfo(x, now))
 	}
 	out := map[string]any{"InstanceInformationList": list}
-	if end < len(sel) {
-		out["NextToken"] = s.tok.mint(scope, end)
+	if more {
+		out["NextToken"] = s.tok.mint(scope, off+size)
 	}
 	return out, nil
 }
