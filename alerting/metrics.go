@@ -1,6 +1,7 @@
 package alerting
 
 import (
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -26,6 +27,12 @@ type DaemonMetrics struct {
 	ConfigLastReload  prometheus.Gauge
 	BaselineErrors    *prometheus.CounterVec
 	BuildInfo         *prometheus.GaugeVec
+	// InventoryTypeUnavailable is 1 for a configured inventory type SSM did
+	// not know at the last scan that asked (InvalidTypeNameException), else 0.
+	InventoryTypeUnavailable *prometheus.GaugeVec
+
+	typesMu sync.Mutex
+	types   map[string]bool // configured types with a series
 }
 
 // NewDaemonMetrics creates the daemon metrics and registers them with reg.
@@ -74,10 +81,14 @@ func NewDaemonMetrics(reg prometheus.Registerer, version, goVersion string) *Dae
 		BuildInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "driftd_build_info", Help: "Build information; always 1.",
 		}, []string{"version", "goversion"}),
+		InventoryTypeUnavailable: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "driftd_inventory_type_unavailable",
+			Help: "1 when SSM did not know the configured inventory type at the last scan that asked (InvalidTypeNameException: not collected), else 0.",
+		}, []string{"type"}),
 	}
 	reg.MustRegister(m.Instances, m.Findings, m.InventoryAge, m.ScanDuration, m.Scans, m.LastSuccessfulRun,
 		m.CollectorSuccess, m.CollectorDuration, m.CollectorErrors, m.APICalls, m.ConfigReloads, m.ConfigLastReload,
-		m.BaselineErrors, m.BuildInfo)
+		m.BaselineErrors, m.BuildInfo, m.InventoryTypeUnavailable)
 	m.BuildInfo.WithLabelValues(version, goVersion).Set(1)
 	for _, r := range []string{"success", "failure"} {
 		m.Scans.WithLabelValues(r)
@@ -85,6 +96,44 @@ func NewDaemonMetrics(reg prometheus.Registerer, version, goVersion string) *Dae
 	}
 	m.ConfigLastReload.Set(1)
 	return m
+}
+
+// InitInventoryTypes gives driftd_inventory_type_unavailable a series for
+// each configured type (0 until a scan finds it unavailable) and drops the
+// series of types no longer configured.
+func (m *DaemonMetrics) InitInventoryTypes(types []string) {
+	m.typesMu.Lock()
+	defer m.typesMu.Unlock()
+	want := make(map[string]bool, len(types))
+	for _, t := range types {
+		want[t] = true
+		if !m.types[t] {
+			m.InventoryTypeUnavailable.WithLabelValues(t).Set(0)
+		}
+	}
+	for t := range m.types {
+		if !want[t] {
+			m.InventoryTypeUnavailable.DeleteLabelValues(t)
+		}
+	}
+	m.types = want
+}
+
+// SetInventoryTypes records what a scan learned: type → unavailable. Types
+// the scan did not ask about keep their value; unconfigured ones are ignored.
+func (m *DaemonMetrics) SetInventoryTypes(settled map[string]bool) {
+	m.typesMu.Lock()
+	defer m.typesMu.Unlock()
+	for t, unavailable := range settled {
+		if !m.types[t] {
+			continue
+		}
+		v := 0.0
+		if unavailable {
+			v = 1
+		}
+		m.InventoryTypeUnavailable.WithLabelValues(t).Set(v)
+	}
 }
 
 // FleetInstance is one instance's contribution to the fleet gauges.

@@ -24,9 +24,15 @@ type adminFault struct {
 	DropRate     float64 `json:"dropRate"`
 	TruncateRate float64 `json:"truncateRate"`
 	Count        int     `json:"count"`
-	// Params and ErrorCode: see Fault.
-	Params    map[string]string `json:"params"`
-	ErrorCode string            `json:"errorCode"`
+	// Params: see Fault.
+	Params map[string]string `json:"params"`
+
+	ErrorCode     string                     `json:"errorCode"`
+	ErrorMessage  string                     `json:"errorMessage"`
+	Patch         map[string]json.RawMessage `json:"patch"`
+	EchoNextToken bool                       `json:"echoNextToken"`
+	InstanceID    string                     `json:"instanceId"`
+	Terminate     string                     `json:"terminate"`
 }
 
 // adminDrift selects an instance and a drift.
@@ -141,7 +147,8 @@ func (s *Sim) serveAdmin(w http.ResponseWriter, r *http.Request) {
 		}
 		id, err := s.AddFault(Fault{Service: af.Service, Operation: af.Operation, Rate: af.Rate, Burst: af.Burst,
 			Latency: lat, Jitter: jit, ErrorRate: af.ErrorRate, ErrorStatus: af.ErrorStatus, DropRate: af.DropRate,
-			TruncateRate: af.TruncateRate, Count: af.Count, Params: af.Params, ErrorCode: af.ErrorCode})
+			TruncateRate: af.TruncateRate, Count: af.Count, Params: af.Params, ErrorCode: af.ErrorCode, ErrorMessage: af.ErrorMessage,
+			Patch: af.Patch, EchoNextToken: af.EchoNextToken, InstanceID: af.InstanceID, Terminate: af.Terminate})
 		if err != nil {
 			adminErr(w, 400, "%v", err)
 			return

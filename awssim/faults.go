@@ -41,14 +41,46 @@ type Fault struct {
 	ErrorRate   float64 `json:"errorRate,omitempty"`
 	ErrorStatus int     `json:"errorStatus,omitempty"`
 
+	// ErrorCode, with ErrorRate, answers this error code (in the protocol's
+	// error shape) instead of a server error: ErrorStatus (default 400; any
+	// 4xx or 5xx) and ErrorMessage are its HTTP status and message. E.g.
+	// AccessDeniedException for one instance's ListInventoryEntries, or
+	// InvalidInstanceId with a message naming no id.
+	ErrorCode    string `json:"errorCode,omitempty"`
+	ErrorMessage string `json:"errorMessage,omitempty"`
+
 	// DropRate is the probability of closing the connection without an answer.
 	DropRate float64 `json:"dropRate,omitempty"`
 	// TruncateRate is the probability of sending the headers and half the body,
 	// then closing the connection.
 	TruncateRate float64 `json:"truncateRate,omitempty"`
 
+	// Patch replaces (or adds) top-level members of a successful JSON answer
+	// (SSM and the other JSON protocols), e.g. {"CaptureTime": "yesterday"}
+	// for a malformed capture time or {"Entries": [{"Name": 5}]} for an entry
+	// the client cannot decode. A null value removes the member.
+	Patch map[string]json.RawMessage `json:"patch,omitempty"`
+	// EchoNextToken makes a successful JSON answer to a request that carries
+	// a NextToken return that same token: a paging loop.
+	EchoNextToken bool `json:"echoNextToken,omitempty"`
+
+	// InstanceID, when set, restricts the fault to requests that name this
+	// instance: a JSON request body holding it as a string (SSM
+	// ListInventoryEntries' InstanceId, a value of an InstanceIds filter), a
+	// query-protocol form value (EC2 InstanceId.N), or a URL path holding it
+	// as a path element or file name (Resource Data Sync objects
+	// ".../<instance-id>.json").
+	InstanceID string `json:"instanceId,omitempty"`
+
+	// Terminate, when set, begins terminating that instance (as EC2
+	// TerminateInstances does) just before a matching request is served,
+	// whatever else the fault does: the instance went away between the
+	// caller's previous call and this one. Use Count 1 for a single event.
+	Terminate string `json:"terminate,omitempty"`
+
 	// Count, when > 0, limits how many requests the fault affects (throttle
-	// rejections, errors, drops and truncations each count as one).
+	// rejections, errors, drops, truncations, patched answers and
+	// terminations each count as one).
 	Count int `json:"count,omitempty"`
 
 	// Params, when set, restricts the fault to requests that carry, for every
@@ -57,12 +89,7 @@ type Fault struct {
 	// Query protocols (EC2, Auto Scaling, SNS, STS) match the form as sent
 	// ("Filter.1.Value.*"); JSON protocols match the body's top-level string
 	// members ("Name"). Other protocols never match.
-	Params map[string]string `json:"params,omitempty"`
-	// ErrorCode, when set, is the code of the ErrorRate answers instead of
-	// the service's internal error: "AccessDenied" with ErrorStatus 403,
-	// "Throttling" with 400. ErrorStatus may then be 400..599 (default 400).
-	ErrorCode string `json:"errorCode,omitempty"`
-
+	Params  map[string]string `json:"params,omitempty"`
 	limiter *rate.Limiter
 	hits    int
 	// match, when set, further restricts the requests the fault applies to.
@@ -85,10 +112,13 @@ func (s *Sim) AddFault(f Fault) (string, error) {
 		return "", fmt.Errorf("fault: rates must be within 0..1 and durations non-negative")
 	}
 	if f.ErrorCode == "" && f.ErrorStatus != 0 && (f.ErrorStatus < 500 || f.ErrorStatus > 599) {
-		return "", fmt.Errorf("fault: errorStatus %d is not a 5xx status (a 4xx needs an errorCode)", f.ErrorStatus)
+		return "", fmt.Errorf("fault: errorStatus %d is not a 5xx status (set errorCode for a client error)", f.ErrorStatus)
 	}
 	if f.ErrorCode != "" && f.ErrorStatus != 0 && (f.ErrorStatus < 400 || f.ErrorStatus > 599) {
 		return "", fmt.Errorf("fault: errorStatus %d is not a 4xx or 5xx status", f.ErrorStatus)
+	}
+	if (f.ErrorCode != "" || f.ErrorMessage != "") && f.ErrorRate == 0 {
+		return "", fmt.Errorf("fault: errorCode/errorMessage need errorRate > 0")
 	}
 	for k := range f.Params {
 		if _, err := path.Match(k, ""); err != nil || k == "" {
@@ -141,7 +171,7 @@ func (s *Sim) Faults() []Fault {
 	out := make([]Fault, 0, len(s.faults.list))
 	for _, f := range s.faults.list {
 		c := *f
-		c.limiter, c.match = nil, nil
+		c.limiter, c.match, c.hits = nil, nil, 0
 		out = append(out, c)
 	}
 	return out
@@ -239,43 +269,124 @@ func paramsMatch(want map[string]string, req *wire.Request) bool {
 type faultAction int
 
 const (
-	actNone faultAction = iota
-	actDone             // an answer was written (or the connection dropped)
-	actTruncate
+	actNone     faultAction = iota
+	actDone                 // an answer was written (or the connection dropped)
+	actTruncate             // serve, then send half the answer
+	actPatch                // serve, then rewrite the JSON answer
 )
 
-// apply evaluates the faults for req. It returns the fault's name for the call
-// log and what the caller must do.
-func (fs *faults) apply(w http.ResponseWriter, req *wire.Request) (string, faultAction) {
+// faultOutcome is what apply decided for one request.
+type faultOutcome struct {
+	kind      string // for the call log ("" none)
+	act       faultAction
+	patch     *Fault   // the fault whose Patch/EchoNextToken applies (actPatch)
+	terminate []string // instances to terminate before serving
+}
+
+// faultOperation is the operation a fault's Operation is matched with. S3
+// requests are routed by the S3 service itself (req.Op is empty); the
+// operations a fault is likely to target are named from method and path.
+func faultOperation(req *wire.Request) string {
+	if req.Op != "" || req.Service != wire.SvcS3 || req.HTTP == nil {
+		return req.Op
+	}
+	hasKey := strings.Contains(strings.TrimPrefix(req.HTTP.URL.Path, "/"), "/")
+	switch m := req.HTTP.Method; {
+	case m == http.MethodGet && hasKey:
+		return "GetObject"
+	case m == http.MethodHead && hasKey:
+		return "HeadObject"
+	case m == http.MethodPut && hasKey:
+		return "PutObject"
+	case m == http.MethodDelete && hasKey:
+		return "DeleteObject"
+	case m == http.MethodGet && req.HTTP.URL.Query().Get("list-type") == "2":
+		return "ListObjectsV2"
+	}
+	return ""
+}
+
+// namesInstance reports whether req names instance id (see Fault.InstanceID).
+func namesInstance(req *wire.Request, id string) bool {
+	if id == "" {
+		return true
+	}
+	if len(req.Body) > 0 && bytes.Contains(req.Body, []byte(`"`+id+`"`)) {
+		return true
+	}
+	for _, vs := range req.Form {
+		for _, v := range vs {
+			if v == id {
+				return true
+			}
+		}
+	}
+	if req.HTTP != nil {
+		for _, el := range strings.Split(req.HTTP.URL.Path, "/") {
+			if el == id || strings.TrimSuffix(el, ".json") == id {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// apply evaluates the faults for req and writes the answer of an injected
+// error, throttle or drop. The caller serves the request unless act is
+// actDone, then truncates or patches the answer as told.
+func (fs *faults) apply(w http.ResponseWriter, req *wire.Request) faultOutcome {
+	op := faultOperation(req)
 	fs.mu.Lock()
-	var delay time.Duration
-	kind, code := "", ""
-	act := actNone
+	var (
+		delay time.Duration
+		out   faultOutcome
+		werr  *wire.Error
+	)
 	for _, f := range fs.list {
-		if !match(f.Service, req.Service) || !match(f.Operation, req.Op) || (f.Count > 0 && f.hits >= f.Count) ||
-			(f.match != nil && !f.match(req)) || !paramsMatch(f.Params, req) {
+		if !match(f.Service, req.Service) || !match(f.Operation, op) || (f.Count > 0 && f.hits >= f.Count) ||
+			(f.match != nil && !f.match(req)) || !namesInstance(req, f.InstanceID) || !paramsMatch(f.Params, req) {
 			continue
 		}
 		delay += f.Latency
 		if f.Jitter > 0 {
 			delay += time.Duration(fs.rng.Int64N(int64(f.Jitter)))
 		}
+		hit := false
+		if f.Terminate != "" {
+			out.terminate = append(out.terminate, f.Terminate)
+			hit = true
+		}
 		switch {
 		case f.limiter != nil && !f.limiter.Allow():
-			kind, act = "throttle", actDone
+			out.kind, out.act, werr = "throttle", actDone, throttleError(req)
 		case f.DropRate > 0 && fs.rng.Float64() < f.DropRate:
-			kind, act = "drop", actDone
+			out.kind, out.act = "drop", actDone
 		case f.ErrorRate > 0 && fs.rng.Float64() < f.ErrorRate:
-			st := max(f.ErrorStatus, 500)
 			if f.ErrorCode != "" {
-				st, code = f.ErrorStatus, f.ErrorCode
+				st := f.ErrorStatus
+				if st == 0 {
+					st = 400
+				}
+				msg := f.ErrorMessage
+				if msg == "" {
+					msg = "injected " + f.ErrorCode + " for " + req.Service + ":" + op
+				}
+				werr = wire.Errorf(st, f.ErrorCode, "%s", msg)
+				out.kind = "error:" + strconv.Itoa(st) + ":" + f.ErrorCode
+			} else {
+				werr = serverError(req, max(f.ErrorStatus, 500))
+				out.kind = "error:" + strconv.Itoa(max(f.ErrorStatus, 500))
 			}
-			kind, act = "error:"+strconv.Itoa(st), actDone
+			out.act = actDone
 		case f.TruncateRate > 0 && fs.rng.Float64() < f.TruncateRate:
-			kind, act = "truncate", actTruncate
+			out.kind, out.act = "truncate", actTruncate
+		case len(f.Patch) > 0 || f.EchoNextToken:
+			out.kind, out.act, out.patch = "patch", actPatch, f
 		}
-		if act != actNone {
+		if hit || out.act != actNone {
 			f.hits++
+		}
+		if out.act != actNone {
 			break
 		}
 	}
@@ -287,24 +398,53 @@ func (fs *faults) apply(w http.ResponseWriter, req *wire.Request) (string, fault
 		case <-req.HTTP.Context().Done():
 			t.Stop()
 		}
-		if kind == "" {
-			kind = "latency"
+		if out.kind == "" {
+			out.kind = "latency"
 		}
+	}
+	if len(out.terminate) > 0 && out.kind == "" {
+		out.kind = "terminate"
 	}
 	switch {
-	case kind == "throttle":
-		wire.WriteError(w, req, throttleError(req))
-	case kind == "drop":
+	case werr != nil:
+		wire.WriteError(w, req, werr)
+	case out.kind == "drop":
 		dropConn(w)
-	case len(kind) > 6 && kind[:6] == "error:":
-		st, _ := strconv.Atoi(kind[6:])
-		if code != "" {
-			wire.WriteError(w, req, wire.Errorf(st, code, "injected %s for %s:%s", code, req.Service, req.Op))
+	}
+	return out
+}
+
+// patched rewrites a successful JSON answer as f says; other answers are
+// returned unchanged.
+func patched(req *wire.Request, status int, body []byte, f *Fault) []byte {
+	if status != http.StatusOK || (req.Protocol != wire.JSON10 && req.Protocol != wire.JSON11 && req.Protocol != wire.RESTJSON) {
+		return body
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(body, &m) != nil {
+		return body
+	}
+	for k, v := range f.Patch {
+		if string(v) == "null" {
+			delete(m, k)
 		} else {
-			wire.WriteError(w, req, serverError(req, st))
+			m[k] = v
 		}
 	}
-	return kind, act
+	if f.EchoNextToken {
+		var in struct {
+			NextToken *string `json:"NextToken"`
+		}
+		if json.Unmarshal(req.Body, &in) == nil && in.NextToken != nil {
+			b, _ := json.Marshal(*in.NextToken)
+			m["NextToken"] = b
+		}
+	}
+	out, err := json.Marshal(m)
+	if err != nil {
+		return body
+	}
+	return out
 }
 
 func dropConn(w http.ResponseWriter) {
@@ -384,4 +524,16 @@ func serverError(req *wire.Request, status int) *wire.Error {
 		return wire.Errorf(503, code, "The service is unavailable. Please try again shortly.")
 	}
 	return wire.Errorf(status, internalCode(req), "We encountered an internal error. Please try again.")
+}
+
+// terminateNow begins terminating an instance as EC2 TerminateInstances
+// does (a Fault's Terminate); an unknown id is ignored.
+func (s *Sim) terminateNow(id string) {
+	f := s.fleet
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if in := f.instances[id]; in != nil {
+		f.terminateInstanceLocked(in, s.Now())
+		f.touchLocked()
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -206,6 +207,10 @@ type fleet struct {
 	rng       *rand.Rand
 	seq       uint32
 	nextDue   atomic.Int64 // unix nanos of the next timed transition; MaxInt64 = none
+	// definedTypes holds the Custom:* inventory types the account knows
+	// (type name → true): once any instance's inventory has carried one, it
+	// stays defined. Replaced (not cleared) by resetLocked.
+	definedTypes *sync.Map
 }
 
 func newFleet(o *Options) *fleet {
@@ -225,6 +230,7 @@ func (f *fleet) resetLocked() {
 	f.rng = rand.New(rand.NewPCG(uint64(f.opts.Seed), 0x5eed))
 	f.seq = 0
 	f.nextDue.Store(0)
+	f.definedTypes = &sync.Map{}
 }
 
 func (f *fleet) newID(prefix string) string { return fmt.Sprintf("%s-0%016x", prefix, f.rng.Uint64()) }
@@ -718,6 +724,28 @@ func (f *fleet) hasInventory(in *Instance, now time.Time) bool {
 	return in.Managed && !in.inventoryAt.IsZero() && !now.Before(in.inventoryAt)
 }
 
+// typeDefined reports whether the account knows an inventory type (f.mu
+// held, read or write). AWS:* types always exist (their names are checked by
+// validTypeName). A Custom:* type exists once any instance's inventory has
+// carried it: content injected or put with PutInventory (recorded by
+// mutateLocked), or its AMI's content on an instance that has reported
+// inventory (found here on first use and remembered).
+func (f *fleet) typeDefined(typeName string, now time.Time) bool {
+	if !strings.HasPrefix(typeName, "Custom:") {
+		return true
+	}
+	if _, ok := f.definedTypes.Load(typeName); ok {
+		return true
+	}
+	for _, x := range f.order {
+		if x.ami != nil && x.ami.Inventory[typeName] != nil && f.hasInventory(x, now) {
+			f.definedTypes.Store(typeName, true)
+			return true
+		}
+	}
+	return false
+}
+
 // captureTime is when the node last reported inventory as of now.
 func (f *fleet) captureTime(in *Instance, now time.Time) time.Time {
 	end := now
@@ -750,6 +778,9 @@ func (f *fleet) mutateLocked(in *Instance, typeName string, fn func(o *overlay))
 		in.overlays[typeName] = o
 	}
 	fn(o)
+	if strings.HasPrefix(typeName, "Custom:") {
+		f.definedTypes.Store(typeName, true) // the instance now reports the type
+	}
 	var base *TypeData
 	if in.ami != nil {
 		base = in.ami.Inventory[typeName]

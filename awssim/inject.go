@@ -20,6 +20,12 @@ const (
 	DriftStale       = "stale" // Age: freeze inventory CaptureTime Age ago
 	DriftFresh       = "fresh" // resume inventory reporting
 	DriftHeal        = "heal"  // reset to the AMI baseline
+	// DriftUnregister makes the instance's SSM agent one that never
+	// registered: DescribeInstanceInformation neither lists it nor accepts
+	// its id (InvalidInstanceId for the whole call), and it reports no
+	// inventory. DriftRegister undoes it.
+	DriftUnregister = "unregister"
+	DriftRegister   = "register"
 )
 
 // Drift is a change injected into one instance.
@@ -128,6 +134,10 @@ func (f *fleet) injectLocked(in *Instance, d Drift, now time.Time) error {
 		}
 	case DriftFresh:
 		in.staleAt = time.Time{}
+	case DriftUnregister:
+		in.Managed = false
+	case DriftRegister:
+		in.Managed = true
 	case DriftHeal:
 		in.overlays, in.merged, in.typeCapture, in.putHash = nil, nil, nil, nil
 		in.staleAt = time.Time{}

@@ -12,6 +12,7 @@ import (
 	"github.com/driftd/driftd/awssim/services"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -157,20 +158,35 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		wire.WriteError(rec, req, noService(req))
 		return
 	}
-	fault, act := s.faults.apply(rec, req)
-	call.Fault = fault
-	if act == actDone {
-		if fault == "drop" {
+	fo := s.faults.apply(rec, req)
+	call.Fault = fo.kind
+	for _, id := range fo.terminate {
+		s.terminateNow(id)
+	}
+	if fo.act == actDone {
+		if fo.kind == "drop" {
 			rec.status = 0
 		}
 		return
 	}
 	s.fleet.advance(s.Now())
-	if act == actTruncate {
+	switch fo.act {
+	case actTruncate:
 		bw := &bufferWriter{h: http.Header{}}
 		h.ServeAWS(bw, req)
 		rec.status = bw.status
 		truncated(rec, bw.status, bw.h, bw.buf.Bytes())
+		return
+	case actPatch:
+		bw := &bufferWriter{h: http.Header{}}
+		h.ServeAWS(bw, req)
+		body := patched(req, bw.status, bw.buf.Bytes(), fo.patch)
+		for k, v := range bw.h {
+			rec.Header()[k] = v
+		}
+		rec.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		rec.WriteHeader(max(bw.status, 200))
+		_, _ = rec.Write(body)
 		return
 	}
 	h.ServeAWS(rec, req)

@@ -202,6 +202,12 @@ func (s *Sim) ssmListInventoryEntries(req *wire.Request) ([]byte, *wire.Error) {
 		f.mu.RUnlock()
 		return nil, wire.Errorf(400, "InvalidInstanceId", "Instance Id %s is not valid or is not registered with Systems Manager.", id)
 	}
+	if !f.typeDefined(typ, now) {
+		// A Custom:* type no instance of the account ever reported: an
+		// error for every instance, not an empty list.
+		f.mu.RUnlock()
+		return nil, wire.Errorf(400, "InvalidTypeNameException", "The parameter type name %s is not valid.", typ)
+	}
 	var (
 		td      *TypeData
 		capture time.Time
@@ -356,9 +362,31 @@ func pingStatus(in *Instance) string {
 	return "ConnectionLost"
 }
 
-// visibleToSSM reports whether DescribeInstanceInformation lists the node.
+// visibleToSSM reports whether DescribeInstanceInformation lists the node: a
+// registered agent on a running instance (the operation does not return
+// stopped or terminated nodes).
 func visibleToSSM(in *Instance) bool {
-	return in.Managed && in.State != StateTerminated && in.State != StatePending && in.State != StateStopped
+	return in.Managed && in.State == StateRunning
+}
+
+// validForSSM reports whether an InstanceIds filter may name the node. The
+// InvalidInstanceId documentation lists the causes: no access to the node,
+// SSM Agent not running or not registered, or a state other than Running,
+// Pending, Stopped and Stopping ("Invalid states are: Shutting-down and
+// Terminated"). A pending instance's agent has not registered yet, so only
+// running and stopped nodes with a registered agent are valid here.
+func validForSSM(in *Instance) bool {
+	return in.Managed && (in.State == StateRunning || in.State == StateStopped)
+}
+
+// invalidInstancesErr is DescribeInstanceInformation's answer when an
+// InstanceIds filter names an id it cannot describe (never registered, not
+// running, unknown to the account): 400 InvalidInstanceId for the whole call,
+// listing the offending ids as AWS's message does for one id
+// ("Instances [[i-123]] not in a valid state for account 456"; several ids
+// are rendered like a Java list, comma and space separated).
+func (s *Sim) invalidInstancesErr(ids []string) *wire.Error {
+	return wire.Errorf(400, "InvalidInstanceId", "Instances [[%s]] not in a valid state for account %s", strings.Join(ids, ", "), s.opts.AccountID)
 }
 
 func (s *Sim) ssmDescribeInstanceInformation(req *wire.Request) (any, *wire.Error) {
@@ -374,8 +402,9 @@ func (s *Sim) ssmDescribeInstanceInformation(req *wire.Request) (any, *wire.Erro
 		return nil, wire.Errorf(400, "InvalidInstanceInformationFilterValue", "InstanceInformationFilterList and Filters can't be used in the same request.")
 	}
 	type flt struct {
-		key  string
-		vals []string
+		Key  string   `json:"k"`
+		Vals []string `json:"v"`
+		set  map[string]bool
 	}
 	var fs []flt
 	hasTag, hasOther := false, false
@@ -391,7 +420,7 @@ func (s *Sim) ssmDescribeInstanceInformation(req *wire.Request) (any, *wire.Erro
 		if len(f.Values) == 0 || len(f.Values) > 100 {
 			return nil, wire.Errorf(400, "InvalidInstanceInformationFilterValue", "Filter %s must have between 1 and 100 values.", f.Key)
 		}
-		fs = append(fs, flt{f.Key, f.Values})
+		fs = append(fs, flt{Key: f.Key, Vals: f.Values})
 	}
 	if hasTag && hasOther {
 		return nil, wire.Errorf(400, "InvalidInstanceInformationFilterValue", "Tag filters can't be combined with other filter types.")
@@ -403,7 +432,13 @@ func (s *Sim) ssmDescribeInstanceInformation(req *wire.Request) (any, *wire.Erro
 		if len(f.ValueSet) == 0 || len(f.ValueSet) > 100 {
 			return nil, wire.Errorf(400, "InvalidInstanceInformationFilterValue", "Filter %s must have between 1 and 100 values.", f.Key)
 		}
-		fs = append(fs, flt{f.Key, f.ValueSet})
+		fs = append(fs, flt{Key: f.Key, Vals: f.ValueSet})
+	}
+	for i := range fs {
+		fs[i].set = make(map[string]bool, len(fs[i].Vals))
+		for _, v := range fs[i].Vals {
+			fs[i].set[v] = true
+		}
 	}
 	fb, _ := json.Marshal(fs)
 	scope := "DII|" + string(fb)
@@ -415,16 +450,24 @@ func (s *Sim) ssmDescribeInstanceInformation(req *wire.Request) (any, *wire.Erro
 	now := s.Now()
 	f.mu.RLock()
 	defer f.mu.RUnlock()
+	var invalid []string
 	for _, fl := range fs {
-		if fl.key == "InstanceIds" {
-			for _, id := range fl.vals {
-				if x := f.instances[id]; x == nil || !visibleToSSM(x) {
-					return nil, wire.Errorf(400, "InvalidInstanceId", "Instance Id %s is not valid or is not registered with Systems Manager.", id)
+		if fl.Key == "InstanceIds" {
+			for _, id := range fl.Vals {
+				if x := f.instances[id]; (x == nil || !validForSSM(x)) && !contains(invalid, id) {
+					invalid = append(invalid, id)
 				}
 			}
 		}
 	}
-	var sel []*Instance
+	if len(invalid) > 0 {
+		return nil, s.invalidInstancesErr(invalid)
+	}
+	var (
+		sel     []*Instance
+		matched int
+		more    bool
+	)
 	for _, x := range f.order {
 		if !visibleToSSM(x) {
 			continue
@@ -434,26 +477,26 @@ func (s *Sim) ssmDescribeInstanceInformation(req *wire.Request) (any, *wire.Erro
 			var v string
 			present := true
 			switch {
-			case fl.key == "InstanceIds":
+			case fl.Key == "InstanceIds":
 				v = x.ID
-			case fl.key == "PingStatus":
+			case fl.Key == "PingStatus":
 				v = pingStatus(x)
-			case fl.key == "PlatformTypes":
+			case fl.Key == "PlatformTypes":
 				v = platformType(x)
-			case fl.key == "ResourceType":
+			case fl.Key == "ResourceType":
 				v = "EC2Instance"
-			case fl.key == "AgentVersion":
+			case fl.Key == "AgentVersion":
 				v = x.AgentVersion
-			case fl.key == "AssociationStatus":
+			case fl.Key == "AssociationStatus":
 				v = "Success"
-			case fl.key == "SourceIds":
+			case fl.Key == "SourceIds":
 				v = x.ID
-			case fl.key == "SourceTypes":
+			case fl.Key == "SourceTypes":
 				v = "AWS::EC2::Instance"
-			case fl.key == "tag-key":
+			case fl.Key == "tag-key":
 				ok = false
 				for k := range x.Tags {
-					if contains(fl.vals, k) {
+					if fl.set[k] {
 						ok = true
 					}
 				}
@@ -461,31 +504,39 @@ func (s *Sim) ssmDescribeInstanceInformation(req *wire.Request) (any, *wire.Erro
 					break
 				}
 				continue
-			case strings.HasPrefix(fl.key, "tag:"):
-				v, present = x.Tags[fl.key[4:]]
+			case strings.HasPrefix(fl.Key, "tag:"):
+				v, present = x.Tags[fl.Key[4:]]
 			default:
 				present = false
 			}
-			if !present || !contains(fl.vals, v) {
+			if !present || !fl.set[v] {
 				ok = false
 			}
 			if !ok {
 				break
 			}
 		}
-		if ok {
+		if !ok {
+			continue
+		}
+		// Keep only this page (a listing of 10,000 nodes must not build a
+		// 10,000-entry slice per call); one match past it proves there is more.
+		if matched >= off+size {
+			more = true
+			break
+		}
+		if matched >= off {
 			sel = append(sel, x)
 		}
+		matched++
 	}
-	off = min(off, len(sel))
-	end := min(off+size, len(sel))
-	list := make([]instanceInfo, 0, end-off)
-	for _, x := range sel[off:end] {
+	list := make([]instanceInfo, 0, len(sel))
+	for _, x := range sel {
 		list = append(list, s.instanceInfo(x, now))
 	}
 	out := map[string]any{"InstanceInformationList": list}
-	if end < len(sel) {
-		out["NextToken"] = s.tok.mint(scope, end)
+	if more {
+		out["NextToken"] = s.tok.mint(scope, off+size)
 	}
 	return out, nil
 }
@@ -679,6 +730,7 @@ func (s *Sim) ssmGetInventorySchema(req *wire.Request) (any, *wire.Error) {
 		return nil, err
 	}
 	f := s.fleet
+	now := s.Now()
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	attrs := map[string]map[string]bool{}
@@ -707,6 +759,9 @@ func (s *Sim) ssmGetInventorySchema(req *wire.Request) (any, *wire.Error) {
 	}
 	var names []string
 	for t := range attrs {
+		if !f.typeDefined(t, now) {
+			continue // AMI content no instance has reported yet
+		}
 		if in.TypeName == nil || strings.HasPrefix(t, *in.TypeName) {
 			names = append(names, t)
 		}

@@ -165,10 +165,11 @@ func TestListInventoryEntriesErrors(t *testing.T) {
 	if !errors.As(err, &x) {
 		t.Fatalf("token replayed on another instance: %v", err)
 	}
-	// a custom type the node doesn't report: empty entries, no error
-	out, err = e.ssm.ListInventoryEntries(e.ctx, &ssm.ListInventoryEntriesInput{InstanceId: aws.String(id), TypeName: aws.String("Custom:Nothing")})
-	if err != nil || len(out.Entries) != 0 || out.CaptureTime != nil || out.NextToken != nil {
-		t.Fatalf("absent custom type: %v %+v", err, out)
+	// a custom type no instance of the account ever reported: an error, not an empty list
+	_, err = e.ssm.ListInventoryEntries(e.ctx, &ssm.ListInventoryEntriesInput{InstanceId: aws.String(id), TypeName: aws.String("Custom:Nothing")})
+	var tn *ssmtypes.InvalidTypeNameException
+	if !errors.As(err, &tn) {
+		t.Fatalf("undefined custom type: %v", err)
 	}
 }
 

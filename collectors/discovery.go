@@ -13,8 +13,6 @@ import (
 	asgtypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 )
 
 // Tag keys read from instances.
@@ -52,6 +50,9 @@ type Instance struct {
 	Tags map[string]string
 	// Agent is the SSM agent's status; nil when SSM does not know the instance.
 	Agent *Agent
+	// AgentMissing, when Agent is nil, says why SSM gave no agent status (not
+	// listed, or named by InvalidInstanceId); "" when it was simply absent.
+	AgentMissing string
 	// Unknown, when set, says why this instance cannot be judged this scan.
 	Unknown string
 }
@@ -87,6 +88,9 @@ type Fleet struct {
 	Instances []Instance
 	Groups    map[string]*Group
 	AMIs      map[string]AMIInfo
+	// AgentLookup is how SSM agent status was read (AgentLookupList or
+	// AgentLookupIDs).
+	AgentLookup string
 }
 
 // Discovery finds the instances to scan. Each step is a collector of its
@@ -97,6 +101,10 @@ type Discovery struct {
 	AutoScaling AutoScalingAPI
 	SSM         SSMAPI
 	Recorder    Recorder
+	// AgentLookup forces how SSM agent status is read: AgentLookupList or
+	// AgentLookupIDs; "" (AgentLookupAuto) chooses per scan (see
+	// chooseAgentLookup). Tests and cost measurements set it.
+	AgentLookup string
 }
 
 // Collector names used in metrics.
@@ -125,6 +133,7 @@ func (d *Discovery) Discover(ctx context.Context, sel Selection) (*Fleet, error)
 	if err != nil {
 		return nil, fmt.Errorf("DescribeInstances: %w", err)
 	}
+	running := len(instances) // before the selection: an upper bound of the region's managed EC2 nodes
 	f := &Fleet{Groups: map[string]*Group{}, AMIs: map[string]AMIInfo{}}
 
 	// Auto Scaling: membership, per-instance ImageId, launch-template AMI.
@@ -185,22 +194,31 @@ func (d *Discovery) Discover(ctx context.Context, sel Selection) (*Fleet, error)
 		}
 	}
 
-	// SSM agent status.
-	var agents map[string]*Agent
-	ssmErr := Run(rec, CollectorSSMAgents, func() error {
-		var err error
-		agents, err = d.describeAgents(ctx, instances)
-		return err
+	// SSM agent status. A problem with one instance (not registered,
+	// terminated since DescribeInstances) never hides the others' status.
+	lookup := d.AgentLookup
+	if lookup == AgentLookupAuto {
+		lookup = chooseAgentLookup(sel, running, len(instances))
+	}
+	var ar *AgentResult
+	_ = Run(rec, CollectorSSMAgents, func() error {
+		ar = d.describeAgents(ctx, instances, lookup)
+		return ar.Err
 	})
+	f.AgentLookup = ar.Lookup
 	for i := range instances {
 		in := &instances[i]
-		if ssmErr != nil {
+		if a := ar.Agents[in.ID]; a != nil {
+			in.Agent = a
+			continue
+		}
+		if why, ok := ar.Failed[in.ID]; ok {
 			if in.Unknown == "" {
-				in.Unknown = fmt.Sprintf("ssm agent discovery failed: %v", ssmErr)
+				in.Unknown = "ssm agent discovery failed: " + why
 			}
 			continue
 		}
-		in.Agent = agents[in.ID]
+		in.AgentMissing = ar.Missing[in.ID]
 	}
 	sort.Slice(instances, func(i, j int) bool { return instances[i].ID < instances[j].ID })
 	f.Instances = instances
@@ -378,40 +396,6 @@ func (d *Discovery) describeImages(ctx context.Context, instances []Instance) (m
 				info.Tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
 			}
 			res[info.ID] = info
-		}
-	}
-	return res, nil
-}
-
-func (d *Discovery) describeAgents(ctx context.Context, instances []Instance) (map[string]*Agent, error) {
-	res := map[string]*Agent{}
-	for start := 0; start < len(instances); start += 50 {
-		batch := instances[start:min(start+50, len(instances))]
-		ids := make([]string, len(batch))
-		for i, in := range batch {
-			ids[i] = in.ID
-		}
-		p := ssm.NewDescribeInstanceInformationPaginator(d.SSM, &ssm.DescribeInstanceInformationInput{
-			Filters:    []ssmtypes.InstanceInformationStringFilter{{Key: aws.String("InstanceIds"), Values: ids}},
-			MaxResults: aws.Int32(50),
-		})
-		for pages := 0; p.HasMorePages(); pages++ {
-			if pages > 100 {
-				return nil, &InconsistentError{"DescribeInstanceInformation: paging did not end"}
-			}
-			page, err := p.NextPage(ctx)
-			if err != nil {
-				return nil, err
-			}
-			for _, ii := range page.InstanceInformationList {
-				res[aws.ToString(ii.InstanceId)] = &Agent{
-					PingStatus:   string(ii.PingStatus),
-					LastPing:     aws.ToTime(ii.LastPingDateTime),
-					AgentVersion: aws.ToString(ii.AgentVersion),
-					PlatformType: string(ii.PlatformType),
-					PlatformName: aws.ToString(ii.PlatformName),
-				}
-			}
 		}
 	}
 	return res, nil

@@ -2,7 +2,11 @@ package collectors
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sort"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -42,6 +46,9 @@ func (c *Inventory) First(ctx context.Context, instanceID, typeName string) (*Ty
 		InstanceId: aws.String(instanceID), TypeName: aws.String(typeName), MaxResults: aws.Int32(InventoryPageSize),
 	})
 	if err != nil {
+		if ErrorCode(err) == "InvalidTypeNameException" {
+			return nil, &TypeUnavailableError{TypeName: typeName, Err: err}
+		}
 		return nil, fmt.Errorf("ListInventoryEntries %s page 1: %w", typeName, err)
 	}
 	td := &TypeData{TypeName: typeName, SchemaVersion: aws.ToString(out.SchemaVersion), pages: 1}
@@ -109,4 +116,125 @@ func ParseCaptureTime(s string) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("bad CaptureTime %q: %w", s, err)
 	}
 	return t.UTC(), nil
+}
+
+// TypeUnavailableError says the account does not know an inventory type:
+// ListInventoryEntries answered InvalidTypeNameException. SSM answers it for
+// every instance alike, so it is a fact about the account (a Custom:* type no
+// instance has ever reported) or the configuration (a misspelt AWS:* type),
+// never about one instance.
+type TypeUnavailableError struct {
+	TypeName string
+	Err      error
+}
+
+func (e *TypeUnavailableError) Error() string { return e.Note() }
+
+// Unwrap returns the SSM error.
+func (e *TypeUnavailableError) Unwrap() error { return e.Err }
+
+// Note explains the situation to the operator.
+func (e *TypeUnavailableError) Note() string {
+	if strings.HasPrefix(e.TypeName, "Custom:") {
+		return fmt.Sprintf("inventory type %s is not defined in this account: no instance has ever reported it "+
+			"(ListInventoryEntries: InvalidTypeNameException); not collected this scan", e.TypeName)
+	}
+	return fmt.Sprintf("inventory type %s was rejected by SSM (ListInventoryEntries: InvalidTypeNameException): "+
+		"a configuration problem, check inventory.types; not collected this scan", e.TypeName)
+}
+
+// TypeGate learns once per scan whether the account knows each inventory
+// type: the first answer for a type settles it (success: known;
+// InvalidTypeNameException: unavailable), so a type the account does not
+// know costs one call per scan, not one per instance. Until a type is
+// settled, one caller at a time asks; the others wait for its answer. An
+// answer that settles nothing (throttled, 5xx) only concerns its caller's
+// instance, and the next caller asks. Safe for concurrent use; create one
+// per scan.
+type TypeGate struct {
+	mu    sync.Mutex
+	types map[string]*gateState
+}
+
+type gateState struct {
+	known       bool
+	unavailable *TypeUnavailableError
+	probe       chan struct{} // non-nil while one call is settling the type
+}
+
+// Do runs call (one instance's first read of typeName) unless the type is
+// already known to be unavailable, in which case it returns that
+// *TypeUnavailableError without calling.
+func (g *TypeGate) Do(ctx context.Context, typeName string, call func() (*TypeData, error)) (*TypeData, error) {
+	for {
+		g.mu.Lock()
+		if g.types == nil {
+			g.types = map[string]*gateState{}
+		}
+		st := g.types[typeName]
+		if st == nil {
+			st = &gateState{}
+			g.types[typeName] = st
+		}
+		switch {
+		case st.unavailable != nil:
+			g.mu.Unlock()
+			return nil, st.unavailable
+		case st.known:
+			g.mu.Unlock()
+			return call()
+		case st.probe != nil:
+			ch := st.probe
+			g.mu.Unlock()
+			select {
+			case <-ch:
+				continue
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+		st.probe = make(chan struct{})
+		g.mu.Unlock()
+		td, err := call()
+		g.mu.Lock()
+		var tu *TypeUnavailableError
+		switch {
+		case err == nil:
+			st.known = true
+		case errors.As(err, &tu):
+			st.unavailable = tu
+		}
+		close(st.probe)
+		st.probe = nil
+		g.mu.Unlock()
+		return td, err
+	}
+}
+
+// Settled returns, per type settled in this scan, whether it is
+// unavailable.
+func (g *TypeGate) Settled() map[string]bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	out := map[string]bool{}
+	for t, st := range g.types {
+		if st.known || st.unavailable != nil {
+			out[t] = st.unavailable != nil
+		}
+	}
+	return out
+}
+
+// Unavailable returns the types found unavailable, sorted by name.
+func (g *TypeGate) Unavailable() []*TypeUnavailableError {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var out []*TypeUnavailableError
+	for _, st := range g.types {
+		if st.unavailable != nil {
+			out = append(out, st.unavailable)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].TypeName < out[j].TypeName })
+	return out
 }

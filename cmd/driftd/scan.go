@@ -39,6 +39,9 @@ type ScanReport struct {
 	Duration  float64               `json:"duration_seconds"`
 	// APICost is the scan's calls next to their lower bound.
 	APICost *app.ScanCost `json:"api_cost,omitempty"`
+	// InventoryTypesUnavailable lists configured inventory types SSM does not
+	// know in this account: not collected for any instance this scan.
+	InventoryTypesUnavailable []app.TypeNote `json:"inventory_types_unavailable,omitempty"`
 }
 
 // ScanInstance is one instance of the JSON report.
@@ -76,7 +79,8 @@ func (c *scanCmd) Run(g *Globals) error {
 	if err != nil {
 		return &ExitError{Code: 2, Err: fmt.Errorf("scan: %w", err)}
 	}
-	rep := ScanReport{Summary: res.Summary, APICalls: res.APICalls, Duration: res.Duration.Seconds(), Instances: []ScanInstance{}, APICost: res.Cost}
+	rep := ScanReport{Summary: res.Summary, APICalls: res.APICalls, Duration: res.Duration.Seconds(), Instances: []ScanInstance{}, APICost: res.Cost,
+		InventoryTypesUnavailable: res.InventoryTypesUnavailable}
 	for _, v := range drift.Verdicts {
 		if _, ok := rep.Summary[v]; !ok {
 			rep.Summary[v] = 0
@@ -129,6 +133,9 @@ func writeTable(out io.Writer, rep ScanReport) {
 	sort.Strings(ops)
 	fmt.Fprintf(out, "\n%d instances: %s\nAPI calls: %d (%s) in %.1fs\n", len(rep.Instances), strings.Join(parts, " "),
 		rep.APICalls.Total, strings.Join(ops, " "), rep.Duration)
+	for _, n := range rep.InventoryTypesUnavailable {
+		fmt.Fprintf(out, "Not collected: %s\n", n.Reason)
+	}
 }
 
 func dash(s string) string {

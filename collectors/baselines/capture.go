@@ -131,6 +131,11 @@ func Capture(ctx context.Context, ec2api collectors.EC2API, ssmapi collectors.SS
 		if err == nil {
 			err = inv.Rest(ctx, id, td)
 		}
+		var tu *collectors.TypeUnavailableError
+		if errors.As(err, &tu) && t != drift.TypeApplication {
+			res.Warnings = append(res.Warnings, tu.Note())
+			continue
+		}
 		if err != nil {
 			return nil, fmt.Errorf("capture %s: %w", id, err)
 		}

@@ -153,6 +153,9 @@ type Stats struct {
 	Bytes int64 `json:"bytes"`
 	// Listed is false for restricted scans, which address objects directly.
 	Listed bool `json:"listed"`
+	// ListFailed lists the types whose listing failed; their objects were
+	// asked for directly (conditional GETs), one per instance.
+	ListFailed []string `json:"list_failed,omitempty"`
 }
 
 // Scan is one scan's view: a listing taken once (lazily, on the first
@@ -162,8 +165,10 @@ type Scan struct {
 	types      []string
 	restricted bool
 
-	once    sync.Once
-	listErr error
+	once sync.Once
+	// listErr holds, per type, why its listing failed (after the SDK's
+	// retries); objects of such a type are asked for directly instead.
+	listErr map[string]error
 	index   map[string]map[string]objectRef // type → instance → object
 
 	mu    sync.Mutex
@@ -196,18 +201,25 @@ func (s *Scan) Stats() Stats {
 	for k, v := range s.stats.ListPages {
 		st.ListPages[k] = v
 	}
+	st.ListFailed = append([]string(nil), s.stats.ListFailed...)
 	return st
 }
 
+// list lists every type once. A type whose listing fails does not blind the
+// scan: its objects are then asked for directly, instance by instance.
 func (s *Scan) list(ctx context.Context) {
 	s.once.Do(func() {
 		s.index = make(map[string]map[string]objectRef, len(s.types))
+		s.listErr = map[string]error{}
 		s.seen = map[string]bool{}
 		for _, t := range s.types {
 			m, err := s.listType(ctx, t)
 			if err != nil {
-				s.listErr = err
-				return
+				s.listErr[t] = err
+				s.mu.Lock()
+				s.stats.ListFailed = append(s.stats.ListFailed, t)
+				s.mu.Unlock()
+				continue
 			}
 			s.index[t] = m
 		}
@@ -259,8 +271,13 @@ func (s *Scan) First(ctx context.Context, instanceID, typeName string) (*collect
 		return td, s.conditionalGet(ctx, instanceID, td)
 	}
 	s.list(ctx)
-	if s.listErr != nil {
-		return nil, s.listErr
+	if err := s.listErr[typeName]; err != nil {
+		if ctx.Err() != nil {
+			return nil, err
+		}
+		// The listing of this type failed (after retries): ask for this
+		// instance's object directly, as a restricted scan does.
+		return td, s.conditionalGet(ctx, instanceID, td)
 	}
 	ref, ok := s.index[typeName][instanceID]
 	if !ok {
@@ -273,7 +290,7 @@ func (s *Scan) First(ctx context.Context, instanceID, typeName string) (*collect
 		td.Present, td.CaptureTime, td.SchemaVersion = true, k.capture, k.schema
 		return td, nil
 	}
-	return td, s.get(ctx, instanceID, td, ref.size, "")
+	return td, s.get(ctx, instanceID, td, ref.size, "", false)
 }
 
 // Rest reads a type whose content First did not download.
@@ -282,14 +299,21 @@ func (s *Scan) Rest(ctx context.Context, instanceID string, td *collectors.TypeD
 		return nil
 	}
 	size := int64(-1)
-	if !s.restricted {
+	direct := s.direct(td.TypeName)
+	if !direct {
 		if ref, ok := s.index[td.TypeName][instanceID]; ok {
 			size = ref.size
 		}
 	}
 	// An object rewritten since the listing is read as it is now; the
 	// caller judges the content and capture time it gets.
-	return s.get(ctx, instanceID, td, size, "")
+	return s.get(ctx, instanceID, td, size, "", direct)
+}
+
+// direct reports whether objects of a type are addressed without a listing
+// (a restricted scan, or a type whose listing failed).
+func (s *Scan) direct(typeName string) bool {
+	return s.restricted || s.listErr[typeName] != nil
 }
 
 // conditionalGet reads an object with If-None-Match on the remembered ETag.
@@ -299,7 +323,7 @@ func (s *Scan) conditionalGet(ctx context.Context, instanceID string, td *collec
 	if hit {
 		etag = k.etag
 	}
-	err := s.get(ctx, instanceID, td, -1, etag)
+	err := s.get(ctx, instanceID, td, -1, etag, true)
 	if err == errNotModified {
 		s.mu.Lock()
 		s.stats.NotModified++
@@ -318,7 +342,10 @@ var (
 	errNoSuchKey   = errors.New("no such key")
 )
 
-func (s *Scan) get(ctx context.Context, instanceID string, td *collectors.TypeData, size int64, ifNoneMatch string) error {
+// get reads one object. direct is true when the object was not listed (a
+// restricted scan, or its type's listing failed): a missing object then
+// means no inventory, not an object deleted since the listing.
+func (s *Scan) get(ctx context.Context, instanceID string, td *collectors.TypeData, size int64, ifNoneMatch string, direct bool) error {
 	key := s.c.Loc.Key(td.TypeName, instanceID)
 	in := &s3.GetObjectInput{Bucket: aws.String(s.c.Loc.Bucket), Key: aws.String(key)}
 	if ifNoneMatch != "" {
@@ -332,9 +359,9 @@ func (s *Scan) get(ctx context.Context, instanceID string, td *collectors.TypeDa
 			case http.StatusNotModified:
 				return errNotModified
 			case http.StatusNotFound:
-				if collectors.ErrorCode(err) == "NoSuchKey" || s.restricted {
+				if collectors.ErrorCode(err) == "NoSuchKey" || direct {
 					s.c.forget(instanceID, td.TypeName)
-					if s.restricted {
+					if direct {
 						return errNoSuchKey
 					}
 					// Listed but gone: deleted between list and get.
@@ -370,8 +397,8 @@ func (s *Scan) get(ctx context.Context, instanceID string, td *collectors.TypeDa
 // Finish ends a full scan: objects of instances no longer listed are
 // forgotten, so memory follows the fleet.
 func (s *Scan) Finish() {
-	if s.restricted || s.seen == nil || s.listErr != nil {
-		return
+	if s.restricted || s.seen == nil || len(s.listErr) > 0 {
+		return // instances of a type that was not listed may still exist
 	}
 	s.c.mu.Lock()
 	defer s.c.mu.Unlock()

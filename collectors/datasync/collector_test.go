@@ -265,3 +265,44 @@ func TestRestrictedScanConditionalGet(t *testing.T) {
 		t.Fatalf("missing object in a restricted scan: %+v %v", td, err)
 	}
 }
+
+// TestListingFailureReadsDirectly: a type whose listing fails (after the
+// SDK's retries) does not blind the scan: each instance's object of that
+// type is asked for directly, with the same content a listed read gives,
+// and an instance without an object is simply without inventory.
+func TestListingFailureReadsDirectly(t *testing.T) {
+	e := newEnv(t, 6, 60)
+	want := e.read(t, e.coll.NewScan(types, false), true)
+	if _, err := e.sim.AddFault(awssim.Fault{Service: "s3", Operation: "ListObjectsV2", ErrorRate: 1, ErrorCode: "AccessDenied", ErrorStatus: 403, ErrorMessage: "Access Denied"}); err != nil {
+		t.Fatal(err)
+	}
+	e.sim.ResetCalls()
+	fresh := datasync.New(e.s3, e.loc) // nothing remembered: every object is read
+	sc := fresh.NewScan(types, false)
+	got := e.read(t, sc, true)
+	for _, id := range e.ids {
+		for i := range types {
+			g, w := got[id][i], want[id][i]
+			if !g.Present || !g.Complete || !g.CaptureTime.Equal(w.CaptureTime) || !reflect.DeepEqual(sortEntries(g.Entries), sortEntries(w.Entries)) {
+				t.Fatalf("%s %s: direct read differs from the listed one", id, types[i])
+			}
+		}
+	}
+	if st := sc.Stats(); !reflect.DeepEqual(st.ListFailed, types) || st.Gets != len(e.ids)*len(types) {
+		t.Fatalf("stats %+v", st)
+	}
+	if lists, gets := s3Calls(e.sim); lists != len(types) || gets != len(e.ids)*len(types) {
+		t.Fatalf("%d lists, %d gets", lists, gets)
+	}
+	td, err := sc.First(context.Background(), "i-0ffffffffffffffff", "AWS:Application")
+	if err != nil || td.Present {
+		t.Fatalf("instance without an object: %+v %v", td, err)
+	}
+	// The next scan (listing failed again) revalidates with If-None-Match:
+	// unchanged objects answer 304 and keep their remembered capture time.
+	sc = fresh.NewScan(types, false)
+	e.read(t, sc, false)
+	if st := sc.Stats(); st.NotModified != len(e.ids)*len(types) || st.Gets != 0 {
+		t.Fatalf("second scan stats %+v", st)
+	}
+}

@@ -36,7 +36,12 @@ type Facts struct {
 	Groups          int  // Auto Scaling groups in the region
 	LaunchTemplates int  // distinct launch template versions resolved
 	AMIs            int  // distinct AMIs of the discovered instances
-	Managed         int  // instances whose agent status is asked (DescribeInstanceInformation)
+	// Managed is the number of discovered instances SSM reported an agent
+	// status for. Knowing which instances are registered, a collector would
+	// ask for exactly these by id (ceil(Managed/50) calls, at least one to
+	// learn that none is); instances SSM rejects or does not list cost
+	// nothing in the bound (the retries of a batch holding one are overhead).
+	Managed int
 
 	// SSM API mode, per judged instance and type: an unchanged type costs
 	// its first page (to learn the CaptureTime); a changed one all pages.
@@ -73,7 +78,7 @@ func LowerBound(f Facts) map[string]int {
 	if f.AMIs > 0 {
 		lb[OpDescribeImages] = Pages(f.AMIs, DescribeImagesBatch)
 	}
-	if f.Managed > 0 {
+	if f.Instances > 0 {
 		lb[OpDescribeInstanceInfo] = Pages(f.Managed, InstanceInformationPage)
 	}
 	switch f.Mode {

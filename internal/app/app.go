@@ -145,6 +145,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		return nil, err
 	}
 	a.rt.Store(rt)
+	a.metrics.InitInventoryTypes(cfg.Inventory.Types)
 	a.store = state.New()
 	if cfg.State.File != "" {
 		st, err := state.Load(cfg.State.File)
@@ -299,6 +300,7 @@ func (a *App) Reload(ctx context.Context) error {
 			a.log.Warn("http.listen changed; takes effect after a restart", zap.String("listen", old.cfg.HTTP.Listen))
 		}
 		a.rt.Store(rt)
+		a.metrics.InitInventoryTypes(rt.cfg.Inventory.Types)
 		if s := a.sched.Load(); s != nil && rt.cfg.Schedule.Cron != old.cfg.Schedule.Cron {
 			if err := s.reschedule(rt.cfg.Schedule.Cron); err != nil {
 				return err
@@ -355,6 +357,7 @@ func (a *App) Scan(ctx context.Context, only []string) (*ScanResult, error) {
 	res.Err = err
 	finishCost(res)
 	a.metrics.ObserveScan(res.Duration, err == nil, res.Finished)
+	a.metrics.SetInventoryTypes(res.InventoryTypes)
 	if err != nil {
 		a.log.Error("scan failed", zap.Int64("scan", res.ID), zap.Error(err), zap.Duration("duration", res.Duration))
 	} else {

@@ -136,12 +136,16 @@ func discoveryFacts(res *ScanResult, restricted bool) apicost.Facts {
 			lts[ami] = true
 		}
 	}
+	managed := 0
 	for _, ir := range res.Instances {
 		if ir.Instance.AMI != "" {
 			amis[ir.Instance.AMI] = true
 		}
+		if ir.Instance.Agent != nil {
+			managed++
+		}
 	}
-	f.LaunchTemplates, f.AMIs, f.Managed = len(lts), len(amis), len(res.Instances)
+	f.LaunchTemplates, f.AMIs, f.Managed = len(lts), len(amis), managed
 	return f
 }
 

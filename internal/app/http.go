@@ -145,7 +145,10 @@ func (a *App) getScan(w http.ResponseWriter, _ *http.Request) {
 	out := map[string]any{
 		"id": last.ID, "started": last.Started, "finished": last.Finished, "duration_seconds": last.Duration.Seconds(),
 		"success": last.Err == nil, "summary": last.Summary, "reused": last.Reused, "api_calls": last.APICalls,
-		"groups": last.Groups, "api_cost": last.Cost,
+		"groups": last.Groups, "api_cost": last.Cost, "agent_lookup": last.AgentLookup,
+	}
+	if len(last.InventoryTypesUnavailable) > 0 {
+		out["inventory_types_unavailable"] = last.InventoryTypesUnavailable
 	}
 	if last.Err != nil {
 		out["error"] = last.Err.Error()

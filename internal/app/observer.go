@@ -50,6 +50,22 @@ type ScanResult struct {
 	Cost *ScanCost `json:"api_cost,omitempty"`
 	// Groups maps ASG name to its current launch-template AMI ("" unknown).
 	Groups map[string]string `json:"groups,omitempty"`
+	// InventoryTypesUnavailable lists the configured inventory types SSM
+	// does not know in this account (InvalidTypeNameException): not
+	// collected for any instance this scan.
+	InventoryTypesUnavailable []TypeNote `json:"inventory_types_unavailable,omitempty"`
+	// InventoryTypes maps each inventory type this scan asked SSM about to
+	// whether it was unavailable (for driftd_inventory_type_unavailable).
+	InventoryTypes map[string]bool `json:"-"`
+	// AgentLookup is how SSM agent status was read: "list" (the region's
+	// managed nodes, joined locally) or "ids" (batches of instance ids).
+	AgentLookup string `json:"agent_lookup,omitempty"`
+}
+
+// TypeNote is an inventory type not collected in a scan, with why.
+type TypeNote struct {
+	Type   string `json:"type"`
+	Reason string `json:"reason"`
 }
 
 // InstanceResult is one instance in a scan.

@@ -32,6 +32,8 @@ type scanner struct {
 	// noInventory is the unknown reason when an instance has none.
 	inv         inventoryReader
 	noInventory string
+	// types settles, once per scan, which inventory types the account knows.
+	types collectors.TypeGate
 }
 
 type baselineResult struct {
@@ -113,6 +115,13 @@ func (s *scanner) scan(ctx context.Context, sel collectors.Selection, res *ScanR
 	}
 	_ = g.Wait()
 	s.rec.ObserveCollector(collectors.CollectorInventory, time.Since(start), invFailed.Load() == 0 && ctx.Err() == nil)
+	res.AgentLookup = fleet.AgentLookup
+	res.InventoryTypes = s.types.Settled()
+	for _, tu := range s.types.Unavailable() {
+		res.InventoryTypesUnavailable = append(res.InventoryTypesUnavailable, TypeNote{Type: tu.TypeName, Reason: tu.Note()})
+		s.log.Warn("inventory type not collected", zap.String("type", tu.TypeName), zap.String("reason", tu.Note()),
+			zap.Bool("configuration_problem", !strings.HasPrefix(tu.TypeName, "Custom:")))
+	}
 	if err := ctx.Err(); err != nil {
 		// Timed out or cancelled: verdicts of this scan may rest on missing
 		// calls; do not record any of them.
@@ -230,7 +239,11 @@ func (s *scanner) instance(ctx context.Context, policy *drift.CompiledPolicy, in
 		}
 		return o
 	case in.Agent == nil:
-		return unknown("instance is not registered with SSM (no agent status)", "")
+		why := in.AgentMissing
+		if why == "" {
+			why = "instance is not registered with SSM (no agent status)"
+		}
+		return unknown(why, "")
 	case in.Agent.PingStatus != "Online":
 		why := "agent " + in.Agent.PingStatus
 		if !in.Agent.LastPing.IsZero() {
@@ -245,7 +258,11 @@ func (s *scanner) instance(ctx context.Context, policy *drift.CompiledPolicy, in
 	}
 	types := make([]*collectors.TypeData, 0, len(s.rt.cfg.Inventory.Types))
 	for _, t := range s.rt.cfg.Inventory.Types {
-		td, err := inv.First(ctx, in.ID, t)
+		td, err := s.types.Do(ctx, t, func() (*collectors.TypeData, error) { return inv.First(ctx, in.ID, t) })
+		var tu *collectors.TypeUnavailableError
+		if errors.As(err, &tu) {
+			continue // the account does not know the type: not collected this scan (reported once, in the scan result)
+		}
 		if err != nil {
 			return unknown("collecting inventory: "+err.Error(), collectors.Reason(err))
 		}
@@ -280,6 +297,18 @@ func (s *scanner) instance(ctx context.Context, policy *drift.CompiledPolicy, in
 		return o
 	}
 
+	// A verdict the capture times alone decide (stale: a compared type is
+	// older than inventory.max_age; exempt) needs none of the remaining
+	// pages: the first page of each type carried its CaptureTime.
+	if s.mayDecideEarly(o.captures, now) {
+		early := policy.Compare(b.m, &drift.Snapshot{InstanceID: in.ID, AMI: in.AMI, ASG: in.ASG, CaptureTimes: o.captures,
+			Instance: drift.InstanceFacts{LaunchTemplateAMI: in.LaunchTemplateAMI}})
+		if early.Verdict == drift.VerdictStale || early.Verdict == drift.VerdictExempt {
+			o.report = early
+			return o
+		}
+	}
+
 	for _, td := range types {
 		if !td.Present {
 			continue
@@ -292,6 +321,26 @@ func (s *scanner) instance(ctx context.Context, policy *drift.CompiledPolicy, in
 	snap = collectors.BuildSnapshot(in, types, b.m.PackageFormat)
 	o.report = policy.Compare(b.m, snap)
 	return o
+}
+
+// mayDecideEarly is a cheap necessary condition for a verdict the capture
+// times alone decide: a capture older than inventory.max_age, or exempt
+// rules in the policy. It spares the comparison of an empty snapshot (every
+// baseline item "removed") for the ordinary instance.
+func (s *scanner) mayDecideEarly(captures map[string]time.Time, now time.Time) bool {
+	if maxAge := s.rt.cfg.Inventory.MaxAge; maxAge > 0 {
+		for _, c := range captures {
+			if c.Before(now.Add(-maxAge)) {
+				return true
+			}
+		}
+	}
+	for _, r := range s.rt.rules {
+		if r.Action == drift.ActionExempt {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *scanner) reusable(prev state.Entry, in collectors.Instance, captures map[string]time.Time, version string) bool {
