@@ -76,6 +76,17 @@ func (c *scanCmd) Run(g *Globals) error {
 	if err != nil {
 		return &ExitError{Code: 2, Err: fmt.Errorf("scan: %w", err)}
 	}
+	if err := renderScan(out, c.Output, res); err != nil {
+		return &ExitError{Code: 2, Err: err}
+	}
+	if res.Summary[drift.VerdictDrifted] > 0 {
+		return &ExitError{Code: 1}
+	}
+	return nil
+}
+
+// renderScan writes a scan's report in the output format (table or json).
+func renderScan(out io.Writer, format string, res *app.ScanResult) error {
 	rep := ScanReport{Summary: res.Summary, APICalls: res.APICalls, Duration: res.Duration.Seconds(), Instances: []ScanInstance{}, APICost: res.Cost}
 	for _, v := range drift.Verdicts {
 		if _, ok := rep.Summary[v]; !ok {
@@ -90,18 +101,12 @@ func (c *scanCmd) Run(g *Globals) error {
 		}
 		rep.Instances = append(rep.Instances, si)
 	}
-	if c.Output == "json" {
+	if format == "json" {
 		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
-			return &ExitError{Code: 2, Err: err}
-		}
-	} else {
-		writeTable(out, rep)
+		return enc.Encode(rep)
 	}
-	if res.Summary[drift.VerdictDrifted] > 0 {
-		return &ExitError{Code: 1}
-	}
+	writeTable(out, rep)
 	return nil
 }
 
