@@ -167,17 +167,12 @@ func (d *DataSync) fingerprints() map[string]syncFingerprint {
 		if !f.hasInventory(in, now) {
 			continue
 		}
-		ct := f.captureTime(in, now)
 		for _, t := range in.types() {
 			td := in.effective(t)
 			if td == nil {
 				continue
 			}
-			c := ct
-			if x, ok := in.typeCapture[t]; ok {
-				c = x
-			}
-			out[d.key(t, in.ID)] = syncFingerprint{td: td, capture: c}
+			out[d.key(t, in.ID)] = syncFingerprint{td: td, capture: f.typeCaptureTime(in, t, now)}
 		}
 	}
 	return out
@@ -225,11 +220,7 @@ func (d *DataSync) lookupLocked(typeName, id string, now time.Time) (objectState
 	if td == nil {
 		return objectState{}, false
 	}
-	ct := f.captureTime(in, now)
-	if x, ok := in.typeCapture[typeName]; ok {
-		ct = x
-	}
-	return objectState{key: d.key(typeName, id), id: id, td: td, capture: ct}, true
+	return objectState{key: d.key(typeName, id), id: id, td: td, capture: f.typeCaptureTime(in, typeName, now)}, true
 }
 
 func (d *DataSync) rendered(st objectState) *renderedType {

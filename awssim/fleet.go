@@ -2,6 +2,7 @@ package awssim
 
 import (
 	"fmt"
+	"hash/fnv"
 	"math/rand/v2"
 	"sort"
 	"strconv"
@@ -120,7 +121,7 @@ type Instance struct {
 	offlineSince               time.Time
 	inventoryAt, staleAt       time.Time
 	lastChange                 time.Time
-	typeCapture                map[string]time.Time
+	typeCapture                map[string]putCapture
 	putHash                    map[string]string
 	overlays                   map[string]*overlay
 	merged                     map[string]*TypeData
@@ -746,8 +747,15 @@ func (f *fleet) typeDefined(typeName string, now time.Time) bool {
 	return false
 }
 
-// captureTime is when the node last reported inventory as of now.
-func (f *fleet) captureTime(in *Instance, now time.Time) time.Time {
+// lastReport is when the node's agent last reported inventory as of now
+// (not truncated): its first report at inventoryAt, then one every
+// InventoryInterval (the inventory association's schedule) until the agent
+// went offline or the injected staleness began, or an injected change, which
+// is reported at once. Every report carries a fresh CaptureTime whether or
+// not the content changed: the agent hashes the content only and uploads a
+// hash-only item with the new CaptureTime when the hash is unchanged
+// (aws/amazon-ssm-agent agent/plugins/inventory/datauploader/uploader.go).
+func (f *fleet) lastReport(in *Instance, now time.Time) time.Time {
 	end := now
 	if !in.AgentOnline && !in.offlineSince.IsZero() && in.offlineSince.Before(end) {
 		end = in.offlineSince
@@ -757,12 +765,71 @@ func (f *fleet) captureTime(in *Instance, now time.Time) time.Time {
 	}
 	ct := in.inventoryAt
 	if iv := f.opts.InventoryInterval; iv > 0 && end.After(ct) {
-		ct = ct.Add(end.Sub(ct) / iv * iv)
+		if first := ct.Add(f.phase(in, iv)); !end.Before(first) {
+			ct = first.Add(end.Sub(first) / iv * iv)
+		}
 	}
 	if in.lastChange.After(ct) && !in.lastChange.After(end) {
 		ct = in.lastChange
 	}
-	return ct.Truncate(time.Second)
+	return ct
+}
+
+// phase is the time from a node's first inventory report to its second:
+// InventoryInterval, or with Options.InventorySpread a per-node offset in
+// (0, InventoryInterval] derived from the instance id, so that the nodes'
+// schedules are spread over the interval as in a fleet whose nodes
+// registered at different times.
+func (f *fleet) phase(in *Instance, iv time.Duration) time.Duration {
+	secs := uint64(iv / time.Second)
+	if !f.opts.InventorySpread || secs == 0 {
+		return iv
+	}
+	h := fnv.New64a()
+	h.Write([]byte(in.ID))
+	return time.Duration(1+h.Sum64()%secs) * time.Second
+}
+
+// captureTime is the CaptureTime of the node's last report as of now.
+func (f *fleet) captureTime(in *Instance, now time.Time) time.Time {
+	return f.lastReport(in, now).Truncate(time.Second)
+}
+
+// putCapture is the CaptureTime a PutInventory item carried and when it
+// arrived.
+type putCapture struct {
+	capture, at time.Time
+}
+
+// typeCaptureTime is the CaptureTime ListInventoryEntries reports for one
+// type: the last PutInventory item's CaptureTime until the node's agent
+// reports again after it (custom inventory is re-read from the node's
+// custom inventory directory and re-uploaded with a fresh CaptureTime at
+// every run: aws/amazon-ssm-agent
+// agent/plugins/inventory/gatherers/custom/customGatherer.go), else the
+// node's last report.
+func (f *fleet) typeCaptureTime(in *Instance, typeName string, now time.Time) time.Time {
+	last := f.lastReport(in, now)
+	if p, ok := in.typeCapture[typeName]; ok && !last.After(p.at) {
+		return p.capture
+	}
+	return last.Truncate(time.Second)
+}
+
+// CaptureTime returns the CaptureTime ListInventoryEntries would report now
+// for an instance's inventory type; false when the instance has no
+// inventory (yet) or none of that type.
+func (s *Sim) CaptureTime(id, typeName string) (time.Time, bool) {
+	f := s.fleet
+	now := s.Now()
+	f.advance(now)
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	in := f.instances[id]
+	if in == nil || !f.hasInventory(in, now) || in.effective(typeName) == nil {
+		return time.Time{}, false
+	}
+	return f.typeCaptureTime(in, typeName, now), true
 }
 
 // setOverlayLocked records a change to an instance's content for a type and

@@ -28,7 +28,8 @@ type Options struct {
 	LaunchDelay         time.Duration // Pending → InService / pending → running (30s); <0 means immediate
 	TerminateDelay      time.Duration // shutting-down → terminated (5s); <0 means immediate
 	InventoryDelay      time.Duration // InService → first inventory report (2m); <0 means immediate
-	InventoryInterval   time.Duration // inventory re-collection period, advances CaptureTime (30m); <0 disables
+	InventoryInterval   time.Duration // inventory association schedule: every run reports a fresh CaptureTime (30m); <0: the association runs once
+	InventorySpread     bool          // spread the nodes' inventory runs over InventoryInterval (per-node phase from the instance id)
 	TerminatedRetention time.Duration // how long terminated instances stay visible (1h)
 	AgentVersion        string        // SSM agent version of new nodes (3.3.1142.0)
 	Seed                uint64        // seed for ids and random faults (1)

@@ -215,10 +215,7 @@ func (s *Sim) ssmListInventoryEntries(req *wire.Request) ([]byte, *wire.Error) {
 	)
 	if has {
 		td = inst.effective(typ)
-		capture = f.captureTime(inst, now)
-		if c, ok := inst.typeCapture[typ]; ok {
-			capture = c
-		}
+		capture = f.typeCaptureTime(inst, typ, now)
 	}
 	f.mu.RUnlock()
 
@@ -849,22 +846,47 @@ func (s *Sim) ssmPutInventory(req *wire.Request) (any, *wire.Error) {
 	if x == nil || x.State == StateTerminated {
 		return nil, wire.Errorf(400, "InvalidInstanceId", "Instance Id %s is not valid or is not registered with Systems Manager.", *in.InstanceId)
 	}
+	// The agent uploads a hash-only item (ContentHash, fresh CaptureTime, no
+	// Content) when a type's content hash is unchanged since its last upload,
+	// and re-sends the full items when the service answers
+	// ItemContentMismatchException (aws/amazon-ssm-agent
+	// agent/plugins/inventory/datauploader/uploader.go, inventory.go). A
+	// hash-only item whose hash is not the stored one is refused, the whole
+	// request with it.
 	for _, it := range in.Items {
-		if it.ContentHash != nil && x.putHash[it.TypeName] == *it.ContentHash {
-			continue // unchanged: AWS skips the update
+		if it.ContentHash == nil || it.Content != nil {
+			continue
 		}
+		if h, ok := x.putHash[it.TypeName]; !ok || h != *it.ContentHash {
+			return nil, wire.Errorf(400, "ItemContentMismatchException",
+				"Inventory item %s has no stored content with ContentHash %s; send the item with its Content.", it.TypeName, *it.ContentHash)
+		}
+	}
+	now := s.Now()
+	for _, it := range in.Items {
 		ct, _ := time.Parse(time.RFC3339, it.CaptureTime)
-		td := NewTypeData(it.TypeName, it.SchemaVersion, it.Content)
-		f.mutateLocked(x, it.TypeName, func(o *overlay) { o.replace = td })
 		if x.typeCapture == nil {
-			x.typeCapture, x.putHash = map[string]time.Time{}, map[string]string{}
+			x.typeCapture, x.putHash = map[string]putCapture{}, map[string]string{}
 		}
-		x.typeCapture[it.TypeName] = ct
+		// The item's CaptureTime is stored whether or not the content
+		// changed ("The PutInventory API doesn't update the inventory item
+		// type contents if the MD5 hash hasn't changed": the contents, not
+		// the CaptureTime).
+		x.typeCapture[it.TypeName] = putCapture{capture: ct, at: now}
+		if h, ok := x.putHash[it.TypeName]; ok && it.ContentHash != nil && h == *it.ContentHash {
+			continue // same hash: content kept
+		}
+		td := NewTypeData(it.TypeName, it.SchemaVersion, it.Content)
+		last := x.lastChange
+		f.mutateLocked(x, it.TypeName, func(o *overlay) { o.replace = td })
+		x.lastChange = last // this item was reported, not the node's other types
 		if it.ContentHash != nil {
 			x.putHash[it.TypeName] = *it.ContentHash
+		} else {
+			delete(x.putHash, it.TypeName) // no hash to compare the next upload with
 		}
-		if x.inventoryAt.IsZero() || x.inventoryAt.After(s.Now()) {
-			x.inventoryAt = s.Now()
+		if x.inventoryAt.IsZero() || x.inventoryAt.After(now) {
+			x.inventoryAt = now
 		}
 	}
 	return map[string]any{"Message": "Success"}, nil

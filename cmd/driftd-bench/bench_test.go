@@ -9,13 +9,15 @@ import (
 
 // TestQuickScenarios runs tiny versions of each kind of scenario in-process
 // so the harness cannot rot: calls stay at the lower bound, nothing is left
-// unknown, and the report renders every section.
+// unknown, warm scans pay for every CaptureTime the inventory schedule moved,
+// and the report renders every section.
 func TestQuickScenarios(t *testing.T) {
 	var results []Result
 	for _, s := range []scenario{
-		{Name: "s3-warm", Mode: apicost.ModeResourceDataSync, Instances: 12, Packages: 60, Warm: true},
+		{Name: "s3-warm-0.25x", Mode: apicost.ModeResourceDataSync, Instances: 40, Packages: 60, Warm: true, Interval: 0.25},
 		{Name: "s3-cold", Mode: apicost.ModeResourceDataSync, Instances: 6, Packages: 60},
-		{Name: "api-warm", Mode: apicost.ModeSSMAPI, Instances: 8, Packages: 120, Warm: true},
+		{Name: "api-warm-0.25x-synced", Mode: apicost.ModeSSMAPI, Instances: 20, Packages: 120, Warm: true, Interval: 0.25, Synced: true},
+		{Name: "api-warm-1x", Mode: apicost.ModeSSMAPI, Instances: 20, Packages: 120, Warm: true, Interval: 1},
 		{Name: "api-throttled", Mode: apicost.ModeSSMAPI, Instances: 3, Packages: 60, Throttle: 40},
 	} {
 		r, err := runScenario(s)
@@ -34,10 +36,32 @@ func TestQuickScenarios(t *testing.T) {
 		if s.Throttle > 0 && (r.ThrottleMinimum <= 0 || r.Throttled != 0) {
 			t.Fatalf("%s: throttle minimum %v, %d throttling errors", s.Name, r.ThrottleMinimum, r.Throttled)
 		}
+		changed := (s.Instances - 50 + 99) / 100 // every 100th from the 50th
+		if changed == 0 {
+			changed = 1
+		}
+		lie := r.Calls[apicost.OpListInventoryEntries]
+		switch s.Name {
+		case "api-warm-0.25x-synced": // no inventory run between the scans: 1 call per type, 1% read in full
+			if r.Moved != changed || lie != 3*(s.Instances-changed)+changed*(apicost.Pages(s.Packages+1, apicost.InventoryEntriesPage)+2) {
+				t.Fatalf("%s: %d moved, %d ListInventoryEntries (%v)", s.Name, r.Moved, lie, r.Calls)
+			}
+		case "api-warm-1x": // every node ran inventory: everything read again, as cold
+			if r.Moved != s.Instances || r.CallsTotal < r.ColdCalls {
+				t.Fatalf("%s: %d of %d moved, %d calls warm vs %d cold", s.Name, r.Moved, s.Instances, r.CallsTotal, r.ColdCalls)
+			}
+		case "s3-warm-0.25x": // some nodes ran inventory: their objects are downloaded again
+			if r.Moved <= changed || r.Moved >= s.Instances || r.Calls[apicost.OpGetObject] != r.LowerBound[apicost.OpGetObject] ||
+				r.Calls[apicost.OpGetObject] < 3*(r.Moved-changed) {
+				t.Fatalf("%s: %d moved, %v", s.Name, r.Moved, r.Calls)
+			}
+		}
 		results = append(results, *r)
 	}
 	rep := renderReport(results, true)
-	for _, want := range []string{"| s3-warm | 12 | 60 | S3 sync | warm (1%)", "## Throttled SSM", "## S3 sync mode against the download-and-decode floor", "## Warm (1% changed) against cold", "equals the fleet model's"} {
+	for _, want := range []string{"| s3-warm-0.25x | 40 | 60 | S3 sync | warm 0.25× |", "| api-warm-0.25x-synced | 20 | 120 | SSM API | warm 0.25× synced |",
+		"## Throttled SSM", "## S3 sync mode against the download-and-decode floor", "## Warm scans against the inventory schedule",
+		"| api-warm-1x | 1× | 20 (100%) |", "equals the fleet model's"} {
 		if !strings.Contains(rep, want) {
 			t.Fatalf("report lacks %q:\n%s", want, rep)
 		}

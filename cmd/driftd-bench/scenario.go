@@ -39,25 +39,45 @@ type scenario struct {
 	Mode      string // apicost.ModeSSMAPI or apicost.ModeResourceDataSync
 	Instances int
 	Packages  int
-	Warm      bool    // measure a second scan after 1% of the instances changed
-	Throttle  float64 // simulated SSM token bucket (requests/s); 0 = none
+	// Warm scenarios scan twice: cold, then Interval × the inventory
+	// interval later (the simulator's clock advanced, the nodes' inventory
+	// runs reporting fresh CaptureTimes meanwhile), after 1% of the
+	// instances installed a package.
+	Warm     bool
+	Interval float64 // scan interval ÷ inventory interval (warm scenarios)
+	// Synced makes every node run inventory at the same moments (a fleet
+	// launched together); otherwise each node has its own phase.
+	Synced   bool
+	Throttle float64 // simulated SSM token bucket (requests/s); 0 = none
 }
 
 const amis = 4
 
+// inventoryInterval is the simulated nodes' inventory association schedule
+// (AWS's shortest, and the common, rate).
+const inventoryInterval = 30 * time.Minute
+
+// benchStart is the simulated region's clock at the cold scan.
+var benchStart = time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+
 var scenarios = []scenario{
 	{Name: "s3-1k-cold", Mode: apicost.ModeResourceDataSync, Instances: 1000, Packages: 1000},
-	{Name: "s3-1k-warm", Mode: apicost.ModeResourceDataSync, Instances: 1000, Packages: 1000, Warm: true},
+	{Name: "s3-1k-warm-0.25x", Mode: apicost.ModeResourceDataSync, Instances: 1000, Packages: 1000, Warm: true, Interval: 0.25},
+	{Name: "s3-1k-warm-1x", Mode: apicost.ModeResourceDataSync, Instances: 1000, Packages: 1000, Warm: true, Interval: 1},
+	{Name: "s3-1k-warm-2x", Mode: apicost.ModeResourceDataSync, Instances: 1000, Packages: 1000, Warm: true, Interval: 2},
 	{Name: "s3-5k-cold", Mode: apicost.ModeResourceDataSync, Instances: 5000, Packages: 1000},
-	{Name: "s3-5k-warm", Mode: apicost.ModeResourceDataSync, Instances: 5000, Packages: 1000, Warm: true},
+	{Name: "s3-5k-warm-0.25x", Mode: apicost.ModeResourceDataSync, Instances: 5000, Packages: 1000, Warm: true, Interval: 0.25},
 	{Name: "s3-10k-cold", Mode: apicost.ModeResourceDataSync, Instances: 10000, Packages: 1000},
-	{Name: "s3-10k-warm", Mode: apicost.ModeResourceDataSync, Instances: 10000, Packages: 1000, Warm: true},
+	{Name: "s3-10k-warm-0.25x", Mode: apicost.ModeResourceDataSync, Instances: 10000, Packages: 1000, Warm: true, Interval: 0.25},
 	{Name: "api-1k-cold", Mode: apicost.ModeSSMAPI, Instances: 1000, Packages: 1000},
-	{Name: "api-1k-warm", Mode: apicost.ModeSSMAPI, Instances: 1000, Packages: 1000, Warm: true},
+	{Name: "api-1k-warm-0.25x-synced", Mode: apicost.ModeSSMAPI, Instances: 1000, Packages: 1000, Warm: true, Interval: 0.25, Synced: true},
+	{Name: "api-1k-warm-0.25x", Mode: apicost.ModeSSMAPI, Instances: 1000, Packages: 1000, Warm: true, Interval: 0.25},
+	{Name: "api-1k-warm-1x", Mode: apicost.ModeSSMAPI, Instances: 1000, Packages: 1000, Warm: true, Interval: 1},
+	{Name: "api-1k-warm-2x", Mode: apicost.ModeSSMAPI, Instances: 1000, Packages: 1000, Warm: true, Interval: 2},
 	{Name: "api-2k-cold", Mode: apicost.ModeSSMAPI, Instances: 2000, Packages: 1000},
-	{Name: "api-2k-warm", Mode: apicost.ModeSSMAPI, Instances: 2000, Packages: 1000, Warm: true},
+	{Name: "api-2k-warm-0.25x", Mode: apicost.ModeSSMAPI, Instances: 2000, Packages: 1000, Warm: true, Interval: 0.25},
 	{Name: "api-throttled-100-cold", Mode: apicost.ModeSSMAPI, Instances: 100, Packages: 1000, Throttle: 20},
-	{Name: "api-throttled-500-warm", Mode: apicost.ModeSSMAPI, Instances: 500, Packages: 1000, Warm: true, Throttle: 20},
+	{Name: "api-throttled-200-warm-0.25x", Mode: apicost.ModeSSMAPI, Instances: 200, Packages: 1000, Warm: true, Interval: 0.25, Throttle: 20},
 }
 
 func findScenario(name string) (scenario, bool) {
@@ -70,16 +90,23 @@ func findScenario(name string) (scenario, bool) {
 }
 
 func (s scenario) describe() string {
-	d := fmt.Sprintf("%d instances x %d packages, %s, ", s.Instances, s.Packages, modeName(s.Mode))
-	if s.Warm {
-		d += "warm (1% changed)"
-	} else {
-		d += "cold"
-	}
+	d := fmt.Sprintf("%d instances x %d packages, %s, %s", s.Instances, s.Packages, modeName(s.Mode), s.kind())
 	if s.Throttle > 0 {
 		d += fmt.Sprintf(", SSM throttled at %g req/s", s.Throttle)
 	}
 	return d
+}
+
+// kind is "cold" or "warm 0.25×" (scan interval ÷ inventory interval).
+func (s scenario) kind() string {
+	if !s.Warm {
+		return "cold"
+	}
+	k := fmt.Sprintf("warm %g×", s.Interval)
+	if s.Synced {
+		k += " synced"
+	}
+	return k
 }
 
 func modeName(m string) string {
@@ -131,8 +158,13 @@ type Result struct {
 	Floor      time.Duration `json:"floor_ns,omitempty"`
 	Bytes      int64         `json:"bytes,omitempty"`
 	FloorBytes int64         `json:"floor_bytes,omitempty"`
-	// ColdWall is the preceding cold scan's wall time (warm scenarios).
-	ColdWall time.Duration `json:"cold_wall_ns,omitempty"`
+	// ColdWall and ColdCalls are the preceding cold scan's (warm scenarios).
+	ColdWall  time.Duration `json:"cold_wall_ns,omitempty"`
+	ColdCalls int           `json:"cold_calls,omitempty"`
+	// Moved is the number of instances with at least one type whose
+	// CaptureTime moved between the two scans (warm scenarios), from the
+	// simulator's model.
+	Moved int `json:"moved,omitempty"`
 	// RetainedPerInstance is live heap held by the daemon after the scan,
 	// per instance (state, ETag memory, baselines).
 	RetainedPerInstance float64 `json:"retained_bytes_per_instance"`
@@ -144,6 +176,7 @@ type Result struct {
 // fleet is a running simulated region with a generated fleet.
 type fleet struct {
 	sim     *awssim.Sim
+	clock   *awssim.ManualClock
 	srv     *awssim.Server
 	url     string
 	ds      *awssim.DataSync
@@ -154,7 +187,9 @@ type fleet struct {
 }
 
 func buildFleet(s scenario) (*fleet, error) {
-	sim := awssim.New(awssim.Options{LaunchDelay: -1, InventoryDelay: -1, InventoryInterval: -1, TerminateDelay: -1, CallLogLimit: 1})
+	clk := awssim.NewManualClock(benchStart)
+	sim := awssim.New(awssim.Options{Clock: clk, LaunchDelay: -1, InventoryDelay: -1,
+		InventoryInterval: inventoryInterval, InventorySpread: !s.Synced, TerminateDelay: -1, CallLogLimit: 1})
 	if err := sim.LoadScenario(awssim.GenerateFleet(s.Instances, s.Packages, amis, 1)); err != nil {
 		return nil, err
 	}
@@ -162,7 +197,7 @@ func buildFleet(s scenario) (*fleet, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &fleet{sim: sim, srv: srv, url: srv.URL, entries: map[string]int{}, images: map[string]string{}}
+	f := &fleet{sim: sim, clock: clk, srv: srv, url: srv.URL, entries: map[string]int{}, images: map[string]string{}}
 	f.dir, err = os.MkdirTemp("", "driftd-bench-")
 	if err != nil {
 		return nil, err
@@ -274,6 +309,7 @@ func runScenario(s scenario) (*Result, error) {
 	a, err := app.New(context.Background(), app.Options{
 		ConfigLoader: func() (*config.Config, error) { cfgMu.Lock(); defer cfgMu.Unlock(); return cfgCur, nil },
 		AWS:          simAWS(f.url), Logger: zap.NewNop(), Registry: prometheus.NewRegistry(),
+		Now: f.sim.Now, // staleness is judged on the simulated region's clock
 	})
 	if err != nil {
 		return nil, err
@@ -281,12 +317,18 @@ func runScenario(s scenario) (*Result, error) {
 	ctx := context.Background()
 	r := &Result{Scenario: s}
 	var changed []string
+	var moved map[string]map[string]bool // instance → type → CaptureTime moved since the cold scan
 	if s.Warm {
+		before := f.captures()
 		start := time.Now()
-		if _, err := a.Scan(ctx, nil); err != nil {
+		cold, err := a.Scan(ctx, nil)
+		if err != nil {
 			return nil, fmt.Errorf("cold scan: %w", err)
 		}
 		r.ColdWall = time.Since(start)
+		r.ColdCalls = cold.APICalls.Total
+		cold = nil
+		f.clock.Advance(time.Duration(s.Interval * float64(inventoryInterval)))
 		changed = f.changed()
 		for _, id := range changed {
 			if err := f.sim.Inject(id, awssim.Drift{Action: awssim.DriftInstall, Package: &awssim.PackageSpec{Name: "bench-added", Version: "1.0", Release: "1"}}); err != nil {
@@ -299,6 +341,18 @@ func runScenario(s scenario) (*Result, error) {
 			cfgMu.Unlock()
 			if err := a.Reload(ctx); err != nil {
 				return nil, err
+			}
+		}
+		moved = map[string]map[string]bool{}
+		for id, m := range f.captures() {
+			for t, c := range m {
+				if !c.Equal(before[id][t]) {
+					if moved[id] == nil {
+						moved[id] = map[string]bool{}
+						r.Moved++
+					}
+					moved[id][t] = true
+				}
 			}
 		}
 		debug.FreeOSMemory() // the warm scan's peak, not the cold scan's leftovers
@@ -344,7 +398,7 @@ func runScenario(s scenario) (*Result, error) {
 	if n := res.Summary[drift.VerdictInSync] + res.Summary[drift.VerdictDrifted]; n != s.Instances {
 		return nil, fmt.Errorf("only %d of %d instances judged: %v", n, s.Instances, res.Summary)
 	}
-	r.LowerBound = f.lowerBound(s, changed)
+	r.LowerBound = f.lowerBound(s, moved)
 	r.LowerBoundTotal = apicost.Total(r.LowerBound)
 	if s.Throttle > 0 {
 		ssmCalls := 0
@@ -356,9 +410,13 @@ func runScenario(s scenario) (*Result, error) {
 		r.ThrottleMinimum = time.Duration(float64(ssmCalls) / s.Throttle * float64(time.Second))
 	}
 	if s.Mode == apicost.ModeResourceDataSync {
-		objs := f.ids
-		if s.Warm {
-			objs = changed
+		var objs [][2]string // (instance, type) the scan had to download
+		for _, id := range f.ids {
+			for _, t := range types {
+				if !s.Warm || moved[id][t] {
+					objs = append(objs, [2]string{id, t})
+				}
+			}
 		}
 		r.Floor, r.FloorBytes, err = f.floor(objs, 16)
 		if err != nil {
@@ -383,8 +441,28 @@ func runScenario(s scenario) (*Result, error) {
 	return r, nil
 }
 
-// lowerBound computes the minimum calls from the fleet model.
-func (f *fleet) lowerBound(s scenario, changed []string) map[string]int {
+// captures returns every instance's CaptureTime per type, as the simulator
+// models it (what ListInventoryEntries and the data sync objects report).
+func (f *fleet) captures() map[string]map[string]time.Time {
+	out := make(map[string]map[string]time.Time, len(f.ids))
+	for _, id := range f.ids {
+		m := make(map[string]time.Time, len(types))
+		for _, t := range types {
+			if c, ok := f.sim.CaptureTime(id, t); ok {
+				m[t] = c
+			}
+		}
+		out[id] = m
+	}
+	return out
+}
+
+// lowerBound computes the minimum calls from the fleet model. A cold scan
+// reads everything; a warm one reads in full exactly the (instance, type)
+// pairs whose CaptureTime moved since the cold scan (moved), changed content
+// or not: nothing cheaper tells an unchanged type from a changed one (see
+// docs/scale.md), so a type whose CaptureTime moved costs what it cost cold.
+func (f *fleet) lowerBound(s scenario, moved map[string]map[string]bool) map[string]int {
 	fc := apicost.Facts{Mode: s.Mode, Instances: s.Instances, Groups: amis, LaunchTemplates: amis, AMIs: amis, Managed: s.Instances}
 	drifted := map[string]bool{}
 	for g := 0; g < amis; g++ { // the generator adds one package to every 100th member of each group
@@ -394,28 +472,27 @@ func (f *fleet) lowerBound(s scenario, changed []string) map[string]int {
 		}
 	}
 	isChanged := map[string]bool{}
-	for _, id := range changed {
-		isChanged[id] = true
+	for _, id := range f.changed() {
+		isChanged[id] = s.Warm
 	}
 	for _, id := range f.ids {
-		n := f.entries[f.images[id]]
+		entries := map[string]int{drift.TypeApplication: f.entries[f.images[id]], drift.TypeFileDigest: 2, drift.TypeSystemdUnit: 2} // 2 files, 2 units per AMI
 		if drifted[id] {
-			n++
+			entries[drift.TypeApplication]++
 		}
 		if isChanged[id] {
-			n++
+			entries[drift.TypeApplication]++
 		}
-		read := !s.Warm || isChanged[id]
-		switch s.Mode {
-		case apicost.ModeResourceDataSync:
-			if read {
-				fc.ChangedObjects += len(types)
-			}
-		default:
-			if read {
-				fc.ChangedTypeEntries = append(fc.ChangedTypeEntries, n, 2, 2) // 2 files, 2 units per AMI
-			} else {
-				fc.UnchangedTypeReads += len(types)
+		for _, t := range types {
+			read := !s.Warm || moved[id][t]
+			switch {
+			case s.Mode == apicost.ModeResourceDataSync && read:
+				fc.ChangedObjects++
+			case s.Mode == apicost.ModeResourceDataSync:
+			case read:
+				fc.ChangedTypeEntries = append(fc.ChangedTypeEntries, entries[t])
+			default:
+				fc.UnchangedTypeReads++
 			}
 		}
 	}
@@ -427,9 +504,10 @@ func (f *fleet) lowerBound(s scenario, changed []string) map[string]int {
 	return apicost.LowerBound(fc)
 }
 
-// floor downloads and decodes the objects of ids with the same client and
-// concurrency and nothing else: no listing, no comparison, no state.
-func (f *fleet) floor(ids []string, conc int) (time.Duration, int64, error) {
+// floor downloads and decodes the objects (instance, type) with the same
+// client and concurrency and nothing else: no listing, no comparison, no
+// state.
+func (f *fleet) floor(objs [][2]string, conc int) (time.Duration, int64, error) {
 	cfg := simAWS(f.url)
 	cli := s3.NewFromConfig(*cfg, func(o *s3.Options) { o.UsePathStyle = true })
 	loc := datasync.Location{Bucket: "driftd-inventory", Prefix: "inventory", AccountID: "123456789012", Region: "us-east-1"}
@@ -438,25 +516,24 @@ func (f *fleet) floor(ids []string, conc int) (time.Duration, int64, error) {
 	start := time.Now()
 	g, ctx := errgroup.WithContext(context.Background())
 	g.SetLimit(conc)
-	for _, id := range ids {
-		for _, t := range types {
-			g.Go(func() error {
-				key := loc.Key(t, id)
-				out, err := cli.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(loc.Bucket), Key: aws.String(key)})
-				if err != nil {
-					return err
-				}
-				defer out.Body.Close()
-				d, err := datasync.Decode(key, id, out.Body, aws.ToInt64(out.ContentLength))
-				if err != nil {
-					return err
-				}
-				mu.Lock()
-				total += d.Bytes
-				mu.Unlock()
-				return nil
-			})
-		}
+	for _, o := range objs {
+		id, t := o[0], o[1]
+		g.Go(func() error {
+			key := loc.Key(t, id)
+			out, err := cli.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(loc.Bucket), Key: aws.String(key)})
+			if err != nil {
+				return err
+			}
+			defer out.Body.Close()
+			d, err := datasync.Decode(key, id, out.Body, aws.ToInt64(out.ContentLength))
+			if err != nil {
+				return err
+			}
+			mu.Lock()
+			total += d.Bytes
+			mu.Unlock()
+			return nil
+		})
 	}
 	err := g.Wait()
 	return time.Since(start), total, err

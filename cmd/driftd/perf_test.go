@@ -22,13 +22,19 @@ import (
 // peak RSS of the driftd process. It is a measurement, run on demand:
 //
 //	DRIFTD_PERF=1 go test ./cmd/driftd -run TestScanProcessFootprint -v -timeout 30m
+//	DRIFTD_PERF=1 DRIFTD_PERF_INSTANCES=1000 DRIFTD_PERF_DRIFT_EVERY=5 go test ./cmd/driftd -run TestScanProcessFootprint -v
 func TestScanProcessFootprint(t *testing.T) {
 	if os.Getenv("DRIFTD_PERF") == "" {
 		t.Skip("SKIPPED: measurement; set DRIFTD_PERF=1 to run it")
 	}
-	n, pkgs := 2000, 500
+	n, pkgs, every := 2000, 500, 0
 	if v, err := strconv.Atoi(os.Getenv("DRIFTD_PERF_INSTANCES")); err == nil && v > 0 {
 		n = v
+	}
+	// DRIFTD_PERF_DRIFT_EVERY=5: every 5th baseline package at another
+	// version, so every instance reports 100 drifted packages (a large report).
+	if v, err := strconv.Atoi(os.Getenv("DRIFTD_PERF_DRIFT_EVERY")); err == nil && v > 0 {
+		every = v
 	}
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "driftd")
@@ -54,7 +60,7 @@ func TestScanProcessFootprint(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(base, v.ImageID+".json"), doc, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(base, v.ImageID+".json"), driftedManifest(t, doc, every), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -87,9 +93,9 @@ state: {file: %s}
 		}
 		rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss // KiB on Linux
 		lie := rep.APICalls.ByOperation["ssm:ListInventoryEntries"]
-		t.Logf("%s scan of %d instances x %d packages: wall %s (scan %.1fs), %d API calls (%.2f/instance, ListInventoryEntries %.2f/instance), peak RSS %d MiB, verdicts %v",
+		t.Logf("%s scan of %d instances x %d packages: wall %s (scan %.1fs), %d API calls (%.2f/instance, ListInventoryEntries %.2f/instance), peak RSS %d MiB, report %.1f MB, verdicts %v",
 			phase, n, pkgs, wall.Round(time.Millisecond), rep.Duration, rep.APICalls.Total, float64(rep.APICalls.Total)/float64(n),
-			float64(lie)/float64(n), rss/1024, rep.Summary)
+			float64(lie)/float64(n), rss/1024, float64(stdout.Len())/(1<<20), rep.Summary)
 		if len(rep.Instances) != n {
 			t.Errorf("%s: %d instances", phase, len(rep.Instances))
 		}

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"iter"
 	"os"
 	"os/signal"
 	"sort"
@@ -79,6 +82,37 @@ func (c *scanCmd) Run(g *Globals) error {
 	if err != nil {
 		return &ExitError{Code: 2, Err: fmt.Errorf("scan: %w", err)}
 	}
+	if err := renderScan(out, c.Output, res); err != nil {
+		return &ExitError{Code: 2, Err: err}
+	}
+	if res.Summary[drift.VerdictDrifted] > 0 {
+		return &ExitError{Code: 1}
+	}
+	return nil
+}
+
+// renderScan writes a scan's report in the output format (table or json).
+func renderScan(out io.Writer, format string, res *app.ScanResult) error {
+	if format == "json" {
+		return writeJSON(out, reportHead(res), func(yield func(ScanInstance) bool) {
+			for i := range res.Instances {
+				if !yield(scanInstance(&res.Instances[i])) {
+					return
+				}
+			}
+		})
+	}
+	rep := reportHead(res)
+	rep.Instances = make([]ScanInstance, 0, len(res.Instances))
+	for i := range res.Instances {
+		rep.Instances = append(rep.Instances, scanInstance(&res.Instances[i]))
+	}
+	writeTable(out, rep)
+	return nil
+}
+
+// reportHead is the report without its instances.
+func reportHead(res *app.ScanResult) ScanReport {
 	rep := ScanReport{Summary: res.Summary, APICalls: res.APICalls, Duration: res.Duration.Seconds(), Instances: []ScanInstance{}, APICost: res.Cost,
 		InventoryTypesUnavailable: res.InventoryTypesUnavailable}
 	for _, v := range drift.Verdicts {
@@ -86,27 +120,64 @@ func (c *scanCmd) Run(g *Globals) error {
 			rep.Summary[v] = 0
 		}
 	}
-	for _, ir := range res.Instances {
-		r := ir.Report
-		si := ScanInstance{InstanceID: r.InstanceID, ASG: r.ASG, AMI: r.AMI, Verdict: r.Verdict, Reasons: r.Reasons, Findings: r.Findings}
-		if r.Severity != drift.SeverityNone {
-			si.Severity = r.Severity.String()
+	return rep
+}
+
+func scanInstance(ir *app.InstanceResult) ScanInstance {
+	r := ir.Report
+	si := ScanInstance{InstanceID: r.InstanceID, ASG: r.ASG, AMI: r.AMI, Verdict: r.Verdict, Reasons: r.Reasons, Findings: r.Findings}
+	if r.Severity != drift.SeverityNone {
+		si.Severity = r.Severity.String()
+	}
+	return si
+}
+
+// instancesKey is where the instances go in the indented report (a
+// top-level key: nested keys are indented deeper).
+const instancesKey = "\n  \"instances\": "
+
+// writeJSON writes the report as json.Encoder with a two-space indent would
+// write head with its Instances set to every instance, byte for byte, but
+// one instance at a time: the report is never held in memory (it is tens of
+// megabytes for a large drifted fleet). head.Instances is ignored.
+func writeJSON(out io.Writer, head ScanReport, instances iter.Seq[ScanInstance]) error {
+	head.Instances = []ScanInstance{}
+	frame, err := json.MarshalIndent(head, "", "  ")
+	if err != nil {
+		return err
+	}
+	before, after, ok := bytes.Cut(frame, []byte(instancesKey+"[]"))
+	if !ok {
+		return fmt.Errorf("scan report: no %q in %s", strings.TrimSpace(instancesKey), frame)
+	}
+	w := bufio.NewWriterSize(out, 64<<10)
+	w.Write(before)
+	w.WriteString(instancesKey + "[")
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("    ", "  ")
+	n := 0
+	for si := range instances {
+		buf.Reset()
+		if err = enc.Encode(si); err != nil {
+			return err
 		}
-		rep.Instances = append(rep.Instances, si)
-	}
-	if c.Output == "json" {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
-			return &ExitError{Code: 2, Err: err}
+		if n > 0 {
+			w.WriteByte(',')
 		}
-	} else {
-		writeTable(out, rep)
+		w.WriteString("\n    ")
+		if _, err = w.Write(bytes.TrimSuffix(buf.Bytes(), []byte("\n"))); err != nil {
+			return err // the reader went away: stop rendering
+		}
+		n++
 	}
-	if res.Summary[drift.VerdictDrifted] > 0 {
-		return &ExitError{Code: 1}
+	if n > 0 {
+		w.WriteString("\n  ")
 	}
-	return nil
+	w.WriteByte(']')
+	w.Write(after)
+	w.WriteByte('\n')
+	return w.Flush()
 }
 
 func writeTable(out io.Writer, rep ScanReport) {

@@ -43,14 +43,17 @@ type Facts struct {
 	// nothing in the bound (the retries of a batch holding one are overhead).
 	Managed int
 
-	// SSM API mode, per judged instance and type: an unchanged type costs
-	// its first page (to learn the CaptureTime); a changed one all pages.
+	// SSM API mode, per judged instance and type: a type whose CaptureTime
+	// is the previous scan's costs its first page (which carries the
+	// CaptureTime); one whose CaptureTime moved costs all its pages, content
+	// changed or not (the agent reports a fresh CaptureTime at every
+	// inventory run, and no API tells unchanged content from changed).
 	UnchangedTypeReads int
 	ChangedTypeEntries []int // entry counts of the (instance, type) pairs read in full
 
 	// Resource Data Sync mode.
 	KeysPerType    []int // keys listed under each type prefix (full scans)
-	ChangedObjects int   // objects that had to be downloaded (new or ETag changed)
+	ChangedObjects int   // objects that had to be downloaded (new or ETag changed: every inventory run changes it)
 	DirectObjects  int   // restricted scans: objects addressed directly (one GET each)
 }
 
