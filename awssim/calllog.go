@@ -32,12 +32,58 @@ type callLog struct {
 	calls  []Call
 	counts map[string]int
 	total  int
+	// seq numbers the requests; inflight holds those not yet logged. A
+	// request's answer can reach the client before its entry is logged (a
+	// dropped or truncated connection, a large body streamed before the
+	// handler returns), so readers wait for the requests that began before
+	// them (see settleLocked).
+	seq      uint64
+	inflight map[uint64]struct{}
 }
 
-func newCallLog(limit int) *callLog { return &callLog{limit: limit, counts: map[string]int{}} }
+func newCallLog(limit int) *callLog {
+	return &callLog{limit: limit, counts: map[string]int{}, inflight: map[uint64]struct{}{}}
+}
 
-func (l *callLog) add(c Call) {
+// begin registers a request being served; its entry is logged by add.
+func (l *callLog) begin() uint64 {
 	l.mu.Lock()
+	l.seq++
+	n := l.seq
+	l.inflight[n] = struct{}{}
+	l.mu.Unlock()
+	return n
+}
+
+// settleWait bounds how long a reader waits for earlier requests (a long
+// poll may legitimately stay in flight).
+const settleWait = 2 * time.Second
+
+// settleLocked waits (l.mu held, released while waiting) until every request
+// that began before the call has been logged, or settleWait has passed.
+func (l *callLog) settleLocked() {
+	upto := l.seq
+	deadline := time.Now().Add(settleWait)
+	for {
+		pending := false
+		for n := range l.inflight {
+			if n <= upto {
+				pending = true
+				break
+			}
+		}
+		if !pending || time.Now().After(deadline) {
+			return
+		}
+		l.mu.Unlock()
+		time.Sleep(time.Millisecond)
+		l.mu.Lock()
+	}
+}
+
+func (l *callLog) add(n uint64, c Call) {
+	l.mu.Lock()
+	delete(l.inflight, n)
 	if len(l.calls) >= l.limit {
 		n := copy(l.calls, l.calls[len(l.calls)/10+1:])
 		l.calls = l.calls[:n]
@@ -52,6 +98,7 @@ func (l *callLog) add(c Call) {
 // dropped beyond Options.CallLogLimit).
 func (s *Sim) Calls() []Call {
 	s.log.mu.Lock()
+	s.log.settleLocked()
 	defer s.log.mu.Unlock()
 	return append([]Call(nil), s.log.calls...)
 }
@@ -59,6 +106,7 @@ func (s *Sim) Calls() []Call {
 // ResetCalls empties the call log and the counts.
 func (s *Sim) ResetCalls() {
 	s.log.mu.Lock()
+	s.log.settleLocked()
 	s.log.calls, s.log.counts, s.log.total = nil, map[string]int{}, 0
 	s.log.mu.Unlock()
 }
@@ -67,6 +115,7 @@ func (s *Sim) ResetCalls() {
 // last reset (exact, independent of the log limit).
 func (s *Sim) CallCounts() map[string]int {
 	s.log.mu.Lock()
+	s.log.settleLocked()
 	defer s.log.mu.Unlock()
 	out := make(map[string]int, len(s.log.counts))
 	for k, v := range s.log.counts {
@@ -78,6 +127,7 @@ func (s *Sim) CallCounts() map[string]int {
 // CallCount returns the number of requests for one service and operation.
 func (s *Sim) CallCount(service, op string) int {
 	s.log.mu.Lock()
+	s.log.settleLocked()
 	defer s.log.mu.Unlock()
 	return s.log.counts[service+":"+op]
 }

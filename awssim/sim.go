@@ -133,6 +133,7 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	start := time.Now()
+	seq := s.log.begin()
 	rec := &recorder{ResponseWriter: w, status: 200}
 	req, perr := wire.Parse(r)
 	call := Call{Time: s.Now(), Service: req.Service, Operation: req.Op, Params: summarize(req)}
@@ -146,7 +147,7 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			call.Fault = "panic"
 		}
 		call.Status, call.ErrorCode, call.Duration = rec.status, rec.errorCode(), time.Since(start)
-		s.log.add(call)
+		s.log.add(seq, call)
 	}()
 	if perr != nil {
 		wire.WriteError(rec, req, perr)
