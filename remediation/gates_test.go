@@ -1,6 +1,9 @@
 package remediation
 
 import (
+	"os"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -458,5 +461,121 @@ func TestGroupGatesOnlyWhenReplacing(t *testing.T) {
 				t.Errorf("group status %q %q, want %q with %q", st.Blocked, st.Detail, tc.want, tc.detail)
 			}
 		})
+	}
+}
+
+// executionReasons are decided by the Engine when it executes a planned
+// action (after every gate of the plan).
+var executionReasons = []SkipReason{SkipRevalidation, SkipHookVeto, SkipExecutionFailed}
+
+// planOrder is the order in which an instance meets the gates: the
+// candidate gates with the group's gates in place of their verdict, then
+// the capacity gates. A gate listed again later is left out there: it let
+// the instance through already, and it reads nothing that changed since.
+func planOrder() []SkipReason {
+	seen := map[string]bool{}
+	var out []SkipReason
+	add := func(gs ...gate) {
+		for _, g := range gs {
+			if !seen[g.name] {
+				seen[g.name] = true
+				out = append(out, g.reasons...)
+			}
+		}
+	}
+	for _, g := range candidateGates {
+		if g.name == gateGroupBlocked.name {
+			add(groupGates...)
+			continue
+		}
+		add(g)
+	}
+	add(capacityGates...)
+	return out
+}
+
+// docReasonOrder reads the reasons of the reason table in
+// docs/remediation.md, row by row.
+func docReasonOrder(t *testing.T) []SkipReason {
+	doc, err := os.ReadFile("../docs/remediation.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []SkipReason
+	inTable := false
+	for _, line := range strings.Split(string(doc), "\n") {
+		if strings.HasPrefix(line, "| reason | meaning |") {
+			inTable = true
+			continue
+		}
+		if inTable && !strings.HasPrefix(line, "|") {
+			break
+		}
+		if !inTable || strings.HasPrefix(line, "|---") {
+			continue
+		}
+		for _, m := range regexp.MustCompile("`([a-z_]+)`").FindAllStringSubmatch(strings.Split(line, "|")[1], -1) {
+			out = append(out, SkipReason(m[1]))
+		}
+	}
+	return out
+}
+
+// collapse drops repeats of the previous reason (two gates of one reason
+// are one row).
+func collapse(rs []SkipReason) []SkipReason {
+	var out []SkipReason
+	for _, r := range rs {
+		if len(out) == 0 || out[len(out)-1] != r {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// TestGateOrderMatchesDocs: the reason table of docs/remediation.md lists
+// the reasons in the order the plan checks them.
+func TestGateOrderMatchesDocs(t *testing.T) {
+	got := collapse(append(planOrder(), executionReasons...))
+	want := collapse(docReasonOrder(t))
+	if !slices.Equal(got, want) {
+		t.Errorf("gate order and docs/remediation.md disagree:\n gates %v\n docs  %v", got, want)
+	}
+}
+
+// TestGateReasons: every reason a gate declares is a skip reason, and every
+// skip reason is a gate's or decided at execution; the group gates' verdict
+// declares the group gates' reasons.
+func TestGateReasons(t *testing.T) {
+	declared := map[SkipReason]bool{}
+	for _, r := range executionReasons {
+		declared[r] = true
+	}
+	for _, g := range allGates() {
+		if len(g.reasons) == 0 {
+			t.Errorf("gate %s declares no reason", g.name)
+		}
+		for _, r := range g.reasons {
+			declared[r] = true
+			if !containsReason(SkipReasons, r) {
+				t.Errorf("gate %s declares %q, which is not in SkipReasons", g.name, r)
+			}
+		}
+	}
+	for _, r := range SkipReasons {
+		if !declared[r] {
+			t.Errorf("skip reason %q is no gate's and not decided at execution", r)
+		}
+	}
+	var union []SkipReason
+	for _, g := range groupGates {
+		for _, r := range g.reasons {
+			if !containsReason(union, r) {
+				union = append(union, r)
+			}
+		}
+	}
+	if !slices.Equal(gateGroupBlocked.reasons, union) {
+		t.Errorf("group gates' verdict declares %v, want %v", gateGroupBlocked.reasons, union)
 	}
 }
