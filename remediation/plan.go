@@ -13,89 +13,147 @@ import (
 // FleetScope is the breaker scope (and metric label) of the fleet-wide breaker.
 const FleetScope = "fleet"
 
-// suspendedBlocking are the Auto Scaling processes whose suspension makes a
-// replacement unsafe or impossible.
-var suspendedBlocking = []string{"Launch", "Terminate", "ReplaceUnhealthy", "HealthCheck"}
-
-// groupEval is one group's evaluated gates.
-type groupEval struct {
-	status   GroupStatus
-	gp       *groupPolicy
-	mode     int
-	facts    GroupFacts
-	hasFacts bool
-	// unreadable: the group's own description failed, so its mode is not
-	// known: nothing in it is tagged or replaced.
-	unreadable bool
-	members    map[string]GroupInstance
-	inFlight   int
-	planned    int
-}
+// Breaker kinds.
+const (
+	breakerDriftShare = "drift_share"
+	breakerFailures   = "failures"
+)
 
 // Plan decides what to do this cycle. It is pure: the same input gives the
 // same plan. Every drifted instance appears exactly once, in Actions
-// (directly or in an instance refresh's Covers) or in Skipped with a reason.
+// (directly or in an instance refresh's Covers) or in Skipped with a reason:
+// the first of the gates (gates.go) that blocks it.
 func Plan(in PlanInput) PlanResult {
-	now := in.Now
 	pol := compile(in.Config)
-	out := PlanResult{Now: now, KillSwitch: in.KillSwitch, Errors: pol.errs, Actions: []Action{}, Skipped: []Skip{}}
+	out := PlanResult{Now: in.Now, KillSwitch: in.KillSwitch, Errors: pol.errs, Actions: []Action{}, Skipped: []Skip{}}
+	insts := byDriftAge(in.Instances)
+	out.Fleet = fleetBreaker(insts, pol.fleetPct, in.State.FleetOverride)
+	groupFail, tagsUnknown := indexReadFailures(in.ReadFailures)
+	out.ReadFailures = append([]ReadFailure(nil), in.ReadFailures...)
 
-	// Instances by group, in a stable order: oldest drift first, then id.
-	// (Sort indices, not the large structs.)
-	order := make([]int, len(in.Instances))
+	pc := newPlanCtx(in, pol, out.Fleet.Open)
+	names, tallies := groupInstances(insts, in.Groups, groupFail)
+	groups := make(map[string]*groupEval, len(names))
+	for _, name := range names {
+		g := newGroupEval(pc, name, groupFail[name], tallies[name])
+		g.evalGates(&gateCtx{planCtx: pc, g: g})
+		groups[name] = g
+	}
+	out.Tags = planTags(pc, insts, groups, tagsUnknown)
+
+	c := &gateCtx{planCtx: pc}
+	for i := range insts {
+		if insts[i].Verdict != drift.VerdictDrifted {
+			continue // unknown, stale, no_baseline, exempt and in_sync are never candidates
+		}
+		c.s, c.g = &insts[i], groups[insts[i].ASG]
+		decide(c, &out)
+	}
+
+	for _, name := range names {
+		g := groups[name]
+		g.status.Remaining = max(0, g.status.Allowed-g.inFlight-g.planned)
+		out.Groups = append(out.Groups, g.status)
+	}
+	out.HourlyRemaining = max(0, pc.hourly)
+	return out
+}
+
+// decide records one drifted instance's outcome: a skip with the first
+// gate that blocks it, a place in its group's instance refresh, or an action.
+func decide(c *gateCtx, out *PlanResult) {
+	s, g := c.s, c.g
+	if r, d := firstBlock(candidateGates, c); r != "" {
+		out.Skipped = append(out.Skipped, Skip{InstanceID: s.ID, Group: s.ASG, Reason: r, Detail: d})
+		return
+	}
+	if g.refresh && g.refreshAction >= 0 {
+		out.Actions[g.refreshAction].Covers = append(out.Actions[g.refreshAction].Covers, s.ID)
+		return
+	}
+	if r, d := firstBlock(capacityGates, c); r != "" {
+		out.Skipped = append(out.Skipped, Skip{InstanceID: s.ID, Group: s.ASG, Reason: r, Detail: d})
+		return
+	}
+	c.hourly--
+	g.planned++
+	a := Action{Kind: c.pol.action, Group: s.ASG, InstanceID: s.ID, Severity: s.Severity, Reason: s.Reason, DriftSince: s.Since, Approved: g.mode == modeApprove}
+	if g.refresh {
+		a.Kind, a.InstanceID, a.Covers = ActionInstanceRefresh, "", []string{s.ID}
+		a.Reason = "launch template AMI changed: every drifted instance runs an older AMI"
+		a.MinHealthyPercentage = minHealthy(g.status.Allowed, g.facts.Desired)
+		g.refreshAction = len(out.Actions)
+	}
+	out.Actions = append(out.Actions, a)
+}
+
+// byDriftAge orders instances oldest drift first, then by id. (It sorts
+// indices, not the large structs.)
+func byDriftAge(in []InstanceState) []InstanceState {
+	order := make([]int, len(in))
 	for i := range order {
 		order[i] = i
 	}
 	sort.SliceStable(order, func(a, b int) bool {
-		x, y := &in.Instances[order[a]], &in.Instances[order[b]]
+		x, y := &in[order[a]], &in[order[b]]
 		if !x.Since.Equal(y.Since) {
 			return x.Since.Before(y.Since)
 		}
 		return x.ID < y.ID
 	})
-	insts := make([]InstanceState, len(order))
+	out := make([]InstanceState, len(order))
 	for i, idx := range order {
-		insts[i] = in.Instances[idx]
+		out[i] = in[idx]
 	}
-	inFlightByInstance := map[string]InFlight{}
-	inFlightByGroup := map[string]int{}
-	for _, f := range in.State.InFlight {
-		inFlightByGroup[f.Group]++
-		if f.InstanceID != "" {
-			inFlightByInstance[f.InstanceID] = f
-		}
-	}
+	return out
+}
 
-	// Fleet breaker: share of known instances drifted (AMI-only drift is a
-	// rollout, not a bad baseline, and is not counted).
-	var fleetDrifted, fleetKnown int
-	for _, s := range insts {
-		switch s.Verdict {
-		case drift.VerdictDrifted:
-			fleetKnown++
-			if !s.AMIOnly {
-				fleetDrifted++
-			}
-		case drift.VerdictInSync:
-			fleetKnown++
-		}
-	}
-	out.Fleet = Breaker{Scope: FleetScope}
-	if fleetKnown > 0 && percent(fleetDrifted, fleetKnown) > pol.fleetPct {
-		out.Fleet.Open = true
-		out.Fleet.Kind = "drift_share"
-		out.Fleet.Detail = fmt.Sprintf("%d of %d instances (%.0f%%) drifted, more than %g%%", fleetDrifted, fleetKnown, percent(fleetDrifted, fleetKnown), pol.fleetPct)
-		if in.State.FleetOverride {
-			out.Fleet.Open = false
-			out.Fleet.Detail += "; reset by an operator"
-		}
-	}
+// tally counts the known (in_sync or drifted) instances of a scope, the
+// drifted ones that count toward a breaker (AMI-only drift is a rollout, not
+// a bad baseline) and the AMI-only drifted ones.
+type tally struct{ drifted, known, amiOnly int }
 
-	// Failed reads: per group the one to report (a failed description
-	// first: it hides the mode), and the instances whose tags are unknown.
-	groupFail := map[string]ReadFailure{}
+func (t *tally) add(s *InstanceState) {
+	switch s.Verdict {
+	case drift.VerdictDrifted:
+		t.known++
+		if s.AMIOnly {
+			t.amiOnly++
+		} else {
+			t.drifted++
+		}
+	case drift.VerdictInSync:
+		t.known++
+	}
+}
+
+// fleetBreaker opens above fleet_breaker_percent of known instances drifted.
+func fleetBreaker(insts []InstanceState, pct float64, override bool) Breaker {
+	b := Breaker{Scope: FleetScope}
+	var t tally
+	for i := range insts {
+		t.add(&insts[i])
+	}
+	drifted, known := t.drifted, t.known
+	if known > 0 && percent(drifted, known) > pct {
+		b.Open, b.Kind = true, breakerDriftShare
+		b.Detail = fmt.Sprintf("%d of %d instances (%.0f%%) drifted, more than %g%%", drifted, known, percent(drifted, known), pct)
+		if override {
+			b.Open = false
+			b.Detail += "; reset by an operator"
+		}
+	}
+	return b
+}
+
+// indexReadFailures picks per group the failed read to report (a failed
+// description first: it hides the mode) and the instances whose tags are
+// unknown.
+func indexReadFailures(fails []ReadFailure) (map[string]*ReadFailure, map[string]bool) {
+	groupFail := map[string]*ReadFailure{}
 	tagsUnknown := map[string]bool{}
-	for _, f := range in.ReadFailures {
+	for i := range fails {
+		f := fails[i]
 		for _, id := range f.Instances {
 			tagsUnknown[id] = true
 		}
@@ -103,356 +161,196 @@ func Plan(in PlanInput) PlanResult {
 			continue
 		}
 		if cur, ok := groupFail[f.Group]; !ok || f.Call == CallDescribeGroups && cur.Call != CallDescribeGroups {
-			groupFail[f.Group] = f
+			groupFail[f.Group] = &f
 		}
 	}
-	out.ReadFailures = append([]ReadFailure(nil), in.ReadFailures...)
+	return groupFail, tagsUnknown
+}
 
-	// Group names: every group with instances, facts or a failed read.
-	names := map[string]bool{}
-	for _, s := range insts {
-		if s.ASG != "" {
-			names[s.ASG] = true
+// groupInstances names every group with instances, facts or a failed read
+// (sorted), and tallies each group's instances.
+func groupInstances(insts []InstanceState, facts map[string]GroupFacts, groupFail map[string]*ReadFailure) ([]string, map[string]tally) {
+	byGroup := map[string]tally{}
+	for i := range insts {
+		t := byGroup[insts[i].ASG]
+		t.add(&insts[i])
+		byGroup[insts[i].ASG] = t
+	}
+	names := make([]string, 0, len(byGroup)+len(facts))
+	for n := range byGroup {
+		if n != "" {
+			names = append(names, n)
 		}
 	}
-	for n := range in.Groups {
-		names[n] = true
+	for n := range facts {
+		if _, ok := byGroup[n]; !ok {
+			names = append(names, n)
+		}
 	}
 	for n := range groupFail {
-		names[n] = true
-	}
-	sorted := make([]string, 0, len(names))
-	for n := range names {
-		sorted = append(sorted, n)
-	}
-	sort.Strings(sorted)
-
-	byGroup := map[string][]InstanceState{}
-	for _, s := range insts {
-		byGroup[s.ASG] = append(byGroup[s.ASG], s)
-	}
-	groups := map[string]*groupEval{}
-	for _, name := range sorted {
-		var fail *ReadFailure
-		if f, ok := groupFail[name]; ok {
-			fail = &f
+		if _, ok := byGroup[n]; !ok {
+			if _, ok := facts[n]; !ok {
+				names = append(names, n)
+			}
 		}
-		groups[name] = evalGroup(pol, in, name, byGroup[name], inFlightByGroup[name], out.Fleet.Open, fail)
 	}
+	sort.Strings(names)
+	return names, byGroup
+}
 
-	// Hourly cap.
+// newPlanCtx indexes the remembered state the gates read.
+func newPlanCtx(in PlanInput, pol *policy, fleetOpen bool) *planCtx {
+	c := &planCtx{pol: pol, now: in.Now, kill: in.KillSwitch, fleetOpen: fleetOpen, facts: in.Groups, history: in.State.Groups,
+		inFlight: map[string]InFlight{}, groupInFlight: map[string]int{}, approvals: map[string]Approval{}}
+	for _, f := range in.State.InFlight {
+		c.groupInFlight[f.Group]++
+		if f.InstanceID != "" {
+			c.inFlight[f.InstanceID] = f
+		}
+	}
+	for _, a := range in.State.Approvals {
+		if cur, ok := c.approvals[a.InstanceID]; !ok || a.Expires.After(cur.Expires) {
+			c.approvals[a.InstanceID] = a
+		}
+	}
 	recent := 0
 	for _, t := range in.State.RecentActions {
-		if !t.After(now) && now.Sub(t) < time.Hour {
+		if !t.After(in.Now) && in.Now.Sub(t) < time.Hour {
 			recent++
 		}
 	}
-	hourly := pol.maxPerHour - recent
-	approvals := map[string]Approval{}
-	for _, a := range in.State.Approvals {
-		if cur, ok := approvals[a.InstanceID]; !ok || a.Expires.After(cur.Expires) {
-			approvals[a.InstanceID] = a
-		}
-	}
-
-	// Tags on transitions.
-	if pol.tagging && pol.err == nil && !in.KillSwitch.Engaged {
-		for _, s := range insts {
-			mode := modeOff
-			if s.ASG != "" {
-				if groups[s.ASG].unreadable {
-					continue // mode unknown
-				}
-				mode = groups[s.ASG].mode
-			} else {
-				mode = pol.modeDefault
-			}
-			if mode < modeFlag {
-				continue
-			}
-			if s.Tags == nil && tagsUnknown[s.ID] {
-				continue // never write tags over tags we could not read
-			}
-			if tc, ok := tagChange(s, pol.debounce, now); ok {
-				out.Tags = append(out.Tags, tc)
-			}
-		}
-	}
-
-	// Instance refresh: a group whose drifted instances all drifted only by
-	// AMI (its launch template moved on) is refreshed as a whole.
-	refreshGroups := map[string]bool{}
-	for _, name := range sorted {
-		g := groups[name]
-		var drifted, amiOnly int
-		for _, s := range byGroup[name] {
-			if s.Verdict == drift.VerdictDrifted {
-				drifted++
-				if s.AMIOnly {
-					amiOnly++
-				}
-			}
-		}
-		if drifted > 0 && drifted == amiOnly && g.mode >= modeApprove {
-			refreshGroups[name] = true
-		}
-	}
-
-	skip := func(s InstanceState, r SkipReason, detail string) {
-		out.Skipped = append(out.Skipped, Skip{InstanceID: s.ID, Group: s.ASG, Reason: r, Detail: detail})
-	}
-	refreshAction := map[string]int{} // group -> index in out.Actions
-
-	for _, s := range insts {
-		if s.Verdict != drift.VerdictDrifted {
-			continue // unknown, stale, no_baseline, exempt and in_sync are never candidates
-		}
-		if s.ASG == "" {
-			skip(s, SkipNotInGroup, "instance is not in an Auto Scaling group; it can only be flagged")
-			continue
-		}
-		g := groups[s.ASG]
-		if g.unreadable {
-			skip(s, SkipGroupStateUnknown, g.status.Detail)
-			continue
-		}
-		if g.mode == modeOff {
-			skip(s, SkipModeOff, "remediation is off for this group (report only)")
-			continue
-		}
-		if g.mode == modeFlag {
-			skip(s, SkipModeFlag, "group is in flag mode: tagged, never replaced")
-			continue
-		}
-		if pol.err != nil {
-			skip(s, SkipMisconfigured, pol.err.Error())
-			continue
-		}
-		if s.ConsecutiveScans < pol.debounce {
-			skip(s, SkipDebounce, fmt.Sprintf("drifted for %d of %d required consecutive scans", s.ConsecutiveScans, pol.debounce))
-			continue
-		}
-		if s.Severity < pol.minSeverity {
-			skip(s, SkipSeverity, fmt.Sprintf("severity %s is below min_severity %s", s.Severity, pol.minSeverity))
-			continue
-		}
-		if f, ok := inFlightByInstance[s.ID]; ok {
-			skip(s, SkipInFlight, fmt.Sprintf("%s started %s", f.Kind, f.Started.Format(time.RFC3339)))
-			continue
-		}
-		if kind, at, ok := parseActionTag(s.Tags[TagAction]); ok && now.Sub(at) < pol.timeout && !at.After(now.Add(time.Minute)) {
-			skip(s, SkipInFlight, fmt.Sprintf("instance tag %s records %s at %s", TagAction, kind, at.Format(time.RFC3339)))
-			continue
-		}
-		if in.KillSwitch.Engaged {
-			skip(s, SkipKillSwitch, killDetail(in.KillSwitch))
-			continue
-		}
-		if p, detail := protected(s.Tags, now); p {
-			skip(s, SkipProtected, detail)
-			continue
-		}
-		m, ok := g.members[s.ID]
-		if !ok && g.hasFacts {
-			skip(s, SkipNotInService, "instance is not a member of the group in DescribeAutoScalingGroups")
-			continue
-		}
-		if ok && m.LifecycleState != "InService" {
-			skip(s, SkipNotInService, "lifecycle state "+m.LifecycleState)
-			continue
-		}
-		if ok && !strings.EqualFold(m.HealthStatus, "Healthy") && m.HealthStatus != "" {
-			skip(s, SkipNotInService, "health status "+m.HealthStatus)
-			continue
-		}
-		if g.status.Blocked != "" {
-			skip(s, g.status.Blocked, g.status.Detail)
-			continue
-		}
-		approved := false
-		if g.mode == modeApprove {
-			a, ok := approvals[s.ID]
-			switch {
-			case !ok:
-				skip(s, SkipAwaitingApproval, "run `driftd approve "+s.ID+"` to allow replacement")
-				continue
-			case !now.Before(a.Expires):
-				skip(s, SkipAwaitingApproval, "approval expired at "+a.Expires.Format(time.RFC3339))
-				continue
-			}
-			approved = true
-		}
-		if refreshGroups[s.ASG] {
-			if idx, ok := refreshAction[s.ASG]; ok {
-				out.Actions[idx].Covers = append(out.Actions[idx].Covers, s.ID)
-				continue
-			}
-		}
-		if g.inFlight+g.planned >= g.gp.maxInFlight {
-			skip(s, SkipMaxInFlight, fmt.Sprintf("%d of max_in_flight %d replacements in progress", g.inFlight+g.planned, g.gp.maxInFlight))
-			continue
-		}
-		if g.status.Allowed-g.inFlight-g.planned <= 0 {
-			skip(s, SkipBudget, fmt.Sprintf("budget %s allows %d of desired %d; %d in flight", g.gp.budgetText, g.status.Allowed, g.facts.Desired, g.inFlight+g.planned))
-			continue
-		}
-		if hourly <= 0 {
-			skip(s, SkipHourlyCap, fmt.Sprintf("global.max_per_hour %d reached", pol.maxPerHour))
-			continue
-		}
-		hourly--
-		g.planned++
-		a := Action{Kind: pol.action, Group: s.ASG, InstanceID: s.ID, Severity: s.Severity, Reason: s.Reason, DriftSince: s.Since, Approved: approved}
-		if refreshGroups[s.ASG] {
-			a.Kind = ActionInstanceRefresh
-			a.InstanceID = ""
-			a.Covers = []string{s.ID}
-			a.Reason = "launch template AMI changed: every drifted instance runs an older AMI"
-			a.MinHealthyPercentage = minHealthy(g.status.Allowed, g.facts.Desired)
-			refreshAction[s.ASG] = len(out.Actions)
-		}
-		out.Actions = append(out.Actions, a)
-	}
-
-	for _, name := range sorted {
-		g := groups[name]
-		g.status.Remaining = max(0, g.status.Allowed-g.inFlight-g.planned)
-		out.Groups = append(out.Groups, g.status)
-	}
-	out.HourlyRemaining = max(0, hourly)
-	return out
+	c.hourly = pol.maxPerHour - recent
+	return c
 }
 
-// evalGroup evaluates one group's gates; insts are the group's instances,
-// fail the group's failed read this cycle (nil: none).
-func evalGroup(pol *policy, in PlanInput, name string, insts []InstanceState, inFlight int, fleetOpen bool, fail *ReadFailure) *groupEval {
-	gp, matched := pol.groupFor(name)
-	facts, hasFacts := in.Groups[name]
-	if fail != nil && fail.Call == CallDescribeGroups {
-		facts, hasFacts = GroupFacts{}, false
+// planTags lists the tag writes for verdict transitions in groups (and,
+// outside groups, mode_default) of mode flag or above. Nothing is tagged
+// while the kill switch is engaged or the configuration is invalid, in a
+// group whose mode is unknown, or over tags that could not be read.
+func planTags(c *planCtx, insts []InstanceState, groups map[string]*groupEval, tagsUnknown map[string]bool) []TagChange {
+	if !c.pol.tagging || c.pol.err != nil || c.kill.Engaged {
+		return nil
 	}
-	mode, source, modeDetail := pol.resolveMode(gp, matched, facts.Tags)
-	g := &groupEval{gp: gp, mode: mode, facts: facts, hasFacts: hasFacts, inFlight: inFlight, members: map[string]GroupInstance{}}
-	st := GroupStatus{Name: name, Mode: modeNames[mode], ModeSource: source, Budget: gp.budgetText, InFlight: inFlight, Breaker: Breaker{Scope: name}}
-	var failDetail string
-	if fail != nil {
-		failDetail = fail.Call + " failed"
-		if fail.Code != "" {
-			failDetail += " with " + fail.Code
+	var tags []TagChange
+	for i := range insts {
+		s := &insts[i]
+		mode := c.pol.modeDefault
+		if s.ASG != "" {
+			if groups[s.ASG].unreadable {
+				continue
+			}
+			mode = groups[s.ASG].mode
 		}
-		failDetail += "; group state unknown this cycle: " + fail.Error
+		if mode < modeFlag || s.Tags == nil && tagsUnknown[s.ID] {
+			continue
+		}
+		if tc, ok := tagChange(*s, c.pol.debounce, c.now); ok {
+			tags = append(tags, tc)
+		}
+	}
+	return tags
+}
+
+// groupEval is one group's evaluated state: what its gates read, their
+// verdict (status.Blocked), and what this plan has spent of it.
+type groupEval struct {
+	status   GroupStatus
+	gp       *groupPolicy
+	mode     int
+	facts    GroupFacts
+	hasFacts bool
+	hist     GroupHistory
+	// fail is the group's failed read this cycle (nil: none); failDetail
+	// describes it.
+	fail       *ReadFailure
+	failDetail string
+	// unreadable: the group's own description failed, so its mode is not
+	// known: nothing in it is tagged or replaced.
+	unreadable   bool
+	windowDetail string
+	members      map[string]GroupInstance
+	inFlight     int
+	planned      int
+	// refresh: every drifted instance drifted only by AMI (the launch
+	// template moved on), so one instance refresh replaces the group;
+	// refreshAction is its index in the plan's actions (-1: not yet planned).
+	refresh       bool
+	refreshAction int
+}
+
+// newGroupEval resolves a group's policy, mode, facts, breaker and window;
+// fail is its failed read this cycle (nil: none), t tallies its instances.
+func newGroupEval(c *planCtx, name string, fail *ReadFailure, t tally) *groupEval {
+	gp, matched := c.pol.groupFor(name)
+	f, hasFacts := c.facts[name]
+	hist, inFlight := c.history[name], c.groupInFlight[name]
+	if fail != nil && fail.Call == CallDescribeGroups {
+		f, hasFacts = GroupFacts{}, false
+	}
+	mode, source, modeDetail := c.pol.resolveMode(gp, matched, f.Tags)
+	g := &groupEval{gp: gp, mode: mode, facts: f, hasFacts: hasFacts, hist: hist, fail: fail, inFlight: inFlight,
+		members: make(map[string]GroupInstance, len(f.Instances)), refreshAction: -1}
+	g.status = GroupStatus{Name: name, Mode: modeNames[mode], ModeSource: source, Budget: gp.budgetText, InFlight: inFlight, Detail: modeDetail}
+	if fail != nil {
+		g.failDetail = failureDetail(*fail)
 		// Without the group's tags its mode is unknown, unless no tag could
 		// raise it above off.
-		if fail.Call == CallDescribeGroups && (mode > modeOff || pol.tagOverride) {
-			g.unreadable = true
-			st.Blocked, st.Detail = SkipGroupStateUnknown, failDetail+" (its "+TagMode+" tag, and so its mode, are unknown: nothing is tagged or replaced)"
-		}
+		g.unreadable = fail.Call == CallDescribeGroups && (mode > modeOff || c.pol.tagOverride)
 	}
-	for _, m := range facts.Instances {
+	for _, m := range f.Instances {
 		g.members[m.ID] = m
 	}
-	for _, s := range insts {
-		switch s.Verdict {
-		case drift.VerdictDrifted:
-			st.Known++
-			if !s.AMIOnly {
-				st.Drifted++
-			}
-		case drift.VerdictInSync:
-			st.Known++
+	g.status.Drifted, g.status.Known = t.drifted, t.known
+	g.refresh = t.amiOnly > 0 && t.drifted == 0 && mode >= modeApprove
+	if gp.err == nil {
+		g.status.Allowed = gp.budget.Allowed(f.Desired)
+	}
+	g.status.WindowOpen, g.windowDetail = gp.windowOpen(c.now)
+	g.status.Breaker = groupBreaker(name, t, gp, hist)
+	return g
+}
+
+// evalGates runs the group gates: the first that blocks is the group's
+// block (replacing the mode detail, if any).
+func (g *groupEval) evalGates(c *gateCtx) {
+	for i := range groupGates {
+		if g.mode < modeApprove && !groupGates[i].allModes {
+			continue
+		}
+		if r, d := groupGates[i].check(c); r != "" {
+			g.status.Blocked, g.status.Detail = r, d
+			return
 		}
 	}
-	if gp.err == nil {
-		st.Allowed = gp.budget.Allowed(facts.Desired)
-	}
-	st.WindowOpen, _ = gp.windowOpen(in.Now)
-	hist := in.State.Groups[name]
+}
 
-	// Breakers (reported regardless of mode).
-	if st.Known > 0 && percent(st.Drifted, st.Known) > gp.driftPct {
-		st.Breaker = Breaker{Scope: name, Open: true, Kind: "drift_share",
-			Detail: fmt.Sprintf("%d of %d instances (%.0f%%) drifted, more than %g%%: suspect the baseline", st.Drifted, st.Known, percent(st.Drifted, st.Known), gp.driftPct)}
+func failureDetail(f ReadFailure) string {
+	d := f.Call + " failed"
+	if f.Code != "" {
+		d += " with " + f.Code
+	}
+	return d + "; group state unknown this cycle: " + f.Error
+}
+
+// groupBreaker is the group's breaker (reported in every mode): open above
+// drift_percent of its known instances drifted (unless an operator reset
+// it), or at max_failures consecutive failed replacements.
+func groupBreaker(name string, t tally, gp *groupPolicy, hist GroupHistory) Breaker {
+	b := Breaker{Scope: name}
+	drifted, known := t.drifted, t.known
+	if known > 0 && percent(drifted, known) > gp.driftPct {
+		b = Breaker{Scope: name, Open: true, Kind: breakerDriftShare,
+			Detail: fmt.Sprintf("%d of %d instances (%.0f%%) drifted, more than %g%%: suspect the baseline", drifted, known, percent(drifted, known), gp.driftPct)}
 		if hist.Override {
-			st.Breaker.Open = false
-			st.Breaker.Detail += "; reset by an operator"
+			b.Open = false
+			b.Detail += "; reset by an operator"
 		}
 	}
 	if hist.ConsecutiveFailures >= gp.maxFailures {
-		st.Breaker = Breaker{Scope: name, Open: true, Kind: "failures",
+		b = Breaker{Scope: name, Open: true, Kind: breakerFailures,
 			Detail: fmt.Sprintf("%d consecutive failed replacements (max_failures %d); reset with `driftd approve --reset-breaker %s`", hist.ConsecutiveFailures, gp.maxFailures, name)}
 	}
-
-	block := func(r SkipReason, d string) {
-		if st.Blocked == "" {
-			st.Blocked, st.Detail = r, d
-		}
-	}
-	if mode >= modeApprove {
-		switch {
-		case in.KillSwitch.Engaged:
-			block(SkipKillSwitch, killDetail(in.KillSwitch))
-		case pol.err != nil:
-			block(SkipMisconfigured, pol.err.Error())
-		case gp.err != nil:
-			block(SkipMisconfigured, gp.err.Error())
-		case fail != nil:
-			block(SkipGroupStateUnknown, failDetail)
-		case !hasFacts:
-			block(SkipGroupUnknown, "no Auto Scaling facts for the group (DescribeAutoScalingGroups did not return it)")
-		}
-		if fleetOpen {
-			block(SkipFleetBreaker, "fleet breaker open")
-		}
-		if st.Breaker.Open {
-			if st.Breaker.Kind == "failures" {
-				block(SkipFailureBreaker, st.Breaker.Detail)
-			} else {
-				block(SkipGroupBreaker, st.Breaker.Detail)
-			}
-		}
-		if hist.ConsecutiveFailures > 0 && hist.ConsecutiveFailures < gp.maxFailures {
-			wait := backoff(gp.backoff, gp.backoffMax, hist.ConsecutiveFailures)
-			if until := hist.LastFailure.Add(wait); in.Now.Before(until) {
-				block(SkipBackoff, fmt.Sprintf("%d failed replacement(s); next attempt after %s", hist.ConsecutiveFailures, until.Format(time.RFC3339)))
-			}
-		}
-		if facts.RefreshActive {
-			block(SkipRefreshActive, "an instance refresh is in progress")
-		}
-		var susp []string
-		for _, p := range facts.SuspendedProcesses {
-			for _, b := range suspendedBlocking {
-				if p == b {
-					susp = append(susp, p)
-				}
-			}
-		}
-		if len(susp) > 0 {
-			block(SkipSuspended, "suspended processes: "+strings.Join(susp, ", "))
-		}
-		if hasFacts {
-			inService := 0
-			for _, m := range facts.Instances {
-				if m.LifecycleState == "InService" && (m.HealthStatus == "" || strings.EqualFold(m.HealthStatus, "Healthy")) {
-					inService++
-				}
-			}
-			// driftd's own replacements in flight are expected to be missing.
-			if inService < facts.Desired-inFlight || facts.Desired == 0 {
-				block(SkipGroupUnhealthy, fmt.Sprintf("%d healthy InService of desired %d (%d replacements in flight)", inService, facts.Desired, inFlight))
-			}
-		}
-		if !st.WindowOpen {
-			_, d := gp.windowOpen(in.Now)
-			block(SkipOutsideWindow, d)
-		}
-	}
-	if modeDetail != "" && st.Detail == "" {
-		st.Detail = modeDetail
-	}
-	st.Remaining = max(0, st.Allowed-inFlight)
-	g.status = st
-	return g
+	return b
 }
 
 // backoff is base * 2^(failures-1), capped.
