@@ -37,12 +37,11 @@ func FuzzRedactURL(f *testing.F) {
 		}
 		// Whatever stood between the scheme and the last '@' of the
 		// authority is gone.
-		rest := s
+		rest, _, _ := strings.Cut(s, "#")
+		rest, _, _ = strings.Cut(rest, "?")
 		if i := strings.Index(rest, "://"); i >= 0 {
 			rest = rest[i+3:]
 		}
-		rest, _, _ = strings.Cut(rest, "#")
-		rest, _, _ = strings.Cut(rest, "?")
 		auth, _, _ := strings.Cut(rest, "/")
 		if at := strings.LastIndexByte(auth, '@'); at >= 0 && !strings.Contains(r, "***@") {
 			t.Fatalf("userinfo of %q kept: %q", s, r)
