@@ -51,7 +51,8 @@ func (c *runCmd) Run(g *Globals) error {
 		return &ExitError{Code: 2, Err: err}
 	}
 	defer log.Sync() //nolint:errcheck
-	for _, w := range cfg.Schedule.Warnings() { // alerting logs its own
+	// Alerting logs its own warnings when it builds its sinks.
+	for _, w := range cfg.Schedule.Warnings() {
 		log.Warn(w)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)

@@ -23,7 +23,7 @@ func TestValidateRunsWhatRunRuns(t *testing.T) {
 	const base = head + "baselines: [{dir: {path: baselines}}]\n"
 	for _, tc := range []struct {
 		name, yaml, want string
-		secrets      []string // must not appear anywhere
+		secrets          []string // must not appear anywhere
 	}{
 		{"secret env unset", base + `
 alerting:
