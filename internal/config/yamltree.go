@@ -45,12 +45,22 @@ type treeChecker struct {
 	// valueErr holds the paths whose value was dropped for having the wrong
 	// type: validation messages about those paths would only repeat the news.
 	valueErr map[string]bool
+	fields   map[reflect.Type]map[string]reflect.Type
+}
+
+func (c *treeChecker) fieldsOf(t reflect.Type) map[string]reflect.Type {
+	f, ok := c.fields[t]
+	if !ok {
+		f = yamlFields(t)
+		c.fields[t] = f
+	}
+	return f
 }
 
 // checkTree walks root (a document's top node) against type t. It returns
 // the problems and the paths whose value was dropped.
 func checkTree(root *yaml.Node, t reflect.Type) ([]*FieldError, map[string]bool) {
-	c := &treeChecker{valueErr: map[string]bool{}}
+	c := &treeChecker{valueErr: map[string]bool{}, fields: map[reflect.Type]map[string]reflect.Type{}}
 	c.walk(root, t, "")
 	return c.errs, c.valueErr
 }
@@ -124,7 +134,7 @@ func (c *treeChecker) walk(n *yaml.Node, t reflect.Type, path string) {
 			return
 		}
 		c.mapping(n, path, func(key *yaml.Node, val *yaml.Node) bool {
-			f, ok := yamlFields(t)[key.Value]
+			f, ok := c.fieldsOf(t)[key.Value]
 			if !ok {
 				c.unknownKey(key, t, joinPath(path, key.Value))
 				return false
