@@ -15,7 +15,8 @@ import (
 )
 
 type runCmd struct {
-	Config string `help:"Configuration file." required:"" type:"path" short:"c"`
+	Config      string `help:"Configuration file." required:"" type:"path" short:"c"`
+	ConfigCheck bool   `name:"config.check" help:"Check the configuration as at start (same as driftd validate), print the result and exit."`
 }
 
 func init() {
@@ -38,6 +39,9 @@ func logger(g *Globals, c *config.Config) (*zap.Logger, error) {
 }
 
 func (c *runCmd) Run(g *Globals) error {
+	if c.ConfigCheck {
+		return (&validateCmd{Config: c.Config}).run(os.Stdout)
+	}
 	cfg, err := config.Load(c.Config)
 	if err != nil {
 		return &ExitError{Code: 2, Err: err}
@@ -47,6 +51,10 @@ func (c *runCmd) Run(g *Globals) error {
 		return &ExitError{Code: 2, Err: err}
 	}
 	defer log.Sync() //nolint:errcheck
+	// Alerting logs its own warnings when it builds its sinks.
+	for _, w := range cfg.Schedule.Warnings() {
+		log.Warn(w)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	a, err := app.New(ctx, app.Options{ConfigFile: c.Config, Logger: log})

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/driftd/driftd/internal/app"
 	"github.com/driftd/driftd/internal/config"
 )
 
@@ -14,13 +15,18 @@ type validateCmd struct {
 }
 
 func init() {
-	register("validate", "Check a configuration file and print every error (exit 0 when valid).", &validateCmd{})
+	register("validate", "Check a configuration file exactly as the daemon does at start (the file, plus secrets, directories and the listen address it names) and print every error (exit 0 when valid).", &validateCmd{})
 }
 
 func (c *validateCmd) Run() error { return c.run(os.Stdout) }
 
-func (c *validateCmd) run(out io.Writer) error {
-	if _, err := config.Load(c.Config); err != nil {
+func (c *validateCmd) run(out io.Writer) error { return c.runEnv(out, app.CheckEnv()) }
+
+// runEnv checks the file with config.LoadChecked, the function daemon start
+// and every reload call (internal/app), against env.
+func (c *validateCmd) runEnv(out io.Writer, env config.Env) error {
+	cfg, err := config.LoadChecked(c.Config, env)
+	if err != nil {
 		var ve *config.ValidationError
 		if errors.As(err, &ve) {
 			fmt.Fprintf(out, "%s: INVALID (%d errors)\n", c.Config, len(ve.Errors))
@@ -33,5 +39,8 @@ func (c *validateCmd) run(out io.Writer) error {
 		return &ExitError{Code: 1}
 	}
 	fmt.Fprintf(out, "%s: OK\n", c.Config)
+	for _, w := range cfg.Warnings() {
+		fmt.Fprintf(out, "  warning: %s\n", w)
+	}
 	return nil
 }

@@ -163,7 +163,8 @@ func (a *App) loadConfig() (*config.Config, error) {
 	case a.opts.ConfigLoader != nil:
 		return a.opts.ConfigLoader()
 	case a.opts.ConfigFile != "":
-		return config.Load(a.opts.ConfigFile)
+		// The same checks as `driftd validate`, at start and on every reload.
+		return config.LoadChecked(a.opts.ConfigFile, CheckEnv())
 	case a.opts.Config != nil:
 		return a.opts.Config, nil
 	}

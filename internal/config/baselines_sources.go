@@ -126,14 +126,16 @@ var (
 
 // checkS3URI validates s3://bucket[/prefix]; key says whether a key (not
 // just a bucket) is required.
-func checkS3URI(uri string, needKey bool) error {
-	rest, ok := strings.CutPrefix(uri, "s3://")
+func checkS3URI(raw string, needKey bool) error {
+	uri := RedactURL(raw) // quoted in errors
+	rest, ok := strings.CutPrefix(raw, "s3://")
 	if !ok {
 		return fmt.Errorf("%q is not an s3://bucket/prefix URI", uri)
 	}
 	bucket, obj, _ := strings.Cut(rest, "/")
 	if !bucketRe.MatchString(bucket) {
-		return fmt.Errorf("%q: bucket %q is not a valid S3 bucket name", uri, bucket)
+		shown, _, _ := strings.Cut(strings.TrimPrefix(uri, "s3://"), "/")
+		return fmt.Errorf("%q: bucket %q is not a valid S3 bucket name", uri, shown)
 	}
 	if needKey && obj == "" {
 		return fmt.Errorf("%q has no object key", uri)

@@ -89,7 +89,8 @@ func TestBaselineSourcesInvalid(t *testing.T) {
 
 func TestBaselineSourcesUnknownKey(t *testing.T) {
 	_, err := Parse([]byte("baselines:\n  - s3: {uri: \"s3://abc/\", name: x}\n"))
-	if err == nil || !strings.Contains(err.Error(), "field name not found in type config.S3Baseline") {
+	// name belongs to the entry (or to ssm_parameter), not to s3.
+	if err == nil || !strings.Contains(err.Error(), "baselines[0].s3.name: line 2: unknown key (valid here: cache_ttl, tag, timeout, uri)") {
 		t.Fatalf("err = %v", err)
 	}
 }

@@ -1,14 +1,20 @@
 package config
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/driftd/driftd/drift"
+	"github.com/driftd/driftd/drift/defaultpolicy"
 )
 
 func TestLoadFull(t *testing.T) {
@@ -69,11 +75,48 @@ func TestInvalid(t *testing.T) {
 		file string
 		want []string // exact messages, in order
 	}{
-		{"unknown_key", []string{"decoding YAML: yaml: unmarshal errors:\n  line 4: field crn not found in type config.Schedule"}},
-		{"unknown_nested", []string{"decoding YAML: yaml: unmarshal errors:\n  line 2: field bucket not found in type config.DirBaseline"}},
-		{"two_docs", []string{"decoding YAML: more than one YAML document"}},
-		{"bad_duration", []string{"decoding YAML: yaml: unmarshal errors:\n  line 4: cannot unmarshal !!str `five` into time.Duration"}},
-		{"bad_severity", []string{`decoding YAML: unknown severity "urgent" (want info, low, high or critical)`}},
+		{"unknown_key", []string{"schedule.crn: line 4: unknown key (did you mean cron?)"}},
+		{"unknown_nested", []string{"baselines[0].dir.bucket: line 2: unknown key (valid here: index, path)"}},
+		{"two_docs", []string{"line 3: a second YAML document starts here; the configuration is one document"}},
+		{"bad_duration", []string{`schedule.timeout: line 4: "five" is not a duration (e.g. 90s, 5m, 2h)`}},
+		{"bad_severity", []string{`policy.rules[0].severity: line 7: unknown severity "urgent" (want info, low, high or critical)`}},
+		{"all_at_once", []string{
+			"baselines[0].dir.bucket: line 5: unknown key (valid here: index, path)",
+			"schedule.crn: line 7: unknown key (did you mean cron?)",
+			`inventory.concurrency: line 11: "many" is not a whole number`,
+			"inventory.concurency: line 12: unknown key (did you mean concurrency?)",
+			"remediation.groups[0].windw: line 17: unknown key (did you mean windows?)",
+			"log: line 19: duplicate key (first set at line 18)",
+			"loglevel: line 20: unknown key (valid here: alerting, aws, baselines, http, inventory, log, policy, remediation, schedule, selection, state)",
+			"schedule.jitter: 2m0s must be shorter than the schedule interval 1m0s",
+			`remediation.groups[0].budget: "150%" is not a count or a percentage 0-100% (e.g. "1" or "10%")`,
+		}},
+		{"wrong_shapes", []string{
+			"baselines: line 2: must be a list, not a mapping",
+			`selection.tags.env: line 4: must be a list, not "prod"`,
+			`selection.asg_names: line 5: must be a list, not "web-*"`,
+			`inventory.types: line 7: must be a list, not "AWS:Application"`,
+			"inventory.max_pages: line 8: must be a single value, not a mapping",
+			`policy.include_default_policy: line 10: "maybe" is not true or false`,
+			`policy.rules[0].expires: line 14: "next year" is not a time (RFC 3339, e.g. 2027-01-01T00:00:00Z)`,
+		}},
+		{"not_a_mapping", []string{"line 1: must be a mapping, not a list"}},
+		{"nan", []string{
+			"inventory.rate_limits.ec2: +Inf is not a finite number; want a positive number of requests per second (at most 10000)",
+			"inventory.rate_limits.ssm: NaN is not a number; want a positive number of requests per second (at most 10000)",
+			"inventory.rate_limits.ssm:ListInventoryEntries: 0 must be a positive number of requests per second (at most 10000)",
+			"remediation.global.fleet_breaker_percent: NaN is not a number; want greater than 0 and at most 100",
+			"remediation.groups[0].breaker.drift_percent: NaN is not a number; want greater than 0 and at most 100",
+			"remediation.groups[1].breaker.drift_percent: -Inf is not a finite number; want greater than 0 and at most 100",
+		}},
+		{"cron_negative", []string{`schedule.cron: "@every -5m": the interval must be positive`}},
+		{"cron_zero", []string{`schedule.cron: "@every 0s": the interval must be positive`}},
+		{"cron_1ms", []string{`schedule.cron: "@every 1ms": the interval must be at least 1s`}},
+		{"cron_tz", []string{`schedule.cron: "TZ=UTC @every 1ms": the interval must be at least 1s`}},
+		{"cron_fraction", []string{`schedule.cron: "@every 90500ms": the interval must be whole seconds (the scheduler would run every 1m30s)`}},
+		{"listen_port", []string{`http.listen: ":99999": port 99999 is out of range 0-65535`}},
+		{"hook_url_secret", []string{`remediation.hook.url: "ftp://***@hooks.example.com/driftd?token=***&team=***" must be an http:// or https:// URL`}},
+		{"default_policy_id", []string{`policy.rules[0].id: "default-ssm-agent-self-update" is the id of a shipped default-policy rule (rename it, or set include_default_policy: false)`}},
 		{"no_baselines", []string{"baselines: at least one baseline source is required (e.g. - dir: {path: /etc/driftd/baselines})"}},
 		{"bad_cron", []string{`schedule.cron: "every five minutes": expected 5 to 6 fields, found 3: [every five minutes]`}},
 		{"jitter_too_long", []string{"schedule.jitter: 2m0s must be shorter than the schedule interval 1m0s"}},
@@ -82,7 +125,7 @@ func TestInvalid(t *testing.T) {
 			`inventory.types[2]: "AWS:Application" duplicates inventory.types[0]`,
 			"inventory.max_age: 10m0s is shorter than the shortest SSM inventory schedule (30m); every instance would be stale",
 			"inventory.rate_limits.lambda: unknown service (want one of autoscaling, ec2, ssm, optionally with :Operation)",
-			"inventory.rate_limits.ssm: -1 must be a positive number of requests per second",
+			"inventory.rate_limits.ssm: -1 must be a positive number of requests per second (at most 10000)",
 			`inventory.rate_limits.ssm:list-entries: "list-entries" is not an operation name (e.g. ssm:ListInventoryEntries)`,
 		}},
 		{"policy", []string{
@@ -166,8 +209,27 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := Parse(data)
-		if err == nil && len(c.Validate()) != 0 {
+		if err != nil {
+			return
+		}
+		if len(c.Validate()) != 0 {
 			t.Fatal("Parse accepted a config that does not validate")
+		}
+		// The tree check agrees with yaml.v3's own strict decoding: nothing
+		// it accepts has an unknown key, a duplicate or a mistyped value.
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true)
+		if err := dec.Decode(&Config{}); err != nil && !errors.Is(err, io.EOF) {
+			t.Fatalf("Parse accepted what strict decoding refuses: %v", err)
+		}
+		// The daemon compiles the policy with the shipped default rules; a
+		// valid file never fails there.
+		rules := c.Policy.Rules
+		if c.Policy.DefaultPolicyIncluded() {
+			rules = append(append([]drift.Rule(nil), rules...), defaultpolicy.Rules()...)
+		}
+		if _, err := drift.CompilePolicy(&drift.Policy{MaxInventoryAge: c.Inventory.MaxAge, DefaultSeverity: c.Policy.DefaultSeverity, Rules: rules, Custom: c.Policy.Custom}); err != nil {
+			t.Fatalf("valid configuration, policy does not compile: %v", err)
 		}
 	})
 }
@@ -181,5 +243,79 @@ func TestExamplesValidate(t *testing.T) {
 		if _, err := Load(f); err != nil {
 			t.Errorf("%s: %v", f, err)
 		}
+	}
+}
+
+// TestParseAnchorsAndMerges: anchors, aliases and merge keys decode as
+// yaml.v3 decodes them, and keys inside merged mappings are checked too.
+func TestParseAnchorsAndMerges(t *testing.T) {
+	doc := `
+baselines:
+  - dir: {path: /b}
+remediation:
+  groups:
+    - &web {match: "web-*", mode: approve, budget: "10%", breaker: {max_failures: 2}}
+    - <<: *web
+      match: "api-*"
+    - {<<: [*web], match: "batch-*", max_in_flight: 2}
+`
+	c, err := Parse([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := c.Remediation.Groups
+	if len(g) != 3 || g[1].Match != "api-*" || g[1].Mode != "approve" || g[1].Budget != "10%" || g[1].Breaker.MaxFailures != 2 ||
+		g[2].Match != "batch-*" || g[2].MaxInFlight != 2 || g[2].Budget != "10%" {
+		t.Fatalf("groups = %+v", g)
+	}
+	_, err = Parse([]byte(doc + "    - {<<: {matchh: x}, match: y}\n"))
+	if err == nil || !strings.Contains(err.Error(), "remediation.groups[3].matchh: line 10: unknown key (did you mean match?)") {
+		t.Fatalf("unknown key in a merged mapping: %v", err)
+	}
+}
+
+func TestParseSizeCap(t *testing.T) {
+	big := append([]byte("baselines: [{dir: {path: /b}}]\n#"), bytes.Repeat([]byte("x"), MaxFileSize)...)
+	if _, err := Parse(big); err == nil || !strings.Contains(err.Error(), "larger than 1048576 bytes (1 MiB)") {
+		t.Fatalf("err = %v", err)
+	}
+	f := filepath.Join(t.TempDir(), "big.yaml")
+	if err := os.WriteFile(f, big, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(f); err == nil || !strings.HasPrefix(err.Error(), f+": the configuration is larger than") {
+		t.Fatalf("Load: %v", err)
+	}
+	// Just under the cap is read whole.
+	ok := append([]byte("baselines: [{dir: {path: /b}}]\n#"), bytes.Repeat([]byte("x"), MaxFileSize-40)...)
+	if _, err := Parse(ok); err != nil {
+		t.Fatalf("file under the cap: %v", err)
+	}
+}
+
+// TestParseAliasBomb: a billion-laughs document is refused quickly, not
+// expanded.
+func TestParseAliasBomb(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("x-a0: &a0 {match: web}\n")
+	for i := 1; i < 10; i++ {
+		fmt.Fprintf(&b, "x-a%d: &a%d {<<: [", i, i)
+		for j := 0; j < 10; j++ {
+			if j > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "*a%d", i-1)
+		}
+		b.WriteString("]}\n")
+	}
+	b.WriteString("baselines: [{dir: {path: /b}}]\nremediation: {groups: [*a9]}\n")
+	start := time.Now()
+	_, err := Parse([]byte(b.String()))
+	var ve *ValidationError
+	if !errors.As(err, &ve) || ve.Errors[len(ve.Errors)-1].Error() != "line 1: the document expands to more than 1000000 nodes through aliases and merge keys" {
+		t.Fatalf("err = %v", err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("took %s", d)
 	}
 }

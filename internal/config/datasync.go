@@ -109,7 +109,7 @@ func (s *InventorySource) Validate() []error {
 	}
 	if e := s.Events; e != nil {
 		if u, err := url.Parse(e.QueueURL); e.QueueURL == "" || err != nil || u.Host == "" || !strings.HasPrefix(u.Scheme, "http") {
-			add("inventory.events.queue_url: %q is not an SQS queue URL", e.QueueURL)
+			add("inventory.events.queue_url: %q is not an SQS queue URL", RedactURL(e.QueueURL))
 		}
 		if e.WaitSeconds < 1 || e.WaitSeconds > 20 {
 			add("inventory.events.wait_seconds: %d must be between 1 and 20", e.WaitSeconds)

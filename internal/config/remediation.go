@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"net/url"
 	"path"
 	"strconv"
 	"strings"
@@ -174,13 +175,13 @@ func ParseRemediationBudget(s string) (RemediationBudget, error) {
 	if p, ok := strings.CutSuffix(t, "%"); ok {
 		v, err := strconv.Atoi(p)
 		if err != nil || v < 0 || v > 100 || p != strings.TrimSpace(p) || strings.HasPrefix(p, "+") {
-			return RemediationBudget{}, fmt.Errorf("%q is not a count or percentage (want e.g. \"1\" or \"10%%\", percent 0-100)", s)
+			return RemediationBudget{}, fmt.Errorf("%q is not a count or a percentage 0-100%% (e.g. \"1\" or \"10%%\")", s)
 		}
 		return RemediationBudget{Percent: true, Value: v}, nil
 	}
 	v, err := strconv.Atoi(t)
 	if err != nil || v < 0 || t == "" || strings.HasPrefix(t, "+") {
-		return RemediationBudget{}, fmt.Errorf("%q is not a count or percentage (want e.g. \"1\" or \"10%%\")", s)
+		return RemediationBudget{}, fmt.Errorf("%q is not a count or a percentage 0-100%% (e.g. \"1\" or \"10%%\")", s)
 	}
 	return RemediationBudget{Value: v}, nil
 }
@@ -345,7 +346,7 @@ func (r *Remediation) applyDefaults() {
 }
 
 // Validate checks the section (after applyDefaults); each error names the
-// full key, e.g. `remediation.groups[2].budget: "15x" is not a count or percentage`.
+// full key, e.g. `remediation.groups[2].budget: "150%" is not a count or a percentage 0-100%`.
 func (r *Remediation) Validate() []error {
 	var errs []error
 	add := func(key, format string, a ...any) {
@@ -379,8 +380,8 @@ func (r *Remediation) Validate() []error {
 	if v := r.Global.MaxPerHour; v != nil && *v < 0 {
 		add("global.max_per_hour", "%d must not be negative", *v)
 	}
-	if v := r.Global.FleetBreakerPercent; v != nil && (*v <= 0 || *v > 100) {
-		add("global.fleet_breaker_percent", "%g must be greater than 0 and at most 100", *v)
+	if v := r.Global.FleetBreakerPercent; v != nil {
+		checkPercent(add, "global.fleet_breaker_percent", *v)
 	}
 	for i, g := range r.Groups {
 		k := fmt.Sprintf("groups[%d]", i)
@@ -413,14 +414,14 @@ func (r *Remediation) Validate() []error {
 			}
 		}
 		b := g.Breaker
-		if v := b.DriftPercent; v != nil && (*v <= 0 || *v > 100) {
-			add(k+".breaker.drift_percent", "%g must be greater than 0 and at most 100", *v)
+		if v := b.DriftPercent; v != nil {
+			checkPercent(add, k+".breaker.drift_percent", *v)
 		}
 		if b.MaxFailures < 1 || b.MaxFailures > maxRemediationMaxFailures {
 			add(k+".breaker.max_failures", "%d must be between 1 and %d", b.MaxFailures, maxRemediationMaxFailures)
 		}
-		if b.Backoff < 0 {
-			add(k+".breaker.backoff", "%s must not be negative", b.Backoff)
+		if b.Backoff <= 0 {
+			add(k+".breaker.backoff", "%s must be positive", b.Backoff)
 		}
 		if b.BackoffMax < b.Backoff {
 			add(k+".breaker.backoff_max", "%s must not be less than breaker.backoff (%s)", b.BackoffMax, b.Backoff)
@@ -429,11 +430,21 @@ func (r *Remediation) Validate() []error {
 	if d := r.Approvals.TTL; d < time.Minute {
 		add("approvals.ttl", "%s must be at least 1m", d)
 	}
-	if r.Hook.URL != "" && !strings.HasPrefix(r.Hook.URL, "http://") && !strings.HasPrefix(r.Hook.URL, "https://") {
-		add("hook.url", "%q must be an http:// or https:// URL", r.Hook.URL)
+	if u, err := url.Parse(r.Hook.URL); r.Hook.URL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
+		// The URL may carry credentials (user:password@, ?token=): never echo them.
+		add("hook.url", "%q must be an http:// or https:// URL", RedactURL(r.Hook.URL))
 	}
 	if d := r.Hook.Timeout; d <= 0 || d > time.Minute {
 		add("hook.timeout", "%s must be greater than 0 and at most 1m", d)
 	}
 	return errs
+}
+
+// checkPercent reports a breaker percentage that is not a finite number in (0, 100].
+func checkPercent(add func(key, format string, a ...any), key string, v float64) {
+	if nf := notFinite(v); nf != "" {
+		add(key, "%s; want greater than 0 and at most 100", nf)
+	} else if !inRange(v, 0, 100, true) {
+		add(key, "%g must be greater than 0 and at most 100", v)
+	}
 }

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 func decodeRemediation(t *testing.T, src string) (*Remediation, error) {
@@ -108,9 +108,9 @@ func TestRemediationInvalid(t *testing.T) {
 		{"match empty", "groups: [{mode: replace}]", `remediation.groups[0].match: must not be empty (an ASG name or glob such as "web-*")`},
 		{"match glob", "groups: [{match: \"web-[\"}]", `remediation.groups[0].match: "web-[" is not a valid glob`},
 		{"group mode", "groups: [{match: a}, {match: b, mode: yes}]", `remediation.groups[1].mode: "yes" is not a mode (want off, flag, approve or replace)`},
-		{"budget", "groups: [{match: a}, {match: b}, {match: c, budget: 15x}]", `remediation.groups[2].budget: "15x" is not a count or percentage (want e.g. "1" or "10%")`},
-		{"budget pct", "groups: [{match: a, budget: \"150%\"}]", `remediation.groups[0].budget: "150%" is not a count or percentage (want e.g. "1" or "10%", percent 0-100)`},
-		{"budget neg", "groups: [{match: a, budget: \"-1\"}]", `remediation.groups[0].budget: "-1" is not a count or percentage (want e.g. "1" or "10%")`},
+		{"budget", "groups: [{match: a}, {match: b}, {match: c, budget: 15x}]", `remediation.groups[2].budget: "15x" is not a count or a percentage 0-100% (e.g. "1" or "10%")`},
+		{"budget pct", "groups: [{match: a, budget: \"150%\"}]", `remediation.groups[0].budget: "150%" is not a count or a percentage 0-100% (e.g. "1" or "10%")`},
+		{"budget neg", "groups: [{match: a, budget: \"-1\"}]", `remediation.groups[0].budget: "-1" is not a count or a percentage 0-100% (e.g. "1" or "10%")`},
 		{"in flight", "groups: [{match: a, max_in_flight: 9}]", `remediation.groups[0].max_in_flight: 9 must be between 1 and 5`},
 		{"cron", "groups: [{match: a, windows: [{schedule: \"61 2 * * *\", duration: 1h}]}]", `remediation.groups[0].windows[0].schedule: "61 2 * * *" is not a valid cron schedule: end of range (61) above maximum (59): 61`},
 		{"cron tz", "groups: [{match: a, windows: [{schedule: \"CRON_TZ=UTC 0 2 * * *\", duration: 1h}]}]", `remediation.groups[0].windows[0].schedule: "CRON_TZ=UTC 0 2 * * *": put the time zone in the timezone key, not in the schedule`},
