@@ -70,10 +70,10 @@ func Plan(in PlanInput) PlanResult {
 	// rollout, not a bad baseline, and is not counted).
 	var fleetDrifted, fleetKnown int
 	for _, s := range insts {
-		switch s.Verdict {
+		switch v, amiOnly := breakerVerdict(s); v {
 		case drift.VerdictDrifted:
 			fleetKnown++
-			if !s.AMIOnly {
+			if !amiOnly {
 				fleetDrifted++
 			}
 		case drift.VerdictInSync:
@@ -352,10 +352,10 @@ func evalGroup(pol *policy, in PlanInput, name string, insts []InstanceState, in
 		g.members[m.ID] = m
 	}
 	for _, s := range insts {
-		switch s.Verdict {
+		switch v, amiOnly := breakerVerdict(s); v {
 		case drift.VerdictDrifted:
 			st.Known++
-			if !s.AMIOnly {
+			if !amiOnly {
 				st.Drifted++
 			}
 		case drift.VerdictInSync:
@@ -453,6 +453,22 @@ func evalGroup(pol *policy, in PlanInput, name string, insts []InstanceState, in
 	st.Remaining = max(0, st.Allowed-inFlight)
 	g.status = st
 	return g
+}
+
+// breakerVerdict is the verdict the drift-share breakers count for an
+// instance: its verdict when in_sync or drifted; for an unknown or stale
+// instance the last known one, so that one instance's failed collection
+// neither opens nor shuts a breaker; "" (not counted) otherwise.
+func breakerVerdict(s InstanceState) (drift.Verdict, bool) {
+	switch s.Verdict {
+	case drift.VerdictDrifted, drift.VerdictInSync:
+		return s.Verdict, s.AMIOnly
+	case drift.VerdictUnknown, drift.VerdictStale:
+		if s.LastKnown == drift.VerdictDrifted || s.LastKnown == drift.VerdictInSync {
+			return s.LastKnown, s.LastKnownAMIOnly
+		}
+	}
+	return "", false
 }
 
 // backoff is base * 2^(failures-1), capped.
