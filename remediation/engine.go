@@ -199,7 +199,7 @@ type knownVerdict struct {
 
 // rememberVerdicts records the in_sync and drifted verdicts of insts and
 // gives every unknown or stale instance the last one it had (LastKnown),
-// for the drift-share breakers. Instances not in insts are forgotten.
+// for the group and fleet counts. Instances not in insts are forgotten.
 func (e *Engine) rememberVerdicts(insts []InstanceState) {
 	e.mu.Lock()
 	defer e.mu.Unlock()

@@ -68,3 +68,36 @@ func TestBreakersCountLastKnownVerdict(t *testing.T) {
 		})
 	}
 }
+
+// TestRefreshChoiceCountsLastKnownVerdict: a group whose drifted members
+// all drifted by AMI only is refreshed as a whole; a member with other
+// drift, unknown this scan but remembered, still rules that out, as it
+// would without the failed read.
+func TestRefreshChoiceCountsLastKnownVerdict(t *testing.T) {
+	plan := func(lastKnown drift.Verdict) PlanResult {
+		f := newFixture(8, 3)
+		f.in.Config.Groups[0].Budget, f.in.Config.Groups[0].MaxInFlight = "3", 3
+		for _, id := range []string{"i-web-1-00", "i-web-1-01"} {
+			f.inst(id).AMIOnly = true
+		}
+		// i-web-1-02 drifted by a package; its inventory is unreadable now
+		s := f.inst("i-web-1-02")
+		s.Verdict, s.Severity, s.LastKnown = drift.VerdictUnknown, drift.SeverityNone, lastKnown
+		p := Plan(f.in)
+		checkInvariants(t, f.in, p)
+		return p
+	}
+	kinds := func(p PlanResult) []ActionKind {
+		var out []ActionKind
+		for _, a := range p.Actions {
+			out = append(out, a.Kind)
+		}
+		return out
+	}
+	if got := kinds(plan(drift.VerdictDrifted)); len(got) != 2 || got[0] != ActionSetInstanceHealth || got[1] != ActionSetInstanceHealth {
+		t.Fatalf("remembered package drift: actions %v, want two single replacements", got)
+	}
+	if got := kinds(plan("")); len(got) != 1 || got[0] != ActionInstanceRefresh {
+		t.Fatalf("never judged: actions %v, want one instance refresh", got)
+	}
+}

@@ -70,7 +70,7 @@ func Plan(in PlanInput) PlanResult {
 	// rollout, not a bad baseline, and is not counted).
 	var fleetDrifted, fleetKnown int
 	for _, s := range insts {
-		switch v, amiOnly := breakerVerdict(s); v {
+		switch v, amiOnly := countedVerdict(s); v {
 		case drift.VerdictDrifted:
 			fleetKnown++
 			if !amiOnly {
@@ -186,9 +186,9 @@ func Plan(in PlanInput) PlanResult {
 		g := groups[name]
 		var drifted, amiOnly int
 		for _, s := range byGroup[name] {
-			if s.Verdict == drift.VerdictDrifted {
+			if v, ami := countedVerdict(s); v == drift.VerdictDrifted {
 				drifted++
-				if s.AMIOnly {
+				if ami {
 					amiOnly++
 				}
 			}
@@ -352,7 +352,7 @@ func evalGroup(pol *policy, in PlanInput, name string, insts []InstanceState, in
 		g.members[m.ID] = m
 	}
 	for _, s := range insts {
-		switch v, amiOnly := breakerVerdict(s); v {
+		switch v, amiOnly := countedVerdict(s); v {
 		case drift.VerdictDrifted:
 			st.Known++
 			if !amiOnly {
@@ -455,11 +455,13 @@ func evalGroup(pol *policy, in PlanInput, name string, insts []InstanceState, in
 	return g
 }
 
-// breakerVerdict is the verdict the drift-share breakers count for an
-// instance: its verdict when in_sync or drifted; for an unknown or stale
-// instance the last known one, so that one instance's failed collection
-// neither opens nor shuts a breaker; "" (not counted) otherwise.
-func breakerVerdict(s InstanceState) (drift.Verdict, bool) {
+// countedVerdict is the verdict (and AMI-only flag) a group's and the
+// fleet's counts use — the drift-share breakers and the choice of an
+// instance refresh: its verdict when in_sync or drifted; for an unknown or
+// stale instance the last known one, so that one instance's failed
+// collection changes no decision about the others; "" (not counted)
+// otherwise. Only drifted verdicts make candidates, never the counted one.
+func countedVerdict(s InstanceState) (drift.Verdict, bool) {
 	switch s.Verdict {
 	case drift.VerdictDrifted, drift.VerdictInSync:
 		return s.Verdict, s.AMIOnly
