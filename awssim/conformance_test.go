@@ -1,10 +1,16 @@
 package awssim
 
 import (
+	"bytes"
 	"context"
+	"encoding/xml"
 	"fmt"
+	"io"
+	"maps"
+	"net/http"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -31,6 +37,7 @@ func runConformance(t *testing.T, ctx context.Context, ec2c *ec2.Client, asgc *a
 	}
 	sort.Slice(imgs.Images, func(i, j int) bool { return *imgs.Images[i].ImageId < *imgs.Images[j].ImageId })
 	image := *imgs.Images[0].ImageId
+	res["image"] = image
 	res["images.hasCreationDate"] = fmt.Sprint(imgs.Images[0].CreationDate != nil)
 	res["images.state"] = string(imgs.Images[0].State)
 
@@ -178,6 +185,236 @@ func runConformance(t *testing.T, ctx context.Context, ec2c *ec2.Client, asgc *a
 	return res
 }
 
+// rawRecorder is an HTTP client that keeps the last response's status and
+// body, so the conformance run can compare wire shapes (result wrappers,
+// error bodies) as well as decoded values.
+type rawRecorder struct {
+	next   aws.HTTPClient
+	mu     sync.Mutex
+	status int
+	body   []byte
+}
+
+func (r *rawRecorder) Do(req *http.Request) (*http.Response, error) {
+	resp, err := r.next.Do(req)
+	if err != nil {
+		return resp, err
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	r.mu.Lock()
+	r.status, r.body = resp.StatusCode, b
+	r.mu.Unlock()
+	resp.Body = io.NopCloser(bytes.NewReader(b))
+	return resp, nil
+}
+
+// shape renders the last response's XML as its status and element
+// structure: names with their children in braces, in document order, text
+// kept only for the error Type (Sender/Receiver), elements deeper than
+// limit left out (their content is compared decoded, not as wire shape);
+// e.g. "400 ErrorResponse{Error{Type=Sender,Code,Message},RequestId}".
+func (r *rawRecorder) shape(limit int) string {
+	r.mu.Lock()
+	body, status := r.body, r.status
+	r.mu.Unlock()
+	type node struct {
+		name     string
+		text     []byte
+		children []*node
+	}
+	root := &node{}
+	stack := []*node{root}
+	dec := xml.NewDecoder(bytes.NewReader(body))
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			break
+		}
+		top := stack[len(stack)-1]
+		switch tk := tok.(type) {
+		case xml.StartElement:
+			n := &node{name: tk.Name.Local}
+			if len(stack) <= limit {
+				top.children = append(top.children, n)
+			}
+			stack = append(stack, n)
+		case xml.CharData:
+			top.text = append(top.text, tk...)
+		case xml.EndElement:
+			stack = stack[:len(stack)-1]
+		}
+	}
+	var render func(ns []*node) string
+	render = func(ns []*node) string {
+		var parts []string
+		for _, n := range ns {
+			p := n.name
+			if n.name == "Type" {
+				p += "=" + strings.TrimSpace(string(n.text))
+			}
+			if len(n.children) > 0 {
+				p += "{" + render(n.children) + "}"
+			}
+			parts = append(parts, p)
+		}
+		return strings.Join(parts, ",")
+	}
+	return fmt.Sprintf("%d %s", status, render(root.children))
+}
+
+// runFidelity drives the behaviours the fidelity table in docs/awssim.md
+// claims moto confirms (or documents where it differs): awsQuery result
+// wrappers and error bodies, ec2Query error bodies, DescribeInstances
+// paging, scale-in protection not blocking SetInstanceHealth and
+// TerminateInstanceInAutoScalingGroup, standby, terminate lifecycle hooks.
+// It runs after runConformance on the same endpoint (the conf-lt launch
+// template exists); raw is the clients' HTTP client.
+func runFidelity(t *testing.T, ctx context.Context, ec2c *ec2.Client, asgc *autoscaling.Client, raw *rawRecorder, image string, settle func()) confResult {
+	t.Helper()
+	res := confResult{}
+
+	// Wire shapes.
+	_, err := asgc.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{"nope"}})
+	res["wire.asg.result"] = raw.shape(3)
+	if err != nil {
+		t.Fatalf("DescribeAutoScalingGroups: %v", err)
+	}
+	_, err = asgc.SetInstanceHealth(ctx, &autoscaling.SetInstanceHealthInput{InstanceId: aws.String("i-0123456789abcdef0"), HealthStatus: aws.String("Unhealthy")})
+	res["wire.asg.error"] = raw.shape(3)
+	_, err = ec2c.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{"i-0123456789abcdef0"}})
+	res["wire.ec2.error"] = apiCode(err) + " " + raw.shape(4)
+
+	// DescribeInstances paging: 6 instances of their own, one reservation
+	// each, 5 a page.
+	for range 6 {
+		_, err := ec2c.RunInstances(ctx, &ec2.RunInstancesInput{ImageId: aws.String(image), MinCount: aws.Int32(1), MaxCount: aws.Int32(1),
+			InstanceType: ec2types.InstanceTypeT3Micro, TagSpecifications: []ec2types.TagSpecification{{ResourceType: ec2types.ResourceTypeInstance,
+				Tags: []ec2types.Tag{{Key: aws.String("fidelity"), Value: aws.String("paging")}}}}})
+		if err != nil {
+			t.Fatalf("RunInstances: %v", err)
+		}
+	}
+	var pages []string
+	var tok *string
+	for i := 0; i < 10; i++ {
+		out, err := ec2c.DescribeInstances(ctx, &ec2.DescribeInstancesInput{MaxResults: aws.Int32(5), NextToken: tok,
+			Filters: []ec2types.Filter{{Name: aws.String("tag:fidelity"), Values: []string{"paging"}}}})
+		if err != nil {
+			t.Fatalf("DescribeInstances page %d: %v", i+1, err)
+		}
+		n := 0
+		for _, r := range out.Reservations {
+			n += len(r.Instances)
+		}
+		tokState := "token"
+		switch {
+		case out.NextToken == nil:
+			tokState = "no-token"
+		case *out.NextToken == "":
+			tokState = "empty-token"
+		}
+		pages = append(pages, fmt.Sprintf("%d/%s", n, tokState))
+		if out.NextToken == nil || *out.NextToken == "" {
+			break
+		}
+		tok = out.NextToken
+	}
+	res["ec2.paging"] = strings.Join(pages, " ")
+	_, err = ec2c.DescribeInstances(ctx, &ec2.DescribeInstancesInput{MaxResults: aws.Int32(5), InstanceIds: []string{"i-0123456789abcdef0"}})
+	res["ec2.maxResultsWithIds"] = apiCode(err)
+	_, err = ec2c.DescribeInstances(ctx, &ec2.DescribeInstancesInput{MaxResults: aws.Int32(4)})
+	res["ec2.maxResults4"] = apiCode(err)
+
+	// A group of 4 for protection, standby and hooks.
+	_, err = asgc.CreateAutoScalingGroup(ctx, &autoscaling.CreateAutoScalingGroupInput{AutoScalingGroupName: aws.String("fid-asg"),
+		LaunchTemplate: &astypes.LaunchTemplateSpecification{LaunchTemplateName: aws.String("conf-lt"), Version: aws.String("$Latest")},
+		MinSize:        aws.Int32(1), MaxSize: aws.Int32(8), DesiredCapacity: aws.Int32(4), AvailabilityZones: []string{"us-east-1a"}})
+	if err != nil {
+		t.Fatalf("CreateAutoScalingGroup fid-asg: %v", err)
+	}
+	settle()
+	describe := func() astypes.AutoScalingGroup {
+		out, err := asgc.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{"fid-asg"}})
+		if err != nil || len(out.AutoScalingGroups) != 1 {
+			t.Fatalf("DescribeAutoScalingGroups fid-asg: %v", err)
+		}
+		return out.AutoScalingGroups[0]
+	}
+	stateOf := func(g astypes.AutoScalingGroup, id string) string {
+		for _, in := range g.Instances {
+			if aws.ToString(in.InstanceId) == id {
+				return string(in.LifecycleState) + "/" + aws.ToString(in.HealthStatus)
+			}
+		}
+		return "absent"
+	}
+	g := describe()
+	if len(g.Instances) != 4 {
+		t.Fatalf("fid-asg has %d members", len(g.Instances))
+	}
+	var m []string
+	for _, in := range g.Instances {
+		m = append(m, aws.ToString(in.InstanceId))
+	}
+	sort.Strings(m)
+
+	// Scale-in protection does not stop SetInstanceHealth or
+	// TerminateInstanceInAutoScalingGroup.
+	_, err = asgc.SetInstanceProtection(ctx, &autoscaling.SetInstanceProtectionInput{AutoScalingGroupName: aws.String("fid-asg"),
+		InstanceIds: m[:2], ProtectedFromScaleIn: aws.Bool(true)})
+	res["protect.err"] = apiCode(err)
+	protected := 0
+	for _, in := range describe().Instances {
+		if aws.ToBool(in.ProtectedFromScaleIn) {
+			protected++
+		}
+	}
+	res["protect.count"] = fmt.Sprint(protected)
+	_, err = asgc.SetInstanceHealth(ctx, &autoscaling.SetInstanceHealthInput{InstanceId: aws.String(m[0]), HealthStatus: aws.String("Unhealthy"), ShouldRespectGracePeriod: aws.Bool(false)})
+	res["protect.sethealth.err"] = apiCode(err)
+	res["wire.asg.noOutput"] = raw.shape(3) // SetInstanceHealth has no output shape: no Result element
+	_, err = asgc.TerminateInstanceInAutoScalingGroup(ctx, asgTerminate(m[1], false))
+	res["protect.terminate.err"] = apiCode(err)
+	settle()
+	g = describe()
+	res["protect.unhealthy"] = stateOf(g, m[0])
+	res["protect.terminated"] = stateOf(g, m[1])
+	res["protect.desired"] = fmt.Sprint(aws.ToInt32(g.DesiredCapacity))
+
+	// Standby: out of the group's capacity, back in on ExitStandby.
+	_, err = asgc.EnterStandby(ctx, &autoscaling.EnterStandbyInput{AutoScalingGroupName: aws.String("fid-asg"), InstanceIds: m[2:3], ShouldDecrementDesiredCapacity: aws.Bool(true)})
+	res["standby.enter.err"] = apiCode(err)
+	settle()
+	g = describe()
+	res["standby.state"] = stateOf(g, m[2])
+	res["standby.desired"] = fmt.Sprint(aws.ToInt32(g.DesiredCapacity))
+	// not health-checked in standby: marked Unhealthy, it stays there
+	_, err = asgc.SetInstanceHealth(ctx, &autoscaling.SetInstanceHealthInput{InstanceId: aws.String(m[2]), HealthStatus: aws.String("Unhealthy"), ShouldRespectGracePeriod: aws.Bool(false)})
+	res["standby.sethealth.err"] = apiCode(err)
+	settle()
+	res["standby.unhealthy"] = stateOf(describe(), m[2])
+	_, err = asgc.ExitStandby(ctx, &autoscaling.ExitStandbyInput{AutoScalingGroupName: aws.String("fid-asg"), InstanceIds: m[2:3]})
+	res["standby.exit.err"] = apiCode(err)
+	settle()
+	g = describe()
+	res["standby.exited"] = stateOf(g, m[2])
+	res["standby.exitedDesired"] = fmt.Sprint(aws.ToInt32(g.DesiredCapacity))
+
+	// A terminate lifecycle hook holds the terminated member.
+	_, err = asgc.PutLifecycleHook(ctx, &autoscaling.PutLifecycleHookInput{AutoScalingGroupName: aws.String("fid-asg"), LifecycleHookName: aws.String("drain"),
+		LifecycleTransition: aws.String("autoscaling:EC2_INSTANCE_TERMINATING"), HeartbeatTimeout: aws.Int32(300)})
+	res["hook.put.err"] = apiCode(err)
+	res["wire.asg.emptyResult"] = raw.shape(3)
+	_, err = asgc.TerminateInstanceInAutoScalingGroup(ctx, asgTerminate(m[3], false))
+	res["hook.terminate.err"] = apiCode(err)
+	res["hook.held"] = stateOf(describe(), m[3])
+	return res
+}
+
 func hasInstance(ins []astypes.Instance, id string) bool {
 	for _, in := range ins {
 		if *in.InstanceId == id && !strings.HasPrefix(string(in.LifecycleState), "Terminat") {
@@ -190,17 +427,23 @@ func hasInstance(ins []astypes.Instance, id string) bool {
 // knownDifferences lists every observation where moto and awssim disagree,
 // with who matches AWS (see docs/awssim.md). An unlisted difference fails.
 var knownDifferences = map[string]string{
-	"asi.health":                  "moto reports Healthy in DescribeAutoScalingInstances; AWS reports HEALTHY there (botocore examples, aws-api.md §7.5) and Healthy in DescribeAutoScalingGroups (awssim does both)",
+	"asi.health":                  "moto reports Healthy in DescribeAutoScalingInstances; AWS reports HEALTHY there (aws/aws-cli awscli/examples/autoscaling/describe-auto-scaling-instances.rst) and Healthy in DescribeAutoScalingGroups (awssim does both)",
 	"asg.duplicate.err":           "moto silently replaces an existing group on CreateAutoScalingGroup; AWS returns AlreadyExists (awssim)",
 	"unhealthy.health":            "same cause: moto keeps the Unhealthy member; AWS (and awssim) replace it with a Healthy one",
 	"unhealthy.victimStillMember": "same cause",
 	"terminated.health":           "follows from unhealthy.*: moto still holds the member marked Unhealthy",
 	"tagged.health":               "follows from unhealthy.*",
 	"err.asg.unknownInstance":     "moto answers SetInstanceHealth for an unknown instance with the EC2 code InvalidInstanceID.NotFound; Auto Scaling returns ValidationError (\"Instance Id not found - No managed instance found for instance ID ...\"), as awssim does",
-	"created.grace":               "moto defaults HealthCheckGracePeriod to 300; the API default is 0 (aws-api.md §9; awssim uses 0)",
+	"created.grace":               "moto defaults HealthCheckGracePeriod to 300; the API default is 0 (CreateAutoScalingGroup API reference: \"Default: 0 seconds\"; 300 is the console's; awssim uses 0)",
 	"unhealthy.grace":             "same as created.grace",
 	"terminated.grace":            "same as created.grace",
 	"tagged.grace":                "same as created.grace",
+
+	// runFidelity
+	"ec2.maxResults4":   "moto accepts DescribeInstances MaxResults 4; the API reference allows 5 to 1000 (awssim: InvalidParameterValue)",
+	"protect.unhealthy": "moto keeps a member marked Unhealthy (see unhealthy.*); AWS (and awssim) replace it, scale-in protection notwithstanding",
+	"standby.exited":    "moto puts the standby member marked Unhealthy back InService and Unhealthy; AWS health-checks it when it leaves standby and replaces it (awssim)",
+	"hook.held":         "moto removes the member at once and does not model lifecycle hook wait states; AWS holds it in Terminating:Wait until CompleteLifecycleAction or the heartbeat timeout (awssim)",
 }
 
 func TestConformanceWithMoto(t *testing.T) {
@@ -213,13 +456,22 @@ func TestConformanceWithMoto(t *testing.T) {
 
 	// moto, in an account of this test's own: other tests share the server
 	mcfg, _ := motoenv.Account(t, ctx, murl, "us-east-1")
-	mec2 := ec2.NewFromConfig(mcfg, func(o *ec2.Options) { o.BaseEndpoint, o.HTTPClient = aws.String(murl), hc })
-	masg := autoscaling.NewFromConfig(mcfg, func(o *autoscaling.Options) { o.BaseEndpoint, o.HTTPClient = aws.String(murl), hc })
+	mraw := &rawRecorder{next: hc}
+	mec2 := ec2.NewFromConfig(mcfg, func(o *ec2.Options) { o.BaseEndpoint, o.HTTPClient = aws.String(murl), mraw })
+	masg := autoscaling.NewFromConfig(mcfg, func(o *autoscaling.Options) { o.BaseEndpoint, o.HTTPClient = aws.String(murl), mraw })
 	moto := runConformance(t, ctx, mec2, masg, "amazon", func() {})
+	maps.Copy(moto, runFidelity(t, ctx, mec2, masg, mraw, moto["image"], func() {}))
 
 	// awssim: AMIs loaded through the Go API, everything else through the SDK
 	e := newEnv(t, Options{LaunchDelay: -1, TerminateDelay: 5 * time.Second}, &Scenario{AMIs: []AMISpec{{ID: "ami-0a1b2c3d4e5f60001", Name: "conf-image", Packages: []PackageSpec{{Name: "bash", Version: "5.2", Release: "1"}}}}})
-	sim := runConformance(t, ctx, e.ec2, e.asg, "self", func() { e.clock.Advance(10 * time.Second) })
+	sraw := &rawRecorder{next: hc}
+	sec2 := ec2.NewFromConfig(sdkConfig(t, ctx), func(o *ec2.Options) { o.BaseEndpoint, o.HTTPClient = aws.String(e.url), sraw })
+	sasg := autoscaling.NewFromConfig(sdkConfig(t, ctx), func(o *autoscaling.Options) { o.BaseEndpoint, o.HTTPClient = aws.String(e.url), sraw })
+	settle := func() { e.clock.Advance(10 * time.Second) }
+	sim := runConformance(t, ctx, sec2, sasg, "self", settle)
+	maps.Copy(sim, runFidelity(t, ctx, sec2, sasg, sraw, sim["image"], settle))
+	delete(moto, "image") // AMI ids are the endpoints' own
+	delete(sim, "image")
 
 	keys := map[string]bool{}
 	for k := range moto {

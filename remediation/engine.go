@@ -46,8 +46,11 @@ type Engine struct {
 	blocked  map[string]SkipReason // instance -> last blocking reason (event dedup)
 	dryOnce  map[string]bool       // dry-run actions already announced
 	restored map[string]bool       // groups whose tags restore has read
-	last     *PlanResult
-	lastErr  string
+	// known is each instance's last in_sync or drifted verdict (see
+	// InstanceState.LastKnown); instances absent from a cycle are forgotten.
+	known   map[string]knownVerdict
+	last    *PlanResult
+	lastErr string
 
 	reader  Reader
 	exec    Executor
@@ -64,7 +67,8 @@ type Engine struct {
 // NewEngine builds an engine.
 func NewEngine(o Options) *Engine {
 	e := &Engine{reader: o.Reader, exec: o.Executor, kill: o.KillSwitch, sink: o.Sink, metrics: o.Metrics, log: o.Log, now: o.Now, hookC: o.HookClient,
-		breakers: map[string]bool{}, blocked: map[string]SkipReason{}, dryOnce: map[string]bool{}, restored: map[string]bool{}}
+		breakers: map[string]bool{}, blocked: map[string]SkipReason{}, dryOnce: map[string]bool{}, restored: map[string]bool{},
+		known: map[string]knownVerdict{}}
 	if e.log == nil {
 		e.log = zap.NewNop()
 	}
@@ -146,6 +150,7 @@ func (e *Engine) Cycle(ctx context.Context, instances []InstanceState) (PlanResu
 
 	obs := e.observe(ctx, instances, pol)
 	facts, insts := obs.facts, obs.insts
+	e.rememberVerdicts(insts)
 
 	// Track in-flight replacements.
 	e.track(ctx, insts, facts, obs.refreshes, obs.unknown, pol, now)
@@ -185,6 +190,35 @@ func (e *Engine) Cycle(ctx context.Context, instances []InstanceState) (PlanResu
 	e.lastErr = ""
 	e.mu.Unlock()
 	return final, nil
+}
+
+type knownVerdict struct {
+	verdict drift.Verdict
+	amiOnly bool
+}
+
+// rememberVerdicts records the in_sync and drifted verdicts of insts and
+// gives every unknown or stale instance the last one it had (LastKnown),
+// for the group and fleet counts. Instances not in insts are forgotten.
+func (e *Engine) rememberVerdicts(insts []InstanceState) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	next := make(map[string]knownVerdict, len(insts))
+	for i := range insts {
+		s := &insts[i]
+		switch s.Verdict {
+		case drift.VerdictDrifted, drift.VerdictInSync:
+			next[s.ID] = knownVerdict{s.Verdict, s.AMIOnly}
+		case drift.VerdictUnknown, drift.VerdictStale:
+			if k, ok := e.known[s.ID]; ok {
+				next[s.ID] = k
+				if s.LastKnown == "" {
+					s.LastKnown, s.LastKnownAMIOnly = k.verdict, k.amiOnly
+				}
+			}
+		}
+	}
+	e.known = next
 }
 
 // observation is what one cycle read about the groups and instances.

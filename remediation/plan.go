@@ -114,10 +114,10 @@ func byDriftAge(in []InstanceState) []InstanceState {
 type tally struct{ drifted, known, amiOnly int }
 
 func (t *tally) add(s *InstanceState) {
-	switch s.Verdict {
+	switch v, amiOnly := countedVerdict(*s); v {
 	case drift.VerdictDrifted:
 		t.known++
-		if s.AMIOnly {
+		if amiOnly {
 			t.amiOnly++
 		} else {
 			t.drifted++
@@ -125,6 +125,24 @@ func (t *tally) add(s *InstanceState) {
 	case drift.VerdictInSync:
 		t.known++
 	}
+}
+
+// countedVerdict is the verdict an instance counts with in the drift-share
+// breakers and the instance-refresh choice, and whether its drift is
+// AMI-only: in_sync and drifted count as they are; an unknown or stale
+// instance counts with its last known in_sync/drifted verdict (one instance
+// going unknown must not shut or open a breaker), or not at all. It is never
+// a candidate either way.
+func countedVerdict(s InstanceState) (drift.Verdict, bool) {
+	switch s.Verdict {
+	case drift.VerdictDrifted, drift.VerdictInSync:
+		return s.Verdict, s.AMIOnly
+	case drift.VerdictUnknown, drift.VerdictStale:
+		if s.LastKnown == drift.VerdictDrifted || s.LastKnown == drift.VerdictInSync {
+			return s.LastKnown, s.LastKnownAMIOnly
+		}
+	}
+	return "", false
 }
 
 // fleetBreaker opens above fleet_breaker_percent of known instances drifted.

@@ -62,6 +62,15 @@ type InstanceState struct {
 	// Tags are the instance's current EC2 tags; nil means not known (the
 	// engine then fills them from its own observation).
 	Tags map[string]string `json:"tags,omitempty"`
+	// LastKnown is, for an instance whose verdict is unknown or stale, the
+	// last in_sync or drifted verdict the engine saw for it (AMIOnly as it
+	// was then in LastKnownAMIOnly). Only the group and fleet counts read it
+	// (drift-share breakers, the choice of an instance refresh): one
+	// instance's failed collection must not move a breaker that would
+	// otherwise stay open (or shut). Never a reason to act on the instance.
+	// The engine fills it from its memory of earlier cycles.
+	LastKnown        drift.Verdict `json:"last_known,omitempty"`
+	LastKnownAMIOnly bool          `json:"last_known_ami_only,omitempty"`
 }
 
 // GroupFacts are the Auto Scaling facts about one group.
