@@ -2,7 +2,7 @@ package remediation
 
 import "github.com/prometheus/client_golang/prometheus"
 
-// Metrics are the remediation metrics (names are an API; see DESIGN.md).
+// Metrics are the remediation metrics (names are an API; see docs/metrics.md).
 type Metrics struct {
 	Remediations    *prometheus.CounterVec // driftd_remediations_total{asg,action,result}
 	BudgetRemaining *prometheus.GaugeVec   // driftd_remediation_budget_remaining{asg}

@@ -31,7 +31,7 @@ const (
 
 // ---- custom inventory format ---------------------------------------------
 
-// Limits of SSM custom inventory (reference/aws-api.md §4).
+// Limits of SSM custom inventory (AWS Systems Manager User Guide, "Working with custom inventory"; aws/amazon-ssm-agent agent/plugins/inventory/gatherers/custom).
 const (
 	maxTypeNameLen   = 100
 	maxAttributes    = 50
