@@ -221,6 +221,9 @@ type Server struct {
 	URL string // http://host:port
 	srv *http.Server
 	ln  net.Listener
+
+	mu    sync.Mutex
+	fresh map[net.Conn]struct{} // connections that have not sent a request yet
 }
 
 // Start serves the simulator on addr (e.g. "127.0.0.1:0").
@@ -229,21 +232,53 @@ func (s *Sim) Start(addr string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	return &Server{URL: "http://" + ln.Addr().String(), srv: srv, ln: ln}, nil
+	sv := &Server{URL: "http://" + ln.Addr().String(), ln: ln, fresh: map[net.Conn]struct{}{}}
+	sv.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, ConnState: sv.track}
+	go func() { _ = sv.srv.Serve(ln) }()
+	return sv, nil
+}
+
+// track remembers the connections still in their new state: a client's
+// transport may dial a connection it then never uses (it got an idle one
+// first), and http.Server.Shutdown only treats such a connection as idle
+// after five seconds.
+func (sv *Server) track(c net.Conn, st http.ConnState) {
+	sv.mu.Lock()
+	if st == http.StateNew {
+		sv.fresh[c] = struct{}{}
+	} else {
+		delete(sv.fresh, c)
+	}
+	sv.mu.Unlock()
 }
 
 // Addr is the listener's address.
 func (sv *Server) Addr() string { return sv.ln.Addr().String() }
 
-// Close stops the listener and closes open connections.
+// Close stops the listener, closes idle connections and connections that
+// never sent a request at once, lets requests in flight finish for up to
+// 2 s, then closes what is left.
 func (sv *Server) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	err := sv.srv.Shutdown(ctx)
-	if errors.Is(err, context.DeadlineExceeded) {
-		return sv.srv.Close()
+	done := make(chan error, 1)
+	go func() { done <- sv.srv.Shutdown(ctx) }()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		sv.mu.Lock()
+		for c := range sv.fresh {
+			_ = c.Close()
+			delete(sv.fresh, c)
+		}
+		sv.mu.Unlock()
+		select {
+		case err := <-done:
+			if errors.Is(err, context.DeadlineExceeded) {
+				return sv.srv.Close()
+			}
+			return err
+		case <-tick.C:
+		}
 	}
-	return err
 }
