@@ -2,6 +2,7 @@ package awssim
 
 import (
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -71,7 +72,7 @@ func (s *Sim) asToken(req *wire.Request, scope string) (int, *wire.Error) {
 	if t == "" {
 		return 0, nil
 	}
-	o, ok := s.tok.check(scope, t)
+	o, ok := s.tok.Check(scope, t)
 	if !ok {
 		return 0, wire.Errorf(400, "InvalidNextToken", "The token '%s' is invalid.", t)
 	}
@@ -109,23 +110,23 @@ func (f *fleet) member(id string) (*Instance, *Group, *wire.Error) {
 	return in, f.groups[in.Group], nil
 }
 
-func groupTagMatch(g *Group, fl filter) bool {
+func groupTagMatch(g *Group, fl wire.Filter) bool {
 	switch {
 	case strings.HasPrefix(fl.Name, "tag:"):
 		for _, t := range g.Tags {
-			if t.Key == fl.Name[4:] && contains(fl.Values, t.Value) {
+			if t.Key == fl.Name[4:] && slices.Contains(fl.Values, t.Value) {
 				return true
 			}
 		}
 	case fl.Name == "tag-key":
 		for _, t := range g.Tags {
-			if contains(fl.Values, t.Key) {
+			if slices.Contains(fl.Values, t.Key) {
 				return true
 			}
 		}
 	case fl.Name == "tag-value":
 		for _, t := range g.Tags {
-			if contains(fl.Values, t.Value) {
+			if slices.Contains(fl.Values, t.Value) {
 				return true
 			}
 		}
@@ -134,18 +135,18 @@ func groupTagMatch(g *Group, fl filter) bool {
 }
 
 func (s *Sim) asDescribeGroups(req *wire.Request) ([]byte, *wire.Error) {
-	names := queryList(req.Form, "AutoScalingGroupNames")
+	names := wire.QueryList(req.Form, "AutoScalingGroupNames")
 	max, err := asMaxRecords(req, 100, 50)
 	if err != nil {
 		return nil, err
 	}
-	fs := asgFilters(req.Form)
+	fs := wire.QueryFilters(req.Form)
 	for _, fl := range fs {
 		if !(strings.HasPrefix(fl.Name, "tag:") || fl.Name == "tag-key" || fl.Name == "tag-value") {
 			return nil, validation("Filter name '%s' is not valid. Valid filter names are: tag-key, tag-value, tag:<key>.", fl.Name)
 		}
 	}
-	off, err := s.asToken(req, "DASG|"+fingerprint(req.Form, "NextToken", "MaxRecords"))
+	off, err := s.asToken(req, "DASG|"+wire.Fingerprint(req.Form, "NextToken", "MaxRecords"))
 	if err != nil {
 		return nil, err
 	}
@@ -181,96 +182,96 @@ func (s *Sim) asDescribeGroups(req *wire.Request) ([]byte, *wire.Error) {
 	}
 	off = min(off, len(out))
 	end := min(off+max, len(out))
-	var b xb
-	b.open("AutoScalingGroups")
+	var b wire.XML
+	b.Open("AutoScalingGroups")
 	for _, g := range out[off:end] {
-		b.open("member")
+		b.Open("member")
 		s.renderGroup(&b, g, includeInstances)
-		b.close("member")
+		b.Close("member")
 	}
-	b.close("AutoScalingGroups")
+	b.Close("AutoScalingGroups")
 	if end < len(out) {
-		b.el("NextToken", s.tok.mint("DASG|"+fingerprint(req.Form, "NextToken", "MaxRecords"), end))
+		b.El("NextToken", s.tok.Mint("DASG|"+wire.Fingerprint(req.Form, "NextToken", "MaxRecords"), end))
 	}
 	return b.Bytes(), nil
 }
 
-func (s *Sim) renderLTSpec(b *xb, id, version string) {
-	b.open("LaunchTemplate")
-	b.el("LaunchTemplateId", id)
+func (s *Sim) renderLTSpec(b *wire.XML, id, version string) {
+	b.Open("LaunchTemplate")
+	b.El("LaunchTemplateId", id)
 	if lt := s.fleet.lts[id]; lt != nil {
-		b.el("LaunchTemplateName", lt.Name)
+		b.El("LaunchTemplateName", lt.Name)
 	}
-	b.el("Version", version)
-	b.close("LaunchTemplate")
+	b.El("Version", version)
+	b.Close("LaunchTemplate")
 }
 
-func (s *Sim) renderGroup(b *xb, g *Group, instances bool) {
-	b.el("AutoScalingGroupName", g.Name)
-	b.el("AutoScalingGroupARN", g.ARN)
+func (s *Sim) renderGroup(b *wire.XML, g *Group, instances bool) {
+	b.El("AutoScalingGroupName", g.Name)
+	b.El("AutoScalingGroupARN", g.ARN)
 	s.renderLTSpec(b, g.LTID, g.LTVersion)
-	b.int("MinSize", g.Min)
-	b.int("MaxSize", g.Max)
-	b.int("DesiredCapacity", g.Desired)
-	b.int("DefaultCooldown", g.DefaultCooldown)
-	b.open("AvailabilityZones")
+	b.Int("MinSize", g.Min)
+	b.Int("MaxSize", g.Max)
+	b.Int("DesiredCapacity", g.Desired)
+	b.Int("DefaultCooldown", g.DefaultCooldown)
+	b.Open("AvailabilityZones")
 	for _, az := range g.AZs {
-		b.el("member", az)
+		b.El("member", az)
 	}
-	b.close("AvailabilityZones")
+	b.Close("AvailabilityZones")
 	b.WriteString("<LoadBalancerNames/><TargetGroupARNs/>")
-	b.el("HealthCheckType", g.HealthCheckType)
-	b.int("HealthCheckGracePeriod", g.Grace)
+	b.El("HealthCheckType", g.HealthCheckType)
+	b.Int("HealthCheckGracePeriod", g.Grace)
 	if instances {
-		b.open("Instances")
+		b.Open("Instances")
 		for _, m := range g.members {
-			b.open("member")
-			b.el("InstanceId", m.ID)
-			b.el("InstanceType", m.InstanceType)
-			b.el("AvailabilityZone", m.AZ)
-			b.el("LifecycleState", m.Lifecycle)
-			b.el("HealthStatus", m.Health)
+			b.Open("member")
+			b.El("InstanceId", m.ID)
+			b.El("InstanceType", m.InstanceType)
+			b.El("AvailabilityZone", m.AZ)
+			b.El("LifecycleState", m.Lifecycle)
+			b.El("HealthStatus", m.Health)
 			s.renderLTSpec(b, m.LTID, strconv.Itoa(m.LTVersion))
-			b.bool("ProtectedFromScaleIn", m.Protected)
-			b.close("member")
+			b.Bool("ProtectedFromScaleIn", m.Protected)
+			b.Close("member")
 		}
-		b.close("Instances")
+		b.Close("Instances")
 	}
-	b.time("CreatedTime", g.Created)
-	b.open("SuspendedProcesses")
+	b.Time("CreatedTime", g.Created)
+	b.Open("SuspendedProcesses")
 	procs := make([]string, 0, len(g.Suspended))
 	for p := range g.Suspended {
 		procs = append(procs, p)
 	}
 	sort.Strings(procs)
 	for _, p := range procs {
-		b.open("member")
-		b.el("ProcessName", p)
-		b.el("SuspensionReason", g.Suspended[p])
-		b.close("member")
+		b.Open("member")
+		b.El("ProcessName", p)
+		b.El("SuspensionReason", g.Suspended[p])
+		b.Close("member")
 	}
-	b.close("SuspendedProcesses")
-	b.opt("VPCZoneIdentifier", g.VPCZoneIdentifier)
+	b.Close("SuspendedProcesses")
+	b.Opt("VPCZoneIdentifier", g.VPCZoneIdentifier)
 	b.WriteString("<EnabledMetrics/>")
-	b.open("Tags")
+	b.Open("Tags")
 	for _, t := range g.Tags {
-		b.open("member")
-		b.el("ResourceId", g.Name)
-		b.el("ResourceType", "auto-scaling-group")
-		b.el("Key", t.Key)
-		b.el("Value", t.Value)
-		b.bool("PropagateAtLaunch", t.PropagateAtLaunch)
-		b.close("member")
+		b.Open("member")
+		b.El("ResourceId", g.Name)
+		b.El("ResourceType", "auto-scaling-group")
+		b.El("Key", t.Key)
+		b.El("Value", t.Value)
+		b.Bool("PropagateAtLaunch", t.PropagateAtLaunch)
+		b.Close("member")
 	}
-	b.close("Tags")
+	b.Close("Tags")
 	b.WriteString("<TerminationPolicies><member>Default</member></TerminationPolicies>")
-	b.bool("NewInstancesProtectedFromScaleIn", g.NewInstancesProtected)
-	b.el("ServiceLinkedRoleARN", "arn:aws:iam::"+s.opts.AccountID+":role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling")
-	b.bool("CapacityRebalance", false)
+	b.Bool("NewInstancesProtectedFromScaleIn", g.NewInstancesProtected)
+	b.El("ServiceLinkedRoleARN", "arn:aws:iam::"+s.opts.AccountID+":role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling")
+	b.Bool("CapacityRebalance", false)
 }
 
 func (s *Sim) asDescribeInstances(req *wire.Request) ([]byte, *wire.Error) {
-	ids := queryList(req.Form, "InstanceIds")
+	ids := wire.QueryList(req.Form, "InstanceIds")
 	if len(ids) > 50 {
 		return nil, validation("The number of instance ids that may be passed in is limited to 50")
 	}
@@ -278,7 +279,7 @@ func (s *Sim) asDescribeInstances(req *wire.Request) ([]byte, *wire.Error) {
 	if err != nil {
 		return nil, err
 	}
-	scope := "DASI|" + fingerprint(req.Form, "NextToken", "MaxRecords")
+	scope := "DASI|" + wire.Fingerprint(req.Form, "NextToken", "MaxRecords")
 	off, err := s.asToken(req, scope)
 	if err != nil {
 		return nil, err
@@ -302,23 +303,23 @@ func (s *Sim) asDescribeInstances(req *wire.Request) ([]byte, *wire.Error) {
 	}
 	off = min(off, len(sel))
 	end := min(off+max, len(sel))
-	var b xb
-	b.open("AutoScalingInstances")
+	var b wire.XML
+	b.Open("AutoScalingInstances")
 	for _, m := range sel[off:end] {
-		b.open("member")
-		b.el("InstanceId", m.ID)
-		b.el("InstanceType", m.InstanceType)
-		b.el("AutoScalingGroupName", m.Group)
-		b.el("AvailabilityZone", m.AZ)
-		b.el("LifecycleState", m.Lifecycle)
-		b.el("HealthStatus", strings.ToUpper(m.Health))
+		b.Open("member")
+		b.El("InstanceId", m.ID)
+		b.El("InstanceType", m.InstanceType)
+		b.El("AutoScalingGroupName", m.Group)
+		b.El("AvailabilityZone", m.AZ)
+		b.El("LifecycleState", m.Lifecycle)
+		b.El("HealthStatus", strings.ToUpper(m.Health))
 		s.renderLTSpec(&b, m.LTID, strconv.Itoa(m.LTVersion))
-		b.bool("ProtectedFromScaleIn", m.Protected)
-		b.close("member")
+		b.Bool("ProtectedFromScaleIn", m.Protected)
+		b.Close("member")
 	}
-	b.close("AutoScalingInstances")
+	b.Close("AutoScalingInstances")
 	if end < len(sel) {
-		b.el("NextToken", s.tok.mint(scope, end))
+		b.El("NextToken", s.tok.Mint(scope, end))
 	}
 	return b.Bytes(), nil
 }
@@ -337,7 +338,7 @@ func (s *Sim) asSetInstanceHealth(req *wire.Request) ([]byte, *wire.Error) {
 	}
 	respect := true
 	if v := req.Form.Get("ShouldRespectGracePeriod"); v != "" {
-		b, ok := parseBool(v)
+		b, ok := wire.ParseBool(v)
 		if !ok {
 			return nil, validation("Invalid value for ShouldRespectGracePeriod: %s", v)
 		}
@@ -361,23 +362,23 @@ func (s *Sim) asSetInstanceHealth(req *wire.Request) ([]byte, *wire.Error) {
 	return nil, nil
 }
 
-func (s *Sim) renderActivity(b *xb, a *Activity) {
-	b.el("ActivityId", a.ID)
-	b.el("AutoScalingGroupName", a.Group)
-	b.el("Description", a.Description)
-	b.el("Cause", a.Cause)
-	b.time("StartTime", a.Start)
+func (s *Sim) renderActivity(b *wire.XML, a *Activity) {
+	b.El("ActivityId", a.ID)
+	b.El("AutoScalingGroupName", a.Group)
+	b.El("Description", a.Description)
+	b.El("Cause", a.Cause)
+	b.Time("StartTime", a.Start)
 	if !a.End.IsZero() {
-		b.time("EndTime", a.End)
+		b.Time("EndTime", a.End)
 	}
-	b.el("StatusCode", a.Status)
+	b.El("StatusCode", a.Status)
 	p := 0
 	if a.Status == "Successful" {
 		p = 100
 	}
-	b.int("Progress", p)
-	b.el("Details", `{"Subnet ID":"subnet-0","Availability Zone":"`+s.opts.Region+`a"}`)
-	b.el("AutoScalingGroupARN", "arn:aws:autoscaling:"+s.opts.Region+":"+s.opts.AccountID+":autoScalingGroup:"+a.Group)
+	b.Int("Progress", p)
+	b.El("Details", `{"Subnet ID":"subnet-0","Availability Zone":"`+s.opts.Region+`a"}`)
+	b.El("AutoScalingGroupARN", "arn:aws:autoscaling:"+s.opts.Region+":"+s.opts.AccountID+":autoScalingGroup:"+a.Group)
 }
 
 func (s *Sim) asTerminateInstance(req *wire.Request) ([]byte, *wire.Error) {
@@ -389,7 +390,7 @@ func (s *Sim) asTerminateInstance(req *wire.Request) ([]byte, *wire.Error) {
 	if err != nil {
 		return nil, err
 	}
-	dec, ok := parseBool(dv)
+	dec, ok := wire.ParseBool(dv)
 	if !ok {
 		return nil, validation("Invalid value for ShouldDecrementDesiredCapacity: %s", dv)
 	}
@@ -418,10 +419,10 @@ func (s *Sim) asTerminateInstance(req *wire.Request) ([]byte, *wire.Error) {
 	}
 	f.beginTerminateLocked(g, in, now, cause)
 	a := in.activity
-	var b xb
-	b.open("Activity")
+	var b wire.XML
+	b.Open("Activity")
 	s.renderActivity(&b, a)
-	b.close("Activity")
+	b.Close("Activity")
 	f.touchLocked()
 	return b.Bytes(), nil
 }
@@ -431,7 +432,7 @@ func (s *Sim) asSetInstanceProtection(req *wire.Request) ([]byte, *wire.Error) {
 	if err != nil {
 		return nil, err
 	}
-	ids := queryList(req.Form, "InstanceIds")
+	ids := wire.QueryList(req.Form, "InstanceIds")
 	if len(ids) == 0 || len(ids) > 50 {
 		return nil, validation("The number of instance ids must be between 1 and 50")
 	}
@@ -439,7 +440,7 @@ func (s *Sim) asSetInstanceProtection(req *wire.Request) ([]byte, *wire.Error) {
 	if err != nil {
 		return nil, err
 	}
-	p, ok := parseBool(pv)
+	p, ok := wire.ParseBool(pv)
 	if !ok {
 		return nil, validation("Invalid value for ProtectedFromScaleIn: %s", pv)
 	}
@@ -477,7 +478,7 @@ func (s *Sim) standby(req *wire.Request, enter bool) ([]byte, *wire.Error) {
 	if err != nil {
 		return nil, err
 	}
-	ids := queryList(req.Form, "InstanceIds")
+	ids := wire.QueryList(req.Form, "InstanceIds")
 	if len(ids) == 0 || len(ids) > 20 {
 		return nil, validation("The number of instance ids must be between 1 and 20")
 	}
@@ -488,7 +489,7 @@ func (s *Sim) standby(req *wire.Request, enter bool) ([]byte, *wire.Error) {
 			return nil, err
 		}
 		var ok bool
-		if dec, ok = parseBool(dv); !ok {
+		if dec, ok = wire.ParseBool(dv); !ok {
 			return nil, validation("Invalid value for ShouldDecrementDesiredCapacity: %s", dv)
 		}
 	}
@@ -528,8 +529,8 @@ func (s *Sim) standby(req *wire.Request, enter bool) ([]byte, *wire.Error) {
 		}
 	}
 	now := s.Now()
-	var b xb
-	b.open("Activities")
+	var b wire.XML
+	b.Open("Activities")
 	for _, in := range targets {
 		var a *Activity
 		if enter {
@@ -551,11 +552,11 @@ func (s *Sim) standby(req *wire.Request, enter bool) ([]byte, *wire.Error) {
 			in.Lifecycle = LCInService
 		}
 		a.Status, a.End = "Successful", now
-		b.open("member")
+		b.Open("member")
 		s.renderActivity(&b, a)
-		b.close("member")
+		b.Close("member")
 	}
-	b.close("Activities")
+	b.Close("Activities")
 	f.touchLocked()
 	return b.Bytes(), nil
 }
@@ -608,7 +609,7 @@ func (s *Sim) asStartInstanceRefresh(req *wire.Request) ([]byte, *wire.Error) {
 	r := &Refresh{ID: f.uuid(), Group: g.Name, Status: "Pending", Start: s.Now(), MinHealthy: minH, MaxHealthy: maxH,
 		Warmup: time.Duration(warm) * time.Second, ProtectedPref: "Ignore", StandbyPref: "Ignore"}
 	if v := req.Form.Get("Preferences.SkipMatching"); v != "" {
-		r.SkipMatching, _ = parseBool(v)
+		r.SkipMatching, _ = wire.ParseBool(v)
 	}
 	if v := req.Form.Get("Preferences.ScaleInProtectedInstances"); v != "" {
 		r.ProtectedPref = v
@@ -632,8 +633,8 @@ func (s *Sim) asStartInstanceRefresh(req *wire.Request) ([]byte, *wire.Error) {
 	}
 	g.refreshes = append(g.refreshes, r)
 	f.touchLocked()
-	var b xb
-	b.el("InstanceRefreshId", r.ID)
+	var b wire.XML
+	b.El("InstanceRefreshId", r.ID)
 	return b.Bytes(), nil
 }
 
@@ -642,12 +643,12 @@ func (s *Sim) asDescribeInstanceRefreshes(req *wire.Request) ([]byte, *wire.Erro
 	if err != nil {
 		return nil, err
 	}
-	ids := queryList(req.Form, "InstanceRefreshIds")
+	ids := wire.QueryList(req.Form, "InstanceRefreshIds")
 	max, err := asMaxRecords(req, 100, 50)
 	if err != nil {
 		return nil, err
 	}
-	scope := "DIR|" + fingerprint(req.Form, "NextToken", "MaxRecords")
+	scope := "DIR|" + wire.Fingerprint(req.Form, "NextToken", "MaxRecords")
 	off, err := s.asToken(req, scope)
 	if err != nil {
 		return nil, err
@@ -660,55 +661,55 @@ func (s *Sim) asDescribeInstanceRefreshes(req *wire.Request) ([]byte, *wire.Erro
 	if g != nil {
 		for i := len(g.refreshes) - 1; i >= 0; i-- { // newest first
 			r := g.refreshes[i]
-			if len(ids) == 0 || contains(ids, r.ID) {
+			if len(ids) == 0 || slices.Contains(ids, r.ID) {
 				sel = append(sel, r)
 			}
 		}
 	}
 	off = min(off, len(sel))
 	end := min(off+max, len(sel))
-	var b xb
-	b.open("InstanceRefreshes")
+	var b wire.XML
+	b.Open("InstanceRefreshes")
 	for _, r := range sel[off:end] {
-		b.open("member")
-		b.el("InstanceRefreshId", r.ID)
-		b.el("AutoScalingGroupName", r.Group)
-		b.el("Status", r.Status)
-		b.opt("StatusReason", r.StatusReason)
-		b.time("StartTime", r.Start)
+		b.Open("member")
+		b.El("InstanceRefreshId", r.ID)
+		b.El("AutoScalingGroupName", r.Group)
+		b.El("Status", r.Status)
+		b.Opt("StatusReason", r.StatusReason)
+		b.Time("StartTime", r.Start)
 		if !r.End.IsZero() {
-			b.time("EndTime", r.End)
+			b.Time("EndTime", r.End)
 		}
-		b.int("PercentageComplete", r.percent())
+		b.Int("PercentageComplete", r.percent())
 		left := r.total - r.done
 		if !r.started {
 			left = 0
 		}
-		b.int("InstancesToUpdate", left)
+		b.Int("InstancesToUpdate", left)
 		b.WriteString("<ProgressDetails><LivePoolProgress>")
-		b.int("PercentageComplete", r.percent())
-		b.int("InstancesToUpdate", left)
+		b.Int("PercentageComplete", r.percent())
+		b.Int("InstancesToUpdate", left)
 		b.WriteString("</LivePoolProgress></ProgressDetails>")
-		b.open("Preferences")
-		b.int("MinHealthyPercentage", r.MinHealthy)
-		b.int("MaxHealthyPercentage", r.MaxHealthy)
-		b.int("InstanceWarmup", int(r.Warmup/time.Second))
-		b.bool("SkipMatching", r.SkipMatching)
-		b.bool("AutoRollback", false)
-		b.el("ScaleInProtectedInstances", r.ProtectedPref)
-		b.el("StandbyInstances", r.StandbyPref)
-		b.close("Preferences")
+		b.Open("Preferences")
+		b.Int("MinHealthyPercentage", r.MinHealthy)
+		b.Int("MaxHealthyPercentage", r.MaxHealthy)
+		b.Int("InstanceWarmup", int(r.Warmup/time.Second))
+		b.Bool("SkipMatching", r.SkipMatching)
+		b.Bool("AutoRollback", false)
+		b.El("ScaleInProtectedInstances", r.ProtectedPref)
+		b.El("StandbyInstances", r.StandbyPref)
+		b.Close("Preferences")
 		if r.DesiredLTID != "" {
-			b.open("DesiredConfiguration")
+			b.Open("DesiredConfiguration")
 			s.renderLTSpec(&b, r.DesiredLTID, r.DesiredVersion)
-			b.close("DesiredConfiguration")
+			b.Close("DesiredConfiguration")
 		}
-		b.el("Strategy", "Rolling")
-		b.close("member")
+		b.El("Strategy", "Rolling")
+		b.Close("member")
 	}
-	b.close("InstanceRefreshes")
+	b.Close("InstanceRefreshes")
 	if end < len(sel) {
-		b.el("NextToken", s.tok.mint(scope, end))
+		b.El("NextToken", s.tok.Mint(scope, end))
 	}
 	return b.Bytes(), nil
 }
@@ -731,19 +732,19 @@ func (s *Sim) asCancelInstanceRefresh(req *wire.Request) ([]byte, *wire.Error) {
 	}
 	r.Status = "Cancelling"
 	f.scheduleLocked(s.Now())
-	var b xb
-	b.el("InstanceRefreshId", r.ID)
+	var b wire.XML
+	b.El("InstanceRefreshId", r.ID)
 	return b.Bytes(), nil
 }
 
 func (s *Sim) asDescribeScalingActivities(req *wire.Request) ([]byte, *wire.Error) {
 	name := req.Form.Get("AutoScalingGroupName")
-	ids := queryList(req.Form, "ActivityIds")
+	ids := wire.QueryList(req.Form, "ActivityIds")
 	max, err := asMaxRecords(req, 100, 100)
 	if err != nil {
 		return nil, err
 	}
-	scope := "DSA|" + fingerprint(req.Form, "NextToken", "MaxRecords")
+	scope := "DSA|" + wire.Fingerprint(req.Form, "NextToken", "MaxRecords")
 	off, err := s.asToken(req, scope)
 	if err != nil {
 		return nil, err
@@ -757,7 +758,7 @@ func (s *Sim) asDescribeScalingActivities(req *wire.Request) ([]byte, *wire.Erro
 			continue
 		}
 		for _, a := range g.activities {
-			if len(ids) == 0 || contains(ids, a.ID) {
+			if len(ids) == 0 || slices.Contains(ids, a.ID) {
 				sel = append(sel, a)
 			}
 		}
@@ -765,16 +766,16 @@ func (s *Sim) asDescribeScalingActivities(req *wire.Request) ([]byte, *wire.Erro
 	sort.SliceStable(sel, func(i, j int) bool { return sel[i].Start.After(sel[j].Start) })
 	off = min(off, len(sel))
 	end := min(off+max, len(sel))
-	var b xb
-	b.open("Activities")
+	var b wire.XML
+	b.Open("Activities")
 	for _, a := range sel[off:end] {
-		b.open("member")
+		b.Open("member")
 		s.renderActivity(&b, a)
-		b.close("member")
+		b.Close("member")
 	}
-	b.close("Activities")
+	b.Close("Activities")
 	if end < len(sel) {
-		b.el("NextToken", s.tok.mint(scope, end))
+		b.El("NextToken", s.tok.Mint(scope, end))
 	}
 	return b.Bytes(), nil
 }
@@ -787,7 +788,7 @@ type tagIn struct {
 
 func parseASGTags(req *wire.Request) ([]tagIn, *wire.Error) {
 	var out []tagIn
-	for _, n := range indices(req.Form, "Tags.member.") {
+	for _, n := range wire.Indices(req.Form, "Tags.member.") {
 		p := "Tags.member." + strconv.Itoa(n) + "."
 		t := tagIn{resourceID: req.Form.Get(p + "ResourceId"), key: req.Form.Get(p + "Key"), value: req.Form.Get(p + "Value")}
 		_, t.hasValue = req.Form[p+"Value"]
@@ -865,12 +866,12 @@ func (s *Sim) asDeleteTags(req *wire.Request) ([]byte, *wire.Error) {
 }
 
 func (s *Sim) processes(req *wire.Request) ([]string, *wire.Error) {
-	ps := queryList(req.Form, "ScalingProcesses")
+	ps := wire.QueryList(req.Form, "ScalingProcesses")
 	if len(ps) == 0 {
 		return scalingProcesses, nil
 	}
 	for _, p := range ps {
-		if !contains(scalingProcesses, p) {
+		if !slices.Contains(scalingProcesses, p) {
 			return nil, validation("Process %s is not a valid scaling process.", p)
 		}
 	}
@@ -963,7 +964,7 @@ func (s *Sim) asCreateGroup(req *wire.Request) ([]byte, *wire.Error) {
 	}
 	spec := GroupSpec{Name: name, Min: minS, Max: maxS, Desired: des, Grace: grace,
 		LaunchTemplateID: req.Form.Get("LaunchTemplate.LaunchTemplateId"), LaunchTemplateName: req.Form.Get("LaunchTemplate.LaunchTemplateName"),
-		LaunchTemplateVersion: req.Form.Get("LaunchTemplate.Version"), AZs: queryList(req.Form, "AvailabilityZones"),
+		LaunchTemplateVersion: req.Form.Get("LaunchTemplate.Version"), AZs: wire.QueryList(req.Form, "AvailabilityZones"),
 		HealthCheckType: req.Form.Get("HealthCheckType"), VPCZoneIdentifier: req.Form.Get("VPCZoneIdentifier")}
 	if v := req.Form.Get("NewInstancesProtectedFromScaleIn"); v == "true" {
 		spec.NewInstancesProtected = true
@@ -971,7 +972,7 @@ func (s *Sim) asCreateGroup(req *wire.Request) ([]byte, *wire.Error) {
 	if req.Form.Get("LaunchConfigurationName") != "" || req.Form.Get("MixedInstancesPolicy.LaunchTemplate.LaunchTemplateSpecification.LaunchTemplateId") != "" {
 		return nil, validation("Only LaunchTemplate is supported by this region.")
 	}
-	for _, n := range indices(req.Form, "Tags.member.") {
+	for _, n := range wire.Indices(req.Form, "Tags.member.") {
 		p := "Tags.member." + strconv.Itoa(n) + "."
 		k := req.Form.Get(p + "Key")
 		if strings.HasPrefix(strings.ToLower(k), "aws:") {
@@ -1132,19 +1133,19 @@ func (s *Sim) asDescribeLifecycleHooks(req *wire.Request) ([]byte, *wire.Error) 
 	if werr != nil {
 		return nil, werr
 	}
-	var b xb
-	b.open("LifecycleHooks")
+	var b wire.XML
+	b.Open("LifecycleHooks")
 	for _, h := range g.Hooks {
-		b.open("member")
-		b.el("LifecycleHookName", h.Name)
-		b.el("AutoScalingGroupName", g.Name)
-		b.el("LifecycleTransition", h.Transition)
-		b.int("HeartbeatTimeout", int(h.Timeout/time.Second))
-		b.int("GlobalTimeout", int(h.Timeout/time.Second)*100)
-		b.el("DefaultResult", h.DefaultResult)
-		b.close("member")
+		b.Open("member")
+		b.El("LifecycleHookName", h.Name)
+		b.El("AutoScalingGroupName", g.Name)
+		b.El("LifecycleTransition", h.Transition)
+		b.Int("HeartbeatTimeout", int(h.Timeout/time.Second))
+		b.Int("GlobalTimeout", int(h.Timeout/time.Second)*100)
+		b.El("DefaultResult", h.DefaultResult)
+		b.Close("member")
 	}
-	b.close("LifecycleHooks")
+	b.Close("LifecycleHooks")
 	return b.Bytes(), nil
 }
 

@@ -2,6 +2,7 @@ package awssim
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -140,7 +141,7 @@ func TestReplacementOnUnhealthy(t *testing.T) {
 	// the replacement carries the group tag and propagated tags
 	var fresh string
 	for _, in := range g.Instances {
-		if !contains(web, *in.InstanceId) {
+		if !slices.Contains(web, *in.InstanceId) {
 			fresh = *in.InstanceId
 		}
 	}
@@ -204,7 +205,7 @@ func TestGracePeriodAndSuspendedProcesses(t *testing.T) {
 	e.clock.Advance(11 * time.Second)
 	var fresh string
 	for _, id := range e.sim.GroupMembers("api") {
-		if !contains(api, id) {
+		if !slices.Contains(api, id) {
 			fresh = id
 		}
 	}
@@ -308,7 +309,7 @@ func TestProtectionStandbyRefresh(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, in := range describeGroup(t, e, "api").Instances {
-		if in.LifecycleState == astypes.LifecycleStateInService && !contains(api[:2], *in.InstanceId) {
+		if in.LifecycleState == astypes.LifecycleStateInService && !slices.Contains(api[:2], *in.InstanceId) {
 			t.Fatalf("unprotected %s survived scale-in", *in.InstanceId)
 		}
 	}
@@ -365,7 +366,7 @@ func TestProtectionStandbyRefresh(t *testing.T) {
 	}
 	after := e.sim.GroupMembers("web")
 	for _, id := range after {
-		if contains(before, id) {
+		if slices.Contains(before, id) {
 			t.Fatalf("instance %s not replaced by refresh", id)
 		}
 	}
@@ -466,7 +467,7 @@ func TestLaunchLifecycleHook(t *testing.T) {
 	}
 	var fresh []string
 	for _, id := range e.sim.GroupMembers("api") {
-		if !contains(old, id) {
+		if !slices.Contains(old, id) {
 			fresh = append(fresh, id)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -777,7 +778,7 @@ func (f *fleet) createGroupLocked(spec GroupSpec, now time.Time) error {
 	}
 	sort.Slice(g.Tags, func(i, j int) bool { return g.Tags[i].Key < g.Tags[j].Key })
 	for _, p := range spec.Suspended {
-		if !contains(scalingProcesses, p) {
+		if !slices.Contains(scalingProcesses, p) {
 			return fmt.Errorf("group %s: %q is not a scaling process", spec.Name, p)
 		}
 		g.Suspended[p] = "User suspended at " + now.UTC().Format("2006-01-02T15:04:05Z")

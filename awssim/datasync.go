@@ -275,11 +275,11 @@ func renderType(td *TypeData) *renderedType {
 func suffix(st objectState) []byte {
 	b := make([]byte, 0, 96)
 	b = append(b, `"resourceId":`...)
-	b = appendJSONString(b, st.id)
+	b = wire.AppendJSONString(b, st.id)
 	b = append(b, `,"captureTime":"`...)
 	b = append(b, wire.CaptureTime(st.capture)...)
 	b = append(b, `","schemaVersion":`...)
-	b = appendJSONString(b, st.td.SchemaVersion)
+	b = wire.AppendJSONString(b, st.td.SchemaVersion)
 	b = append(b, "}\n"...)
 	return b
 }

@@ -71,7 +71,7 @@ func ec2MaxResults(req *wire.Request, lo, hi int) (int, *wire.Error) {
 	return n, nil
 }
 
-func checkFilterLimit(fs []filter) *wire.Error {
+func checkFilterLimit(fs []wire.Filter) *wire.Error {
 	n := 0
 	for _, f := range fs {
 		n += len(f.Values)
@@ -89,7 +89,7 @@ func notFoundIDs(code, what string, ids []string) *wire.Error {
 	return wire.Errorf(400, code, "The %s IDs '%s' do not exist", what, strings.Join(ids, ", "))
 }
 
-func tagMatch(tags map[string]string, f filter) (bool, bool) {
+func tagMatch(tags map[string]string, f wire.Filter) (bool, bool) {
 	switch {
 	case strings.HasPrefix(f.Name, "tag:"):
 		v, ok := tags[f.Name[4:]]
@@ -112,7 +112,7 @@ func tagMatch(tags map[string]string, f filter) (bool, bool) {
 	return false, false
 }
 
-func instanceFilter(in *Instance, f filter) (bool, *wire.Error) {
+func instanceFilter(in *Instance, f wire.Filter) (bool, *wire.Error) {
 	if ok, handled := tagMatch(in.Tags, f); handled {
 		return ok, nil
 	}
@@ -148,7 +148,7 @@ func instanceFilter(in *Instance, f filter) (bool, *wire.Error) {
 type describeReq struct {
 	ids     []string
 	max     int
-	filters []filter
+	filters []wire.Filter
 	scope   string // NextToken scope: the operation and its other parameters
 	off     int    // offset the NextToken resumes at
 }
@@ -157,7 +157,7 @@ type describeReq struct {
 // id well-formed, at most 200 filter values, a NextToken issued for this
 // very query.
 func (s *Sim) describeParams(req *wire.Request, idKey, idSetName string, checkID func(string) *wire.Error) (describeReq, *wire.Error) {
-	d := describeReq{ids: ec2List(req.Form, idKey)}
+	d := describeReq{ids: wire.EC2List(req.Form, idKey)}
 	var err *wire.Error
 	if d.max, err = ec2MaxResults(req, 5, 1000); err != nil {
 		return d, err
@@ -170,13 +170,13 @@ func (s *Sim) describeParams(req *wire.Request, idKey, idSetName string, checkID
 			return d, err
 		}
 	}
-	d.filters = ec2Filters(req.Form)
+	d.filters = wire.EC2Filters(req.Form)
 	if err := checkFilterLimit(d.filters); err != nil {
 		return d, err
 	}
-	d.scope = req.Op + "|" + fingerprint(req.Form, "NextToken", "MaxResults")
+	d.scope = req.Op + "|" + wire.Fingerprint(req.Form, "NextToken", "MaxResults")
 	if t := req.Form.Get("NextToken"); t != "" {
-		o, ok := s.tok.check(d.scope, t)
+		o, ok := s.tok.Check(d.scope, t)
 		if !ok {
 			return d, invalidParam("The parameter NextToken is invalid.")
 		}
@@ -245,37 +245,37 @@ func (s *Sim) ec2DescribeInstances(req *wire.Request) ([]byte, *wire.Error) {
 	next := ""
 	if max > 0 && len(page) > max {
 		page = page[:max]
-		next = s.tok.mint(scope, off+max)
+		next = s.tok.Mint(scope, off+max)
 	}
-	var b xb
+	var b wire.XML
 	b.Grow(len(page) * 1500)
-	b.open("reservationSet")
+	b.Open("reservationSet")
 	for i := 0; i < len(page); {
 		j := i + 1
 		for j < len(page) && page[j].ReservationID == page[i].ReservationID {
 			j++
 		}
-		b.open("item")
-		b.el("reservationId", page[i].ReservationID)
-		b.el("ownerId", s.opts.AccountID)
+		b.Open("item")
+		b.El("reservationId", page[i].ReservationID)
+		b.El("ownerId", s.opts.AccountID)
 		b.WriteString("<groupSet/>")
-		b.open("instancesSet")
+		b.Open("instancesSet")
 		for _, in := range page[i:j] {
 			s.renderInstance(&b, in, now)
 		}
-		b.close("instancesSet")
-		b.close("item")
+		b.Close("instancesSet")
+		b.Close("item")
 		i = j
 	}
-	b.close("reservationSet")
-	b.opt("nextToken", next)
+	b.Close("reservationSet")
+	b.Opt("nextToken", next)
 	return b.Bytes(), nil
 }
 
-func (s *Sim) renderInstance(b *xb, in *Instance, now time.Time) {
-	b.open("item")
-	b.el("instanceId", in.ID)
-	b.el("imageId", in.ImageID)
+func (s *Sim) renderInstance(b *wire.XML, in *Instance, now time.Time) {
+	b.Open("item")
+	b.El("instanceId", in.ID)
+	b.El("imageId", in.ImageID)
 	b.WriteString("<instanceState><code>")
 	b.WriteString(strconv.Itoa(stateCodes[in.State]))
 	b.WriteString("</code><name>")
@@ -285,28 +285,28 @@ func (s *Sim) renderInstance(b *xb, in *Instance, now time.Time) {
 	if in.State != StateTerminated {
 		dns = in.computerName
 	}
-	b.el("privateDnsName", dns)
+	b.El("privateDnsName", dns)
 	b.WriteString("<dnsName/>")
 	if in.State == StateTerminated || in.State == StateShuttingDown {
-		b.el("reason", "User initiated ("+in.LaunchTime.UTC().Format("2006-01-02 15:04:05 MST")+")")
+		b.El("reason", "User initiated ("+in.LaunchTime.UTC().Format("2006-01-02 15:04:05 MST")+")")
 	}
-	b.int("amiLaunchIndex", 0)
+	b.Int("amiLaunchIndex", 0)
 	b.WriteString("<productCodes/>")
-	b.el("instanceType", in.InstanceType)
-	b.time("launchTime", in.LaunchTime)
+	b.El("instanceType", in.InstanceType)
+	b.Time("launchTime", in.LaunchTime)
 	b.WriteString("<placement><availabilityZone>")
 	b.WriteString(in.AZ)
 	b.WriteString("</availabilityZone><groupName/><tenancy>default</tenancy></placement>")
 	platformDetails := "Linux/UNIX"
 	if in.ami != nil && in.ami.Platform == "windows" {
-		b.el("platform", "windows")
+		b.El("platform", "windows")
 		platformDetails = "Windows"
 	}
 	b.WriteString("<monitoring><state>disabled</state></monitoring>")
 	if in.State != StateTerminated {
-		b.el("subnetId", in.SubnetID)
-		b.el("vpcId", in.VPCID)
-		b.el("privateIpAddress", in.PrivateIP)
+		b.El("subnetId", in.SubnetID)
+		b.El("vpcId", in.VPCID)
+		b.El("privateIpAddress", in.PrivateIP)
 	}
 	b.WriteString("<sourceDestCheck>true</sourceDestCheck><groupSet/>")
 	if in.State == StateTerminated || in.State == StateShuttingDown {
@@ -316,11 +316,11 @@ func (s *Sim) renderInstance(b *xb, in *Instance, now time.Time) {
 	if in.ami != nil && in.ami.Architecture != "" {
 		arch = in.ami.Architecture
 	}
-	b.el("architecture", arch)
+	b.El("architecture", arch)
 	b.WriteString("<rootDeviceType>ebs</rootDeviceType><rootDeviceName>/dev/xvda</rootDeviceName><blockDeviceMapping/>")
 	b.WriteString("<virtualizationType>hvm</virtualizationType><clientToken/>")
 	if len(in.Tags) > 0 {
-		b.open("tagSet")
+		b.Open("tagSet")
 		keys := make([]string, 0, len(in.Tags))
 		for k := range in.Tags {
 			keys = append(keys, k)
@@ -328,22 +328,22 @@ func (s *Sim) renderInstance(b *xb, in *Instance, now time.Time) {
 		sort.Strings(keys)
 		for _, k := range keys {
 			b.WriteString("<item>")
-			b.el("key", k)
-			b.el("value", in.Tags[k])
+			b.El("key", k)
+			b.El("value", in.Tags[k])
 			b.WriteString("</item>")
 		}
-		b.close("tagSet")
+		b.Close("tagSet")
 	}
 	b.WriteString("<hypervisor>xen</hypervisor><ebsOptimized>false</ebsOptimized><enaSupport>true</enaSupport>")
-	b.el("platformDetails", platformDetails)
+	b.El("platformDetails", platformDetails)
 	b.WriteString("<usageOperation>RunInstances</usageOperation>")
-	b.time("usageOperationUpdateTime", in.LaunchTime)
+	b.Time("usageOperationUpdateTime", in.LaunchTime)
 	b.WriteString("<metadataOptions><state>applied</state><httpTokens>required</httpTokens><httpPutResponseHopLimit>2</httpPutResponseHopLimit><httpEndpoint>enabled</httpEndpoint></metadataOptions>")
 	b.WriteString("<bootMode>uefi-preferred</bootMode>")
-	b.close("item")
+	b.Close("item")
 }
 
-func imageFilter(a *AMI, f filter) (bool, *wire.Error) {
+func imageFilter(a *AMI, f wire.Filter) (bool, *wire.Error) {
 	if ok, handled := tagMatch(a.Tags, f); handled {
 		return ok, nil
 	}
@@ -372,7 +372,7 @@ func imageFilter(a *AMI, f filter) (bool, *wire.Error) {
 }
 
 func (s *Sim) ec2DescribeImages(req *wire.Request) ([]byte, *wire.Error) {
-	owners := ec2List(req.Form, "Owner")
+	owners := wire.EC2List(req.Form, "Owner")
 	dp, err := s.describeParams(req, "ImageId", "ImageIds", func(id string) *wire.Error {
 		if !amiIDRE.MatchString(id) {
 			return wire.Errorf(400, "InvalidAMIID.Malformed", "Invalid id: \"%s\" (expecting \"ami-...\")", id)
@@ -435,39 +435,39 @@ func (s *Sim) ec2DescribeImages(req *wire.Request) ([]byte, *wire.Error) {
 	off = min(off, len(out))
 	page, next := out[off:], ""
 	if max > 0 && len(page) > max {
-		page, next = page[:max], s.tok.mint(scope, off+max)
+		page, next = page[:max], s.tok.Mint(scope, off+max)
 	}
-	var b xb
-	b.open("imagesSet")
+	var b wire.XML
+	b.Open("imagesSet")
 	for _, a := range page {
-		b.open("item")
-		b.el("imageId", a.ID)
-		b.el("imageLocation", a.OwnerID+"/"+a.Name)
-		b.el("imageState", "available")
-		b.el("imageOwnerId", a.OwnerID)
-		b.el("creationDate", wire.XMLTime(a.CreationDate))
-		b.bool("isPublic", false)
-		b.el("architecture", a.Architecture)
-		b.el("imageType", "machine")
+		b.Open("item")
+		b.El("imageId", a.ID)
+		b.El("imageLocation", a.OwnerID+"/"+a.Name)
+		b.El("imageState", "available")
+		b.El("imageOwnerId", a.OwnerID)
+		b.El("creationDate", wire.XMLTime(a.CreationDate))
+		b.Bool("isPublic", false)
+		b.El("architecture", a.Architecture)
+		b.El("imageType", "machine")
 		if a.Platform == "windows" {
-			b.el("platform", "windows")
-			b.el("platformDetails", "Windows")
+			b.El("platform", "windows")
+			b.El("platformDetails", "Windows")
 		} else {
-			b.el("platformDetails", "Linux/UNIX")
+			b.El("platformDetails", "Linux/UNIX")
 		}
-		b.el("usageOperation", "RunInstances")
-		b.el("name", a.Name)
-		b.opt("description", a.Description)
+		b.El("usageOperation", "RunInstances")
+		b.El("name", a.Name)
+		b.Opt("description", a.Description)
 		b.WriteString("<rootDeviceType>ebs</rootDeviceType><rootDeviceName>/dev/xvda</rootDeviceName><blockDeviceMapping/><virtualizationType>hvm</virtualizationType><hypervisor>xen</hypervisor><enaSupport>true</enaSupport>")
 		writeTagSet(&b, a.Tags)
-		b.close("item")
+		b.Close("item")
 	}
-	b.close("imagesSet")
-	b.opt("nextToken", next)
+	b.Close("imagesSet")
+	b.Opt("nextToken", next)
 	return b.Bytes(), nil
 }
 
-func writeTagSet(b *xb, tags map[string]string) {
+func writeTagSet(b *wire.XML, tags map[string]string) {
 	if len(tags) == 0 {
 		return
 	}
@@ -476,14 +476,14 @@ func writeTagSet(b *xb, tags map[string]string) {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	b.open("tagSet")
+	b.Open("tagSet")
 	for _, k := range keys {
-		b.open("item")
-		b.el("key", k)
-		b.el("value", tags[k])
-		b.close("item")
+		b.Open("item")
+		b.El("key", k)
+		b.El("value", tags[k])
+		b.Close("item")
 	}
-	b.close("tagSet")
+	b.Close("tagSet")
 }
 
 // findLT resolves LaunchTemplateId / LaunchTemplateName (f.mu held).
@@ -508,32 +508,32 @@ func (f *fleet) findLT(id, name string) (*LaunchTemplate, *wire.Error) {
 	return nil, wire.Errorf(400, "MissingParameter", "The request must contain the parameter LaunchTemplateName or LaunchTemplateId")
 }
 
-func (s *Sim) renderLT(b *xb, lt *LaunchTemplate) {
-	b.el("launchTemplateId", lt.ID)
-	b.el("launchTemplateName", lt.Name)
-	b.time("createTime", lt.Created)
-	b.el("createdBy", "arn:aws:iam::"+s.opts.AccountID+":root")
-	b.int("defaultVersionNumber", lt.DefaultVersion)
-	b.int("latestVersionNumber", len(lt.Versions))
+func (s *Sim) renderLT(b *wire.XML, lt *LaunchTemplate) {
+	b.El("launchTemplateId", lt.ID)
+	b.El("launchTemplateName", lt.Name)
+	b.Time("createTime", lt.Created)
+	b.El("createdBy", "arn:aws:iam::"+s.opts.AccountID+":root")
+	b.Int("defaultVersionNumber", lt.DefaultVersion)
+	b.Int("latestVersionNumber", len(lt.Versions))
 }
 
-func (s *Sim) renderLTVersion(b *xb, lt *LaunchTemplate, v *LTVersion) {
-	b.el("launchTemplateId", lt.ID)
-	b.el("launchTemplateName", lt.Name)
-	b.int("versionNumber", v.Number)
-	b.opt("versionDescription", v.Description)
-	b.time("createTime", v.Created)
-	b.el("createdBy", "arn:aws:iam::"+s.opts.AccountID+":root")
-	b.bool("defaultVersion", v.Number == lt.DefaultVersion)
-	b.open("launchTemplateData")
-	b.opt("imageId", v.ImageID)
-	b.opt("instanceType", v.InstanceType)
-	b.close("launchTemplateData")
+func (s *Sim) renderLTVersion(b *wire.XML, lt *LaunchTemplate, v *LTVersion) {
+	b.El("launchTemplateId", lt.ID)
+	b.El("launchTemplateName", lt.Name)
+	b.Int("versionNumber", v.Number)
+	b.Opt("versionDescription", v.Description)
+	b.Time("createTime", v.Created)
+	b.El("createdBy", "arn:aws:iam::"+s.opts.AccountID+":root")
+	b.Bool("defaultVersion", v.Number == lt.DefaultVersion)
+	b.Open("launchTemplateData")
+	b.Opt("imageId", v.ImageID)
+	b.Opt("instanceType", v.InstanceType)
+	b.Close("launchTemplateData")
 }
 
 func (s *Sim) ec2DescribeLaunchTemplates(req *wire.Request) ([]byte, *wire.Error) {
-	ids := ec2List(req.Form, "LaunchTemplateId")
-	names := ec2List(req.Form, "LaunchTemplateName")
+	ids := wire.EC2List(req.Form, "LaunchTemplateId")
+	names := wire.EC2List(req.Form, "LaunchTemplateName")
 	f := s.fleet
 	f.mu.RLock()
 	defer f.mu.RUnlock()
@@ -558,14 +558,14 @@ func (s *Sim) ec2DescribeLaunchTemplates(req *wire.Request) ([]byte, *wire.Error
 		}
 		sort.Slice(sel, func(i, j int) bool { return sel[i].Name < sel[j].Name })
 	}
-	var b xb
-	b.open("launchTemplates")
+	var b wire.XML
+	b.Open("launchTemplates")
 	for _, lt := range sel {
-		b.open("item")
+		b.Open("item")
 		s.renderLT(&b, lt)
-		b.close("item")
+		b.Close("item")
 	}
-	b.close("launchTemplates")
+	b.Close("launchTemplates")
 	return b.Bytes(), nil
 }
 
@@ -581,7 +581,7 @@ func (s *Sim) ec2DescribeLaunchTemplateVersions(req *wire.Request) ([]byte, *wir
 	if werr != nil {
 		return nil, werr
 	}
-	specs := ec2List(req.Form, "LaunchTemplateVersion")
+	specs := wire.EC2List(req.Form, "LaunchTemplateVersion")
 	var vs []*LTVersion
 	if len(specs) == 0 {
 		vs = append(vs, lt.Versions...)
@@ -595,10 +595,10 @@ func (s *Sim) ec2DescribeLaunchTemplateVersions(req *wire.Request) ([]byte, *wir
 			vs = append(vs, v)
 		}
 	}
-	scope := "DescribeLaunchTemplateVersions|" + fingerprint(req.Form, "NextToken", "MaxResults")
+	scope := "DescribeLaunchTemplateVersions|" + wire.Fingerprint(req.Form, "NextToken", "MaxResults")
 	off := 0
 	if t := req.Form.Get("NextToken"); t != "" {
-		o, ok := s.tok.check(scope, t)
+		o, ok := s.tok.Check(scope, t)
 		if !ok {
 			return nil, invalidParam("The parameter NextToken is invalid.")
 		}
@@ -606,17 +606,17 @@ func (s *Sim) ec2DescribeLaunchTemplateVersions(req *wire.Request) ([]byte, *wir
 	}
 	page, next := vs[off:], ""
 	if max > 0 && len(page) > max {
-		page, next = page[:max], s.tok.mint(scope, off+max)
+		page, next = page[:max], s.tok.Mint(scope, off+max)
 	}
-	var b xb
-	b.open("launchTemplateVersionSet")
+	var b wire.XML
+	b.Open("launchTemplateVersionSet")
 	for _, v := range page {
-		b.open("item")
+		b.Open("item")
 		s.renderLTVersion(&b, lt, v)
-		b.close("item")
+		b.Close("item")
 	}
-	b.close("launchTemplateVersionSet")
-	b.opt("nextToken", next)
+	b.Close("launchTemplateVersionSet")
+	b.Opt("nextToken", next)
 	return b.Bytes(), nil
 }
 
@@ -632,10 +632,10 @@ func (s *Sim) ec2CreateLaunchTemplate(req *wire.Request) ([]byte, *wire.Error) {
 		return nil, wire.Errorf(400, "InvalidLaunchTemplateName.AlreadyExistsException", "Launch template name already in use.")
 	}
 	lt := f.createLTLocked(name, req.Form.Get("LaunchTemplateData.ImageId"), req.Form.Get("LaunchTemplateData.InstanceType"), req.Form.Get("VersionDescription"), s.Now())
-	var b xb
-	b.open("launchTemplate")
+	var b wire.XML
+	b.Open("launchTemplate")
 	s.renderLT(&b, lt)
-	b.close("launchTemplate")
+	b.Close("launchTemplate")
 	return b.Bytes(), nil
 }
 
@@ -670,10 +670,10 @@ func (s *Sim) ec2CreateLaunchTemplateVersion(req *wire.Request) ([]byte, *wire.E
 		v.InstanceType = x
 	}
 	lt.Versions = append(lt.Versions, v)
-	var b xb
-	b.open("launchTemplateVersion")
+	var b wire.XML
+	b.Open("launchTemplateVersion")
 	s.renderLTVersion(&b, lt, v)
-	b.close("launchTemplateVersion")
+	b.Close("launchTemplateVersion")
 	return b.Bytes(), nil
 }
 
@@ -692,10 +692,10 @@ func (s *Sim) ec2ModifyLaunchTemplate(req *wire.Request) ([]byte, *wire.Error) {
 		}
 		lt.DefaultVersion = v.Number
 	}
-	var b xb
-	b.open("launchTemplate")
+	var b wire.XML
+	b.Open("launchTemplate")
 	s.renderLT(&b, lt)
-	b.close("launchTemplate")
+	b.Close("launchTemplate")
 	return b.Bytes(), nil
 }
 
@@ -725,13 +725,13 @@ func (f *fleet) tagTarget(id string) (map[string]string, *wire.Error) {
 }
 
 func (s *Sim) ec2CreateTags(req *wire.Request) ([]byte, *wire.Error) {
-	ids := ec2List(req.Form, "ResourceId")
+	ids := wire.EC2List(req.Form, "ResourceId")
 	if len(ids) == 0 {
 		return nil, wire.Errorf(400, "MissingParameter", "The request must contain the parameter resourceIdSet")
 	}
 	type kv struct{ k, v string }
 	var tags []kv
-	for _, n := range indices(req.Form, "Tag.") {
+	for _, n := range wire.Indices(req.Form, "Tag.") {
 		p := "Tag." + strconv.Itoa(n) + "."
 		k := req.Form.Get(p + "Key")
 		if k == "" || len(k) > 128 || len(req.Form.Get(p+"Value")) > 256 {
@@ -765,7 +765,7 @@ func (s *Sim) ec2CreateTags(req *wire.Request) ([]byte, *wire.Error) {
 }
 
 func (s *Sim) ec2DeleteTags(req *wire.Request) ([]byte, *wire.Error) {
-	ids := ec2List(req.Form, "ResourceId")
+	ids := wire.EC2List(req.Form, "ResourceId")
 	if len(ids) == 0 {
 		return nil, wire.Errorf(400, "MissingParameter", "The request must contain the parameter resourceIdSet")
 	}
@@ -777,7 +777,7 @@ func (s *Sim) ec2DeleteTags(req *wire.Request) ([]byte, *wire.Error) {
 		if err != nil {
 			return nil, err
 		}
-		for _, n := range indices(req.Form, "Tag.") {
+		for _, n := range wire.Indices(req.Form, "Tag.") {
 			p := "Tag." + strconv.Itoa(n) + "."
 			k := req.Form.Get(p + "Key")
 			if strings.HasPrefix(strings.ToLower(k), "aws:") {
@@ -793,7 +793,7 @@ func (s *Sim) ec2DeleteTags(req *wire.Request) ([]byte, *wire.Error) {
 }
 
 func (s *Sim) ec2TerminateInstances(req *wire.Request) ([]byte, *wire.Error) {
-	ids := ec2List(req.Form, "InstanceId")
+	ids := wire.EC2List(req.Form, "InstanceId")
 	if len(ids) == 0 {
 		return nil, wire.Errorf(400, "MissingParameter", "The request must contain the parameter InstanceId")
 	}
@@ -813,19 +813,19 @@ func (s *Sim) ec2TerminateInstances(req *wire.Request) ([]byte, *wire.Error) {
 		return nil, notFoundIDs("InvalidInstanceID.NotFound", "instance", missing)
 	}
 	now := s.Now()
-	var b xb
-	b.open("instancesSet")
+	var b wire.XML
+	b.Open("instancesSet")
 	for _, id := range ids {
 		in := f.instances[id]
 		prev := in.State
 		f.terminateInstanceLocked(in, now)
-		b.open("item")
-		b.el("instanceId", id)
+		b.Open("item")
+		b.El("instanceId", id)
 		b.WriteString("<currentState><code>" + strconv.Itoa(stateCodes[in.State]) + "</code><name>" + in.State + "</name></currentState>")
 		b.WriteString("<previousState><code>" + strconv.Itoa(stateCodes[prev]) + "</code><name>" + prev + "</name></previousState>")
-		b.close("item")
+		b.Close("item")
 	}
-	b.close("instancesSet")
+	b.Close("instancesSet")
 	f.touchLocked()
 	return b.Bytes(), nil
 }
@@ -883,12 +883,12 @@ func (s *Sim) ec2RunInstances(req *wire.Request) ([]byte, *wire.Error) {
 		return nil, wire.Errorf(400, "InvalidAMIID.NotFound", "The image id '[%s]' does not exist", image)
 	}
 	tags := map[string]string{}
-	for _, n := range indices(req.Form, "TagSpecification.") {
+	for _, n := range wire.Indices(req.Form, "TagSpecification.") {
 		p := "TagSpecification." + strconv.Itoa(n) + "."
 		if rt := req.Form.Get(p + "ResourceType"); rt != "" && rt != "instance" {
 			continue
 		}
-		for _, m := range indices(req.Form, p+"Tag.") {
+		for _, m := range wire.Indices(req.Form, p+"Tag.") {
 			q := p + "Tag." + strconv.Itoa(m) + "."
 			tags[req.Form.Get(q+"Key")] = req.Form.Get(q + "Value")
 		}
@@ -898,7 +898,7 @@ func (s *Sim) ec2RunInstances(req *wire.Request) ([]byte, *wire.Error) {
 		az = s.opts.Region + "a"
 	}
 	now := s.Now()
-	var b xb
+	var b wire.XML
 	var res string
 	var made []*Instance
 	for range maxC {
@@ -913,14 +913,14 @@ func (s *Sim) ec2RunInstances(req *wire.Request) ([]byte, *wire.Error) {
 		in.ReservationID = res
 		made = append(made, in)
 	}
-	b.el("reservationId", res)
-	b.el("ownerId", s.opts.AccountID)
+	b.El("reservationId", res)
+	b.El("ownerId", s.opts.AccountID)
 	b.WriteString("<groupSet/>")
-	b.open("instancesSet")
+	b.Open("instancesSet")
 	for _, in := range made {
 		s.renderInstance(&b, in, now)
 	}
-	b.close("instancesSet")
+	b.Close("instancesSet")
 	f.scheduleLocked(now)
 	return b.Bytes(), nil
 }

@@ -2,6 +2,7 @@ package awssim
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -51,7 +52,7 @@ func TestProtectionDoesNotBlockReplacement(t *testing.T) {
 		t.Fatalf("group after replacing the protected members: %d members %v", len(g.Instances), c)
 	}
 	for _, in := range g.Instances {
-		if contains(api[:3], *in.InstanceId) {
+		if slices.Contains(api[:3], *in.InstanceId) {
 			t.Fatalf("protected member %s still in the group", *in.InstanceId)
 		}
 	}
@@ -79,7 +80,7 @@ func TestInstanceRefreshBatchSize(t *testing.T) {
 				e.clock.Advance(time.Second)
 				out := 0
 				for _, v := range e.sim.Instances() {
-					if v.Group == "web" && contains(before, v.ID) && strings.HasPrefix(v.Lifecycle, "Terminating") {
+					if v.Group == "web" && slices.Contains(before, v.ID) && strings.HasPrefix(v.Lifecycle, "Terminating") {
 						out++
 					}
 				}
@@ -96,7 +97,7 @@ func TestInstanceRefreshBatchSize(t *testing.T) {
 				t.Fatalf("MinHealthyPercentage %d: up to %d members out at once, want %d", tc.minHealthy, most, tc.batch)
 			}
 			for _, id := range e.sim.GroupMembers("web") {
-				if contains(before, id) {
+				if slices.Contains(before, id) {
 					t.Fatalf("refresh did not finish: %s not replaced", id)
 				}
 			}

@@ -9,13 +9,14 @@ package awssim
 import (
 	"context"
 	"errors"
-	"github.com/driftd/driftd/awssim/services"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/driftd/driftd/awssim/services"
 
 	"github.com/driftd/driftd/awssim/wire"
 )
@@ -78,7 +79,7 @@ type Sim struct {
 	opts   Options
 	fleet  *fleet
 	params *paramStore
-	tok    *tokens
+	tok    *wire.Tokens
 	log    *callLog
 	faults *faults
 	extra  *services.Services // S3, SNS, SQS, EventBridge, STS, Image Builder
@@ -95,7 +96,7 @@ func New(opts Options) *Sim {
 		opts:     opts,
 		fleet:    newFleet(&opts),
 		params:   newParamStore(),
-		tok:      newTokens(),
+		tok:      wire.NewTokens(),
 		log:      newCallLog(opts.CallLogLimit),
 		faults:   newFaults(opts.Seed),
 		services: map[string]wire.Handler{},

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -256,36 +257,19 @@ func (s *Sim) ssmListInventoryEntries(req *wire.Request) ([]byte, *wire.Error) {
 		}
 	}
 	b = append(b, `,"InstanceId":`...)
-	b = appendJSONString(b, id)
+	b = wire.AppendJSONString(b, id)
 	if next >= 0 {
 		b = append(b, `,"NextToken":`...)
-		b = appendJSONString(b, s.tok.mint(scope, next))
+		b = wire.AppendJSONString(b, s.tok.Mint(scope, next))
 	}
 	if td != nil {
 		b = append(b, `,"SchemaVersion":`...)
-		b = appendJSONString(b, td.SchemaVersion)
+		b = wire.AppendJSONString(b, td.SchemaVersion)
 	}
 	b = append(b, `,"TypeName":`...)
-	b = appendJSONString(b, typ)
+	b = wire.AppendJSONString(b, typ)
 	b = append(b, '}')
 	return b, nil
-}
-
-func appendJSONString(b []byte, s string) []byte {
-	simple := true
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x7f || c == '<' || c == '>' || c == '&' {
-			simple = false
-			break
-		}
-	}
-	if simple {
-		b = append(b, '"')
-		b = append(b, s...)
-		return append(b, '"')
-	}
-	q, _ := json.Marshal(s)
-	return append(b, q...)
 }
 
 func entryMatches(typ string, e Entry, fs []invFilter) bool {
@@ -451,7 +435,7 @@ func (s *Sim) ssmDescribeInstanceInformation(req *wire.Request) (any, *wire.Erro
 	for _, fl := range fs {
 		if fl.Key == "InstanceIds" {
 			for _, id := range fl.Vals {
-				if x := f.instances[id]; (x == nil || !validForSSM(x)) && !contains(invalid, id) {
+				if x := f.instances[id]; (x == nil || !validForSSM(x)) && !slices.Contains(invalid, id) {
 					invalid = append(invalid, id)
 				}
 			}
@@ -533,18 +517,9 @@ func (s *Sim) ssmDescribeInstanceInformation(req *wire.Request) (any, *wire.Erro
 	}
 	out := map[string]any{"InstanceInformationList": list}
 	if more {
-		out["NextToken"] = s.tok.mint(scope, off+size)
+		out["NextToken"] = s.tok.Mint(scope, off+size)
 	}
 	return out, nil
-}
-
-func contains(vs []string, v string) bool {
-	for _, x := range vs {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 func (s *Sim) platform(x *Instance) (name, version string) {
@@ -709,7 +684,7 @@ func (s *Sim) ssmGetInventory(req *wire.Request) (any, *wire.Error) {
 	}
 	out := map[string]any{"Entities": ents}
 	if end < len(sel) {
-		out["NextToken"] = s.tok.mint(scope, end)
+		out["NextToken"] = s.tok.Mint(scope, end)
 	}
 	return out, nil
 }
@@ -1082,7 +1057,7 @@ func (s *Sim) ssmGetParametersByPath(req *wire.Request) (any, *wire.Error) {
 	scope := "GPBP|" + *in.Path + "|" + strconv.FormatBool(rec)
 	off := 0
 	if in.NextToken != nil && *in.NextToken != "" {
-		o, ok := s.tok.check(scope, *in.NextToken)
+		o, ok := s.tok.Check(scope, *in.NextToken)
 		if !ok {
 			return nil, wire.Errorf(400, "ValidationException", "The specified token isn't valid.")
 		}
@@ -1097,7 +1072,7 @@ func (s *Sim) ssmGetParametersByPath(req *wire.Request) (any, *wire.Error) {
 	}
 	out := map[string]any{"Parameters": ps}
 	if end < len(all) {
-		out["NextToken"] = s.tok.mint(scope, end)
+		out["NextToken"] = s.tok.Mint(scope, end)
 	}
 	return out, nil
 }
@@ -1108,7 +1083,7 @@ func (s *Sim) ssmOffset(scope string, token *string) (int, *wire.Error) {
 	if token == nil || *token == "" {
 		return 0, nil
 	}
-	off, ok := s.tok.check(scope, *token)
+	off, ok := s.tok.Check(scope, *token)
 	if !ok {
 		return 0, wire.Errorf(400, "InvalidNextToken", "The specified token isn't valid.")
 	}

@@ -3,6 +3,7 @@ package awssim
 import (
 	"errors"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -198,7 +199,7 @@ func TestInventoryDelayForNewInstances(t *testing.T) {
 	e.clock.Advance(time.Second)
 	var fresh string
 	for _, id := range e.sim.GroupMembers("worker") {
-		if !contains(old, id) {
+		if !slices.Contains(old, id) {
 			fresh = id
 		}
 	}

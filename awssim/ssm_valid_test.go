@@ -2,6 +2,7 @@ package awssim
 
 import (
 	"errors"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -159,7 +160,7 @@ func TestCustomTypesDefinedPerAccount(t *testing.T) {
 				t.Fatalf("%s: %s: want InvalidTypeNameException, got %v", when, id, err)
 			}
 		}
-		if got := schemaTypes(); contains(got, TypeSystemdUnit) {
+		if got := schemaTypes(); slices.Contains(got, TypeSystemdUnit) {
 			t.Fatalf("%s: schema lists %s: %v", when, TypeSystemdUnit, got)
 		}
 	}
@@ -181,7 +182,7 @@ func TestCustomTypesDefinedPerAccount(t *testing.T) {
 	if err != nil || len(out.Entries) != 0 || out.CaptureTime != nil {
 		t.Fatalf("instance without the type, type defined: %v %+v", err, out)
 	}
-	if got := schemaTypes(); !contains(got, TypeSystemdUnit) {
+	if got := schemaTypes(); !slices.Contains(got, TypeSystemdUnit) {
 		t.Fatalf("schema lacks %s: %v", TypeSystemdUnit, got)
 	}
 	// Defined stays defined, even when the instance that carried it is gone.
@@ -203,7 +204,7 @@ func TestCustomTypesDefinedPerAccount(t *testing.T) {
 	if out, err := list(old[0], "Custom:Agent"); err != nil || len(out.Entries) != 0 {
 		t.Fatalf("after PutInventory on another instance: %v %+v", err, out)
 	}
-	if got := schemaTypes(); !contains(got, "Custom:Agent") {
+	if got := schemaTypes(); !slices.Contains(got, "Custom:Agent") {
 		t.Fatalf("schema lacks Custom:Agent: %v", got)
 	}
 	// Reset forgets the account's types.

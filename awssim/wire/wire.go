@@ -254,6 +254,35 @@ func WriteJSON(w http.ResponseWriter, req *Request, v any) {
 	_, _ = w.Write(b)
 }
 
+// WriteRawJSON writes a successful awsJson response whose body is already
+// rendered, with its exact Content-Length.
+func WriteRawJSON(w http.ResponseWriter, req *Request, body []byte) {
+	ct := "application/x-amz-json-1.1"
+	if req.Protocol == JSON10 {
+		ct = "application/x-amz-json-1.0"
+	}
+	writeBody(w, ct, req.ID, "", body, "")
+}
+
+// AppendJSONString appends s to b as a JSON string, as encoding/json
+// renders it (HTML-safe escaping).
+func AppendJSONString(b []byte, s string) []byte {
+	simple := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x7f || c == '<' || c == '>' || c == '&' {
+			simple = false
+			break
+		}
+	}
+	if simple {
+		b = append(b, '"')
+		b = append(b, s...)
+		return append(b, '"')
+	}
+	q, _ := json.Marshal(s)
+	return append(b, q...)
+}
+
 // WriteEC2 writes an ec2Query success response: <OpResponse xmlns=...> with
 // requestId followed by body (already-rendered XML members, lower-camel names).
 func WriteEC2(w http.ResponseWriter, req *Request, body []byte) {
@@ -268,6 +297,10 @@ func writeBody(w http.ResponseWriter, contentType, requestID, head string, body 
 	h.Set("Content-Type", contentType)
 	h.Set("X-Amzn-Requestid", requestID)
 	h.Set("Content-Length", strconv.Itoa(len(head)+len(body)+len(tail)))
+	if head == "" && tail == "" {
+		_, _ = w.Write(body)
+		return
+	}
 	buf := make([]byte, 0, len(head)+len(body)+len(tail))
 	buf = append(append(append(buf, head...), body...), tail...)
 	_, _ = w.Write(buf)
