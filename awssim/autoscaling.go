@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/driftd/driftd/awssim/fleet"
 	"github.com/driftd/driftd/awssim/wire"
 )
 
@@ -94,20 +95,20 @@ func lowerFirst(s string) string {
 	return strings.ToLower(s[:1]) + s[1:]
 }
 
-func (f *fleet) group(name string) (*Group, *wire.Error) {
-	g := f.groups[name]
+func group(f *fleet.Fleet, name string) (*Group, *wire.Error) {
+	g := f.GroupLocked(name)
 	if g == nil {
 		return nil, validation("AutoScalingGroup name not found - AutoScalingGroup %s not found", name)
 	}
 	return g, nil
 }
 
-func (f *fleet) member(id string) (*Instance, *Group, *wire.Error) {
-	in := f.instances[id]
-	if in == nil || in.Group == "" || in.Lifecycle == LCTerminated || f.groups[in.Group] == nil {
+func member(f *fleet.Fleet, id string) (*Instance, *Group, *wire.Error) {
+	in := f.InstanceLocked(id)
+	if in == nil || in.Group == "" || in.Lifecycle == LCTerminated || f.GroupLocked(in.Group) == nil {
 		return nil, nil, validation("Instance Id not found - No managed instance found for instance ID: %s", id)
 	}
-	return in, f.groups[in.Group], nil
+	return in, f.GroupLocked(in.Group), nil
 }
 
 func groupTagMatch(g *Group, fl wire.Filter) bool {
@@ -152,21 +153,19 @@ func (s *Sim) asDescribeGroups(req *wire.Request) ([]byte, *wire.Error) {
 	}
 	includeInstances := req.Form.Get("IncludeInstances") != "false"
 	f := s.fleet
-	f.mu.RLock()
-	defer f.mu.RUnlock()
+	f.RLock()
+	defer f.RUnlock()
 	var sel []*Group
 	if len(names) > 0 {
 		for _, n := range names {
-			if g := f.groups[n]; g != nil {
+			if g := f.GroupLocked(n); g != nil {
 				sel = append(sel, g)
 			}
 		}
+		sort.Slice(sel, func(i, j int) bool { return sel[i].Name < sel[j].Name })
 	} else {
-		for _, g := range f.groups {
-			sel = append(sel, g)
-		}
+		sel = f.GroupsLocked()
 	}
-	sort.Slice(sel, func(i, j int) bool { return sel[i].Name < sel[j].Name })
 	var out []*Group
 	for _, g := range sel {
 		ok := true
@@ -199,7 +198,7 @@ func (s *Sim) asDescribeGroups(req *wire.Request) ([]byte, *wire.Error) {
 func (s *Sim) renderLTSpec(b *wire.XML, id, version string) {
 	b.Open("LaunchTemplate")
 	b.El("LaunchTemplateId", id)
-	if lt := s.fleet.lts[id]; lt != nil {
+	if lt := s.fleet.LaunchTemplateLocked(id); lt != nil {
 		b.El("LaunchTemplateName", lt.Name)
 	}
 	b.El("Version", version)
@@ -224,7 +223,7 @@ func (s *Sim) renderGroup(b *wire.XML, g *Group, instances bool) {
 	b.Int("HealthCheckGracePeriod", g.Grace)
 	if instances {
 		b.Open("Instances")
-		for _, m := range g.members {
+		for _, m := range g.Members() {
 			b.Open("member")
 			b.El("InstanceId", m.ID)
 			b.El("InstanceType", m.InstanceType)
@@ -285,17 +284,17 @@ func (s *Sim) asDescribeInstances(req *wire.Request) ([]byte, *wire.Error) {
 		return nil, err
 	}
 	f := s.fleet
-	f.mu.RLock()
-	defer f.mu.RUnlock()
+	f.RLock()
+	defer f.RUnlock()
 	var sel []*Instance
 	if len(ids) > 0 {
 		for _, id := range ids {
-			if in := f.instances[id]; in != nil && in.Group != "" && in.Lifecycle != LCTerminated {
+			if in := f.InstanceLocked(id); in != nil && in.Group != "" && in.Lifecycle != LCTerminated {
 				sel = append(sel, in)
 			}
 		}
 	} else {
-		for _, in := range f.order {
+		for _, in := range f.InstancesLocked() {
 			if in.Group != "" && in.Lifecycle != LCTerminated {
 				sel = append(sel, in)
 			}
@@ -345,9 +344,9 @@ func (s *Sim) asSetInstanceHealth(req *wire.Request) ([]byte, *wire.Error) {
 		respect = b
 	}
 	f := s.fleet
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	in, g, werr := f.member(id)
+	f.Lock()
+	defer f.Unlock()
+	in, g, werr := member(f, id)
 	if werr != nil {
 		return nil, werr
 	}
@@ -358,7 +357,7 @@ func (s *Sim) asSetInstanceHealth(req *wire.Request) ([]byte, *wire.Error) {
 	if in.Lifecycle == LCInService || in.Lifecycle == LCStandby || in.Lifecycle == LCPending {
 		in.Health = hs
 	}
-	f.touchLocked()
+	f.TouchLocked()
 	return nil, nil
 }
 
@@ -395,9 +394,9 @@ func (s *Sim) asTerminateInstance(req *wire.Request) ([]byte, *wire.Error) {
 		return nil, validation("Invalid value for ShouldDecrementDesiredCapacity: %s", dv)
 	}
 	f := s.fleet
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	in, g, werr := f.member(id)
+	f.Lock()
+	defer f.Unlock()
+	in, g, werr := member(f, id)
 	if werr != nil {
 		return nil, werr
 	}
@@ -417,13 +416,13 @@ func (s *Sim) asTerminateInstance(req *wire.Request) ([]byte, *wire.Error) {
 	} else {
 		cause += "."
 	}
-	f.beginTerminateLocked(g, in, now, cause)
-	a := in.activity
+	f.BeginTerminateLocked(g, in, now, cause)
+	a := in.LastActivity()
 	var b wire.XML
 	b.Open("Activity")
 	s.renderActivity(&b, a)
 	b.Close("Activity")
-	f.touchLocked()
+	f.TouchLocked()
 	return b.Bytes(), nil
 }
 
@@ -445,15 +444,15 @@ func (s *Sim) asSetInstanceProtection(req *wire.Request) ([]byte, *wire.Error) {
 		return nil, validation("Invalid value for ProtectedFromScaleIn: %s", pv)
 	}
 	f := s.fleet
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	g, werr := f.group(name)
+	f.Lock()
+	defer f.Unlock()
+	g, werr := group(f, name)
 	if werr != nil {
 		return nil, werr
 	}
 	var targets []*Instance
 	for _, id := range ids {
-		in := f.instances[id]
+		in := f.InstanceLocked(id)
 		if in == nil || in.Group != g.Name || in.Lifecycle == LCTerminated {
 			return nil, validation("The instance %s is not part of Auto Scaling group %s.", id, name)
 		}
@@ -494,15 +493,15 @@ func (s *Sim) standby(req *wire.Request, enter bool) ([]byte, *wire.Error) {
 		}
 	}
 	f := s.fleet
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	g, werr := f.group(name)
+	f.Lock()
+	defer f.Unlock()
+	g, werr := group(f, name)
 	if werr != nil {
 		return nil, werr
 	}
 	var targets []*Instance
 	for _, id := range ids {
-		in := f.instances[id]
+		in := f.InstanceLocked(id)
 		if in == nil || in.Group != g.Name {
 			return nil, validation("The instance %s is not part of Auto Scaling group %s.", id, name)
 		}
@@ -520,7 +519,7 @@ func (s *Sim) standby(req *wire.Request, enter bool) ([]byte, *wire.Error) {
 	if !enter {
 		nDec := 0
 		for _, in := range targets {
-			if in.standbyDecremented {
+			if in.StandbyDecremented() {
 				nDec++
 			}
 		}
@@ -534,30 +533,16 @@ func (s *Sim) standby(req *wire.Request, enter bool) ([]byte, *wire.Error) {
 	for _, in := range targets {
 		var a *Activity
 		if enter {
-			in.Lifecycle = LCStandby
-			in.standbyDecremented = dec
-			if dec {
-				g.Desired--
-			}
-			a = f.activityLocked(g, now, "Moving EC2 instance to Standby: "+in.ID, "At "+now.UTC().Format(time.RFC3339)+" user put instance "+in.ID+" into standby.")
+			a = f.EnterStandbyLocked(g, in, dec, now)
 		} else {
-			in.Lifecycle = LCPending
-			in.readyAt = now
-			if in.standbyDecremented {
-				g.Desired++
-			}
-			in.standbyDecremented = false
-			a = f.activityLocked(g, now, "Moving EC2 instance out of Standby: "+in.ID, "At "+now.UTC().Format(time.RFC3339)+" user moved instance "+in.ID+" out of standby.")
-			// a pending-state hop back to InService; running instances stay running
-			in.Lifecycle = LCInService
+			a = f.ExitStandbyLocked(g, in, now)
 		}
-		a.Status, a.End = "Successful", now
 		b.Open("member")
 		s.renderActivity(&b, a)
 		b.Close("member")
 	}
 	b.Close("Activities")
-	f.touchLocked()
+	f.TouchLocked()
 	return b.Bytes(), nil
 }
 
@@ -592,9 +577,9 @@ func (s *Sim) asStartInstanceRefresh(req *wire.Request) ([]byte, *wire.Error) {
 		return nil, validation("The difference between MaxHealthyPercentage and MinHealthyPercentage can't be greater than 100.")
 	}
 	f := s.fleet
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	g, werr := f.group(name)
+	f.Lock()
+	defer f.Unlock()
+	g, werr := group(f, name)
 	if werr != nil {
 		return nil, werr
 	}
@@ -603,10 +588,10 @@ func (s *Sim) asStartInstanceRefresh(req *wire.Request) ([]byte, *wire.Error) {
 	if err != nil {
 		return nil, err
 	}
-	if g.activeRefresh() != nil {
+	if g.ActiveRefresh() != nil {
 		return nil, wire.Errorf(400, "InstanceRefreshInProgress", "An Instance Refresh is already in progress and blocks the execution of this Instance Refresh.")
 	}
-	r := &Refresh{ID: f.uuid(), Group: g.Name, Status: "Pending", Start: s.Now(), MinHealthy: minH, MaxHealthy: maxH,
+	r := &Refresh{ID: f.UUID(), Group: g.Name, Status: "Pending", Start: s.Now(), MinHealthy: minH, MaxHealthy: maxH,
 		Warmup: time.Duration(warm) * time.Second, ProtectedPref: "Ignore", StandbyPref: "Ignore"}
 	if v := req.Form.Get("Preferences.SkipMatching"); v != "" {
 		r.SkipMatching, _ = wire.ParseBool(v)
@@ -618,7 +603,7 @@ func (s *Sim) asStartInstanceRefresh(req *wire.Request) ([]byte, *wire.Error) {
 		r.StandbyPref = v
 	}
 	if id, nm := req.Form.Get("DesiredConfiguration.LaunchTemplate.LaunchTemplateId"), req.Form.Get("DesiredConfiguration.LaunchTemplate.LaunchTemplateName"); id != "" || nm != "" {
-		lt, e := f.findLT(id, nm)
+		lt, e := f.FindLaunchTemplate(id, nm)
 		if e != nil {
 			return nil, validation("%s", e.Message)
 		}
@@ -626,13 +611,13 @@ func (s *Sim) asStartInstanceRefresh(req *wire.Request) ([]byte, *wire.Error) {
 		if ver == "" {
 			ver = "$Default"
 		}
-		if _, ok := lt.resolve(ver); !ok {
+		if _, ok := lt.Resolve(ver); !ok {
 			return nil, validation("The launch template version %s does not exist.", ver)
 		}
 		r.DesiredLTID, r.DesiredVersion = lt.ID, ver
 	}
-	g.refreshes = append(g.refreshes, r)
-	f.touchLocked()
+	f.AddRefreshLocked(g, r)
+	f.TouchLocked()
 	var b wire.XML
 	b.El("InstanceRefreshId", r.ID)
 	return b.Bytes(), nil
@@ -654,13 +639,13 @@ func (s *Sim) asDescribeInstanceRefreshes(req *wire.Request) ([]byte, *wire.Erro
 		return nil, err
 	}
 	f := s.fleet
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	g := f.groups[name]
+	f.RLock()
+	defer f.RUnlock()
+	g := f.GroupLocked(name)
 	var sel []*Refresh
 	if g != nil {
-		for i := len(g.refreshes) - 1; i >= 0; i-- { // newest first
-			r := g.refreshes[i]
+		for i := len(g.Refreshes()) - 1; i >= 0; i-- { // newest first
+			r := g.Refreshes()[i]
 			if len(ids) == 0 || slices.Contains(ids, r.ID) {
 				sel = append(sel, r)
 			}
@@ -680,14 +665,11 @@ func (s *Sim) asDescribeInstanceRefreshes(req *wire.Request) ([]byte, *wire.Erro
 		if !r.End.IsZero() {
 			b.Time("EndTime", r.End)
 		}
-		b.Int("PercentageComplete", r.percent())
-		left := r.total - r.done
-		if !r.started {
-			left = 0
-		}
+		b.Int("PercentageComplete", r.Percent())
+		left := r.InstancesToUpdate()
 		b.Int("InstancesToUpdate", left)
 		b.WriteString("<ProgressDetails><LivePoolProgress>")
-		b.Int("PercentageComplete", r.percent())
+		b.Int("PercentageComplete", r.Percent())
 		b.Int("InstancesToUpdate", left)
 		b.WriteString("</LivePoolProgress></ProgressDetails>")
 		b.Open("Preferences")
@@ -720,18 +702,18 @@ func (s *Sim) asCancelInstanceRefresh(req *wire.Request) ([]byte, *wire.Error) {
 		return nil, err
 	}
 	f := s.fleet
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	g, werr := f.group(name)
+	f.Lock()
+	defer f.Unlock()
+	g, werr := group(f, name)
 	if werr != nil {
 		return nil, werr
 	}
-	r := g.activeRefresh()
+	r := g.ActiveRefresh()
 	if r == nil || r.Status == "Cancelling" {
 		return nil, wire.Errorf(400, "ActiveInstanceRefreshNotFound", "No in progress or pending Instance Refresh found for Auto Scaling group %s", name)
 	}
 	r.Status = "Cancelling"
-	f.scheduleLocked(s.Now())
+	f.ScheduleLocked(s.Now())
 	var b wire.XML
 	b.El("InstanceRefreshId", r.ID)
 	return b.Bytes(), nil
@@ -750,14 +732,14 @@ func (s *Sim) asDescribeScalingActivities(req *wire.Request) ([]byte, *wire.Erro
 		return nil, err
 	}
 	f := s.fleet
-	f.mu.RLock()
-	defer f.mu.RUnlock()
+	f.RLock()
+	defer f.RUnlock()
 	var sel []*Activity
-	for _, g := range f.groups {
+	for _, g := range f.GroupsLocked() {
 		if name != "" && g.Name != name {
 			continue
 		}
-		for _, a := range g.activities {
+		for _, a := range g.Activities() {
 			if len(ids) == 0 || slices.Contains(ids, a.ID) {
 				sel = append(sel, a)
 			}
@@ -816,15 +798,15 @@ func (s *Sim) asCreateOrUpdateTags(req *wire.Request) ([]byte, *wire.Error) {
 		return nil, err
 	}
 	f := s.fleet
-	f.mu.Lock()
-	defer f.mu.Unlock()
+	f.Lock()
+	defer f.Unlock()
 	for _, t := range tags {
-		if _, e := f.group(t.resourceID); e != nil {
+		if _, e := group(f, t.resourceID); e != nil {
 			return nil, e
 		}
 	}
 	for _, t := range tags {
-		g := f.groups[t.resourceID]
+		g := f.GroupLocked(t.resourceID)
 		found := false
 		for i := range g.Tags {
 			if g.Tags[i].Key == t.key {
@@ -848,10 +830,10 @@ func (s *Sim) asDeleteTags(req *wire.Request) ([]byte, *wire.Error) {
 		return nil, err
 	}
 	f := s.fleet
-	f.mu.Lock()
-	defer f.mu.Unlock()
+	f.Lock()
+	defer f.Unlock()
 	for _, t := range tags {
-		g, e := f.group(t.resourceID)
+		g, e := group(f, t.resourceID)
 		if e != nil {
 			return nil, e
 		}
@@ -868,10 +850,10 @@ func (s *Sim) asDeleteTags(req *wire.Request) ([]byte, *wire.Error) {
 func (s *Sim) processes(req *wire.Request) ([]string, *wire.Error) {
 	ps := wire.QueryList(req.Form, "ScalingProcesses")
 	if len(ps) == 0 {
-		return scalingProcesses, nil
+		return fleet.ScalingProcesses(), nil
 	}
 	for _, p := range ps {
-		if !slices.Contains(scalingProcesses, p) {
+		if !slices.Contains(fleet.ScalingProcesses(), p) {
 			return nil, validation("Process %s is not a valid scaling process.", p)
 		}
 	}
@@ -909,14 +891,14 @@ func (s *Sim) updateProcesses(req *wire.Request, apply func(g *Group, ps []strin
 		return nil, err
 	}
 	f := s.fleet
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	g, werr := f.group(name)
+	f.Lock()
+	defer f.Unlock()
+	g, werr := group(f, name)
 	if werr != nil {
 		return nil, werr
 	}
 	apply(g, ps, s.Now())
-	f.touchLocked()
+	f.TouchLocked()
 	return nil, nil
 }
 
@@ -981,15 +963,15 @@ func (s *Sim) asCreateGroup(req *wire.Request) ([]byte, *wire.Error) {
 		spec.Tags = append(spec.Tags, GroupTag{Key: k, Value: req.Form.Get(p + "Value"), PropagateAtLaunch: req.Form.Get(p+"PropagateAtLaunch") == "true"})
 	}
 	f := s.fleet
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.groups[name] != nil {
+	f.Lock()
+	defer f.Unlock()
+	if f.GroupLocked(name) != nil {
 		return nil, wire.Errorf(400, "AlreadyExists", "AutoScalingGroup by this name already exists - A group with the name %s already exists", name)
 	}
-	if err := f.createGroupLocked(spec, s.Now()); err != nil {
+	if err := f.CreateGroupLocked(spec, s.Now()); err != nil {
 		return nil, validation("%s", err.Error())
 	}
-	f.touchLocked()
+	f.TouchLocked()
 	return nil, nil
 }
 
@@ -999,9 +981,9 @@ func (s *Sim) asUpdateGroup(req *wire.Request) ([]byte, *wire.Error) {
 		return nil, err
 	}
 	f := s.fleet
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	g, werr := f.group(name)
+	f.Lock()
+	defer f.Unlock()
+	g, werr := group(f, name)
 	if werr != nil {
 		return nil, werr
 	}
@@ -1025,7 +1007,7 @@ func (s *Sim) asUpdateGroup(req *wire.Request) ([]byte, *wire.Error) {
 		return nil, validation("Desired capacity:%d must be between the specified min size:%d and max size:%d", des, minS, maxS)
 	}
 	if id, nm := req.Form.Get("LaunchTemplate.LaunchTemplateId"), req.Form.Get("LaunchTemplate.LaunchTemplateName"); id != "" || nm != "" {
-		lt, e := f.findLT(id, nm)
+		lt, e := f.FindLaunchTemplate(id, nm)
 		if e != nil {
 			return nil, validation("%s", e.Message)
 		}
@@ -1044,7 +1026,7 @@ func (s *Sim) asUpdateGroup(req *wire.Request) ([]byte, *wire.Error) {
 		g.NewInstancesProtected = v == "true"
 	}
 	g.Min, g.Max, g.Desired = minS, maxS, des
-	f.touchLocked()
+	f.TouchLocked()
 	return nil, nil
 }
 
@@ -1054,22 +1036,17 @@ func (s *Sim) asDeleteGroup(req *wire.Request) ([]byte, *wire.Error) {
 		return nil, err
 	}
 	f := s.fleet
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	g, werr := f.group(name)
+	f.Lock()
+	defer f.Unlock()
+	g, werr := group(f, name)
 	if werr != nil {
 		return nil, werr
 	}
-	if len(g.members) > 0 && req.Form.Get("ForceDelete") != "true" {
+	if len(g.Members()) > 0 && req.Form.Get("ForceDelete") != "true" {
 		return nil, wire.Errorf(400, "ResourceInUse", "You cannot delete an AutoScalingGroup while there are instances or pending Spot instance request(s) still in the group.")
 	}
-	now := s.Now()
-	for _, m := range append([]*Instance(nil), g.members...) {
-		f.shutdownLocked(m, now)
-		m.Lifecycle = LCTerminatingProceed
-	}
-	delete(f.groups, name)
-	f.touchLocked()
+	f.DeleteGroupLocked(g, s.Now())
+	f.TouchLocked()
 	return nil, nil
 }
 
@@ -1101,9 +1078,9 @@ func (s *Sim) asPutLifecycleHook(req *wire.Request) ([]byte, *wire.Error) {
 		dr = "ABANDON"
 	}
 	f := s.fleet
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	g, werr := f.group(name)
+	f.Lock()
+	defer f.Unlock()
+	g, werr := group(f, name)
 	if werr != nil {
 		return nil, werr
 	}
@@ -1127,9 +1104,9 @@ func (s *Sim) asDescribeLifecycleHooks(req *wire.Request) ([]byte, *wire.Error) 
 		return nil, err
 	}
 	f := s.fleet
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	g, werr := f.group(name)
+	f.RLock()
+	defer f.RUnlock()
+	g, werr := group(f, name)
 	if werr != nil {
 		return nil, werr
 	}
@@ -1163,23 +1140,23 @@ func (s *Sim) asCompleteLifecycleAction(req *wire.Request) ([]byte, *wire.Error)
 	}
 	id := req.Form.Get("InstanceId")
 	f := s.fleet
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if _, werr := f.group(name); werr != nil {
+	f.Lock()
+	defer f.Unlock()
+	if _, werr := group(f, name); werr != nil {
 		return nil, werr
 	}
-	in := f.instances[id]
+	in := f.InstanceLocked(id)
 	if in == nil || in.Group != name || (in.Lifecycle != LCTerminatingWait && in.Lifecycle != LCPendingWait) {
 		return nil, validation("No active Lifecycle Action found with instance ID %s", id)
 	}
 	now := s.Now()
 	if in.Lifecycle == LCPendingWait {
-		f.finishLaunchHookLocked(in, now, res)
+		f.FinishLaunchHookLocked(in, now, res)
 	} else {
 		in.Lifecycle = LCTerminatingProceed
-		f.shutdownLocked(in, now)
+		f.ShutdownLocked(in, now)
 	}
-	f.touchLocked()
+	f.TouchLocked()
 	return []byte{}, nil
 }
 
@@ -1194,9 +1171,9 @@ func (s *Sim) asRecordHeartbeat(req *wire.Request) ([]byte, *wire.Error) {
 	}
 	id := req.Form.Get("InstanceId")
 	f := s.fleet
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	g, werr := f.group(name)
+	f.Lock()
+	defer f.Unlock()
+	g, werr := group(f, name)
 	if werr != nil {
 		return nil, werr
 	}
@@ -1206,11 +1183,10 @@ func (s *Sim) asRecordHeartbeat(req *wire.Request) ([]byte, *wire.Error) {
 			hook = &g.Hooks[i]
 		}
 	}
-	in := f.instances[id]
+	in := f.InstanceLocked(id)
 	if hook == nil || in == nil || in.Group != name || (in.Lifecycle != LCTerminatingWait && in.Lifecycle != LCPendingWait) {
 		return nil, validation("No active Lifecycle Action found with instance ID %s", id)
 	}
-	in.hookDeadline = s.Now().Add(hook.Timeout)
-	f.scheduleLocked(s.Now())
+	f.ExtendHookLocked(in, hook.Timeout, s.Now())
 	return []byte{}, nil
 }

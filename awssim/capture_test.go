@@ -244,7 +244,7 @@ func TestDataSyncCaptureOnly(t *testing.T) {
 	}
 	clk.Advance(20 * time.Minute) // the next run: nothing changed
 	changed := d.Sync()
-	if len(changed) != 2*len(sim.fleet.instances[ids[0]].types()) {
+	if len(changed) != 2*len(sim.Fleet().InstanceLocked(ids[0]).Types()) {
 		t.Fatalf("after a run without changes, %d objects changed: %v", len(changed), changed)
 	}
 	info1, _, _ := d.Stat(key)

@@ -159,20 +159,20 @@ func (d *DataSync) Sync() []string {
 func (d *DataSync) fingerprints() map[string]syncFingerprint {
 	f := d.sim.fleet
 	now := d.sim.Now()
-	f.advance(now)
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	out := make(map[string]syncFingerprint, len(f.order)*4)
-	for _, in := range f.order {
-		if !f.hasInventory(in, now) {
+	f.Advance(now)
+	f.RLock()
+	defer f.RUnlock()
+	out := make(map[string]syncFingerprint, len(f.InstancesLocked())*4)
+	for _, in := range f.InstancesLocked() {
+		if !f.HasInventory(in, now) {
 			continue
 		}
-		for _, t := range in.types() {
-			td := in.effective(t)
+		for _, t := range in.Types() {
+			td := in.Effective(t)
 			if td == nil {
 				continue
 			}
-			out[d.key(t, in.ID)] = syncFingerprint{td: td, capture: f.typeCaptureTime(in, t, now)}
+			out[d.key(t, in.ID)] = syncFingerprint{td: td, capture: f.TypeCaptureTime(in, t, now)}
 		}
 	}
 	return out
@@ -212,15 +212,15 @@ type objectState struct {
 // lookupLocked finds the content of (type, id); f.mu must be held.
 func (d *DataSync) lookupLocked(typeName, id string, now time.Time) (objectState, bool) {
 	f := d.sim.fleet
-	in := f.instances[id]
-	if in == nil || !f.hasInventory(in, now) {
+	in := f.InstanceLocked(id)
+	if in == nil || !f.HasInventory(in, now) {
 		return objectState{}, false
 	}
-	td := in.effective(typeName)
+	td := in.Effective(typeName)
 	if td == nil {
 		return objectState{}, false
 	}
-	return objectState{key: d.key(typeName, id), id: id, td: td, capture: f.typeCaptureTime(in, typeName, now)}, true
+	return objectState{key: d.key(typeName, id), id: id, td: td, capture: f.TypeCaptureTime(in, typeName, now)}, true
 }
 
 func (d *DataSync) rendered(st objectState) *renderedType {
@@ -245,9 +245,9 @@ func (d *DataSync) rendered(st objectState) *renderedType {
 // isShared reports whether td is an AMI's content (rendered once per AMI).
 func (d *DataSync) isShared(td *TypeData) bool {
 	f := d.sim.fleet
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	for _, a := range f.amis {
+	f.RLock()
+	defer f.RUnlock()
+	for _, a := range f.AMIsLocked() {
 		if a.Inventory[td.TypeName] == td {
 			return true
 		}
@@ -307,13 +307,13 @@ func (d *DataSync) info(st objectState) services.ObjectInfo {
 func (d *DataSync) typesLocked() []string {
 	f := d.sim.fleet
 	set := map[string]bool{}
-	for _, a := range f.amis {
+	for _, a := range f.AMIsLocked() {
 		for t := range a.Inventory {
 			set[t] = true
 		}
 	}
-	for _, in := range f.order {
-		for t, m := range in.merged {
+	for _, in := range f.InstancesLocked() {
+		for t, m := range in.ChangedTypes() {
 			if m != nil {
 				set[t] = true
 			}
@@ -331,13 +331,13 @@ func (d *DataSync) typesLocked() []string {
 func (d *DataSync) List(prefix, after string, limit int) ([]services.ObjectInfo, error) {
 	f := d.sim.fleet
 	now := d.sim.Now()
-	f.advance(now)
+	f.Advance(now)
 	var states []objectState
-	f.mu.RLock()
-	ids := make([]string, 0, len(f.instances))
-	for id, in := range f.instances {
-		if f.hasInventory(in, now) {
-			ids = append(ids, id)
+	f.RLock()
+	ids := make([]string, 0, len(f.InstancesLocked()))
+	for _, in := range f.InstancesLocked() {
+		if f.HasInventory(in, now) {
+			ids = append(ids, in.ID)
 		}
 	}
 	sort.Strings(ids) // ids have equal length per prefix kind; ".json" keeps the order
@@ -363,7 +363,7 @@ func (d *DataSync) List(prefix, after string, limit int) ([]services.ObjectInfo,
 			}
 		}
 	}
-	f.mu.RUnlock()
+	f.RUnlock()
 	sort.Slice(states, func(i, j int) bool { return states[i].key < states[j].key })
 	out := make([]services.ObjectInfo, len(states))
 	for i, st := range states {
@@ -379,9 +379,9 @@ func (d *DataSync) state(key string) (objectState, bool) {
 	}
 	f := d.sim.fleet
 	now := d.sim.Now()
-	f.advance(now)
-	f.mu.RLock()
-	defer f.mu.RUnlock()
+	f.Advance(now)
+	f.RLock()
+	defer f.RUnlock()
 	st, ok := d.lookupLocked(t, id, now)
 	if ok && st.key != key {
 		return objectState{}, false

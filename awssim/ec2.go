@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/driftd/driftd/awssim/fleet"
 	"github.com/driftd/driftd/awssim/wire"
 )
 
@@ -125,7 +126,7 @@ func instanceFilter(in *Instance, f wire.Filter) (bool, *wire.Error) {
 	case "instance-state-name":
 		v = in.State
 	case "instance-state-code":
-		v = strconv.Itoa(stateCodes[in.State])
+		v = strconv.Itoa(fleet.StateCode(in.State))
 	case "instance-type":
 		v = in.InstanceType
 	case "availability-zone":
@@ -198,14 +199,14 @@ func (s *Sim) ec2DescribeInstances(req *wire.Request) ([]byte, *wire.Error) {
 	ids, max, fs, scope, off := dp.ids, dp.max, dp.filters, dp.scope, dp.off
 	f := s.fleet
 	now := s.Now()
-	f.mu.RLock()
-	defer f.mu.RUnlock()
+	f.RLock()
+	defer f.RUnlock()
 	var sel []*Instance
 	if len(ids) > 0 {
 		var missing []string
 		seen := map[string]bool{}
 		for _, id := range ids {
-			in := f.instances[id]
+			in := f.InstanceLocked(id)
 			if in == nil {
 				missing = append(missing, id)
 				continue
@@ -219,7 +220,7 @@ func (s *Sim) ec2DescribeInstances(req *wire.Request) ([]byte, *wire.Error) {
 			return nil, notFoundIDs("InvalidInstanceID.NotFound", "instance", missing)
 		}
 	} else {
-		sel = f.order
+		sel = f.InstancesLocked()
 	}
 	var out []*Instance
 	for _, in := range sel {
@@ -277,13 +278,13 @@ func (s *Sim) renderInstance(b *wire.XML, in *Instance, now time.Time) {
 	b.El("instanceId", in.ID)
 	b.El("imageId", in.ImageID)
 	b.WriteString("<instanceState><code>")
-	b.WriteString(strconv.Itoa(stateCodes[in.State]))
+	b.WriteString(strconv.Itoa(fleet.StateCode(in.State)))
 	b.WriteString("</code><name>")
 	b.WriteString(in.State)
 	b.WriteString("</name></instanceState>")
 	dns := ""
 	if in.State != StateTerminated {
-		dns = in.computerName
+		dns = in.ComputerName
 	}
 	b.El("privateDnsName", dns)
 	b.WriteString("<dnsName/>")
@@ -298,7 +299,7 @@ func (s *Sim) renderInstance(b *wire.XML, in *Instance, now time.Time) {
 	b.WriteString(in.AZ)
 	b.WriteString("</availabilityZone><groupName/><tenancy>default</tenancy></placement>")
 	platformDetails := "Linux/UNIX"
-	if in.ami != nil && in.ami.Platform == "windows" {
+	if in.AMI() != nil && in.AMI().Platform == "windows" {
 		b.El("platform", "windows")
 		platformDetails = "Windows"
 	}
@@ -313,8 +314,8 @@ func (s *Sim) renderInstance(b *wire.XML, in *Instance, now time.Time) {
 		b.WriteString("<stateReason><code>Client.UserInitiatedShutdown</code><message>Client.UserInitiatedShutdown: User initiated shutdown</message></stateReason>")
 	}
 	arch := "x86_64"
-	if in.ami != nil && in.ami.Architecture != "" {
-		arch = in.ami.Architecture
+	if in.AMI() != nil && in.AMI().Architecture != "" {
+		arch = in.AMI().Architecture
 	}
 	b.El("architecture", arch)
 	b.WriteString("<rootDeviceType>ebs</rootDeviceType><rootDeviceName>/dev/xvda</rootDeviceName><blockDeviceMapping/>")
@@ -384,13 +385,13 @@ func (s *Sim) ec2DescribeImages(req *wire.Request) ([]byte, *wire.Error) {
 	}
 	ids, max, fs, scope, off := dp.ids, dp.max, dp.filters, dp.scope, dp.off
 	f := s.fleet
-	f.mu.RLock()
-	defer f.mu.RUnlock()
+	f.RLock()
+	defer f.RUnlock()
 	var sel []*AMI
 	if len(ids) > 0 {
 		var missing []string
 		for _, id := range ids {
-			if a := f.amis[id]; a != nil {
+			if a := f.AMILocked(id); a != nil {
 				sel = append(sel, a)
 			} else {
 				missing = append(missing, id)
@@ -400,9 +401,7 @@ func (s *Sim) ec2DescribeImages(req *wire.Request) ([]byte, *wire.Error) {
 			return nil, wire.Errorf(400, "InvalidAMIID.NotFound", "The image id '[%s]' does not exist", strings.Join(missing, ", "))
 		}
 	} else {
-		for _, id := range f.amiOrder {
-			sel = append(sel, f.amis[id])
-		}
+		sel = f.AMIsLocked()
 	}
 	var out []*AMI
 	for _, a := range sel {
@@ -486,28 +485,6 @@ func writeTagSet(b *wire.XML, tags map[string]string) {
 	b.Close("tagSet")
 }
 
-// findLT resolves LaunchTemplateId / LaunchTemplateName (f.mu held).
-func (f *fleet) findLT(id, name string) (*LaunchTemplate, *wire.Error) {
-	switch {
-	case id != "":
-		if !ltIDRE.MatchString(id) {
-			return nil, wire.Errorf(400, "InvalidLaunchTemplateId.Malformed", "The specified ID for the launch template (%s) is not valid. Launch template IDs must be in the format lt-xxxxxxxxxxxxxxxxx.", id)
-		}
-		lt := f.lts[id]
-		if lt == nil {
-			return nil, wire.Errorf(400, "InvalidLaunchTemplateId.NotFound", "The specified launch template, with template ID %s, does not exist.", id)
-		}
-		return lt, nil
-	case name != "":
-		lt := f.ltByName[name]
-		if lt == nil {
-			return nil, wire.Errorf(400, "InvalidLaunchTemplateName.NotFoundException", "The specified launch template, with template name %s, does not exist.", name)
-		}
-		return lt, nil
-	}
-	return nil, wire.Errorf(400, "MissingParameter", "The request must contain the parameter LaunchTemplateName or LaunchTemplateId")
-}
-
 func (s *Sim) renderLT(b *wire.XML, lt *LaunchTemplate) {
 	b.El("launchTemplateId", lt.ID)
 	b.El("launchTemplateName", lt.Name)
@@ -535,28 +512,25 @@ func (s *Sim) ec2DescribeLaunchTemplates(req *wire.Request) ([]byte, *wire.Error
 	ids := wire.EC2List(req.Form, "LaunchTemplateId")
 	names := wire.EC2List(req.Form, "LaunchTemplateName")
 	f := s.fleet
-	f.mu.RLock()
-	defer f.mu.RUnlock()
+	f.RLock()
+	defer f.RUnlock()
 	var sel []*LaunchTemplate
 	for _, id := range ids {
-		lt, err := f.findLT(id, "")
+		lt, err := f.FindLaunchTemplate(id, "")
 		if err != nil {
 			return nil, err
 		}
 		sel = append(sel, lt)
 	}
 	for _, n := range names {
-		lt, err := f.findLT("", n)
+		lt, err := f.FindLaunchTemplate("", n)
 		if err != nil {
 			return nil, wire.Errorf(400, "InvalidLaunchTemplateName.NotFoundException", "At least one of the launch templates specified in the request does not exist.")
 		}
 		sel = append(sel, lt)
 	}
 	if len(ids)+len(names) == 0 {
-		for _, lt := range f.lts {
-			sel = append(sel, lt)
-		}
-		sort.Slice(sel, func(i, j int) bool { return sel[i].Name < sel[j].Name })
+		sel = f.LaunchTemplatesLocked()
 	}
 	var b wire.XML
 	b.Open("launchTemplates")
@@ -575,9 +549,9 @@ func (s *Sim) ec2DescribeLaunchTemplateVersions(req *wire.Request) ([]byte, *wir
 		return nil, err
 	}
 	f := s.fleet
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	lt, werr := f.findLT(req.Form.Get("LaunchTemplateId"), req.Form.Get("LaunchTemplateName"))
+	f.RLock()
+	defer f.RUnlock()
+	lt, werr := f.FindLaunchTemplate(req.Form.Get("LaunchTemplateId"), req.Form.Get("LaunchTemplateName"))
 	if werr != nil {
 		return nil, werr
 	}
@@ -588,7 +562,7 @@ func (s *Sim) ec2DescribeLaunchTemplateVersions(req *wire.Request) ([]byte, *wir
 		sort.Slice(vs, func(i, j int) bool { return vs[i].Number > vs[j].Number })
 	} else {
 		for _, sp := range specs {
-			v, ok := lt.resolve(sp)
+			v, ok := lt.Resolve(sp)
 			if !ok {
 				return nil, wire.Errorf(400, "InvalidLaunchTemplateId.VersionNotFound", "Could not find launch template version %s for launch template ID %s.", sp, lt.ID)
 			}
@@ -626,12 +600,12 @@ func (s *Sim) ec2CreateLaunchTemplate(req *wire.Request) ([]byte, *wire.Error) {
 		return nil, invalidParam("Launch template name must be between 3 and 128 characters, and may contain letters, numbers, and the following characters: - ( ) . / _.'")
 	}
 	f := s.fleet
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.ltByName[name] != nil {
+	f.Lock()
+	defer f.Unlock()
+	if f.LaunchTemplateNamedLocked(name) != nil {
 		return nil, wire.Errorf(400, "InvalidLaunchTemplateName.AlreadyExistsException", "Launch template name already in use.")
 	}
-	lt := f.createLTLocked(name, req.Form.Get("LaunchTemplateData.ImageId"), req.Form.Get("LaunchTemplateData.InstanceType"), req.Form.Get("VersionDescription"), s.Now())
+	lt := f.CreateLaunchTemplateLocked(name, req.Form.Get("LaunchTemplateData.ImageId"), req.Form.Get("LaunchTemplateData.InstanceType"), req.Form.Get("VersionDescription"), s.Now())
 	var b wire.XML
 	b.Open("launchTemplate")
 	s.renderLT(&b, lt)
@@ -639,25 +613,17 @@ func (s *Sim) ec2CreateLaunchTemplate(req *wire.Request) ([]byte, *wire.Error) {
 	return b.Bytes(), nil
 }
 
-func (f *fleet) createLTLocked(name, image, itype, desc string, now time.Time) *LaunchTemplate {
-	lt := &LaunchTemplate{ID: f.newID("lt"), Name: name, DefaultVersion: 1, Created: now}
-	lt.Versions = []*LTVersion{{Number: 1, ImageID: image, InstanceType: itype, Description: desc, Created: now}}
-	f.lts[lt.ID] = lt
-	f.ltByName[name] = lt
-	return lt
-}
-
 func (s *Sim) ec2CreateLaunchTemplateVersion(req *wire.Request) ([]byte, *wire.Error) {
 	f := s.fleet
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	lt, err := f.findLT(req.Form.Get("LaunchTemplateId"), req.Form.Get("LaunchTemplateName"))
+	f.Lock()
+	defer f.Unlock()
+	lt, err := f.FindLaunchTemplate(req.Form.Get("LaunchTemplateId"), req.Form.Get("LaunchTemplateName"))
 	if err != nil {
 		return nil, err
 	}
 	v := &LTVersion{Number: len(lt.Versions) + 1, Created: s.Now(), Description: req.Form.Get("VersionDescription")}
 	if src := req.Form.Get("SourceVersion"); src != "" {
-		sv, ok := lt.resolve(src)
+		sv, ok := lt.Resolve(src)
 		if !ok {
 			return nil, wire.Errorf(400, "InvalidLaunchTemplateId.VersionNotFound", "Could not find launch template version %s for launch template ID %s.", src, lt.ID)
 		}
@@ -679,14 +645,14 @@ func (s *Sim) ec2CreateLaunchTemplateVersion(req *wire.Request) ([]byte, *wire.E
 
 func (s *Sim) ec2ModifyLaunchTemplate(req *wire.Request) ([]byte, *wire.Error) {
 	f := s.fleet
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	lt, err := f.findLT(req.Form.Get("LaunchTemplateId"), req.Form.Get("LaunchTemplateName"))
+	f.Lock()
+	defer f.Unlock()
+	lt, err := f.FindLaunchTemplate(req.Form.Get("LaunchTemplateId"), req.Form.Get("LaunchTemplateName"))
 	if err != nil {
 		return nil, err
 	}
 	if d := req.Form.Get("SetDefaultVersion"); d != "" {
-		v, ok := lt.resolve(d)
+		v, ok := lt.Resolve(d)
 		if !ok {
 			return nil, wire.Errorf(400, "InvalidLaunchTemplateId.VersionNotFound", "Could not find launch template version %s for launch template ID %s.", d, lt.ID)
 		}
@@ -700,19 +666,19 @@ func (s *Sim) ec2ModifyLaunchTemplate(req *wire.Request) ([]byte, *wire.Error) {
 }
 
 // tagTarget returns the tag map of a taggable resource (f.mu held).
-func (f *fleet) tagTarget(id string) (map[string]string, *wire.Error) {
+func tagTarget(f *fleet.Fleet, id string) (map[string]string, *wire.Error) {
 	switch {
 	case strings.HasPrefix(id, "i-"):
 		if !instanceIDRE.MatchString(id) {
 			return nil, wire.Errorf(400, "InvalidInstanceID.Malformed", "Invalid id: \"%s\"", id)
 		}
-		in := f.instances[id]
+		in := f.InstanceLocked(id)
 		if in == nil {
 			return nil, notFoundIDs("InvalidInstanceID.NotFound", "instance", []string{id})
 		}
 		return in.Tags, nil
 	case strings.HasPrefix(id, "ami-"):
-		a := f.amis[id]
+		a := f.AMILocked(id)
 		if a == nil {
 			return nil, wire.Errorf(400, "InvalidAMIID.NotFound", "The image id '[%s]' does not exist", id)
 		}
@@ -743,11 +709,11 @@ func (s *Sim) ec2CreateTags(req *wire.Request) ([]byte, *wire.Error) {
 		tags = append(tags, kv{k, req.Form.Get(p + "Value")})
 	}
 	f := s.fleet
-	f.mu.Lock()
-	defer f.mu.Unlock()
+	f.Lock()
+	defer f.Unlock()
 	var targets []map[string]string
 	for _, id := range ids {
-		m, err := f.tagTarget(id)
+		m, err := tagTarget(f, id)
 		if err != nil {
 			return nil, err
 		}
@@ -770,10 +736,10 @@ func (s *Sim) ec2DeleteTags(req *wire.Request) ([]byte, *wire.Error) {
 		return nil, wire.Errorf(400, "MissingParameter", "The request must contain the parameter resourceIdSet")
 	}
 	f := s.fleet
-	f.mu.Lock()
-	defer f.mu.Unlock()
+	f.Lock()
+	defer f.Unlock()
 	for _, id := range ids {
-		m, err := f.tagTarget(id)
+		m, err := tagTarget(f, id)
 		if err != nil {
 			return nil, err
 		}
@@ -798,14 +764,14 @@ func (s *Sim) ec2TerminateInstances(req *wire.Request) ([]byte, *wire.Error) {
 		return nil, wire.Errorf(400, "MissingParameter", "The request must contain the parameter InstanceId")
 	}
 	f := s.fleet
-	f.mu.Lock()
-	defer f.mu.Unlock()
+	f.Lock()
+	defer f.Unlock()
 	var missing []string
 	for _, id := range ids {
 		if !instanceIDRE.MatchString(id) {
 			return nil, wire.Errorf(400, "InvalidInstanceID.Malformed", "Invalid id: \"%s\"", id)
 		}
-		if f.instances[id] == nil {
+		if f.InstanceLocked(id) == nil {
 			missing = append(missing, id)
 		}
 	}
@@ -816,35 +782,18 @@ func (s *Sim) ec2TerminateInstances(req *wire.Request) ([]byte, *wire.Error) {
 	var b wire.XML
 	b.Open("instancesSet")
 	for _, id := range ids {
-		in := f.instances[id]
+		in := f.InstanceLocked(id)
 		prev := in.State
-		f.terminateInstanceLocked(in, now)
+		f.TerminateInstanceLocked(in, now)
 		b.Open("item")
 		b.El("instanceId", id)
-		b.WriteString("<currentState><code>" + strconv.Itoa(stateCodes[in.State]) + "</code><name>" + in.State + "</name></currentState>")
-		b.WriteString("<previousState><code>" + strconv.Itoa(stateCodes[prev]) + "</code><name>" + prev + "</name></previousState>")
+		b.WriteString("<currentState><code>" + strconv.Itoa(fleet.StateCode(in.State)) + "</code><name>" + in.State + "</name></currentState>")
+		b.WriteString("<previousState><code>" + strconv.Itoa(fleet.StateCode(prev)) + "</code><name>" + prev + "</name></previousState>")
 		b.Close("item")
 	}
 	b.Close("instancesSet")
-	f.touchLocked()
+	f.TouchLocked()
 	return b.Bytes(), nil
-}
-
-// terminateInstanceLocked is an EC2-level termination: group members are
-// taken out of the group's capacity (and replaced), bypassing lifecycle hooks.
-func (f *fleet) terminateInstanceLocked(in *Instance, now time.Time) {
-	if in.State == StateTerminated || in.State == StateShuttingDown {
-		return
-	}
-	if in.Group != "" && in.Lifecycle != LCTerminated {
-		in.Health = "Unhealthy"
-		in.Lifecycle = LCTerminatingProceed
-		if g := f.groups[in.Group]; g != nil {
-			in.activity = f.activityLocked(g, now, "Terminating EC2 instance: "+in.ID,
-				"At "+now.UTC().Format(time.RFC3339)+" an instance was taken out of service in response to an EC2 instance status check failure.")
-		}
-	}
-	f.shutdownLocked(in, now)
 }
 
 func (s *Sim) ec2RunInstances(req *wire.Request) ([]byte, *wire.Error) {
@@ -857,15 +806,15 @@ func (s *Sim) ec2RunInstances(req *wire.Request) ([]byte, *wire.Error) {
 		return nil, wire.Errorf(400, "InstanceLimitExceeded", "You have requested more instances (%d) than your current instance limit allows.", maxC)
 	}
 	f := s.fleet
-	f.mu.Lock()
-	defer f.mu.Unlock()
+	f.Lock()
+	defer f.Unlock()
 	image, itype := req.Form.Get("ImageId"), req.Form.Get("InstanceType")
 	if id, name := req.Form.Get("LaunchTemplate.LaunchTemplateId"), req.Form.Get("LaunchTemplate.LaunchTemplateName"); id != "" || name != "" {
-		lt, err := f.findLT(id, name)
+		lt, err := f.FindLaunchTemplate(id, name)
 		if err != nil {
 			return nil, err
 		}
-		v, ok := lt.resolve(req.Form.Get("LaunchTemplate.Version"))
+		v, ok := lt.Resolve(req.Form.Get("LaunchTemplate.Version"))
 		if !ok {
 			return nil, wire.Errorf(400, "InvalidLaunchTemplateId.VersionNotFound", "Could not find launch template version %s for launch template ID %s.", req.Form.Get("LaunchTemplate.Version"), lt.ID)
 		}
@@ -879,7 +828,7 @@ func (s *Sim) ec2RunInstances(req *wire.Request) ([]byte, *wire.Error) {
 	if image == "" {
 		return nil, wire.Errorf(400, "MissingParameter", "The request must contain the parameter ImageId")
 	}
-	if f.amis[image] == nil {
+	if f.AMILocked(image) == nil {
 		return nil, wire.Errorf(400, "InvalidAMIID.NotFound", "The image id '[%s]' does not exist", image)
 	}
 	tags := map[string]string{}
@@ -906,7 +855,7 @@ func (s *Sim) ec2RunInstances(req *wire.Request) ([]byte, *wire.Error) {
 		for k, v := range tags {
 			t[k] = v
 		}
-		in := f.newInstanceLocked(image, itype, az, t, now, f.opts.LaunchDelay)
+		in := f.NewInstanceLocked(image, itype, az, t, now, f.Options().LaunchDelay)
 		if res == "" {
 			res = in.ReservationID
 		}
@@ -921,6 +870,6 @@ func (s *Sim) ec2RunInstances(req *wire.Request) ([]byte, *wire.Error) {
 		s.renderInstance(&b, in, now)
 	}
 	b.Close("instancesSet")
-	f.scheduleLocked(now)
+	f.ScheduleLocked(now)
 	return b.Bytes(), nil
 }

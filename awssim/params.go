@@ -29,6 +29,12 @@ type paramStore struct {
 
 func newParamStore() *paramStore { return &paramStore{m: map[string]*Parameter{}} }
 
+func (ps *paramStore) reset() {
+	ps.mu.Lock()
+	ps.m = map[string]*Parameter{}
+	ps.mu.Unlock()
+}
+
 func (ps *paramStore) put(name, typ, value string, overwrite bool, now time.Time) (int64, bool) {
 	ps.mu.Lock()
 	defer ps.mu.Unlock()

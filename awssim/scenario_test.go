@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/driftd/driftd/awssim/fleet"
 )
 
 func TestLoadScenarioFile(t *testing.T) {
@@ -33,13 +34,13 @@ func TestLoadScenarioFile(t *testing.T) {
 	// Too large for a standard parameter: the parameter points at S3.
 	p, ok, _ := s.params.get("/baselines/ami-0123456789abcdef0", 0)
 	want := "s3://" + ManifestBucket + "/manifests/ami-0123456789abcdef0.json"
-	if len(m) <= standardParameterLimit {
+	if len(m) <= fleet.StandardParameterLimit {
 		want = string(m)
 	}
 	if !ok || p.Value != want {
 		t.Fatalf("manifest not published to Parameter Store: %q", p.Value)
 	}
-	if len(m) > standardParameterLimit {
+	if len(m) > fleet.StandardParameterLimit {
 		if got, ok := s.extra.Object(ManifestBucket, "manifests/ami-0123456789abcdef0.json"); !ok || string(got) != string(m) {
 			t.Fatal("manifest not in the simulated S3 behind the parameter")
 		}
@@ -204,18 +205,5 @@ func TestRemainingOperations(t *testing.T) {
 	}
 	if n != 6 {
 		t.Fatalf("images %d", n)
-	}
-}
-
-func TestInstanceTypeArch(t *testing.T) {
-	for it, want := range map[string]string{
-		"m7g.large": "arm64", "t4g.small": "arm64", "c7gn.xlarge": "arm64", "r8gd.2xlarge": "arm64", "im4gn.large": "arm64",
-		"x2gd.medium": "arm64", "g5g.xlarge": "arm64", "a1.medium": "arm64", "is4gen.large": "arm64",
-		"m7i.large": "x86_64", "t3.micro": "x86_64", "c7i.xlarge": "x86_64", "g4dn.xlarge": "x86_64", "g4ad.xlarge": "x86_64",
-		"m6a.large": "x86_64", "u7i-12tb.224xlarge": "x86_64", "inf2.xlarge": "x86_64", "": "",
-	} {
-		if got := instanceTypeArch(it); got != want {
-			t.Errorf("instanceTypeArch(%q) = %q, want %q", it, got, want)
-		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/driftd/driftd/awssim/fleet"
 	"github.com/driftd/driftd/awssim/services"
 
 	"github.com/driftd/driftd/awssim/wire"
@@ -42,7 +43,7 @@ type Options struct {
 
 func (o *Options) defaults() {
 	if o.Clock == nil {
-		o.Clock = wallClock{}
+		o.Clock = fleet.WallClock{}
 	}
 	if o.Region == "" {
 		o.Region = "us-east-1"
@@ -77,7 +78,7 @@ func (o *Options) defaults() {
 // Sim is a simulated AWS region. It is an http.Handler.
 type Sim struct {
 	opts   Options
-	fleet  *fleet
+	fleet  *fleet.Fleet
 	params *paramStore
 	tok    *wire.Tokens
 	log    *callLog
@@ -94,14 +95,16 @@ func New(opts Options) *Sim {
 	opts.defaults()
 	s := &Sim{
 		opts:     opts,
-		fleet:    newFleet(&opts),
 		params:   newParamStore(),
 		tok:      wire.NewTokens(),
 		log:      newCallLog(opts.CallLogLimit),
 		faults:   newFaults(opts.Seed),
 		services: map[string]wire.Handler{},
 	}
-	s.fleet.opts = &s.opts
+	s.fleet = fleet.New(fleet.Options{Clock: opts.Clock, Region: opts.Region, AccountID: opts.AccountID,
+		LaunchDelay: opts.LaunchDelay, TerminateDelay: opts.TerminateDelay, InventoryDelay: opts.InventoryDelay,
+		InventoryInterval: opts.InventoryInterval, InventorySpread: opts.InventorySpread,
+		TerminatedRetention: opts.TerminatedRetention, AgentVersion: opts.AgentVersion, Seed: opts.Seed}, publisher{s})
 	s.Register(wire.SvcEC2, wire.HandlerFunc(s.serveEC2))
 	s.Register(wire.SvcAutoScaling, wire.HandlerFunc(s.serveAutoScaling))
 	s.Register(wire.SvcSSM, wire.HandlerFunc(s.serveSSM))
@@ -125,7 +128,7 @@ func (s *Sim) Now() time.Time { return s.opts.Clock.Now() }
 // Tick applies every time-based transition due now. Transitions also happen
 // lazily before each request, so calling Tick is only needed when state is
 // inspected through the Go API right after moving a ManualClock.
-func (s *Sim) Tick() { s.fleet.advance(s.opts.Clock.Now()) }
+func (s *Sim) Tick() { s.fleet.Tick() }
 
 // ServeHTTP implements http.Handler.
 func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -164,7 +167,7 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	fo := s.faults.apply(rec, req)
 	call.Fault = fo.kind
 	for _, id := range fo.terminate {
-		s.terminateNow(id)
+		s.fleet.TerminateNow(id)
 	}
 	if fo.act == actDone {
 		if fo.kind == "drop" {
@@ -172,7 +175,7 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	s.fleet.advance(s.Now())
+	s.fleet.Advance(s.Now())
 	switch fo.act {
 	case actTruncate:
 		bw := &bufferWriter{h: http.Header{}}

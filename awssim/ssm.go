@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/driftd/driftd/awssim/fleet"
 	"github.com/driftd/driftd/awssim/wire"
 )
 
@@ -153,6 +154,9 @@ type lieInput struct {
 	NextToken  *string     `json:"NextToken"`
 }
 
+// maxInventoryPerPage is ListInventoryEntries' largest page.
+const maxInventoryPerPage = 50
+
 // ListInventoryEntriesDefaultMax is the page size used when MaxResults is absent.
 const ListInventoryEntriesDefaultMax = 50
 
@@ -171,7 +175,7 @@ func (s *Sim) ssmListInventoryEntries(req *wire.Request) ([]byte, *wire.Error) {
 	if !ssmInstanceIDRE.MatchString(id) {
 		return nil, wire.Errorf(400, "InvalidInstanceId", "Instance Id %s is not valid.", id)
 	}
-	if len(typ) == 0 || len(typ) > 100 || !typeNameRE.MatchString(typ) || !validTypeName(typ) {
+	if len(typ) == 0 || len(typ) > 100 || !typeNameRE.MatchString(typ) || !fleet.ValidTypeName(typ) {
 		return nil, wire.Errorf(400, "InvalidTypeNameException", "The parameter type name %s is not valid.", typ)
 	}
 	size, err := maxResults(in.MaxResults, "maxResults", 1, maxInventoryPerPage, ListInventoryEntriesDefaultMax)
@@ -197,28 +201,28 @@ func (s *Sim) ssmListInventoryEntries(req *wire.Request) ([]byte, *wire.Error) {
 	}
 	f := s.fleet
 	now := s.Now()
-	f.mu.RLock()
-	inst := f.instances[id]
+	f.RLock()
+	inst := f.InstanceLocked(id)
 	if inst == nil {
-		f.mu.RUnlock()
+		f.RUnlock()
 		return nil, wire.Errorf(400, "InvalidInstanceId", "Instance Id %s is not valid or is not registered with Systems Manager.", id)
 	}
-	if !f.typeDefined(typ, now) {
+	if !f.TypeDefined(typ, now) {
 		// A Custom:* type no instance of the account ever reported: an
 		// error for every instance, not an empty list.
-		f.mu.RUnlock()
+		f.RUnlock()
 		return nil, wire.Errorf(400, "InvalidTypeNameException", "The parameter type name %s is not valid.", typ)
 	}
 	var (
 		td      *TypeData
 		capture time.Time
-		has     = f.hasInventory(inst, now)
+		has     = f.HasInventory(inst, now)
 	)
 	if has {
-		td = inst.effective(typ)
-		capture = f.typeCaptureTime(inst, typ, now)
+		td = inst.Effective(typ)
+		capture = f.TypeCaptureTime(inst, typ, now)
 	}
-	f.mu.RUnlock()
+	f.RUnlock()
 
 	b := make([]byte, 0, 256+size*300)
 	if td != nil {
@@ -233,7 +237,7 @@ func (s *Sim) ssmListInventoryEntries(req *wire.Request) ([]byte, *wire.Error) {
 	case td == nil:
 		b = append(b, "[]"...)
 	case len(in.Filters) == 0 && off%size == 0:
-		page, more := td.page(size, off/size)
+		page, more := td.Page(size, off/size)
 		b = append(b, page...)
 		if more {
 			next = off + size
@@ -329,7 +333,7 @@ var diiLegacyKeys = map[string]bool{"InstanceIds": true, "AgentVersion": true, "
 	"ActivationIds": true, "IamRole": true, "ResourceType": true, "AssociationStatus": true}
 
 func platformType(in *Instance) string {
-	if in.ami != nil && in.ami.Platform == "windows" {
+	if in.AMI() != nil && in.AMI().Platform == "windows" {
 		return "Windows"
 	}
 	return "Linux"
@@ -429,13 +433,13 @@ func (s *Sim) ssmDescribeInstanceInformation(req *wire.Request) (any, *wire.Erro
 	}
 	f := s.fleet
 	now := s.Now()
-	f.mu.RLock()
-	defer f.mu.RUnlock()
+	f.RLock()
+	defer f.RUnlock()
 	var invalid []string
 	for _, fl := range fs {
 		if fl.Key == "InstanceIds" {
 			for _, id := range fl.Vals {
-				if x := f.instances[id]; (x == nil || !validForSSM(x)) && !slices.Contains(invalid, id) {
+				if x := f.InstanceLocked(id); (x == nil || !validForSSM(x)) && !slices.Contains(invalid, id) {
 					invalid = append(invalid, id)
 				}
 			}
@@ -449,7 +453,7 @@ func (s *Sim) ssmDescribeInstanceInformation(req *wire.Request) (any, *wire.Erro
 		matched int
 		more    bool
 	)
-	for _, x := range f.order {
+	for _, x := range f.InstancesLocked() {
 		if !visibleToSSM(x) {
 			continue
 		}
@@ -523,8 +527,8 @@ func (s *Sim) ssmDescribeInstanceInformation(req *wire.Request) (any, *wire.Erro
 }
 
 func (s *Sim) platform(x *Instance) (name, version string) {
-	if x.ami != nil {
-		return x.ami.PlatformName, x.ami.PlatformVersion
+	if x.AMI() != nil {
+		return x.AMI().PlatformName, x.AMI().PlatformVersion
 	}
 	return "Amazon Linux", "2023"
 }
@@ -532,8 +536,8 @@ func (s *Sim) platform(x *Instance) (name, version string) {
 func (s *Sim) instanceInfo(x *Instance, now time.Time) instanceInfo {
 	ping := pingStatus(x)
 	last := now.Truncate(time.Minute)
-	if ping != "Online" && !x.offlineSince.IsZero() {
-		last = x.offlineSince
+	if ping != "Online" && !x.OfflineSince().IsZero() {
+		last = x.OfflineSince()
 	}
 	assoc := wire.EpochSeconds(x.LaunchTime.Add(s.opts.LaunchDelay))
 	pn, pv := s.platform(x)
@@ -541,7 +545,7 @@ func (s *Sim) instanceInfo(x *Instance, now time.Time) instanceInfo {
 		InstanceId: x.ID, PingStatus: ping, LastPingDateTime: wire.EpochSeconds(last),
 		AgentVersion: x.AgentVersion, IsLatestVersion: x.AgentVersion == s.opts.AgentVersion,
 		PlatformType: platformType(x), PlatformName: pn, PlatformVersion: pv,
-		ResourceType: "EC2Instance", IPAddress: x.PrivateIP, ComputerName: x.computerName,
+		ResourceType: "EC2Instance", IPAddress: x.PrivateIP, ComputerName: x.ComputerName,
 		AssociationStatus: "Success", LastAssociationExecutionDate: &assoc, LastSuccessfulAssociationExecutionDate: &assoc,
 		AssociationOverview: map[string]any{"DetailedStatus": "Success", "InstanceAssociationStatusAggregatedCount": map[string]int{"Success": 1}},
 		SourceId:            x.ID, SourceType: "AWS::EC2::Instance",
@@ -576,7 +580,7 @@ func (s *Sim) instanceStatus(x *Instance) string {
 func (s *Sim) instanceInfoContent(x *Instance) map[string]string {
 	pn, pv := s.platform(x)
 	return map[string]string{
-		"AgentType": "amazon-ssm-agent", "AgentVersion": x.AgentVersion, "ComputerName": x.computerName,
+		"AgentType": "amazon-ssm-agent", "AgentVersion": x.AgentVersion, "ComputerName": x.ComputerName,
 		"InstanceId": x.ID, "InstanceStatus": s.instanceStatus(x), "IpAddress": x.PrivateIP,
 		"PlatformName": pn, "PlatformType": platformType(x), "PlatformVersion": pv, "ResourceType": "EC2Instance",
 	}
@@ -605,7 +609,7 @@ func (s *Sim) ssmGetInventory(req *wire.Request) (any, *wire.Error) {
 		if !ok || !typeNameRE.MatchString(t) {
 			return nil, wire.Errorf(400, "InvalidFilter", "The filter key %s is not valid. Use TypeName.Attribute.", f.Key)
 		}
-		if !validTypeName(t) {
+		if !fleet.ValidTypeName(t) {
 			return nil, wire.Errorf(400, "InvalidTypeNameException", "The type name %s is not valid.", t)
 		}
 	}
@@ -628,11 +632,11 @@ func (s *Sim) ssmGetInventory(req *wire.Request) (any, *wire.Error) {
 	}
 	f := s.fleet
 	now := s.Now()
-	f.mu.RLock()
-	defer f.mu.RUnlock()
+	f.RLock()
+	defer f.RUnlock()
 	var sel []*Instance
-	for _, x := range f.order {
-		if !x.Managed || !f.hasInventory(x, now) {
+	for _, x := range f.InstancesLocked() {
+		if !x.Managed || !f.HasInventory(x, now) {
 			continue
 		}
 		ok := true
@@ -643,7 +647,7 @@ func (s *Sim) ssmGetInventory(req *wire.Request) (any, *wire.Error) {
 				ok = fl.match(v, present)
 			} else {
 				ok = false
-				if td := x.effective(t); td != nil {
+				if td := x.Effective(t); td != nil {
 					for _, e := range td.Entries {
 						if v, present := e[attr]; present && fl.match(v, true) {
 							ok = true
@@ -678,7 +682,7 @@ func (s *Sim) ssmGetInventory(req *wire.Request) (any, *wire.Error) {
 		e := entity{Id: x.ID, Data: map[string]item{}}
 		if result == TypeInstanceInfo {
 			c := s.instanceInfoContent(x)
-			e.Data[result] = item{TypeName: result, SchemaVersion: schemaDefault, CaptureTime: wire.CaptureTime(f.captureTime(x, now)), Content: []map[string]string{c}}
+			e.Data[result] = item{TypeName: result, SchemaVersion: fleet.SchemaDefault, CaptureTime: wire.CaptureTime(f.NodeCaptureTime(x, now)), Content: []map[string]string{c}}
 		}
 		ents = append(ents, e)
 	}
@@ -703,8 +707,8 @@ func (s *Sim) ssmGetInventorySchema(req *wire.Request) (any, *wire.Error) {
 	}
 	f := s.fleet
 	now := s.Now()
-	f.mu.RLock()
-	defer f.mu.RUnlock()
+	f.RLock()
+	defer f.RUnlock()
 	attrs := map[string]map[string]bool{}
 	add := func(t string, td *TypeData) {
 		if td == nil {
@@ -719,19 +723,19 @@ func (s *Sim) ssmGetInventorySchema(req *wire.Request) (any, *wire.Error) {
 			}
 		}
 	}
-	for _, a := range f.amis {
+	for _, a := range f.AMIsLocked() {
 		for t, td := range a.Inventory {
 			add(t, td)
 		}
 	}
-	for _, x := range f.order {
-		for t, td := range x.merged {
+	for _, x := range f.InstancesLocked() {
+		for t, td := range x.ChangedTypes() {
 			add(t, td)
 		}
 	}
 	var names []string
 	for t := range attrs {
-		if !f.typeDefined(t, now) {
+		if !f.TypeDefined(t, now) {
 			continue // AMI content no instance has reported yet
 		}
 		if in.TypeName == nil || strings.HasPrefix(t, *in.TypeName) {
@@ -750,9 +754,9 @@ func (s *Sim) ssmGetInventorySchema(req *wire.Request) (any, *wire.Error) {
 	}
 	out := []schema{}
 	for _, t := range names {
-		sc := schema{TypeName: t, Version: schemaDefault}
+		sc := schema{TypeName: t, Version: fleet.SchemaDefault}
 		if t == TypeApplication {
-			sc.Version = schemaApplication
+			sc.Version = fleet.SchemaApplication
 		}
 		var ks []string
 		for k := range attrs[t] {
@@ -796,7 +800,7 @@ func (s *Sim) ssmPutInventory(req *wire.Request) (any, *wire.Error) {
 		return nil, validationErr("Value at 'items' failed to satisfy constraint: Member must have length between 1 and 30")
 	}
 	for _, it := range in.Items {
-		if !strings.HasPrefix(it.TypeName, "Custom:") || !validTypeName(it.TypeName) {
+		if !strings.HasPrefix(it.TypeName, "Custom:") || !fleet.ValidTypeName(it.TypeName) {
 			return nil, wire.Errorf(400, "InvalidTypeNameException", "The type name %s is not valid. Custom inventory type names must start with Custom:.", it.TypeName)
 		}
 		if !regexp.MustCompile(`^([0-9]{1,6})(\.[0-9]{1,6})$`).MatchString(it.SchemaVersion) {
@@ -815,9 +819,9 @@ func (s *Sim) ssmPutInventory(req *wire.Request) (any, *wire.Error) {
 		}
 	}
 	f := s.fleet
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	x := f.instances[*in.InstanceId]
+	f.Lock()
+	defer f.Unlock()
+	x := f.InstanceLocked(*in.InstanceId)
 	if x == nil || x.State == StateTerminated {
 		return nil, wire.Errorf(400, "InvalidInstanceId", "Instance Id %s is not valid or is not registered with Systems Manager.", *in.InstanceId)
 	}
@@ -832,7 +836,7 @@ func (s *Sim) ssmPutInventory(req *wire.Request) (any, *wire.Error) {
 		if it.ContentHash == nil || it.Content != nil {
 			continue
 		}
-		if h, ok := x.putHash[it.TypeName]; !ok || h != *it.ContentHash {
+		if h, ok := x.PutHash(it.TypeName); !ok || h != *it.ContentHash {
 			return nil, wire.Errorf(400, "ItemContentMismatchException",
 				"Inventory item %s has no stored content with ContentHash %s; send the item with its Content.", it.TypeName, *it.ContentHash)
 		}
@@ -840,29 +844,7 @@ func (s *Sim) ssmPutInventory(req *wire.Request) (any, *wire.Error) {
 	now := s.Now()
 	for _, it := range in.Items {
 		ct, _ := time.Parse(time.RFC3339, it.CaptureTime)
-		if x.typeCapture == nil {
-			x.typeCapture, x.putHash = map[string]putCapture{}, map[string]string{}
-		}
-		// The item's CaptureTime is stored whether or not the content
-		// changed ("The PutInventory API doesn't update the inventory item
-		// type contents if the MD5 hash hasn't changed": the contents, not
-		// the CaptureTime).
-		x.typeCapture[it.TypeName] = putCapture{capture: ct, at: now}
-		if h, ok := x.putHash[it.TypeName]; ok && it.ContentHash != nil && h == *it.ContentHash {
-			continue // same hash: content kept
-		}
-		td := NewTypeData(it.TypeName, it.SchemaVersion, it.Content)
-		last := x.lastChange
-		f.mutateLocked(x, it.TypeName, func(o *overlay) { o.replace = td })
-		x.lastChange = last // this item was reported, not the node's other types
-		if it.ContentHash != nil {
-			x.putHash[it.TypeName] = *it.ContentHash
-		} else {
-			delete(x.putHash, it.TypeName) // no hash to compare the next upload with
-		}
-		if x.inventoryAt.IsZero() || x.inventoryAt.After(now) {
-			x.inventoryAt = now
-		}
+		f.PutInventoryLocked(x, it.TypeName, it.SchemaVersion, ct, it.ContentHash, it.Content, now)
 	}
 	return map[string]any{"Message": "Success"}, nil
 }

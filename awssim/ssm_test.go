@@ -185,10 +185,10 @@ func TestInventoryDelayForNewInstances(t *testing.T) {
 	if _, err := e.ec2.TerminateInstances(e.ctx, nil); err == nil {
 		t.Fatal("TerminateInstances without ids must fail")
 	}
-	e.sim.fleet.mu.Lock()
-	g := e.sim.fleet.groups["worker"]
+	e.sim.Fleet().Lock()
+	g := e.sim.Fleet().GroupLocked("worker")
 	g.Hooks = nil
-	e.sim.fleet.mu.Unlock()
+	e.sim.Fleet().Unlock()
 	if _, err := e.sim.Instance(old[1]); !err {
 		t.Fatal("instance missing")
 	}

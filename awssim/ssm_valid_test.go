@@ -107,7 +107,7 @@ func (e *env) terminate(t *testing.T, id string) {
 	if _, ok := e.sim.Instance(id); !ok {
 		t.Fatalf("no instance %s", id)
 	}
-	e.sim.terminateNow(id)
+	e.sim.Fleet().TerminateNow(id)
 }
 
 // TestCustomTypesDefinedPerAccount: a Custom:* type no instance of the

@@ -1,4 +1,4 @@
-package awssim
+package fleet
 
 import (
 	"sync"
@@ -11,9 +11,11 @@ type Clock interface {
 	Now() time.Time
 }
 
-type wallClock struct{}
+// WallClock is the wall clock (UTC).
+type WallClock struct{}
 
-func (wallClock) Now() time.Time { return time.Now().UTC() }
+// Now implements Clock.
+func (WallClock) Now() time.Time { return time.Now().UTC() }
 
 // ManualClock is a Clock that moves only when told to.
 type ManualClock struct {

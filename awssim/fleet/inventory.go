@@ -1,4 +1,4 @@
-package awssim
+package fleet
 
 import (
 	"crypto/md5"
@@ -12,15 +12,19 @@ import (
 // Inventory type names the simulator knows about. Custom:* names are accepted
 // as well (any type beginning with "Custom:").
 const (
-	TypeApplication     = "AWS:Application"
-	TypeFile            = "AWS:File"
-	TypeInstanceInfo    = "AWS:InstanceInformation"
-	TypePatchSummary    = "AWS:PatchSummary"
-	TypeFileDigest      = "Custom:FileDigest"
-	TypeSystemdUnit     = "Custom:SystemdUnit"
-	schemaApplication   = "1.1"
-	schemaDefault       = "1.0"
-	maxInventoryPerPage = 50
+	TypeApplication  = "AWS:Application"
+	TypeFile         = "AWS:File"
+	TypeInstanceInfo = "AWS:InstanceInformation"
+	TypePatchSummary = "AWS:PatchSummary"
+	TypeFileDigest   = "Custom:FileDigest"
+	TypeSystemdUnit  = "Custom:SystemdUnit"
+)
+
+// Schema versions of the inventory types: AWS:Application's is 1.1, the
+// others' 1.0.
+const (
+	SchemaApplication = "1.1"
+	SchemaDefault     = "1.0"
 )
 
 // knownAWSTypes are the AWS-defined inventory types ListInventoryEntries accepts.
@@ -32,7 +36,7 @@ var knownAWSTypes = map[string]bool{
 	"AWS:PatchSummary": true, "AWS:PatchCompliance": true, "AWS:InstanceInformation": true,
 }
 
-func validTypeName(t string) bool {
+func ValidTypeName(t string) bool {
 	if knownAWSTypes[t] {
 		return true
 	}
@@ -85,9 +89,9 @@ func entryKey(typeName string, e Entry) string {
 // NewTypeData builds type content from entries (copied and sorted).
 func NewTypeData(typeName, schemaVersion string, entries []Entry) *TypeData {
 	if schemaVersion == "" {
-		schemaVersion = schemaDefault
+		schemaVersion = SchemaDefault
 		if typeName == TypeApplication {
-			schemaVersion = schemaApplication
+			schemaVersion = SchemaApplication
 		}
 	}
 	td := &TypeData{TypeName: typeName, SchemaVersion: schemaVersion, index: make(map[string]int, len(entries))}
@@ -140,7 +144,7 @@ func (td *TypeData) ContentHash() string {
 
 // page returns the rendered JSON array for page number n of size size, and
 // whether more pages follow.
-func (td *TypeData) page(size, n int) ([]byte, bool) {
+func (td *TypeData) Page(size, n int) ([]byte, bool) {
 	td.pageMu.RLock()
 	pages, ok := td.pages[size]
 	td.pageMu.RUnlock()

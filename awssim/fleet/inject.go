@@ -1,4 +1,4 @@
-package awssim
+package fleet
 
 import (
 	"fmt"
@@ -38,18 +38,17 @@ type Drift struct {
 }
 
 // Inject applies d to instance id.
-func (s *Sim) Inject(id string, d Drift) error {
-	f := s.fleet
+func (f *Fleet) Inject(id string, d Drift) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	in := f.instances[id]
 	if in == nil {
 		return fmt.Errorf("instance %s not found", id)
 	}
-	return f.injectLocked(in, d, s.Now())
+	return f.injectLocked(in, d, f.now())
 }
 
-func (f *fleet) injectLocked(in *Instance, d Drift, now time.Time) error {
+func (f *Fleet) injectLocked(in *Instance, d Drift, now time.Time) error {
 	ami := in.ami
 	if ami == nil {
 		ami = &AMI{PackageFormat: "rpm", Architecture: "x86_64"}
@@ -81,7 +80,7 @@ func (f *fleet) injectLocked(in *Instance, d Drift, now time.Time) error {
 		if d.Package == nil || d.Package.Name == "" {
 			return fmt.Errorf("instance %s: remove needs package.name", in.ID)
 		}
-		td := in.effective(TypeApplication)
+		td := in.Effective(TypeApplication)
 		var keys []string
 		if td != nil {
 			for i, e := range td.Entries {
@@ -174,8 +173,8 @@ func delEntry(o *overlay, k string) {
 	o.del[k] = true
 }
 
-func (f *fleet) findPackage(in *Instance, name string) Entry {
-	td := in.effective(TypeApplication)
+func (f *Fleet) findPackage(in *Instance, name string) Entry {
+	td := in.Effective(TypeApplication)
 	if td == nil {
 		return nil
 	}
@@ -189,11 +188,10 @@ func (f *fleet) findPackage(in *Instance, name string) Entry {
 
 // SetInventory replaces an instance's content for one type (as PutInventory
 // or a custom inventory collector would).
-func (s *Sim) SetInventory(id, typeName string, entries []Entry) error {
-	if !validTypeName(typeName) {
+func (f *Fleet) SetInventory(id, typeName string, entries []Entry) error {
+	if !ValidTypeName(typeName) {
 		return fmt.Errorf("type %q is not AWS:* or Custom:*", typeName)
 	}
-	f := s.fleet
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	in := f.instances[id]
@@ -230,11 +228,11 @@ func viewOf(in *Instance) InstanceView {
 }
 
 // Instance returns a snapshot of an instance.
-func (s *Sim) Instance(id string) (InstanceView, bool) {
-	s.Tick()
-	s.fleet.mu.RLock()
-	defer s.fleet.mu.RUnlock()
-	in := s.fleet.instances[id]
+func (f *Fleet) Instance(id string) (InstanceView, bool) {
+	f.Tick()
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	in := f.instances[id]
 	if in == nil {
 		return InstanceView{}, false
 	}
@@ -242,12 +240,12 @@ func (s *Sim) Instance(id string) (InstanceView, bool) {
 }
 
 // Instances returns snapshots of every instance (launch order).
-func (s *Sim) Instances() []InstanceView {
-	s.Tick()
-	s.fleet.mu.RLock()
-	defer s.fleet.mu.RUnlock()
-	out := make([]InstanceView, 0, len(s.fleet.order))
-	for _, in := range s.fleet.order {
+func (f *Fleet) Instances() []InstanceView {
+	f.Tick()
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	out := make([]InstanceView, 0, len(f.order))
+	for _, in := range f.order {
 		out = append(out, viewOf(in))
 	}
 	return out
@@ -265,11 +263,11 @@ type GroupView struct {
 }
 
 // Group returns a snapshot of an Auto Scaling group.
-func (s *Sim) Group(name string) (GroupView, bool) {
-	s.Tick()
-	s.fleet.mu.RLock()
-	defer s.fleet.mu.RUnlock()
-	g := s.fleet.groups[name]
+func (f *Fleet) Group(name string) (GroupView, bool) {
+	f.Tick()
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	g := f.groups[name]
 	if g == nil {
 		return GroupView{}, false
 	}
@@ -288,8 +286,8 @@ func (s *Sim) Group(name string) (GroupView, bool) {
 }
 
 // GroupMembers returns the ids of a group's members in launch order.
-func (s *Sim) GroupMembers(name string) []string {
-	g, _ := s.Group(name)
+func (f *Fleet) GroupMembers(name string) []string {
+	g, _ := f.Group(name)
 	ids := make([]string, 0, len(g.Members))
 	for _, m := range g.Members {
 		ids = append(ids, m.ID)
@@ -306,9 +304,8 @@ type Summary struct {
 }
 
 // Summary returns counts describing the fleet.
-func (s *Sim) Summary() Summary {
-	s.Tick()
-	f := s.fleet
+func (f *Fleet) Summary() Summary {
+	f.Tick()
 	f.mu.RLock()
 	defer f.mu.RUnlock()
 	sm := Summary{AMIs: len(f.amis), LaunchTemplates: len(f.lts), Groups: len(f.groups)}

@@ -1,13 +1,12 @@
-package awssim
+package fleet
 
 import (
 	"bytes"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
-	"go.yaml.in/yaml/v3"
+	"gopkg.in/yaml.v3"
 )
 
 // Scenario describes a fleet to load: AMIs with their baseline content,
@@ -70,44 +69,23 @@ func ParseScenario(data []byte) (*Scenario, error) {
 	return &sc, nil
 }
 
-// LoadScenarioFile loads a YAML/JSON scenario file ("demo" loads DemoScenario).
-func (s *Sim) LoadScenarioFile(path string) error {
-	if path == "demo" {
-		return s.LoadScenario(DemoScenario())
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	sc, err := ParseScenario(data)
-	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if err := s.LoadScenario(sc); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return nil
+// Reset empties the fleet (AMIs, launch templates, groups, instances).
+func (f *Fleet) Reset() {
+	f.mu.Lock()
+	f.resetLocked()
+	f.mu.Unlock()
 }
 
-// Reset empties the fleet (AMIs, templates, groups, instances) and Parameter Store.
-func (s *Sim) Reset() {
-	s.fleet.mu.Lock()
-	s.fleet.resetLocked()
-	s.fleet.mu.Unlock()
-	s.params.mu.Lock()
-	s.params.m = map[string]*Parameter{}
-	s.params.mu.Unlock()
-}
-
-// LoadScenario replaces the fleet with the scenario's.
-func (s *Sim) LoadScenario(sc *Scenario) error {
+// LoadScenario replaces the fleet with the scenario's; the AMIs'
+// baselines and the scenario's parameters go to the Publisher.
+func (f *Fleet) LoadScenario(sc *Scenario) error {
 	if sc == nil {
 		return fmt.Errorf("scenario is nil")
 	}
-	s.Reset()
+	f.Reset()
 	amis := map[string]string{} // name or id → id
 	for i, a := range sc.AMIs {
-		id, err := s.AddAMI(a)
+		id, err := f.AddAMI(a)
 		if err != nil {
 			return fmt.Errorf("amis[%d]: %w", i, err)
 		}
@@ -130,16 +108,15 @@ func (s *Sim) LoadScenario(sc *Scenario) error {
 			if err != nil {
 				return fmt.Errorf("launchTemplates[%d] (%s): %w", i, lt.Name, err)
 			}
-			if err := s.checkArch(lt.InstanceType, id); err != nil {
+			if err := f.checkArch(lt.InstanceType, id); err != nil {
 				return fmt.Errorf("launchTemplates[%d] (%s): %w", i, lt.Name, err)
 			}
 			ids = append(ids, id)
 		}
-		if _, err := s.AddLaunchTemplate(lt.Name, lt.InstanceType, ids...); err != nil {
+		if _, err := f.AddLaunchTemplate(lt.Name, lt.InstanceType, ids...); err != nil {
 			return fmt.Errorf("launchTemplates[%d]: %w", i, err)
 		}
 		if lt.DefaultVersion != 0 {
-			f := s.fleet
 			f.mu.Lock()
 			l := f.ltByName[lt.Name]
 			if lt.DefaultVersion < 1 || lt.DefaultVersion > len(l.Versions) {
@@ -156,7 +133,7 @@ func (s *Sim) LoadScenario(sc *Scenario) error {
 		if age <= 0 {
 			age = 24 * time.Hour
 		}
-		ids, err := s.AddGroup(g.GroupSpec, age)
+		ids, err := f.AddGroup(g.GroupSpec, age)
 		if err != nil {
 			return fmt.Errorf("groups[%d]: %w", i, err)
 		}
@@ -168,7 +145,7 @@ func (s *Sim) LoadScenario(sc *Scenario) error {
 		if err != nil {
 			return fmt.Errorf("instances[%d] (%s): %w", i, is.Name, err)
 		}
-		if err := s.checkArch(is.InstanceType, id); err != nil {
+		if err := f.checkArch(is.InstanceType, id); err != nil {
 			return fmt.Errorf("instances[%d] (%s): %w", i, is.Name, err)
 		}
 		n := is.Count
@@ -186,16 +163,16 @@ func (s *Sim) LoadScenario(sc *Scenario) error {
 		if age <= 0 {
 			age = 24 * time.Hour
 		}
-		ids, err := s.AddInstances(id, is.InstanceType, n, tags, age)
+		ids, err := f.AddInstances(id, is.InstanceType, n, tags, age)
 		if err != nil {
 			return fmt.Errorf("instances[%d] (%s): %w", i, is.Name, err)
 		}
 		if is.NoAgent {
-			s.fleet.mu.Lock()
+			f.mu.Lock()
 			for _, x := range ids {
-				s.fleet.instances[x].Managed = false
+				f.instances[x].Managed = false
 			}
-			s.fleet.mu.Unlock()
+			f.mu.Unlock()
 		}
 		names[is.Name] = append(names[is.Name], ids...)
 	}
@@ -219,12 +196,15 @@ func (s *Sim) LoadScenario(sc *Scenario) error {
 		default:
 			return fmt.Errorf("drifts[%d]: select an instance with group+index, name or instance", i)
 		}
-		if err := s.Inject(id, d.Drift); err != nil {
+		if err := f.Inject(id, d.Drift); err != nil {
 			return fmt.Errorf("drifts[%d]: %w", i, err)
 		}
 	}
+	if len(sc.Parameters) > 0 && f.pub == nil {
+		return fmt.Errorf("parameters: the fleet has no Publisher to put them to")
+	}
 	for k, v := range sc.Parameters {
-		s.PutParameter(k, v)
+		f.pub.PutParameter(k, v)
 	}
 	return nil
 }
@@ -232,14 +212,14 @@ func (s *Sim) LoadScenario(sc *Scenario) error {
 // checkArch refuses an instance type that cannot run the AMI's
 // architecture, as EC2 refuses to launch an arm64 image on an x86_64
 // instance type or the reverse.
-func (s *Sim) checkArch(instanceType, amiID string) error {
+func (f *Fleet) checkArch(instanceType, amiID string) error {
 	it := instanceTypeArch(instanceType)
 	if it == "" {
 		return nil
 	}
-	s.fleet.mu.RLock()
-	a := s.fleet.amis[amiID]
-	s.fleet.mu.RUnlock()
+	f.mu.RLock()
+	a := f.amis[amiID]
+	f.mu.RUnlock()
 	if a == nil {
 		return nil
 	}
