@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 )
 
@@ -86,30 +85,6 @@ func BenchmarkListInventoryEntriesServer(b *testing.B) {
 			}
 		}
 	})
-}
-
-// BenchmarkDescribeInstances10k is one full paginated DescribeInstances of a
-// 10,000-instance fleet (MaxResults 1000) through the SDK paginator.
-func BenchmarkDescribeInstances10k(b *testing.B) {
-	e := newEnv(b, Options{CallLogLimit: 1000}, GenerateFleet(10000, 20, 4, 1))
-	b.ReportAllocs()
-	b.ResetTimer()
-	for range b.N {
-		p := ec2.NewDescribeInstancesPaginator(e.ec2, &ec2.DescribeInstancesInput{MaxResults: aws.Int32(1000)})
-		n := 0
-		for p.HasMorePages() {
-			out, err := p.NextPage(e.ctx)
-			if err != nil {
-				b.Fatal(err)
-			}
-			for _, r := range out.Reservations {
-				n += len(r.Instances)
-			}
-		}
-		if n != 10000 {
-			b.Fatalf("described %d instances", n)
-		}
-	}
 }
 
 // TestLargeFleetMemory checks that 10,000 instances × 1,000 packages fit

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/driftd/driftd/awssim/ec2"
 	"github.com/driftd/driftd/awssim/fleet"
 	"github.com/driftd/driftd/awssim/services"
 
@@ -105,7 +106,7 @@ func New(opts Options) *Sim {
 		LaunchDelay: opts.LaunchDelay, TerminateDelay: opts.TerminateDelay, InventoryDelay: opts.InventoryDelay,
 		InventoryInterval: opts.InventoryInterval, InventorySpread: opts.InventorySpread,
 		TerminatedRetention: opts.TerminatedRetention, AgentVersion: opts.AgentVersion, Seed: opts.Seed}, publisher{s})
-	s.Register(wire.SvcEC2, wire.HandlerFunc(s.serveEC2))
+	s.Register(wire.SvcEC2, ec2.New(s.fleet))
 	s.Register(wire.SvcAutoScaling, wire.HandlerFunc(s.serveAutoScaling))
 	s.Register(wire.SvcSSM, wire.HandlerFunc(s.serveSSM))
 	registerExtraServices(s)

@@ -1,31 +1,24 @@
-package awssim
+package ec2_test
 
 import (
-	"errors"
 	"sort"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
-	"github.com/aws/smithy-go"
+
+	"github.com/driftd/driftd/awssim"
+	"github.com/driftd/driftd/awssim/internal/simtest"
 )
 
-func apiCode(err error) string {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		return ae.ErrorCode()
-	}
-	return ""
-}
-
 func TestDescribeInstancesPaginator(t *testing.T) {
-	e := newEnv(t, Options{}, GenerateFleet(237, 5, 3, 1))
-	p := ec2.NewDescribeInstancesPaginator(e.ec2, &ec2.DescribeInstancesInput{MaxResults: aws.Int32(50)})
+	e := simtest.New(t, awssim.Options{}, awssim.GenerateFleet(237, 5, 3, 1))
+	p := ec2.NewDescribeInstancesPaginator(e.EC2, &ec2.DescribeInstancesInput{MaxResults: aws.Int32(50)})
 	seen := map[string]bool{}
 	pages := 0
 	for p.HasMorePages() {
-		out, err := p.NextPage(e.ctx)
+		out, err := p.NextPage(e.Ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -48,8 +41,8 @@ func TestDescribeInstancesPaginator(t *testing.T) {
 	if len(seen) != 237 || pages != 5 {
 		t.Fatalf("got %d instances in %d pages, want 237 in 5", len(seen), pages)
 	}
-	if n := e.sim.CallCount("ec2", "DescribeInstances"); n != 5 {
-		for _, c := range e.sim.Calls() {
+	if n := e.Sim.CallCount("ec2", "DescribeInstances"); n != 5 {
+		for _, c := range e.Sim.Calls() {
 			t.Logf("%+v", c)
 		}
 		t.Fatalf("call log counted %d DescribeInstances, want 5", n)
@@ -57,10 +50,10 @@ func TestDescribeInstancesPaginator(t *testing.T) {
 }
 
 func TestDescribeInstancesFilters(t *testing.T) {
-	e := newEnv(t, Options{}, DemoScenario())
+	e := simtest.New(t, awssim.Options{}, awssim.DemoScenario())
 	count := func(in *ec2.DescribeInstancesInput) int {
 		t.Helper()
-		out, err := e.ec2.DescribeInstances(e.ctx, in)
+		out, err := e.EC2.DescribeInstances(e.Ctx, in)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -99,8 +92,8 @@ func TestDescribeInstancesFilters(t *testing.T) {
 }
 
 func TestDescribeInstancesErrors(t *testing.T) {
-	e := newEnv(t, Options{}, DemoScenario())
-	ids := e.sim.GroupMembers("web")
+	e := simtest.New(t, awssim.Options{}, awssim.DemoScenario())
+	ids := e.Sim.GroupMembers("web")
 	many := make([]string, 201)
 	for i := range many {
 		many[i] = "v"
@@ -121,24 +114,24 @@ func TestDescribeInstancesErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := e.ec2.DescribeInstances(e.ctx, c.in)
-			if got := apiCode(err); got != c.code {
+			_, err := e.EC2.DescribeInstances(e.Ctx, c.in)
+			if got := simtest.APICode(err); got != c.code {
 				t.Fatalf("error code = %q (%v), want %q", got, err, c.code)
 			}
 		})
 	}
 	// a token minted for one filter set is not valid for another
-	out, err := e.ec2.DescribeInstances(e.ctx, &ec2.DescribeInstancesInput{MaxResults: aws.Int32(5)})
+	out, err := e.EC2.DescribeInstances(e.Ctx, &ec2.DescribeInstancesInput{MaxResults: aws.Int32(5)})
 	if err != nil || out.NextToken == nil {
 		t.Fatalf("first page: %v", err)
 	}
-	_, err = e.ec2.DescribeInstances(e.ctx, &ec2.DescribeInstancesInput{MaxResults: aws.Int32(5), NextToken: out.NextToken,
+	_, err = e.EC2.DescribeInstances(e.Ctx, &ec2.DescribeInstancesInput{MaxResults: aws.Int32(5), NextToken: out.NextToken,
 		Filters: []ec2types.Filter{{Name: aws.String("tag:team"), Values: []string{"data"}}}})
-	if apiCode(err) != "InvalidParameterValue" {
+	if simtest.APICode(err) != "InvalidParameterValue" {
 		t.Fatalf("token replayed with other filters: %v", err)
 	}
 	// by id works and returns exactly those
-	out, err = e.ec2.DescribeInstances(e.ctx, &ec2.DescribeInstancesInput{InstanceIds: ids[:3]})
+	out, err = e.EC2.DescribeInstances(e.Ctx, &ec2.DescribeInstancesInput{InstanceIds: ids[:3]})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,90 @@
+// Package simtest starts a simulator for the tests of the awssim packages:
+// a Sim on loopback with a manual clock and real aws-sdk-go-v2 clients
+// pointed at it.
+package simtest
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	"github.com/aws/smithy-go"
+
+	"github.com/driftd/driftd/awssim"
+)
+
+// T0 is the manual clock's start.
+var T0 = time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+
+// Env is a running simulator with SDK clients.
+type Env struct {
+	Sim   *awssim.Sim
+	Clock *awssim.ManualClock
+	URL   string
+	EC2   *ec2.Client
+	ASG   *autoscaling.Client
+	SSM   *ssm.Client
+	Ctx   context.Context
+}
+
+// New starts a simulator on loopback (a manual clock at T0 unless
+// opts.Clock is set, sc loaded when not nil) and real SDK clients; the
+// server closes when the test ends.
+func New(t testing.TB, opts awssim.Options, sc *awssim.Scenario) *Env {
+	t.Helper()
+	clk := awssim.NewManualClock(T0)
+	if opts.Clock == nil {
+		opts.Clock = clk
+	}
+	sim := awssim.New(opts)
+	if sc != nil {
+		if err := sim.LoadScenario(sc); err != nil {
+			t.Fatalf("LoadScenario: %v", err)
+		}
+	}
+	srv, err := sim.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	ctx := context.Background()
+	cfg := SDKConfig(t, ctx)
+	e := &Env{Sim: sim, Clock: clk, URL: srv.URL, Ctx: ctx}
+	hc := awssim.NewHTTPClient()
+	e.EC2 = ec2.NewFromConfig(cfg, func(o *ec2.Options) { o.BaseEndpoint, o.HTTPClient = aws.String(srv.URL), hc })
+	e.ASG = autoscaling.NewFromConfig(cfg, func(o *autoscaling.Options) { o.BaseEndpoint, o.HTTPClient = aws.String(srv.URL), hc })
+	e.SSM = ssm.NewFromConfig(cfg, func(o *ssm.Options) { o.BaseEndpoint, o.HTTPClient = aws.String(srv.URL), hc })
+	return e
+}
+
+// SDKConfig is the SDK's default configuration with a static identity in
+// us-east-1.
+func SDKConfig(t testing.TB, ctx context.Context) aws.Config {
+	cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion("us-east-1"),
+		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", "")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// ASGTerminate is a TerminateInstanceInAutoScalingGroup input.
+func ASGTerminate(id string, dec bool) *autoscaling.TerminateInstanceInAutoScalingGroupInput {
+	return &autoscaling.TerminateInstanceInAutoScalingGroupInput{InstanceId: aws.String(id), ShouldDecrementDesiredCapacity: aws.Bool(dec)}
+}
+
+// APICode is the AWS error code of err ("" when it is not an API error).
+func APICode(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return ""
+}
