@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/driftd/driftd/awssim/autoscaling"
 	"github.com/driftd/driftd/awssim/ec2"
 	"github.com/driftd/driftd/awssim/fleet"
 	"github.com/driftd/driftd/awssim/services"
@@ -107,7 +108,7 @@ func New(opts Options) *Sim {
 		InventoryInterval: opts.InventoryInterval, InventorySpread: opts.InventorySpread,
 		TerminatedRetention: opts.TerminatedRetention, AgentVersion: opts.AgentVersion, Seed: opts.Seed}, publisher{s})
 	s.Register(wire.SvcEC2, ec2.New(s.fleet))
-	s.Register(wire.SvcAutoScaling, wire.HandlerFunc(s.serveAutoScaling))
+	s.Register(wire.SvcAutoScaling, autoscaling.New(s.fleet))
 	s.Register(wire.SvcSSM, wire.HandlerFunc(s.serveSSM))
 	registerExtraServices(s)
 	for name, h := range opts.Services {

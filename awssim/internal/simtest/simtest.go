@@ -6,6 +6,9 @@ package simtest
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -87,4 +90,34 @@ func APICode(err error) string {
 		return ae.ErrorCode()
 	}
 	return ""
+}
+
+// Form is the content type of query-protocol requests.
+const Form = "application/x-www-form-urlencoded; charset=utf-8"
+
+// RawReq is a hand-made request (POST / by default).
+type RawReq struct {
+	Method, Path, Target, CType, Body string
+}
+
+// Serve sends r to h and returns the recorded answer.
+func Serve(h http.Handler, r RawReq) *httptest.ResponseRecorder {
+	method := r.Method
+	if method == "" {
+		method = http.MethodPost
+	}
+	path := r.Path
+	if path == "" {
+		path = "/"
+	}
+	req := httptest.NewRequest(method, path, strings.NewReader(r.Body))
+	if r.Target != "" {
+		req.Header.Set("X-Amz-Target", r.Target)
+	}
+	if r.CType != "" {
+		req.Header.Set("Content-Type", r.CType)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	return w
 }
