@@ -17,17 +17,15 @@ import (
 type Service struct {
 	f   *fleet.Fleet
 	tok *wire.Tokens
-	ops map[string]op
+	// ops answer with the members of the OpResult (nil: an operation
+	// without output, rendered without a Result wrapper).
+	ops wire.Ops[[]byte]
 }
-
-// op answers one operation: the members of its Result (nil: an operation
-// without output, rendered without a Result wrapper).
-type op func(req *wire.Request) ([]byte, *wire.Error)
 
 // New returns the Auto Scaling service of f.
 func New(f *fleet.Fleet) *Service {
 	s := &Service{f: f, tok: wire.NewTokens()}
-	s.ops = map[string]op{
+	s.ops = wire.Ops[[]byte]{
 		"DescribeAutoScalingGroups":           s.describeGroups,
 		"DescribeAutoScalingInstances":        s.describeInstances,
 		"SetInstanceHealth":                   s.setInstanceHealth,
@@ -56,17 +54,9 @@ func New(f *fleet.Fleet) *Service {
 
 // ServeAWS implements wire.Handler.
 func (s *Service) ServeAWS(w http.ResponseWriter, req *wire.Request) {
-	op, ok := s.ops[req.Op]
-	if !ok {
-		wire.WriteError(w, req, wire.Errorf(400, "InvalidAction", "Could not find operation %s for version 2011-01-01", req.Op))
-		return
-	}
-	body, err := op(req)
-	if err != nil {
-		wire.WriteError(w, req, err)
-		return
-	}
-	wire.WriteQuery(w, req, body) // nil: an operation without output (no Result wrapper)
+	s.ops.Serve(w, req, wire.WriteQuery, func(req *wire.Request) *wire.Error {
+		return wire.Errorf(400, "InvalidAction", "Could not find operation %s for version 2011-01-01", req.Op)
+	})
 }
 
 func (s *Service) options() fleet.Options { return s.f.Options() }
@@ -173,15 +163,26 @@ func group(f *fleet.Fleet, name string) (*fleet.Group, *wire.Error) {
 	return g, nil
 }
 
-// lockGroup locks the fleet for writing and finds the group; on success the
-// caller defers unlock.
-func (s *Service) lockGroup(name string) (g *fleet.Group, unlock func(), err *wire.Error) {
-	s.f.Lock()
-	if g, err = group(s.f, name); err != nil {
-		s.f.Unlock()
-		return nil, nil, err
+// inGroup serves a call on the group named by AutoScalingGroupName: the
+// name is required, validate (nil: none) checks the other parameters, then
+// fn runs with the fleet locked for writing and the group found.
+func (s *Service) inGroup(req *wire.Request, validate func() *wire.Error, fn func(g *fleet.Group) ([]byte, *wire.Error)) ([]byte, *wire.Error) {
+	name, err := requireParam(req, "AutoScalingGroupName")
+	if err != nil {
+		return nil, err
 	}
-	return g, s.f.Unlock, nil
+	if validate != nil {
+		if err := validate(); err != nil {
+			return nil, err
+		}
+	}
+	s.f.Lock()
+	defer s.f.Unlock()
+	g, err := group(s.f, name)
+	if err != nil {
+		return nil, err
+	}
+	return fn(g)
 }
 
 // groupMembers resolves ids to instances of group g that pass ok (which
@@ -201,10 +202,40 @@ func groupMembers(f *fleet.Fleet, g *fleet.Group, ids []string, ok func(id strin
 	return out, nil
 }
 
-func member(f *fleet.Fleet, id string) (*fleet.Instance, *fleet.Group, *wire.Error) {
-	in := f.InstanceLocked(id)
-	if in == nil || in.Group == "" || in.Lifecycle == fleet.LCTerminated || f.GroupLocked(in.Group) == nil {
-		return nil, nil, validation("Instance Id not found - No managed instance found for instance ID: %s", id)
+// inMember serves a call on the group member named by InstanceId: the id
+// is required, validate checks the other parameters, then fn runs with the
+// fleet locked for writing, the member and its group.
+func (s *Service) inMember(req *wire.Request, validate func() *wire.Error, fn func(in *fleet.Instance, g *fleet.Group) ([]byte, *wire.Error)) ([]byte, *wire.Error) {
+	id, err := requireParam(req, "InstanceId")
+	if err != nil {
+		return nil, err
 	}
-	return in, f.GroupLocked(in.Group), nil
+	if err := validate(); err != nil {
+		return nil, err
+	}
+	s.f.Lock()
+	defer s.f.Unlock()
+	in := s.f.InstanceLocked(id)
+	if in == nil || in.Group == "" || in.Lifecycle == fleet.LCTerminated || s.f.GroupLocked(in.Group) == nil {
+		return nil, validation("Instance Id not found - No managed instance found for instance ID: %s", id)
+	}
+	return fn(in, s.f.GroupLocked(in.Group))
+}
+
+// launchTemplateParam reads a launch template specification (prefix +
+// LaunchTemplateId or LaunchTemplateName, and Version, $Default when
+// absent); lt is nil when the request names none.
+func launchTemplateParam(f *fleet.Fleet, req *wire.Request, prefix string) (lt *fleet.LaunchTemplate, version string, err *wire.Error) {
+	id, name := req.Form.Get(prefix+"LaunchTemplateId"), req.Form.Get(prefix+"LaunchTemplateName")
+	if id == "" && name == "" {
+		return nil, "", nil
+	}
+	lt, e := f.FindLaunchTemplate(id, name)
+	if e != nil {
+		return nil, "", validation("%s", e.Message)
+	}
+	if version = req.Form.Get(prefix + "Version"); version == "" {
+		version = "$Default"
+	}
+	return lt, version, nil
 }

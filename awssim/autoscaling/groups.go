@@ -83,70 +83,52 @@ func (s *Service) createGroup(req *wire.Request) ([]byte, *wire.Error) {
 }
 
 func (s *Service) updateGroup(req *wire.Request) ([]byte, *wire.Error) {
-	name, err := requireParam(req, "AutoScalingGroupName")
-	if err != nil {
-		return nil, err
-	}
-	g, unlock, err := s.lockGroup(name)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	f := s.f
-	minS, maxS, des := g.Min, g.Max, g.Desired
-	for _, p := range []struct {
-		name string
-		v    *int
-	}{{"MinSize", &minS}, {"MaxSize", &maxS}, {"DesiredCapacity", &des}} {
-		if n, ok, err := intParam(req, p.name, false); err != nil {
+	return s.inGroup(req, nil, func(g *fleet.Group) ([]byte, *wire.Error) {
+		f := s.f
+		minS, maxS, des := g.Min, g.Max, g.Desired
+		for _, p := range []struct {
+			name string
+			v    *int
+		}{{"MinSize", &minS}, {"MaxSize", &maxS}, {"DesiredCapacity", &des}} {
+			if n, ok, err := intParam(req, p.name, false); err != nil {
+				return nil, err
+			} else if ok {
+				*p.v = n
+			}
+		}
+		if err := sizes(minS, maxS, des); err != nil {
+			return nil, err
+		}
+		lt, v, err := launchTemplateParam(f, req, "LaunchTemplate.")
+		if err != nil {
+			return nil, err
+		}
+		if lt != nil {
+			g.LTID, g.LTVersion = lt.ID, v
+		}
+		if n, ok, err := intParam(req, "HealthCheckGracePeriod", false); err != nil {
 			return nil, err
 		} else if ok {
-			*p.v = n
+			g.Grace = n
 		}
-	}
-	if err := sizes(minS, maxS, des); err != nil {
-		return nil, err
-	}
-	if id, nm := req.Form.Get("LaunchTemplate.LaunchTemplateId"), req.Form.Get("LaunchTemplate.LaunchTemplateName"); id != "" || nm != "" {
-		lt, e := f.FindLaunchTemplate(id, nm)
-		if e != nil {
-			return nil, validation("%s", e.Message)
+		if v := req.Form.Get("NewInstancesProtectedFromScaleIn"); v != "" {
+			g.NewInstancesProtected = v == "true"
 		}
-		v := req.Form.Get("LaunchTemplate.Version")
-		if v == "" {
-			v = "$Default"
-		}
-		g.LTID, g.LTVersion = lt.ID, v
-	}
-	if n, ok, err := intParam(req, "HealthCheckGracePeriod", false); err != nil {
-		return nil, err
-	} else if ok {
-		g.Grace = n
-	}
-	if v := req.Form.Get("NewInstancesProtectedFromScaleIn"); v != "" {
-		g.NewInstancesProtected = v == "true"
-	}
-	g.Min, g.Max, g.Desired = minS, maxS, des
-	f.TouchLocked()
-	return nil, nil
+		g.Min, g.Max, g.Desired = minS, maxS, des
+		f.TouchLocked()
+		return nil, nil
+	})
 }
 
 func (s *Service) deleteGroup(req *wire.Request) ([]byte, *wire.Error) {
-	name, err := requireParam(req, "AutoScalingGroupName")
-	if err != nil {
-		return nil, err
-	}
-	g, unlock, err := s.lockGroup(name)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	if len(g.Members()) > 0 && req.Form.Get("ForceDelete") != "true" {
-		return nil, wire.Errorf(400, "ResourceInUse", "You cannot delete an AutoScalingGroup while there are instances or pending Spot instance request(s) still in the group.")
-	}
-	s.f.DeleteGroupLocked(g, s.f.Now())
-	s.f.TouchLocked()
-	return nil, nil
+	return s.inGroup(req, nil, func(g *fleet.Group) ([]byte, *wire.Error) {
+		if len(g.Members()) > 0 && req.Form.Get("ForceDelete") != "true" {
+			return nil, wire.Errorf(400, "ResourceInUse", "You cannot delete an AutoScalingGroup while there are instances or pending Spot instance request(s) still in the group.")
+		}
+		s.f.DeleteGroupLocked(g, s.f.Now())
+		s.f.TouchLocked()
+		return nil, nil
+	})
 }
 
 type tagIn struct {
@@ -269,20 +251,13 @@ func (s *Service) resumeProcesses(req *wire.Request) ([]byte, *wire.Error) {
 // the group under the fleet lock and lets the state machine catch up (a
 // resumed ReplaceUnhealthy, say, replaces instances now).
 func (s *Service) updateProcesses(req *wire.Request, apply func(g *fleet.Group, ps []string, now time.Time)) ([]byte, *wire.Error) {
-	name, err := requireParam(req, "AutoScalingGroupName")
-	if err != nil {
-		return nil, err
-	}
-	ps, err := processes(req)
-	if err != nil {
-		return nil, err
-	}
-	g, unlock, err := s.lockGroup(name)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	apply(g, ps, s.f.Now())
-	s.f.TouchLocked()
-	return nil, nil
+	var ps []string
+	return s.inGroup(req, func() (err *wire.Error) {
+		ps, err = processes(req)
+		return err
+	}, func(g *fleet.Group) ([]byte, *wire.Error) {
+		apply(g, ps, s.f.Now())
+		s.f.TouchLocked()
+		return nil, nil
+	})
 }

@@ -25,15 +25,13 @@ const amazonOwner = "137112412989"
 type Service struct {
 	f   *fleet.Fleet
 	tok *wire.Tokens
-	ops map[string]op
+	ops wire.Ops[[]byte] // answers: the members of the OpResponse
 }
-
-type op func(req *wire.Request) ([]byte, *wire.Error)
 
 // New returns the EC2 service of f.
 func New(f *fleet.Fleet) *Service {
 	s := &Service{f: f, tok: wire.NewTokens()}
-	s.ops = map[string]op{
+	s.ops = wire.Ops[[]byte]{
 		"DescribeInstances":              s.describeInstances,
 		"DescribeImages":                 s.describeImages,
 		"DescribeLaunchTemplates":        s.describeLaunchTemplates,
@@ -46,26 +44,27 @@ func New(f *fleet.Fleet) *Service {
 		"TerminateInstances":             s.terminateInstances,
 		"RunInstances":                   s.runInstances,
 	}
+	for name, op := range s.ops {
+		s.ops[name] = dryRun(op)
+	}
 	return s
+}
+
+// dryRun answers a DryRun request of op without running it.
+func dryRun(op func(*wire.Request) ([]byte, *wire.Error)) func(*wire.Request) ([]byte, *wire.Error) {
+	return func(req *wire.Request) ([]byte, *wire.Error) {
+		if req.Form.Get("DryRun") == "true" {
+			return nil, wire.Errorf(412, "DryRunOperation", "Request would have succeeded, but DryRun flag is set.")
+		}
+		return op(req)
+	}
 }
 
 // ServeAWS implements wire.Handler.
 func (s *Service) ServeAWS(w http.ResponseWriter, req *wire.Request) {
-	op, ok := s.ops[req.Op]
-	if !ok {
-		wire.WriteError(w, req, wire.Errorf(400, "InvalidAction", "The action %s is not valid for this web service.", req.Op))
-		return
-	}
-	if req.Form.Get("DryRun") == "true" {
-		wire.WriteError(w, req, wire.Errorf(412, "DryRunOperation", "Request would have succeeded, but DryRun flag is set."))
-		return
-	}
-	body, err := op(req)
-	if err != nil {
-		wire.WriteError(w, req, err)
-		return
-	}
-	wire.WriteEC2(w, req, body)
+	s.ops.Serve(w, req, wire.WriteEC2, func(req *wire.Request) *wire.Error {
+		return wire.Errorf(400, "InvalidAction", "The action %s is not valid for this web service.", req.Op)
+	})
 }
 
 func (s *Service) account() string { return s.f.Options().AccountID }

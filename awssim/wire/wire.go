@@ -343,3 +343,24 @@ type HandlerFunc func(w http.ResponseWriter, req *Request)
 
 // ServeAWS implements Handler.
 func (f HandlerFunc) ServeAWS(w http.ResponseWriter, req *Request) { f(w, req) }
+
+// Ops maps a service's operation names to the functions that answer them
+// with the operation's output.
+type Ops[Out any] map[string]func(*Request) (Out, *Error)
+
+// Serve answers req: its operation's output written by write, the
+// operation's error, or unknown's error for an operation the service does
+// not have.
+func (ops Ops[Out]) Serve(w http.ResponseWriter, req *Request, write func(http.ResponseWriter, *Request, Out), unknown func(*Request) *Error) {
+	op, ok := ops[req.Op]
+	if !ok {
+		WriteError(w, req, unknown(req))
+		return
+	}
+	out, err := op(req)
+	if err != nil {
+		WriteError(w, req, err)
+		return
+	}
+	write(w, req, out)
+}
