@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/driftd/driftd/awssim/fleet"
+	"github.com/driftd/driftd/awssim/ssm"
 )
 
 // The region model lives in awssim/fleet; these names keep it reachable
@@ -101,6 +102,13 @@ const (
 	ManifestCycloneDX = fleet.ManifestCycloneDX
 	ManifestBucket    = fleet.ManifestBucket
 )
+
+// Parameter is a Parameter Store parameter (see awssim/ssm).
+type Parameter = ssm.Parameter
+
+// ListInventoryEntriesDefaultMax is ListInventoryEntries' page size when
+// MaxResults is absent.
+const ListInventoryEntriesDefaultMax = ssm.ListInventoryEntriesDefaultMax
 
 // NewManualClock returns a ManualClock set to t.
 func NewManualClock(t time.Time) *ManualClock { return fleet.NewManualClock(t) }

@@ -182,8 +182,9 @@ func (d *DataSync) key(typeName, id string) string {
 	return dataSyncDir(d.prefix, typeName, d.sim.opts.AccountID, d.sim.opts.Region) + id + ".json"
 }
 
-// parseKey splits a key into type name and instance id.
-func (d *DataSync) parseKey(key string) (typeName, id string, ok bool) {
+// ParseKey splits an object key into inventory type name and instance id;
+// ok is false for a key that is not one of this sync's objects.
+func (d *DataSync) ParseKey(key string) (typeName, id string, ok bool) {
 	rest, ok := strings.CutPrefix(key, d.prefix)
 	if !ok {
 		return "", "", false
@@ -373,7 +374,7 @@ func (d *DataSync) List(prefix, after string, limit int) ([]services.ObjectInfo,
 }
 
 func (d *DataSync) state(key string) (objectState, bool) {
-	t, id, ok := d.parseKey(key)
+	t, id, ok := d.ParseKey(key)
 	if !ok {
 		return objectState{}, false
 	}

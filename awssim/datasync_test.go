@@ -1,13 +1,15 @@
-package awssim
+package awssim_test
 
 import (
 	"strings"
 	"testing"
+
+	"github.com/driftd/driftd/awssim"
 )
 
 func TestDataSyncObjects(t *testing.T) {
-	sim := New(Options{LaunchDelay: -1, InventoryDelay: -1, InventoryInterval: -1})
-	if err := sim.LoadScenario(GenerateFleet(30, 20, 2, 1)); err != nil {
+	sim := awssim.New(awssim.Options{LaunchDelay: -1, InventoryDelay: -1, InventoryInterval: -1})
+	if err := sim.LoadScenario(awssim.GenerateFleet(30, 20, 2, 1)); err != nil {
 		t.Fatal(err)
 	}
 	d := sim.EnableResourceDataSync("b", "/sync")
@@ -44,7 +46,7 @@ func TestDataSyncObjects(t *testing.T) {
 	// Content matches its listed size; every line names the instance.
 	info, ok, _ := d.Stat(keys[3])
 	body, _ := d.Content(keys[3])
-	_, id, _ := d.parseKey(keys[3])
+	_, id, _ := d.ParseKey(keys[3])
 	if !ok || int64(len(body)) != info.Size || strings.Count(string(body), "\n") != 20+boolInt(strings.Contains(string(body), "drift-extra")) ||
 		strings.Count(string(body), `"resourceId":"`+id+`"`) != strings.Count(string(body), "\n") {
 		t.Fatalf("object %s: size %d, %d bytes:\n%.300s", keys[3], info.Size, len(body), body)
@@ -53,8 +55,8 @@ func TestDataSyncObjects(t *testing.T) {
 		t.Fatalf("nothing changed, Sync reported %v", got)
 	}
 	// A drift changes that instance's objects (new upload, new ETag) only.
-	before, _, _ := d.Stat(sim.DataSyncKey("sync", TypeSystemdUnit, id))
-	if err := sim.Inject(id, Drift{Action: DriftStopService, Service: &ServiceSpec{Name: "sshd.service"}}); err != nil {
+	before, _, _ := d.Stat(sim.DataSyncKey("sync", awssim.TypeSystemdUnit, id))
+	if err := sim.Inject(id, awssim.Drift{Action: awssim.DriftStopService, Service: &awssim.ServiceSpec{Name: "sshd.service"}}); err != nil {
 		t.Fatal(err)
 	}
 	changed := d.Sync()
@@ -62,11 +64,11 @@ func TestDataSyncObjects(t *testing.T) {
 		t.Fatal("drift not noticed")
 	}
 	for _, k := range changed {
-		if _, cid, _ := d.parseKey(k); cid != id {
+		if _, cid, _ := d.ParseKey(k); cid != id {
 			t.Fatalf("unrelated object %s reported changed", k)
 		}
 	}
-	info2, _, _ := d.Stat(sim.DataSyncKey("sync", TypeSystemdUnit, id))
+	info2, _, _ := d.Stat(sim.DataSyncKey("sync", awssim.TypeSystemdUnit, id))
 	if info2.ETag == "" || info2.ETag == before.ETag {
 		t.Fatalf("etag %q unchanged by the drift", info2.ETag)
 	}

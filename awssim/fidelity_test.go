@@ -1,4 +1,4 @@
-package awssim
+package awssim_test
 
 import (
 	"testing"
@@ -8,10 +8,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
-)
 
-// Targeted tests for rows of the fidelity table in docs/awssim.md that no
-// broader test pinned.
+	"github.com/driftd/driftd/awssim"
+	"github.com/driftd/driftd/awssim/internal/simtest"
+)
 
 // TestNextTokenOmittedOnLastPage: every paginated operation driftd calls
 // answers its last page without a NextToken (never an empty one) and
@@ -19,8 +19,8 @@ import (
 // ("This value is null when there are no more items to return", EC2
 // DescribeInstances); an empty token would make a client ask again.
 func TestNextTokenOmittedOnLastPage(t *testing.T) {
-	e := newEnv(t, Options{}, DemoScenario())
-	web := e.sim.GroupMembers("web")
+	e := simtest.New(t, awssim.Options{}, awssim.DemoScenario())
+	web := e.Sim.GroupMembers("web")
 	type page struct {
 		token *string
 		n     int
@@ -30,7 +30,7 @@ func TestNextTokenOmittedOnLastPage(t *testing.T) {
 		call func(tok *string) (page, error)
 	}{
 		{"ec2:DescribeInstances", func(tok *string) (page, error) {
-			out, err := e.ec2.DescribeInstances(e.ctx, &ec2.DescribeInstancesInput{MaxResults: aws.Int32(5), NextToken: tok})
+			out, err := e.EC2.DescribeInstances(e.Ctx, &ec2.DescribeInstancesInput{MaxResults: aws.Int32(5), NextToken: tok})
 			if err != nil {
 				return page{}, err
 			}
@@ -41,35 +41,35 @@ func TestNextTokenOmittedOnLastPage(t *testing.T) {
 			return page{out.NextToken, n}, nil
 		}},
 		{"ec2:DescribeImages", func(tok *string) (page, error) {
-			out, err := e.ec2.DescribeImages(e.ctx, &ec2.DescribeImagesInput{MaxResults: aws.Int32(5), NextToken: tok})
+			out, err := e.EC2.DescribeImages(e.Ctx, &ec2.DescribeImagesInput{MaxResults: aws.Int32(5), NextToken: tok})
 			if err != nil {
 				return page{}, err
 			}
 			return page{out.NextToken, len(out.Images)}, nil
 		}},
 		{"autoscaling:DescribeAutoScalingGroups", func(tok *string) (page, error) {
-			out, err := e.asg.DescribeAutoScalingGroups(e.ctx, &autoscaling.DescribeAutoScalingGroupsInput{MaxRecords: aws.Int32(2), NextToken: tok})
+			out, err := e.ASG.DescribeAutoScalingGroups(e.Ctx, &autoscaling.DescribeAutoScalingGroupsInput{MaxRecords: aws.Int32(2), NextToken: tok})
 			if err != nil {
 				return page{}, err
 			}
 			return page{out.NextToken, len(out.AutoScalingGroups)}, nil
 		}},
 		{"autoscaling:DescribeAutoScalingInstances", func(tok *string) (page, error) {
-			out, err := e.asg.DescribeAutoScalingInstances(e.ctx, &autoscaling.DescribeAutoScalingInstancesInput{MaxRecords: aws.Int32(7), NextToken: tok})
+			out, err := e.ASG.DescribeAutoScalingInstances(e.Ctx, &autoscaling.DescribeAutoScalingInstancesInput{MaxRecords: aws.Int32(7), NextToken: tok})
 			if err != nil {
 				return page{}, err
 			}
 			return page{out.NextToken, len(out.AutoScalingInstances)}, nil
 		}},
 		{"ssm:DescribeInstanceInformation", func(tok *string) (page, error) {
-			out, err := e.ssm.DescribeInstanceInformation(e.ctx, &ssm.DescribeInstanceInformationInput{MaxResults: aws.Int32(5), NextToken: tok})
+			out, err := e.SSM.DescribeInstanceInformation(e.Ctx, &ssm.DescribeInstanceInformationInput{MaxResults: aws.Int32(5), NextToken: tok})
 			if err != nil {
 				return page{}, err
 			}
 			return page{out.NextToken, len(out.InstanceInformationList)}, nil
 		}},
 		{"ssm:DescribeInstanceInformation by ids", func(tok *string) (page, error) {
-			out, err := e.ssm.DescribeInstanceInformation(e.ctx, &ssm.DescribeInstanceInformationInput{MaxResults: aws.Int32(5), NextToken: tok,
+			out, err := e.SSM.DescribeInstanceInformation(e.Ctx, &ssm.DescribeInstanceInformationInput{MaxResults: aws.Int32(5), NextToken: tok,
 				Filters: []ssmtypes.InstanceInformationStringFilter{{Key: aws.String("InstanceIds"), Values: web[:7]}}})
 			if err != nil {
 				return page{}, err
@@ -77,21 +77,21 @@ func TestNextTokenOmittedOnLastPage(t *testing.T) {
 			return page{out.NextToken, len(out.InstanceInformationList)}, nil
 		}},
 		{"ssm:ListInventoryEntries", func(tok *string) (page, error) {
-			out, err := e.ssm.ListInventoryEntries(e.ctx, &ssm.ListInventoryEntriesInput{InstanceId: aws.String(web[3]), TypeName: aws.String(TypeApplication), NextToken: tok})
+			out, err := e.SSM.ListInventoryEntries(e.Ctx, &ssm.ListInventoryEntriesInput{InstanceId: aws.String(web[3]), TypeName: aws.String(awssim.TypeApplication), NextToken: tok})
 			if err != nil {
 				return page{}, err
 			}
 			return page{out.NextToken, len(out.Entries)}, nil
 		}},
 		{"ssm:GetInventory", func(tok *string) (page, error) {
-			out, err := e.ssm.GetInventory(e.ctx, &ssm.GetInventoryInput{MaxResults: aws.Int32(7), NextToken: tok})
+			out, err := e.SSM.GetInventory(e.Ctx, &ssm.GetInventoryInput{MaxResults: aws.Int32(7), NextToken: tok})
 			if err != nil {
 				return page{}, err
 			}
 			return page{out.NextToken, len(out.Entities)}, nil
 		}},
 		{"ssm:GetParametersByPath", func(tok *string) (page, error) {
-			out, err := e.ssm.GetParametersByPath(e.ctx, &ssm.GetParametersByPathInput{Path: aws.String("/driftd/baselines"), MaxResults: aws.Int32(2), NextToken: tok})
+			out, err := e.SSM.GetParametersByPath(e.Ctx, &ssm.GetParametersByPathInput{Path: aws.String("/driftd/baselines"), MaxResults: aws.Int32(2), NextToken: tok})
 			if err != nil {
 				return page{}, err
 			}

@@ -86,7 +86,7 @@ func (s *Sim) Manifest(amiID string) ([]byte, error) { return s.fleet.Manifest(a
 // Reset empties the fleet (AMIs, templates, groups, instances) and Parameter Store.
 func (s *Sim) Reset() {
 	s.fleet.Reset()
-	s.params.reset()
+	s.ssm.ResetParameters()
 }
 
 // LoadScenario replaces the fleet and Parameter Store with the scenario's.
@@ -94,7 +94,7 @@ func (s *Sim) LoadScenario(sc *Scenario) error {
 	if sc == nil {
 		return fmt.Errorf("scenario is nil")
 	}
-	s.params.reset()
+	s.ssm.ResetParameters()
 	return s.fleet.LoadScenario(sc)
 }
 
@@ -123,3 +123,13 @@ type publisher struct{ s *Sim }
 
 func (p publisher) PutParameter(name, value string)           { p.s.PutParameter(name, value) }
 func (p publisher) PutObject(bucket, key string, data []byte) { p.s.extra.PutObject(bucket, key, data) }
+
+// PutParameter stores a parameter (overwriting) from the Go API; it returns
+// the new version.
+func (s *Sim) PutParameter(name, value string) int64 { return s.ssm.PutParameter(name, value) }
+
+// DeleteParameter removes a parameter from the Go API.
+func (s *Sim) DeleteParameter(name string) bool { return s.ssm.DeleteParameter(name) }
+
+// Parameter returns the latest version of a Parameter Store parameter.
+func (s *Sim) Parameter(name string) (Parameter, bool) { return s.ssm.Parameter(name) }

@@ -20,6 +20,7 @@ import (
 	"github.com/driftd/driftd/awssim/ec2"
 	"github.com/driftd/driftd/awssim/fleet"
 	"github.com/driftd/driftd/awssim/services"
+	"github.com/driftd/driftd/awssim/ssm"
 
 	"github.com/driftd/driftd/awssim/wire"
 )
@@ -81,8 +82,7 @@ func (o *Options) defaults() {
 type Sim struct {
 	opts   Options
 	fleet  *fleet.Fleet
-	params *paramStore
-	tok    *wire.Tokens
+	ssm    *ssm.Service
 	log    *callLog
 	faults *faults
 	extra  *services.Services // S3, SNS, SQS, EventBridge, STS, Image Builder
@@ -97,8 +97,6 @@ func New(opts Options) *Sim {
 	opts.defaults()
 	s := &Sim{
 		opts:     opts,
-		params:   newParamStore(),
-		tok:      wire.NewTokens(),
 		log:      newCallLog(opts.CallLogLimit),
 		faults:   newFaults(opts.Seed),
 		services: map[string]wire.Handler{},
@@ -109,7 +107,8 @@ func New(opts Options) *Sim {
 		TerminatedRetention: opts.TerminatedRetention, AgentVersion: opts.AgentVersion, Seed: opts.Seed}, publisher{s})
 	s.Register(wire.SvcEC2, ec2.New(s.fleet))
 	s.Register(wire.SvcAutoScaling, autoscaling.New(s.fleet))
-	s.Register(wire.SvcSSM, wire.HandlerFunc(s.serveSSM))
+	s.ssm = ssm.New(s.fleet)
+	s.Register(wire.SvcSSM, s.ssm)
 	registerExtraServices(s)
 	for name, h := range opts.Services {
 		s.Register(name, h)

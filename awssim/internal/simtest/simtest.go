@@ -8,7 +8,9 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -120,4 +122,53 @@ func Serve(h http.Handler, r RawReq) *httptest.ResponseRecorder {
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, req)
 	return w
+}
+
+// listAll pages ListInventoryEntries manually (the SDK has no paginator).
+// ListAll pages through ListInventoryEntries for an instance and type
+// (max: the page size, 0: the default), failing the test on an error, an
+// empty NextToken or paging that does not end; it returns the entries, the
+// last page and the number of pages.
+func ListAll(t *testing.T, e *Env, id, typ string, max int32) ([]map[string]string, *ssm.ListInventoryEntriesOutput, int) {
+	t.Helper()
+	var all []map[string]string
+	var tok *string
+	var last *ssm.ListInventoryEntriesOutput
+	pages := 0
+	for {
+		in := &ssm.ListInventoryEntriesInput{InstanceId: aws.String(id), TypeName: aws.String(typ), NextToken: tok}
+		if max > 0 {
+			in.MaxResults = aws.Int32(max)
+		}
+		out, err := e.SSM.ListInventoryEntries(e.Ctx, in)
+		if err != nil {
+			t.Fatalf("ListInventoryEntries(%s, %s): %v", id, typ, err)
+		}
+		pages++
+		all = append(all, out.Entries...)
+		last = out
+		if out.NextToken == nil {
+			break
+		}
+		if *out.NextToken == "" {
+			t.Fatal("empty NextToken must be omitted")
+		}
+		tok = out.NextToken
+		if pages > 1000 {
+			t.Fatal("pagination does not end")
+		}
+	}
+	return all, last, pages
+}
+
+// CaptureRE is the form of an inventory CaptureTime.
+var CaptureRE = regexp.MustCompile(`^(20)\d\d-(0[1-9]|1[012])-([12]\d|3[01]|0[1-9])T(2[0-3]|[01]\d)(:[0-5]\d){2}Z$`)
+
+// cpuTime is the process's user+system CPU time: with other work competing
+// for the machine, pages per CPU-second is the stable capacity figure.
+// CPUTime is the process's user and system CPU time so far.
+func CPUTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -1,4 +1,4 @@
-package awssim
+package ssm_test
 
 import (
 	"errors"
@@ -11,34 +11,37 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+
+	"github.com/driftd/driftd/awssim"
+	"github.com/driftd/driftd/awssim/internal/simtest"
 )
 
 // TestDescribeInstanceInformationInvalidIDs: naming an id the API cannot
 // describe fails the whole call with InvalidInstanceId, in both filter
 // forms, with the ids listed in AWS's message form.
 func TestDescribeInstanceInformationInvalidIDs(t *testing.T) {
-	e := newEnv(t, Options{TerminateDelay: 10 * time.Second, TerminatedRetention: time.Hour}, nil)
-	ami, err := e.sim.AddAMI(AMISpec{Name: "base", Packages: []PackageSpec{{Name: "bash", Version: "5.2", Release: "1"}}})
+	e := simtest.New(t, awssim.Options{TerminateDelay: 10 * time.Second, TerminatedRetention: time.Hour}, nil)
+	ami, err := e.Sim.AddAMI(awssim.AMISpec{Name: "base", Packages: []awssim.PackageSpec{{Name: "bash", Version: "5.2", Release: "1"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ids, err := e.sim.AddInstances(ami, "m7i.large", 6, nil, time.Hour)
+	ids, err := e.Sim.AddInstances(ami, "m7i.large", 6, nil, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
 	sort.Strings(ids)
 	good := ids[:2]
 	unregistered, shuttingDown, terminated := ids[2], ids[3], ids[4]
-	if err := e.sim.Inject(unregistered, Drift{Action: DriftUnregister}); err != nil {
+	if err := e.Sim.Inject(unregistered, awssim.Drift{Action: awssim.DriftUnregister}); err != nil {
 		t.Fatal(err)
 	}
-	e.terminate(t, terminated)
-	e.clock.Advance(11 * time.Second) // terminated is now terminated
-	e.terminate(t, shuttingDown)      // and this one shutting-down
-	if v, _ := e.sim.Instance(shuttingDown); v.State != StateShuttingDown {
+	terminate(e, t, terminated)
+	e.Clock.Advance(11 * time.Second) // terminated is now terminated
+	terminate(e, t, shuttingDown)     // and this one shutting-down
+	if v, _ := e.Sim.Instance(shuttingDown); v.State != awssim.StateShuttingDown {
 		t.Fatalf("state %s", v.State)
 	}
-	if v, _ := e.sim.Instance(terminated); v.State != StateTerminated {
+	if v, _ := e.Sim.Instance(terminated); v.State != awssim.StateTerminated {
 		t.Fatalf("state %s", v.State)
 	}
 	foreign := "i-0fedcba9876543210"
@@ -50,7 +53,7 @@ func TestDescribeInstanceInformationInvalidIDs(t *testing.T) {
 		} else {
 			in.Filters = []ssmtypes.InstanceInformationStringFilter{{Key: aws.String("InstanceIds"), Values: vals}}
 		}
-		return e.ssm.DescribeInstanceInformation(e.ctx, in)
+		return e.SSM.DescribeInstanceInformation(e.Ctx, in)
 	}
 	for _, legacy := range []bool{false, true} {
 		out, err := call(legacy, good)
@@ -80,7 +83,7 @@ func TestDescribeInstanceInformationInvalidIDs(t *testing.T) {
 		}
 	}
 	// The unfiltered listing never fails: it lists the describable nodes.
-	out, err := e.ssm.DescribeInstanceInformation(e.ctx, &ssm.DescribeInstanceInformationInput{MaxResults: aws.Int32(50),
+	out, err := e.SSM.DescribeInstanceInformation(e.Ctx, &ssm.DescribeInstanceInformationInput{MaxResults: aws.Int32(50),
 		Filters: []ssmtypes.InstanceInformationStringFilter{{Key: aws.String("ResourceType"), Values: []string{"EC2Instance"}}}})
 	if err != nil {
 		t.Fatal(err)
@@ -94,7 +97,7 @@ func TestDescribeInstanceInformationInvalidIDs(t *testing.T) {
 		t.Fatalf("listed %v, want %v", listed, want)
 	}
 	// register undoes unregister.
-	if err := e.sim.Inject(unregistered, Drift{Action: DriftRegister}); err != nil {
+	if err := e.Sim.Inject(unregistered, awssim.Drift{Action: awssim.DriftRegister}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := call(false, []string{unregistered}); err != nil {
@@ -102,12 +105,12 @@ func TestDescribeInstanceInformationInvalidIDs(t *testing.T) {
 	}
 }
 
-func (e *env) terminate(t *testing.T, id string) {
+func terminate(e *simtest.Env, t *testing.T, id string) {
 	t.Helper()
-	if _, ok := e.sim.Instance(id); !ok {
+	if _, ok := e.Sim.Instance(id); !ok {
 		t.Fatalf("no instance %s", id)
 	}
-	e.sim.Fleet().TerminateNow(id)
+	e.Sim.Fleet().TerminateNow(id)
 }
 
 // TestCustomTypesDefinedPerAccount: a Custom:* type no instance of the
@@ -115,33 +118,33 @@ func (e *env) terminate(t *testing.T, id string) {
 // for every instance); once one instance carries it, the others answer an
 // empty list, and GetInventorySchema agrees.
 func TestCustomTypesDefinedPerAccount(t *testing.T) {
-	e := newEnv(t, Options{}, nil)
-	plain, err := e.sim.AddAMI(AMISpec{Name: "plain", Packages: []PackageSpec{{Name: "bash", Version: "5.2", Release: "1"}}})
+	e := simtest.New(t, awssim.Options{}, nil)
+	plain, err := e.Sim.AddAMI(awssim.AMISpec{Name: "plain", Packages: []awssim.PackageSpec{{Name: "bash", Version: "5.2", Release: "1"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	units, err := e.sim.AddAMI(AMISpec{Name: "units", Packages: []PackageSpec{{Name: "bash", Version: "5.2", Release: "1"}},
-		Services: []ServiceSpec{{Name: "sshd.service"}}})
+	units, err := e.Sim.AddAMI(awssim.AMISpec{Name: "units", Packages: []awssim.PackageSpec{{Name: "bash", Version: "5.2", Release: "1"}},
+		Services: []awssim.ServiceSpec{{Name: "sshd.service"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	old, err := e.sim.AddInstances(plain, "m7i.large", 3, nil, time.Hour)
+	old, err := e.Sim.AddInstances(plain, "m7i.large", 3, nil, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	fresh, err := e.sim.AddInstances(units, "m7i.large", 1, nil, time.Hour)
+	fresh, err := e.Sim.AddInstances(units, "m7i.large", 1, nil, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Its agent never registered, so it never reported its AMI's content.
-	if err := e.sim.Inject(fresh[0], Drift{Action: DriftUnregister}); err != nil {
+	if err := e.Sim.Inject(fresh[0], awssim.Drift{Action: awssim.DriftUnregister}); err != nil {
 		t.Fatal(err)
 	}
 	list := func(id, typ string) (*ssm.ListInventoryEntriesOutput, error) {
-		return e.ssm.ListInventoryEntries(e.ctx, &ssm.ListInventoryEntriesInput{InstanceId: aws.String(id), TypeName: aws.String(typ)})
+		return e.SSM.ListInventoryEntries(e.Ctx, &ssm.ListInventoryEntriesInput{InstanceId: aws.String(id), TypeName: aws.String(typ)})
 	}
 	schemaTypes := func() []string {
-		out, err := e.ssm.GetInventorySchema(e.ctx, &ssm.GetInventorySchemaInput{})
+		out, err := e.SSM.GetInventorySchema(e.Ctx, &ssm.GetInventorySchemaInput{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -154,14 +157,14 @@ func TestCustomTypesDefinedPerAccount(t *testing.T) {
 	undefined := func(when string) {
 		t.Helper()
 		for _, id := range append(append([]string(nil), old...), fresh...) {
-			_, err := list(id, TypeSystemdUnit)
+			_, err := list(id, awssim.TypeSystemdUnit)
 			var tn *ssmtypes.InvalidTypeNameException
 			if !errors.As(err, &tn) {
 				t.Fatalf("%s: %s: want InvalidTypeNameException, got %v", when, id, err)
 			}
 		}
-		if got := schemaTypes(); slices.Contains(got, TypeSystemdUnit) {
-			t.Fatalf("%s: schema lists %s: %v", when, TypeSystemdUnit, got)
+		if got := schemaTypes(); slices.Contains(got, awssim.TypeSystemdUnit) {
+			t.Fatalf("%s: schema lists %s: %v", when, awssim.TypeSystemdUnit, got)
 		}
 	}
 	undefined("AMI content never reported")
@@ -171,23 +174,23 @@ func TestCustomTypesDefinedPerAccount(t *testing.T) {
 	}
 
 	// The instance registers and reports inventory: its AMI's custom type exists now.
-	if err := e.sim.Inject(fresh[0], Drift{Action: DriftRegister}); err != nil {
+	if err := e.Sim.Inject(fresh[0], awssim.Drift{Action: awssim.DriftRegister}); err != nil {
 		t.Fatal(err)
 	}
-	out, err := list(fresh[0], TypeSystemdUnit)
+	out, err := list(fresh[0], awssim.TypeSystemdUnit)
 	if err != nil || len(out.Entries) != 1 || out.CaptureTime == nil {
 		t.Fatalf("reporting instance: %v %+v", err, out)
 	}
-	out, err = list(old[0], TypeSystemdUnit)
+	out, err = list(old[0], awssim.TypeSystemdUnit)
 	if err != nil || len(out.Entries) != 0 || out.CaptureTime != nil {
 		t.Fatalf("instance without the type, type defined: %v %+v", err, out)
 	}
-	if got := schemaTypes(); !slices.Contains(got, TypeSystemdUnit) {
-		t.Fatalf("schema lacks %s: %v", TypeSystemdUnit, got)
+	if got := schemaTypes(); !slices.Contains(got, awssim.TypeSystemdUnit) {
+		t.Fatalf("schema lacks %s: %v", awssim.TypeSystemdUnit, got)
 	}
 	// Defined stays defined, even when the instance that carried it is gone.
-	e.terminate(t, fresh[0])
-	if _, err := list(old[1], TypeSystemdUnit); err != nil {
+	terminate(e, t, fresh[0])
+	if _, err := list(old[1], awssim.TypeSystemdUnit); err != nil {
 		t.Fatalf("after termination: %v", err)
 	}
 
@@ -195,7 +198,7 @@ func TestCustomTypesDefinedPerAccount(t *testing.T) {
 	if _, err := list(old[0], "Custom:Agent"); err == nil {
 		t.Fatal("Custom:Agent defined before any instance reported it")
 	}
-	_, err = e.ssm.PutInventory(e.ctx, &ssm.PutInventoryInput{InstanceId: aws.String(old[2]), Items: []ssmtypes.InventoryItem{{
+	_, err = e.SSM.PutInventory(e.Ctx, &ssm.PutInventoryInput{InstanceId: aws.String(old[2]), Items: []ssmtypes.InventoryItem{{
 		TypeName: aws.String("Custom:Agent"), SchemaVersion: aws.String("1.0"), CaptureTime: aws.String("2026-11-20T12:00:00Z"),
 		Content: []map[string]string{{"Name": "x"}}}}})
 	if err != nil {
@@ -208,11 +211,11 @@ func TestCustomTypesDefinedPerAccount(t *testing.T) {
 		t.Fatalf("schema lacks Custom:Agent: %v", got)
 	}
 	// Reset forgets the account's types.
-	e.sim.Reset()
-	if _, err := e.sim.AddAMI(AMISpec{Name: "plain", Packages: []PackageSpec{{Name: "bash", Version: "5.2", Release: "1"}}}); err != nil {
+	e.Sim.Reset()
+	if _, err := e.Sim.AddAMI(awssim.AMISpec{Name: "plain", Packages: []awssim.PackageSpec{{Name: "bash", Version: "5.2", Release: "1"}}}); err != nil {
 		t.Fatal(err)
 	}
-	ids, err := e.sim.AddInstances(plain, "m7i.large", 1, nil, time.Hour)
+	ids, err := e.Sim.AddInstances(plain, "m7i.large", 1, nil, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,13 +227,13 @@ func TestCustomTypesDefinedPerAccount(t *testing.T) {
 // TestDescribeInstanceInformationTokenScope: a NextToken is only valid with
 // the filters it was minted for.
 func TestDescribeInstanceInformationTokenScope(t *testing.T) {
-	e := newEnv(t, Options{}, DemoScenario())
-	out, err := e.ssm.DescribeInstanceInformation(e.ctx, &ssm.DescribeInstanceInformationInput{MaxResults: aws.Int32(5),
+	e := simtest.New(t, awssim.Options{}, awssim.DemoScenario())
+	out, err := e.SSM.DescribeInstanceInformation(e.Ctx, &ssm.DescribeInstanceInformationInput{MaxResults: aws.Int32(5),
 		Filters: []ssmtypes.InstanceInformationStringFilter{{Key: aws.String("PingStatus"), Values: []string{"Online"}}}})
 	if err != nil || out.NextToken == nil {
 		t.Fatalf("first page: %v", err)
 	}
-	_, err = e.ssm.DescribeInstanceInformation(e.ctx, &ssm.DescribeInstanceInformationInput{MaxResults: aws.Int32(5), NextToken: out.NextToken,
+	_, err = e.SSM.DescribeInstanceInformation(e.Ctx, &ssm.DescribeInstanceInformationInput{MaxResults: aws.Int32(5), NextToken: out.NextToken,
 		Filters: []ssmtypes.InstanceInformationStringFilter{{Key: aws.String("PingStatus"), Values: []string{"ConnectionLost"}}}})
 	var x *ssmtypes.InvalidNextToken
 	if !errors.As(err, &x) {
