@@ -3,6 +3,7 @@ package awssim
 import (
 	"time"
 
+	"github.com/driftd/driftd/awssim/datasync"
 	"github.com/driftd/driftd/awssim/fleet"
 	"github.com/driftd/driftd/awssim/ssm"
 )
@@ -102,6 +103,9 @@ const (
 	ManifestCycloneDX = fleet.ManifestCycloneDX
 	ManifestBucket    = fleet.ManifestBucket
 )
+
+// DataSync is a fleet's Resource Data Sync output (see awssim/datasync).
+type DataSync = datasync.DataSync
 
 // Parameter is a Parameter Store parameter (see awssim/ssm).
 type Parameter = ssm.Parameter

@@ -5,6 +5,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/driftd/driftd/awssim/datasync"
 	"github.com/driftd/driftd/awssim/fleet"
 )
 
@@ -133,3 +134,17 @@ func (s *Sim) DeleteParameter(name string) bool { return s.ssm.DeleteParameter(n
 
 // Parameter returns the latest version of a Parameter Store parameter.
 func (s *Sim) Parameter(name string) (Parameter, bool) { return s.ssm.Parameter(name) }
+
+// EnableResourceDataSync makes bucket (created if needed) hold Resource
+// Data Sync objects for the fleet under prefix, rendered on demand, and
+// starts the change watcher (see awssim/datasync). Close the returned
+// DataSync to stop the watcher.
+func (s *Sim) EnableResourceDataSync(bucket, prefix string) *DataSync {
+	return datasync.Enable(s.fleet, s.extra, bucket, prefix)
+}
+
+// DataSyncKey returns the key of an instance's Resource Data Sync object
+// for a type under prefix.
+func (s *Sim) DataSyncKey(prefix, typeName, instanceID string) string {
+	return datasync.Key(s.fleet.Options(), prefix, typeName, instanceID)
+}

@@ -1,4 +1,6 @@
-package awssim
+// Package datasync renders SSM Resource Data Sync output for the simulated
+// fleet as virtual S3 objects (see DataSync).
+package datasync
 
 import (
 	"crypto/md5"
@@ -12,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/driftd/driftd/awssim/fleet"
 	"github.com/driftd/driftd/awssim/services"
 	"github.com/driftd/driftd/awssim/wire"
 )
@@ -35,13 +38,14 @@ import (
 // services.SetBucketNotification) for objects that changed or appeared, as
 // Resource Data Sync overwrites an object on every inventory upload.
 type DataSync struct {
-	sim    *Sim
+	f      *fleet.Fleet
+	store  Store
 	bucket string
 	prefix string // "" or ending in "/"
 
 	mu     sync.Mutex
-	shared map[*TypeData]*renderedType // by content pointer (AMI content is shared)
-	own    map[string]ownRender        // per instance|type for overlay content
+	shared map[*fleet.TypeData]*renderedType // by content pointer (AMI content is shared)
+	own    map[string]ownRender              // per instance|type for overlay content
 
 	watchMu  sync.Mutex
 	seen     map[string]syncFingerprint
@@ -51,7 +55,7 @@ type DataSync struct {
 }
 
 type ownRender struct {
-	td *TypeData
+	td *fleet.TypeData
 	r  *renderedType
 }
 
@@ -67,13 +71,21 @@ type renderedType struct {
 }
 
 type syncFingerprint struct {
-	td      *TypeData
+	td      *fleet.TypeData
 	capture time.Time
 }
 
-// DataSyncKey returns the key of an instance's object for a type.
-func (s *Sim) DataSyncKey(prefix, typeName, instanceID string) string {
-	return dataSyncDir(normPrefix(prefix), typeName, s.opts.AccountID, s.opts.Region) + instanceID + ".json"
+// Store is the S3 the objects are served from: it mounts the sync as the
+// source of a bucket's prefix and sends the bucket's event notifications.
+type Store interface {
+	SetObjectSource(bucket, prefix string, src services.ObjectSource)
+	NotifyObjectChanged(bucket, key string) error
+}
+
+// Key returns the key of an instance's object for a type in a fleet's sync
+// under prefix.
+func Key(o fleet.Options, prefix, typeName, instanceID string) string {
+	return dataSyncDir(normPrefix(prefix), typeName, o.AccountID, o.Region) + instanceID + ".json"
 }
 
 func normPrefix(p string) string {
@@ -88,15 +100,15 @@ func dataSyncDir(prefix, typeName, account, region string) string {
 	return prefix + typeName + "/accountid=" + account + "/region=" + region + "/resourcetype=ManagedInstanceInventory/"
 }
 
-// EnableResourceDataSync makes bucket (created if needed) hold Resource Data
-// Sync objects for the fleet under prefix, rendered on demand, and starts
-// the change watcher (default interval 200ms). Close the returned DataSync
-// to stop the watcher.
-func (s *Sim) EnableResourceDataSync(bucket, prefix string) *DataSync {
-	d := &DataSync{sim: s, bucket: bucket, prefix: normPrefix(prefix),
-		shared: map[*TypeData]*renderedType{}, own: map[string]ownRender{},
+// Enable makes bucket (created if needed) of store hold Resource Data Sync
+// objects for fleet f under prefix, rendered on demand, and starts the
+// change watcher (default interval 200ms). Close the returned DataSync to
+// stop the watcher.
+func Enable(f *fleet.Fleet, store Store, bucket, prefix string) *DataSync {
+	d := &DataSync{f: f, store: store, bucket: bucket, prefix: normPrefix(prefix),
+		shared: map[*fleet.TypeData]*renderedType{}, own: map[string]ownRender{},
 		stop: make(chan struct{}), done: make(chan struct{}), interval: 200 * time.Millisecond}
-	s.extra.SetObjectSource(bucket, d.prefix, d)
+	store.SetObjectSource(bucket, d.prefix, d)
 	d.seen = d.fingerprints()
 	go d.watch()
 	return d
@@ -150,15 +162,15 @@ func (d *DataSync) Sync() []string {
 	d.seen = cur
 	sort.Strings(changed)
 	for _, k := range changed {
-		_ = d.sim.extra.NotifyObjectChanged(d.bucket, k)
+		_ = d.store.NotifyObjectChanged(d.bucket, k)
 	}
 	return changed
 }
 
 // fingerprints maps every object key to its content identity.
 func (d *DataSync) fingerprints() map[string]syncFingerprint {
-	f := d.sim.fleet
-	now := d.sim.Now()
+	f := d.f
+	now := d.f.Now()
 	f.Advance(now)
 	f.RLock()
 	defer f.RUnlock()
@@ -179,7 +191,7 @@ func (d *DataSync) fingerprints() map[string]syncFingerprint {
 }
 
 func (d *DataSync) key(typeName, id string) string {
-	return dataSyncDir(d.prefix, typeName, d.sim.opts.AccountID, d.sim.opts.Region) + id + ".json"
+	return dataSyncDir(d.prefix, typeName, d.f.Options().AccountID, d.f.Options().Region) + id + ".json"
 }
 
 // ParseKey splits an object key into inventory type name and instance id;
@@ -193,7 +205,7 @@ func (d *DataSync) ParseKey(key string) (typeName, id string, ok bool) {
 	if !ok {
 		return "", "", false
 	}
-	mid := "accountid=" + d.sim.opts.AccountID + "/region=" + d.sim.opts.Region + "/resourcetype=ManagedInstanceInventory/"
+	mid := "accountid=" + d.f.Options().AccountID + "/region=" + d.f.Options().Region + "/resourcetype=ManagedInstanceInventory/"
 	rest, ok = strings.CutPrefix(rest, mid)
 	if !ok || strings.Contains(rest, "/") {
 		return "", "", false
@@ -206,13 +218,13 @@ func (d *DataSync) ParseKey(key string) (typeName, id string, ok bool) {
 type objectState struct {
 	key     string
 	id      string
-	td      *TypeData
+	td      *fleet.TypeData
 	capture time.Time
 }
 
 // lookupLocked finds the content of (type, id); f.mu must be held.
 func (d *DataSync) lookupLocked(typeName, id string, now time.Time) (objectState, bool) {
-	f := d.sim.fleet
+	f := d.f
 	in := f.InstanceLocked(id)
 	if in == nil || !f.HasInventory(in, now) {
 		return objectState{}, false
@@ -244,8 +256,8 @@ func (d *DataSync) rendered(st objectState) *renderedType {
 }
 
 // isShared reports whether td is an AMI's content (rendered once per AMI).
-func (d *DataSync) isShared(td *TypeData) bool {
-	f := d.sim.fleet
+func (d *DataSync) isShared(td *fleet.TypeData) bool {
+	f := d.f
 	f.RLock()
 	defer f.RUnlock()
 	for _, a := range f.AMIsLocked() {
@@ -258,7 +270,7 @@ func (d *DataSync) isShared(td *TypeData) bool {
 
 var renderSeq atomic.Uint64
 
-func renderType(td *TypeData) *renderedType {
+func renderType(td *fleet.TypeData) *renderedType {
 	r := &renderedType{lines: make([][]byte, len(td.Entries)), id: renderSeq.Add(1)}
 	for i, e := range td.Entries {
 		b, _ := json.Marshal(e) // sorted keys
@@ -306,7 +318,7 @@ func (d *DataSync) info(st objectState) services.ObjectInfo {
 // types returns every inventory type name present in the fleet, sorted as
 // their key directories sort.
 func (d *DataSync) typesLocked() []string {
-	f := d.sim.fleet
+	f := d.f
 	set := map[string]bool{}
 	for _, a := range f.AMIsLocked() {
 		for t := range a.Inventory {
@@ -330,8 +342,8 @@ func (d *DataSync) typesLocked() []string {
 
 // List implements services.ObjectSource.
 func (d *DataSync) List(prefix, after string, limit int) ([]services.ObjectInfo, error) {
-	f := d.sim.fleet
-	now := d.sim.Now()
+	f := d.f
+	now := d.f.Now()
 	f.Advance(now)
 	var states []objectState
 	f.RLock()
@@ -346,7 +358,7 @@ func (d *DataSync) List(prefix, after string, limit int) ([]services.ObjectInfo,
 		if len(states) >= limit {
 			break
 		}
-		dir := dataSyncDir(d.prefix, t, d.sim.opts.AccountID, d.sim.opts.Region)
+		dir := dataSyncDir(d.prefix, t, d.f.Options().AccountID, d.f.Options().Region)
 		if !strings.HasPrefix(dir, prefix) && !strings.HasPrefix(prefix, dir) {
 			continue
 		}
@@ -378,8 +390,8 @@ func (d *DataSync) state(key string) (objectState, bool) {
 	if !ok {
 		return objectState{}, false
 	}
-	f := d.sim.fleet
-	now := d.sim.Now()
+	f := d.f
+	now := d.f.Now()
 	f.Advance(now)
 	f.RLock()
 	defer f.RUnlock()
