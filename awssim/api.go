@@ -15,6 +15,7 @@ import (
 // Model types (see awssim/fleet).
 type (
 	Clock          = fleet.Clock
+	ClockFunc      = fleet.ClockFunc
 	ManualClock    = fleet.ManualClock
 	AMI            = fleet.AMI
 	LaunchTemplate = fleet.LaunchTemplate

@@ -123,7 +123,7 @@ func (s *Sim) LoadScenarioFile(path string) error {
 type publisher struct{ s *Sim }
 
 func (p publisher) PutParameter(name, value string)           { p.s.PutParameter(name, value) }
-func (p publisher) PutObject(bucket, key string, data []byte) { p.s.extra.PutObject(bucket, key, data) }
+func (p publisher) PutObject(bucket, key string, data []byte) { p.s.s3.PutObject(bucket, key, data) }
 
 // PutParameter stores a parameter (overwriting) from the Go API; it returns
 // the new version.
@@ -140,7 +140,7 @@ func (s *Sim) Parameter(name string) (Parameter, bool) { return s.ssm.Parameter(
 // starts the change watcher (see awssim/datasync). Close the returned
 // DataSync to stop the watcher.
 func (s *Sim) EnableResourceDataSync(bucket, prefix string) *DataSync {
-	return datasync.Enable(s.fleet, s.extra, bucket, prefix)
+	return datasync.Enable(s.fleet, s.s3, bucket, prefix)
 }
 
 // DataSyncKey returns the key of an instance's Resource Data Sync object

@@ -1,7 +1,8 @@
-// Package awssim is a simulated AWS region: EC2, Auto Scaling and SSM (plus
-// any service registered with Sim.Register) over their real wire protocols,
-// backed by a concurrency-safe fleet model, with fault injection, a call log
-// and an admin API under /_awssim/. Real aws-sdk-go-v2 clients talk to it
+// Package awssim is a simulated AWS region: EC2, Auto Scaling, SSM, S3, SQS,
+// SNS, EventBridge, STS and Image Builder (each in its own package, plus any
+// service registered with Sim.Register) over their real wire protocols,
+// backed by a concurrency-safe fleet model (awssim/fleet), with fault
+// injection, a call log and an admin API under /_awssim/. Real aws-sdk-go-v2 clients talk to it
 // through BaseEndpoint or AWS_ENDPOINT_URL; nothing on the client side knows
 // it is a simulator.
 package awssim
@@ -18,10 +19,13 @@ import (
 
 	"github.com/driftd/driftd/awssim/autoscaling"
 	"github.com/driftd/driftd/awssim/ec2"
+	"github.com/driftd/driftd/awssim/events"
 	"github.com/driftd/driftd/awssim/fleet"
-	"github.com/driftd/driftd/awssim/services"
+	"github.com/driftd/driftd/awssim/imagebuilder"
+	"github.com/driftd/driftd/awssim/s3"
+	"github.com/driftd/driftd/awssim/sns"
+	"github.com/driftd/driftd/awssim/sqs"
 	"github.com/driftd/driftd/awssim/ssm"
-
 	"github.com/driftd/driftd/awssim/wire"
 )
 
@@ -39,6 +43,11 @@ type Options struct {
 	AgentVersion        string        // SSM agent version of new nodes (3.3.1142.0)
 	Seed                uint64        // seed for ids and random faults (1)
 	CallLogLimit        int           // calls kept in the log; counts are always exact (100000)
+	CallerARN           string        // STS GetCallerIdentity's Arn (arn:aws:iam::<AccountID>:user/driftd)
+	// S3VirtualHostSuffixes are host names (without port) under which S3
+	// requests are virtual-hosted-style (bucket.<suffix>); "localhost" and
+	// hosts containing "s3." always are.
+	S3VirtualHostSuffixes []string
 	// Services are extra service handlers registered at construction, by
 	// service name (wire.Svc*).
 	Services map[string]wire.Handler
@@ -76,6 +85,9 @@ func (o *Options) defaults() {
 	if o.CallLogLimit <= 0 {
 		o.CallLogLimit = 100000
 	}
+	if o.CallerARN == "" {
+		o.CallerARN = "arn:aws:iam::" + o.AccountID + ":user/driftd"
+	}
 }
 
 // Sim is a simulated AWS region. It is an http.Handler.
@@ -85,14 +97,17 @@ type Sim struct {
 	ssm    *ssm.Service
 	log    *callLog
 	faults *faults
-	extra  *services.Services // S3, SNS, SQS, EventBridge, STS, Image Builder
+	s3     *s3.Service
+	sqs    *sqs.Service
+	sns    *sns.Service
+	evb    *events.Service
+	ib     *imagebuilder.Service
 
 	mu       sync.RWMutex
 	services map[string]wire.Handler
 }
 
-// New returns a simulator with EC2, Auto Scaling and SSM registered and an
-// empty fleet.
+// New returns a simulator with every service registered and an empty fleet.
 func New(opts Options) *Sim {
 	opts.defaults()
 	s := &Sim{
@@ -109,7 +124,7 @@ func New(opts Options) *Sim {
 	s.Register(wire.SvcAutoScaling, autoscaling.New(s.fleet))
 	s.ssm = ssm.New(s.fleet)
 	s.Register(wire.SvcSSM, s.ssm)
-	registerExtraServices(s)
+	s.registerServices()
 	for name, h := range opts.Services {
 		s.Register(name, h)
 	}

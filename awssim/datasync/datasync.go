@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/driftd/driftd/awssim/fleet"
-	"github.com/driftd/driftd/awssim/services"
+	"github.com/driftd/driftd/awssim/s3"
 	"github.com/driftd/driftd/awssim/wire"
 )
 
@@ -35,7 +35,7 @@ import (
 //
 // A watcher compares each node's content every Interval and sends the
 // bucket's S3 event notifications (ObjectCreated:Put, see
-// services.SetBucketNotification) for objects that changed or appeared, as
+// (*s3.Service).SetBucketNotification) for objects that changed or appeared, as
 // Resource Data Sync overwrites an object on every inventory upload.
 type DataSync struct {
 	f      *fleet.Fleet
@@ -78,7 +78,7 @@ type syncFingerprint struct {
 // Store is the S3 the objects are served from: it mounts the sync as the
 // source of a bucket's prefix and sends the bucket's event notifications.
 type Store interface {
-	SetObjectSource(bucket, prefix string, src services.ObjectSource)
+	SetObjectSource(bucket, prefix string, src s3.ObjectSource)
 	NotifyObjectChanged(bucket, key string) error
 }
 
@@ -297,7 +297,7 @@ func suffix(st objectState) []byte {
 	return b
 }
 
-func (d *DataSync) info(st objectState) services.ObjectInfo {
+func (d *DataSync) info(st objectState) s3.ObjectInfo {
 	sfx := suffix(st)
 	var size int64
 	// Sizes need the rendered line lengths; shared content is rendered once.
@@ -311,7 +311,7 @@ func (d *DataSync) info(st objectState) services.ObjectInfo {
 	binary.BigEndian.PutUint64(idb[:], r.id)
 	h.Write(idb[:])
 	h.Write(sfx)
-	return services.ObjectInfo{Key: st.key, Size: size, ETag: `"` + hex.EncodeToString(h.Sum(nil)) + `"`,
+	return s3.ObjectInfo{Key: st.key, Size: size, ETag: `"` + hex.EncodeToString(h.Sum(nil)) + `"`,
 		LastModified: st.capture, ContentType: "application/json"}
 }
 
@@ -340,8 +340,8 @@ func (d *DataSync) typesLocked() []string {
 	return out
 }
 
-// List implements services.ObjectSource.
-func (d *DataSync) List(prefix, after string, limit int) ([]services.ObjectInfo, error) {
+// List implements s3.ObjectSource.
+func (d *DataSync) List(prefix, after string, limit int) ([]s3.ObjectInfo, error) {
 	f := d.f
 	now := d.f.Now()
 	f.Advance(now)
@@ -378,7 +378,7 @@ func (d *DataSync) List(prefix, after string, limit int) ([]services.ObjectInfo,
 	}
 	f.RUnlock()
 	sort.Slice(states, func(i, j int) bool { return states[i].key < states[j].key })
-	out := make([]services.ObjectInfo, len(states))
+	out := make([]s3.ObjectInfo, len(states))
 	for i, st := range states {
 		out[i] = d.info(st)
 	}
@@ -402,16 +402,16 @@ func (d *DataSync) state(key string) (objectState, bool) {
 	return st, ok
 }
 
-// Stat implements services.ObjectSource.
-func (d *DataSync) Stat(key string) (services.ObjectInfo, bool, error) {
+// Stat implements s3.ObjectSource.
+func (d *DataSync) Stat(key string) (s3.ObjectInfo, bool, error) {
 	st, ok := d.state(key)
 	if !ok {
-		return services.ObjectInfo{}, false, nil
+		return s3.ObjectInfo{}, false, nil
 	}
 	return d.info(st), true, nil
 }
 
-// Open implements services.ObjectSource.
+// Open implements s3.ObjectSource.
 func (d *DataSync) Open(key string) (io.ReadCloser, error) {
 	_, rc, ok, err := d.OpenObject(key)
 	if err != nil {
@@ -423,12 +423,12 @@ func (d *DataSync) Open(key string) (io.ReadCloser, error) {
 	return rc, nil
 }
 
-// OpenObject implements services.ObjectOpener: metadata and content come
+// OpenObject implements s3.ObjectOpener: metadata and content come
 // from one look at the fleet.
-func (d *DataSync) OpenObject(key string) (services.ObjectInfo, io.ReadCloser, bool, error) {
+func (d *DataSync) OpenObject(key string) (s3.ObjectInfo, io.ReadCloser, bool, error) {
 	st, ok := d.state(key)
 	if !ok {
-		return services.ObjectInfo{}, nil, false, nil
+		return s3.ObjectInfo{}, nil, false, nil
 	}
 	info := d.info(st)
 	return info, &linesReader{lines: d.rendered(st).lines, sfx: suffix(st)}, true, nil

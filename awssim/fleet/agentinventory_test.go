@@ -171,7 +171,7 @@ func TestBaselineKeepsDistroArch(t *testing.T) {
 		if !ok || p.Value != "s3://"+awssim.ManifestBucket+"/manifests/"+tc.file {
 			t.Errorf("%s: parameter %q", tc.ami, p.Value)
 		}
-		if got, ok := e.Sim.Services().Object(awssim.ManifestBucket, "manifests/"+tc.file); !ok || string(got) != string(doc) {
+		if got, ok := e.Sim.S3().Object(awssim.ManifestBucket, "manifests/"+tc.file); !ok || string(got) != string(doc) {
 			t.Errorf("%s: S3 object differs from the document", tc.ami)
 		}
 		// both decode to the same packages

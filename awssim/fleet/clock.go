@@ -51,3 +51,10 @@ func (c *ManualClock) Set(t time.Time) {
 	}
 	c.mu.Unlock()
 }
+
+// ClockFunc adapts a function to Clock (a fixed time in tests, for
+// example).
+type ClockFunc func() time.Time
+
+// Now implements Clock.
+func (f ClockFunc) Now() time.Time { return f() }

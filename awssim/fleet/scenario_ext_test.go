@@ -44,7 +44,7 @@ func TestLoadScenarioFile(t *testing.T) {
 		t.Fatalf("manifest not published to Parameter Store: %q", p.Value)
 	}
 	if len(m) > fleet.StandardParameterLimit {
-		if got, ok := s.Services().Object(awssim.ManifestBucket, "manifests/ami-0123456789abcdef0.json"); !ok || string(got) != string(m) {
+		if got, ok := s.S3().Object(awssim.ManifestBucket, "manifests/ami-0123456789abcdef0.json"); !ok || string(got) != string(m) {
 			t.Fatal("manifest not in the simulated S3 behind the parameter")
 		}
 	}

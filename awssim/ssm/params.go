@@ -315,7 +315,7 @@ func (s *Service) getParametersByPath(req *wire.Request) (any, *wire.Error) {
 	}
 	rec := in.Recursive != nil && *in.Recursive
 	scope := "GPBP|" + *in.Path + "|" + strconv.FormatBool(rec)
-	cur, ok := s.tok.Resume(scope, deref(in.NextToken))
+	cur, ok := s.tok.Resume(scope, wire.Value(in.NextToken))
 	if !ok {
 		return nil, wire.Errorf(400, "ValidationException", "The specified token isn't valid.")
 	}

@@ -102,18 +102,11 @@ func maxResults(v *int, field string, lo, hi, def int) (int, *wire.Error) {
 // token must have been issued for the same query (scope), else
 // InvalidNextToken.
 func (s *Service) cursor(scope string, token *string) (wire.Cursor, *wire.Error) {
-	c, ok := s.tok.Resume(scope, deref(token))
+	c, ok := s.tok.Resume(scope, wire.Value(token))
 	if !ok {
 		return c, wire.Errorf(400, "InvalidNextToken", "The specified token isn't valid.")
 	}
 	return c, nil
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }
 
 // withNextToken adds a listing's NextToken to its output ("": the last

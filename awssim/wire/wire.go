@@ -167,6 +167,38 @@ func NewRequestID() string {
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
 }
 
+// NewUUID returns a random (version 4) UUID.
+func NewUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
+
+// DecodeJSON decodes a JSON request body into v (an empty body is {}); a
+// body that does not decode is a SerializationException.
+func DecodeJSON(body []byte, v any) *Error {
+	if len(strings.TrimSpace(string(body))) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return Errorf(400, "SerializationException", "cannot decode request body: %v", err)
+	}
+	return nil
+}
+
+// Value returns *p, or the zero value for nil: an optional member of a
+// decoded request.
+func Value[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
+
 // WriteError renders e in the protocol of req.
 func WriteError(w http.ResponseWriter, req *Request, e *Error) {
 	proto := req.Protocol
@@ -364,3 +396,14 @@ func (ops Ops[Out]) Serve(w http.ResponseWriter, req *Request, write func(http.R
 	}
 	write(w, req, out)
 }
+
+// Account is the simulated account and region a service answers for
+// (ARNs, owners, event records), with the clock it stamps times from.
+type Account struct {
+	Clock     func() time.Time
+	Region    string
+	AccountID string
+}
+
+// Now is the account's current time.
+func (a Account) Now() time.Time { return a.Clock() }

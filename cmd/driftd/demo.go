@@ -95,7 +95,7 @@ func (c *demoCmd) run(ctx context.Context, g *Globals) error {
 	}
 	// Publish the golden baselines where image pipelines keep them — S3 and
 	// SSM Parameter Store — and read them back through those sources.
-	sim.Services().CreateBucket(demoBucket)
+	sim.S3().CreateBucket(demoBucket)
 	seed, err := publish.SeedDemo(ctx, baselines.NewS3Client(*awsCfg), ssm.NewFromConfig(*awsCfg), demoBucket, docs)
 	if err != nil {
 		return &ExitError{Code: 2, Err: fmt.Errorf("publishing demo baselines: %w", err)}

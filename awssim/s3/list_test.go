@@ -1,4 +1,4 @@
-package services
+package s3_test
 
 import (
 	"bytes"
@@ -12,30 +12,34 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/driftd/driftd/awssim"
+	"github.com/driftd/driftd/awssim/internal/simtest"
+	sims3 "github.com/driftd/driftd/awssim/s3"
 )
 
 // sliceSource is an ObjectSource over a fixed sorted key list.
 type sliceSource struct{ keys []string }
 
-func (s *sliceSource) List(prefix, after string, limit int) ([]ObjectInfo, error) {
+func (s *sliceSource) List(prefix, after string, limit int) ([]sims3.ObjectInfo, error) {
 	i := sort.SearchStrings(s.keys, prefix)
 	j := sort.Search(len(s.keys), func(k int) bool { return s.keys[k] > after })
 	if j > i {
 		i = j
 	}
-	var out []ObjectInfo
+	var out []sims3.ObjectInfo
 	for ; i < len(s.keys) && len(out) < limit && strings.HasPrefix(s.keys[i], prefix); i++ {
-		out = append(out, ObjectInfo{Key: s.keys[i], Size: int64(len(s.keys[i])), ETag: ETagOf([]byte(s.keys[i]))})
+		out = append(out, sims3.ObjectInfo{Key: s.keys[i], Size: int64(len(s.keys[i])), ETag: sims3.ETagOf([]byte(s.keys[i]))})
 	}
 	return out, nil
 }
 
-func (s *sliceSource) Stat(key string) (ObjectInfo, bool, error) {
+func (s *sliceSource) Stat(key string) (sims3.ObjectInfo, bool, error) {
 	i := sort.SearchStrings(s.keys, key)
 	if i < len(s.keys) && s.keys[i] == key {
-		return ObjectInfo{Key: key, Size: int64(len(key)), ETag: ETagOf([]byte(key))}, true, nil
+		return sims3.ObjectInfo{Key: key, Size: int64(len(key)), ETag: sims3.ETagOf([]byte(key))}, true, nil
 	}
-	return ObjectInfo{}, false, nil
+	return sims3.ObjectInfo{}, false, nil
 }
 
 func (s *sliceSource) Open(key string) (io.ReadCloser, error) {
@@ -92,8 +96,8 @@ func TestS3ListMatchesReference(t *testing.T) {
 	}
 	for seed := uint64(1); seed <= 150; seed++ {
 		r := rand.New(rand.NewPCG(seed, 7))
-		svc := New(Options{Clock: func() time.Time { return time.Unix(0, 0) }})
-		svc.CreateBucket("b")
+		svc := awssim.New(awssim.Options{Clock: awssim.ClockFunc(func() time.Time { return time.Unix(0, 0) })})
+		svc.S3().CreateBucket("b")
 		mounts := []string{"a/", "a/b/", "b:"}[:1+r.IntN(3)]
 		visible := map[string]bool{}
 		owner := func(k string) string { // longest mount prefix of k
@@ -118,11 +122,11 @@ func TestS3ListMatchesReference(t *testing.T) {
 				}
 			}
 			sort.Strings(keys)
-			svc.SetObjectSource("b", m, &sliceSource{keys: keys})
+			svc.S3().SetObjectSource("b", m, &sliceSource{keys: keys})
 		}
 		for n := r.IntN(40); n > 0; n-- {
 			k := randKey(r, []string{"", "a/", "a/b/", "b:"}[r.IntN(4)])
-			svc.PutObject("b", k, []byte("stored"))
+			svc.S3().PutObject("b", k, []byte("stored"))
 			visible[k] = true
 		}
 		var all []string
@@ -130,7 +134,7 @@ func TestS3ListMatchesReference(t *testing.T) {
 			all = append(all, k)
 		}
 		sort.Strings(all)
-		rt := &router{handlers: svc.Handlers()}
+		rt := &simtest.Router{H: svc}
 		for q := 0; q < 6; q++ {
 			prefix := []string{"", "a", "a/", "a/b/", "b", "b:a"}[r.IntN(6)]
 			delim := []string{"", "/", ":", "b/"}[r.IntN(4)]
@@ -194,7 +198,7 @@ func TestS3ListMatchesReference(t *testing.T) {
 	}
 }
 
-func visibleStored(svc *Services, key string) bool {
-	_, ok := svc.Object("b", key)
+func visibleStored(svc *awssim.Sim, key string) bool {
+	_, ok := svc.S3().Object("b", key)
 	return ok
 }

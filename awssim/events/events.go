@@ -1,4 +1,6 @@
-package services
+// Package events serves the simulated region's EventBridge PutEvents
+// (awsJson1_1) and keeps the events it accepted.
+package events
 
 import (
 	"bytes"
@@ -25,8 +27,8 @@ type Event struct {
 	Region       string
 }
 
-type eventsService struct {
-	svc *Services
+type Service struct {
+	acct wire.Account
 
 	mu       sync.Mutex
 	buses    map[string]bool
@@ -35,31 +37,32 @@ type eventsService struct {
 	failCode string
 }
 
-func newEvents(s *Services) *eventsService {
-	return &eventsService{svc: s, buses: map[string]bool{"default": true}}
+// New returns an EventBridge with the default event bus.
+func New(acct wire.Account) *Service {
+	return &Service{acct: acct, buses: map[string]bool{"default": true}}
 }
 
 // CreateEventBus makes a custom event bus exist ("default" always does).
-func (s *Services) CreateEventBus(name string) {
-	s.evb.mu.Lock()
-	defer s.evb.mu.Unlock()
-	s.evb.buses[name] = true
+func (ev *Service) CreateEventBus(name string) {
+	ev.mu.Lock()
+	defer ev.mu.Unlock()
+	ev.buses[name] = true
 }
 
 // Events returns the events accepted so far, in order.
-func (s *Services) Events() []Event {
-	s.evb.mu.Lock()
-	defer s.evb.mu.Unlock()
-	return append([]Event(nil), s.evb.events...)
+func (ev *Service) Events() []Event {
+	ev.mu.Lock()
+	defer ev.mu.Unlock()
+	return append([]Event(nil), ev.events...)
 }
 
 // FailNextEntries makes the next n otherwise valid PutEvents entries fail
 // with ErrorCode code (for example "ThrottlingException" or
 // "InternalFailure"), so a client's retry of failed entries can be tested.
-func (s *Services) FailNextEntries(n int, code string) {
-	s.evb.mu.Lock()
-	defer s.evb.mu.Unlock()
-	s.evb.failN, s.evb.failCode = n, code
+func (ev *Service) FailNextEntries(n int, code string) {
+	ev.mu.Lock()
+	defer ev.mu.Unlock()
+	ev.failN, ev.failCode = n, code
 }
 
 type putEventsEntry struct {
@@ -72,7 +75,7 @@ type putEventsEntry struct {
 	TraceHeader  *string
 }
 
-func (ev *eventsService) serve(w http.ResponseWriter, req *wire.Request) {
+func (ev *Service) ServeAWS(w http.ResponseWriter, req *wire.Request) {
 	if req.Op != "PutEvents" {
 		wire.WriteError(w, req, wire.Errorf(400, "UnknownOperationException", "operation %s is not simulated", req.Op))
 		return
@@ -91,7 +94,7 @@ type putEventsResultEntry struct {
 	ErrorMessage string `json:",omitempty"`
 }
 
-func (ev *eventsService) busName(n *string) (string, bool) {
+func (ev *Service) busName(n *string) (string, bool) {
 	if n == nil || *n == "" {
 		return "default", true
 	}
@@ -102,7 +105,7 @@ func (ev *eventsService) busName(n *string) (string, bool) {
 		if len(parts) != 6 || parts[2] != "events" || !strings.HasPrefix(parts[5], "event-bus/") {
 			return name, false
 		}
-		if parts[3] != ev.svc.opts.Region || parts[4] != ev.svc.opts.AccountID {
+		if parts[3] != ev.acct.Region || parts[4] != ev.acct.AccountID {
 			return name, false
 		}
 		name = strings.TrimPrefix(parts[5], "event-bus/")
@@ -110,12 +113,12 @@ func (ev *eventsService) busName(n *string) (string, bool) {
 	return name, ev.buses[name]
 }
 
-func (ev *eventsService) putEvents(body []byte) (any, *wire.Error) {
+func (ev *Service) putEvents(body []byte) (any, *wire.Error) {
 	var in struct {
 		Entries    []json.RawMessage
 		EndpointId *string
 	}
-	if e := decodeJSON(body, &in); e != nil {
+	if e := wire.DecodeJSON(body, &in); e != nil {
 		return nil, e
 	}
 	if in.EndpointId != nil {
@@ -131,7 +134,7 @@ func (ev *eventsService) putEvents(body []byte) (any, *wire.Error) {
 			return nil, wire.Errorf(400, "SerializationException", "entry %d: %v", i, err)
 		}
 		e := entries[i]
-		total += len(deref(e.Source)) + len(deref(e.DetailType)) + len(deref(e.Detail))
+		total += len(wire.Value(e.Source)) + len(wire.Value(e.DetailType)) + len(wire.Value(e.Detail))
 		for _, r := range e.Resources {
 			total += len(r)
 		}
@@ -158,31 +161,24 @@ func (ev *eventsService) putEvents(body []byte) (any, *wire.Error) {
 			continue
 		}
 		bus, _ := ev.busName(e.EventBusName)
-		t := ev.svc.now().UTC()
+		t := ev.acct.Now().UTC()
 		if e.Time != nil {
 			sec, frac := math.Modf(*e.Time)
 			t = time.Unix(int64(sec), int64(frac*1e9)).UTC()
 		}
-		id := newUUID()
+		id := wire.NewUUID()
 		ev.events = append(ev.events, Event{
 			ID: id, EventBusName: bus, Source: *e.Source, DetailType: *e.DetailType, Detail: *e.Detail,
 			Resources: append([]string(nil), e.Resources...), Time: t,
-			Account: ev.svc.opts.AccountID, Region: ev.svc.opts.Region,
+			Account: ev.acct.AccountID, Region: ev.acct.Region,
 		})
 		results[i] = putEventsResultEntry{EventId: id}
 	}
 	return map[string]any{"FailedEntryCount": failed, "Entries": results}, nil
 }
 
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
-}
-
 // validate returns the per-entry error EventBridge reports for an entry.
-func (ev *eventsService) validate(e putEventsEntry) (code, msg string) {
+func (ev *Service) validate(e putEventsEntry) (code, msg string) {
 	switch {
 	case e.Source == nil || *e.Source == "":
 		return "InvalidArgument", "Parameter Source is not valid. Reason: Source is a required argument."

@@ -1,4 +1,7 @@
-package services
+// Package sns serves the simulated region's SNS (awsQuery): topics,
+// Publish with message attributes, and subscriptions delivering to SQS
+// queues (raw or enveloped, with filter policies).
+package sns
 
 import (
 	"encoding/base64"
@@ -13,24 +16,25 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/driftd/driftd/awssim/sqs"
 	"github.com/driftd/driftd/awssim/wire"
 )
 
-// SNSAttribute is one SNS message attribute.
-type SNSAttribute struct {
+// Attribute is one SNS message attribute.
+type Attribute struct {
 	DataType    string
 	StringValue string
 	BinaryValue []byte
 }
 
-// SNSMessage is a message published to a topic.
-type SNSMessage struct {
+// Message is a message published to a topic.
+type Message struct {
 	MessageID              string
 	TopicArn               string
 	Subject                string
 	Message                string
 	MessageStructure       string
-	Attributes             map[string]SNSAttribute
+	Attributes             map[string]Attribute
 	MessageGroupID         string
 	MessageDeduplicationID string
 	Time                   time.Time
@@ -39,7 +43,7 @@ type SNSMessage struct {
 type snsTopic struct {
 	arn      string
 	fifo     bool
-	messages []SNSMessage
+	messages []Message
 	subs     []*snsSubscription
 }
 
@@ -50,24 +54,28 @@ type snsSubscription struct {
 	filter filterPolicy // nil = everything
 }
 
-type snsService struct {
-	svc    *Services
+type Service struct {
+	acct   wire.Account
+	queues *sqs.Service // subscription endpoints
 	mu     sync.Mutex
 	topics map[string]*snsTopic // by ARN
 	seq    int64
 }
 
-func newSNS(s *Services) *snsService { return &snsService{svc: s, topics: map[string]*snsTopic{}} }
-
-// CreateTopic creates a topic (no error if it exists) and returns its ARN.
-func (s *Services) CreateTopic(name string) string {
-	s.sns.mu.Lock()
-	defer s.sns.mu.Unlock()
-	return s.sns.createLocked(name)
+// New returns an SNS with no topics that delivers to queues.
+func New(acct wire.Account, queues *sqs.Service) *Service {
+	return &Service{acct: acct, queues: queues, topics: map[string]*snsTopic{}}
 }
 
-func (sn *snsService) createLocked(name string) string {
-	arn := "arn:aws:sns:" + sn.svc.opts.Region + ":" + sn.svc.opts.AccountID + ":" + name
+// CreateTopic creates a topic (no error if it exists) and returns its ARN.
+func (sn *Service) CreateTopic(name string) string {
+	sn.mu.Lock()
+	defer sn.mu.Unlock()
+	return sn.createLocked(name)
+}
+
+func (sn *Service) createLocked(name string) string {
+	arn := "arn:aws:sns:" + sn.acct.Region + ":" + sn.acct.AccountID + ":" + name
 	if sn.topics[arn] == nil {
 		sn.topics[arn] = &snsTopic{arn: arn, fifo: strings.HasSuffix(name, ".fifo")}
 	}
@@ -75,14 +83,14 @@ func (sn *snsService) createLocked(name string) string {
 }
 
 // Published returns the messages published to topicArn, oldest first.
-func (s *Services) Published(topicArn string) []SNSMessage {
-	s.sns.mu.Lock()
-	defer s.sns.mu.Unlock()
-	t := s.sns.topics[topicArn]
+func (sn *Service) Published(topicArn string) []Message {
+	sn.mu.Lock()
+	defer sn.mu.Unlock()
+	t := sn.topics[topicArn]
 	if t == nil {
 		return nil
 	}
-	return append([]SNSMessage(nil), t.messages...)
+	return append([]Message(nil), t.messages...)
 }
 
 var topicNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
@@ -91,7 +99,7 @@ func snsInvalid(format string, args ...any) *wire.Error {
 	return wire.Errorf(400, "InvalidParameter", "Invalid parameter: "+format, args...)
 }
 
-func (sn *snsService) serve(w http.ResponseWriter, req *wire.Request) {
+func (sn *Service) ServeAWS(w http.ResponseWriter, req *wire.Request) {
 	var (
 		body []byte
 		e    *wire.Error
@@ -115,7 +123,7 @@ func (sn *snsService) serve(w http.ResponseWriter, req *wire.Request) {
 	wire.WriteQuery(w, req, body)
 }
 
-func (sn *snsService) createTopic(f url.Values) ([]byte, *wire.Error) {
+func (sn *Service) createTopic(f url.Values) ([]byte, *wire.Error) {
 	name := f.Get("Name")
 	base := strings.TrimSuffix(name, ".fifo")
 	if !topicNameRE.MatchString(base) || len(name) > 256 {
@@ -144,7 +152,7 @@ func hasFifoAttr(f url.Values) bool {
 
 // parseSNSAttributes decodes MessageAttributes.entry.N.{Name,Value.DataType,
 // Value.StringValue,Value.BinaryValue}.
-func parseSNSAttributes(f url.Values) (map[string]SNSAttribute, *wire.Error) {
+func parseSNSAttributes(f url.Values) (map[string]Attribute, *wire.Error) {
 	idx := map[int]bool{}
 	for k := range f {
 		rest, ok := strings.CutPrefix(k, "MessageAttributes.entry.")
@@ -169,7 +177,7 @@ func parseSNSAttributes(f url.Values) (map[string]SNSAttribute, *wire.Error) {
 		order = append(order, i)
 	}
 	sort.Ints(order)
-	out := map[string]SNSAttribute{}
+	out := map[string]Attribute{}
 	for _, i := range order {
 		p := fmt.Sprintf("MessageAttributes.entry.%d.", i)
 		name := f.Get(p + "Name")
@@ -187,7 +195,7 @@ func parseSNSAttributes(f url.Values) (map[string]SNSAttribute, *wire.Error) {
 			return nil, snsInvalid("The message attribute '%s' must contain non-empty message attribute type.", name)
 		}
 		base, _, _ := strings.Cut(dt, ".")
-		a := SNSAttribute{DataType: dt}
+		a := Attribute{DataType: dt}
 		switch base {
 		case "String", "Number":
 			sv, ok := f[p+"Value.StringValue"]
@@ -221,7 +229,7 @@ func parseSNSAttributes(f url.Values) (map[string]SNSAttribute, *wire.Error) {
 	return out, nil
 }
 
-func (sn *snsService) publish(f url.Values) ([]byte, *wire.Error) {
+func (sn *Service) publish(f url.Values) ([]byte, *wire.Error) {
 	arn := f.Get("TopicArn")
 	if arn == "" {
 		arn = f.Get("TargetArn")
@@ -261,9 +269,9 @@ func (sn *snsService) publish(f url.Values) ([]byte, *wire.Error) {
 	if !strings.HasPrefix(arn, "arn:aws:sns:") || strings.Count(arn, ":") != 5 {
 		return nil, snsInvalid("TopicArn")
 	}
-	m := SNSMessage{
-		MessageID: newUUID(), TopicArn: arn, Subject: subject, Message: msg[0], MessageStructure: structure,
-		Attributes: attrs, MessageGroupID: f.Get("MessageGroupId"), MessageDeduplicationID: f.Get("MessageDeduplicationId"), Time: sn.svc.now(),
+	m := Message{
+		MessageID: wire.NewUUID(), TopicArn: arn, Subject: subject, Message: msg[0], MessageStructure: structure,
+		Attributes: attrs, MessageGroupID: f.Get("MessageGroupId"), MessageDeduplicationID: f.Get("MessageDeduplicationId"), Time: sn.acct.Now(),
 	}
 	out, subs, e := sn.record(m)
 	if e != nil {
@@ -275,7 +283,7 @@ func (sn *snsService) publish(f url.Values) ([]byte, *wire.Error) {
 
 // record validates m against its topic and captures it; it returns the
 // response members and the subscriptions to deliver to.
-func (sn *snsService) record(m SNSMessage) ([]byte, []*snsSubscription, *wire.Error) {
+func (sn *Service) record(m Message) ([]byte, []*snsSubscription, *wire.Error) {
 	arn := m.TopicArn
 	sn.mu.Lock()
 	defer sn.mu.Unlock()

@@ -1,4 +1,4 @@
-package services
+package awssim_test
 
 import (
 	"flag"
@@ -11,6 +11,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/driftd/driftd/awssim"
+	simib "github.com/driftd/driftd/awssim/imagebuilder"
+	"github.com/driftd/driftd/awssim/internal/simtest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files under testdata/")
@@ -40,15 +44,15 @@ func normalise(s string) string {
 // intentional change and review the diff.
 func TestWireGolden(t *testing.T) {
 	clk := time.Date(2026, 7, 1, 12, 0, 0, 0, time.UTC)
-	svc := New(Options{Clock: func() time.Time { return clk }})
-	svc.CreateQueue("q")
-	svc.CreateTopic("alerts")
-	if err := svc.SetBucketNotification("rds", "q", "AWS:"); err != nil {
+	svc := awssim.New(awssim.Options{Clock: awssim.ClockFunc(func() time.Time { return clk })})
+	svc.SQS().CreateQueue("q")
+	svc.SNS().CreateTopic("alerts")
+	if err := svc.S3().SetBucketNotification("rds", "q", "AWS:"); err != nil {
 		t.Fatal(err)
 	}
-	svc.SetObjectSource("rds", rdsPrefix, newFleetSource(3, 2))
-	svc.PutObject("rds", "AWS:InstanceInformation/accountid=123456789012/region=us-east-1/resourcetype=ManagedInstanceInventory/i-0abc.json", []byte(`{"InstanceId":"i-0abc"}`+"\n"))
-	svc.PutImage(testImageARN, "ami-0123456789abcdef0", []ImagePackage{{"bash", "5.2.15-1.amzn2023"}, {"openssl", "3.0.8-1.amzn2023"}})
+	svc.S3().SetObjectSource("rds", simtest.RDSPrefix, simtest.NewFleetSource(3, 2))
+	svc.S3().PutObject("rds", "AWS:InstanceInformation/accountid=123456789012/region=us-east-1/resourcetype=ManagedInstanceInventory/i-0abc.json", []byte(`{"InstanceId":"i-0abc"}`+"\n"))
+	svc.ImageBuilder().PutImage(simtest.ImageARN, "ami-0123456789abcdef0", []simib.Package{{Name: "bash", Version: "5.2.15-1.amzn2023"}, {Name: "openssl", Version: "3.0.8-1.amzn2023"}})
 	const (
 		q    = `"QueueUrl":"http://127.0.0.1:9/123456789012/q"`
 		form = "application/x-www-form-urlencoded"
@@ -61,8 +65,8 @@ func TestWireGolden(t *testing.T) {
 	}{
 		{"s3_list_delimiter", "GET", "", "", "/rds?list-type=2&delimiter=%2F", "", nil},
 		{"s3_list_page", "GET", "", "", "/rds?list-type=2&prefix=AWS%3AApplication%2F&max-keys=2", "", nil},
-		{"s3_get_range", "GET", "", "", "/rds/" + rdsPrefix + "i-00000000000000001.json", "", map[string]string{"Range": "bytes=0-39"}},
-		{"s3_head", "HEAD", "", "", "/rds/" + rdsPrefix + "i-00000000000000002.json", "", nil},
+		{"s3_get_range", "GET", "", "", "/rds/" + simtest.RDSPrefix + "i-00000000000000001.json", "", map[string]string{"Range": "bytes=0-39"}},
+		{"s3_head", "HEAD", "", "", "/rds/" + simtest.RDSPrefix + "i-00000000000000002.json", "", nil},
 		{"s3_no_such_key", "GET", "", "", "/rds/missing.json", "", nil},
 		{"s3_head_no_such_key", "HEAD", "", "", "/rds/missing.json", "", nil},
 		{"sqs_receive_notifications", "POST", "AmazonSQS.ReceiveMessage", "application/x-amz-json-1.0", "/", `{` + q + `,"MaxNumberOfMessages":10}`, nil},
@@ -71,7 +75,7 @@ func TestWireGolden(t *testing.T) {
 		{"sns_not_found", "POST", "", form, "/", "Action=Publish&Version=2010-03-31&TopicArn=" + topic + "x&Message=hello", nil},
 		{"events_put_partial", "POST", "AWSEvents.PutEvents", "application/x-amz-json-1.1", "/", `{"Entries":[{"Source":"driftd","DetailType":"Drift","Detail":"{\"a\":1}"},{"Source":"driftd","DetailType":"Drift","Detail":"nope"}]}`, nil},
 		{"sts_caller", "POST", "", form, "/", "Action=GetCallerIdentity&Version=2011-06-15", nil},
-		{"ib_list_packages", "POST", "", "application/json", "/ListImagePackages", `{"imageBuildVersionArn":"` + testImageARN + `","maxResults":1}`, nil},
+		{"ib_list_packages", "POST", "", "application/json", "/ListImagePackages", `{"imageBuildVersionArn":"` + simtest.ImageARN + `","maxResults":1}`, nil},
 		{"ib_not_found", "GET", "", "", "/GetImage?imageBuildVersionArn=arn%3Aaws%3Aimagebuilder%3Aus-east-1%3A123456789012%3Aimage%2Fx%2F1.0.0%2F1", "", nil},
 	}
 	for _, tc := range cases {
@@ -87,7 +91,7 @@ func TestWireGolden(t *testing.T) {
 				r.Header.Set(k, v)
 			}
 			w := httptest.NewRecorder()
-			(&router{handlers: svc.Handlers()}).ServeHTTP(w, r)
+			svc.ServeHTTP(w, r)
 			var b strings.Builder
 			fmt.Fprintf(&b, "HTTP %d\n", w.Code)
 			var names []string

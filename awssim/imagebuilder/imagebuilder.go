@@ -1,4 +1,6 @@
-package services
+// Package imagebuilder serves the simulated region's EC2 Image Builder
+// (restJson1): GetImage and ListImagePackages for registered images.
+package imagebuilder
 
 import (
 	"encoding/base64"
@@ -12,8 +14,8 @@ import (
 	"github.com/driftd/driftd/awssim/wire"
 )
 
-// ImagePackage is one package of an Image Builder image (ListImagePackages).
-type ImagePackage struct {
+// Package is one package of an Image Builder image (ListImagePackages).
+type Package struct {
 	Name    string
 	Version string
 }
@@ -21,36 +23,37 @@ type ImagePackage struct {
 type ibImage struct {
 	arn      string
 	amiID    string
-	packages []ImagePackage
+	packages []Package
 	created  time.Time
 }
 
-type imageBuilderService struct {
-	svc      *Services
+type Service struct {
+	acct     wire.Account
 	mu       sync.Mutex
 	images   map[string]*ibImage
 	throttle faultCounter
 }
 
-func newImageBuilder(s *Services) *imageBuilderService {
-	return &imageBuilderService{svc: s, images: map[string]*ibImage{}}
+// New returns an Image Builder with no images.
+func New(acct wire.Account) *Service {
+	return &Service{acct: acct, images: map[string]*ibImage{}}
 }
 
 // PutImage registers (or replaces) an Image Builder image build version
 // whose output AMI is amiID and whose package list is packages.
-func (s *Services) PutImage(arn, amiID string, packages []ImagePackage) {
-	s.ib.mu.Lock()
-	defer s.ib.mu.Unlock()
-	s.ib.images[arn] = &ibImage{arn: arn, amiID: amiID, packages: append([]ImagePackage(nil), packages...), created: s.now()}
+func (ib *Service) PutImage(arn, amiID string, packages []Package) {
+	ib.mu.Lock()
+	defer ib.mu.Unlock()
+	ib.images[arn] = &ibImage{arn: arn, amiID: amiID, packages: append([]Package(nil), packages...), created: ib.acct.Now()}
 }
 
-// ThrottleImageBuilder makes the next n Image Builder calls answer 429
+// Throttle makes the next n Image Builder calls answer 429
 // CallRateLimitExceededException.
-func (s *Services) ThrottleImageBuilder(n int) { s.ib.throttle.set(n) }
+func (ib *Service) Throttle(n int) { ib.throttle.set(n) }
 
 var imageBuildVersionARN = regexp.MustCompile(`^arn:aws[^:]*:imagebuilder:[^:]+:(?:[0-9]{12}|aws):image/([a-z0-9-_]+)/([0-9]+\.[0-9]+\.[0-9]+)/([0-9]+)$`)
 
-func (ib *imageBuilderService) serve(w http.ResponseWriter, req *wire.Request) {
+func (ib *Service) ServeAWS(w http.ResponseWriter, req *wire.Request) {
 	if ib.throttle.take() {
 		wire.WriteError(w, req, wire.Errorf(429, "CallRateLimitExceededException", "Rate exceeded"))
 		return
@@ -78,7 +81,7 @@ func ibInvalid(format string, args ...any) *wire.Error {
 	return wire.Errorf(400, "InvalidRequestException", format, args...)
 }
 
-func (ib *imageBuilderService) lookup(arn string) (*ibImage, *wire.Error) {
+func (ib *Service) lookup(arn string) (*ibImage, *wire.Error) {
 	if arn == "" {
 		return nil, ibInvalid("imageBuildVersionArn is required")
 	}
@@ -98,13 +101,13 @@ func ibToken(arn string, off int) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(strconv.Itoa(off) + "|" + arn))
 }
 
-func (ib *imageBuilderService) listImagePackages(req *wire.Request) (any, *wire.Error) {
+func (ib *Service) listImagePackages(req *wire.Request) (any, *wire.Error) {
 	var in struct {
 		ImageBuildVersionArn *string `json:"imageBuildVersionArn"`
 		MaxResults           *int    `json:"maxResults"`
 		NextToken            *string `json:"nextToken"`
 	}
-	if e := decodeJSON(req.Body, &in); e != nil {
+	if e := wire.DecodeJSON(req.Body, &in); e != nil {
 		return nil, ibInvalid("%s", e.Message)
 	}
 	max := 25
@@ -114,7 +117,7 @@ func (ib *imageBuilderService) listImagePackages(req *wire.Request) (any, *wire.
 		}
 		max = *in.MaxResults
 	}
-	img, e := ib.lookup(deref(in.ImageBuildVersionArn))
+	img, e := ib.lookup(wire.Value(in.ImageBuildVersionArn))
 	if e != nil {
 		return nil, e
 	}
@@ -140,14 +143,14 @@ func (ib *imageBuilderService) listImagePackages(req *wire.Request) (any, *wire.
 	return out, nil
 }
 
-func (ib *imageBuilderService) getImage(req *wire.Request) (any, *wire.Error) {
+func (ib *Service) getImage(req *wire.Request) (any, *wire.Error) {
 	arn := req.HTTP.URL.Query().Get("imageBuildVersionArn")
 	img, e := ib.lookup(arn)
 	if e != nil {
 		return nil, e
 	}
 	m := imageBuildVersionARN.FindStringSubmatch(arn)
-	o := ib.svc.opts
+	o := ib.acct
 	available := map[string]string{"status": "AVAILABLE"}
 	return map[string]any{
 		"requestId": req.ID,
@@ -175,4 +178,26 @@ func (ib *imageBuilderService) getImage(req *wire.Request) (any, *wire.Error) {
 			},
 		},
 	}, nil
+}
+
+// faultCounter is a "fail the next n" hook.
+type faultCounter struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (f *faultCounter) set(n int) {
+	f.mu.Lock()
+	f.n = n
+	f.mu.Unlock()
+}
+
+func (f *faultCounter) take() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.n > 0 {
+		f.n--
+		return true
+	}
+	return false
 }

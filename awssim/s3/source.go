@@ -1,4 +1,4 @@
-package services
+package s3
 
 import (
 	"bytes"

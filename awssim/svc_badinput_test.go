@@ -1,77 +1,20 @@
-package services
+package awssim_test
 
 import (
-	"encoding/json"
-	"encoding/xml"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/driftd/driftd/awssim"
+	simib "github.com/driftd/driftd/awssim/imagebuilder"
+	"github.com/driftd/driftd/awssim/internal/simtest"
 )
 
-// rawCall sends one hand-built request through wire.Parse and the handlers
-// (no SDK), returning status and the error code in the protocol's shape.
-func rawCall(t testing.TB, svc *Services, method, target, contentType, path string, header map[string]string, body string) (int, string, string) {
-	t.Helper()
-	r := httptest.NewRequest(method, "http://127.0.0.1:9"+path, strings.NewReader(body))
-	if target != "" {
-		r.Header.Set("X-Amz-Target", target)
-	}
-	if contentType != "" {
-		r.Header.Set("Content-Type", contentType)
-	}
-	for k, v := range header {
-		r.Header.Set(k, v)
-	}
-	w := httptest.NewRecorder()
-	(&router{handlers: svc.Handlers()}).ServeHTTP(w, r)
-	res := w.Result()
-	b := w.Body.String()
-	return res.StatusCode, errorCode(res, b), b
-}
-
-// errorCode extracts the code an SDK would see.
-func errorCode(res *http.Response, body string) string {
-	if res.StatusCode < 300 {
-		return ""
-	}
-	if q := res.Header.Get("X-Amzn-Query-Error"); q != "" {
-		c, _, _ := strings.Cut(q, ";")
-		return c
-	}
-	if c := res.Header.Get("X-Amzn-Errortype"); c != "" {
-		return c
-	}
-	ct := res.Header.Get("Content-Type")
-	if strings.Contains(ct, "json") {
-		var v struct {
-			Type string `json:"__type"`
-		}
-		_ = json.Unmarshal([]byte(body), &v)
-		if i := strings.Index(v.Type, "#"); i >= 0 {
-			return v.Type[i+1:]
-		}
-		return v.Type
-	}
-	var x struct {
-		Code  string `xml:"Code"`
-		Error struct {
-			Code string `xml:"Code"`
-		} `xml:"Error"`
-	}
-	_ = xml.Unmarshal([]byte(body), &x)
-	if x.Code != "" {
-		return x.Code
-	}
-	return x.Error.Code
-}
-
 func TestBadInput(t *testing.T) {
-	svc := New(Options{})
-	svc.CreateBucket("bkt")
-	svc.CreateQueue("q")
-	topic := svc.CreateTopic("t")
-	svc.PutImage(testImageARN, "ami-1", []ImagePackage{{"a", "1"}})
+	svc := awssim.New(awssim.Options{})
+	svc.S3().CreateBucket("bkt")
+	svc.SQS().CreateQueue("q")
+	topic := svc.SNS().CreateTopic("t")
+	svc.ImageBuilder().PutImage(simtest.ImageARN, "ami-1", []simib.Package{{Name: "a", Version: "1"}})
 	const (
 		sqsJSON = "application/x-amz-json-1.0"
 		evJSON  = "application/x-amz-json-1.1"
@@ -138,7 +81,7 @@ func TestBadInput(t *testing.T) {
 		{"s3 multipart", "POST", "", "", "/bkt/k?uploads", nil, "", 501, "NotImplemented"},
 		// Image Builder (restJson1)
 		{"ib malformed json", "POST", "", "application/json", "/ListImagePackages", nil, `{"imageBuildVersionArn":`, 400, "InvalidRequestException"},
-		{"ib maxResults wrong type", "POST", "", "application/json", "/ListImagePackages", nil, `{"imageBuildVersionArn":"` + testImageARN + `","maxResults":"5"}`, 400, "InvalidRequestException"},
+		{"ib maxResults wrong type", "POST", "", "application/json", "/ListImagePackages", nil, `{"imageBuildVersionArn":"` + simtest.ImageARN + `","maxResults":"5"}`, 400, "InvalidRequestException"},
 		{"ib missing arn", "POST", "", "application/json", "/ListImagePackages", nil, `{}`, 400, "InvalidRequestException"},
 		{"ib get image missing arn", "GET", "", "", "/GetImage", nil, "", 400, "InvalidRequestException"},
 		{"ib unknown route", "GET", "", "", "/GetImagePipeline?imagePipelineArn=x", nil, "", 404, "UnknownOperationException"},
@@ -146,30 +89,16 @@ func TestBadInput(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			st, code, body := rawCall(t, svc, tc.method, tc.target, tc.ct, tc.p, tc.hdr, tc.body)
+			st, code, body := simtest.RawCall(t, svc, tc.method, tc.target, tc.ct, tc.p, tc.hdr, tc.body)
 			if st != tc.wantStatus || code != tc.wantCode {
 				t.Errorf("got %d %s, want %d %s; body %.300s", st, code, tc.wantStatus, tc.wantCode, body)
 			}
 		})
 	}
-	if _, ok := svc.Object("bkt", "k"); ok {
+	if _, ok := svc.S3().Object("bkt", "k"); ok {
 		t.Error("a rejected PutObject stored the object")
 	}
-	if n := len(svc.Published(topic)); n != 0 {
+	if n := len(svc.SNS().Published(topic)); n != 0 {
 		t.Errorf("%d rejected publishes captured", n)
-	}
-}
-
-func TestS3AWSChunkedUpload(t *testing.T) {
-	svc := New(Options{})
-	svc.CreateBucket("bkt")
-	body := "5;chunk-signature=abc\r\nhello\r\n6;chunk-signature=def\r\n world\r\n0;chunk-signature=0\r\nx-amz-checksum-crc32:AAAAAA==\r\n\r\n"
-	st, code, resp := rawCall(t, svc, "PUT", "", "", "/bkt/chunked", map[string]string{
-		"Content-Encoding": "aws-chunked", "X-Amz-Decoded-Content-Length": "11", "X-Amz-Content-Sha256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER"}, body)
-	if st != 200 {
-		t.Fatalf("PutObject aws-chunked: %d %s %s", st, code, resp)
-	}
-	if got, _ := svc.Object("bkt", "chunked"); string(got) != "hello world" {
-		t.Errorf("stored %q", got)
 	}
 }

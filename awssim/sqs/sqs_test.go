@@ -1,6 +1,8 @@
-package services
+package sqs_test
 
 import (
+	"crypto/md5"
+	"encoding/hex"
 	"errors"
 	"sync"
 	"testing"
@@ -9,31 +11,34 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/driftd/driftd/awssim"
+	"github.com/driftd/driftd/awssim/internal/simtest"
 )
 
 func TestSQSLifecycle(t *testing.T) {
 	clk := &syncClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	e := newEnv(t, Options{Clock: clk.Now})
-	cx := ctx(t)
-	cq, err := e.sqs.CreateQueue(cx, &sqs.CreateQueueInput{QueueName: aws.String("work"), Attributes: map[string]string{"VisibilityTimeout": "60"}})
+	e := simtest.NewServices(t, awssim.Options{Clock: awssim.ClockFunc(clk.Now)})
+	cx := simtest.Ctx(t)
+	cq, err := e.SQS.CreateQueue(cx, &sqs.CreateQueueInput{QueueName: aws.String("work"), Attributes: map[string]string{"VisibilityTimeout": "60"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// idempotent with the same attributes, an error with different ones
-	if _, err := e.sqs.CreateQueue(cx, &sqs.CreateQueueInput{QueueName: aws.String("work"), Attributes: map[string]string{"VisibilityTimeout": "60"}}); err != nil {
+	if _, err := e.SQS.CreateQueue(cx, &sqs.CreateQueueInput{QueueName: aws.String("work"), Attributes: map[string]string{"VisibilityTimeout": "60"}}); err != nil {
 		t.Errorf("CreateQueue again: %v", err)
 	}
-	_, err = e.sqs.CreateQueue(cx, &sqs.CreateQueueInput{QueueName: aws.String("work"), Attributes: map[string]string{"VisibilityTimeout": "61"}})
+	_, err = e.SQS.CreateQueue(cx, &sqs.CreateQueueInput{QueueName: aws.String("work"), Attributes: map[string]string{"VisibilityTimeout": "61"}})
 	var exists *sqstypes.QueueNameExists
 	if !errors.As(err, &exists) {
 		t.Errorf("CreateQueue with other attributes: %v, want QueueNameExists", err)
 	}
-	gq, err := e.sqs.GetQueueUrl(cx, &sqs.GetQueueUrlInput{QueueName: aws.String("work")})
+	gq, err := e.SQS.GetQueueUrl(cx, &sqs.GetQueueUrlInput{QueueName: aws.String("work")})
 	if err != nil || aws.ToString(gq.QueueUrl) != aws.ToString(cq.QueueUrl) {
 		t.Fatalf("GetQueueUrl = %v, %v; want %s", aws.ToString(gq.QueueUrl), err, aws.ToString(cq.QueueUrl))
 	}
 	q := cq.QueueUrl
-	sent, err := e.sqs.SendMessage(cx, &sqs.SendMessageInput{QueueUrl: q, MessageBody: aws.String("hello"),
+	sent, err := e.SQS.SendMessage(cx, &sqs.SendMessageInput{QueueUrl: q, MessageBody: aws.String("hello"),
 		MessageAttributes: map[string]sqstypes.MessageAttributeValue{
 			"kind": {DataType: aws.String("String"), StringValue: aws.String("drift")},
 			"n":    {DataType: aws.String("Number"), StringValue: aws.String("3")},
@@ -45,7 +50,7 @@ func TestSQSLifecycle(t *testing.T) {
 	if aws.ToString(sent.MD5OfMessageBody) != md5Hex("hello") || aws.ToString(sent.MD5OfMessageAttributes) == "" {
 		t.Errorf("SendMessage digests %s %s", aws.ToString(sent.MD5OfMessageBody), aws.ToString(sent.MD5OfMessageAttributes))
 	}
-	recv, err := e.sqs.ReceiveMessage(cx, &sqs.ReceiveMessageInput{QueueUrl: q, MaxNumberOfMessages: 10,
+	recv, err := e.SQS.ReceiveMessage(cx, &sqs.ReceiveMessageInput{QueueUrl: q, MaxNumberOfMessages: 10,
 		MessageAttributeNames:       []string{"All"},
 		MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{"ApproximateReceiveCount"}})
 	if err != nil {
@@ -61,41 +66,41 @@ func TestSQSLifecycle(t *testing.T) {
 		t.Errorf("message %+v", m)
 	}
 	// in flight: invisible until the visibility timeout passes
-	if r, _ := e.sqs.ReceiveMessage(cx, &sqs.ReceiveMessageInput{QueueUrl: q}); len(r.Messages) != 0 {
+	if r, _ := e.SQS.ReceiveMessage(cx, &sqs.ReceiveMessageInput{QueueUrl: q}); len(r.Messages) != 0 {
 		t.Error("in-flight message received again")
 	}
 	clk.Add(61 * time.Second)
-	r2, err := e.sqs.ReceiveMessage(cx, &sqs.ReceiveMessageInput{QueueUrl: q, MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{"All"}})
+	r2, err := e.SQS.ReceiveMessage(cx, &sqs.ReceiveMessageInput{QueueUrl: q, MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{"All"}})
 	if err != nil || len(r2.Messages) != 1 || r2.Messages[0].Attributes["ApproximateReceiveCount"] != "2" {
 		t.Fatalf("after the visibility timeout: %+v %v", r2, err)
 	}
 	// the old receipt handle is stale: deleting with it does not delete
-	if _, err := e.sqs.DeleteMessage(cx, &sqs.DeleteMessageInput{QueueUrl: q, ReceiptHandle: m.ReceiptHandle}); err != nil {
+	if _, err := e.SQS.DeleteMessage(cx, &sqs.DeleteMessageInput{QueueUrl: q, ReceiptHandle: m.ReceiptHandle}); err != nil {
 		t.Errorf("DeleteMessage with a stale handle: %v", err)
 	}
-	if n := len(e.svc.SQSMessages("work")); n != 1 {
+	if n := len(e.Sim.SQS().Messages("work")); n != 1 {
 		t.Errorf("stale handle deleted the message (%d left)", n)
 	}
 	// ChangeMessageVisibility to 0 makes it receivable at once
-	if _, err := e.sqs.ChangeMessageVisibility(cx, &sqs.ChangeMessageVisibilityInput{QueueUrl: q, ReceiptHandle: r2.Messages[0].ReceiptHandle, VisibilityTimeout: 0}); err != nil {
+	if _, err := e.SQS.ChangeMessageVisibility(cx, &sqs.ChangeMessageVisibilityInput{QueueUrl: q, ReceiptHandle: r2.Messages[0].ReceiptHandle, VisibilityTimeout: 0}); err != nil {
 		t.Fatal(err)
 	}
-	r3, err := e.sqs.ReceiveMessage(cx, &sqs.ReceiveMessageInput{QueueUrl: q, VisibilityTimeout: 5})
+	r3, err := e.SQS.ReceiveMessage(cx, &sqs.ReceiveMessageInput{QueueUrl: q, VisibilityTimeout: 5})
 	if err != nil || len(r3.Messages) != 1 {
 		t.Fatalf("after ChangeMessageVisibility(0): %+v %v", r3, err)
 	}
-	_, err = e.sqs.ChangeMessageVisibility(cx, &sqs.ChangeMessageVisibilityInput{QueueUrl: q, ReceiptHandle: r2.Messages[0].ReceiptHandle, VisibilityTimeout: 10})
+	_, err = e.SQS.ChangeMessageVisibility(cx, &sqs.ChangeMessageVisibilityInput{QueueUrl: q, ReceiptHandle: r2.Messages[0].ReceiptHandle, VisibilityTimeout: 10})
 	var notInflight *sqstypes.MessageNotInflight
 	if !errors.As(err, &notInflight) {
 		t.Errorf("ChangeMessageVisibility with a stale handle: %v, want MessageNotInflight", err)
 	}
-	if _, err := e.sqs.DeleteMessage(cx, &sqs.DeleteMessageInput{QueueUrl: q, ReceiptHandle: r3.Messages[0].ReceiptHandle}); err != nil {
+	if _, err := e.SQS.DeleteMessage(cx, &sqs.DeleteMessageInput{QueueUrl: q, ReceiptHandle: r3.Messages[0].ReceiptHandle}); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(e.svc.SQSMessages("work")); n != 0 {
+	if n := len(e.Sim.SQS().Messages("work")); n != 0 {
 		t.Errorf("%d messages left after DeleteMessage", n)
 	}
-	_, err = e.sqs.DeleteMessage(cx, &sqs.DeleteMessageInput{QueueUrl: q, ReceiptHandle: aws.String("garbage!")})
+	_, err = e.SQS.DeleteMessage(cx, &sqs.DeleteMessageInput{QueueUrl: q, ReceiptHandle: aws.String("garbage!")})
 	var badHandle *sqstypes.ReceiptHandleIsInvalid
 	if !errors.As(err, &badHandle) {
 		t.Errorf("DeleteMessage with a malformed handle: %v", err)
@@ -103,11 +108,11 @@ func TestSQSLifecycle(t *testing.T) {
 
 	// batch delete
 	for i := 0; i < 3; i++ {
-		if _, err := e.sqs.SendMessage(cx, &sqs.SendMessageInput{QueueUrl: q, MessageBody: aws.String("b")}); err != nil {
+		if _, err := e.SQS.SendMessage(cx, &sqs.SendMessageInput{QueueUrl: q, MessageBody: aws.String("b")}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	rb, err := e.sqs.ReceiveMessage(cx, &sqs.ReceiveMessageInput{QueueUrl: q, MaxNumberOfMessages: 10})
+	rb, err := e.SQS.ReceiveMessage(cx, &sqs.ReceiveMessageInput{QueueUrl: q, MaxNumberOfMessages: 10})
 	if err != nil || len(rb.Messages) != 3 {
 		t.Fatalf("batch receive: %d, %v", len(rb.Messages), err)
 	}
@@ -115,17 +120,17 @@ func TestSQSLifecycle(t *testing.T) {
 	for i, m := range rb.Messages {
 		entries = append(entries, sqstypes.DeleteMessageBatchRequestEntry{Id: aws.String(string(rune('a' + i))), ReceiptHandle: m.ReceiptHandle})
 	}
-	db, err := e.sqs.DeleteMessageBatch(cx, &sqs.DeleteMessageBatchInput{QueueUrl: q, Entries: entries})
+	db, err := e.SQS.DeleteMessageBatch(cx, &sqs.DeleteMessageBatchInput{QueueUrl: q, Entries: entries})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(db.Successful) != 3 || len(db.Failed) != 1 || aws.ToString(db.Failed[0].Id) != "bad" || aws.ToString(db.Failed[0].Code) != "ReceiptHandleIsInvalid" {
 		t.Errorf("DeleteMessageBatch = %+v", db)
 	}
-	if n := len(e.svc.SQSMessages("work")); n != 0 {
+	if n := len(e.Sim.SQS().Messages("work")); n != 0 {
 		t.Errorf("%d messages left after DeleteMessageBatch", n)
 	}
-	_, err = e.sqs.DeleteMessageBatch(cx, &sqs.DeleteMessageBatchInput{QueueUrl: q, Entries: []sqstypes.DeleteMessageBatchRequestEntry{
+	_, err = e.SQS.DeleteMessageBatch(cx, &sqs.DeleteMessageBatchInput{QueueUrl: q, Entries: []sqstypes.DeleteMessageBatchRequestEntry{
 		{Id: aws.String("x"), ReceiptHandle: aws.String("a")}, {Id: aws.String("x"), ReceiptHandle: aws.String("b")}}})
 	var notDistinct *sqstypes.BatchEntryIdsNotDistinct
 	if !errors.As(err, &notDistinct) {
@@ -152,78 +157,78 @@ func (c *syncClock) Add(d time.Duration) {
 }
 
 func TestSQSErrors(t *testing.T) {
-	e := newEnv(t, Options{})
-	cx := ctx(t)
-	_, err := e.sqs.GetQueueUrl(cx, &sqs.GetQueueUrlInput{QueueName: aws.String("missing")})
+	e := simtest.NewServices(t, awssim.Options{})
+	cx := simtest.Ctx(t)
+	_, err := e.SQS.GetQueueUrl(cx, &sqs.GetQueueUrlInput{QueueName: aws.String("missing")})
 	var qdne *sqstypes.QueueDoesNotExist
 	if !errors.As(err, &qdne) {
 		t.Fatalf("GetQueueUrl missing: %v, want *sqstypes.QueueDoesNotExist", err)
 	}
 	// The query-compatible code is what callers match on.
-	assertAPIError(t, err, "AWS.SimpleQueueService.NonExistentQueue", 400)
-	bogus := aws.String(e.url + "/123456789012/missing")
-	_, err = e.sqs.SendMessage(cx, &sqs.SendMessageInput{QueueUrl: bogus, MessageBody: aws.String("x")})
+	simtest.AssertAPIError(t, err, "AWS.SimpleQueueService.NonExistentQueue", 400)
+	bogus := aws.String(e.URL + "/123456789012/missing")
+	_, err = e.SQS.SendMessage(cx, &sqs.SendMessageInput{QueueUrl: bogus, MessageBody: aws.String("x")})
 	if !errors.As(err, &qdne) {
 		t.Errorf("SendMessage to a missing queue: %v", err)
 	}
-	e.svc.CreateQueue("q")
-	q := aws.String(e.url + "/123456789012/q")
+	e.Sim.SQS().CreateQueue("q")
+	q := aws.String(e.URL + "/123456789012/q")
 	cases := []struct {
 		name string
 		call func() error
 		code string
 	}{
 		{"MaxNumberOfMessages 11", func() error {
-			_, err := e.sqs.ReceiveMessage(cx, &sqs.ReceiveMessageInput{QueueUrl: q, MaxNumberOfMessages: 11})
+			_, err := e.SQS.ReceiveMessage(cx, &sqs.ReceiveMessageInput{QueueUrl: q, MaxNumberOfMessages: 11})
 			return err
 		}, "InvalidParameterValue"},
 		{"MaxNumberOfMessages -1", func() error {
-			_, err := e.sqs.ReceiveMessage(cx, &sqs.ReceiveMessageInput{QueueUrl: q, MaxNumberOfMessages: -1})
+			_, err := e.SQS.ReceiveMessage(cx, &sqs.ReceiveMessageInput{QueueUrl: q, MaxNumberOfMessages: -1})
 			return err
 		}, "InvalidParameterValue"},
 		{"WaitTimeSeconds 21", func() error {
-			_, err := e.sqs.ReceiveMessage(cx, &sqs.ReceiveMessageInput{QueueUrl: q, WaitTimeSeconds: 21})
+			_, err := e.SQS.ReceiveMessage(cx, &sqs.ReceiveMessageInput{QueueUrl: q, WaitTimeSeconds: 21})
 			return err
 		}, "InvalidParameterValue"},
 		{"VisibilityTimeout 43201", func() error {
-			_, err := e.sqs.ReceiveMessage(cx, &sqs.ReceiveMessageInput{QueueUrl: q, VisibilityTimeout: 43201})
+			_, err := e.SQS.ReceiveMessage(cx, &sqs.ReceiveMessageInput{QueueUrl: q, VisibilityTimeout: 43201})
 			return err
 		}, "InvalidParameterValue"},
 		{"bad queue name", func() error {
-			_, err := e.sqs.CreateQueue(cx, &sqs.CreateQueueInput{QueueName: aws.String("no spaces")})
+			_, err := e.SQS.CreateQueue(cx, &sqs.CreateQueueInput{QueueName: aws.String("no spaces")})
 			return err
 		}, "InvalidParameterValue"},
 		{"unknown attribute", func() error {
-			_, err := e.sqs.CreateQueue(cx, &sqs.CreateQueueInput{QueueName: aws.String("x"), Attributes: map[string]string{"Bogus": "1"}})
+			_, err := e.SQS.CreateQueue(cx, &sqs.CreateQueueInput{QueueName: aws.String("x"), Attributes: map[string]string{"Bogus": "1"}})
 			return err
 		}, "InvalidAttributeName"},
 		{"attribute out of range", func() error {
-			_, err := e.sqs.CreateQueue(cx, &sqs.CreateQueueInput{QueueName: aws.String("x"), Attributes: map[string]string{"ReceiveMessageWaitTimeSeconds": "30"}})
+			_, err := e.SQS.CreateQueue(cx, &sqs.CreateQueueInput{QueueName: aws.String("x"), Attributes: map[string]string{"ReceiveMessageWaitTimeSeconds": "30"}})
 			return err
 		}, "InvalidAttributeValue"},
 		{"invalid body character", func() error {
-			_, err := e.sqs.SendMessage(cx, &sqs.SendMessageInput{QueueUrl: q, MessageBody: aws.String("bad\x01")})
+			_, err := e.SQS.SendMessage(cx, &sqs.SendMessageInput{QueueUrl: q, MessageBody: aws.String("bad\x01")})
 			return err
 		}, "InvalidMessageContents"},
 		{"empty batch", func() error {
-			_, err := e.sqs.DeleteMessageBatch(cx, &sqs.DeleteMessageBatchInput{QueueUrl: q, Entries: []sqstypes.DeleteMessageBatchRequestEntry{}})
+			_, err := e.SQS.DeleteMessageBatch(cx, &sqs.DeleteMessageBatchInput{QueueUrl: q, Entries: []sqstypes.DeleteMessageBatchRequestEntry{}})
 			return err
 		}, "AWS.SimpleQueueService.EmptyBatchRequest"},
 	}
 	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) { assertAPIError(t, tc.call(), tc.code, 400) })
+		t.Run(tc.name, func(t *testing.T) { simtest.AssertAPIError(t, tc.call(), tc.code, 400) })
 	}
 }
 
 func TestSQSLongPolling(t *testing.T) {
-	e := newEnv(t, Options{})
-	cx := ctx(t)
-	e.svc.CreateQueue("lp")
-	q := aws.String(e.url + "/123456789012/lp")
+	e := simtest.NewServices(t, awssim.Options{})
+	cx := simtest.Ctx(t)
+	e.Sim.SQS().CreateQueue("lp")
+	q := aws.String(e.URL + "/123456789012/lp")
 
 	// no message: returns empty after WaitTimeSeconds
 	start := time.Now()
-	out, err := e.sqs.ReceiveMessage(cx, &sqs.ReceiveMessageInput{QueueUrl: q, WaitTimeSeconds: 1})
+	out, err := e.SQS.ReceiveMessage(cx, &sqs.ReceiveMessageInput{QueueUrl: q, WaitTimeSeconds: 1})
 	el := time.Since(start)
 	if err != nil || len(out.Messages) != 0 {
 		t.Fatalf("empty long poll: %+v %v", out, err)
@@ -241,7 +246,7 @@ func TestSQSLongPolling(t *testing.T) {
 	done := make(chan result, 1)
 	start = time.Now()
 	go func() {
-		out, err := e.sqs.ReceiveMessage(cx, &sqs.ReceiveMessageInput{QueueUrl: q, WaitTimeSeconds: 20})
+		out, err := e.SQS.ReceiveMessage(cx, &sqs.ReceiveMessageInput{QueueUrl: q, WaitTimeSeconds: 20})
 		r := result{el: time.Since(start), err: err}
 		if out != nil {
 			r.n = len(out.Messages)
@@ -249,7 +254,7 @@ func TestSQSLongPolling(t *testing.T) {
 		done <- r
 	}()
 	time.Sleep(200 * time.Millisecond)
-	if _, err := e.sqs.SendMessage(cx, &sqs.SendMessageInput{QueueUrl: q, MessageBody: aws.String("wake")}); err != nil {
+	if _, err := e.SQS.SendMessage(cx, &sqs.SendMessageInput{QueueUrl: q, MessageBody: aws.String("wake")}); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -266,20 +271,26 @@ func TestSQSLongPolling(t *testing.T) {
 	}
 
 	// a message becoming visible again wakes a poller too
-	e.svc.CreateQueue("vis")
-	vq := aws.String(e.url + "/123456789012/vis")
-	if _, err := e.sqs.SendMessage(cx, &sqs.SendMessageInput{QueueUrl: vq, MessageBody: aws.String("v")}); err != nil {
+	e.Sim.SQS().CreateQueue("vis")
+	vq := aws.String(e.URL + "/123456789012/vis")
+	if _, err := e.SQS.SendMessage(cx, &sqs.SendMessageInput{QueueUrl: vq, MessageBody: aws.String("v")}); err != nil {
 		t.Fatal(err)
 	}
-	if r, err := e.sqs.ReceiveMessage(cx, &sqs.ReceiveMessageInput{QueueUrl: vq, VisibilityTimeout: 1}); err != nil || len(r.Messages) != 1 {
+	if r, err := e.SQS.ReceiveMessage(cx, &sqs.ReceiveMessageInput{QueueUrl: vq, VisibilityTimeout: 1}); err != nil || len(r.Messages) != 1 {
 		t.Fatalf("receive: %v", err)
 	}
 	start = time.Now()
-	r, err := e.sqs.ReceiveMessage(cx, &sqs.ReceiveMessageInput{QueueUrl: vq, WaitTimeSeconds: 5})
+	r, err := e.SQS.ReceiveMessage(cx, &sqs.ReceiveMessageInput{QueueUrl: vq, WaitTimeSeconds: 5})
 	if err != nil || len(r.Messages) != 1 {
 		t.Fatalf("receive after visibility timeout: %+v %v", r, err)
 	}
 	if el := time.Since(start); el > 2500*time.Millisecond {
 		t.Errorf("re-visible message delivered after %v, want ~1s", el)
 	}
+}
+
+// md5Hex is the MD5 digest SQS reports for a message body.
+func md5Hex(s string) string {
+	sum := md5.Sum([]byte(s))
+	return hex.EncodeToString(sum[:])
 }

@@ -1,4 +1,8 @@
-package services
+// Package s3 serves the simulated region's S3 (restXml, path- and
+// virtual-hosted-style): buckets, stored objects and virtual objects
+// rendered on demand by an ObjectSource, ListObjectsV2, conditional and
+// ranged GETs, and event notifications to SQS.
+package s3
 
 import (
 	"bytes"
@@ -22,6 +26,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/driftd/driftd/awssim/sqs"
 	"github.com/driftd/driftd/awssim/wire"
 )
 
@@ -108,32 +113,38 @@ type s3Bucket struct {
 	denied  []string // key prefixes answering AccessDenied
 }
 
-type s3Service struct {
-	svc *Services
+type Service struct {
+	acct          wire.Account
+	queues        *sqs.Service // event notification targets
+	vhostSuffixes []string
 
 	mu      sync.Mutex
 	buckets map[string]*s3Bucket
 	seq     uint64
 }
 
-func newS3(s *Services) *s3Service {
-	return &s3Service{svc: s, buckets: map[string]*s3Bucket{}}
+// New returns an S3 with no buckets that sends event notifications to
+// queues. Requests are virtual-hosted-style (bucket.<suffix>) under the host
+// names vhostSuffixes (without port); "localhost" and hosts containing "s3."
+// are always recognised.
+func New(acct wire.Account, queues *sqs.Service, vhostSuffixes []string) *Service {
+	return &Service{acct: acct, queues: queues, vhostSuffixes: vhostSuffixes, buckets: map[string]*s3Bucket{}}
 }
 
 // ---------------------------------------------------------------------------
 // Go API (hooks)
 
 // CreateBucket creates a bucket (no error if it exists).
-func (s *Services) CreateBucket(name string) {
-	s.s3.mu.Lock()
-	defer s.s3.mu.Unlock()
-	s.s3.bucketLocked(name, true)
+func (s3s *Service) CreateBucket(name string) {
+	s3s.mu.Lock()
+	defer s3s.mu.Unlock()
+	s3s.bucketLocked(name, true)
 }
 
-func (s3s *s3Service) bucketLocked(name string, create bool) *s3Bucket {
+func (s3s *Service) bucketLocked(name string, create bool) *s3Bucket {
 	b := s3s.buckets[name]
 	if b == nil && create {
-		b = &s3Bucket{name: name, created: s3s.svc.now(), objects: map[string]*s3Object{}}
+		b = &s3Bucket{name: name, created: s3s.acct.Now(), objects: map[string]*s3Object{}}
 		s3s.buckets[name] = b
 	}
 	return b
@@ -141,20 +152,20 @@ func (s3s *s3Service) bucketLocked(name string, create bool) *s3Bucket {
 
 // PutObject stores an object (creating the bucket if needed) and sends the
 // bucket's event notifications, like an S3 PutObject. It returns the ETag.
-func (s *Services) PutObject(bucket, key string, data []byte) string {
-	s.s3.mu.Lock()
-	b := s.s3.bucketLocked(bucket, true)
-	obj := s.s3.putLocked(b, key, bytes.Clone(data), "", nil)
-	s.s3.mu.Unlock()
-	s.s3.notifyEvent(bucket, "ObjectCreated:Put", ObjectInfo{Key: key, Size: int64(len(data)), ETag: obj.etag})
+func (s3s *Service) PutObject(bucket, key string, data []byte) string {
+	s3s.mu.Lock()
+	b := s3s.bucketLocked(bucket, true)
+	obj := s3s.putLocked(b, key, bytes.Clone(data), "", nil)
+	s3s.mu.Unlock()
+	s3s.notifyEvent(bucket, "ObjectCreated:Put", ObjectInfo{Key: key, Size: int64(len(data)), ETag: obj.etag})
 	return obj.etag
 }
 
 // Object returns a stored (not virtual) object's content.
-func (s *Services) Object(bucket, key string) ([]byte, bool) {
-	s.s3.mu.Lock()
-	defer s.s3.mu.Unlock()
-	b := s.s3.buckets[bucket]
+func (s3s *Service) Object(bucket, key string) ([]byte, bool) {
+	s3s.mu.Lock()
+	defer s3s.mu.Unlock()
+	b := s3s.buckets[bucket]
 	if b == nil || b.objects[key] == nil {
 		return nil, false
 	}
@@ -164,10 +175,10 @@ func (s *Services) Object(bucket, key string) ([]byte, bool) {
 // SetObjectSource mounts src as the provider of virtual objects whose keys
 // start with prefix in bucket (creating the bucket if needed). Stored objects
 // with the same key take precedence. A nil src removes the mount.
-func (s *Services) SetObjectSource(bucket, prefix string, src ObjectSource) {
-	s.s3.mu.Lock()
-	defer s.s3.mu.Unlock()
-	b := s.s3.bucketLocked(bucket, true)
+func (s3s *Service) SetObjectSource(bucket, prefix string, src ObjectSource) {
+	s3s.mu.Lock()
+	defer s3s.mu.Unlock()
+	b := s3s.bucketLocked(bucket, true)
 	mounts := b.mounts[:0:0]
 	for _, m := range b.mounts {
 		if m.prefix != prefix {
@@ -184,10 +195,10 @@ func (s *Services) SetObjectSource(bucket, prefix string, src ObjectSource) {
 // SetAccessDenied makes every request on keys under prefix in bucket (and
 // listings within it; "" = the whole bucket) answer 403 AccessDenied, as a
 // missing IAM permission or a bucket policy would.
-func (s *Services) SetAccessDenied(bucket, prefix string, denied bool) {
-	s.s3.mu.Lock()
-	defer s.s3.mu.Unlock()
-	b := s.s3.bucketLocked(bucket, true)
+func (s3s *Service) SetAccessDenied(bucket, prefix string, denied bool) {
+	s3s.mu.Lock()
+	defer s3s.mu.Unlock()
+	b := s3s.bucketLocked(bucket, true)
 	out := b.denied[:0:0]
 	for _, p := range b.denied {
 		if p != prefix {
@@ -204,15 +215,15 @@ func (s *Services) SetAccessDenied(bucket, prefix string, denied bool) {
 // queueName for every object created or removed under prefix in bucket
 // (creating the bucket if needed). Like S3, it first delivers an
 // "s3:TestEvent" message to the queue. The queue must exist.
-func (s *Services) SetBucketNotification(bucket, queueName, prefix string) error {
-	if !s.sqs.exists(queueName) {
+func (s3s *Service) SetBucketNotification(bucket, queueName, prefix string) error {
+	if !s3s.queues.Exists(queueName) {
 		return fmt.Errorf("s3 notification: queue %q does not exist", queueName)
 	}
-	s.s3.mu.Lock()
-	b := s.s3.bucketLocked(bucket, true)
+	s3s.mu.Lock()
+	b := s3s.bucketLocked(bucket, true)
 	b.notify = append(b.notify, s3Notify{queue: queueName, prefix: prefix})
-	s.s3.mu.Unlock()
-	now := s.now().UTC()
+	s3s.mu.Unlock()
+	now := s3s.acct.Now().UTC()
 	test, _ := json.Marshal(map[string]string{
 		"Service":   "Amazon S3",
 		"Event":     "s3:TestEvent",
@@ -221,22 +232,22 @@ func (s *Services) SetBucketNotification(bucket, queueName, prefix string) error
 		"RequestId": strings.ToUpper(strings.ReplaceAll(wire.NewRequestID(), "-", ""))[:16],
 		"HostId":    "driftd-awssim",
 	})
-	s.sqs.enqueue(queueName, string(test))
+	s3s.queues.Enqueue(queueName, string(test))
 	return nil
 }
 
 // NotifyObjectChanged sends the bucket's event notifications for a virtual
 // object that changed: ObjectCreated:Put if the object exists now,
 // ObjectRemoved:Delete otherwise.
-func (s *Services) NotifyObjectChanged(bucket, key string) error {
-	info, ok, err := s.s3.stat(bucket, key)
+func (s3s *Service) NotifyObjectChanged(bucket, key string) error {
+	info, ok, err := s3s.stat(bucket, key)
 	if err != nil {
 		return err
 	}
 	if ok {
-		s.s3.notifyEvent(bucket, "ObjectCreated:Put", info)
+		s3s.notifyEvent(bucket, "ObjectCreated:Put", info)
 	} else {
-		s.s3.notifyEvent(bucket, "ObjectRemoved:Delete", ObjectInfo{Key: key})
+		s3s.notifyEvent(bucket, "ObjectRemoved:Delete", ObjectInfo{Key: key})
 	}
 	return nil
 }
@@ -244,8 +255,8 @@ func (s *Services) NotifyObjectChanged(bucket, key string) error {
 // ---------------------------------------------------------------------------
 // state helpers
 
-func (s3s *s3Service) putLocked(b *s3Bucket, key string, data []byte, contentType string, meta http.Header) *s3Object {
-	obj := &s3Object{data: data, etag: ETagOf(data), crc32: ChecksumCRC32Of(data), modified: s3s.svc.now().UTC(), contentType: contentType, meta: meta}
+func (s3s *Service) putLocked(b *s3Bucket, key string, data []byte, contentType string, meta http.Header) *s3Object {
+	obj := &s3Object{data: data, etag: ETagOf(data), crc32: ChecksumCRC32Of(data), modified: s3s.acct.Now().UTC(), contentType: contentType, meta: meta}
 	if _, ok := b.objects[key]; !ok {
 		i := sort.SearchStrings(b.keys, key)
 		b.keys = append(b.keys, "")
@@ -256,7 +267,7 @@ func (s3s *s3Service) putLocked(b *s3Bucket, key string, data []byte, contentTyp
 	return obj
 }
 
-func (s3s *s3Service) deleteLocked(b *s3Bucket, key string) bool {
+func (s3s *Service) deleteLocked(b *s3Bucket, key string) bool {
 	if _, ok := b.objects[key]; !ok {
 		return false
 	}
@@ -278,7 +289,7 @@ func mountFor(mounts []s3Mount, key string) *s3Mount {
 }
 
 // stat finds an object: stored first, then the longest matching mount.
-func (s3s *s3Service) stat(bucket, key string) (ObjectInfo, bool, error) {
+func (s3s *Service) stat(bucket, key string) (ObjectInfo, bool, error) {
 	s3s.mu.Lock()
 	b := s3s.buckets[bucket]
 	if b == nil {
@@ -305,10 +316,10 @@ func (s3s *s3Service) stat(bucket, key string) (ObjectInfo, bool, error) {
 
 var errNoSuchBucket = errors.New("no such bucket")
 
-func (s3s *s3Service) nextSequencer() string {
+func (s3s *Service) nextSequencer() string {
 	s3s.mu.Lock()
 	defer s3s.mu.Unlock()
-	n := uint64(s3s.svc.now().UnixNano())
+	n := uint64(s3s.acct.Now().UnixNano())
 	if n <= s3s.seq {
 		n = s3s.seq + 1
 	}
@@ -326,7 +337,7 @@ func s3EventKey(key string) string {
 	return strings.Join(parts, "/")
 }
 
-func (s3s *s3Service) notifyEvent(bucket, event string, info ObjectInfo) {
+func (s3s *Service) notifyEvent(bucket, event string, info ObjectInfo) {
 	s3s.mu.Lock()
 	b := s3s.buckets[bucket]
 	var targets []string
@@ -350,8 +361,8 @@ func (s3s *s3Service) notifyEvent(bucket, event string, info ObjectInfo) {
 	rec := map[string]any{
 		"eventVersion": "2.1",
 		"eventSource":  "aws:s3",
-		"awsRegion":    s3s.svc.opts.Region,
-		"eventTime":    wire.XMLTime(s3s.svc.now()),
+		"awsRegion":    s3s.acct.Region,
+		"eventTime":    wire.XMLTime(s3s.acct.Now()),
 		"eventName":    event,
 		"userIdentity": map[string]string{"principalId": "AWS:AIDADRIFTDSIMULATOR"},
 		"requestParameters": map[string]string{
@@ -363,7 +374,7 @@ func (s3s *s3Service) notifyEvent(bucket, event string, info ObjectInfo) {
 			"configurationId": "driftd-awssim",
 			"bucket": map[string]any{
 				"name":          bucket,
-				"ownerIdentity": map[string]string{"principalId": "A" + s3s.svc.opts.AccountID},
+				"ownerIdentity": map[string]string{"principalId": "A" + s3s.acct.AccountID},
 				"arn":           "arn:aws:s3:::" + bucket,
 			},
 			"object": obj,
@@ -371,7 +382,7 @@ func (s3s *s3Service) notifyEvent(bucket, event string, info ObjectInfo) {
 	}
 	body, _ := json.Marshal(map[string]any{"Records": []any{rec}})
 	for _, q := range targets {
-		s3s.svc.sqs.enqueue(q, string(body))
+		s3s.queues.Enqueue(q, string(body))
 	}
 }
 
@@ -388,7 +399,7 @@ var ipHost = func(h string) bool { return net.ParseIP(strings.Trim(h, "[]")) != 
 
 // addressing splits a request into bucket and key, for path-style and
 // virtual-hosted-style requests.
-func (s3s *s3Service) addressing(r *http.Request) (bucket, key string) {
+func (s3s *Service) addressing(r *http.Request) (bucket, key string) {
 	host := r.Host
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
@@ -405,11 +416,11 @@ func (s3s *s3Service) addressing(r *http.Request) (bucket, key string) {
 	return bucket, key
 }
 
-func (s3s *s3Service) isVirtualHostSuffix(first, rest string) bool {
+func (s3s *Service) isVirtualHostSuffix(first, rest string) bool {
 	if rest == "localhost" || strings.HasPrefix(rest, "s3.") || strings.HasPrefix(rest, "s3-") || strings.Contains(rest, ".s3.") {
 		return true
 	}
-	for _, suf := range s3s.svc.opts.S3VirtualHostSuffixes {
+	for _, suf := range s3s.vhostSuffixes {
 		if strings.EqualFold(rest, suf) {
 			return true
 		}
@@ -420,7 +431,7 @@ func (s3s *s3Service) isVirtualHostSuffix(first, rest string) bool {
 	return known
 }
 
-func (s3s *s3Service) serve(w http.ResponseWriter, req *wire.Request) {
+func (s3s *Service) ServeAWS(w http.ResponseWriter, req *wire.Request) {
 	r := req.HTTP
 	w.Header().Set("X-Amz-Request-Id", req.ID)
 	w.Header().Set("X-Amz-Id-2", "driftd-awssim")
@@ -446,7 +457,7 @@ func (s3s *s3Service) serve(w http.ResponseWriter, req *wire.Request) {
 
 var bucketNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
 
-func (s3s *s3Service) serveBucket(w http.ResponseWriter, req *wire.Request, bucket string, q url.Values) *s3Err {
+func (s3s *Service) serveBucket(w http.ResponseWriter, req *wire.Request, bucket string, q url.Values) *s3Err {
 	r := req.HTTP
 	for _, sub := range []string{"notification", "policy", "acl", "location", "versioning", "tagging", "uploads", "delete", "lifecycle", "cors", "encryption"} {
 		if _, ok := q[sub]; ok {
@@ -463,7 +474,7 @@ func (s3s *s3Service) serveBucket(w http.ResponseWriter, req *wire.Request, buck
 		if b == nil {
 			return s3Error(404, "NoSuchBucket", "The specified bucket does not exist")
 		}
-		w.Header().Set("X-Amz-Bucket-Region", s3s.svc.opts.Region)
+		w.Header().Set("X-Amz-Bucket-Region", s3s.acct.Region)
 		w.WriteHeader(200)
 		return nil
 	case http.MethodDelete:
@@ -493,7 +504,7 @@ type createBucketConfiguration struct {
 	LocationConstraint string   `xml:"LocationConstraint"`
 }
 
-func (s3s *s3Service) createBucket(w http.ResponseWriter, req *wire.Request, bucket string) *s3Err {
+func (s3s *Service) createBucket(w http.ResponseWriter, req *wire.Request, bucket string) *s3Err {
 	if !bucketNameRE.MatchString(bucket) || strings.Contains(bucket, "..") || ipHost(bucket) {
 		return s3Error(400, "InvalidBucketName", "The specified bucket is not valid: %q", bucket)
 	}
@@ -507,12 +518,12 @@ func (s3s *s3Service) createBucket(w http.ResponseWriter, req *wire.Request, buc
 			region = cfg.LocationConstraint
 		}
 	}
-	if region != s3s.svc.opts.Region {
+	if region != s3s.acct.Region {
 		return s3Error(400, "IllegalLocationConstraintException", "The %s location constraint is incompatible for the region specific endpoint this request was sent to.", region)
 	}
 	s3s.mu.Lock()
 	defer s3s.mu.Unlock()
-	if s3s.buckets[bucket] != nil && s3s.svc.opts.Region != "us-east-1" {
+	if s3s.buckets[bucket] != nil && s3s.acct.Region != "us-east-1" {
 		return s3Error(409, "BucketAlreadyOwnedByYou", "Your previous request to create the named bucket succeeded and you already own it.")
 	}
 	s3s.bucketLocked(bucket, true)
@@ -521,7 +532,7 @@ func (s3s *s3Service) createBucket(w http.ResponseWriter, req *wire.Request, buc
 	return nil
 }
 
-func (s3s *s3Service) listBuckets(w http.ResponseWriter, req *wire.Request) *s3Err {
+func (s3s *Service) listBuckets(w http.ResponseWriter, req *wire.Request) *s3Err {
 	s3s.mu.Lock()
 	names := make([]string, 0, len(s3s.buckets))
 	created := map[string]time.Time{}
@@ -532,7 +543,7 @@ func (s3s *s3Service) listBuckets(w http.ResponseWriter, req *wire.Request) *s3E
 	s3s.mu.Unlock()
 	sort.Strings(names)
 	var buf bytes.Buffer
-	buf.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n" + `<ListAllMyBucketsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Owner><ID>` + s3s.svc.opts.AccountID + `</ID></Owner><Buckets>`)
+	buf.WriteString(`<?xml version="1.0" encoding="UTF-8"?>` + "\n" + `<ListAllMyBucketsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Owner><ID>` + s3s.acct.AccountID + `</ID></Owner><Buckets>`)
 	for _, n := range names {
 		fmt.Fprintf(&buf, "<Bucket><Name>%s</Name><CreationDate>%s</CreationDate></Bucket>", wire.Esc(n), wire.XMLTime(created[n]))
 	}
@@ -548,7 +559,7 @@ func writeXML(w http.ResponseWriter, body []byte) {
 	_, _ = w.Write(body)
 }
 
-func (s3s *s3Service) deniedLocked(b *s3Bucket, key string) bool {
+func (s3s *Service) deniedLocked(b *s3Bucket, key string) bool {
 	for _, p := range b.denied {
 		if strings.HasPrefix(key, p) {
 			return true
@@ -559,7 +570,7 @@ func (s3s *s3Service) deniedLocked(b *s3Bucket, key string) bool {
 
 func accessDenied() *s3Err { return s3Error(403, "AccessDenied", "Access Denied") }
 
-func (s3s *s3Service) serveObject(w http.ResponseWriter, req *wire.Request, bucket, key string, q url.Values) *s3Err {
+func (s3s *Service) serveObject(w http.ResponseWriter, req *wire.Request, bucket, key string, q url.Values) *s3Err {
 	r := req.HTTP
 	for _, sub := range []string{"tagging", "acl", "uploads", "uploadId", "retention", "legal-hold", "torrent", "attributes", "restore", "select"} {
 		if _, ok := q[sub]; ok {
@@ -601,7 +612,7 @@ func (s3s *s3Service) serveObject(w http.ResponseWriter, req *wire.Request, buck
 	return s3Error(405, "MethodNotAllowed", "the specified method is not allowed against this resource")
 }
 
-func (s3s *s3Service) putObject(w http.ResponseWriter, req *wire.Request, bucket, key string) *s3Err {
+func (s3s *Service) putObject(w http.ResponseWriter, req *wire.Request, bucket, key string) *s3Err {
 	r := req.HTTP
 	data := req.Body
 	if isAWSChunked(r) {
@@ -683,7 +694,7 @@ func decodeAWSChunked(b []byte) ([]byte, error) {
 }
 
 // getObject serves GetObject and HeadObject for stored and virtual objects.
-func (s3s *s3Service) getObject(w http.ResponseWriter, req *wire.Request, bucket, key string) *s3Err {
+func (s3s *Service) getObject(w http.ResponseWriter, req *wire.Request, bucket, key string) *s3Err {
 	r := req.HTTP
 	var (
 		info   ObjectInfo

@@ -1,4 +1,4 @@
-package services
+package sns
 
 import (
 	"encoding/base64"
@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/driftd/driftd/awssim/sqs"
 	"github.com/driftd/driftd/awssim/wire"
 )
 
@@ -15,7 +16,7 @@ import (
 // attribute filter policies (exact string/number values, prefix,
 // anything-but, exists).
 
-func (sn *snsService) subscribe(f url.Values) ([]byte, *wire.Error) {
+func (sn *Service) subscribe(f url.Values) ([]byte, *wire.Error) {
 	arn := f.Get("TopicArn")
 	proto := f.Get("Protocol")
 	endpoint := f.Get("Endpoint")
@@ -26,7 +27,7 @@ func (sn *snsService) subscribe(f url.Values) ([]byte, *wire.Error) {
 	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "sqs" || parts[5] == "" {
 		return nil, snsInvalid("SQS endpoint ARN")
 	}
-	if parts[3] != sn.svc.opts.Region || parts[4] != sn.svc.opts.AccountID {
+	if parts[3] != sn.acct.Region || parts[4] != sn.acct.AccountID {
 		return nil, snsInvalid("SQS endpoint %s is not in this simulated region/account", endpoint)
 	}
 	sub := &snsSubscription{queue: parts[5]}
@@ -63,12 +64,12 @@ func (sn *snsService) subscribe(f url.Values) ([]byte, *wire.Error) {
 	if t == nil {
 		return nil, wire.Errorf(404, "NotFound", "Topic does not exist")
 	}
-	sub.arn = arn + ":" + newUUID()
+	sub.arn = arn + ":" + wire.NewUUID()
 	t.subs = append(t.subs, sub)
 	return []byte("<SubscriptionArn>" + wire.Esc(sub.arn) + "</SubscriptionArn>"), nil
 }
 
-func (sn *snsService) unsubscribe(f url.Values) ([]byte, *wire.Error) {
+func (sn *Service) unsubscribe(f url.Values) ([]byte, *wire.Error) {
 	arn := f.Get("SubscriptionArn")
 	sn.mu.Lock()
 	defer sn.mu.Unlock()
@@ -98,17 +99,17 @@ type snsEnvelope struct {
 }
 
 // deliver sends m to the subscriptions whose filter policy matches.
-func (sn *snsService) deliver(subs []*snsSubscription, m SNSMessage) {
+func (sn *Service) deliver(subs []*snsSubscription, m Message) {
 	for _, s := range subs {
 		if s.filter != nil && !s.filter.matches(m.Attributes) {
 			continue
 		}
 		if s.raw {
-			attrs := map[string]sqsAttrValue{}
+			attrs := map[string]sqs.AttributeValue{}
 			for n, a := range m.Attributes {
-				attrs[n] = sqsAttrValue{DataType: a.DataType, StringValue: a.StringValue, BinaryValue: a.BinaryValue}
+				attrs[n] = sqs.AttributeValue{DataType: a.DataType, StringValue: a.StringValue, BinaryValue: a.BinaryValue}
 			}
-			sn.svc.sqs.enqueueAttrs(s.queue, m.Message, attrs)
+			sn.queues.EnqueueWithAttributes(s.queue, m.Message, attrs)
 			continue
 		}
 		env := snsEnvelope{
@@ -116,8 +117,8 @@ func (sn *snsService) deliver(subs []*snsSubscription, m SNSMessage) {
 			Timestamp:        wire.XMLTime(m.Time),
 			SignatureVersion: "1",
 			Signature:        base64.StdEncoding.EncodeToString([]byte("driftd-awssim does not sign notifications")),
-			SigningCertURL:   "https://sns." + sn.svc.opts.Region + ".amazonaws.com/SimpleNotificationService-driftd-awssim.pem",
-			UnsubscribeURL:   "https://sns." + sn.svc.opts.Region + ".amazonaws.com/?Action=Unsubscribe&SubscriptionArn=" + url.QueryEscape(s.arn),
+			SigningCertURL:   "https://sns." + sn.acct.Region + ".amazonaws.com/SimpleNotificationService-driftd-awssim.pem",
+			UnsubscribeURL:   "https://sns." + sn.acct.Region + ".amazonaws.com/?Action=Unsubscribe&SubscriptionArn=" + url.QueryEscape(s.arn),
 		}
 		if len(m.Attributes) > 0 {
 			env.MessageAttributes = map[string]map[string]string{}
@@ -130,7 +131,7 @@ func (sn *snsService) deliver(subs []*snsSubscription, m SNSMessage) {
 			}
 		}
 		body, _ := json.Marshal(env)
-		sn.svc.sqs.enqueueAttrs(s.queue, string(body), nil)
+		sn.queues.EnqueueWithAttributes(s.queue, string(body), nil)
 	}
 }
 
@@ -209,7 +210,7 @@ func parseFilterPolicy(s string) (filterPolicy, error) {
 	return fp, nil
 }
 
-func (fp filterPolicy) matches(attrs map[string]SNSAttribute) bool {
+func (fp filterPolicy) matches(attrs map[string]Attribute) bool {
 	for name, conds := range fp {
 		a, present := attrs[name]
 		ok := false

@@ -1,4 +1,4 @@
-package services
+package s3_test
 
 import (
 	"bytes"
@@ -12,6 +12,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/driftd/driftd/awssim"
+	"github.com/driftd/driftd/awssim/internal/simtest"
+	sims3 "github.com/driftd/driftd/awssim/s3"
 )
 
 // mutableFleet is a tiny fleet whose inventory changes, exposed through a
@@ -22,16 +26,16 @@ type mutableFleet struct {
 	renders int
 }
 
-func (f *mutableFleet) key(id string) string { return rdsPrefix + id + ".json" }
+func (f *mutableFleet) key(id string) string { return simtest.RDSPrefix + id + ".json" }
 
-func (f *mutableFleet) source() *RenderedSource {
+func (f *mutableFleet) source() *sims3.RenderedSource {
 	mod := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	version := func(id string) VersionedKey {
+	version := func(id string) sims3.VersionedKey {
 		g := f.gen[id]
-		return VersionedKey{Key: f.key(id), Version: fmt.Sprint(g), LastModified: mod.Add(time.Duration(g) * time.Minute)}
+		return sims3.VersionedKey{Key: f.key(id), Version: fmt.Sprint(g), LastModified: mod.Add(time.Duration(g) * time.Minute)}
 	}
-	return NewRenderedSource(
-		func(prefix, after string, limit int) ([]VersionedKey, error) {
+	return sims3.NewRenderedSource(
+		func(prefix, after string, limit int) ([]sims3.VersionedKey, error) {
 			f.mu.Lock()
 			defer f.mu.Unlock()
 			var keys []string
@@ -41,7 +45,7 @@ func (f *mutableFleet) source() *RenderedSource {
 				}
 			}
 			sort.Strings(keys)
-			var out []VersionedKey
+			var out []sims3.VersionedKey
 			for _, id := range keys {
 				if len(out) == limit {
 					break
@@ -50,22 +54,22 @@ func (f *mutableFleet) source() *RenderedSource {
 			}
 			return out, nil
 		},
-		func(key string) (VersionedKey, bool, error) {
+		func(key string) (sims3.VersionedKey, bool, error) {
 			f.mu.Lock()
 			defer f.mu.Unlock()
-			id := strings.TrimSuffix(strings.TrimPrefix(key, rdsPrefix), ".json")
+			id := strings.TrimSuffix(strings.TrimPrefix(key, simtest.RDSPrefix), ".json")
 			if _, ok := f.gen[id]; !ok {
-				return VersionedKey{}, false, nil
+				return sims3.VersionedKey{}, false, nil
 			}
 			return version(id), true, nil
 		},
-		func(key string) ([]byte, VersionedKey, bool, error) {
+		func(key string) ([]byte, sims3.VersionedKey, bool, error) {
 			f.mu.Lock()
 			defer f.mu.Unlock()
-			id := strings.TrimSuffix(strings.TrimPrefix(key, rdsPrefix), ".json")
+			id := strings.TrimSuffix(strings.TrimPrefix(key, simtest.RDSPrefix), ".json")
 			g, ok := f.gen[id]
 			if !ok {
-				return nil, VersionedKey{}, false, nil
+				return nil, sims3.VersionedKey{}, false, nil
 			}
 			f.renders++
 			var b bytes.Buffer
@@ -79,14 +83,14 @@ func (f *mutableFleet) source() *RenderedSource {
 }
 
 func TestRenderedSource(t *testing.T) {
-	e := newEnv(t, Options{})
-	cx := ctx(t)
+	e := simtest.NewServices(t, awssim.Options{})
+	cx := simtest.Ctx(t)
 	f := &mutableFleet{gen: map[string]int{"i-01": 0, "i-02": 1, "i-03": 2}}
-	e.svc.SetObjectSource("rds", rdsPrefix, f.source())
+	e.Sim.S3().SetObjectSource("rds", simtest.RDSPrefix, f.source())
 
 	read := func(id string) (string, string, int64) {
 		t.Helper()
-		out, err := e.s3.GetObject(cx, &s3.GetObjectInput{Bucket: aws.String("rds"), Key: aws.String(f.key(id))})
+		out, err := e.S3.GetObject(cx, &s3.GetObjectInput{Bucket: aws.String("rds"), Key: aws.String(f.key(id))})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -96,7 +100,7 @@ func TestRenderedSource(t *testing.T) {
 	}
 	list := func() map[string]string {
 		t.Helper()
-		out, err := e.s3.ListObjectsV2(cx, &s3.ListObjectsV2Input{Bucket: aws.String("rds"), Prefix: aws.String(rdsPrefix)})
+		out, err := e.S3.ListObjectsV2(cx, &s3.ListObjectsV2Input{Bucket: aws.String("rds"), Prefix: aws.String(simtest.RDSPrefix)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -111,7 +115,7 @@ func TestRenderedSource(t *testing.T) {
 		t.Fatalf("listed %d objects", len(l1))
 	}
 	body, etag, n := read("i-02")
-	if etag != ETagOf([]byte(body)) || n != int64(len(body)) || l1[f.key("i-02")] != etag {
+	if etag != sims3.ETagOf([]byte(body)) || n != int64(len(body)) || l1[f.key("i-02")] != etag {
 		t.Errorf("GetObject etag %s len %d for %d bytes; listing said %s", etag, n, len(body), l1[f.key("i-02")])
 	}
 	rendersAfterFirst := f.renders
@@ -125,18 +129,18 @@ func TestRenderedSource(t *testing.T) {
 	f.mu.Unlock()
 	l2 := list()
 	body2, etag2, _ := read("i-02")
-	if etag2 == etag || etag2 != ETagOf([]byte(body2)) || l2[f.key("i-02")] != etag2 || l2[f.key("i-01")] != l1[f.key("i-01")] {
+	if etag2 == etag || etag2 != sims3.ETagOf([]byte(body2)) || l2[f.key("i-02")] != etag2 || l2[f.key("i-01")] != l1[f.key("i-01")] {
 		t.Errorf("after the change: listing %s, get %s (before %s)", l2[f.key("i-02")], etag2, etag)
 	}
 	// conditional GET with the old ETag now returns the new content
-	out, err := e.s3.GetObject(cx, &s3.GetObjectInput{Bucket: aws.String("rds"), Key: aws.String(f.key("i-02")), IfNoneMatch: aws.String(etag)})
+	out, err := e.S3.GetObject(cx, &s3.GetObjectInput{Bucket: aws.String("rds"), Key: aws.String(f.key("i-02")), IfNoneMatch: aws.String(etag)})
 	if err != nil {
 		t.Fatalf("If-None-Match with a stale ETag: %v", err)
 	}
 	out.Body.Close()
-	_, err = e.s3.GetObject(cx, &s3.GetObjectInput{Bucket: aws.String("rds"), Key: aws.String(f.key("i-02")), IfNoneMatch: aws.String(etag2)})
-	assertStatus(t, err, 304)
-	head, err := e.s3.HeadObject(cx, &s3.HeadObjectInput{Bucket: aws.String("rds"), Key: aws.String(f.key("i-03"))})
+	_, err = e.S3.GetObject(cx, &s3.GetObjectInput{Bucket: aws.String("rds"), Key: aws.String(f.key("i-02")), IfNoneMatch: aws.String(etag2)})
+	simtest.AssertStatus(t, err, 304)
+	head, err := e.S3.HeadObject(cx, &s3.HeadObjectInput{Bucket: aws.String("rds"), Key: aws.String(f.key("i-03"))})
 	if err != nil || aws.ToString(head.ContentType) != "application/json" || aws.ToInt64(head.ContentLength) == 0 {
 		t.Errorf("HeadObject: %+v %v", head, err)
 	}

@@ -1,4 +1,4 @@
-package services
+package awssim_test
 
 import (
 	"encoding/base64"
@@ -24,6 +24,9 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/driftd/driftd/awssim"
+	"github.com/driftd/driftd/awssim/internal/simtest"
+	"github.com/driftd/driftd/awssim/wire"
 	"github.com/driftd/driftd/internal/testenv/motoenv"
 )
 
@@ -72,29 +75,29 @@ func codeOf(err error) string {
 
 var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 
-func TestConformanceWithMoto(t *testing.T) {
+func TestServicesConformanceWithMoto(t *testing.T) {
 	if testing.Short() {
 		t.Skip("SKIPPED in -short mode: starts moto_server")
 	}
 	mu := motoenv.URL(t)
-	e := newEnv(t, Options{})
+	e := simtest.NewServices(t, awssim.Options{})
 	ep := aws.String(mu)
 	moto := &target{
 		name:   "moto",
-		sns:    sns.NewFromConfig(e.cfg, func(o *sns.Options) { o.BaseEndpoint = ep }),
-		events: eventbridge.NewFromConfig(e.cfg, func(o *eventbridge.Options) { o.BaseEndpoint = ep }),
-		sqs:    sqs.NewFromConfig(e.cfg, func(o *sqs.Options) { o.BaseEndpoint = ep }),
-		s3:     s3.NewFromConfig(e.cfg, func(o *s3.Options) { o.BaseEndpoint = ep; o.UsePathStyle = true }),
+		sns:    sns.NewFromConfig(e.Cfg, func(o *sns.Options) { o.BaseEndpoint = ep }),
+		events: eventbridge.NewFromConfig(e.Cfg, func(o *eventbridge.Options) { o.BaseEndpoint = ep }),
+		sqs:    sqs.NewFromConfig(e.Cfg, func(o *sqs.Options) { o.BaseEndpoint = ep }),
+		s3:     s3.NewFromConfig(e.Cfg, func(o *s3.Options) { o.BaseEndpoint = ep; o.UsePathStyle = true }),
 	}
 	// moto's captured messages are read through an SQS subscription.
 	motoQueues := map[string]string{}
 	moto.prepare = func(t *testing.T, topicArn string) {
-		name := "conf-" + strings.ReplaceAll(newUUID(), "-", "")[:16]
-		q, err := moto.sqs.CreateQueue(ctx(t), &sqs.CreateQueueInput{QueueName: aws.String(name)})
+		name := "conf-" + strings.ReplaceAll(wire.NewUUID(), "-", "")[:16]
+		q, err := moto.sqs.CreateQueue(simtest.Ctx(t), &sqs.CreateQueueInput{QueueName: aws.String(name)})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := moto.sns.Subscribe(ctx(t), &sns.SubscribeInput{TopicArn: aws.String(topicArn), Protocol: aws.String("sqs"),
+		if _, err := moto.sns.Subscribe(simtest.Ctx(t), &sns.SubscribeInput{TopicArn: aws.String(topicArn), Protocol: aws.String("sqs"),
 			Endpoint: aws.String("arn:aws:sqs:us-east-1:123456789012:" + name)}); err != nil {
 			t.Fatal(err)
 		}
@@ -103,7 +106,7 @@ func TestConformanceWithMoto(t *testing.T) {
 	moto.published = func(t *testing.T, topicArn string) []normMessage {
 		var out []normMessage
 		for i := 0; i < 10; i++ {
-			r, err := moto.sqs.ReceiveMessage(ctx(t), &sqs.ReceiveMessageInput{QueueUrl: aws.String(motoQueues[topicArn]), MaxNumberOfMessages: 10})
+			r, err := moto.sqs.ReceiveMessage(simtest.Ctx(t), &sqs.ReceiveMessageInput{QueueUrl: aws.String(motoQueues[topicArn]), MaxNumberOfMessages: 10})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -127,10 +130,10 @@ func TestConformanceWithMoto(t *testing.T) {
 		}
 		return out
 	}
-	sim := &target{name: "awssim", sns: e.sns, events: e.events, sqs: e.sqs, s3: e.s3, prepare: func(*testing.T, string) {}}
+	sim := &target{name: "awssim", sns: e.SNS, events: e.Events, sqs: e.SQS, s3: e.S3, prepare: func(*testing.T, string) {}}
 	sim.published = func(t *testing.T, topicArn string) []normMessage {
 		var out []normMessage
-		for _, m := range e.svc.Published(topicArn) {
+		for _, m := range e.Sim.SNS().Published(topicArn) {
 			n := normMessage{Subject: m.Subject, Message: m.Message, Attributes: map[string]string{}}
 			for k, a := range m.Attributes {
 				v := a.StringValue
@@ -146,10 +149,10 @@ func TestConformanceWithMoto(t *testing.T) {
 	targets := []*target{sim, moto}
 
 	t.Run("SNS", func(t *testing.T) {
-		topic := "conf-" + strings.ReplaceAll(newUUID(), "-", "")[:12]
+		topic := "conf-" + strings.ReplaceAll(wire.NewUUID(), "-", "")[:12]
 		arns := map[string]string{}
 		for _, tg := range targets {
-			ct, err := tg.sns.CreateTopic(ctx(t), &sns.CreateTopicInput{Name: aws.String(topic)})
+			ct, err := tg.sns.CreateTopic(simtest.Ctx(t), &sns.CreateTopicInput{Name: aws.String(topic)})
 			if err != nil {
 				t.Fatalf("%s CreateTopic: %v", tg.name, err)
 			}
@@ -198,7 +201,7 @@ func TestConformanceWithMoto(t *testing.T) {
 		for _, c := range calls {
 			results := map[string]string{}
 			for _, tg := range targets {
-				out, err := tg.sns.Publish(ctx(t), c.in(arns[tg.name]))
+				out, err := tg.sns.Publish(simtest.Ctx(t), c.in(arns[tg.name]))
 				results[tg.name] = codeOf(err)
 				if err == nil && !uuidRE.MatchString(aws.ToString(out.MessageId)) {
 					t.Errorf("%s %s: MessageId %q is not a UUID", tg.name, c.name, aws.ToString(out.MessageId))
@@ -230,7 +233,7 @@ func TestConformanceWithMoto(t *testing.T) {
 	t.Run("SQS", func(t *testing.T) { conformSQS(t, targets) })
 	t.Run("S3Notifications", func(t *testing.T) {
 		conformNotifications(t, targets, func(bucket, queue, prefix string) error {
-			return e.svc.SetBucketNotification(bucket, queue, prefix)
+			return e.Sim.S3().SetBucketNotification(bucket, queue, prefix)
 		})
 	})
 
@@ -270,7 +273,7 @@ func TestConformanceWithMoto(t *testing.T) {
 		for _, c := range calls {
 			res := map[string][]string{}
 			for _, tg := range targets {
-				out, err := tg.events.PutEvents(ctx(t), &eventbridge.PutEventsInput{Entries: c.entries})
+				out, err := tg.events.PutEvents(simtest.Ctx(t), &eventbridge.PutEventsInput{Entries: c.entries})
 				if err != nil {
 					res[tg.name] = []string{"request:" + codeOf(err)}
 					continue
@@ -340,7 +343,7 @@ func compareKnown(t *testing.T, targets []*target, name, reason string, call fun
 }
 
 func conformS3(t *testing.T, targets []*target) {
-	bucket := "conf-" + strings.ReplaceAll(newUUID(), "-", "")[:12]
+	bucket := "conf-" + strings.ReplaceAll(wire.NewUUID(), "-", "")[:12]
 	keys := []string{
 		"AWS:Application/accountid=123456789012/region=us-east-1/resourcetype=ManagedInstanceInventory/i-0abc.json",
 		"AWS:Application/accountid=123456789012/region=us-east-1/resourcetype=ManagedInstanceInventory/i-0abd.json",
@@ -351,12 +354,12 @@ func conformS3(t *testing.T, targets []*target) {
 		"top.json",
 	}
 	for _, tg := range targets {
-		if _, err := tg.s3.CreateBucket(ctx(t), &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+		if _, err := tg.s3.CreateBucket(simtest.Ctx(t), &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
 			t.Fatalf("%s CreateBucket: %v", tg.name, err)
 		}
 		for i, k := range keys {
 			body := strings.Repeat(fmt.Sprintf("line %d of %s\n", i, k), i+1)
-			if _, err := tg.s3.PutObject(ctx(t), &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(k), Body: strings.NewReader(body)}); err != nil {
+			if _, err := tg.s3.PutObject(simtest.Ctx(t), &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(k), Body: strings.NewReader(body)}); err != nil {
 				t.Fatalf("%s PutObject %s: %v", tg.name, k, err)
 			}
 		}
@@ -367,7 +370,7 @@ func conformS3(t *testing.T, targets []*target) {
 			in.Bucket = aws.String(bucket)
 			var pages []string
 			for page := 0; page < 20; page++ {
-				out, err := tg.s3.ListObjectsV2(ctx(t), &in)
+				out, err := tg.s3.ListObjectsV2(simtest.Ctx(t), &in)
 				if err != nil {
 					return codeOf(err)
 				}
@@ -399,7 +402,7 @@ func conformS3(t *testing.T, targets []*target) {
 	compareKnown(t, targets, "list max-keys -1", "moto answers 500 with a non-XML body; S3 answers 400 InvalidArgument",
 		list(s3.ListObjectsV2Input{MaxKeys: aws.Int32(-1)}))
 	compareAll(t, targets, "list missing bucket", func(tg *target) string {
-		_, err := tg.s3.ListObjectsV2(ctx(t), &s3.ListObjectsV2Input{Bucket: aws.String(bucket + "-missing")})
+		_, err := tg.s3.ListObjectsV2(simtest.Ctx(t), &s3.ListObjectsV2Input{Bucket: aws.String(bucket + "-missing")})
 		return codeOf(err)
 	})
 	get := func(in s3.GetObjectInput) func(tg *target) string {
@@ -407,7 +410,7 @@ func conformS3(t *testing.T, targets []*target) {
 			if in.Bucket == nil {
 				in.Bucket = aws.String(bucket)
 			}
-			out, err := tg.s3.GetObject(ctx(t), &in)
+			out, err := tg.s3.GetObject(simtest.Ctx(t), &in)
 			if err != nil {
 				return codeOf(err) + statusOf(err)
 			}
@@ -426,25 +429,25 @@ func conformS3(t *testing.T, targets []*target) {
 	compareAll(t, targets, "get missing key", get(s3.GetObjectInput{Key: aws.String("nope")}))
 	compareAll(t, targets, "get missing bucket", get(s3.GetObjectInput{Bucket: aws.String(bucket + "-missing"), Key: aws.String("nope")}))
 	compareAll(t, targets, "get if-none-match", func(tg *target) string {
-		h, err := tg.s3.HeadObject(ctx(t), &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(keys[0])})
+		h, err := tg.s3.HeadObject(simtest.Ctx(t), &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(keys[0])})
 		if err != nil {
 			return codeOf(err)
 		}
 		return get(s3.GetObjectInput{Key: aws.String(keys[0]), IfNoneMatch: h.ETag})(tg)
 	})
 	compareAll(t, targets, "head", func(tg *target) string {
-		h, err := tg.s3.HeadObject(ctx(t), &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(keys[5])})
+		h, err := tg.s3.HeadObject(simtest.Ctx(t), &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(keys[5])})
 		if err != nil {
 			return codeOf(err)
 		}
 		return fmt.Sprintf("len=%d etag=%s", aws.ToInt64(h.ContentLength), aws.ToString(h.ETag))
 	})
 	compareAll(t, targets, "head missing", func(tg *target) string {
-		_, err := tg.s3.HeadObject(ctx(t), &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String("nope")})
+		_, err := tg.s3.HeadObject(simtest.Ctx(t), &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String("nope")})
 		return codeOf(err) + statusOf(err)
 	})
 	compareAll(t, targets, "delete missing key", func(tg *target) string {
-		_, err := tg.s3.DeleteObject(ctx(t), &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String("nope")})
+		_, err := tg.s3.DeleteObject(simtest.Ctx(t), &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String("nope")})
 		return codeOf(err)
 	})
 }
@@ -458,10 +461,10 @@ func statusOf(err error) string {
 }
 
 func conformSQS(t *testing.T, targets []*target) {
-	name := "conf-" + strings.ReplaceAll(newUUID(), "-", "")[:12]
+	name := "conf-" + strings.ReplaceAll(wire.NewUUID(), "-", "")[:12]
 	urls := map[string]*string{}
 	for _, tg := range targets {
-		out, err := tg.sqs.CreateQueue(ctx(t), &sqs.CreateQueueInput{QueueName: aws.String(name)})
+		out, err := tg.sqs.CreateQueue(simtest.Ctx(t), &sqs.CreateQueueInput{QueueName: aws.String(name)})
 		if err != nil {
 			t.Fatalf("%s CreateQueue: %v", tg.name, err)
 		}
@@ -474,14 +477,14 @@ func conformSQS(t *testing.T, targets []*target) {
 		"custom": {DataType: aws.String("String.custom"), StringValue: aws.String("x")},
 	}
 	compareAll(t, targets, "send with attributes", func(tg *target) string {
-		out, err := tg.sqs.SendMessage(ctx(t), &sqs.SendMessageInput{QueueUrl: urls[tg.name], MessageBody: aws.String("hello drift"), MessageAttributes: attrs})
+		out, err := tg.sqs.SendMessage(simtest.Ctx(t), &sqs.SendMessageInput{QueueUrl: urls[tg.name], MessageBody: aws.String("hello drift"), MessageAttributes: attrs})
 		if err != nil {
 			return codeOf(err)
 		}
 		return "body=" + aws.ToString(out.MD5OfMessageBody) + " attrs=" + aws.ToString(out.MD5OfMessageAttributes)
 	})
 	compareAll(t, targets, "receive", func(tg *target) string {
-		out, err := tg.sqs.ReceiveMessage(ctx(t), &sqs.ReceiveMessageInput{QueueUrl: urls[tg.name], MaxNumberOfMessages: 10, WaitTimeSeconds: 1,
+		out, err := tg.sqs.ReceiveMessage(simtest.Ctx(t), &sqs.ReceiveMessageInput{QueueUrl: urls[tg.name], MaxNumberOfMessages: 10, WaitTimeSeconds: 1,
 			MessageAttributeNames: []string{"All"}, MessageSystemAttributeNames: []sqstypes.MessageSystemAttributeName{"ApproximateReceiveCount"}})
 		if err != nil {
 			return codeOf(err)
@@ -494,16 +497,16 @@ func conformSQS(t *testing.T, targets []*target) {
 		return b.String()
 	})
 	compareAll(t, targets, "missing queue", func(tg *target) string {
-		_, err := tg.sqs.GetQueueUrl(ctx(t), &sqs.GetQueueUrlInput{QueueName: aws.String(name + "-missing")})
+		_, err := tg.sqs.GetQueueUrl(simtest.Ctx(t), &sqs.GetQueueUrlInput{QueueName: aws.String(name + "-missing")})
 		var q *sqstypes.QueueDoesNotExist
 		return codeOf(err) + fmt.Sprintf(" typed=%v", errors.As(err, &q))
 	})
 	compareAll(t, targets, "MaxNumberOfMessages 11", func(tg *target) string {
-		_, err := tg.sqs.ReceiveMessage(ctx(t), &sqs.ReceiveMessageInput{QueueUrl: urls[tg.name], MaxNumberOfMessages: 11})
+		_, err := tg.sqs.ReceiveMessage(simtest.Ctx(t), &sqs.ReceiveMessageInput{QueueUrl: urls[tg.name], MaxNumberOfMessages: 11})
 		return codeOf(err)
 	})
 	compareAll(t, targets, "malformed receipt handle", func(tg *target) string {
-		_, err := tg.sqs.DeleteMessage(ctx(t), &sqs.DeleteMessageInput{QueueUrl: urls[tg.name], ReceiptHandle: aws.String("not-a-handle")})
+		_, err := tg.sqs.DeleteMessage(simtest.Ctx(t), &sqs.DeleteMessageInput{QueueUrl: urls[tg.name], ReceiptHandle: aws.String("not-a-handle")})
 		return codeOf(err)
 	})
 }
@@ -512,17 +515,17 @@ func conformSQS(t *testing.T, targets []*target) {
 // target is configured with the SetBucketNotification hook, moto through
 // PutBucketNotificationConfiguration.
 func conformNotifications(t *testing.T, targets []*target, hook func(bucket, queue, prefix string) error) {
-	suffix := strings.ReplaceAll(newUUID(), "-", "")[:12]
+	suffix := strings.ReplaceAll(wire.NewUUID(), "-", "")[:12]
 	bucket, queue := "conf-n-"+suffix, "conf-n-"+suffix
 	key := "AWS:Application/accountid=123456789012/region=us-east-1/resourcetype=ManagedInstanceInventory/i-0abc def.json"
 	body := `{"name":"bash","version":"5.2.15"}` + "\n"
 	urlsN := map[string]*string{}
 	for _, tg := range targets {
-		q, err := tg.sqs.CreateQueue(ctx(t), &sqs.CreateQueueInput{QueueName: aws.String(queue)})
+		q, err := tg.sqs.CreateQueue(simtest.Ctx(t), &sqs.CreateQueueInput{QueueName: aws.String(queue)})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := tg.s3.CreateBucket(ctx(t), &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
+		if _, err := tg.s3.CreateBucket(simtest.Ctx(t), &s3.CreateBucketInput{Bucket: aws.String(bucket)}); err != nil {
 			t.Fatal(err)
 		}
 		if tg.name == "awssim" {
@@ -530,7 +533,7 @@ func conformNotifications(t *testing.T, targets []*target, hook func(bucket, que
 				t.Fatal(err)
 			}
 		} else {
-			_, err := tg.s3.PutBucketNotificationConfiguration(ctx(t), &s3.PutBucketNotificationConfigurationInput{
+			_, err := tg.s3.PutBucketNotificationConfiguration(simtest.Ctx(t), &s3.PutBucketNotificationConfigurationInput{
 				Bucket: aws.String(bucket),
 				NotificationConfiguration: &s3types.NotificationConfiguration{QueueConfigurations: []s3types.QueueConfiguration{{
 					QueueArn: aws.String("arn:aws:sqs:us-east-1:123456789012:" + queue),
@@ -544,11 +547,11 @@ func conformNotifications(t *testing.T, targets []*target, hook func(bucket, que
 			}
 		}
 		for _, k := range []string{key, "other/ignored.json"} {
-			if _, err := tg.s3.PutObject(ctx(t), &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(k), Body: strings.NewReader(body)}); err != nil {
+			if _, err := tg.s3.PutObject(simtest.Ctx(t), &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(k), Body: strings.NewReader(body)}); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if _, err := tg.s3.DeleteObject(ctx(t), &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)}); err != nil {
+		if _, err := tg.s3.DeleteObject(simtest.Ctx(t), &s3.DeleteObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)}); err != nil {
 			t.Fatal(err)
 		}
 		urlsN[tg.name] = q.QueueUrl
@@ -557,7 +560,7 @@ func conformNotifications(t *testing.T, targets []*target, hook func(bucket, que
 	compareAll(t, targets, "notifications", func(tg *target) string {
 		var out []string
 		for i := 0; i < 5; i++ {
-			r, err := tg.sqs.ReceiveMessage(ctx(t), &sqs.ReceiveMessageInput{QueueUrl: urlsN[tg.name], MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
+			r, err := tg.sqs.ReceiveMessage(simtest.Ctx(t), &sqs.ReceiveMessageInput{QueueUrl: urlsN[tg.name], MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
 			if err != nil {
 				return codeOf(err)
 			}
@@ -620,22 +623,22 @@ func conformNotifications(t *testing.T, targets []*target, hook func(bucket, que
 // conformSNSDelivery compares SNS → SQS delivery: the notification envelope
 // (field set and values) and raw delivery filtered by an attribute policy.
 func conformSNSDelivery(t *testing.T, targets []*target) {
-	suffix := strings.ReplaceAll(newUUID(), "-", "")[:12]
+	suffix := strings.ReplaceAll(wire.NewUUID(), "-", "")[:12]
 	urls := map[string][2]*string{}
 	for _, tg := range targets {
-		tp, err := tg.sns.CreateTopic(ctx(t), &sns.CreateTopicInput{Name: aws.String("conf-d-" + suffix)})
+		tp, err := tg.sns.CreateTopic(simtest.Ctx(t), &sns.CreateTopicInput{Name: aws.String("conf-d-" + suffix)})
 		if err != nil {
 			t.Fatal(err)
 		}
 		var qs [2]*string
 		for i, sub := range []map[string]string{nil, {"RawMessageDelivery": "true", "FilterPolicy": `{"event_type":["drift.resolved"],"asg":[{"prefix":"we"}]}`}} {
 			name := fmt.Sprintf("conf-d%d-%s", i, suffix)
-			q, err := tg.sqs.CreateQueue(ctx(t), &sqs.CreateQueueInput{QueueName: aws.String(name)})
+			q, err := tg.sqs.CreateQueue(simtest.Ctx(t), &sqs.CreateQueueInput{QueueName: aws.String(name)})
 			if err != nil {
 				t.Fatal(err)
 			}
 			qs[i] = q.QueueUrl
-			if _, err := tg.sns.Subscribe(ctx(t), &sns.SubscribeInput{TopicArn: tp.TopicArn, Protocol: aws.String("sqs"),
+			if _, err := tg.sns.Subscribe(simtest.Ctx(t), &sns.SubscribeInput{TopicArn: tp.TopicArn, Protocol: aws.String("sqs"),
 				Endpoint: aws.String("arn:aws:sqs:us-east-1:123456789012:" + name), Attributes: sub}); err != nil {
 				t.Fatalf("%s Subscribe: %v", tg.name, err)
 			}
@@ -643,7 +646,7 @@ func conformSNSDelivery(t *testing.T, targets []*target) {
 		urls[tg.name] = qs
 		for _, ev := range []string{"drift.detected", "drift.resolved"} {
 			for _, asg := range []string{"web", "batch"} {
-				if _, err := tg.sns.Publish(ctx(t), &sns.PublishInput{TopicArn: tp.TopicArn, Message: aws.String(ev + " in " + asg),
+				if _, err := tg.sns.Publish(simtest.Ctx(t), &sns.PublishInput{TopicArn: tp.TopicArn, Message: aws.String(ev + " in " + asg),
 					Subject: aws.String("driftd " + ev), MessageAttributes: map[string]snstypes.MessageAttributeValue{
 						"event_type": {DataType: aws.String("String"), StringValue: aws.String(ev)},
 						"asg":        {DataType: aws.String("String"), StringValue: aws.String(asg)},
@@ -657,7 +660,7 @@ func conformSNSDelivery(t *testing.T, targets []*target) {
 	receive := func(tg *target, q *string, raw bool) string {
 		var out []string
 		for i := 0; i < 5; i++ {
-			r, err := tg.sqs.ReceiveMessage(ctx(t), &sqs.ReceiveMessageInput{QueueUrl: q, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageAttributeNames: []string{"All"}})
+			r, err := tg.sqs.ReceiveMessage(simtest.Ctx(t), &sqs.ReceiveMessageInput{QueueUrl: q, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, MessageAttributeNames: []string{"All"}})
 			if err != nil {
 				return codeOf(err)
 			}

@@ -1,4 +1,7 @@
-package services
+// Package sqs serves the simulated region's SQS (awsJson1_0 with the
+// awsQueryCompatible error header): standard queues with visibility
+// timeouts, long polling and batch deletes.
+package sqs
 
 import (
 	"context"
@@ -7,7 +10,6 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -29,7 +31,7 @@ import (
 type sqsMessage struct {
 	id           string
 	body         string
-	attrs        map[string]sqsAttrValue
+	attrs        map[string]AttributeValue
 	sent         time.Time
 	visibleAt    time.Time
 	receiveCount int
@@ -37,7 +39,7 @@ type sqsMessage struct {
 	handle       string // current receipt handle ("" = never received)
 }
 
-type sqsAttrValue struct {
+type AttributeValue struct {
 	DataType    string `json:"DataType"`
 	StringValue string `json:"StringValue,omitempty"`
 	BinaryValue []byte `json:"BinaryValue,omitempty"`
@@ -54,31 +56,32 @@ type sqsQueue struct {
 	delay    int
 }
 
-type sqsService struct {
-	svc    *Services
+type Service struct {
+	acct   wire.Account
 	mu     sync.Mutex
 	queues map[string]*sqsQueue
 }
 
-func newSQS(s *Services) *sqsService { return &sqsService{svc: s, queues: map[string]*sqsQueue{}} }
+// New returns an SQS with no queues.
+func New(acct wire.Account) *Service { return &Service{acct: acct, queues: map[string]*sqsQueue{}} }
 
 // CreateQueue creates a standard queue with default attributes (no error if
 // it exists) and returns its ARN.
-func (s *Services) CreateQueue(name string) string {
-	s.sqs.mu.Lock()
-	defer s.sqs.mu.Unlock()
-	if s.sqs.queues[name] == nil {
-		s.sqs.queues[name] = s.sqs.newQueue(name, nil)
+func (sq *Service) CreateQueue(name string) string {
+	sq.mu.Lock()
+	defer sq.mu.Unlock()
+	if sq.queues[name] == nil {
+		sq.queues[name] = sq.newQueue(name, nil)
 	}
-	return s.sqs.arn(name)
+	return sq.arn(name)
 }
 
-// SQSMessages returns the bodies of the messages currently in queue (in
+// Messages returns the bodies of the messages currently in queue (in
 // flight or not), oldest first.
-func (s *Services) SQSMessages(queue string) []string {
-	s.sqs.mu.Lock()
-	defer s.sqs.mu.Unlock()
-	q := s.sqs.queues[queue]
+func (sq *Service) Messages(queue string) []string {
+	sq.mu.Lock()
+	defer sq.mu.Unlock()
+	q := sq.queues[queue]
 	if q == nil {
 		return nil
 	}
@@ -89,12 +92,12 @@ func (s *Services) SQSMessages(queue string) []string {
 	return out
 }
 
-func (sq *sqsService) arn(name string) string {
-	return "arn:aws:sqs:" + sq.svc.opts.Region + ":" + sq.svc.opts.AccountID + ":" + name
+func (sq *Service) arn(name string) string {
+	return "arn:aws:sqs:" + sq.acct.Region + ":" + sq.acct.AccountID + ":" + name
 }
 
-func (sq *sqsService) newQueue(name string, attrs map[string]string) *sqsQueue {
-	q := &sqsQueue{name: name, created: sq.svc.now(), attrs: map[string]string{}, wake: make(chan struct{}), visTO: 30}
+func (sq *Service) newQueue(name string, attrs map[string]string) *sqsQueue {
+	q := &sqsQueue{name: name, created: sq.acct.Now(), attrs: map[string]string{}, wake: make(chan struct{}), visTO: 30}
 	for k, v := range attrs {
 		q.attrs[k] = v
 	}
@@ -111,15 +114,16 @@ func atoiDefault(s string, d int) int {
 	return d
 }
 
-func (sq *sqsService) exists(name string) bool {
+// Exists reports whether the queue exists.
+func (sq *Service) Exists(name string) bool {
 	sq.mu.Lock()
 	defer sq.mu.Unlock()
 	return sq.queues[name] != nil
 }
 
-// enqueue adds a message to a queue by name (dropped if the queue is gone,
+// Enqueue adds a message to a queue by name (dropped if the queue is gone,
 // as S3 drops notifications to a deleted queue).
-func (sq *sqsService) enqueue(name, body string) {
+func (sq *Service) Enqueue(name, body string) {
 	sq.mu.Lock()
 	defer sq.mu.Unlock()
 	q := sq.queues[name]
@@ -129,8 +133,9 @@ func (sq *sqsService) enqueue(name, body string) {
 	sq.addLocked(q, body, nil, q.delay)
 }
 
-// enqueueAttrs is enqueue with message attributes (SNS raw delivery).
-func (sq *sqsService) enqueueAttrs(name, body string, attrs map[string]sqsAttrValue) {
+// EnqueueWithAttributes is Enqueue with message attributes (SNS raw
+// delivery).
+func (sq *Service) EnqueueWithAttributes(name, body string, attrs map[string]AttributeValue) {
 	sq.mu.Lock()
 	defer sq.mu.Unlock()
 	q := sq.queues[name]
@@ -143,9 +148,9 @@ func (sq *sqsService) enqueueAttrs(name, body string, attrs map[string]sqsAttrVa
 	sq.addLocked(q, body, attrs, q.delay)
 }
 
-func (sq *sqsService) addLocked(q *sqsQueue, body string, attrs map[string]sqsAttrValue, delay int) *sqsMessage {
-	now := sq.svc.now()
-	m := &sqsMessage{id: newUUID(), body: body, attrs: attrs, sent: now, visibleAt: now.Add(time.Duration(delay) * time.Second)}
+func (sq *Service) addLocked(q *sqsQueue, body string, attrs map[string]AttributeValue, delay int) *sqsMessage {
+	now := sq.acct.Now()
+	m := &sqsMessage{id: wire.NewUUID(), body: body, attrs: attrs, sent: now, visibleAt: now.Add(time.Duration(delay) * time.Second)}
 	q.msgs = append(q.msgs, m)
 	q.signal()
 	return m
@@ -156,22 +161,13 @@ func (q *sqsQueue) signal() {
 	q.wake = make(chan struct{})
 }
 
-func newUUID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
-}
-
 func md5Hex(s string) string {
 	sum := md5.Sum([]byte(s))
 	return hex.EncodeToString(sum[:])
 }
 
 // md5OfAttributes implements SQS's MD5OfMessageAttributes digest.
-func md5OfAttributes(attrs map[string]sqsAttrValue) string {
+func md5OfAttributes(attrs map[string]AttributeValue) string {
 	if len(attrs) == 0 {
 		return ""
 	}
@@ -234,18 +230,7 @@ func writeSQSError(w http.ResponseWriter, req *wire.Request, e *sqsErr) {
 	wire.WriteError(w, req, e.Error)
 }
 
-// decodeJSON decodes an awsJson request body into v ("" = {}).
-func decodeJSON(body []byte, v any) *wire.Error {
-	if len(strings.TrimSpace(string(body))) == 0 {
-		return nil
-	}
-	if err := json.Unmarshal(body, v); err != nil {
-		return wire.Errorf(400, "SerializationException", "cannot decode request body: %v", err)
-	}
-	return nil
-}
-
-func (sq *sqsService) serve(w http.ResponseWriter, req *wire.Request) {
+func (sq *Service) ServeAWS(w http.ResponseWriter, req *wire.Request) {
 	if req.Protocol != wire.JSON10 {
 		// Older SDKs speak awsQuery to SQS; answer in that shape.
 		w.Header().Set("Content-Type", "text/xml")
@@ -285,7 +270,7 @@ func (sq *sqsService) serve(w http.ResponseWriter, req *wire.Request) {
 }
 
 func decodeSQS(req *wire.Request, v any) *sqsErr {
-	if err := decodeJSON(req.Body, v); err != nil {
+	if err := wire.DecodeJSON(req.Body, v); err != nil {
 		return &sqsErr{Error: err}
 	}
 	return nil
@@ -301,7 +286,7 @@ var sqsAttrRanges = map[string][2]int{
 	"MaximumMessageSize":            {1024, 262144},
 }
 
-func (sq *sqsService) queueURL(req *wire.Request, name string) string {
+func (sq *Service) queueURL(req *wire.Request, name string) string {
 	host := "localhost"
 	scheme := "http"
 	if req.HTTP != nil {
@@ -310,10 +295,10 @@ func (sq *sqsService) queueURL(req *wire.Request, name string) string {
 			scheme = "https"
 		}
 	}
-	return scheme + "://" + host + "/" + sq.svc.opts.AccountID + "/" + name
+	return scheme + "://" + host + "/" + sq.acct.AccountID + "/" + name
 }
 
-func (sq *sqsService) createQueue(req *wire.Request) (any, *sqsErr) {
+func (sq *Service) createQueue(req *wire.Request) (any, *sqsErr) {
 	var in struct {
 		QueueName  *string
 		Attributes map[string]string
@@ -355,7 +340,7 @@ func (sq *sqsService) createQueue(req *wire.Request) (any, *sqsErr) {
 	return map[string]string{"QueueUrl": sq.queueURL(req, name)}, nil
 }
 
-func (sq *sqsService) getQueueURL(req *wire.Request) (any, *sqsErr) {
+func (sq *Service) getQueueURL(req *wire.Request) (any, *sqsErr) {
 	var in struct {
 		QueueName              *string
 		QueueOwnerAWSAccountId *string
@@ -366,10 +351,10 @@ func (sq *sqsService) getQueueURL(req *wire.Request) (any, *sqsErr) {
 	if in.QueueName == nil || *in.QueueName == "" {
 		return nil, sqsInvalidParam("Value for parameter QueueName is invalid. Reason: Must specify a queue name.")
 	}
-	if in.QueueOwnerAWSAccountId != nil && *in.QueueOwnerAWSAccountId != sq.svc.opts.AccountID {
+	if in.QueueOwnerAWSAccountId != nil && *in.QueueOwnerAWSAccountId != sq.acct.AccountID {
 		return nil, errNoQueue()
 	}
-	if !sq.exists(*in.QueueName) {
+	if !sq.Exists(*in.QueueName) {
 		return nil, errNoQueue()
 	}
 	return map[string]string{"QueueUrl": sq.queueURL(req, *in.QueueName)}, nil
@@ -377,7 +362,7 @@ func (sq *sqsService) getQueueURL(req *wire.Request) (any, *sqsErr) {
 
 // queueFromURL resolves a QueueUrl (…/<account>/<name>) to a queue; the
 // caller holds sq.mu.
-func (sq *sqsService) queueFromURLLocked(u *string) (*sqsQueue, *sqsErr) {
+func (sq *Service) queueFromURLLocked(u *string) (*sqsQueue, *sqsErr) {
 	if u == nil || *u == "" {
 		return nil, sqsInvalidParam("Value for parameter QueueUrl is invalid. Reason: Must specify a queue URL.")
 	}
@@ -386,7 +371,7 @@ func (sq *sqsService) queueFromURLLocked(u *string) (*sqsQueue, *sqsErr) {
 		return nil, sqsError(400, "InvalidAddress", "InvalidAddress", "The address %s is not valid for this endpoint.", *u)
 	}
 	parts := strings.Split(strings.Trim(pu.Path, "/"), "/")
-	if len(parts) != 2 || parts[0] != sq.svc.opts.AccountID {
+	if len(parts) != 2 || parts[0] != sq.acct.AccountID {
 		return nil, errNoQueue()
 	}
 	q := sq.queues[parts[1]]
@@ -396,7 +381,7 @@ func (sq *sqsService) queueFromURLLocked(u *string) (*sqsQueue, *sqsErr) {
 	return q, nil
 }
 
-func (sq *sqsService) getQueueAttributes(req *wire.Request) (any, *sqsErr) {
+func (sq *Service) getQueueAttributes(req *wire.Request) (any, *sqsErr) {
 	var in struct {
 		QueueUrl       *string
 		AttributeNames []string
@@ -410,7 +395,7 @@ func (sq *sqsService) getQueueAttributes(req *wire.Request) (any, *sqsErr) {
 	if e != nil {
 		return nil, e
 	}
-	now := sq.svc.now()
+	now := sq.acct.Now()
 	visible, inflight, delayed := 0, 0, 0
 	for _, m := range q.msgs {
 		switch {
@@ -459,12 +444,12 @@ func validMessageBody(s string) bool {
 	return true
 }
 
-func (sq *sqsService) sendMessage(req *wire.Request) (any, *sqsErr) {
+func (sq *Service) sendMessage(req *wire.Request) (any, *sqsErr) {
 	var in struct {
 		QueueUrl          *string
 		MessageBody       *string
 		DelaySeconds      *int
-		MessageAttributes map[string]sqsAttrValue
+		MessageAttributes map[string]AttributeValue
 		MessageGroupId    *string
 	}
 	if e := decodeSQS(req, &in); e != nil {
@@ -512,7 +497,7 @@ func (sq *sqsService) sendMessage(req *wire.Request) (any, *sqsErr) {
 	return out, nil
 }
 
-func (sq *sqsService) newHandle(m *sqsMessage) string {
+func (sq *Service) newHandle(m *sqsMessage) string {
 	var b [12]byte
 	_, _ = rand.Read(b[:])
 	return base64.RawURLEncoding.EncodeToString([]byte(m.id + "|" + hex.EncodeToString(b[:])))
@@ -527,7 +512,7 @@ func parseHandle(h string) (id string, ok bool) {
 	return id, ok && id != ""
 }
 
-func (sq *sqsService) receiveMessage(req *wire.Request) (any, *sqsErr) {
+func (sq *Service) receiveMessage(req *wire.Request) (any, *sqsErr) {
 	var in struct {
 		QueueUrl                    *string
 		MaxNumberOfMessages         *int
@@ -585,7 +570,7 @@ func (sq *sqsService) receiveMessage(req *wire.Request) (any, *sqsErr) {
 	}
 	deadline := time.Now().Add(time.Duration(wait) * time.Second)
 	for {
-		now := sq.svc.now()
+		now := sq.acct.Now()
 		var got []*sqsMessage
 		var nextVisible time.Time
 		for _, m := range q.msgs {
@@ -669,7 +654,7 @@ func renderMessage(m *sqsMessage, sysAttrs map[string]bool, wantAttr func(string
 	if len(attrs) > 0 {
 		out["Attributes"] = attrs
 	}
-	sel := map[string]sqsAttrValue{}
+	sel := map[string]AttributeValue{}
 	for n, v := range m.attrs {
 		if wantAttr(n) {
 			sel[n] = v
@@ -685,7 +670,7 @@ func renderMessage(m *sqsMessage, sysAttrs map[string]bool, wantAttr func(string
 // deleteLocked deletes the message a receipt handle names. A stale handle
 // (the message was received again since) succeeds without deleting, as SQS
 // documents for standard queues.
-func (sq *sqsService) deleteLocked(q *sqsQueue, handle string) *sqsErr {
+func (sq *Service) deleteLocked(q *sqsQueue, handle string) *sqsErr {
 	id, ok := parseHandle(handle)
 	if !ok {
 		return sqsError(400, "ReceiptHandleIsInvalid", "ReceiptHandleIsInvalid", "The input receipt handle \"%s\" is not a valid receipt handle.", handle)
@@ -701,7 +686,7 @@ func (sq *sqsService) deleteLocked(q *sqsQueue, handle string) *sqsErr {
 	return nil
 }
 
-func (sq *sqsService) deleteMessage(req *wire.Request) (any, *sqsErr) {
+func (sq *Service) deleteMessage(req *wire.Request) (any, *sqsErr) {
 	var in struct {
 		QueueUrl      *string
 		ReceiptHandle *string
@@ -726,7 +711,7 @@ func (sq *sqsService) deleteMessage(req *wire.Request) (any, *sqsErr) {
 
 var batchIDRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,80}$`)
 
-func (sq *sqsService) deleteMessageBatch(req *wire.Request) (any, *sqsErr) {
+func (sq *Service) deleteMessageBatch(req *wire.Request) (any, *sqsErr) {
 	var in struct {
 		QueueUrl *string
 		Entries  []struct {
@@ -777,7 +762,7 @@ func (sq *sqsService) deleteMessageBatch(req *wire.Request) (any, *sqsErr) {
 	return map[string]any{"Successful": succ, "Failed": fail}, nil
 }
 
-func (sq *sqsService) changeVisibility(req *wire.Request) (any, *sqsErr) {
+func (sq *Service) changeVisibility(req *wire.Request) (any, *sqsErr) {
 	var in struct {
 		QueueUrl          *string
 		ReceiptHandle     *string
@@ -802,7 +787,7 @@ func (sq *sqsService) changeVisibility(req *wire.Request) (any, *sqsErr) {
 	if !ok {
 		return nil, sqsError(400, "ReceiptHandleIsInvalid", "ReceiptHandleIsInvalid", "The input receipt handle \"%s\" is not a valid receipt handle.", *in.ReceiptHandle)
 	}
-	now := sq.svc.now()
+	now := sq.acct.Now()
 	for _, m := range q.msgs {
 		if m.id == id && m.handle == *in.ReceiptHandle && m.visibleAt.After(now) {
 			m.visibleAt = now.Add(time.Duration(*in.VisibilityTimeout) * time.Second)

@@ -1,4 +1,4 @@
-package services
+package awssim_test
 
 import (
 	"context"
@@ -6,12 +6,16 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/driftd/driftd/awssim"
+	simib "github.com/driftd/driftd/awssim/imagebuilder"
+	"github.com/driftd/driftd/awssim/internal/simtest"
 )
 
 // serveFuzz runs one request through the router with an already cancelled
 // context (so long polls cannot block) and checks the response invariants:
 // never a 5xx, and every error names a code.
-func serveFuzz(t *testing.T, svc *Services, method, target, ct, target2 string, hdr map[string]string, body string) {
+func serveFuzz(t *testing.T, svc *awssim.Sim, method, target, ct, target2 string, hdr map[string]string, body string) {
 	t.Helper()
 	r := httptest.NewRequest(method, "http://127.0.0.1:9/", strings.NewReader(body))
 	u, err := url.ParseRequestURI(target2)
@@ -33,24 +37,24 @@ func serveFuzz(t *testing.T, svc *Services, method, target, ct, target2 string, 
 	cancel()
 	r = r.WithContext(c)
 	w := httptest.NewRecorder()
-	(&router{handlers: svc.Handlers()}).ServeHTTP(w, r)
+	svc.ServeHTTP(w, r)
 	res := w.Result()
 	if res.StatusCode >= 500 && res.StatusCode != 501 {
 		t.Fatalf("%s %s: status %d body %.300s", method, target2, res.StatusCode, w.Body.String())
 	}
-	if res.StatusCode >= 400 && method != "HEAD" && errorCode(res, w.Body.String()) == "" {
+	if res.StatusCode >= 400 && method != "HEAD" && simtest.ErrorCodeOf(res, w.Body.String()) == "" {
 		t.Fatalf("%s %s: error %d without a code: %.300s", method, target2, res.StatusCode, w.Body.String())
 	}
 }
 
-func fuzzServices() *Services {
-	svc := New(Options{})
-	svc.CreateQueue("q")
-	svc.CreateTopic("t")
-	svc.CreateBucket("bkt")
-	svc.PutObject("bkt", "AWS:Application/accountid=123456789012/a.json", []byte("{}\n"))
-	svc.SetObjectSource("bkt", rdsPrefix, newFleetSource(50, 2))
-	svc.PutImage(testImageARN, "ami-1", []ImagePackage{{"a", "1"}, {"b", "2"}})
+func fuzzServices() *awssim.Sim {
+	svc := awssim.New(awssim.Options{})
+	svc.SQS().CreateQueue("q")
+	svc.SNS().CreateTopic("t")
+	svc.S3().CreateBucket("bkt")
+	svc.S3().PutObject("bkt", "AWS:Application/accountid=123456789012/a.json", []byte("{}\n"))
+	svc.S3().SetObjectSource("bkt", simtest.RDSPrefix, simtest.NewFleetSource(50, 2))
+	svc.ImageBuilder().PutImage(simtest.ImageARN, "ami-1", []simib.Package{{Name: "a", Version: "1"}, {Name: "b", Version: "2"}})
 	return svc
 }
 
@@ -119,54 +123,12 @@ func FuzzS3Request(f *testing.F) {
 }
 
 func FuzzImageBuilder(f *testing.F) {
-	f.Add(`{"imageBuildVersionArn":"`+testImageARN+`","maxResults":1}`, "")
-	f.Add(`{"imageBuildVersionArn":"`+testImageARN+`","nextToken":"MXxhcm4="}`, "")
-	f.Add("", "imageBuildVersionArn="+url.QueryEscape(testImageARN))
+	f.Add(`{"imageBuildVersionArn":"`+simtest.ImageARN+`","maxResults":1}`, "")
+	f.Add(`{"imageBuildVersionArn":"`+simtest.ImageARN+`","nextToken":"MXxhcm4="}`, "")
+	f.Add("", "imageBuildVersionArn="+url.QueryEscape(simtest.ImageARN))
 	svc := fuzzServices()
 	f.Fuzz(func(t *testing.T, body, query string) {
 		serveFuzz(t, svc, "POST", "", "application/json", "/ListImagePackages", nil, body)
 		serveFuzz(t, svc, "GET", "", "", "/GetImage?"+query, nil, "")
-	})
-}
-
-func FuzzDecodeAWSChunked(f *testing.F) {
-	f.Add([]byte("5;chunk-signature=abc\r\nhello\r\n0\r\n\r\n"))
-	f.Add([]byte("0\r\n"))
-	f.Add([]byte("ffffffffffffffff\r\n"))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		out, err := decodeAWSChunked(b)
-		if err == nil && len(out) > len(b) {
-			t.Fatalf("decoded %d bytes from %d", len(out), len(b))
-		}
-	})
-}
-
-func FuzzParseRange(f *testing.F) {
-	f.Add("bytes=0-9", int64(100))
-	f.Add("bytes=-5", int64(3))
-	f.Add("bytes=50-", int64(10))
-	f.Fuzz(func(t *testing.T, h string, size int64) {
-		if size < 0 {
-			size = -size
-		}
-		start, length, ok, sat := parseRange(h, size)
-		if ok && sat && (start < 0 || length <= 0 || start+length > size) {
-			t.Fatalf("parseRange(%q, %d) = %d+%d outside the object", h, size, start, length)
-		}
-	})
-}
-
-func FuzzFilterPolicy(f *testing.F) {
-	f.Add(`{"event_type":["drift.resolved"],"asg":[{"prefix":"we"}],"n":[3]}`, "drift.resolved")
-	f.Add(`{"a":[{"anything-but":["x","y"]},{"exists":false}]}`, "z")
-	f.Add(`{"a":[]}`, "")
-	f.Fuzz(func(t *testing.T, policy, value string) {
-		fp, err := parseFilterPolicy(policy)
-		if err != nil {
-			return
-		}
-		// evaluating never panics, with and without the attribute
-		_ = fp.matches(map[string]SNSAttribute{"a": {DataType: "String", StringValue: value}, "n": {DataType: "Number", StringValue: value}})
-		_ = fp.matches(nil)
 	})
 }

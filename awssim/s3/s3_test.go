@@ -1,4 +1,4 @@
-package services
+package s3_test
 
 import (
 	"bytes"
@@ -13,37 +13,39 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/aws/smithy-go"
+
+	"github.com/driftd/driftd/awssim"
+	"github.com/driftd/driftd/awssim/internal/simtest"
+	sims3 "github.com/driftd/driftd/awssim/s3"
 )
 
 func TestS3Addressing(t *testing.T) {
-	e := newEnv(t, Options{})
-	port := e.url[strings.LastIndex(e.url, ":")+1:]
+	e := simtest.NewServices(t, awssim.Options{})
+	port := e.URL[strings.LastIndex(e.URL, ":")+1:]
 	cases := []struct {
 		name      string
 		endpoint  string
 		pathStyle bool
 		wantHost  string // Host the SDK sends
 	}{
-		{"ip path-style default", e.url, false, "127.0.0.1:" + port},
-		{"ip path-style forced", e.url, true, "127.0.0.1:" + port},
+		{"ip path-style default", e.URL, false, "127.0.0.1:" + port},
+		{"ip path-style forced", e.URL, true, "127.0.0.1:" + port},
 		{"localhost virtual-hosted", "http://localhost:" + port, false, "vbkt.localhost:" + port},
 		{"localhost path-style", "http://localhost:" + port, true, "localhost:" + port},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			c := s3.NewFromConfig(e.cfg, func(o *s3.Options) {
+			c := s3.NewFromConfig(e.Cfg, func(o *s3.Options) {
 				o.BaseEndpoint = aws.String(tc.endpoint)
 				o.UsePathStyle = tc.pathStyle
-				o.HTTPClient = e.loopbackHTTPClient()
+				o.HTTPClient = e.LoopbackHTTPClient()
 			})
-			e.rt.seen = make(chan string, 64)
-			defer func() { e.rt.seen = nil }()
-			cx := ctx(t)
+			e.RT.Seen = make(chan string, 64)
+			defer func() { e.RT.Seen = nil }()
+			cx := simtest.Ctx(t)
 			if _, err := c.CreateBucket(cx, &s3.CreateBucketInput{Bucket: aws.String("vbkt")}); err != nil {
 				t.Fatal(err)
 			}
@@ -53,8 +55,8 @@ func TestS3Addressing(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if aws.ToString(put.ETag) != ETagOf(body) {
-				t.Errorf("PutObject ETag %s, want %s", aws.ToString(put.ETag), ETagOf(body))
+			if aws.ToString(put.ETag) != sims3.ETagOf(body) {
+				t.Errorf("PutObject ETag %s, want %s", aws.ToString(put.ETag), sims3.ETagOf(body))
 			}
 			got, err := c.GetObject(cx, &s3.GetObjectInput{Bucket: aws.String("vbkt"), Key: aws.String(key)})
 			if err != nil {
@@ -65,7 +67,7 @@ func TestS3Addressing(t *testing.T) {
 			if !bytes.Equal(data, body) {
 				t.Errorf("GetObject body %q, want %q", data, body)
 			}
-			host := <-e.rt.seen
+			host := <-e.RT.Seen
 			if !strings.HasPrefix(host, tc.wantHost+" ") {
 				t.Errorf("SDK sent %q, want host %s", host, tc.wantHost)
 			}
@@ -79,7 +81,7 @@ func TestS3Addressing(t *testing.T) {
 			if _, err := c.DeleteObject(cx, &s3.DeleteObjectInput{Bucket: aws.String("vbkt"), Key: aws.String(key)}); err != nil {
 				t.Fatal(err)
 			}
-			if _, ok := e.svc.Object("vbkt", key); ok {
+			if _, ok := e.Sim.S3().Object("vbkt", key); ok {
 				t.Error("object still stored after DeleteObject")
 			}
 		})
@@ -88,21 +90,21 @@ func TestS3Addressing(t *testing.T) {
 
 func TestS3ObjectOperations(t *testing.T) {
 	clk := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
-	e := newEnv(t, Options{Clock: func() time.Time { return clk }})
-	cx := ctx(t)
-	if _, err := e.s3.CreateBucket(cx, &s3.CreateBucketInput{Bucket: aws.String("bkt")}); err != nil {
+	e := simtest.NewServices(t, awssim.Options{Clock: awssim.ClockFunc(func() time.Time { return clk })})
+	cx := simtest.Ctx(t)
+	if _, err := e.S3.CreateBucket(cx, &s3.CreateBucketInput{Bucket: aws.String("bkt")}); err != nil {
 		t.Fatal(err)
 	}
 	body := []byte("0123456789abcdefghij")
-	if _, err := e.s3.PutObject(cx, &s3.PutObjectInput{Bucket: aws.String("bkt"), Key: aws.String("a/b.txt"), Body: bytes.NewReader(body),
+	if _, err := e.S3.PutObject(cx, &s3.PutObjectInput{Bucket: aws.String("bkt"), Key: aws.String("a/b.txt"), Body: bytes.NewReader(body),
 		ContentType: aws.String("text/plain"), Metadata: map[string]string{"owner": "drift"}}); err != nil {
 		t.Fatal(err)
 	}
-	head, err := e.s3.HeadObject(cx, &s3.HeadObjectInput{Bucket: aws.String("bkt"), Key: aws.String("a/b.txt")})
+	head, err := e.S3.HeadObject(cx, &s3.HeadObjectInput{Bucket: aws.String("bkt"), Key: aws.String("a/b.txt")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if aws.ToInt64(head.ContentLength) != 20 || aws.ToString(head.ETag) != ETagOf(body) || !head.LastModified.Equal(clk) ||
+	if aws.ToInt64(head.ContentLength) != 20 || aws.ToString(head.ETag) != sims3.ETagOf(body) || !head.LastModified.Equal(clk) ||
 		aws.ToString(head.ContentType) != "text/plain" || head.Metadata["owner"] != "drift" {
 		t.Errorf("HeadObject = len %d etag %s lm %v ct %s meta %v", aws.ToInt64(head.ContentLength), aws.ToString(head.ETag), head.LastModified, aws.ToString(head.ContentType), head.Metadata)
 	}
@@ -115,7 +117,7 @@ func TestS3ObjectOperations(t *testing.T) {
 		{"bytes=18-100", "ij", "bytes 18-19/20"},
 	}
 	for _, r := range ranges {
-		out, err := e.s3.GetObject(cx, &s3.GetObjectInput{Bucket: aws.String("bkt"), Key: aws.String("a/b.txt"), Range: aws.String(r.rng)})
+		out, err := e.S3.GetObject(cx, &s3.GetObjectInput{Bucket: aws.String("bkt"), Key: aws.String("a/b.txt"), Range: aws.String(r.rng)})
 		if err != nil {
 			t.Fatalf("%s: %v", r.rng, err)
 		}
@@ -125,110 +127,90 @@ func TestS3ObjectOperations(t *testing.T) {
 			t.Errorf("Range %s = %q (%s), want %q (%s)", r.rng, d, aws.ToString(out.ContentRange), r.want, r.contentRange)
 		}
 	}
-	_, err = e.s3.GetObject(cx, &s3.GetObjectInput{Bucket: aws.String("bkt"), Key: aws.String("a/b.txt"), Range: aws.String("bytes=20-")})
-	assertAPIError(t, err, "InvalidRange", 416)
+	_, err = e.S3.GetObject(cx, &s3.GetObjectInput{Bucket: aws.String("bkt"), Key: aws.String("a/b.txt"), Range: aws.String("bytes=20-")})
+	simtest.AssertAPIError(t, err, "InvalidRange", 416)
 
 	// conditional requests
-	_, err = e.s3.GetObject(cx, &s3.GetObjectInput{Bucket: aws.String("bkt"), Key: aws.String("a/b.txt"), IfNoneMatch: aws.String(ETagOf(body))})
-	assertStatus(t, err, 304)
-	_, err = e.s3.HeadObject(cx, &s3.HeadObjectInput{Bucket: aws.String("bkt"), Key: aws.String("a/b.txt"), IfNoneMatch: aws.String(ETagOf(body))})
-	assertStatus(t, err, 304)
-	out, err := e.s3.GetObject(cx, &s3.GetObjectInput{Bucket: aws.String("bkt"), Key: aws.String("a/b.txt"), IfNoneMatch: aws.String(`"0000"`)})
+	_, err = e.S3.GetObject(cx, &s3.GetObjectInput{Bucket: aws.String("bkt"), Key: aws.String("a/b.txt"), IfNoneMatch: aws.String(sims3.ETagOf(body))})
+	simtest.AssertStatus(t, err, 304)
+	_, err = e.S3.HeadObject(cx, &s3.HeadObjectInput{Bucket: aws.String("bkt"), Key: aws.String("a/b.txt"), IfNoneMatch: aws.String(sims3.ETagOf(body))})
+	simtest.AssertStatus(t, err, 304)
+	out, err := e.S3.GetObject(cx, &s3.GetObjectInput{Bucket: aws.String("bkt"), Key: aws.String("a/b.txt"), IfNoneMatch: aws.String(`"0000"`)})
 	if err != nil {
 		t.Fatalf("If-None-Match with another ETag: %v", err)
 	}
 	out.Body.Close()
-	_, err = e.s3.GetObject(cx, &s3.GetObjectInput{Bucket: aws.String("bkt"), Key: aws.String("a/b.txt"), IfMatch: aws.String(`"0000"`)})
-	assertAPIError(t, err, "PreconditionFailed", 412)
-	_, err = e.s3.GetObject(cx, &s3.GetObjectInput{Bucket: aws.String("bkt"), Key: aws.String("a/b.txt"), IfModifiedSince: aws.Time(clk)})
-	assertStatus(t, err, 304)
+	_, err = e.S3.GetObject(cx, &s3.GetObjectInput{Bucket: aws.String("bkt"), Key: aws.String("a/b.txt"), IfMatch: aws.String(`"0000"`)})
+	simtest.AssertAPIError(t, err, "PreconditionFailed", 412)
+	_, err = e.S3.GetObject(cx, &s3.GetObjectInput{Bucket: aws.String("bkt"), Key: aws.String("a/b.txt"), IfModifiedSince: aws.Time(clk)})
+	simtest.AssertStatus(t, err, 304)
 
 	// overwrite changes the ETag; delete of a missing key succeeds
-	if _, err := e.s3.PutObject(cx, &s3.PutObjectInput{Bucket: aws.String("bkt"), Key: aws.String("a/b.txt"), Body: strings.NewReader("v2")}); err != nil {
+	if _, err := e.S3.PutObject(cx, &s3.PutObjectInput{Bucket: aws.String("bkt"), Key: aws.String("a/b.txt"), Body: strings.NewReader("v2")}); err != nil {
 		t.Fatal(err)
 	}
-	head, _ = e.s3.HeadObject(cx, &s3.HeadObjectInput{Bucket: aws.String("bkt"), Key: aws.String("a/b.txt")})
-	if aws.ToString(head.ETag) != ETagOf([]byte("v2")) {
+	head, _ = e.S3.HeadObject(cx, &s3.HeadObjectInput{Bucket: aws.String("bkt"), Key: aws.String("a/b.txt")})
+	if aws.ToString(head.ETag) != sims3.ETagOf([]byte("v2")) {
 		t.Errorf("ETag after overwrite %s", aws.ToString(head.ETag))
 	}
-	if _, err := e.s3.DeleteObject(cx, &s3.DeleteObjectInput{Bucket: aws.String("bkt"), Key: aws.String("nope")}); err != nil {
+	if _, err := e.S3.DeleteObject(cx, &s3.DeleteObjectInput{Bucket: aws.String("bkt"), Key: aws.String("nope")}); err != nil {
 		t.Errorf("DeleteObject of a missing key: %v", err)
 	}
-	if _, err := e.s3.HeadBucket(cx, &s3.HeadBucketInput{Bucket: aws.String("bkt")}); err != nil {
+	if _, err := e.S3.HeadBucket(cx, &s3.HeadBucketInput{Bucket: aws.String("bkt")}); err != nil {
 		t.Errorf("HeadBucket: %v", err)
 	}
 }
 
-func assertStatus(t *testing.T, err error, status int) {
-	t.Helper()
-	var re *awshttp.ResponseError
-	if !errors.As(err, &re) || re.HTTPStatusCode() != status {
-		t.Errorf("error %v, want HTTP %d", err, status)
-	}
-}
-
-func assertAPIError(t *testing.T, err error, code string, status int) {
-	t.Helper()
-	var ae smithy.APIError
-	if !errors.As(err, &ae) || ae.ErrorCode() != code {
-		t.Errorf("error %v, want API error %s", err, code)
-		return
-	}
-	if status != 0 {
-		assertStatus(t, err, status)
-	}
-}
-
 func TestS3Errors(t *testing.T) {
-	e := newEnv(t, Options{})
-	cx := ctx(t)
-	e.svc.CreateBucket("bkt")
-	e.svc.PutObject("bkt", "secret/x", []byte("x"))
-	e.svc.PutObject("bkt", "open/x", []byte("x"))
-	e.svc.SetAccessDenied("bkt", "secret/", true)
+	e := simtest.NewServices(t, awssim.Options{})
+	cx := simtest.Ctx(t)
+	e.Sim.S3().CreateBucket("bkt")
+	e.Sim.S3().PutObject("bkt", "secret/x", []byte("x"))
+	e.Sim.S3().PutObject("bkt", "open/x", []byte("x"))
+	e.Sim.S3().SetAccessDenied("bkt", "secret/", true)
 
-	_, err := e.s3.GetObject(cx, &s3.GetObjectInput{Bucket: aws.String("bkt"), Key: aws.String("missing")})
+	_, err := e.S3.GetObject(cx, &s3.GetObjectInput{Bucket: aws.String("bkt"), Key: aws.String("missing")})
 	var nsk *s3types.NoSuchKey
 	if !errors.As(err, &nsk) {
 		t.Errorf("GetObject missing key: %v, want *s3types.NoSuchKey", err)
 	}
-	assertStatus(t, err, 404)
+	simtest.AssertStatus(t, err, 404)
 	// GetObject does not model NoSuchBucket (so the SDK returns a generic
 	// API error); ListObjectsV2 does.
-	_, err = e.s3.GetObject(cx, &s3.GetObjectInput{Bucket: aws.String("nobkt"), Key: aws.String("x")})
-	assertAPIError(t, err, "NoSuchBucket", 404)
+	_, err = e.S3.GetObject(cx, &s3.GetObjectInput{Bucket: aws.String("nobkt"), Key: aws.String("x")})
+	simtest.AssertAPIError(t, err, "NoSuchBucket", 404)
 	var nsb *s3types.NoSuchBucket
-	_, err = e.s3.ListObjectsV2(cx, &s3.ListObjectsV2Input{Bucket: aws.String("nobkt")})
+	_, err = e.S3.ListObjectsV2(cx, &s3.ListObjectsV2Input{Bucket: aws.String("nobkt")})
 	if !errors.As(err, &nsb) {
 		t.Errorf("ListObjectsV2 missing bucket: %v, want *s3types.NoSuchBucket", err)
 	}
-	_, err = e.s3.HeadObject(cx, &s3.HeadObjectInput{Bucket: aws.String("bkt"), Key: aws.String("missing")})
+	_, err = e.S3.HeadObject(cx, &s3.HeadObjectInput{Bucket: aws.String("bkt"), Key: aws.String("missing")})
 	var nf *s3types.NotFound
 	if !errors.As(err, &nf) {
 		t.Errorf("HeadObject missing key: %v, want *s3types.NotFound (HEAD errors have no body)", err)
 	}
-	_, err = e.s3.GetObject(cx, &s3.GetObjectInput{Bucket: aws.String("bkt"), Key: aws.String("secret/x")})
-	assertAPIError(t, err, "AccessDenied", 403)
-	_, err = e.s3.ListObjectsV2(cx, &s3.ListObjectsV2Input{Bucket: aws.String("bkt"), Prefix: aws.String("secret/")})
-	assertAPIError(t, err, "AccessDenied", 403)
-	if _, err := e.s3.GetObject(cx, &s3.GetObjectInput{Bucket: aws.String("bkt"), Key: aws.String("open/x")}); err != nil {
+	_, err = e.S3.GetObject(cx, &s3.GetObjectInput{Bucket: aws.String("bkt"), Key: aws.String("secret/x")})
+	simtest.AssertAPIError(t, err, "AccessDenied", 403)
+	_, err = e.S3.ListObjectsV2(cx, &s3.ListObjectsV2Input{Bucket: aws.String("bkt"), Prefix: aws.String("secret/")})
+	simtest.AssertAPIError(t, err, "AccessDenied", 403)
+	if _, err := e.S3.GetObject(cx, &s3.GetObjectInput{Bucket: aws.String("bkt"), Key: aws.String("open/x")}); err != nil {
 		t.Errorf("GetObject outside the denied prefix: %v", err)
 	}
-	_, err = e.s3.ListObjectsV2(cx, &s3.ListObjectsV2Input{Bucket: aws.String("bkt"), MaxKeys: aws.Int32(-1)})
-	assertAPIError(t, err, "InvalidArgument", 400)
-	_, err = e.s3.ListObjectsV2(cx, &s3.ListObjectsV2Input{Bucket: aws.String("bkt"), ContinuationToken: aws.String("not-a-token")})
-	assertAPIError(t, err, "InvalidArgument", 400)
-	_, err = e.s3.CreateBucket(cx, &s3.CreateBucketInput{Bucket: aws.String("Bad_Name")})
-	assertAPIError(t, err, "InvalidBucketName", 400)
-	_, err = e.s3.PutObject(cx, &s3.PutObjectInput{Bucket: aws.String("nobkt"), Key: aws.String("k"), Body: strings.NewReader("x")})
-	assertAPIError(t, err, "NoSuchBucket", 404)
+	_, err = e.S3.ListObjectsV2(cx, &s3.ListObjectsV2Input{Bucket: aws.String("bkt"), MaxKeys: aws.Int32(-1)})
+	simtest.AssertAPIError(t, err, "InvalidArgument", 400)
+	_, err = e.S3.ListObjectsV2(cx, &s3.ListObjectsV2Input{Bucket: aws.String("bkt"), ContinuationToken: aws.String("not-a-token")})
+	simtest.AssertAPIError(t, err, "InvalidArgument", 400)
+	_, err = e.S3.CreateBucket(cx, &s3.CreateBucketInput{Bucket: aws.String("Bad_Name")})
+	simtest.AssertAPIError(t, err, "InvalidBucketName", 400)
+	_, err = e.S3.PutObject(cx, &s3.PutObjectInput{Bucket: aws.String("nobkt"), Key: aws.String("k"), Body: strings.NewReader("x")})
+	simtest.AssertAPIError(t, err, "NoSuchBucket", 404)
 }
 
 func listAll(t *testing.T, c *s3.Client, in *s3.ListObjectsV2Input) (keys, prefixes []string, pages int) {
 	t.Helper()
 	p := s3.NewListObjectsV2Paginator(c, in)
 	for p.HasMorePages() {
-		out, err := p.NextPage(ctx(t))
+		out, err := p.NextPage(simtest.Ctx(t))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -253,27 +235,27 @@ func listAll(t *testing.T, c *s3.Client, in *s3.ListObjectsV2Input) (keys, prefi
 }
 
 func TestS3ListObjectsV2Paging(t *testing.T) {
-	e := newEnv(t, Options{})
-	fleet := newFleetSource(1500, 3)
-	e.svc.SetObjectSource("rds", rdsPrefix, fleet)
+	e := simtest.NewServices(t, awssim.Options{})
+	fleet := simtest.NewFleetSource(1500, 3)
+	e.Sim.S3().SetObjectSource("rds", simtest.RDSPrefix, fleet)
 	var want []string
 	for i := 0; i < 1500; i++ {
-		want = append(want, fleet.key(i))
+		want = append(want, fleet.Key(i))
 	}
 	// 2,500 keys: 1,500 virtual, 500 stored under the same prefix (after
 	// the virtual ones), 500 stored under other prefixes, and one stored
 	// object that shadows a virtual key (listed once, with its own size).
-	shadowed := fleet.key(7)
-	e.svc.PutObject("rds", shadowed, []byte("stored wins"))
+	shadowed := fleet.Key(7)
+	e.Sim.S3().PutObject("rds", shadowed, []byte("stored wins"))
 	for i := 0; i < 500; i++ {
-		k := fmt.Sprintf("%si-%017x.json", rdsPrefix, 1<<40+i)
-		e.svc.PutObject("rds", k, []byte("s"))
+		k := fmt.Sprintf("%si-%017x.json", simtest.RDSPrefix, 1<<40+i)
+		e.Sim.S3().PutObject("rds", k, []byte("s"))
 		want = append(want, k)
 	}
 	for i := 0; i < 250; i++ {
 		for _, typ := range []string{"AWS:InstanceInformation", "Custom:Files"} {
 			k := fmt.Sprintf("%s/accountid=123456789012/region=us-east-1/resourcetype=ManagedInstanceInventory/i-%017x.json", typ, i)
-			e.svc.PutObject("rds", k, []byte("{}"))
+			e.Sim.S3().PutObject("rds", k, []byte("{}"))
 			want = append(want, k)
 		}
 	}
@@ -281,7 +263,7 @@ func TestS3ListObjectsV2Paging(t *testing.T) {
 	if len(want) != 2500 {
 		t.Fatalf("fixture has %d keys", len(want))
 	}
-	keys, _, pages := listAll(t, e.s3, &s3.ListObjectsV2Input{Bucket: aws.String("rds")})
+	keys, _, pages := listAll(t, e.S3, &s3.ListObjectsV2Input{Bucket: aws.String("rds")})
 	if pages != 3 {
 		t.Errorf("pages = %d, want 3", pages)
 	}
@@ -289,34 +271,34 @@ func TestS3ListObjectsV2Paging(t *testing.T) {
 		t.Errorf("listed %d keys, want %d; first diff at %d", len(keys), len(want), firstDiff(keys, want))
 	}
 	// the shadowing stored object is the one listed
-	out, err := e.s3.ListObjectsV2(ctx(t), &s3.ListObjectsV2Input{Bucket: aws.String("rds"), StartAfter: aws.String(fleet.key(6)), MaxKeys: aws.Int32(1)})
+	out, err := e.S3.ListObjectsV2(simtest.Ctx(t), &s3.ListObjectsV2Input{Bucket: aws.String("rds"), StartAfter: aws.String(fleet.Key(6)), MaxKeys: aws.Int32(1)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(out.Contents) != 1 || aws.ToString(out.Contents[0].Key) != shadowed || aws.ToInt64(out.Contents[0].Size) != int64(len("stored wins")) ||
-		aws.ToString(out.Contents[0].ETag) != ETagOf([]byte("stored wins")) {
+		aws.ToString(out.Contents[0].ETag) != sims3.ETagOf([]byte("stored wins")) {
 		t.Errorf("StartAfter listing = %+v", out.Contents)
 	}
 
 	// prefix restricted to the virtual mount, small pages
-	keys, _, pages = listAll(t, e.s3, &s3.ListObjectsV2Input{Bucket: aws.String("rds"), Prefix: aws.String(rdsPrefix + "i-0000000000000"), MaxKeys: aws.Int32(250)})
+	keys, _, pages = listAll(t, e.S3, &s3.ListObjectsV2Input{Bucket: aws.String("rds"), Prefix: aws.String(simtest.RDSPrefix + "i-0000000000000"), MaxKeys: aws.Int32(250)})
 	if len(keys) != 1500 || pages != 6 {
 		t.Errorf("prefix listing: %d keys in %d pages, want 1500 in 6", len(keys), pages)
 	}
 
 	// delimiter: the type prefixes roll up
-	keys, prefixes, _ := listAll(t, e.s3, &s3.ListObjectsV2Input{Bucket: aws.String("rds"), Delimiter: aws.String("/"), MaxKeys: aws.Int32(2)})
+	keys, prefixes, _ := listAll(t, e.S3, &s3.ListObjectsV2Input{Bucket: aws.String("rds"), Delimiter: aws.String("/"), MaxKeys: aws.Int32(2)})
 	wantPrefixes := []string{"AWS:Application/", "AWS:InstanceInformation/", "Custom:Files/"}
 	if len(keys) != 0 || strings.Join(prefixes, ",") != strings.Join(wantPrefixes, ",") {
 		t.Errorf("delimiter listing: keys %v prefixes %v, want %v", keys, prefixes, wantPrefixes)
 	}
-	keys, prefixes, _ = listAll(t, e.s3, &s3.ListObjectsV2Input{Bucket: aws.String("rds"), Prefix: aws.String("AWS:Application/accountid=123456789012/"), Delimiter: aws.String("/")})
+	keys, prefixes, _ = listAll(t, e.S3, &s3.ListObjectsV2Input{Bucket: aws.String("rds"), Prefix: aws.String("AWS:Application/accountid=123456789012/"), Delimiter: aws.String("/")})
 	if len(keys) != 0 || len(prefixes) != 1 || prefixes[0] != "AWS:Application/accountid=123456789012/region=us-east-1/" {
 		t.Errorf("nested delimiter listing: keys %d prefixes %v", len(keys), prefixes)
 	}
 
 	// max-keys above 1000 is capped
-	out, err = e.s3.ListObjectsV2(ctx(t), &s3.ListObjectsV2Input{Bucket: aws.String("rds"), MaxKeys: aws.Int32(5000)})
+	out, err = e.S3.ListObjectsV2(simtest.Ctx(t), &s3.ListObjectsV2Input{Bucket: aws.String("rds"), MaxKeys: aws.Int32(5000)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -325,17 +307,17 @@ func TestS3ListObjectsV2Paging(t *testing.T) {
 	}
 
 	// virtual objects read back with consistent metadata
-	k := fleet.key(42)
-	get, err := e.s3.GetObject(ctx(t), &s3.GetObjectInput{Bucket: aws.String("rds"), Key: aws.String(k)})
+	k := fleet.Key(42)
+	get, err := e.S3.GetObject(simtest.Ctx(t), &s3.GetObjectInput{Bucket: aws.String("rds"), Key: aws.String(k)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	data, _ := io.ReadAll(get.Body)
 	get.Body.Close()
-	if !bytes.Equal(data, fleet.render(42)) || aws.ToString(get.ETag) != ETagOf(data) || aws.ToInt64(get.ContentLength) != int64(len(data)) {
+	if !bytes.Equal(data, fleet.Render(42)) || aws.ToString(get.ETag) != sims3.ETagOf(data) || aws.ToInt64(get.ContentLength) != int64(len(data)) {
 		t.Errorf("virtual GetObject: %d bytes etag %s", len(data), aws.ToString(get.ETag))
 	}
-	rng, err := e.s3.GetObject(ctx(t), &s3.GetObjectInput{Bucket: aws.String("rds"), Key: aws.String(k), Range: aws.String("bytes=10-19")})
+	rng, err := e.S3.GetObject(simtest.Ctx(t), &s3.GetObjectInput{Bucket: aws.String("rds"), Key: aws.String(k), Range: aws.String("bytes=10-19")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -344,7 +326,7 @@ func TestS3ListObjectsV2Paging(t *testing.T) {
 	if !bytes.Equal(part, data[10:20]) {
 		t.Errorf("virtual ranged GetObject = %q, want %q", part, data[10:20])
 	}
-	_, err = e.s3.GetObject(ctx(t), &s3.GetObjectInput{Bucket: aws.String("rds"), Key: aws.String(fleet.key(1500))})
+	_, err = e.S3.GetObject(simtest.Ctx(t), &s3.GetObjectInput{Bucket: aws.String("rds"), Key: aws.String(fleet.Key(1500))})
 	var nsk *s3types.NoSuchKey
 	if !errors.As(err, &nsk) {
 		t.Errorf("virtual key beyond the fleet: %v", err)
@@ -361,36 +343,36 @@ func firstDiff(a, b []string) int {
 }
 
 func TestS3Notifications(t *testing.T) {
-	e := newEnv(t, Options{})
-	cx := ctx(t)
-	e.svc.CreateQueue("rds-events")
-	fleet := newFleetSource(10, 2)
-	e.svc.SetObjectSource("rds", rdsPrefix, fleet)
-	if err := e.svc.SetBucketNotification("rds", "nosuchqueue", ""); err == nil {
+	e := simtest.NewServices(t, awssim.Options{})
+	cx := simtest.Ctx(t)
+	e.Sim.SQS().CreateQueue("rds-events")
+	fleet := simtest.NewFleetSource(10, 2)
+	e.Sim.S3().SetObjectSource("rds", simtest.RDSPrefix, fleet)
+	if err := e.Sim.S3().SetBucketNotification("rds", "nosuchqueue", ""); err == nil {
 		t.Error("notification to a missing queue accepted")
 	}
-	if err := e.svc.SetBucketNotification("rds", "rds-events", "AWS:Application/"); err != nil {
+	if err := e.Sim.S3().SetBucketNotification("rds", "rds-events", "AWS:Application/"); err != nil {
 		t.Fatal(err)
 	}
-	qurl, err := e.sqs.GetQueueUrl(cx, &sqs.GetQueueUrlInput{QueueName: aws.String("rds-events")})
+	qurl, err := e.SQS.GetQueueUrl(cx, &sqs.GetQueueUrlInput{QueueName: aws.String("rds-events")})
 	if err != nil {
 		t.Fatal(err)
 	}
-	key := rdsPrefix + "i-0abc.json"
+	key := simtest.RDSPrefix + "i-0abc.json"
 	body := []byte(`{"name":"bash"}`)
-	if _, err := e.s3.PutObject(cx, &s3.PutObjectInput{Bucket: aws.String("rds"), Key: aws.String(key), Body: bytes.NewReader(body)}); err != nil {
+	if _, err := e.S3.PutObject(cx, &s3.PutObjectInput{Bucket: aws.String("rds"), Key: aws.String(key), Body: bytes.NewReader(body)}); err != nil {
 		t.Fatal(err)
 	}
-	e.svc.PutObject("rds", "other/ignored.json", []byte("x")) // outside the filter prefix
-	if _, err := e.s3.DeleteObject(cx, &s3.DeleteObjectInput{Bucket: aws.String("rds"), Key: aws.String(key)}); err != nil {
+	e.Sim.S3().PutObject("rds", "other/ignored.json", []byte("x")) // outside the filter prefix
+	if _, err := e.S3.DeleteObject(cx, &s3.DeleteObjectInput{Bucket: aws.String("rds"), Key: aws.String(key)}); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.svc.NotifyObjectChanged("rds", fleet.key(3)); err != nil {
+	if err := e.Sim.S3().NotifyObjectChanged("rds", fleet.Key(3)); err != nil {
 		t.Fatal(err)
 	}
 	var msgs []string
 	for len(msgs) < 4 {
-		out, err := e.sqs.ReceiveMessage(cx, &sqs.ReceiveMessageInput{QueueUrl: qurl.QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
+		out, err := e.SQS.ReceiveMessage(cx, &sqs.ReceiveMessageInput{QueueUrl: qurl.QueueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -434,7 +416,7 @@ func TestS3Notifications(t *testing.T) {
 	put, del, virt := recs[0], recs[1], recs[2]
 	wantKey := "AWS%3AApplication/accountid%3D123456789012/region%3Dus-east-1/resourcetype%3DManagedInstanceInventory/i-0abc.json"
 	if put.EventName != "ObjectCreated:Put" || put.EventSource != "aws:s3" || put.S3.Bucket.Name != "rds" || put.S3.Object.Key != wantKey ||
-		put.S3.Object.Size == nil || *put.S3.Object.Size != int64(len(body)) || put.S3.Object.ETag != strings.Trim(ETagOf(body), `"`) {
+		put.S3.Object.Size == nil || *put.S3.Object.Size != int64(len(body)) || put.S3.Object.ETag != strings.Trim(sims3.ETagOf(body), `"`) {
 		t.Errorf("put event %+v", put)
 	}
 	if dk, _ := url.QueryUnescape(put.S3.Object.Key); dk != key {
@@ -443,11 +425,25 @@ func TestS3Notifications(t *testing.T) {
 	if del.EventName != "ObjectRemoved:Delete" || del.S3.Object.Key != wantKey || del.S3.Object.Size != nil {
 		t.Errorf("delete event %+v", del)
 	}
-	vi := fleet.info(3)
+	vi := fleet.Info(3)
 	if virt.EventName != "ObjectCreated:Put" || *virt.S3.Object.Size != vi.Size || virt.S3.Object.ETag != vi.ETag {
 		t.Errorf("virtual object event %+v, want size %d etag %s", virt, vi.Size, vi.ETag)
 	}
 	if !(put.S3.Object.Sequencer < del.S3.Object.Sequencer && del.S3.Object.Sequencer < virt.S3.Object.Sequencer) {
 		t.Errorf("sequencers not increasing: %s %s %s", put.S3.Object.Sequencer, del.S3.Object.Sequencer, virt.S3.Object.Sequencer)
+	}
+}
+
+func TestS3AWSChunkedUpload(t *testing.T) {
+	svc := awssim.New(awssim.Options{})
+	svc.S3().CreateBucket("bkt")
+	body := "5;chunk-signature=abc\r\nhello\r\n6;chunk-signature=def\r\n world\r\n0;chunk-signature=0\r\nx-amz-checksum-crc32:AAAAAA==\r\n\r\n"
+	st, code, resp := simtest.RawCall(t, svc, "PUT", "", "", "/bkt/chunked", map[string]string{
+		"Content-Encoding": "aws-chunked", "X-Amz-Decoded-Content-Length": "11", "X-Amz-Content-Sha256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER"}, body)
+	if st != 200 {
+		t.Fatalf("PutObject aws-chunked: %d %s %s", st, code, resp)
+	}
+	if got, _ := svc.S3().Object("bkt", "chunked"); string(got) != "hello world" {
+		t.Errorf("stored %q", got)
 	}
 }

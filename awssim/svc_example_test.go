@@ -1,10 +1,9 @@
-package services_test
+package awssim_test
 
 import (
 	"context"
 	"fmt"
 	"io"
-	"net/http"
 	"net/http/httptest"
 	"sort"
 	"strings"
@@ -15,14 +14,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
-	"github.com/driftd/driftd/awssim/services"
-	"github.com/driftd/driftd/awssim/wire"
+	"github.com/driftd/driftd/awssim"
+	sims3 "github.com/driftd/driftd/awssim/s3"
 )
 
 // Example_resourceDataSync exposes one Resource Data Sync object per
 // instance of a (tiny) fleet, rendered on demand, and reads it with the SDK.
 func Example_resourceDataSync() {
-	svc := services.New(services.Options{})
+	sim := awssim.New(awssim.Options{})
 
 	const prefix = "AWS:Application/accountid=123456789012/region=us-east-1/resourcetype=ManagedInstanceInventory/"
 	inventory := map[string][]string{ // instance -> installed packages
@@ -30,13 +29,13 @@ func Example_resourceDataSync() {
 		"i-0bbb": {"bash", "curl", "openssl"},
 	}
 	captured := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
-	version := func(id string) services.VersionedKey {
+	version := func(id string) sims3.VersionedKey {
 		// A real simulator uses the inventory's capture time and hash.
-		return services.VersionedKey{Key: prefix + id + ".json", Version: strings.Join(inventory[id], ","), LastModified: captured}
+		return sims3.VersionedKey{Key: prefix + id + ".json", Version: strings.Join(inventory[id], ","), LastModified: captured}
 	}
 	idOf := func(key string) string { return strings.TrimSuffix(strings.TrimPrefix(key, prefix), ".json") }
-	svc.SetObjectSource("inventory-sync", prefix, services.NewRenderedSource(
-		func(p, after string, limit int) ([]services.VersionedKey, error) {
+	sim.S3().SetObjectSource("inventory-sync", prefix, sims3.NewRenderedSource(
+		func(p, after string, limit int) ([]sims3.VersionedKey, error) {
 			var ids []string
 			for id := range inventory {
 				if k := prefix + id + ".json"; strings.HasPrefix(k, p) && k > after {
@@ -44,7 +43,7 @@ func Example_resourceDataSync() {
 				}
 			}
 			sort.Strings(ids)
-			var out []services.VersionedKey
+			var out []sims3.VersionedKey
 			for _, id := range ids {
 				if len(out) < limit {
 					out = append(out, version(id))
@@ -52,11 +51,11 @@ func Example_resourceDataSync() {
 			}
 			return out, nil
 		},
-		func(key string) (services.VersionedKey, bool, error) {
+		func(key string) (sims3.VersionedKey, bool, error) {
 			_, ok := inventory[idOf(key)]
 			return version(idOf(key)), ok, nil
 		},
-		func(key string) ([]byte, services.VersionedKey, bool, error) {
+		func(key string) ([]byte, sims3.VersionedKey, bool, error) {
 			id := idOf(key)
 			pkgs, ok := inventory[id]
 			var b strings.Builder
@@ -68,16 +67,7 @@ func Example_resourceDataSync() {
 		"application/json",
 	))
 
-	// The simulator's router: parse once, dispatch by service.
-	handlers := svc.Handlers()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		req, err := wire.Parse(r)
-		if err != nil {
-			wire.WriteError(w, req, err)
-			return
-		}
-		handlers[req.Service].ServeAWS(w, req)
-	}))
+	srv := httptest.NewServer(sim)
 	defer srv.Close()
 
 	ctx := context.Background()

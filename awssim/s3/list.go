@@ -1,4 +1,4 @@
-package services
+package s3
 
 import (
 	"bytes"
@@ -73,7 +73,7 @@ type listPage struct {
 
 // list merges stored and virtual keys of bucket: keys with prefix, strictly
 // after `after`, rolled up by delimiter, at most maxKeys entries.
-func (s3s *s3Service) list(b *s3Bucket, mounts []s3Mount, prefix, delimiter, after string, maxKeys int) (listPage, error) {
+func (s3s *Service) list(b *s3Bucket, mounts []s3Mount, prefix, delimiter, after string, maxKeys int) (listPage, error) {
 	var page listPage
 	if maxKeys == 0 {
 		return page, nil
@@ -207,7 +207,7 @@ func decodeToken(tok string) (string, bool) {
 	return after, ok
 }
 
-func (s3s *s3Service) listObjectsV2(w http.ResponseWriter, req *wire.Request, bucket string, q url.Values) *s3Err {
+func (s3s *Service) listObjectsV2(w http.ResponseWriter, req *wire.Request, bucket string, q url.Values) *s3Err {
 	prefix := q.Get("prefix")
 	delimiter := q.Get("delimiter")
 	maxKeys := 1000
@@ -307,7 +307,7 @@ func (s3s *s3Service) listObjectsV2(w http.ResponseWriter, req *wire.Request, bu
 		buf.WriteString(strconv.FormatInt(o.Size, 10))
 		buf.WriteString("</Size>")
 		if owner {
-			buf.WriteString("<Owner><ID>" + s3s.svc.opts.AccountID + "</ID></Owner>")
+			buf.WriteString("<Owner><ID>" + s3s.acct.AccountID + "</ID></Owner>")
 		}
 		buf.WriteString("<StorageClass>STANDARD</StorageClass></Contents>")
 	}
