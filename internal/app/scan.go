@@ -18,6 +18,9 @@ import (
 	"github.com/driftd/driftd/internal/state"
 )
 
+// baselineConcurrency bounds the AMIs whose baselines are resolved at once.
+const baselineConcurrency = 8
+
 // scanner runs one scan with one runtime (configuration generation).
 type scanner struct {
 	rt      *generation
@@ -73,18 +76,31 @@ func (s *scanner) scan(ctx context.Context, sel collectors.Selection, res *ScanR
 		}
 	}
 
-	// Baselines: one resolution per AMI.
+	// Baselines: one resolution per AMI, several AMIs at a time, so one
+	// slow source answer (a hung file system, a slow bucket) does not hold
+	// the others back.
 	baselines := map[string]*baselineResult{}
+	var amis []string
+	for _, in := range fleet.Instances {
+		if _, ok := baselines[in.AMI]; !ok && in.AMI != "" {
+			baselines[in.AMI] = &baselineResult{}
+			amis = append(amis, in.AMI)
+		}
+	}
 	_ = collectors.Run(s.rec, collectors.CollectorBaselines, func() error {
+		var bg errgroup.Group
+		bg.SetLimit(baselineConcurrency)
+		for _, id := range amis {
+			b := baselines[id]
+			bg.Go(func() error {
+				b.m, b.res, b.err = s.rt.chain.Resolve(ctx, fleet.AMIs[id])
+				return nil
+			})
+		}
+		_ = bg.Wait()
 		var failed []string
-		for _, in := range fleet.Instances {
-			if _, ok := baselines[in.AMI]; ok || in.AMI == "" {
-				continue
-			}
-			b := &baselineResult{}
-			b.m, b.res, b.err = s.rt.chain.Resolve(ctx, fleet.AMIs[in.AMI])
-			baselines[in.AMI] = b
-			for _, a := range b.res.Tried {
+		for _, id := range amis {
+			for _, a := range baselines[id].res.Tried {
 				if !a.Missing {
 					failed = append(failed, a.Source+": "+a.Reason)
 				}
