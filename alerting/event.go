@@ -171,25 +171,27 @@ func Summarize(fs []drift.Finding) string {
 
 // DescribeFinding renders one finding on one line:
 // "package openssl version changed: 3.0.8-1 → 3.0.9-1 (upgrade, high)".
+// Non-printable characters of inventory data (NUL, ESC, newlines) are
+// escaped (drift.Printable), so the line stays one line.
 func DescribeFinding(f drift.Finding) string {
 	var b strings.Builder
 	b.WriteString(string(f.Category))
 	b.WriteByte(' ')
-	b.WriteString(f.Name)
+	b.WriteString(drift.Printable(f.Name))
 	if f.Arch != "" {
-		b.WriteString("." + f.Arch)
+		b.WriteString("." + drift.Printable(f.Arch))
 	}
 	if f.Attribute != "" {
-		b.WriteString(" " + f.Attribute)
+		b.WriteString(" " + drift.Printable(f.Attribute))
 	}
 	b.WriteString(" " + string(f.Change))
 	switch {
 	case f.Expected != "" && f.Observed != "":
-		fmt.Fprintf(&b, ": %s → %s", f.Expected, f.Observed)
+		fmt.Fprintf(&b, ": %s → %s", drift.Printable(f.Expected), drift.Printable(f.Observed))
 	case f.Observed != "":
-		fmt.Fprintf(&b, ": %s", f.Observed)
+		fmt.Fprintf(&b, ": %s", drift.Printable(f.Observed))
 	case f.Expected != "":
-		fmt.Fprintf(&b, ": was %s", f.Expected)
+		fmt.Fprintf(&b, ": was %s", drift.Printable(f.Expected))
 	}
 	if f.Direction != drift.DirectionNone {
 		fmt.Fprintf(&b, " (%s, %s)", f.Direction, f.Severity)

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/driftd/driftd/drift"
 )
 
 // Slack limits (Block Kit): a section's text ≤ 3000 characters, ≤ 50 blocks.
@@ -180,10 +182,14 @@ func plural(n int, one, many string) string {
 	return many
 }
 
-// slackEscape escapes the three characters Slack's mrkdwn requires.
+// slackEscape escapes the three characters Slack's mrkdwn requires, and
+// writes non-printable characters (inventory data may hold NUL, ESC or
+// newlines) as escapes (drift.Printable).
 func slackEscape(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+	return slackReplacer.Replace(drift.Printable(s))
 }
+
+var slackReplacer = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
 // clip shortens s to at most n runes, ending with an ellipsis when cut.
 func clip(s string, n int) string {

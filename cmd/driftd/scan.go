@@ -113,11 +113,12 @@ func writeTable(out io.Writer, rep ScanReport) {
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "INSTANCE\tASG\tAMI\tVERDICT\tSEVERITY\tREASON")
 	for _, in := range rep.Instances {
-		reason := strings.Join(in.Reasons, "; ")
+		// inventory data in reasons may hold control characters: escaped
+		reason := drift.Printable(strings.Join(in.Reasons, "; "))
 		if len(reason) > 100 {
-			reason = reason[:97] + "..."
+			reason = strings.ToValidUTF8(reason[:97], "") + "..."
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", in.InstanceID, dash(in.ASG), in.AMI, in.Verdict, dash(in.Severity), reason)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", drift.Printable(in.InstanceID), dash(drift.Printable(in.ASG)), drift.Printable(in.AMI), in.Verdict, dash(in.Severity), reason)
 	}
 	tw.Flush()
 	var parts []string

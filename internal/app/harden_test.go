@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/driftd/driftd/awssim"
 	"github.com/driftd/driftd/drift"
 )
 
@@ -50,5 +51,63 @@ func TestUnreadableDirBaselinesAreNoBaseline(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestHostileManifestIsNoBaselineNotDrift: a manifest naming packages with
+// NUL or control characters, or an epoch of 10^23, is refused: its AMI's
+// instances are no_baseline with the reason naming the field, never drifted.
+func TestHostileManifestIsNoBaselineNotDrift(t *testing.T) {
+	for _, tt := range []struct{ name, from, to, want string }{
+		{"nul-name", `"name": "curl"`, `"name": "curl\u0000"`, `packages[1].name: contains control character U+0000`},
+		{"escape-version", `"version": "8.5.0"`, `"version": "8.5.0\u001b[2J"`, `packages[1].version: contains control character U+001B`},
+		{"epoch-1e23", `"epoch": "1"`, `"epoch": "100000000000000000000000"`, `packages[4].epoch: "100000000000000000000000" is out of range (at most 2147483647)`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			p := filepath.Join(f.dir, f.amiB+".json")
+			b, err := os.ReadFile(p)
+			must(t, err)
+			if !strings.Contains(string(b), tt.from) {
+				t.Fatalf("fixture manifest lacks %s:\n%s", tt.from, b)
+			}
+			must(t, os.WriteFile(p, []byte(strings.Replace(string(b), tt.from, tt.to, 1)), 0o644))
+			a := f.app(t, f.config())
+			res, err := a.Scan(context.Background(), nil)
+			must(t, err)
+			got := byID(res)
+			for _, id := range f.api {
+				r := got[id]
+				if r.Verdict != drift.VerdictNoBaseline || !strings.Contains(strings.Join(r.Reasons, "; "), p+": "+filepath.Base(p)+": "+tt.want) {
+					t.Errorf("%s: %s %v", id, r.Verdict, r.Reasons)
+				}
+			}
+			if res.Summary[drift.VerdictDrifted] != 0 || res.Summary[drift.VerdictInSync] != len(f.web) {
+				t.Errorf("summary %v", res.Summary)
+			}
+		})
+	}
+}
+
+// TestControlCharactersInInventoryAreData: an instance reporting a package
+// whose name holds NUL and an ANSI escape is judged (drifted: the package
+// is not in the baseline), and its finding renders escaped on one line.
+func TestControlCharactersInInventoryAreData(t *testing.T) {
+	f := newFixture(t)
+	// the agent keeps the first line of a field (cleanupJSONField)
+	name := "evil\x00pkg\x1b[2J"
+	must(t, f.sim.Inject(f.web[0], awssim.Drift{Action: awssim.DriftInstall, Package: &awssim.PackageSpec{Name: name + "\nline", Version: "1\x07", Release: "1"}}))
+	a := f.app(t, f.config())
+	res, err := a.Scan(context.Background(), nil)
+	must(t, err)
+	r := byID(res)[f.web[0]]
+	if r.Verdict != drift.VerdictDrifted || len(r.Findings) != 1 || r.Findings[0].Name != name || r.Findings[0].Observed != "1\x07-1" {
+		t.Fatalf("%s %q %q", r.Verdict, r.Findings[0].Name, r.Findings[0].Observed)
+	}
+	if got, want := FindingString(r.Findings[0]), `package evil\x00pkg\x1b[2J.x86_64 added: 1\a-1 [low]`; got != want {
+		t.Errorf("FindingString = %q, want %q", got, want)
+	}
+	if res.Summary[drift.VerdictInSync] != 6 {
+		t.Errorf("summary %v", res.Summary)
 	}
 }

@@ -195,15 +195,16 @@ func (s *scanner) logTransition(ir *InstanceResult) {
 	s.log.Info("verdict changed", fields...)
 }
 
-// FindingString renders a finding on one line.
+// FindingString renders a finding on one line; non-printable characters of
+// inventory data are escaped (drift.Printable).
 func FindingString(f drift.Finding) string {
 	var b strings.Builder
 	b.WriteString(string(f.Category))
 	b.WriteByte(' ')
-	b.WriteString(f.Name)
+	b.WriteString(drift.Printable(f.Name))
 	if f.Arch != "" {
 		b.WriteByte('.')
-		b.WriteString(f.Arch)
+		b.WriteString(drift.Printable(f.Arch))
 	}
 	b.WriteByte(' ')
 	b.WriteString(string(f.Change))
@@ -215,11 +216,11 @@ func FindingString(f drift.Finding) string {
 	}
 	switch {
 	case f.Expected != "" && f.Observed != "":
-		fmt.Fprintf(&b, ": %s -> %s", f.Expected, f.Observed)
+		fmt.Fprintf(&b, ": %s -> %s", drift.Printable(f.Expected), drift.Printable(f.Observed))
 	case f.Observed != "":
-		fmt.Fprintf(&b, ": %s", f.Observed)
+		fmt.Fprintf(&b, ": %s", drift.Printable(f.Observed))
 	case f.Expected != "":
-		fmt.Fprintf(&b, ": was %s", f.Expected)
+		fmt.Fprintf(&b, ": was %s", drift.Printable(f.Expected))
 	}
 	b.WriteString(" [" + f.Severity.String() + "]")
 	return b.String()
