@@ -53,6 +53,11 @@ type ScanInstance struct {
 	Severity   string          `json:"severity,omitempty"`
 	Reasons    []string        `json:"reasons,omitempty"`
 	Findings   []drift.Finding `json:"findings,omitempty"`
+	// FindingsTotal is the exact number of findings; Truncated says
+	// Findings lists only the most severe of them (drift.MaxFindings).
+	FindingsTotal int            `json:"findings_total,omitempty"`
+	Truncated     bool           `json:"truncated,omitempty"`
+	FindingCounts map[string]int `json:"finding_counts,omitempty"`
 }
 
 func (c *scanCmd) Run(g *Globals) error {
@@ -88,7 +93,8 @@ func (c *scanCmd) Run(g *Globals) error {
 	}
 	for _, ir := range res.Instances {
 		r := ir.Report
-		si := ScanInstance{InstanceID: r.InstanceID, ASG: r.ASG, AMI: r.AMI, Verdict: r.Verdict, Reasons: r.Reasons, Findings: r.Findings}
+		si := ScanInstance{InstanceID: r.InstanceID, ASG: r.ASG, AMI: r.AMI, Verdict: r.Verdict, Reasons: r.Reasons, Findings: r.Findings,
+			FindingsTotal: r.FindingsTotal, Truncated: r.FindingsTotal > len(r.Findings), FindingCounts: r.Counts}
 		if r.Severity != drift.SeverityNone {
 			si.Severity = r.Severity.String()
 		}

@@ -2,6 +2,9 @@ package app
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +14,7 @@ import (
 
 	"github.com/driftd/driftd/awssim"
 	"github.com/driftd/driftd/drift"
+	"github.com/driftd/driftd/internal/state"
 )
 
 // TestUnreadableDirBaselinesAreNoBaseline: a dir baseline that is a named
@@ -109,5 +113,56 @@ func TestControlCharactersInInventoryAreData(t *testing.T) {
 	}
 	if res.Summary[drift.VerdictInSync] != 6 {
 		t.Errorf("summary %v", res.Summary)
+	}
+}
+
+// TestManyFindingsAreCappedWithExactCounts: an instance whose baseline lists
+// 2,500 packages it does not have is drifted with 2,500 findings counted,
+// drift.MaxFindings listed, and the API says so; a second (reused) scan
+// keeps the exact counts.
+func TestManyFindingsAreCappedWithExactCounts(t *testing.T) {
+	f := newFixture(t)
+	p := filepath.Join(f.dir, f.amiA+".json")
+	raw, err := os.ReadFile(p)
+	must(t, err)
+	var doc map[string]any
+	must(t, json.Unmarshal(raw, &doc))
+	list := doc["packages"].([]any)
+	for i := range 2500 {
+		list = append(list, map[string]any{"name": fmt.Sprintf("absent-%04d", i), "arch": "x86_64", "version": "1", "release": "1"})
+	}
+	doc["packages"] = list
+	raw, err = json.Marshal(doc)
+	must(t, err)
+	must(t, os.WriteFile(p, raw, 0o644))
+	a := f.app(t, f.config())
+	srv := httptest.NewServer(a.Handler())
+	defer srv.Close()
+	for scan := range 2 {
+		res, err := a.Scan(context.Background(), nil)
+		must(t, err)
+		for _, ir := range res.Instances {
+			if ir.Report.ASG != "web" {
+				continue
+			}
+			r := ir.Report
+			if r.Verdict != drift.VerdictDrifted || len(r.Findings) > drift.MaxFindings || r.FindingsTotal != 2500 || !r.Truncated ||
+				r.Counts["package/low"] != 2500 || r.Reasons[0] != "package absent-0000.x86_64 removed and 2499 more findings" {
+				t.Fatalf("scan %d %s: %s, %d listed of %d, counts %v, reasons %v", scan, r.InstanceID, r.Verdict, len(r.Findings), r.FindingsTotal, r.Counts, r.Reasons)
+			}
+			if scan == 1 && !ir.Reused {
+				t.Errorf("%s: second scan not reused", r.InstanceID)
+			}
+		}
+		var inst struct {
+			Findings      int             `json:"findings"`
+			FindingCounts map[string]int  `json:"finding_counts"`
+			TopFindings   []drift.Finding `json:"top_findings"`
+			Truncated     bool            `json:"truncated"`
+		}
+		must(t, json.Unmarshal(get(t, srv, "/api/v1/instances/"+f.web[0], 200), &inst))
+		if inst.Findings != 2500 || inst.FindingCounts["package/low"] != 2500 || !inst.Truncated || len(inst.TopFindings) != state.MaxFindings {
+			t.Errorf("scan %d API: %+v", scan, inst)
+		}
 	}
 }

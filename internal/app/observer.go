@@ -70,8 +70,10 @@ type TypeNote struct {
 
 // InstanceResult is one instance in a scan.
 type InstanceResult struct {
-	// Report is the comparison outcome. For reused verdicts its Findings are
-	// the retained top findings (at most state.MaxFindings).
+	// Report is the comparison outcome. Its Findings list at most
+	// drift.MaxFindings (the most severe); FindingsTotal and Counts are
+	// exact. For reused verdicts its Findings are the retained top findings
+	// (at most state.MaxFindings).
 	Report *drift.Report `json:"report"`
 	// Previous is the verdict of the previous scan ("" for a new instance).
 	Previous drift.Verdict `json:"previous,omitempty"`

@@ -184,7 +184,7 @@ func (s *scanner) logTransition(ir *InstanceResult) {
 		zap.Strings("reasons", r.Reasons),
 	}
 	if r.Verdict == drift.VerdictDrifted {
-		fields = append(fields, zap.String("severity", r.Severity.String()), zap.Int("findings", len(r.Findings)))
+		fields = append(fields, zap.String("severity", r.Severity.String()), zap.Int("findings", max(r.FindingsTotal, len(r.Findings))))
 		top := state.TopFindings(r.Findings, 5)
 		s := make([]string, len(top))
 		for i, f := range top {
@@ -384,8 +384,14 @@ func reuse(prev state.Entry, _ *drift.CompiledPolicy, maxAge time.Duration, now 
 		InstanceID: prev.InstanceID, AMI: prev.AMI, ASG: prev.ASG, Verdict: prev.Verdict, Severity: prev.Severity,
 		Reasons: prev.Reasons, Findings: prev.Findings, Suppressed: prev.Suppressed, OldestCapture: prev.OldestCapture,
 	}
+	if len(prev.Findings) > 0 {
+		// state keeps the top findings; the total and counts stay exact
+		r.FindingsTotal, r.Counts = max(prev.FindingsTotal, len(prev.Findings)), prev.Counts
+		r.Truncated = r.FindingsTotal > len(r.Findings)
+	}
 	if maxAge > 0 && !prev.OldestCapture.IsZero() && prev.OldestCapture.Before(now.Add(-maxAge)) && r.Verdict != drift.VerdictExempt {
 		r.Verdict, r.Severity, r.Findings = drift.VerdictStale, drift.SeverityNone, nil
+		r.FindingsTotal, r.Counts, r.Truncated = 0, nil, false
 		r.Reasons = []string{"inventory captured " + prev.OldestCapture.UTC().Format(time.RFC3339) + ", older than " + maxAge.String()}
 	}
 	return r
