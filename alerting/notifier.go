@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/driftd/driftd/internal/config"
+	"github.com/driftd/driftd/internal/outbound"
 )
 
 // Options are the Notifier's dependencies. Zero values are usable except
@@ -92,7 +93,7 @@ func New(cfg config.Alerting, opt Options) (*Notifier, error) {
 		opt.Backoff = DefaultBackoff
 	}
 	if opt.HTTPClient == nil {
-		opt.HTTPClient = &http.Client{}
+		opt.HTTPClient = outbound.NewClient()
 	}
 	n := &Notifier{
 		cfg:     cfg,

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/driftd/driftd/drift"
+	"github.com/driftd/driftd/internal/outbound"
 )
 
 // Slack limits (Block Kit): a section's text ≤ 3000 characters, ≤ 50 blocks.
@@ -28,9 +29,7 @@ type SlackSink struct {
 
 // NewSlackSink builds a Slack sink; the URL never appears in errors.
 func NewSlackSink(name, webhookURL string, client *http.Client) *SlackSink {
-	if client == nil {
-		client = &http.Client{}
-	}
+	client = outbound.Client(client) // no redirects, no Referer
 	return &SlackSink{name: name, url: webhookURL, client: client, red: newRedactor(webhookURL)}
 }
 
