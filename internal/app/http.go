@@ -156,6 +156,9 @@ func (a *App) getScan(w http.ResponseWriter, _ *http.Request) {
 	if last.Err != nil {
 		out["error"] = last.Err.Error()
 	}
+	if last.Interrupted {
+		out["interrupted"] = true
+	}
 	writeJSON(w, a, out)
 }
 
