@@ -28,7 +28,7 @@ type scanCmd struct {
 }
 
 func init() {
-	register("scan", "Run one scan and exit: 0 nothing drifted, 1 drift found, 2 error.", &scanCmd{})
+	register("scan", "Run one scan and exit: 0 all checked and in sync (or exempt), 1 drift found, 2 error, 3 no drift but some instances not checked (unknown, stale, no_baseline).", &scanCmd{})
 }
 
 // ScanReport is the JSON output of driftd scan.
@@ -109,10 +109,44 @@ func (c *scanCmd) Run(g *Globals) error {
 	} else {
 		writeTable(out, rep)
 	}
-	if res.Summary[drift.VerdictDrifted] > 0 {
-		return &ExitError{Code: 1}
+	if code, why := scanExitCode(res.Summary); code != 0 {
+		return &ExitError{Code: code, Err: why}
 	}
 	return nil
+}
+
+// Exit codes of driftd scan (besides 2, an error: bad configuration, failed
+// or interrupted scan).
+const (
+	ExitDrift      = 1 // at least one instance drifted
+	ExitNotChecked = 3 // no drift, but some instances could not be checked
+)
+
+// scanExitCode decides driftd scan's exit code from the verdict counts:
+// 1 when any instance drifted (drift wins: it is what CI must act on),
+// else 3 when any instance could not be checked (unknown, stale,
+// no_baseline), else 0 (every instance in sync or exempt, or none
+// selected). For 3 the error says how many were not checked and why.
+func scanExitCode(summary map[drift.Verdict]int) (int, error) {
+	if summary[drift.VerdictDrifted] > 0 {
+		return ExitDrift, nil
+	}
+	var parts []string
+	n, total := 0, 0
+	for _, v := range drift.Verdicts {
+		total += summary[v]
+		switch v {
+		case drift.VerdictUnknown, drift.VerdictStale, drift.VerdictNoBaseline:
+			if summary[v] > 0 {
+				n += summary[v]
+				parts = append(parts, fmt.Sprintf("%s=%d", v, summary[v]))
+			}
+		}
+	}
+	if n > 0 {
+		return ExitNotChecked, fmt.Errorf("%d of %d instances not checked (%s): no drift found, but in sync is not established", n, total, strings.Join(parts, " "))
+	}
+	return 0, nil
 }
 
 func writeTable(out io.Writer, rep ScanReport) {
