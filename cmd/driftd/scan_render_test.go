@@ -25,3 +25,14 @@ func TestTableEscapesControlCharacters(t *testing.T) {
 		t.Errorf("raw control characters or extra lines in:\n%q", s)
 	}
 }
+
+// TestPlanCellsEscapeControlCharacters: remediation reasons quote report
+// reasons, hence inventory data.
+func TestPlanCellsEscapeControlCharacters(t *testing.T) {
+	if got := trunc("package evil\x00pkg\x1b[2J added", 80); got != `package evil\x00pkg\x1b[2J added` {
+		t.Errorf("trunc = %q", got)
+	}
+	if got := trunc(strings.Repeat("é", 50), 10); got != "ééé..." { // 7 bytes cut mid-rune
+		t.Errorf("trunc cut a rune: %q", got)
+	}
+}
