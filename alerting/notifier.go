@@ -25,7 +25,9 @@ type Options struct {
 	Logger  *zap.Logger
 	Metrics *NotifyMetrics // create once per process; nil = unregistered counters
 	// HTTPClient is used by webhook, Slack and Alertmanager sinks (per-attempt
-	// timeouts come from each sink's timeout); nil = a default client.
+	// timeouts come from each sink's timeout); nil = outbound.NewClient().
+	// Whatever it is, sinks use a copy that never follows redirects and
+	// never sends a Referer (outbound.Client).
 	HTTPClient  *http.Client
 	SNS         SNSAPI
 	EventBridge EventBridgeAPI

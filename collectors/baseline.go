@@ -57,7 +57,9 @@ type BaselineSource interface {
 // BaselineErrorRecorder counts source errors (driftd_baseline_errors_total).
 type BaselineErrorRecorder interface{ BaselineError(source string) }
 
-// Chain asks its sources in order; the first manifest wins.
+// Chain asks its sources in order; the first manifest wins. It is safe for
+// concurrent use when its sources are (the scan resolves several AMIs at
+// once).
 type Chain struct {
 	Sources  []BaselineSource
 	Recorder BaselineErrorRecorder
