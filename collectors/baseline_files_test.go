@@ -206,3 +206,43 @@ func TestReadRegularFile(t *testing.T) {
 		t.Errorf("/dev/zero: %v", err)
 	}
 }
+
+// TestDirSourceConcurrentResolves: many concurrent resolutions of a few AMIs
+// (the scan resolves AMIs in parallel, reloads overlap) all answer, with
+// one parsed manifest per file.
+func TestDirSourceConcurrentResolves(t *testing.T) {
+	dir := t.TempDir()
+	ids := []string{"ami-00000000000000001", "ami-00000000000000002", "ami-00000000000000003"}
+	for _, id := range ids {
+		write(t, dir, id+".yaml", strings.ReplaceAll(manifestYAML, "%s", id))
+	}
+	src, err := NewDirSource("local", dir, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	seen := map[string]map[any]bool{}
+	for i := range 60 {
+		id := ids[i%len(ids)]
+		wg.Go(func() {
+			m, res, err := src.Resolve(context.Background(), AMIInfo{ID: id})
+			if err != nil || m.AMI != id || res.Version == "" {
+				t.Errorf("%s: %v %+v", id, err, res)
+				return
+			}
+			mu.Lock()
+			if seen[id] == nil {
+				seen[id] = map[any]bool{}
+			}
+			seen[id][m] = true
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	for id, ms := range seen {
+		if len(ms) != 1 {
+			t.Errorf("%s parsed %d times", id, len(ms))
+		}
+	}
+}
