@@ -135,3 +135,30 @@ func memStats() runtime.MemStats {
 	runtime.ReadMemStats(&ms)
 	return ms
 }
+
+// FuzzCompareCap: for any package lists and any cap, the capped report
+// lists the cap's worth of the uncapped report's most important findings,
+// in report order, with the same total, counts, severity and reasons.
+func FuzzCompareCap(f *testing.F) {
+	f.Add("bash x86_64 5.2.15-1\nkernel x86_64 6.1.79-1\nglibc i686 2.34-1\nsec-a x86_64 1-1", "bash x86_64 5.2.15-2\nglibc x86_64 2.34-1\nsec-a x86_64 2-1\nsec-b - 1", uint8(2))
+	f.Fuzz(func(t *testing.T, a, b string, limit uint8) {
+		ma := &Manifest{PackageFormat: FormatRPM, Packages: parseFuzzPackages(a, FormatRPM)}
+		mb := &Manifest{PackageFormat: FormatRPM, Packages: parseFuzzPackages(b, FormatRPM)}
+		opts := NormalizeOptions{InstallOnly: []string{"*"}}
+		if ma.NormalizeWith(opts) != nil || mb.NormalizeWith(opts) != nil {
+			return
+		}
+		s := SnapshotFromManifest(mb)
+		k := int(limit%8) + 1
+		full := Compare(ma, s, &Policy{Rules: capRules, MaxFindings: 1 << 20})
+		r := Compare(ma, s, &Policy{Rules: capRules, MaxFindings: k})
+		want := slices.Clone(full.Findings)
+		slices.SortFunc(want, byImportance)
+		want = want[:min(k, len(want))]
+		slices.SortFunc(want, compareFindings)
+		if !slices.Equal(r.Findings, want) || r.FindingsTotal != full.FindingsTotal || r.Truncated != (full.FindingsTotal > k) ||
+			!mapsEqual(r.Counts, full.Counts) || r.Severity != full.Severity || !slices.Equal(r.Reasons, full.Reasons) || r.Verdict != full.Verdict {
+			t.Fatalf("cap %d:\n%+v\nuncapped:\n%+v", k, r, full)
+		}
+	})
+}
