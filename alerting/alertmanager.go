@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/driftd/driftd/internal/outbound"
 )
 
 // AlertnameDrifted is the alertname of driftd's per-instance alerts.
@@ -48,9 +50,7 @@ type AlertmanagerSink struct {
 // NewAlertmanagerSink builds an Alertmanager sink. urls are base URLs
 // (http://am:9093); externalURL is driftd's own URL for generatorURL.
 func NewAlertmanagerSink(name string, urls []string, client *http.Client, resendWindow time.Duration, externalURL string, maxFindings int, now func() time.Time) *AlertmanagerSink {
-	if client == nil {
-		client = &http.Client{}
-	}
+	client = outbound.Client(client) // no redirects, no Referer
 	if now == nil {
 		now = time.Now
 	}

@@ -183,9 +183,14 @@ func Decide(prev NotifyState, cur []InstanceState, now time.Time, cfg DedupConfi
 				continue // not yet persistent: wait (debounce)
 			}
 			var d string
-			if st.FindingsUnchanged && announced && rec.Digest != "" {
+			switch {
+			case st.FindingsUnchanged && announced && rec.Digest != "":
 				d = rec.Digest // reused verdict: its findings list may be shortened
-			} else {
+			case st.FindingsTotal > len(st.Findings):
+				// only the most severe findings are listed: a change among the
+				// others shows in the total (and the summary's counts)
+				d = Digest(st.Findings, fmt.Sprintf("total %d; %s", st.FindingsTotal, st.Summary))
+			default:
 				d = Digest(st.Findings)
 			}
 			summary := st.Summary

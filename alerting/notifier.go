@@ -15,6 +15,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/driftd/driftd/internal/config"
+	"github.com/driftd/driftd/internal/outbound"
 )
 
 // Options are the Notifier's dependencies. Zero values are usable except
@@ -24,7 +25,9 @@ type Options struct {
 	Logger  *zap.Logger
 	Metrics *NotifyMetrics // create once per process; nil = unregistered counters
 	// HTTPClient is used by webhook, Slack and Alertmanager sinks (per-attempt
-	// timeouts come from each sink's timeout); nil = a default client.
+	// timeouts come from each sink's timeout); nil = outbound.NewClient().
+	// Whatever it is, sinks use a copy that never follows redirects and
+	// never sends a Referer (outbound.Client).
 	HTTPClient  *http.Client
 	SNS         SNSAPI
 	EventBridge EventBridgeAPI
@@ -92,7 +95,7 @@ func New(cfg config.Alerting, opt Options) (*Notifier, error) {
 		opt.Backoff = DefaultBackoff
 	}
 	if opt.HTTPClient == nil {
-		opt.HTTPClient = &http.Client{}
+		opt.HTTPClient = outbound.NewClient()
 	}
 	n := &Notifier{
 		cfg:     cfg,

@@ -49,6 +49,7 @@ type compiledRule struct {
 type CompiledPolicy struct {
 	now             time.Time
 	maxAge          time.Duration
+	maxFindings     int
 	defaultSeverity [len(severityByCategoryIndex)]Severity
 	layers          [3][]compiledRule // 0: ASG-scoped, 1: AMI-scoped, 2: global
 	exempt          [3][]compiledRule
@@ -81,7 +82,7 @@ func validCategory(c Category) bool { return categoryIndex(c) >= 0 }
 // `rules[2] (id "ssm-agent"): name: bad glob "[": syntax error in pattern`.
 // A nil policy compiles to the empty policy.
 func CompilePolicy(p *Policy) (*CompiledPolicy, error) {
-	cp := &CompiledPolicy{}
+	cp := &CompiledPolicy{maxFindings: MaxFindings}
 	for i := range cp.defaultSeverity {
 		cp.defaultSeverity[i] = SeverityLow
 	}
@@ -92,6 +93,12 @@ func CompilePolicy(p *Policy) (*CompiledPolicy, error) {
 	var errs []error
 	if p.MaxInventoryAge < 0 {
 		errs = append(errs, fmt.Errorf("max_inventory_age: %s is negative", p.MaxInventoryAge))
+	}
+	switch {
+	case p.MaxFindings < 0:
+		errs = append(errs, fmt.Errorf("max_findings: %d is negative", p.MaxFindings))
+	case p.MaxFindings > 0:
+		cp.maxFindings = p.MaxFindings
 	}
 	for c, sev := range p.DefaultSeverity {
 		i := categoryIndex(c)

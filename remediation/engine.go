@@ -29,7 +29,8 @@ type Options struct {
 	Metrics    *Metrics          // nil: unregistered metrics
 	Log        *zap.Logger
 	Now        func() time.Time // default time.Now
-	// HookClient is the HTTP client for the pre-action hook (default: no redirects).
+	// HookClient is the HTTP client for the pre-action hook (default:
+	// outbound.NewClient; redirects are never followed whatever it is).
 	HookClient *http.Client
 }
 

@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/driftd/driftd/drift"
 	"github.com/driftd/driftd/internal/app"
 	"github.com/driftd/driftd/remediation"
 	"github.com/driftd/driftd/remediation/scanhook"
@@ -212,11 +213,14 @@ func writeReadFailures(w io.Writer, fs []remediation.ReadFailure) {
 	}
 }
 
+// trunc shortens a reason for a table cell; inventory data it quotes may
+// hold control characters, written as escapes (drift.Printable).
 func trunc(s string, n int) string {
+	s = drift.Printable(s)
 	if len(s) <= n {
 		return s
 	}
-	return s[:n-3] + "..."
+	return strings.ToValidUTF8(s[:n-3], "") + "..."
 }
 
 // onlyInstances keeps the actions, skips and tag changes of the given

@@ -31,7 +31,7 @@ type scanCmd struct {
 }
 
 func init() {
-	register("scan", "Run one scan and exit: 0 nothing drifted, 1 drift found, 2 error.", &scanCmd{})
+	register("scan", "Run one scan and exit: 0 all checked and in sync (or exempt), 1 drift found, 2 error, 3 no drift but some instances not checked (unknown, stale, no_baseline).", &scanCmd{})
 }
 
 // ScanReport is the JSON output of driftd scan.
@@ -56,6 +56,11 @@ type ScanInstance struct {
 	Severity   string          `json:"severity,omitempty"`
 	Reasons    []string        `json:"reasons,omitempty"`
 	Findings   []drift.Finding `json:"findings,omitempty"`
+	// FindingsTotal is the exact number of findings; Truncated says
+	// Findings lists only the most severe of them (drift.MaxFindings).
+	FindingsTotal int            `json:"findings_total,omitempty"`
+	Truncated     bool           `json:"truncated,omitempty"`
+	FindingCounts map[string]int `json:"finding_counts,omitempty"`
 }
 
 func (c *scanCmd) Run(g *Globals) error {
@@ -85,8 +90,8 @@ func (c *scanCmd) Run(g *Globals) error {
 	if err := renderScan(out, c.Output, res); err != nil {
 		return &ExitError{Code: 2, Err: err}
 	}
-	if res.Summary[drift.VerdictDrifted] > 0 {
-		return &ExitError{Code: 1}
+	if code, why := scanExitCode(res.Summary); code != 0 {
+		return &ExitError{Code: code, Err: why}
 	}
 	return nil
 }
@@ -125,7 +130,8 @@ func reportHead(res *app.ScanResult) ScanReport {
 
 func scanInstance(ir *app.InstanceResult) ScanInstance {
 	r := ir.Report
-	si := ScanInstance{InstanceID: r.InstanceID, ASG: r.ASG, AMI: r.AMI, Verdict: r.Verdict, Reasons: r.Reasons, Findings: r.Findings}
+	si := ScanInstance{InstanceID: r.InstanceID, ASG: r.ASG, AMI: r.AMI, Verdict: r.Verdict, Reasons: r.Reasons, Findings: r.Findings,
+		FindingsTotal: r.FindingsTotal, Truncated: r.FindingsTotal > len(r.Findings), FindingCounts: r.Counts}
 	if r.Severity != drift.SeverityNone {
 		si.Severity = r.Severity.String()
 	}
@@ -180,15 +186,50 @@ func writeJSON(out io.Writer, head ScanReport, instances iter.Seq[ScanInstance])
 	return w.Flush()
 }
 
+// Exit codes of driftd scan (besides 2, an error: bad configuration, failed
+// or interrupted scan).
+const (
+	ExitDrift      = 1 // at least one instance drifted
+	ExitNotChecked = 3 // no drift, but some instances could not be checked
+)
+
+// scanExitCode decides driftd scan's exit code from the verdict counts:
+// 1 when any instance drifted (drift wins: it is what CI must act on),
+// else 3 when any instance could not be checked (unknown, stale,
+// no_baseline), else 0 (every instance in sync or exempt, or none
+// selected). For 3 the error says how many were not checked and why.
+func scanExitCode(summary map[drift.Verdict]int) (int, error) {
+	if summary[drift.VerdictDrifted] > 0 {
+		return ExitDrift, nil
+	}
+	var parts []string
+	n, total := 0, 0
+	for _, v := range drift.Verdicts {
+		total += summary[v]
+		switch v {
+		case drift.VerdictUnknown, drift.VerdictStale, drift.VerdictNoBaseline:
+			if summary[v] > 0 {
+				n += summary[v]
+				parts = append(parts, fmt.Sprintf("%s=%d", v, summary[v]))
+			}
+		}
+	}
+	if n > 0 {
+		return ExitNotChecked, fmt.Errorf("%d of %d instances not checked (%s): no drift found, but in sync is not established", n, total, strings.Join(parts, " "))
+	}
+	return 0, nil
+}
+
 func writeTable(out io.Writer, rep ScanReport) {
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "INSTANCE\tASG\tAMI\tVERDICT\tSEVERITY\tREASON")
 	for _, in := range rep.Instances {
-		reason := strings.Join(in.Reasons, "; ")
+		// inventory data in reasons may hold control characters: escaped
+		reason := drift.Printable(strings.Join(in.Reasons, "; "))
 		if len(reason) > 100 {
-			reason = reason[:97] + "..."
+			reason = strings.ToValidUTF8(reason[:97], "") + "..."
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", in.InstanceID, dash(in.ASG), in.AMI, in.Verdict, dash(in.Severity), reason)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", drift.Printable(in.InstanceID), dash(drift.Printable(in.ASG)), drift.Printable(in.AMI), in.Verdict, dash(in.Severity), reason)
 	}
 	tw.Flush()
 	var parts []string

@@ -337,6 +337,7 @@ func (a *App) Scan(ctx context.Context, only []string) (*ScanResult, error) {
 	}
 	defer a.scanMu.Unlock()
 	rt := a.rt.Load()
+	parent := ctx
 	if t := rt.cfg.Schedule.Timeout; t > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, t)
@@ -356,12 +357,21 @@ func (a *App) Scan(ctx context.Context, only []string) (*ScanResult, error) {
 	res.Duration = time.Since(wall)
 	res.APICalls = diffCalls(before, a.calls.snapshot())
 	res.Err = err
+	// Cancelled by the caller (shutdown: SIGTERM, SIGINT) rather than by
+	// schedule.timeout: the scan did not fail, it was stopped. A timeout
+	// (our own deadline) or a caller's deadline is a failure.
+	res.Interrupted = err != nil && errors.Is(parent.Err(), context.Canceled)
 	finishCost(res)
-	a.metrics.ObserveScan(res.Duration, err == nil, res.Finished)
+	if !res.Interrupted {
+		a.metrics.ObserveScan(res.Duration, err == nil, res.Finished)
+	}
 	a.metrics.SetInventoryTypes(res.InventoryTypes)
-	if err != nil {
+	switch {
+	case res.Interrupted:
+		a.log.Info("scan interrupted by shutdown", zap.Int64("scan", res.ID), zap.Duration("duration", res.Duration))
+	case err != nil:
 		a.log.Error("scan failed", zap.Int64("scan", res.ID), zap.Error(err), zap.Duration("duration", res.Duration))
-	} else {
+	default:
 		if !res.Partial { // a partial scan sees a subset: fleet gauges keep the last full picture
 			a.metrics.SetFleet(fleetSample(res, res.Finished))
 			a.ready.Store(true)

@@ -117,12 +117,15 @@ func (a *App) getInstance(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, a, struct {
 		InstanceSummary
-		TopFindings  []drift.Finding `json:"top_findings,omitempty"`
-		Captures     map[string]any  `json:"capture_times,omitempty"`
-		BaselineVer  string          `json:"baseline_version,omitempty"`
-		LaunchTplAMI string          `json:"launch_template_ami,omitempty"`
-		Suppressed   int             `json:"suppressed,omitempty"`
-	}{summarize(e), e.Findings, capturesJSON(e), e.BaselineVersion, e.LaunchTemplateAMI, e.Suppressed})
+		TopFindings []drift.Finding `json:"top_findings,omitempty"`
+		// Truncated: top_findings lists fewer than "findings" (the exact
+		// total, counted by category/severity in finding_counts).
+		Truncated    bool           `json:"truncated,omitempty"`
+		Captures     map[string]any `json:"capture_times,omitempty"`
+		BaselineVer  string         `json:"baseline_version,omitempty"`
+		LaunchTplAMI string         `json:"launch_template_ami,omitempty"`
+		Suppressed   int            `json:"suppressed,omitempty"`
+	}{summarize(e), e.Findings, e.FindingsTotal > len(e.Findings), capturesJSON(e), e.BaselineVersion, e.LaunchTemplateAMI, e.Suppressed})
 }
 
 func capturesJSON(e state.Entry) map[string]any {
@@ -152,6 +155,9 @@ func (a *App) getScan(w http.ResponseWriter, _ *http.Request) {
 	}
 	if last.Err != nil {
 		out["error"] = last.Err.Error()
+	}
+	if last.Interrupted {
+		out["interrupted"] = true
 	}
 	writeJSON(w, a, out)
 }

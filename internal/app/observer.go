@@ -32,8 +32,14 @@ type ScanResult struct {
 	Finished time.Time     `json:"finished"`
 	Duration time.Duration `json:"duration_ns"`
 	// Err is set when the scan failed as a whole (EC2 discovery failed,
-	// timeout before any verdict). Instances is then empty.
+	// timeout before any verdict) or was interrupted. Instances is then
+	// empty.
 	Err error `json:"-"`
+	// Interrupted is true when the scan was stopped because its caller's
+	// context was cancelled (shutdown) rather than failing: observers must
+	// not report it as a failure (no scan.failed), and it is not counted in
+	// driftd_scans_total. A schedule.timeout deadline is a failure.
+	Interrupted bool `json:"interrupted,omitempty"`
 	// Partial is true when the scan covered only the instances it was asked
 	// for (App.Scan with a non-empty list): observers must not treat absent
 	// instances as gone, nor fleet shares computed from it as the fleet's.
@@ -70,8 +76,10 @@ type TypeNote struct {
 
 // InstanceResult is one instance in a scan.
 type InstanceResult struct {
-	// Report is the comparison outcome. For reused verdicts its Findings are
-	// the retained top findings (at most state.MaxFindings).
+	// Report is the comparison outcome. Its Findings list at most
+	// drift.MaxFindings (the most severe); FindingsTotal and Counts are
+	// exact. For reused verdicts its Findings are the retained top findings
+	// (at most state.MaxFindings).
 	Report *drift.Report `json:"report"`
 	// Previous is the verdict of the previous scan ("" for a new instance).
 	Previous drift.Verdict `json:"previous,omitempty"`

@@ -18,6 +18,9 @@ import (
 	"github.com/driftd/driftd/internal/state"
 )
 
+// baselineConcurrency bounds the AMIs whose baselines are resolved at once.
+const baselineConcurrency = 8
+
 // scanner runs one scan with one runtime (configuration generation).
 type scanner struct {
 	rt      *generation
@@ -73,18 +76,31 @@ func (s *scanner) scan(ctx context.Context, sel collectors.Selection, res *ScanR
 		}
 	}
 
-	// Baselines: one resolution per AMI.
+	// Baselines: one resolution per AMI, several AMIs at a time, so one
+	// slow source answer (a hung file system, a slow bucket) does not hold
+	// the others back.
 	baselines := map[string]*baselineResult{}
+	var amis []string
+	for _, in := range fleet.Instances {
+		if _, ok := baselines[in.AMI]; !ok && in.AMI != "" {
+			baselines[in.AMI] = &baselineResult{}
+			amis = append(amis, in.AMI)
+		}
+	}
 	_ = collectors.Run(s.rec, collectors.CollectorBaselines, func() error {
+		var bg errgroup.Group
+		bg.SetLimit(baselineConcurrency)
+		for _, id := range amis {
+			b := baselines[id]
+			bg.Go(func() error {
+				b.m, b.res, b.err = s.rt.chain.Resolve(ctx, fleet.AMIs[id])
+				return nil
+			})
+		}
+		_ = bg.Wait()
 		var failed []string
-		for _, in := range fleet.Instances {
-			if _, ok := baselines[in.AMI]; ok || in.AMI == "" {
-				continue
-			}
-			b := &baselineResult{}
-			b.m, b.res, b.err = s.rt.chain.Resolve(ctx, fleet.AMIs[in.AMI])
-			baselines[in.AMI] = b
-			for _, a := range b.res.Tried {
+		for _, id := range amis {
+			for _, a := range baselines[id].res.Tried {
 				if !a.Missing {
 					failed = append(failed, a.Source+": "+a.Reason)
 				}
@@ -168,7 +184,7 @@ func (s *scanner) logTransition(ir *InstanceResult) {
 		zap.Strings("reasons", r.Reasons),
 	}
 	if r.Verdict == drift.VerdictDrifted {
-		fields = append(fields, zap.String("severity", r.Severity.String()), zap.Int("findings", len(r.Findings)))
+		fields = append(fields, zap.String("severity", r.Severity.String()), zap.Int("findings", max(r.FindingsTotal, len(r.Findings))))
 		top := state.TopFindings(r.Findings, 5)
 		s := make([]string, len(top))
 		for i, f := range top {
@@ -179,15 +195,16 @@ func (s *scanner) logTransition(ir *InstanceResult) {
 	s.log.Info("verdict changed", fields...)
 }
 
-// FindingString renders a finding on one line.
+// FindingString renders a finding on one line; non-printable characters of
+// inventory data are escaped (drift.Printable).
 func FindingString(f drift.Finding) string {
 	var b strings.Builder
 	b.WriteString(string(f.Category))
 	b.WriteByte(' ')
-	b.WriteString(f.Name)
+	b.WriteString(drift.Printable(f.Name))
 	if f.Arch != "" {
 		b.WriteByte('.')
-		b.WriteString(f.Arch)
+		b.WriteString(drift.Printable(f.Arch))
 	}
 	b.WriteByte(' ')
 	b.WriteString(string(f.Change))
@@ -199,11 +216,11 @@ func FindingString(f drift.Finding) string {
 	}
 	switch {
 	case f.Expected != "" && f.Observed != "":
-		fmt.Fprintf(&b, ": %s -> %s", f.Expected, f.Observed)
+		fmt.Fprintf(&b, ": %s -> %s", drift.Printable(f.Expected), drift.Printable(f.Observed))
 	case f.Observed != "":
-		fmt.Fprintf(&b, ": %s", f.Observed)
+		fmt.Fprintf(&b, ": %s", drift.Printable(f.Observed))
 	case f.Expected != "":
-		fmt.Fprintf(&b, ": was %s", f.Expected)
+		fmt.Fprintf(&b, ": was %s", drift.Printable(f.Expected))
 	}
 	b.WriteString(" [" + f.Severity.String() + "]")
 	return b.String()
@@ -367,8 +384,14 @@ func reuse(prev state.Entry, _ *drift.CompiledPolicy, maxAge time.Duration, now 
 		InstanceID: prev.InstanceID, AMI: prev.AMI, ASG: prev.ASG, Verdict: prev.Verdict, Severity: prev.Severity,
 		Reasons: prev.Reasons, Findings: prev.Findings, Suppressed: prev.Suppressed, OldestCapture: prev.OldestCapture,
 	}
+	if len(prev.Findings) > 0 {
+		// state keeps the top findings; the total and counts stay exact
+		r.FindingsTotal, r.Counts = max(prev.FindingsTotal, len(prev.Findings)), prev.Counts
+		r.Truncated = r.FindingsTotal > len(r.Findings)
+	}
 	if maxAge > 0 && !prev.OldestCapture.IsZero() && prev.OldestCapture.Before(now.Add(-maxAge)) && r.Verdict != drift.VerdictExempt {
 		r.Verdict, r.Severity, r.Findings = drift.VerdictStale, drift.SeverityNone, nil
+		r.FindingsTotal, r.Counts, r.Truncated = 0, nil, false
 		r.Reasons = []string{"inventory captured " + prev.OldestCapture.UTC().Format(time.RFC3339) + ", older than " + maxAge.String()}
 	}
 	return r

@@ -97,9 +97,13 @@ func (e *Engines) current() *alerting.Notifier {
 	return e.notifier
 }
 
-// onScan turns a scan into notifications.
+// onScan turns a scan into notifications. A scan interrupted by shutdown
+// is not a failure: nothing is announced.
 func (e *Engines) onScan(_ context.Context, r *app.ScanResult) {
 	n := e.current()
+	if r.Interrupted {
+		return
+	}
 	if r.Err != nil {
 		n.ScanFailed(r.Finished, r.Err.Error())
 		return

@@ -12,8 +12,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -59,8 +61,8 @@ type Entry struct {
 	LaunchTemplateAMI string `json:"launch_template_ami,omitempty"`
 }
 
-// CountKey is the Counts key of a finding.
-func CountKey(c drift.Category, s drift.Severity) string { return string(c) + "/" + s.String() }
+// CountKey is the Counts key of a finding (drift.CountKey).
+func CountKey(c drift.Category, s drift.Severity) string { return drift.CountKey(c, s) }
 
 // Store is the in-memory state, safe for concurrent use.
 type Store struct {
@@ -133,11 +135,17 @@ func (s *Store) Record(r *drift.Report, in Inputs, now time.Time) (prev Entry, o
 		}
 	}
 	if len(r.Findings) > 0 {
-		e.Counts = map[string]int{}
-		for _, f := range r.Findings {
-			e.Counts[CountKey(f.Category, f.Severity)]++
+		// A report lists at most drift.MaxFindings findings; its counts and
+		// total are exact. Reports built without them count what they list.
+		e.FindingsTotal = max(r.FindingsTotal, len(r.Findings))
+		if r.Counts != nil {
+			e.Counts = maps.Clone(r.Counts)
+		} else {
+			e.Counts = map[string]int{}
+			for _, f := range r.Findings {
+				e.Counts[CountKey(f.Category, f.Severity)]++
+			}
 		}
-		e.FindingsTotal = len(r.Findings)
 		if r.Verdict == drift.VerdictDrifted {
 			e.Findings = TopFindings(r.Findings, MaxFindings)
 		}
@@ -206,12 +214,13 @@ func (s *Store) Prune(keep map[string]bool) int {
 	return n
 }
 
-// TopFindings returns at most n findings, most severe first (stable).
+// TopFindings returns at most n findings, most severe first (stable), in
+// a slice of their own: the input's backing array is not kept alive.
 func TopFindings(f []drift.Finding, n int) []drift.Finding {
 	c := append([]drift.Finding(nil), f...)
 	sort.SliceStable(c, func(i, j int) bool { return c[i].Severity > c[j].Severity })
 	if len(c) > n {
-		c = c[:n]
+		c = slices.Clone(c[:n])
 	}
 	return c
 }
