@@ -8,6 +8,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/driftd/driftd/drift"
+	"github.com/driftd/driftd/drift/defaultpolicy"
 )
 
 const typeRunningState = "Custom:RunningState"
@@ -281,4 +284,59 @@ func mustLookPath(t *testing.T, name string) string {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// TestEngineComparesRunningState feeds the collector's Custom:RunningState
+// to drift.Compare the way driftd's SSM collector does (an unknown custom
+// type lands in Snapshot.Custom): an AL2023 instance as launched is in
+// sync; with kpatch live patches it stays in sync under the default
+// policy; a pending reboot and another running kernel are runtime findings.
+func TestEngineComparesRunningState(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	m := &drift.Manifest{SchemaVersion: 1, AMI: "ami-0123456789abcdef0", PackageFormat: drift.FormatRPM, Packages: []drift.Package{
+		{Name: "kernel", Arch: "x86_64", Version: "6.1.112", Release: "122.189.amzn2023"}}}
+	if err := m.Normalize(); err != nil {
+		t.Fatal(err)
+	}
+	policy := &drift.Policy{Now: now, MaxInventoryAge: time.Hour, Rules: defaultpolicy.Rules()}
+	judge := func(fakes map[string]string, env ...string) drift.Report {
+		t.Helper()
+		all := map[string]string{"uname": fakeUname}
+		for k, v := range fakes {
+			all[k] = v
+		}
+		e, _ := runningState(t, runOpts{path: sandboxBin(t, all), env: append([]string{"DRIFTD_INVENTORY_ROOT=" + fakeRoot(t, map[string]string{"proc/stat": procStat})}, env...)})
+		s := &drift.Snapshot{InstanceID: "i-0123456789abcdef0", AMI: m.AMI,
+			CaptureTimes: map[string]time.Time{drift.TypeApplication: now, typeRunningState: now},
+			Packages:     []drift.Package{{Name: "kernel", Arch: "x86_64", Version: "6.1.112", Release: "122.189.amzn2023", Format: drift.FormatRPM}},
+			Custom:       map[string]*drift.CustomType{typeRunningState: {TypeName: typeRunningState, Entries: []map[string]string{e}}}}
+		s.Normalize()
+		return drift.Compare(m, s, policy)
+	}
+	findings := func(r drift.Report) string {
+		var out []string
+		for _, f := range r.Findings {
+			out = append(out, string(f.Category)+" "+f.Name+" "+f.Attribute+" "+f.Expected+"->"+f.Observed)
+		}
+		return strings.Join(out, "; ")
+	}
+	noReboot := map[string]string{"needs-restarting": printOut(dnfNoReboot, 0)}
+	if r := judge(noReboot); r.Verdict != drift.VerdictInSync {
+		t.Errorf("as launched: %s %s %q", r.Verdict, findings(r), r.Reasons)
+	}
+	if r := judge(map[string]string{"needs-restarting": printOut(dnfNoReboot, 0), "kpatch": printOut(kpatchListApplied, 0)}); r.Verdict != drift.VerdictInSync || r.Suppressed != 2 {
+		t.Errorf("kpatch live patches under the default policy: %s %s suppressed %d", r.Verdict, findings(r), r.Suppressed)
+	}
+	if r := judge(map[string]string{"needs-restarting": printOut(dnfRebootRequired, 1)}); r.Verdict != drift.VerdictDrifted ||
+		findings(r) != "runtime system reboot_required false->true" {
+		t.Errorf("reboot pending: %s %s", r.Verdict, findings(r))
+	}
+	if r := judge(noReboot, "FAKE_KERNEL=6.1.115-126.197.amzn2023.x86_64"); r.Verdict != drift.VerdictDrifted ||
+		findings(r) != "runtime kernel running_kernel 6.1.112-122.189.amzn2023.x86_64->6.1.115-126.197.amzn2023.x86_64" {
+		t.Errorf("another kernel: %s %s", r.Verdict, findings(r))
+	}
+	if r := judge(map[string]string{"needs-restarting": printOut("", 1)}); r.Verdict != drift.VerdictInSync ||
+		!strings.Contains(strings.Join(r.Reasons, ";"), "reboot_required not compared") {
+		t.Errorf("unknown reboot state: %s %s %q", r.Verdict, findings(r), r.Reasons)
+	}
 }
