@@ -3,6 +3,8 @@ package manifest
 import (
 	"strings"
 	"testing"
+
+	"github.com/driftd/driftd/drift"
 )
 
 // TestRunningKernel: the native running_kernel field decodes (trimmed),
@@ -41,5 +43,27 @@ func TestRunningKernel(t *testing.T) {
 		if _, err := Decode("k.yaml", []byte(tc.doc), Options{}); err == nil || !strings.HasPrefix(err.Error(), tc.want) {
 			t.Errorf("Decode(%q) = %v, want %q", tc.doc, err, tc.want)
 		}
+	}
+}
+
+// TestCapturedRunningStateRoundTrip: a baseline captured with
+// Custom:RunningState (driftd baseline capture --types ...) is written and
+// read back, and names the reference instance's kernel.
+func TestCapturedRunningStateRoundTrip(t *testing.T) {
+	m := &drift.Manifest{SchemaVersion: 1, AMI: "ami-0abc1234def567890", PackageFormat: drift.FormatRPM,
+		Packages: []drift.Package{{Name: "kernel", Arch: "x86_64", Version: "6.1.112", Release: "122.189.amzn2023"}},
+		Custom: map[string]*drift.CustomType{drift.TypeRunningState: {TypeName: drift.TypeRunningState, Entries: []map[string]string{{
+			"Name": "host", "Kernel": "6.1.79-99.167.amzn2023.x86_64", "BootTime": "2026-11-01T00:00:00Z", "RebootRequired": "false",
+			"RebootRequiredSource": "needs-restarting", "RebootRequiredPackages": "", "LivePatchState": "none", "LivePatchSource": "kpatch", "LivePatches": ""}}}}}
+	b, err := Encode(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := Decode("captured.yaml", b, Options{})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, b)
+	}
+	if k, from := again.BaselineKernel(); k != "6.1.79-99.167.amzn2023.x86_64" || from != drift.TypeRunningState {
+		t.Errorf("BaselineKernel() = %q from %q", k, from)
 	}
 }
