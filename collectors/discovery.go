@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -24,6 +25,16 @@ const (
 	TagProtect      = "driftd:protect"
 	tagDriftdPrefix = "driftd:"
 )
+
+// ForeignControllerTagKeys are the tags Karpenter and EKS managed node
+// groups put on the instances they own; discovery keeps them beside the
+// driftd:* tags so that remediation never replaces such an instance behind
+// its controller's back (remediation.ForeignControllers names the
+// controllers; a test keeps the lists equal).
+var ForeignControllerTagKeys = []string{
+	"karpenter.sh/nodepool", "karpenter.sh/provisioner-name", "karpenter.sh/nodeclaim", "karpenter.sh/managed-by",
+	"eks:nodegroup-name", "eks:cluster-name", "aws:eks:cluster-name",
+}
 
 // Selection chooses the instances a scan covers.
 type Selection struct {
@@ -46,7 +57,7 @@ type Instance struct {
 	// unknown or not in a group).
 	LaunchTemplateAMI string
 	LaunchTime        time.Time
-	// Tags holds only the driftd:* tags.
+	// Tags holds only the driftd:* tags and the ForeignControllerTagKeys.
 	Tags map[string]string
 	// Agent is the SSM agent's status; nil when SSM does not know the instance.
 	Agent *Agent
@@ -289,7 +300,7 @@ func (d *Discovery) describeInstances(ctx context.Context, sel Selection) ([]Ins
 					k, v := aws.ToString(t.Key), aws.ToString(t.Value)
 					if k == TagASG {
 						x.ASG = v
-					} else if strings.HasPrefix(k, tagDriftdPrefix) {
+					} else if strings.HasPrefix(k, tagDriftdPrefix) || slices.Contains(ForeignControllerTagKeys, k) {
 						if x.Tags == nil {
 							x.Tags = map[string]string{}
 						}

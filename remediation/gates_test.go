@@ -68,6 +68,10 @@ func actionTag(v string) func(f *fixture) {
 	return func(f *fixture) { f.inst("i-web-1-00").Tags = map[string]string{TagAction: v} }
 }
 
+func instTags(tags map[string]string) func(f *fixture) {
+	return func(f *fixture) { f.inst("i-web-1-00").Tags = tags }
+}
+
 func protectTag(v string) func(f *fixture) {
 	return func(f *fixture) { f.inst("i-web-1-00").Tags = map[string]string{TagProtect: v} }
 }
@@ -118,6 +122,42 @@ var gateCases = map[string][]gateCase{
 		{name: "valid"},
 		{name: "group error is not global", setup: func(f *fixture) { f.group().Budget = "lots" }},
 		{name: "bad min_severity", setup: func(f *fixture) { f.in.Config.MinSeverity = "urgent" }, want: SkipMisconfigured, detail: "min_severity"},
+	},
+	"managed_by_other_controller": {
+		{name: "no controller tag"},
+		{name: "other tags", setup: instTags(map[string]string{"Name": "web", "k8s.io/cluster-autoscaler/enabled": "true", "karpenter.k8s.aws/ec2nodeclass": "x"})},
+		{name: "karpenter node", setup: instTags(map[string]string{"karpenter.sh/nodepool": "default"}), want: SkipForeignController,
+			detail: `instance tag karpenter.sh/nodepool="default": managed by karpenter, which replaces its own instances`},
+		{name: "karpenter v1alpha5 node", setup: instTags(map[string]string{"karpenter.sh/provisioner-name": "default"}), want: SkipForeignController,
+			detail: "managed by karpenter"},
+		{name: "karpenter allowed fleet-wide", setup: func(f *fixture) {
+			instTags(map[string]string{"karpenter.sh/nodepool": "default"})(f)
+			f.in.Config.ForeignControllers.Allow = []string{"karpenter"}
+		}},
+		{name: "eks node group tag on the instance", setup: instTags(map[string]string{"eks:nodegroup-name": "ng-1"}), want: SkipForeignController,
+			detail: `instance tag eks:nodegroup-name="ng-1": managed by eks`},
+		{name: "eks node group tag on the group", setup: func(f *fixture) {
+			f.setFacts("web-1", func(g *GroupFacts) {
+				g.Tags = map[string]string{"eks:nodegroup-name": "ng-1", "eks:cluster-name": "prod"}
+			})
+		}, want: SkipForeignController, detail: `group tag eks:nodegroup-name="ng-1"`},
+		{name: "tag only AWS can write", setup: instTags(map[string]string{"aws:eks:cluster-name": "prod"}), want: SkipForeignController, detail: "managed by eks"},
+		{name: "eks allowed in the group's entry", setup: func(f *fixture) {
+			f.setFacts("web-1", func(g *GroupFacts) { g.Tags = map[string]string{"eks:nodegroup-name": "ng-1"} })
+			f.group().ForeignControllers.Allow = []string{"eks"}
+		}},
+		{name: "another controller allowed", setup: func(f *fixture) {
+			f.setFacts("web-1", func(g *GroupFacts) { g.Tags = map[string]string{"eks:nodegroup-name": "ng-1"} })
+			f.in.Config.ForeignControllers.Allow = []string{"karpenter"}
+			f.group().ForeignControllers.Allow = []string{"karpenter"}
+		}, want: SkipForeignController, detail: "allow with remediation.foreign_controllers.allow: [eks]"},
+		{name: "the group's allowance is its own", setup: func(f *fixture) {
+			f.addGroup("api-1", 2, 1)
+			f.setFacts("api-1", func(g *GroupFacts) { g.Tags = map[string]string{"eks:nodegroup-name": "ng-api"} })
+			f.in.Config.Groups = append(f.in.Config.Groups, config.RemediationGroup{Match: "api-*", Mode: "replace"})
+			f.group().ForeignControllers.Allow = []string{"eks"}
+		}, id: "i-api-1-00", want: SkipForeignController, detail: "ng-api"},
+		{name: "tags not read this cycle", setup: func(f *fixture) { f.inst("i-web-1-00").Tags = nil }},
 	},
 	"debounce": {
 		{name: "3 of 3 scans"},

@@ -222,6 +222,7 @@ const (
 	SkipGroupUnknown      SkipReason = "group_unknown"
 	SkipGroupStateUnknown SkipReason = "group_state_unknown"
 	SkipExecutionFailed   SkipReason = "execution_failed"
+	SkipForeignController SkipReason = "managed_by_other_controller"
 )
 
 // SkipReasons is every skip reason: the values of the reason label of
@@ -230,7 +231,7 @@ var SkipReasons = []SkipReason{
 	SkipModeOff, SkipModeFlag, SkipNotInGroup, SkipDebounce, SkipSeverity, SkipInFlight, SkipKillSwitch, SkipMisconfigured,
 	SkipFleetBreaker, SkipGroupBreaker, SkipFailureBreaker, SkipBackoff, SkipRefreshActive, SkipSuspended, SkipGroupUnhealthy,
 	SkipOutsideWindow, SkipProtected, SkipNotInService, SkipAwaitingApproval, SkipMaxInFlight, SkipBudget, SkipHourlyCap,
-	SkipRevalidation, SkipHookVeto, SkipGroupUnknown, SkipGroupStateUnknown, SkipExecutionFailed,
+	SkipRevalidation, SkipHookVeto, SkipGroupUnknown, SkipGroupStateUnknown, SkipExecutionFailed, SkipForeignController,
 }
 
 // BlockingReasons are the group- and fleet-level gates (the reasons a whole
