@@ -17,12 +17,6 @@ import (
 // StateVersion is the NotifyState file format version.
 const StateVersion = 1
 
-// Tag keys driftd writes on instances (BRIEF contract).
-const (
-	TagStatus = "driftd:status"
-	TagSince  = "driftd:since"
-)
-
 // DedupConfig is what Decide needs from the configuration.
 type DedupConfig struct {
 	// RepeatInterval: an unchanged drifted instance is re-announced after
@@ -223,7 +217,7 @@ func Decide(prev NotifyState, cur []InstanceState, now time.Time, cfg DedupConfi
 				events = append(events, Event{
 					Type: typ, Time: now, ASG: st.ASG, AMI: st.AMI, InstanceID: st.InstanceID,
 					Severity: st.Severity, Summary: summary, Since: rec.Since, Repeat: repeat,
-					Findings: TopFindings(st.Findings, -1), FindingsTotal: max(st.FindingsTotal, len(st.Findings)),
+					Findings: drift.TopFindings(st.Findings, -1), FindingsTotal: max(st.FindingsTotal, len(st.Findings)),
 				})
 			}
 		case drift.VerdictInSync, drift.VerdictExempt:
@@ -397,14 +391,14 @@ func SeedFromTags(prev NotifyState, tagged []TaggedInstance, now time.Time) Noti
 	next := prev.Clone()
 	next.ensure()
 	for _, ti := range tagged {
-		if ti.InstanceID == "" || ti.Tags[TagStatus] != string(drift.VerdictDrifted) {
+		if ti.InstanceID == "" || ti.Tags[drift.TagStatus] != string(drift.VerdictDrifted) {
 			continue
 		}
 		if _, ok := next.Instances[ti.InstanceID]; ok {
 			continue
 		}
 		since := now
-		if t, err := time.Parse(time.RFC3339, ti.Tags[TagSince]); err == nil && !t.After(now) {
+		if t, err := time.Parse(time.RFC3339, ti.Tags[drift.TagSince]); err == nil && !t.After(now) {
 			since = t
 		}
 		next.Instances[ti.InstanceID] = InstanceRecord{
@@ -450,7 +444,7 @@ func ActiveAlerts(st NotifyState, cur []InstanceState, now time.Time) []Event {
 			Severity: rec.Severity, Summary: rec.Summary, Since: rec.Since,
 		}
 		if c := byID[id]; c != nil && c.Verdict == drift.VerdictDrifted {
-			ev.Findings = TopFindings(c.Findings, -1)
+			ev.Findings = drift.TopFindings(c.Findings, -1)
 			ev.FindingsTotal = len(c.Findings)
 		}
 		out = append(out, ev)

@@ -13,17 +13,13 @@ import (
 	asgtypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/driftd/driftd/drift"
 )
 
-// Tag keys read from instances.
-const (
-	TagASG          = "aws:autoscaling:groupName"
-	TagStatus       = "driftd:status"
-	TagSince        = "driftd:since"
-	TagReason       = "driftd:reason"
-	TagProtect      = "driftd:protect"
-	tagDriftdPrefix = "driftd:"
-)
+// TagASG is the tag Auto Scaling puts on its instances. Of the others,
+// discovery keeps only driftd's own (drift.TagPrefix).
+const TagASG = "aws:autoscaling:groupName"
 
 // Selection chooses the instances a scan covers.
 type Selection struct {
@@ -289,7 +285,7 @@ func (d *Discovery) describeInstances(ctx context.Context, sel Selection) ([]Ins
 					k, v := aws.ToString(t.Key), aws.ToString(t.Value)
 					if k == TagASG {
 						x.ASG = v
-					} else if strings.HasPrefix(k, tagDriftdPrefix) {
+					} else if strings.HasPrefix(k, drift.TagPrefix) {
 						if x.Tags == nil {
 							x.Tags = map[string]string{}
 						}

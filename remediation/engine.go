@@ -483,11 +483,11 @@ func (e *Engine) act(ctx context.Context, exec Executor, dry bool, a Action, pol
 		Detail: fmt.Sprintf("severity %s, drifted since %s", a.Severity, a.DriftSince.UTC().Format(time.RFC3339))})
 	// Record the action where a restarted daemon will find it.
 	for _, id := range actionInstances(a) {
-		if err := exec.Tag(ctx, TagChange{InstanceID: id, Set: map[string]string{TagAction: formatActionTag(a.Kind, started)}}); err != nil {
+		if err := exec.Tag(ctx, TagChange{InstanceID: id, Set: map[string]string{drift.TagAction: formatActionTag(a.Kind, started)}}); err != nil {
 			e.log.Warn("recording action tag failed", zap.String("instance", id), zap.Error(err))
 		}
 	}
-	if err := exec.TagGroup(ctx, a.Group, map[string]string{TagInFlight: formatInFlight(recs)}, nil); err != nil {
+	if err := exec.TagGroup(ctx, a.Group, map[string]string{drift.TagInFlight: formatInFlight(recs)}, nil); err != nil {
 		e.log.Warn("recording in-flight set on the group failed", zap.String("asg", a.Group), zap.Error(err))
 	}
 	return "", ""
@@ -596,7 +596,7 @@ func (e *Engine) track(ctx context.Context, insts []InstanceState, facts map[str
 			e.state.Groups[r.Group] = h
 			e.mu.Unlock()
 			if hadFailures {
-				if err := exec.TagGroup(ctx, r.Group, nil, []string{TagFailures}); err != nil {
+				if err := exec.TagGroup(ctx, r.Group, nil, []string{drift.TagFailures}); err != nil {
 					e.log.Warn("clearing failure count on the group failed", zap.String("asg", r.Group), zap.Error(err))
 				}
 			}
@@ -624,9 +624,9 @@ func (e *Engine) track(ctx context.Context, insts []InstanceState, facts map[str
 	for _, s := range saves {
 		var err error
 		if s.v == "" {
-			err = exec.TagGroup(ctx, s.g, nil, []string{TagInFlight})
+			err = exec.TagGroup(ctx, s.g, nil, []string{drift.TagInFlight})
 		} else {
-			err = exec.TagGroup(ctx, s.g, map[string]string{TagInFlight: s.v}, nil)
+			err = exec.TagGroup(ctx, s.g, map[string]string{drift.TagInFlight: s.v}, nil)
 		}
 		if err != nil {
 			e.log.Warn("updating in-flight set on the group failed", zap.String("asg", s.g), zap.Error(err))
@@ -708,7 +708,7 @@ func (e *Engine) recordFailure(ctx context.Context, exec Executor, group string,
 	h.LastFailure = at
 	e.state.Groups[group] = h
 	e.mu.Unlock()
-	if err := exec.TagGroup(ctx, group, map[string]string{TagFailures: formatFailures(h)}, nil); err != nil {
+	if err := exec.TagGroup(ctx, group, map[string]string{drift.TagFailures: formatFailures(h)}, nil); err != nil {
 		e.log.Warn("recording failure count on the group failed", zap.String("asg", group), zap.Error(err))
 	}
 }
@@ -729,7 +729,7 @@ func (e *Engine) restore(facts map[string]GroupFacts, pol *policy) {
 		}
 		e.restored[name] = true
 		g := facts[name]
-		if v, ok := g.Tags[TagInFlight]; ok {
+		if v, ok := g.Tags[drift.TagInFlight]; ok {
 			recs, errs := parseInFlight(name, v, pol.action)
 			for _, err := range errs {
 				e.log.Warn("ignoring malformed in-flight entry", zap.Error(err))
@@ -744,7 +744,7 @@ func (e *Engine) restore(facts map[string]GroupFacts, pol *policy) {
 				e.log.Info("restored in-flight remediation from group tags", zap.String("asg", name), zap.Int("count", len(recs)))
 			}
 		}
-		if v, ok := g.Tags[TagFailures]; ok {
+		if v, ok := g.Tags[drift.TagFailures]; ok {
 			if h, ok := parseFailures(v); ok {
 				cur := e.state.Groups[name]
 				if h.ConsecutiveFailures > cur.ConsecutiveFailures {
@@ -941,7 +941,7 @@ func (e *Engine) ResetBreaker(ctx context.Context, scope string) error {
 	e.log.Info("group breaker reset by an operator", zap.String("asg", scope))
 	if hadFailures {
 		exec, _ := e.executor()
-		if err := exec.TagGroup(ctx, scope, nil, []string{TagFailures}); err != nil {
+		if err := exec.TagGroup(ctx, scope, nil, []string{drift.TagFailures}); err != nil {
 			return err
 		}
 	}

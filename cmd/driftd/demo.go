@@ -25,7 +25,6 @@ import (
 	"github.com/driftd/driftd/drift"
 	"github.com/driftd/driftd/internal/app"
 	"github.com/driftd/driftd/internal/config"
-	"github.com/driftd/driftd/internal/state"
 )
 
 type demoCmd struct {
@@ -227,8 +226,8 @@ func (p *demoPrinter) OnScan(_ context.Context, r *app.ScanResult) {
 			mark = "  ← NEW"
 		}
 		fmt.Fprintf(w, "  %s  %-7s %-8s %d finding(s), drifted for %d scan(s)%s\n", rep.InstanceID, rep.ASG, rep.Severity, len(rep.Findings), ir.State.ConsecutiveDrifted, mark)
-		for _, f := range state.TopFindings(rep.Findings, 3) {
-			fmt.Fprintf(w, "      %s\n", app.FindingString(f))
+		for _, f := range drift.TopFindings(rep.Findings, 3) {
+			fmt.Fprintf(w, "      %s\n", f.String())
 		}
 	}
 	for _, ir := range r.Instances {

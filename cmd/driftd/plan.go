@@ -159,7 +159,7 @@ func writePlan(w io.Writer, format string, p remediation.PlanResult) error {
 		fmt.Fprintf(w, "\nWould tag (%d):\n", len(p.Tags))
 		for _, t := range p.Tags {
 			var parts []string
-			for _, k := range []string{remediation.TagStatus, remediation.TagSince, remediation.TagReason} {
+			for _, k := range []string{drift.TagStatus, drift.TagSince, drift.TagReason} {
 				if v, ok := t.Set[k]; ok {
 					parts = append(parts, k+"="+v)
 				}

@@ -108,8 +108,8 @@ func TestControlCharactersInInventoryAreData(t *testing.T) {
 	if r.Verdict != drift.VerdictDrifted || len(r.Findings) != 1 || r.Findings[0].Name != name || r.Findings[0].Observed != "1\x07-1" {
 		t.Fatalf("%s %q %q", r.Verdict, r.Findings[0].Name, r.Findings[0].Observed)
 	}
-	if got, want := FindingString(r.Findings[0]), `package evil\x00pkg\x1b[2J.x86_64 added: 1\a-1 [low]`; got != want {
-		t.Errorf("FindingString = %q, want %q", got, want)
+	if got, want := r.Findings[0].String(), `package evil\x00pkg\x1b[2J.x86_64 added: 1\a-1 (low)`; got != want {
+		t.Errorf("Finding.String = %q, want %q", got, want)
 	}
 	if res.Summary[drift.VerdictInSync] != 6 {
 		t.Errorf("summary %v", res.Summary)

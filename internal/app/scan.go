@@ -71,7 +71,7 @@ func (s *scanner) scan(ctx context.Context, sel collectors.Selection, res *ScanR
 	if s.fromTag {
 		for _, in := range fleet.Instances {
 			if _, ok := s.store.Get(in.ID); !ok {
-				s.store.RestoreFromTags(in.ID, in.Tags[collectors.TagStatus], in.Tags[collectors.TagSince])
+				s.store.RestoreFromTags(in.ID, in.Tags[drift.TagStatus], in.Tags[drift.TagSince])
 			}
 		}
 	}
@@ -185,45 +185,14 @@ func (s *scanner) logTransition(ir *InstanceResult) {
 	}
 	if r.Verdict == drift.VerdictDrifted {
 		fields = append(fields, zap.String("severity", r.Severity.String()), zap.Int("findings", max(r.FindingsTotal, len(r.Findings))))
-		top := state.TopFindings(r.Findings, 5)
+		top := drift.TopFindings(r.Findings, 5)
 		s := make([]string, len(top))
 		for i, f := range top {
-			s[i] = FindingString(f)
+			s[i] = f.String()
 		}
 		fields = append(fields, zap.Strings("top_findings", s))
 	}
 	s.log.Info("verdict changed", fields...)
-}
-
-// FindingString renders a finding on one line; non-printable characters of
-// inventory data are escaped (drift.Printable).
-func FindingString(f drift.Finding) string {
-	var b strings.Builder
-	b.WriteString(string(f.Category))
-	b.WriteByte(' ')
-	b.WriteString(drift.Printable(f.Name))
-	if f.Arch != "" {
-		b.WriteByte('.')
-		b.WriteString(drift.Printable(f.Arch))
-	}
-	b.WriteByte(' ')
-	b.WriteString(string(f.Change))
-	if f.Attribute != "" && f.Change == drift.ChangeChanged {
-		b.WriteString(" " + f.Attribute)
-	}
-	if f.Direction != "" {
-		b.WriteString(" (" + string(f.Direction) + ")")
-	}
-	switch {
-	case f.Expected != "" && f.Observed != "":
-		fmt.Fprintf(&b, ": %s -> %s", drift.Printable(f.Expected), drift.Printable(f.Observed))
-	case f.Observed != "":
-		fmt.Fprintf(&b, ": %s", drift.Printable(f.Observed))
-	case f.Expected != "":
-		fmt.Fprintf(&b, ": was %s", drift.Printable(f.Expected))
-	}
-	b.WriteString(" [" + f.Severity.String() + "]")
-	return b.String()
 }
 
 // instance judges one instance. It never returns drift from partial data:

@@ -87,7 +87,7 @@ func TestHistoryRestoredFromTagsAndTransitionsLogged(t *testing.T) {
 	if fields["instance_id"] != ids[0] || fields["verdict"] != "drifted" {
 		t.Errorf("transition fields %v", fields)
 	}
-	if top, _ := fields["top_findings"].([]any); len(top) != 1 || top[0] != "package curl.x86_64 removed: was 8.5.0-1.amzn2023.0.4 [low]" {
+	if top, _ := fields["top_findings"].([]any); len(top) != 1 || top[0] != "package curl.x86_64 removed: was 8.5.0-1.amzn2023.0.4 (low)" {
 		t.Errorf("top findings %v", fields["top_findings"])
 	}
 	// Heal it: one more transition line, back to in_sync. CaptureTime has

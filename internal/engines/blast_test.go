@@ -18,6 +18,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/driftd/driftd/awssim"
+	"github.com/driftd/driftd/drift"
 	"github.com/driftd/driftd/internal/app"
 	"github.com/driftd/driftd/internal/config"
 	"github.com/driftd/driftd/remediation"
@@ -141,7 +142,7 @@ func decisionsOf(p *remediation.PlanResult, calls []awssim.Call) decisions {
 	}
 	for _, tc := range p.Tags {
 		set := maps.Clone(tc.Set)
-		delete(set, remediation.TagSince)
+		delete(set, drift.TagSince)
 		d.tags[tc.InstanceID] = set
 	}
 	for _, g := range p.Groups {
@@ -298,7 +299,7 @@ func TestFaultNeverChangesOthersRemediation(t *testing.T) {
 			if want := sorted(web[:fl.replaced]); !slices.Equal(ref.health, want) || ref.groups["web"] != fl.blocked {
 				t.Fatalf("%s, %s: undisturbed run replaced %v (web gate %q), want %v (%q); plan %+v", fl.name, source, ref.health, ref.groups["web"], want, fl.blocked, ref.plan)
 			}
-			if fl.fleet.apiDrifted > 0 && (ref.skips[api[0]] != remediation.SkipModeFlag || ref.tags[api[0]][remediation.TagStatus] != "drifted") {
+			if fl.fleet.apiDrifted > 0 && (ref.skips[api[0]] != remediation.SkipModeFlag || ref.tags[api[0]][drift.TagStatus] != "drifted") {
 				t.Fatalf("%s, %s: undisturbed run: api drifted member skip %q tags %v", fl.name, source, ref.skips[api[0]], ref.tags[api[0]])
 			}
 			for _, f := range remediationFaults {

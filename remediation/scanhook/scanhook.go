@@ -74,8 +74,7 @@ func reason(rep *drift.Report) string {
 		return strings.Join(rep.Reasons, "; ")
 	}
 	if len(rep.Findings) > 0 {
-		f := rep.Findings[0]
-		r := string(f.Category) + " " + f.Name + " " + string(f.Change)
+		r := rep.Findings[0].String()
 		if len(rep.Findings) > 1 {
 			r += " (+ more)"
 		}

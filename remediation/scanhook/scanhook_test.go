@@ -20,7 +20,7 @@ func TestFromScan(t *testing.T) {
 			Report: &drift.Report{InstanceID: "i-0000000000000000a", ASG: "web", Verdict: drift.VerdictDrifted, Severity: drift.SeverityCritical,
 				Reasons: []string{"package openssl downgraded"}, Findings: []drift.Finding{{Category: drift.CategoryPackage, Name: "openssl", Change: drift.ChangeChanged}}},
 			State:    state.Entry{ConsecutiveDrifted: 4, FirstDrifted: first, Counts: map[string]int{"package/critical": 1, "instance/high": 1}},
-			Instance: collectors.Instance{ID: "i-0000000000000000a", ASG: "web", Tags: map[string]string{remediation.TagProtect: "true"}},
+			Instance: collectors.Instance{ID: "i-0000000000000000a", ASG: "web", Tags: map[string]string{drift.TagProtect: "true"}},
 		},
 		{
 			Report: &drift.Report{InstanceID: "i-0000000000000000b", ASG: "web", Verdict: drift.VerdictDrifted, Severity: drift.SeverityHigh,
@@ -41,10 +41,10 @@ func TestFromScan(t *testing.T) {
 	}
 	a, b, c, d := got[0], got[1], got[2], got[3]
 	if a.ID != "i-0000000000000000a" || a.ASG != "web" || a.Verdict != drift.VerdictDrifted || a.Severity != drift.SeverityCritical ||
-		a.ConsecutiveScans != 4 || !a.Since.Equal(first) || a.Reason != "package openssl downgraded" || a.AMIOnly || a.Tags[remediation.TagProtect] != "true" {
+		a.ConsecutiveScans != 4 || !a.Since.Equal(first) || a.Reason != "package openssl downgraded" || a.AMIOnly || a.Tags[drift.TagProtect] != "true" {
 		t.Errorf("drifted instance: %+v", a)
 	}
-	if !b.AMIOnly || b.ConsecutiveScans != 1 || b.Reason != "instance ami changed" {
+	if !b.AMIOnly || b.ConsecutiveScans != 1 || b.Reason != "instance ami changed (none)" {
 		t.Errorf("AMI-only instance: %+v", b)
 	}
 	if c.ASG != "api" || c.Verdict != drift.VerdictInSync || !c.Since.Equal(first) || c.AMIOnly {
