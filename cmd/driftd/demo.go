@@ -23,8 +23,9 @@ import (
 	"github.com/driftd/driftd/collectors/baselines"
 	"github.com/driftd/driftd/collectors/baselines/publish"
 	"github.com/driftd/driftd/drift"
-	"github.com/driftd/driftd/internal/app"
 	"github.com/driftd/driftd/internal/config"
+	"github.com/driftd/driftd/internal/daemon"
+	"github.com/driftd/driftd/scan"
 )
 
 type demoCmd struct {
@@ -132,7 +133,7 @@ func (c *demoCmd) run(ctx context.Context, g *Globals) error {
 	}
 	live := &demoPrinter{out: out, sim: sim, formats: formats, sbom: sbom, every: c.InjectEvery, limit: c.Scans, stop: cancel,
 		rng: rand.New(rand.NewPCG(c.Seed, 42))}
-	a, err := app.New(ctx, app.Options{Config: cfg, AWS: awsCfg, Logger: log, Observers: []app.ScanObserver{live}})
+	a, err := daemon.New(ctx, daemon.Options{Config: cfg, AWS: awsCfg, Logger: log, Observers: []scan.Observer{live}})
 	if err != nil {
 		return &ExitError{Code: 2, Err: err}
 	}
@@ -172,7 +173,7 @@ func (p *demoPrinter) scans() int {
 	return p.n
 }
 
-func (p *demoPrinter) OnScan(_ context.Context, r *app.ScanResult) {
+func (p *demoPrinter) OnScan(_ context.Context, r *scan.Result) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.n++
@@ -225,7 +226,7 @@ func (p *demoPrinter) OnScan(_ context.Context, r *app.ScanResult) {
 		if ir.Transition {
 			mark = "  ← NEW"
 		}
-		fmt.Fprintf(w, "  %s  %-7s %-8s %d finding(s), drifted for %d scan(s)%s\n", rep.InstanceID, rep.ASG, rep.Severity, len(rep.Findings), ir.State.ConsecutiveDrifted, mark)
+		fmt.Fprintf(w, "  %s  %-7s %-8s %d finding(s), drifted for %d scan(s)%s\n", rep.InstanceID, rep.ASG, rep.Severity, len(rep.Findings), ir.History.ConsecutiveDrifted, mark)
 		for _, f := range drift.TopFindings(rep.Findings, 3) {
 			fmt.Fprintf(w, "      %s\n", f.String())
 		}
@@ -249,7 +250,7 @@ func (p *demoPrinter) done() {
 }
 
 // inject changes a random in-sync group member.
-func (p *demoPrinter) inject(w io.Writer, r *app.ScanResult) {
+func (p *demoPrinter) inject(w io.Writer, r *scan.Result) {
 	var candidates []*drift.Report
 	for _, ir := range r.Instances {
 		if ir.Report.Verdict == drift.VerdictInSync && ir.Report.ASG != "" {
