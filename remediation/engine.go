@@ -63,6 +63,15 @@ type Engine struct {
 	now     func() time.Time
 	hook    *Hook
 	hookC   *http.Client
+	// nextAWS, when set, replaces reader, exec and kill at the start of the
+	// next cycle (SetAWS), so no cycle mixes two sets of clients.
+	nextAWS *engineAWS
+}
+
+type engineAWS struct {
+	reader Reader
+	exec   Executor
+	kill   *KillSwitchReader
 }
 
 // NewEngine builds an engine.
@@ -104,6 +113,28 @@ func (e *Engine) SetConfig(c config.Remediation) {
 	}
 }
 
+// SetAWS replaces the reader, executor and kill-switch reader (the daemon
+// hands the engine each configuration generation's AWS clients). A running
+// cycle finishes with the ones it started with; the next cycle uses these.
+func (e *Engine) SetAWS(r Reader, x Executor, k *KillSwitchReader) {
+	if k == nil {
+		k = &KillSwitchReader{}
+	}
+	e.mu.Lock()
+	e.nextAWS = &engineAWS{reader: r, exec: x, kill: k}
+	e.mu.Unlock()
+}
+
+// adoptAWS switches to the clients SetAWS handed over. Called with cycleMu
+// held: reader and kill are read only by the cycle, exec also under mu.
+func (e *Engine) adoptAWS() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if n := e.nextAWS; n != nil {
+		e.reader, e.exec, e.kill, e.nextAWS = n.reader, n.exec, n.kill, nil
+	}
+}
+
 // DryRun returns the dry-run recorder (nil when dry_run was never on).
 func (e *Engine) DryRun() *DryRun {
 	e.mu.Lock()
@@ -136,6 +167,7 @@ func (e *Engine) emit(ctx context.Context, ev Event) {
 func (e *Engine) Cycle(ctx context.Context, instances []InstanceState) (PlanResult, error) {
 	e.cycleMu.Lock()
 	defer e.cycleMu.Unlock()
+	e.adoptAWS()
 	if e.reader == nil || e.exec == nil {
 		return e.fail(errors.New("engine has no AWS reader or executor"))
 	}

@@ -17,12 +17,11 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/driftd/driftd/awssim"
-	"github.com/driftd/driftd/collectors/baselines"
 	"github.com/driftd/driftd/collectors/baselines/publish"
 	"github.com/driftd/driftd/drift"
+	"github.com/driftd/driftd/internal/awsclients"
 	"github.com/driftd/driftd/internal/config"
 	"github.com/driftd/driftd/internal/daemon"
 	"github.com/driftd/driftd/scan"
@@ -96,7 +95,8 @@ func (c *demoCmd) run(ctx context.Context, g *Globals) error {
 	// Publish the golden baselines where image pipelines keep them — S3 and
 	// SSM Parameter Store — and read them back through those sources.
 	sim.Services().CreateBucket(demoBucket)
-	seed, err := publish.SeedDemo(ctx, baselines.NewS3Client(*awsCfg), ssm.NewFromConfig(*awsCfg), demoBucket, docs)
+	seeder := awsclients.New(*awsCfg)
+	seed, err := publish.SeedDemo(ctx, seeder.S3, seeder.SSM, demoBucket, docs)
 	if err != nil {
 		return &ExitError{Code: 2, Err: fmt.Errorf("publishing demo baselines: %w", err)}
 	}

@@ -82,6 +82,11 @@ type Collector struct {
 	S3  S3API
 	Loc Location
 
+	*memory // shared by the collectors WithClient returns
+}
+
+// memory is what the collector remembers of the objects it read.
+type memory struct {
 	mu    sync.Mutex
 	known map[string]*knownInstance
 }
@@ -98,7 +103,15 @@ type knownInstance struct {
 
 // New returns a collector.
 func New(client S3API, loc Location) *Collector {
-	return &Collector{S3: client, Loc: loc, known: map[string]*knownInstance{}}
+	return &Collector{S3: client, Loc: loc, memory: &memory{known: map[string]*knownInstance{}}}
+}
+
+// WithClient returns a collector of the same location that reads through
+// client and shares c's memory of the objects read: a configuration reload
+// hands the daemon new clients without making it download every unchanged
+// object again.
+func (c *Collector) WithClient(client S3API) *Collector {
+	return &Collector{S3: client, Loc: c.Loc, memory: c.memory}
 }
 
 func (c *Collector) lookup(id, typeName string) (knownObject, bool) {

@@ -1,16 +1,17 @@
-// Package daemon is driftd's lifecycle: it builds the AWS clients, metrics
-// registry, HTTP mux and scheduler from a configuration, runs scans
-// (discover → collect → baseline → compare → state → publish → observers),
-// and reloads configuration atomically.
+// Package daemon is driftd's lifecycle. It turns a configuration into a
+// generation — the AWS clients (built once per generation and handed to
+// discovery, inventory, baseline sources, notification sinks and
+// remediation), the compiled policy, the baseline chain, the inventory
+// source — and swaps generations atomically on reload. It owns the metrics
+// registry, the HTTP server, the scheduler and the per-instance state, runs
+// scans (discover → collect → baseline → compare → state → publish) and
+// hands each scan.Result to the observers: the engines attached with
+// AttachEngines (alerting, then remediation) and any other.
 package daemon
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"runtime/debug"
 	"sync"
@@ -22,17 +23,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"go.uber.org/zap"
 
-	"github.com/driftd/driftd/alerting"
-	dcollectors "github.com/driftd/driftd/collectors"
-	"github.com/driftd/driftd/collectors/baselines"
-	"github.com/driftd/driftd/drift"
+	"github.com/driftd/driftd/internal/awsclients"
 	"github.com/driftd/driftd/internal/buildinfo"
 	"github.com/driftd/driftd/internal/config"
 	"github.com/driftd/driftd/internal/state"
 	"github.com/driftd/driftd/scan"
 )
 
-// Options configure an Daemon.
+// Options configure a Daemon.
 type Options struct {
 	// ConfigFile is read at start and on every reload.
 	ConfigFile string
@@ -56,14 +54,15 @@ type Options struct {
 
 // Daemon is a running driftd.
 type Daemon struct {
-	opts    Options
-	log     *zap.Logger
-	reg     *prometheus.Registry
-	metrics *alerting.DaemonMetrics
-	calls   apiCalls
-	lims    limiters
-	store   *state.Store
-	now     func() time.Time
+	opts     Options
+	log      *zap.Logger
+	reg      *prometheus.Registry
+	metrics  *Metrics
+	calls    apiCalls
+	limits   awsclients.Limiters // shared by every generation's clients
+	attempts awsclients.Attempts
+	store    *state.Store
+	now      func() time.Time
 
 	rt        atomic.Pointer[generation]
 	scanMu    sync.Mutex
@@ -76,46 +75,10 @@ type Daemon struct {
 	reloadFns []func(*config.Config)
 	extraMux  *http.ServeMux
 	sched     atomic.Pointer[scheduler]
-	scale     *scaleState // data sync collector, cost metrics (datasync.go)
-	scaleOnce sync.Once
 }
 
-// generation is one configuration generation; reload swaps it atomically.
-type generation struct {
-	cfg           *config.Config
-	clients       Clients
-	policy        *drift.CompiledPolicy
-	policyVersion string
-	rules         []drift.Rule
-	chain         *dcollectors.Chain
-}
-
-// policyVersionAt identifies the policy as evaluated at now: the
-// configuration's policy plus which rules have expired by then, so a verdict
-// computed before a rule (an exemption, an ignore) expired is not reused
-// after it.
-func (rt *generation) policyVersionAt(now time.Time) string {
-	h := sha256.New()
-	h.Write([]byte(rt.policyVersion))
-	for _, r := range rt.rules {
-		if !r.Expires.IsZero() && !now.Before(r.Expires) {
-			h.Write([]byte{0})
-			h.Write([]byte(r.ID))
-		}
-	}
-	return hex.EncodeToString(h.Sum(nil)[:8])
-}
-
-func (rt *generation) discovery(rec dcollectors.Recorder) *dcollectors.Discovery {
-	return &dcollectors.Discovery{EC2: rt.clients.EC2, AutoScaling: rt.clients.AutoScaling, SSM: rt.clients.SSM, Recorder: rec}
-}
-
-func (rt *generation) inventory() *dcollectors.Inventory {
-	return &dcollectors.Inventory{SSM: rt.clients.SSM, MaxPages: rt.cfg.Inventory.MaxPages}
-}
-
-// New loads the configuration, builds clients and restores state. It makes
-// no AWS call.
+// New loads the configuration, builds its generation (clients, policy,
+// baseline sources) and restores state. It makes no AWS call.
 func New(ctx context.Context, opts Options) (*Daemon, error) {
 	if opts.Logger == nil {
 		opts.Logger = zap.NewNop()
@@ -123,205 +86,151 @@ func New(ctx context.Context, opts Options) (*Daemon, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	a := &Daemon{opts: opts, log: opts.Logger, now: opts.Now, observers: append([]scan.Observer(nil), opts.Observers...)}
-	a.reg = opts.Registry
-	if a.reg == nil {
-		a.reg = prometheus.NewRegistry()
-		a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	d := &Daemon{opts: opts, log: opts.Logger, now: opts.Now, observers: append([]scan.Observer(nil), opts.Observers...)}
+	d.reg = opts.Registry
+	if d.reg == nil {
+		d.reg = prometheus.NewRegistry()
+		d.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
 	bi := buildinfo.Get()
-	a.metrics = alerting.NewDaemonMetrics(a.reg, bi.Version, bi.GoVersion)
-	for _, c := range []string{dcollectors.CollectorEC2, dcollectors.CollectorASG, dcollectors.CollectorImages,
-		dcollectors.CollectorSSMAgents, dcollectors.CollectorInventory, dcollectors.CollectorBaselines} {
-		for _, r := range dcollectors.Reasons {
-			a.metrics.CollectorErrors.WithLabelValues(c, r)
-		}
-	}
-	cfg, err := a.loadConfig()
+	d.metrics = NewMetrics(d.reg, bi.Version, bi.GoVersion)
+	d.attempts = awsclients.Attempts{Limits: &d.limits, Count: func(svc, op, code string) {
+		d.metrics.APICalls.WithLabelValues(svc, op, code).Inc()
+		d.calls.add(callKey{svc, op, code})
+	}}
+	cfg, err := d.loadConfig()
 	if err != nil {
 		return nil, err
 	}
-	rt, err := a.build(ctx, cfg)
+	rt, err := d.build(ctx, cfg, nil)
 	if err != nil {
 		return nil, err
 	}
-	a.rt.Store(rt)
-	a.metrics.InitInventoryTypes(cfg.Inventory.Types)
-	a.store = state.New()
-	if cfg.State.File != "" {
-		st, err := state.Load(cfg.State.File)
-		if err != nil {
-			return nil, err
-		}
-		a.store = st
-		a.log.Info("state restored", zap.String("file", cfg.State.File), zap.Int("instances", st.Len()))
+	d.commit(rt)
+	if d.store, err = restoreState(cfg.State.File, d.log); err != nil {
+		return nil, err
 	}
-	return a, nil
+	return d, nil
 }
 
-func (a *Daemon) loadConfig() (*config.Config, error) {
+// restoreState loads the state file (an empty store without one).
+func restoreState(file string, log *zap.Logger) (*state.Store, error) {
+	if file == "" {
+		return state.New(), nil
+	}
+	st, err := state.Load(file)
+	if err != nil {
+		return nil, err
+	}
+	log.Info("state restored", zap.String("file", file), zap.Int("instances", st.Len()))
+	return st, nil
+}
+
+func (d *Daemon) loadConfig() (*config.Config, error) {
 	switch {
-	case a.opts.ConfigLoader != nil:
-		return a.opts.ConfigLoader()
-	case a.opts.ConfigFile != "":
+	case d.opts.ConfigLoader != nil:
+		return d.opts.ConfigLoader()
+	case d.opts.ConfigFile != "":
 		// The same checks as `driftd validate`, at start and on every reload.
-		return config.LoadChecked(a.opts.ConfigFile, CheckEnv())
-	case a.opts.Config != nil:
-		return a.opts.Config, nil
+		return config.LoadChecked(d.opts.ConfigFile, CheckEnv())
+	case d.opts.Config != nil:
+		return d.opts.Config, nil
 	}
 	return nil, errors.New("no configuration: set Options.ConfigFile or Options.Config")
 }
 
-// policyVersionOf identifies a policy together with the engine's
-// normalisation rules: a verdict stored by a driftd that normalised packages
-// differently (e.g. before amd64 and x86_64 were one architecture) is not
-// reused after an upgrade, even when the inventory has not changed since.
-func policyVersionOf(pol *drift.Policy, normalization int) string {
-	h := sha256.New()
-	_ = json.NewEncoder(h).Encode(pol)
-	fmt.Fprintf(h, "normalization %d\n", normalization)
-	return hex.EncodeToString(h.Sum(nil)[:8])
-}
-
-// build turns a configuration into a generation: policy compiled, baseline
-// sources opened, AWS clients built.
-func (a *Daemon) build(ctx context.Context, cfg *config.Config) (*generation, error) {
-	pol := drift.Policy{
-		MaxInventoryAge: cfg.Inventory.MaxAge,
-		DefaultSeverity: cfg.Policy.DefaultSeverity,
-		Rules:           policyRules(cfg),
-		Custom:          cfg.Policy.Custom,
-	}
-	cp, err := drift.CompilePolicy(&pol)
-	if err != nil {
-		return nil, fmt.Errorf("policy: %w", err)
-	}
-	rt := &generation{cfg: cfg, policy: cp, policyVersion: policyVersionOf(&pol, drift.NormalizationVersion), rules: pol.Rules}
-
-	a.lims.set(cfg.Inventory.RateLimits)
-	mw := callMiddleware{lim: &a.lims, count: func(svc, op, code string) {
-		a.metrics.APICalls.WithLabelValues(svc, op, code).Inc()
-		a.calls.add(callKey{svc, op, code})
-	}}
-	rt.clients, err = loadAWS(ctx, cfg.AWS, a.opts.AWS, mw)
-	if err != nil {
-		return nil, err
-	}
-	// Baseline sources share the daemon's SDK configuration: credentials,
-	// endpoints, retryer, rate limits and API-call metrics.
-	rec := metricsRecorder{a.metrics}
-	rt.chain = &dcollectors.Chain{Recorder: rec}
-	bc := baselines.NewClients(rt.clients.AWS)
-	for i, b := range cfg.Baselines {
-		var src dcollectors.BaselineSource
-		if b.Kind() == config.BaselineKindDir {
-			// Decoded with the AMI id, so name-glob index entries can share
-			// one file between AMIs.
-			src, err = dcollectors.NewDirSource(b.Name, b.Dir.Path, b.Dir.Index, nil)
-		} else {
-			var s []dcollectors.BaselineSource
-			s, err = baselines.Build(config.Baselines{b}, bc, a.log, rec, a.now)
-			if err == nil {
-				src = s[0]
-			}
-		}
-		if err != nil {
-			return nil, fmt.Errorf("baselines[%d]: %w", i, err)
-		}
-		rt.chain.Sources = append(rt.chain.Sources, src)
-	}
-	return rt, nil
+// commit makes rt the running generation.
+func (d *Daemon) commit(rt *generation) {
+	d.limits.Set(rt.cfg.Inventory.RateLimits)
+	d.rt.Store(rt)
+	d.metrics.InitInventoryTypes(rt.cfg.Inventory.Types)
 }
 
 // Config returns the active configuration (do not modify).
-func (a *Daemon) Config() *config.Config { return a.rt.Load().cfg }
-
-// Clients returns the active AWS clients (for engines that need the same
-// credentials, endpoint and call accounting).
-func (a *Daemon) Clients() Clients { return a.rt.Load().clients }
+func (d *Daemon) Config() *config.Config { return d.rt.Load().cfg }
 
 // Registry returns the metrics registry (other engines register here).
-func (a *Daemon) Registry() *prometheus.Registry { return a.reg }
+func (d *Daemon) Registry() *prometheus.Registry { return d.reg }
 
 // Metrics returns the daemon metrics.
-func (a *Daemon) Metrics() *alerting.DaemonMetrics { return a.metrics }
+func (d *Daemon) Metrics() *Metrics { return d.metrics }
 
 // State returns the per-instance state store.
-func (a *Daemon) State() *state.Store { return a.store }
+func (d *Daemon) State() *state.Store { return d.store }
 
-// LastScan returns the last scan's result (nil before the first scan).
-func (a *Daemon) LastScan() *scan.Result { return a.last.Load() }
+// LastScan returns the last scan's result without its instances (nil
+// before the first scan).
+func (d *Daemon) LastScan() *scan.Result { return d.last.Load() }
 
 // Ready reports whether a first scan has succeeded.
-func (a *Daemon) Ready() bool { return a.ready.Load() }
+func (d *Daemon) Ready() bool { return d.ready.Load() }
 
 // AddObserver registers an observer called after every later scan.
-func (a *Daemon) AddObserver(o scan.Observer) {
-	a.obsMu.Lock()
-	a.observers = append(a.observers, o)
-	a.obsMu.Unlock()
+func (d *Daemon) AddObserver(o scan.Observer) {
+	d.obsMu.Lock()
+	d.observers = append(d.observers, o)
+	d.obsMu.Unlock()
 }
 
 // OnReload registers fn, called with the new configuration after every
 // successful reload (e.g. to pass the remediation section to its engine).
-func (a *Daemon) OnReload(fn func(*config.Config)) {
-	a.obsMu.Lock()
-	a.reloadFns = append(a.reloadFns, fn)
-	a.obsMu.Unlock()
+func (d *Daemon) OnReload(fn func(*config.Config)) {
+	d.obsMu.Lock()
+	d.reloadFns = append(d.reloadFns, fn)
+	d.obsMu.Unlock()
 }
 
 // Handle adds a route to the daemon's HTTP server (other engines' APIs,
 // e.g. /api/v1/remediation). Call it before Run; patterns use
 // net/http.ServeMux syntax and must not clash with the daemon's own routes.
-func (a *Daemon) Handle(pattern string, h http.Handler) {
-	a.obsMu.Lock()
-	defer a.obsMu.Unlock()
-	if a.extraMux == nil {
-		a.extraMux = http.NewServeMux()
+func (d *Daemon) Handle(pattern string, h http.Handler) {
+	d.obsMu.Lock()
+	defer d.obsMu.Unlock()
+	if d.extraMux == nil {
+		d.extraMux = http.NewServeMux()
 	}
-	a.extraMux.Handle(pattern, h)
+	d.extraMux.Handle(pattern, h)
 }
 
-// Reload re-reads the configuration and swaps it in atomically. A bad
-// configuration is rejected, logged and counted; the old one keeps running.
-func (a *Daemon) Reload(ctx context.Context) error {
-	a.reloadMu.Lock()
-	defer a.reloadMu.Unlock()
-	err := func() error {
-		cfg, err := a.loadConfig()
-		if err != nil {
-			return err
-		}
-		old := a.rt.Load()
-		rt, err := a.build(ctx, cfg)
-		if err != nil {
-			a.lims.set(old.cfg.Inventory.RateLimits)
-			return err
-		}
-		if rt.cfg.HTTP.Listen != old.cfg.HTTP.Listen {
-			a.log.Warn("http.listen changed; takes effect after a restart", zap.String("listen", old.cfg.HTTP.Listen))
-		}
-		a.rt.Store(rt)
-		a.metrics.InitInventoryTypes(rt.cfg.Inventory.Types)
-		if s := a.sched.Load(); s != nil && rt.cfg.Schedule.Cron != old.cfg.Schedule.Cron {
-			if err := s.reschedule(rt.cfg.Schedule.Cron); err != nil {
-				return err
-			}
-		}
-		return nil
-	}()
-	a.metrics.ObserveReload(err == nil)
+// Reload re-reads the configuration and swaps in its generation
+// atomically. A bad configuration is rejected, logged and counted; the old
+// one keeps running.
+func (d *Daemon) Reload(ctx context.Context) error {
+	d.reloadMu.Lock()
+	defer d.reloadMu.Unlock()
+	err := d.reload(ctx)
+	d.metrics.ObserveReload(err == nil)
 	if err != nil {
-		a.log.Error("configuration reload failed; keeping the running configuration", zap.Error(err))
+		d.log.Error("configuration reload failed; keeping the running configuration", zap.Error(err))
 		return err
 	}
-	a.obsMu.RLock()
-	fns := append(make([]func(*config.Config), 0, len(a.reloadFns)), a.reloadFns...)
-	a.obsMu.RUnlock()
+	d.obsMu.RLock()
+	fns := append(make([]func(*config.Config), 0, len(d.reloadFns)), d.reloadFns...)
+	d.obsMu.RUnlock()
 	for _, fn := range fns {
-		fn(a.rt.Load().cfg)
+		fn(d.rt.Load().cfg)
 	}
-	a.log.Info("configuration reloaded")
+	d.log.Info("configuration reloaded")
+	return nil
+}
+
+func (d *Daemon) reload(ctx context.Context) error {
+	cfg, err := d.loadConfig()
+	if err != nil {
+		return err
+	}
+	old := d.rt.Load()
+	rt, err := d.build(ctx, cfg, old)
+	if err != nil {
+		return err
+	}
+	if rt.cfg.HTTP.Listen != old.cfg.HTTP.Listen {
+		d.log.Warn("http.listen changed; takes effect after a restart", zap.String("listen", old.cfg.HTTP.Listen))
+	}
+	d.commit(rt)
+	if s := d.sched.Load(); s != nil && rt.cfg.Schedule.Cron != old.cfg.Schedule.Cron {
+		return s.reschedule(rt.cfg.Schedule.Cron)
+	}
 	return nil
 }
 
@@ -330,96 +239,90 @@ var ErrScanRunning = errors.New("a scan is already running")
 
 // Scan runs one scan now (no overlap: returns ErrScanRunning if one is in
 // progress), publishes metrics, saves state and calls the observers. The
-// scan is bounded by schedule.timeout. sel restricts instances
-// (InstanceIDs); the configured selection applies otherwise.
-func (a *Daemon) Scan(ctx context.Context, only []string) (*scan.Result, error) {
-	if !a.scanMu.TryLock() {
+// scan is bounded by schedule.timeout. only restricts the scan to these
+// instances (a partial scan); the configured selection applies otherwise.
+func (d *Daemon) Scan(ctx context.Context, only []string) (*scan.Result, error) {
+	if !d.scanMu.TryLock() {
 		return nil, ErrScanRunning
 	}
-	defer a.scanMu.Unlock()
-	rt := a.rt.Load()
+	defer d.scanMu.Unlock()
+	rt := d.rt.Load()
 	parent := ctx
 	if t := rt.cfg.Schedule.Timeout; t > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, t)
 		defer cancel()
 	}
-	res := &scan.Result{ID: a.seq.Add(1), Started: a.now(), Partial: len(only) > 0}
-	before := a.calls.snapshot()
+	res := &scan.Result{ID: d.seq.Add(1), Started: d.now(), Partial: len(only) > 0}
+	before := d.calls.snapshot()
 	wall := time.Now()
-	sc := &scanner{rt: rt, store: a.store, log: a.log, rec: metricsRecorder{a.metrics}, now: a.now, fromTag: rt.cfg.State.RestoreFromTags()}
-	var finishCost func(*scan.Result)
-	sc.inv, finishCost = a.scanInventory(rt, only)
-	sc.noInventory = noInventoryReason(rt.cfg)
-	sel := dcollectors.Selection{Tags: rt.cfg.Selection.Tags, ASGNames: rt.cfg.Selection.ASGNames,
-		IncludeStandalone: rt.cfg.Selection.IncludeStandalone, InstanceIDs: only}
-	err := sc.scan(ctx, sel, res)
-	res.Finished = a.now()
+	src := rt.inventorySource(len(only) > 0)
+	sc := &scanner{rt: rt, store: d.store, log: d.log, rec: collectorRecorder{d.metrics}, now: d.now,
+		fromTag: rt.cfg.State.RestoreFromTags(), inv: src, noInventory: src.noInventory()}
+	err := sc.scan(ctx, rt.selection(only), res)
+	res.Finished = d.now()
 	res.Duration = time.Since(wall)
-	res.APICalls = diffCalls(before, a.calls.snapshot())
+	res.APICalls = diffCalls(before, d.calls.snapshot())
 	res.Err = err
 	// Cancelled by the caller (shutdown: SIGTERM, SIGINT) rather than by
 	// schedule.timeout: the scan did not fail, it was stopped. A timeout
 	// (our own deadline) or a caller's deadline is a failure.
 	res.Interrupted = err != nil && errors.Is(parent.Err(), context.Canceled)
-	finishCost(res)
-	if !res.Interrupted {
-		a.metrics.ObserveScan(res.Duration, err == nil, res.Finished)
-	}
-	a.metrics.SetInventoryTypes(res.InventoryTypes)
-	switch {
-	case res.Interrupted:
-		a.log.Info("scan interrupted by shutdown", zap.Int64("scan", res.ID), zap.Duration("duration", res.Duration))
-	case err != nil:
-		a.log.Error("scan failed", zap.Int64("scan", res.ID), zap.Error(err), zap.Duration("duration", res.Duration))
-	default:
-		if !res.Partial { // a partial scan sees a subset: fleet gauges keep the last full picture
-			a.metrics.SetFleet(fleetSample(res, res.Finished))
-			a.ready.Store(true)
-		}
-		a.log.Info("scan finished", zap.Int64("scan", res.ID), zap.Duration("duration", res.Duration),
-			zap.Int("instances", len(res.Instances)), zap.Int("reused", res.Reused), zap.Any("verdicts", res.Summary),
-			zap.Int("api_calls", res.APICalls.Total))
-		if f := rt.cfg.State.File; f != "" && len(only) == 0 {
-			if serr := a.store.Save(f, res.Finished); serr != nil {
-				a.log.Error("saving state", zap.String("file", f), zap.Error(serr))
-			}
-		}
-	}
+	res.Cost = src.cost(res)
+	d.publish(rt, res)
 	summary := *res
 	summary.Instances = nil
-	a.last.Store(&summary)
-	a.notify(ctx, res)
+	d.last.Store(&summary)
+	d.notify(ctx, res)
 	return res, err
 }
 
-func (a *Daemon) notify(ctx context.Context, res *scan.Result) {
-	a.obsMu.RLock()
-	obs := append([]scan.Observer(nil), a.observers...)
-	a.obsMu.RUnlock()
+// publish records a finished scan: metrics, log, readiness and the state
+// file. A partial scan sees a subset of the fleet: the fleet gauges, the
+// cost gauges and the state file keep the last full picture.
+func (d *Daemon) publish(rt *generation, res *scan.Result) {
+	if !res.Interrupted {
+		d.metrics.ObserveScan(res.Duration, res.Err == nil, res.Finished)
+	}
+	d.metrics.SetInventoryTypes(res.InventoryTypes)
+	switch {
+	case res.Interrupted:
+		d.log.Info("scan interrupted by shutdown", zap.Int64("scan", res.ID), zap.Duration("duration", res.Duration))
+		return
+	case res.Err != nil:
+		d.log.Error("scan failed", zap.Int64("scan", res.ID), zap.Error(res.Err), zap.Duration("duration", res.Duration))
+		return
+	}
+	d.log.Info("scan finished", zap.Int64("scan", res.ID), zap.Duration("duration", res.Duration),
+		zap.Int("instances", len(res.Instances)), zap.Int("reused", res.Reused), zap.Any("verdicts", res.Summary),
+		zap.Int("api_calls", res.APICalls.Total))
+	if res.Partial {
+		return
+	}
+	d.metrics.SetFleet(fleetSample(res, res.Finished))
+	d.metrics.SetCost(res.Cost.Calls, res.Cost.LowerBound)
+	d.ready.Store(true)
+	if f := rt.cfg.State.File; f != "" {
+		if err := d.store.Save(f, res.Finished); err != nil {
+			d.log.Error("saving state", zap.String("file", f), zap.Error(err))
+		}
+	}
+}
+
+// notify hands the result to every observer, in registration order; a
+// panicking observer is logged and the next one still runs.
+func (d *Daemon) notify(ctx context.Context, res *scan.Result) {
+	d.obsMu.RLock()
+	obs := append([]scan.Observer(nil), d.observers...)
+	d.obsMu.RUnlock()
 	for i, o := range obs {
 		func() {
 			defer func() {
 				if p := recover(); p != nil {
-					a.log.Error("scan observer panicked", zap.Int("observer", i), zap.Any("panic", p), zap.ByteString("stack", debug.Stack()))
+					d.log.Error("scan observer panicked", zap.Int("observer", i), zap.Any("panic", p), zap.ByteString("stack", debug.Stack()))
 				}
 			}()
 			o.OnScan(ctx, res)
 		}()
 	}
-}
-
-// metricsRecorder adapts the daemon metrics to the collectors' recorders.
-type metricsRecorder struct{ m *alerting.DaemonMetrics }
-
-func (r metricsRecorder) ObserveCollector(name string, d time.Duration, ok bool) {
-	r.m.ObserveCollector(name, d, ok)
-}
-
-func (r metricsRecorder) CollectorError(name, reason string) {
-	r.m.CollectorErrors.WithLabelValues(name, reason).Inc()
-}
-
-func (r metricsRecorder) BaselineError(source string) {
-	r.m.BaselineErrors.WithLabelValues(source).Inc()
 }

@@ -3,11 +3,6 @@ package daemon
 import (
 	"context"
 
-	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
@@ -65,13 +60,12 @@ func (d *Daemon) RemediationEngine(c config.Remediation, log *zap.Logger, reg pr
 	if log == nil {
 		log = zap.NewNop()
 	}
-	cfg := d.rt.Load().clients.AWS
-	aws := &remediation.AWS{AutoScaling: autoscaling.NewFromConfig(cfg), EC2: ec2.NewFromConfig(cfg)}
+	aws, kill := remediationAWS(d.rt.Load())
 	o := remediation.Options{
 		Config:     c,
 		Reader:     aws,
 		Executor:   aws,
-		KillSwitch: &remediation.KillSwitchReader{SSM: ssm.NewFromConfig(cfg)},
+		KillSwitch: kill,
 		Metrics:    remediation.NewMetrics(reg),
 		Log:        log.Named("remediation"),
 	}
@@ -81,28 +75,37 @@ func (d *Daemon) RemediationEngine(c config.Remediation, log *zap.Logger, reg pr
 	return remediation.NewEngine(o)
 }
 
+// remediationAWS is remediation's view of a generation's clients.
+func remediationAWS(rt *generation) (*remediation.AWS, *remediation.KillSwitchReader) {
+	c := rt.clients
+	return &remediation.AWS{AutoScaling: c.AutoScaling, EC2: c.EC2}, &remediation.KillSwitchReader{SSM: c.SSM}
+}
+
 func (e *Engines) newNotifier(rt *generation, prev *alerting.NotifyState) (*alerting.Notifier, error) {
 	return alerting.New(rt.cfg.Alerting, alerting.Options{
 		Logger:      e.log.Named("alerting"),
 		Metrics:     e.metrics,
-		SNS:         sns.NewFromConfig(rt.clients.AWS),
-		EventBridge: eventbridge.NewFromConfig(rt.clients.AWS),
+		SNS:         rt.clients.SNS,
+		EventBridge: rt.clients.EventBridge,
 		State:       prev,
 	})
 }
 
-// reload swaps in a notifier built from the new configuration, carrying
-// the deduplication state over so nothing is re-announced, and hands the
-// new remediation section to the engine.
+// reload swaps in a notifier built from the new generation, carrying the
+// deduplication state over so nothing is re-announced, and hands the new
+// remediation section and clients to the engine.
 func (e *Engines) reload(cfg *config.Config) {
+	rt := e.d.rt.Load()
 	st := e.alerts.Notifier().State()
-	if n, err := e.newNotifier(e.d.rt.Load(), &st); err != nil {
+	if n, err := e.newNotifier(rt, &st); err != nil {
 		e.log.Error("alerting: keeping the previous notifier after reload", zap.Error(err))
 	} else {
 		old := e.alerts.Swap(n)
 		go func() { _ = old.Close(context.Background()) }()
 	}
 	e.Remediation.SetConfig(cfg.Remediation)
+	aws, kill := remediationAWS(rt)
+	e.Remediation.SetAWS(aws, aws, kill)
 }
 
 // emit forwards a remediation event to the notifier.

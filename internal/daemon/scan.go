@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -12,7 +11,6 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/driftd/driftd/alerting"
 	"github.com/driftd/driftd/collectors"
 	"github.com/driftd/driftd/drift"
 	"github.com/driftd/driftd/internal/state"
@@ -378,26 +376,4 @@ func reuse(prev state.Entry, _ *drift.CompiledPolicy, maxAge time.Duration, now 
 		r.Reasons = []string{"inventory captured " + prev.OldestCapture.UTC().Format(time.RFC3339) + ", older than " + maxAge.String()}
 	}
 	return r
-}
-
-// fleetSample converts scan results to the metric gauges' input.
-func fleetSample(res *scan.Result, now time.Time) []alerting.FleetInstance {
-	out := make([]alerting.FleetInstance, 0, len(res.Instances))
-	for _, ir := range res.Instances {
-		fi := alerting.FleetInstance{ASG: ir.Report.ASG, AMI: ir.Report.AMI, Verdict: ir.Report.Verdict}
-		if !ir.Report.OldestCapture.IsZero() {
-			fi.InventoryAge = now.Sub(ir.Report.OldestCapture)
-		}
-		if ir.Report.Verdict == drift.VerdictDrifted && len(ir.History.Counts) > 0 {
-			fi.Findings = map[alerting.FindingKey]int{}
-			for k, n := range ir.History.Counts {
-				cat, sev, _ := strings.Cut(k, "/")
-				sv, _ := drift.ParseSeverity(sev)
-				fi.Findings[alerting.FindingKey{Category: drift.Category(cat), Severity: sv}] += n
-			}
-		}
-		out = append(out, fi)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ASG < out[j].ASG })
-	return out
 }

@@ -286,7 +286,7 @@ func TestPerOperationRateLimit(t *testing.T) {
 	c2.Inventory.RateLimits = map[string]float64{"ssm": 2000, "ec2": 2000, "autoscaling": 2000}
 	a.opts.ConfigLoader = func() (*config.Config, error) { return &c2, nil }
 	must(t, a.Reload(context.Background()))
-	if a.lims.get("ssm:ListInventoryEntries") != nil || a.lims.get("ssm").Limit() != 2000 {
+	if a.limits.Get("ssm:ListInventoryEntries") != nil || a.limits.Get("ssm").Limit() != 2000 {
 		t.Error("reload did not replace the rate limits")
 	}
 }

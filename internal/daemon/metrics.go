@@ -1,18 +1,25 @@
-package alerting
+package daemon
 
 import (
+	"sort"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/driftd/driftd/collectors"
 	"github.com/driftd/driftd/drift"
+	"github.com/driftd/driftd/scan"
 )
 
-// DaemonMetrics are the scan-side metrics of driftd (names are an API; see
-// docs/metrics.md). Gauges describing fleet state are reset and re-set after
-// every scan, so groups and AMIs that vanished do not linger.
-type DaemonMetrics struct {
+// Metrics are the daemon's own metrics: scans, collectors, API calls,
+// configuration reloads and the fleet gauges (names, labels and help are an
+// API; see docs/metrics.md). The engines register theirs (alerting's
+// notifications, remediation's) on the same registry. Gauges describing
+// fleet state are reset and re-set after every scan, so groups and AMIs that
+// vanished do not linger.
+type Metrics struct {
 	Instances         *prometheus.GaugeVec
 	Findings          *prometheus.GaugeVec
 	InventoryAge      *prometheus.GaugeVec
@@ -30,14 +37,18 @@ type DaemonMetrics struct {
 	// InventoryTypeUnavailable is 1 for a configured inventory type SSM did
 	// not know at the last scan that asked (InvalidTypeNameException), else 0.
 	InventoryTypeUnavailable *prometheus.GaugeVec
+	// ScanAPICalls and ScanAPICallsLowerBound are the last full scan's API
+	// calls next to their lower bound (see scan.Cost).
+	ScanAPICalls           *prometheus.GaugeVec
+	ScanAPICallsLowerBound *prometheus.GaugeVec
 
 	typesMu sync.Mutex
 	types   map[string]bool // configured types with a series
 }
 
-// NewDaemonMetrics creates the daemon metrics and registers them with reg.
-func NewDaemonMetrics(reg prometheus.Registerer, version, goVersion string) *DaemonMetrics {
-	m := &DaemonMetrics{
+// NewMetrics creates the daemon metrics and registers them with reg.
+func NewMetrics(reg prometheus.Registerer, version, goVersion string) *Metrics {
+	m := &Metrics{
 		Instances: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "driftd_instances", Help: "Instances by ASG, AMI and verdict in the last scan.",
 		}, []string{"asg", "ami", "verdict"}),
@@ -85,23 +96,35 @@ func NewDaemonMetrics(reg prometheus.Registerer, version, goVersion string) *Dae
 			Name: "driftd_inventory_type_unavailable",
 			Help: "1 when SSM did not know the configured inventory type at the last scan that asked (InvalidTypeNameException: not collected), else 0.",
 		}, []string{"type"}),
+		ScanAPICalls: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "driftd_scan_api_calls",
+			Help: "API call attempts of the last full scan, by service and operation (retries included)."}, []string{"service", "operation"}),
+		ScanAPICallsLowerBound: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "driftd_scan_api_calls_lower_bound",
+			Help: "Minimum API calls the last full scan needed for the same fleet and changes, by service and operation."}, []string{"service", "operation"}),
 	}
 	reg.MustRegister(m.Instances, m.Findings, m.InventoryAge, m.ScanDuration, m.Scans, m.LastSuccessfulRun,
 		m.CollectorSuccess, m.CollectorDuration, m.CollectorErrors, m.APICalls, m.ConfigReloads, m.ConfigLastReload,
-		m.BaselineErrors, m.BuildInfo, m.InventoryTypeUnavailable)
+		m.BaselineErrors, m.BuildInfo, m.InventoryTypeUnavailable, m.ScanAPICalls, m.ScanAPICallsLowerBound)
 	m.BuildInfo.WithLabelValues(version, goVersion).Set(1)
 	for _, r := range []string{"success", "failure"} {
 		m.Scans.WithLabelValues(r)
 		m.ConfigReloads.WithLabelValues(r)
 	}
 	m.ConfigLastReload.Set(1)
+	// Every collector × reason from the first scrape, so rate() and
+	// increase() see the first error.
+	for _, c := range []string{collectors.CollectorEC2, collectors.CollectorASG, collectors.CollectorImages,
+		collectors.CollectorSSMAgents, collectors.CollectorInventory, collectors.CollectorBaselines} {
+		for _, r := range collectors.Reasons {
+			m.CollectorErrors.WithLabelValues(c, r)
+		}
+	}
 	return m
 }
 
 // InitInventoryTypes gives driftd_inventory_type_unavailable a series for
 // each configured type (0 until a scan finds it unavailable) and drops the
 // series of types no longer configured.
-func (m *DaemonMetrics) InitInventoryTypes(types []string) {
+func (m *Metrics) InitInventoryTypes(types []string) {
 	m.typesMu.Lock()
 	defer m.typesMu.Unlock()
 	want := make(map[string]bool, len(types))
@@ -121,7 +144,7 @@ func (m *DaemonMetrics) InitInventoryTypes(types []string) {
 
 // SetInventoryTypes records what a scan learned: type → unavailable. Types
 // the scan did not ask about keep their value; unconfigured ones are ignored.
-func (m *DaemonMetrics) SetInventoryTypes(settled map[string]bool) {
+func (m *Metrics) SetInventoryTypes(settled map[string]bool) {
 	m.typesMu.Lock()
 	defer m.typesMu.Unlock()
 	for t, unavailable := range settled {
@@ -152,8 +175,30 @@ type FindingKey struct {
 	Severity drift.Severity
 }
 
+// fleetSample converts scan results to the metric gauges' input.
+func fleetSample(res *scan.Result, now time.Time) []FleetInstance {
+	out := make([]FleetInstance, 0, len(res.Instances))
+	for _, ir := range res.Instances {
+		fi := FleetInstance{ASG: ir.Report.ASG, AMI: ir.Report.AMI, Verdict: ir.Report.Verdict}
+		if !ir.Report.OldestCapture.IsZero() {
+			fi.InventoryAge = now.Sub(ir.Report.OldestCapture)
+		}
+		if ir.Report.Verdict == drift.VerdictDrifted && len(ir.History.Counts) > 0 {
+			fi.Findings = map[FindingKey]int{}
+			for k, n := range ir.History.Counts {
+				cat, sev, _ := strings.Cut(k, "/")
+				sv, _ := drift.ParseSeverity(sev)
+				fi.Findings[FindingKey{Category: drift.Category(cat), Severity: sv}] += n
+			}
+		}
+		out = append(out, fi)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ASG < out[j].ASG })
+	return out
+}
+
 // SetFleet replaces the fleet gauges with the state of the last scan.
-func (m *DaemonMetrics) SetFleet(instances []FleetInstance) {
+func (m *Metrics) SetFleet(instances []FleetInstance) {
 	type ik struct{ asg, ami, verdict string }
 	type fk struct{ asg, cat, sev string }
 	inst := map[ik]float64{}
@@ -185,7 +230,7 @@ func (m *DaemonMetrics) SetFleet(instances []FleetInstance) {
 }
 
 // ObserveCollector records one timed collector run.
-func (m *DaemonMetrics) ObserveCollector(name string, d time.Duration, ok bool) {
+func (m *Metrics) ObserveCollector(name string, d time.Duration, ok bool) {
 	m.CollectorDuration.WithLabelValues(name).Set(d.Seconds())
 	v := 0.0
 	if ok {
@@ -195,7 +240,7 @@ func (m *DaemonMetrics) ObserveCollector(name string, d time.Duration, ok bool) 
 }
 
 // ObserveScan records a finished scan.
-func (m *DaemonMetrics) ObserveScan(d time.Duration, ok bool, finished time.Time) {
+func (m *Metrics) ObserveScan(d time.Duration, ok bool, finished time.Time) {
 	m.ScanDuration.Observe(d.Seconds())
 	if ok {
 		m.Scans.WithLabelValues("success").Inc()
@@ -206,7 +251,7 @@ func (m *DaemonMetrics) ObserveScan(d time.Duration, ok bool, finished time.Time
 }
 
 // ObserveReload records a configuration reload.
-func (m *DaemonMetrics) ObserveReload(ok bool) {
+func (m *Metrics) ObserveReload(ok bool) {
 	if ok {
 		m.ConfigReloads.WithLabelValues("success").Inc()
 		m.ConfigLastReload.Set(1)
@@ -214,4 +259,35 @@ func (m *DaemonMetrics) ObserveReload(ok bool) {
 		m.ConfigReloads.WithLabelValues("failure").Inc()
 		m.ConfigLastReload.Set(0)
 	}
+}
+
+// SetCost replaces the API cost gauges with a full scan's calls and lower
+// bound ("service:Operation" → count).
+func (m *Metrics) SetCost(calls, lowerBound map[string]int) {
+	for _, g := range []struct {
+		v *prometheus.GaugeVec
+		n map[string]int
+	}{{m.ScanAPICalls, calls}, {m.ScanAPICallsLowerBound, lowerBound}} {
+		g.v.Reset()
+		for op, n := range g.n {
+			svc, o, _ := strings.Cut(op, ":")
+			g.v.WithLabelValues(svc, o).Set(float64(n))
+		}
+	}
+}
+
+// collectorRecorder adapts the metrics to the collectors' recorders
+// (collectors.Recorder, collectors.BaselineErrorRecorder).
+type collectorRecorder struct{ m *Metrics }
+
+func (r collectorRecorder) ObserveCollector(name string, d time.Duration, ok bool) {
+	r.m.ObserveCollector(name, d, ok)
+}
+
+func (r collectorRecorder) CollectorError(name, reason string) {
+	r.m.CollectorErrors.WithLabelValues(name, reason).Inc()
+}
+
+func (r collectorRecorder) BaselineError(source string) {
+	r.m.BaselineErrors.WithLabelValues(source).Inc()
 }
