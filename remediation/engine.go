@@ -182,29 +182,48 @@ func (e *Engine) Cycle(ctx context.Context, instances []InstanceState) (PlanResu
 	e.noteKillSwitch(ctx, ks, now)
 
 	obs := e.observe(ctx, instances, pol)
-	facts, insts := obs.facts, obs.insts
-	e.rememberVerdicts(insts)
+	e.rememberVerdicts(obs.insts)
+	e.track(ctx, obs.insts, obs.facts, obs.refreshes, obs.unknown, pol, now)
+	plan := e.plan(ctx, cfg, obs, ks, now)
 
-	// Track in-flight replacements.
-	e.track(ctx, insts, facts, obs.refreshes, obs.unknown, pol, now)
+	exec, dry := e.executor()
+	e.applyTags(ctx, exec, plan.Tags)
+	final := e.execute(ctx, exec, dry, plan, pol)
+	e.noteBlocked(ctx, final, now)
+	e.metrics.observePlan(final)
+	e.mu.Lock()
+	e.last = &final
+	e.lastErr = ""
+	e.mu.Unlock()
+	return final, nil
+}
 
-	// Plan.
+// plan runs Plan on what this cycle observed and the engine's memory, and
+// notes breaker changes and cleared operator overrides.
+func (e *Engine) plan(ctx context.Context, cfg config.Remediation, obs observation, ks KillSwitch, now time.Time) PlanResult {
 	e.mu.Lock()
 	st := e.snapshotStateLocked()
 	e.mu.Unlock()
-	plan := Plan(PlanInput{Now: now, Config: cfg, Instances: insts, Groups: facts, State: st, KillSwitch: ks, ReadFailures: obs.failures})
+	plan := Plan(PlanInput{Now: now, Config: cfg, Instances: obs.insts, Groups: obs.facts, State: st, KillSwitch: ks, ReadFailures: obs.failures})
 	e.noteBreakers(ctx, plan, now)
 	e.clearOverrides(plan)
+	return plan
+}
 
-	exec, dry := e.executor()
-	// Tags (the plan carries none while the kill switch is engaged).
-	for _, tc := range plan.Tags {
+// applyTags writes the plan's instance tags (the plan carries none while
+// the kill switch is engaged). A failed tag is logged; it is written again
+// next cycle.
+func (e *Engine) applyTags(ctx context.Context, exec Executor, tags []TagChange) {
+	for _, tc := range tags {
 		if err := exec.Tag(ctx, tc); err != nil {
 			e.log.Warn("tagging instance failed", zap.String("instance", tc.InstanceID), zap.Error(err))
 		}
 	}
+}
 
-	// Actions, each re-validated right before acting.
+// execute carries out the plan's actions, each re-validated right before
+// acting; an action not taken becomes a skip of each instance it covers.
+func (e *Engine) execute(ctx context.Context, exec Executor, dry bool, plan PlanResult, pol *policy) PlanResult {
 	final := plan
 	final.Actions = []Action{}
 	for _, a := range plan.Actions {
@@ -216,13 +235,7 @@ func (e *Engine) Cycle(ctx context.Context, instances []InstanceState) (PlanResu
 		}
 		final.Actions = append(final.Actions, a)
 	}
-	e.noteBlocked(ctx, final, now)
-	e.metrics.observePlan(final)
-	e.mu.Lock()
-	e.last = &final
-	e.lastErr = ""
-	e.mu.Unlock()
-	return final, nil
+	return final
 }
 
 type knownVerdict struct {
@@ -278,6 +291,42 @@ func (o *observation) fail(f ReadFailure) {
 // becomes a ReadFailure for the groups it covered.
 func (e *Engine) observe(ctx context.Context, instances []InstanceState, pol *policy) observation {
 	o := observation{refreshes: map[string][]RefreshInfo{}, unknown: map[string]bool{}}
+	e.describeGroups(ctx, instances, &o)
+
+	// After a restart, rebuild in-flight work and failure counts from tags.
+	e.restore(o.facts, pol)
+
+	e.mu.Lock()
+	inflight := append([]InFlight(nil), e.state.InFlight...)
+	e.mu.Unlock()
+	reads := planReads(o.facts, instances, inflight, pol)
+	infos, instErrs := e.reader.DescribeInstances(ctx, reads.ids)
+	o.failInstances(reads, instErrs)
+	e.readRefreshes(ctx, reads.refresh, &o)
+	for name, g := range o.facts {
+		for i := range g.Instances {
+			if info, ok := infos[g.Instances[i].ID]; ok {
+				g.Instances[i].LaunchTime = info.LaunchTime
+			}
+		}
+		o.facts[name] = g
+	}
+	o.insts = make([]InstanceState, len(instances))
+	copy(o.insts, instances)
+	for i := range o.insts {
+		if o.insts[i].Tags == nil {
+			if info, ok := infos[o.insts[i].ID]; ok {
+				o.insts[i].Tags = info.Tags
+			}
+		}
+	}
+	e.logReadFailures(o.failures)
+	return o
+}
+
+// describeGroups describes the groups of the verdicts and of the in-flight
+// work into o.facts; each group that could not be read is a failure.
+func (e *Engine) describeGroups(ctx context.Context, instances []InstanceState, o *observation) {
 	names := map[string]bool{}
 	for _, s := range instances {
 		if s.ASG != "" {
@@ -297,38 +346,45 @@ func (e *Engine) observe(ctx context.Context, instances []InstanceState, pol *po
 	for _, n := range sortedKeys(groupErrs) {
 		o.fail(readFailure(n, CallDescribeGroups, groupErrs[n]))
 	}
+}
 
-	// After a restart, rebuild in-flight work and failure counts from tags.
-	e.restore(facts, pol)
+// reads are the instance and refresh reads a cycle needs.
+type reads struct {
+	// ids are the instances whose details are read, group by group (so a
+	// failed batch covers few groups); memberOf maps them to their group.
+	ids      []string
+	memberOf map[string]string
+	// refresh are the groups whose instance refreshes are read.
+	refresh map[string]bool
+}
 
-	e.mu.Lock()
-	inflight := append([]InFlight(nil), e.state.InFlight...)
-	e.mu.Unlock()
+// planReads chooses the reads: the members of groups driftd may tag or act
+// on (or with work in flight), the instances outside groups when the
+// default mode flags, and the refreshes of groups with an instance refresh
+// in flight or a drifted candidate in a mode that may replace.
+func planReads(facts map[string]GroupFacts, instances []InstanceState, inflight []InFlight, pol *policy) reads {
+	r := reads{memberOf: map[string]string{}, refresh: map[string]bool{}}
 	inFlightGroups := map[string]bool{}
-	needRefresh := map[string]bool{}
 	for _, f := range inflight {
 		inFlightGroups[f.Group] = true
 		if f.Kind == ActionInstanceRefresh {
-			needRefresh[f.Group] = true
+			r.refresh[f.Group] = true
 		}
 	}
-	// Instance details, group by group (so a failed batch covers few groups).
-	var ids []string
-	memberOf := map[string]string{}
 	for _, name := range sortedKeys(facts) {
 		f := facts[name]
 		gp, matched := pol.groupFor(name)
 		mode, _, _ := pol.resolveMode(gp, matched, f.Tags)
 		if mode >= modeFlag || inFlightGroups[name] {
 			for _, m := range f.Instances {
-				ids = append(ids, m.ID)
-				memberOf[m.ID] = name
+				r.ids = append(r.ids, m.ID)
+				r.memberOf[m.ID] = name
 			}
 		}
 		if mode >= modeApprove {
 			for _, s := range instances {
 				if s.ASG == name && s.Verdict == drift.VerdictDrifted && s.ConsecutiveScans >= pol.debounce {
-					needRefresh[name] = true
+					r.refresh[name] = true
 				}
 			}
 		}
@@ -336,37 +392,47 @@ func (e *Engine) observe(ctx context.Context, instances []InstanceState, pol *po
 	if pol.modeDefault >= modeFlag {
 		for _, s := range instances {
 			if s.ASG == "" && s.Tags == nil {
-				ids = append(ids, s.ID)
+				r.ids = append(r.ids, s.ID)
 			}
 		}
 	}
-	infos, instErrs := e.reader.DescribeInstances(ctx, ids)
-	if len(instErrs) > 0 {
-		// One failure per group and error, listing its unread instances.
-		type key struct{ group, err string }
-		var order []key
-		byKey := map[key][]string{}
-		errOf := map[key]error{}
-		for _, id := range uniq(ids) {
-			err, ok := instErrs[id]
-			if !ok {
-				continue
-			}
-			k := key{memberOf[id], err.Error()}
-			if _, seen := byKey[k]; !seen {
-				order = append(order, k)
-				errOf[k] = err
-			}
-			byKey[k] = append(byKey[k], id)
-		}
-		for _, k := range order {
-			f := readFailure(k.group, CallDescribeInstances, errOf[k])
-			f.Instances = byKey[k]
-			o.fail(f)
-		}
+	return r
+}
+
+// failInstances records one failure per group and error of the instance
+// reads, listing its unread instances.
+func (o *observation) failInstances(r reads, instErrs map[string]error) {
+	if len(instErrs) == 0 {
+		return
 	}
-	for _, name := range sortedKeys(needRefresh) {
-		if _, ok := facts[name]; !ok || o.unknown[name] {
+	type key struct{ group, err string }
+	var order []key
+	byKey := map[key][]string{}
+	errOf := map[key]error{}
+	for _, id := range uniq(r.ids) {
+		err, ok := instErrs[id]
+		if !ok {
+			continue
+		}
+		k := key{r.memberOf[id], err.Error()}
+		if _, seen := byKey[k]; !seen {
+			order = append(order, k)
+			errOf[k] = err
+		}
+		byKey[k] = append(byKey[k], id)
+	}
+	for _, k := range order {
+		f := readFailure(k.group, CallDescribeInstances, errOf[k])
+		f.Instances = byKey[k]
+		o.fail(f)
+	}
+}
+
+// readRefreshes reads the instance refreshes of the groups that need them
+// and could be described; a group with an active refresh is marked so.
+func (e *Engine) readRefreshes(ctx context.Context, groups map[string]bool, o *observation) {
+	for _, name := range sortedKeys(groups) {
+		if _, ok := o.facts[name]; !ok || o.unknown[name] {
 			continue
 		}
 		rs, err := e.reader.Refreshes(ctx, name)
@@ -375,33 +441,14 @@ func (e *Engine) observe(ctx context.Context, instances []InstanceState, pol *po
 			continue
 		}
 		o.refreshes[name] = rs
-		g := facts[name]
+		g := o.facts[name]
 		for _, r := range rs {
 			if r.Active() {
 				g.RefreshActive = true
 			}
 		}
-		facts[name] = g
+		o.facts[name] = g
 	}
-	for name, g := range facts {
-		for i := range g.Instances {
-			if info, ok := infos[g.Instances[i].ID]; ok {
-				g.Instances[i].LaunchTime = info.LaunchTime
-			}
-		}
-		facts[name] = g
-	}
-	o.insts = make([]InstanceState, len(instances))
-	copy(o.insts, instances)
-	for i := range o.insts {
-		if o.insts[i].Tags == nil {
-			if info, ok := infos[o.insts[i].ID]; ok {
-				o.insts[i].Tags = info.Tags
-			}
-		}
-	}
-	e.logReadFailures(o.failures)
-	return o
 }
 
 func readFailure(group, call string, err error) ReadFailure {

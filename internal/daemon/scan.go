@@ -54,6 +54,8 @@ type instanceOutcome struct {
 	errRsn   string
 }
 
+// scan runs the steps of one scan into res: discover, restore history from
+// tags, resolve baselines, judge every instance, record the verdicts.
 func (s *scanner) scan(ctx context.Context, sel collectors.Selection, res *scan.Result) error {
 	now := s.now()
 	s.policyVersion = s.rt.policyVersionAt(now)
@@ -65,19 +67,44 @@ func (s *scanner) scan(ctx context.Context, sel collectors.Selection, res *scan.
 	for name, g := range fleet.Groups {
 		res.Groups[name] = g.LaunchTemplateAMI
 	}
-
-	// Restore history from tags for instances this process has not seen.
+	res.AgentLookup = fleet.AgentLookup
 	if s.fromTag {
-		for _, in := range fleet.Instances {
-			if _, ok := s.store.Get(in.ID); !ok {
-				s.store.RestoreFromTags(in.ID, in.Tags[drift.TagStatus], in.Tags[drift.TagSince])
-			}
+		s.restoreFromTags(fleet.Instances)
+	}
+	baselines := s.resolveBaselines(ctx, fleet)
+	outcomes := s.judge(ctx, fleet.Instances, baselines, now)
+	s.noteInventoryTypes(res)
+	if err := ctx.Err(); err != nil {
+		// Timed out or cancelled: verdicts of this scan may rest on missing
+		// calls; do not record any of them.
+		return fmt.Errorf("scan interrupted: %w", err)
+	}
+	s.record(outcomes, res, now)
+	if len(sel.InstanceIDs) == 0 {
+		keep := make(map[string]bool, len(outcomes))
+		for i := range outcomes {
+			keep[outcomes[i].inst.ID] = true
+		}
+		s.store.Prune(keep) // a partial scan (--instance) must not forget the others
+	}
+	return nil
+}
+
+// restoreFromTags seeds the history of instances this process has not
+// seen from their driftd:status and driftd:since tags.
+func (s *scanner) restoreFromTags(instances []collectors.Instance) {
+	for _, in := range instances {
+		if _, ok := s.store.Get(in.ID); !ok {
+			s.store.RestoreFromTags(in.ID, in.Tags[drift.TagStatus], in.Tags[drift.TagSince])
 		}
 	}
+}
 
-	// Baselines: one resolution per AMI, several AMIs at a time, so one
-	// slow source answer (a hung file system, a slow bucket) does not hold
-	// the others back.
+// resolveBaselines resolves each AMI's baseline once, several AMIs at a
+// time, so one slow source answer (a hung file system, a slow bucket) does
+// not hold the others back. It is timed as the baselines collector, failing
+// when a source failed (a missing manifest is no failure).
+func (s *scanner) resolveBaselines(ctx context.Context, fleet *collectors.Fleet) map[string]*baselineResult {
 	baselines := map[string]*baselineResult{}
 	var amis []string
 	for _, in := range fleet.Instances {
@@ -110,16 +137,21 @@ func (s *scanner) scan(ctx context.Context, sel collectors.Selection, res *scan.
 		}
 		return nil
 	})
+	return baselines
+}
 
+// judge collects and compares every instance, inventory.concurrency at a
+// time, timed as the inventory collector.
+func (s *scanner) judge(ctx context.Context, instances []collectors.Instance, baselines map[string]*baselineResult, now time.Time) []instanceOutcome {
 	policy := s.rt.policy.At(now)
-	outcomes := make([]instanceOutcome, len(fleet.Instances))
+	outcomes := make([]instanceOutcome, len(instances))
 	var invFailed atomic.Int64
 	start := time.Now()
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(s.rt.cfg.Inventory.Concurrency)
-	for i := range fleet.Instances {
+	for i := range instances {
 		g.Go(func() error {
-			o := s.instance(gctx, policy, fleet.Instances[i], baselines[fleet.Instances[i].AMI], now)
+			o := s.instance(gctx, policy, instances[i], baselines[instances[i].AMI], now)
 			if o.errRsn != "" {
 				invFailed.Add(1)
 				s.rec.CollectorError(collectors.CollectorInventory, o.errRsn)
@@ -130,25 +162,27 @@ func (s *scanner) scan(ctx context.Context, sel collectors.Selection, res *scan.
 	}
 	_ = g.Wait()
 	s.rec.ObserveCollector(collectors.CollectorInventory, time.Since(start), invFailed.Load() == 0 && ctx.Err() == nil)
-	res.AgentLookup = fleet.AgentLookup
+	return outcomes
+}
+
+// noteInventoryTypes reports the inventory types SSM did not know this scan
+// (once per scan, not per instance).
+func (s *scanner) noteInventoryTypes(res *scan.Result) {
 	res.InventoryTypes = s.types.Settled()
 	for _, tu := range s.types.Unavailable() {
 		res.InventoryTypesUnavailable = append(res.InventoryTypesUnavailable, scan.TypeNote{Type: tu.TypeName, Reason: tu.Note()})
 		s.log.Warn("inventory type not collected", zap.String("type", tu.TypeName), zap.String("reason", tu.Note()),
 			zap.Bool("configuration_problem", !strings.HasPrefix(tu.TypeName, "Custom:")))
 	}
-	if err := ctx.Err(); err != nil {
-		// Timed out or cancelled: verdicts of this scan may rest on missing
-		// calls; do not record any of them.
-		return fmt.Errorf("scan interrupted: %w", err)
-	}
+}
 
-	keep := make(map[string]bool, len(outcomes))
+// record stores every verdict in the state and adds the instance to the
+// result with its history; transitions are logged.
+func (s *scanner) record(outcomes []instanceOutcome, res *scan.Result, now time.Time) {
 	res.Summary = map[drift.Verdict]int{}
 	res.Instances = make([]scan.InstanceResult, 0, len(outcomes))
 	for i := range outcomes {
 		o := &outcomes[i]
-		keep[o.inst.ID] = true
 		prev, had := s.store.Record(&o.report, state.Inputs{
 			Captures: o.captures, BaselineVersion: o.version, PolicyVersion: s.policyVersion,
 			LaunchTemplateAMI: o.inst.LaunchTemplateAMI, Reused: o.reused,
@@ -169,10 +203,6 @@ func (s *scanner) scan(ctx context.Context, sel collectors.Selection, res *scan.
 			s.logTransition(&ir)
 		}
 	}
-	if len(sel.InstanceIDs) == 0 {
-		s.store.Prune(keep) // a partial scan (--instance) must not forget the others
-	}
-	return nil
 }
 
 // history is the part of an instance's state entry the scan result
@@ -210,62 +240,146 @@ func (s *scanner) logTransition(ir *scan.InstanceResult) {
 // instance judges one instance. It never returns drift from partial data:
 // any collection problem makes it unknown with the reason.
 func (s *scanner) instance(ctx context.Context, policy *drift.CompiledPolicy, in collectors.Instance, b *baselineResult, now time.Time) instanceOutcome {
-	o := instanceOutcome{inst: in}
-	snap := &drift.Snapshot{InstanceID: in.ID, AMI: in.AMI, ASG: in.ASG, Instance: drift.InstanceFacts{LaunchTemplateAMI: in.LaunchTemplateAMI}}
-	unknown := func(reason, rsn string) instanceOutcome {
-		snap.Unknown = reason
-		var m *drift.Manifest
-		if b != nil {
-			m = b.m
-		}
-		if m == nil {
-			m = &drift.Manifest{} // an unknown instance stays unknown, even without baseline
-		}
-		o.report = policy.Compare(m, snap)
-		o.errRsn = rsn
-		return o
+	j := judgement{o: instanceOutcome{inst: in}, policy: policy, b: b}
+	if why, rsn := discoveryProblem(&in); why != "" {
+		return j.unknown(why, rsn)
 	}
+	if b == nil || b.m == nil {
+		return j.noBaseline()
+	}
+	if why := agentProblem(&in); why != "" {
+		return j.unknown(why, "")
+	}
+	j.o.version = b.res.Version
+	inv := s.inv
+	if inv == nil {
+		inv = s.rt.inventory()
+	}
+	types, err := s.firstPages(ctx, inv, in.ID)
+	if err != nil {
+		return j.unknown("collecting inventory: "+err.Error(), collectors.Reason(err))
+	}
+	if why := s.inventoryGap(types); why != "" {
+		return j.unknown(why, "")
+	}
+	j.o.captures = captureTimes(types)
+
+	// Unchanged since the last scan: reuse the previous verdict.
+	if prev, ok := s.store.Get(in.ID); ok && s.reusable(prev, in, j.o.captures, b.res.Version) {
+		j.o.report = reuse(prev, policy.At(now), s.rt.cfg.Inventory.MaxAge, now)
+		j.o.reused = true
+		return j.o
+	}
+	if rep, ok := s.decideEarly(policy, b.m, &in, j.o.captures, now); ok {
+		j.o.report = rep
+		return j.o
+	}
+	for _, td := range types {
+		if !td.Present {
+			continue
+		}
+		if err := inv.Rest(ctx, in.ID, td); err != nil {
+			j.o.captures = nil // force a full read next scan
+			return j.unknown("collecting inventory: "+err.Error(), collectors.Reason(err))
+		}
+	}
+	j.o.report = policy.Compare(b.m, collectors.BuildSnapshot(in, types, b.m.PackageFormat))
+	return j.o
+}
+
+// judgement is one instance's verdict in the making.
+type judgement struct {
+	o      instanceOutcome
+	policy *drift.CompiledPolicy
+	b      *baselineResult
+}
+
+// snapshot is the instance's snapshot without inventory.
+func (j *judgement) snapshot() *drift.Snapshot {
+	in := &j.o.inst
+	return &drift.Snapshot{InstanceID: in.ID, AMI: in.AMI, ASG: in.ASG, Instance: drift.InstanceFacts{LaunchTemplateAMI: in.LaunchTemplateAMI}}
+}
+
+// unknown is the outcome of an instance that cannot be judged, with why;
+// rsn is the collector error reason to count ("" none).
+func (j *judgement) unknown(why, rsn string) instanceOutcome {
+	snap := j.snapshot()
+	snap.Unknown = why
+	var m *drift.Manifest
+	if j.b != nil {
+		m = j.b.m
+	}
+	if m == nil {
+		m = &drift.Manifest{} // an unknown instance stays unknown, even without baseline
+	}
+	j.o.report = j.policy.Compare(m, snap)
+	j.o.errRsn = rsn
+	return j.o
+}
+
+// noBaseline is the outcome of an instance whose AMI has no baseline; a
+// source's error is the reason when there was one.
+func (j *judgement) noBaseline() instanceOutcome {
+	j.o.report = j.policy.Compare(nil, j.snapshot())
+	if j.b != nil && j.b.err != nil && j.o.report.Verdict == drift.VerdictNoBaseline {
+		j.o.report.Reasons = []string{j.b.err.Error()}
+	}
+	return j.o
+}
+
+// discoveryProblem says why discovery left the instance unjudgeable, with
+// the collector error reason.
+func discoveryProblem(in *collectors.Instance) (why, rsn string) {
 	switch {
 	case in.Unknown != "":
-		return unknown(in.Unknown, collectors.ReasonDiscoveryFail)
+		return in.Unknown, collectors.ReasonDiscoveryFail
 	case in.AMI == "":
-		return unknown("instance has no AMI id", "")
-	case b == nil || b.m == nil:
-		o.report = policy.Compare(nil, snap)
-		if b != nil && b.err != nil && o.report.Verdict == drift.VerdictNoBaseline {
-			o.report.Reasons = []string{b.err.Error()}
-		}
-		return o
+		return "instance has no AMI id", ""
+	}
+	return "", ""
+}
+
+// agentProblem says why the instance's SSM agent cannot have fresh
+// inventory ("" when it is online).
+func agentProblem(in *collectors.Instance) string {
+	switch {
 	case in.Agent == nil:
-		why := in.AgentMissing
-		if why == "" {
-			why = "instance is not registered with SSM (no agent status)"
+		if in.AgentMissing != "" {
+			return in.AgentMissing
 		}
-		return unknown(why, "")
+		return "instance is not registered with SSM (no agent status)"
 	case in.Agent.PingStatus != "Online":
 		why := "agent " + in.Agent.PingStatus
 		if !in.Agent.LastPing.IsZero() {
 			why += " since " + in.Agent.LastPing.UTC().Format(time.RFC3339)
 		}
-		return unknown(why, "")
+		return why
 	}
-	o.version = b.res.Version
-	inv := s.inv
-	if inv == nil {
-		inv = s.rt.inventory()
-	}
+	return ""
+}
+
+// firstPages reads the first page of each configured inventory type (which
+// carries its CaptureTime). A type the account does not know is left out:
+// not collected this scan, reported once in the scan result.
+func (s *scanner) firstPages(ctx context.Context, inv inventoryReader, id string) ([]*collectors.TypeData, error) {
 	types := make([]*collectors.TypeData, 0, len(s.rt.cfg.Inventory.Types))
 	for _, t := range s.rt.cfg.Inventory.Types {
-		td, err := s.types.Do(ctx, t, func() (*collectors.TypeData, error) { return inv.First(ctx, in.ID, t) })
+		td, err := s.types.Do(ctx, t, func() (*collectors.TypeData, error) { return inv.First(ctx, id, t) })
 		var tu *collectors.TypeUnavailableError
 		if errors.As(err, &tu) {
-			continue // the account does not know the type: not collected this scan (reported once, in the scan result)
+			continue
 		}
 		if err != nil {
-			return unknown("collecting inventory: "+err.Error(), collectors.Reason(err))
+			return nil, err
 		}
 		types = append(types, td)
 	}
+	return types, nil
+}
+
+// inventoryGap says why the inventory read is not enough to judge: none at
+// all, or an AWS type the instance has not reported yet ("" when enough).
+func (s *scanner) inventoryGap(types []*collectors.TypeData) string {
 	present := 0
 	var missing []string
 	for _, td := range types {
@@ -276,49 +390,35 @@ func (s *scanner) instance(ctx context.Context, policy *drift.CompiledPolicy, in
 		}
 	}
 	if present == 0 {
-		return unknown(s.noInventory, "")
+		return s.noInventory
 	}
 	if len(missing) > 0 {
-		return unknown("no inventory yet for "+strings.Join(missing, ", "), "")
+		return "no inventory yet for " + strings.Join(missing, ", ")
 	}
-	o.captures = make(map[string]time.Time, present)
+	return ""
+}
+
+// captureTimes are the CaptureTimes of the types present.
+func captureTimes(types []*collectors.TypeData) map[string]time.Time {
+	out := make(map[string]time.Time, len(types))
 	for _, td := range types {
 		if td.Present {
-			o.captures[td.TypeName] = td.CaptureTime
+			out[td.TypeName] = td.CaptureTime
 		}
 	}
+	return out
+}
 
-	// Unchanged since the last scan: reuse the previous verdict.
-	if prev, ok := s.store.Get(in.ID); ok && s.reusable(prev, in, o.captures, b.res.Version) {
-		o.report = reuse(prev, policy.At(now), s.rt.cfg.Inventory.MaxAge, now)
-		o.reused = true
-		return o
+// decideEarly returns a verdict the capture times alone decide (stale: a
+// compared type is older than inventory.max_age; exempt): it needs none of
+// the remaining pages, the first page of each type carried its CaptureTime.
+func (s *scanner) decideEarly(policy *drift.CompiledPolicy, m *drift.Manifest, in *collectors.Instance, captures map[string]time.Time, now time.Time) (drift.Report, bool) {
+	if !s.mayDecideEarly(captures, now) {
+		return drift.Report{}, false
 	}
-
-	// A verdict the capture times alone decide (stale: a compared type is
-	// older than inventory.max_age; exempt) needs none of the remaining
-	// pages: the first page of each type carried its CaptureTime.
-	if s.mayDecideEarly(o.captures, now) {
-		early := policy.Compare(b.m, &drift.Snapshot{InstanceID: in.ID, AMI: in.AMI, ASG: in.ASG, CaptureTimes: o.captures,
-			Instance: drift.InstanceFacts{LaunchTemplateAMI: in.LaunchTemplateAMI}})
-		if early.Verdict == drift.VerdictStale || early.Verdict == drift.VerdictExempt {
-			o.report = early
-			return o
-		}
-	}
-
-	for _, td := range types {
-		if !td.Present {
-			continue
-		}
-		if err := inv.Rest(ctx, in.ID, td); err != nil {
-			o.captures = nil // force a full read next scan
-			return unknown("collecting inventory: "+err.Error(), collectors.Reason(err))
-		}
-	}
-	snap = collectors.BuildSnapshot(in, types, b.m.PackageFormat)
-	o.report = policy.Compare(b.m, snap)
-	return o
+	early := policy.Compare(m, &drift.Snapshot{InstanceID: in.ID, AMI: in.AMI, ASG: in.ASG, CaptureTimes: captures,
+		Instance: drift.InstanceFacts{LaunchTemplateAMI: in.LaunchTemplateAMI}})
+	return early, early.Verdict == drift.VerdictStale || early.Verdict == drift.VerdictExempt
 }
 
 // mayDecideEarly is a cheap necessary condition for a verdict the capture
