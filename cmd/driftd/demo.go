@@ -68,22 +68,9 @@ func (c *demoCmd) run(ctx context.Context, g *Globals) error {
 	}
 	defer srv.Close()
 
-	formats := map[string]string{}
-	sbom := map[string]bool{} // AMIs whose baseline is an SBOM: packages only
-	docs := map[string][]byte{}
-	for _, a := range sc.AMIs {
-		formats[a.ID] = a.Format
-		// The scenario leaves one AMI without a baseline on purpose.
-		if a.ManifestParameter == "" {
-			continue
-		}
-		// native manifests, or CycloneDX SBOMs for the Debian and Ubuntu AMIs
-		_, doc, err := sim.BaselineDocument(a.ID)
-		if err != nil {
-			return &ExitError{Code: 2, Err: err}
-		}
-		docs[a.ID] = doc
-		sbom[a.ID] = a.ManifestFormat == awssim.ManifestCycloneDX
+	formats, sbom, docs, err := demoBaselines(sim, sc)
+	if err != nil {
+		return &ExitError{Code: 2, Err: err}
 	}
 	// The SDK reaches the simulator through its standard BaseEndpoint
 	// setting, with static demo credentials.
@@ -101,19 +88,9 @@ func (c *demoCmd) run(ctx context.Context, g *Globals) error {
 		return &ExitError{Code: 2, Err: fmt.Errorf("publishing demo baselines: %w", err)}
 	}
 
-	cfg := config.Default()
-	cfg.Baselines = seed.Baselines
-	cfg.Selection.IncludeStandalone = true
-	cfg.Schedule.Cron = "@every " + c.Interval.String()
-	cfg.Schedule.Timeout = max(c.Interval*8/10, time.Minute)
-	cfg.Schedule.ShutdownTimeout = 2 * time.Second
-	cfg.HTTP.Listen = c.Listen
-	cfg.Log.Level, cfg.Log.Format = "warn", "console"
-	// The simulator is local: no need to spare an account's API quota.
-	cfg.Inventory.RateLimits = map[string]float64{"ssm": 1000, "ec2": 1000, "autoscaling": 1000}
-	cfg.Inventory.Concurrency = 16
-	if errs := cfg.Validate(); len(errs) > 0 {
-		return &ExitError{Code: 2, Err: &config.ValidationError{Errors: errs}}
+	cfg, err := c.config(seed)
+	if err != nil {
+		return &ExitError{Code: 2, Err: err}
 	}
 	log, err := logger(g, cfg)
 	if err != nil {
@@ -149,6 +126,47 @@ func (c *demoCmd) run(ctx context.Context, g *Globals) error {
 }
 
 const demoBucket = "driftd-demo-golden"
+
+// demoBaselines returns each AMI's package format, whether its baseline is
+// an SBOM (packages only), and its baseline document: native manifests, or
+// CycloneDX SBOMs for the Debian and Ubuntu AMIs. The scenario leaves one
+// AMI without a baseline on purpose.
+func demoBaselines(sim *awssim.Sim, sc *awssim.Scenario) (formats map[string]string, sbom map[string]bool, docs map[string][]byte, err error) {
+	formats, sbom, docs = map[string]string{}, map[string]bool{}, map[string][]byte{}
+	for _, a := range sc.AMIs {
+		formats[a.ID] = a.Format
+		if a.ManifestParameter == "" {
+			continue
+		}
+		_, doc, err := sim.BaselineDocument(a.ID)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		docs[a.ID] = doc
+		sbom[a.ID] = a.ManifestFormat == awssim.ManifestCycloneDX
+	}
+	return formats, sbom, docs, nil
+}
+
+// config is the demo daemon's configuration: the published baselines, a
+// short schedule, the simulator's generous rate limits.
+func (c *demoCmd) config(seed *publish.DemoSeed) (*config.Config, error) {
+	cfg := config.Default()
+	cfg.Baselines = seed.Baselines
+	cfg.Selection.IncludeStandalone = true
+	cfg.Schedule.Cron = "@every " + c.Interval.String()
+	cfg.Schedule.Timeout = max(c.Interval*8/10, time.Minute)
+	cfg.Schedule.ShutdownTimeout = 2 * time.Second
+	cfg.HTTP.Listen = c.Listen
+	cfg.Log.Level, cfg.Log.Format = "warn", "console"
+	// The simulator is local: no need to spare an account's API quota.
+	cfg.Inventory.RateLimits = map[string]float64{"ssm": 1000, "ec2": 1000, "autoscaling": 1000}
+	cfg.Inventory.Concurrency = 16
+	if errs := cfg.Validate(); len(errs) > 0 {
+		return nil, &config.ValidationError{Errors: errs}
+	}
+	return cfg, nil
+}
 
 // demoPrinter prints a live summary after each scan and now and then
 // injects a new drift so detection can be watched.
