@@ -7,6 +7,7 @@ import (
 
 	"github.com/driftd/driftd/awssim"
 	"github.com/driftd/driftd/collectors"
+	"github.com/driftd/driftd/drift"
 	"github.com/driftd/driftd/internal/config"
 	"github.com/driftd/driftd/remediation"
 )
@@ -47,7 +48,7 @@ func TestEKSNodeGroupNotReplaced(t *testing.T) {
 	}
 	for _, id := range ids {
 		v, _ := e.sim.Instance(id)
-		if v.Tags[remediation.TagStatus] != "drifted" {
+		if v.Tags[drift.TagStatus] != "drifted" {
 			t.Errorf("%s not flagged: %v", id, v.Tags)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/driftd/driftd/drift"
 	"github.com/driftd/driftd/internal/config"
 )
 
@@ -161,7 +162,7 @@ func globalMisconfigured(c *gateCtx) (SkipReason, string) {
 
 func groupUnreadable(c *gateCtx) (SkipReason, string) {
 	if c.g.unreadable {
-		return SkipGroupStateUnknown, c.g.failDetail + " (its " + TagMode + " tag, and so its mode, are unknown: nothing is tagged or replaced)"
+		return SkipGroupStateUnknown, c.g.failDetail + " (its " + drift.TagRemediation + " tag, and so its mode, are unknown: nothing is tagged or replaced)"
 	}
 	return "", ""
 }
@@ -392,9 +393,9 @@ func inFlightRemembered(c *gateCtx) (SkipReason, string) {
 // inFlightTagged: the instance's driftd:action tag records an action younger
 // than replacement_timeout (a tag dated more than a minute ahead is ignored).
 func inFlightTagged(c *gateCtx) (SkipReason, string) {
-	kind, at, ok := parseActionTag(c.s.Tags[TagAction])
+	kind, at, ok := parseActionTag(c.s.Tags[drift.TagAction])
 	if ok && c.now.Sub(at) < c.pol.timeout && !at.After(c.now.Add(time.Minute)) {
-		return SkipInFlight, fmt.Sprintf("instance tag %s records %s at %s", TagAction, kind, at.Format(time.RFC3339))
+		return SkipInFlight, fmt.Sprintf("instance tag %s records %s at %s", drift.TagAction, kind, at.Format(time.RFC3339))
 	}
 	return "", ""
 }

@@ -65,7 +65,7 @@ func inFlightOther(f *fixture) {
 }
 
 func actionTag(v string) func(f *fixture) {
-	return func(f *fixture) { f.inst("i-web-1-00").Tags = map[string]string{TagAction: v} }
+	return func(f *fixture) { f.inst("i-web-1-00").Tags = map[string]string{drift.TagAction: v} }
 }
 
 func instTags(tags map[string]string) func(f *fixture) {
@@ -73,7 +73,7 @@ func instTags(tags map[string]string) func(f *fixture) {
 }
 
 func protectTag(v string) func(f *fixture) {
-	return func(f *fixture) { f.inst("i-web-1-00").Tags = map[string]string{TagProtect: v} }
+	return func(f *fixture) { f.inst("i-web-1-00").Tags = map[string]string{drift.TagProtect: v} }
 }
 
 // gateCases: per gate (by name), cases where it lets the instance through
@@ -107,7 +107,7 @@ var gateCases = map[string][]gateCase{
 		{name: "flag", setup: func(f *fixture) { f.group().Mode = "flag" }},
 		{name: "default off", setup: func(f *fixture) { f.in.Config.Groups = nil }, want: SkipModeOff, detail: "report only"},
 		{name: "invalid tag turns off", setup: func(f *fixture) {
-			f.setFacts("web-1", func(g *GroupFacts) { g.Tags = map[string]string{TagMode: "yes"} })
+			f.setFacts("web-1", func(g *GroupFacts) { g.Tags = map[string]string{drift.TagRemediation: "yes"} })
 		}, want: SkipModeOff},
 	},
 	"mode_flag": {
@@ -115,7 +115,7 @@ var gateCases = map[string][]gateCase{
 		{name: "approve", setup: approveMode},
 		{name: "flag", setup: func(f *fixture) { f.group().Mode = "flag" }, want: SkipModeFlag, detail: "tagged, never replaced"},
 		{name: "tag lowers to flag", setup: func(f *fixture) {
-			f.setFacts("web-1", func(g *GroupFacts) { g.Tags = map[string]string{TagMode: "flag"} })
+			f.setFacts("web-1", func(g *GroupFacts) { g.Tags = map[string]string{drift.TagRemediation: "flag"} })
 		}, want: SkipModeFlag},
 	},
 	"global_misconfigured": {
@@ -490,7 +490,7 @@ func TestGroupGatesOnlyWhenReplacing(t *testing.T) {
 		{"ignored tag keeps its detail", func(f *fixture) {
 			f.group().Mode = "flag"
 			f.in.Config.AllowTagOverride = ptr(false)
-			f.setFacts("web-1", func(g *GroupFacts) { g.Tags = map[string]string{TagMode: "replace"} })
+			f.setFacts("web-1", func(g *GroupFacts) { g.Tags = map[string]string{drift.TagRemediation: "replace"} })
 		}, "", "ignored: allow_tag_override is false"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -201,20 +201,20 @@ func (p *policy) resolveMode(gp *groupPolicy, matched bool, tags map[string]stri
 	if matched {
 		mode, source = gp.mode, "config"
 	}
-	v, ok := tags[TagMode]
+	v, ok := tags[drift.TagRemediation]
 	if !ok {
 		return mode, source, ""
 	}
 	r := config.RemediationModeRank(strings.TrimSpace(strings.ToLower(v)))
 	switch {
 	case r < 0:
-		return modeOff, "tag", fmt.Sprintf("ASG tag %s=%q is not a mode; group turned off", TagMode, v)
+		return modeOff, "tag", fmt.Sprintf("ASG tag %s=%q is not a mode; group turned off", drift.TagRemediation, v)
 	case r <= mode:
 		return r, "tag", ""
 	case p.tagOverride:
 		return r, "tag", ""
 	default:
-		return mode, source, fmt.Sprintf("ASG tag %s=%q ignored: allow_tag_override is false", TagMode, v)
+		return mode, source, fmt.Sprintf("ASG tag %s=%q ignored: allow_tag_override is false", drift.TagRemediation, v)
 	}
 }
 

@@ -20,18 +20,6 @@ import (
 	"github.com/driftd/driftd/internal/config"
 )
 
-// Tag keys driftd reads and writes.
-const (
-	TagStatus   = "driftd:status"      // drifted | in_sync
-	TagSince    = "driftd:since"       // RFC3339 time of the transition
-	TagReason   = "driftd:reason"      // short reason
-	TagAction   = "driftd:action"      // <action>@<RFC3339>, the last remediation action on the instance
-	TagProtect  = "driftd:protect"     // opt-out: "true" or an RFC3339 expiry
-	TagMode     = "driftd:remediation" // ASG tag: off|flag|approve|replace
-	TagInFlight = "driftd:inflight"    // ASG tag: in-flight set "<instance>@<RFC3339>,..."
-	TagFailures = "driftd:failures"    // ASG tag: "<consecutive failures>@<RFC3339 of the last>"
-)
-
 // ActionKind is what the executor does.
 type ActionKind string
 

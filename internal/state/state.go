@@ -15,7 +15,6 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
-	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -147,7 +146,7 @@ func (s *Store) Record(r *drift.Report, in Inputs, now time.Time) (prev Entry, o
 			}
 		}
 		if r.Verdict == drift.VerdictDrifted {
-			e.Findings = TopFindings(r.Findings, MaxFindings)
+			e.Findings = drift.TopFindings(r.Findings, MaxFindings)
 		}
 	}
 	if in.Reused && ok && old.Verdict == r.Verdict {
@@ -212,17 +211,6 @@ func (s *Store) Prune(keep map[string]bool) int {
 		}
 	}
 	return n
-}
-
-// TopFindings returns at most n findings, most severe first (stable), in
-// a slice of their own: the input's backing array is not kept alive.
-func TopFindings(f []drift.Finding, n int) []drift.Finding {
-	c := append([]drift.Finding(nil), f...)
-	sort.SliceStable(c, func(i, j int) bool { return c[i].Severity > c[j].Severity })
-	if len(c) > n {
-		c = slices.Clone(c[:n])
-	}
-	return c
 }
 
 type file struct {
