@@ -19,6 +19,7 @@ const (
 	attrVersion = "ver"
 	attrFence   = "fence"
 	attrUpdated = "updated_ms"
+	attrOld     = "old" // a tombstone's deleted value, for recognising a retried Delete
 
 	attrAt   = "at_ms"
 	attrID   = "id"
@@ -113,15 +114,17 @@ func (s *DynamoStore) Put(ctx context.Context, k string, value []byte, w Write) 
 	}
 	now := s.now()
 	e := newExpr()
+	wid := newWriteID()
 	set := []string{
 		e.n(attrValue) + " = " + e.v(str(string(value))),
 		e.n(attrUpdated) + " = " + e.v(num(now.UnixMilli())),
+		e.n(attrWriteID) + " = " + e.v(str(wid)),
 	}
-	var remove string
+	remove := " REMOVE " + e.n(attrOld)
 	if w.TTL > 0 {
 		set = append(set, e.n(AttrExpiresAt)+" = "+e.v(num(expiresAt(now, w.TTL))))
 	} else {
-		remove = " REMOVE " + e.n(AttrExpiresAt)
+		remove += ", " + e.n(AttrExpiresAt)
 	}
 	if w.Fence > 0 {
 		set = append(set, e.n(attrFence)+" = "+e.v(num(w.Fence)))
@@ -138,7 +141,7 @@ func (s *DynamoStore) Put(ctx context.Context, k string, value []byte, w Write) 
 	in.ExpressionAttributeNames, in.ExpressionAttributeValues = e.input()
 	out, err := s.api.UpdateItem(ctx, in)
 	if conditionFailed(err) {
-		return Item{}, s.refused(ctx, k, w, ErrConflict)
+		return s.refused(ctx, k, w, wid, ErrConflict)
 	}
 	if err != nil {
 		return Item{}, fmt.Errorf("ha: writing %s to table %s: %w", k, s.table, err)
@@ -155,9 +158,12 @@ func (s *DynamoStore) Delete(ctx context.Context, k string, w Write) (Item, erro
 	now := s.now()
 	e := newExpr()
 	cond := e.conditions(w, now.Unix(), false)
+	wid := newWriteID()
 	set := []string{
+		e.n(attrOld) + " = " + e.n(attrValue),
 		e.n(attrUpdated) + " = " + e.v(num(now.UnixMilli())),
 		e.n(AttrExpiresAt) + " = " + e.v(num(expiresAt(now, TombstoneTTL))),
+		e.n(attrWriteID) + " = " + e.v(str(wid)),
 	}
 	if w.Fence > 0 {
 		set = append(set, e.n(attrFence)+" = "+e.v(num(w.Fence)))
@@ -171,7 +177,7 @@ func (s *DynamoStore) Delete(ctx context.Context, k string, w Write) (Item, erro
 	in.ExpressionAttributeNames, in.ExpressionAttributeValues = e.input()
 	out, err := s.api.UpdateItem(ctx, in)
 	if conditionFailed(err) {
-		return Item{}, s.refused(ctx, k, w, ErrNotFound)
+		return s.refused(ctx, k, w, wid, ErrNotFound)
 	}
 	if err != nil {
 		return Item{}, fmt.Errorf("ha: deleting %s in table %s: %w", k, s.table, err)
@@ -179,23 +185,33 @@ func (s *DynamoStore) Delete(ctx context.Context, k string, w Write) (Item, erro
 	return decodeItem(k, out.Attributes)
 }
 
-// refused names why a conditional write failed: ErrFenced when a larger
-// token wrote the item, ErrNotFound when there is no live item to delete,
-// else ErrConflict.
-func (s *DynamoStore) refused(ctx context.Context, k string, w Write, dflt error) error {
+// refused handles a failed condition. When the item carries this call's
+// write id, the write did happen and this failure is the SDK's retry of it
+// after a lost answer: the write's result is returned (for a Delete, the
+// deleted value kept in the tombstone). Otherwise it names why: ErrFenced
+// when a larger token wrote the item, ErrNotFound when there is no live
+// item to delete, else ErrConflict.
+func (s *DynamoStore) refused(ctx context.Context, k string, w Write, wid string, dflt error) (Item, error) {
 	raw, err := s.raw(ctx, statePrefix+k)
 	if err != nil {
-		return fmt.Errorf("%w (key %s; reading it back: %v)", dflt, k, err)
+		return Item{}, fmt.Errorf("%w (key %s; reading it back: %v)", dflt, k, err)
 	}
 	it, derr := decodeItem(k, raw)
+	if own, _, _ := getS(raw, attrWriteID); derr == nil && own == wid {
+		if dflt == ErrNotFound { // our Delete: return what it deleted
+			old, _, _ := getS(raw, attrOld)
+			it.Value, it.Version = []byte(old), it.Version-1
+		}
+		return it, nil
+	}
 	if w.Fence > 0 && derr == nil && it.Fence > w.Fence {
-		return fmt.Errorf("%w (key %s: fence %d, ours %d)", ErrFenced, k, it.Fence, w.Fence)
+		return Item{}, fmt.Errorf("%w (key %s: fence %d, ours %d)", ErrFenced, k, it.Fence, w.Fence)
 	}
 	live := raw != nil && derr == nil && it.Value != nil && (it.Expires.IsZero() || s.now().Unix() < it.Expires.Unix())
 	if !live && dflt == ErrNotFound {
-		return fmt.Errorf("%w: %s", ErrNotFound, k)
+		return Item{}, fmt.Errorf("%w: %s", ErrNotFound, k)
 	}
-	return fmt.Errorf("%w (key %s, version %d)", ErrConflict, k, it.Version)
+	return Item{}, fmt.Errorf("%w (key %s, version %d)", ErrConflict, k, it.Version)
 }
 
 func (s *DynamoStore) raw(ctx context.Context, pk string) (map[string]types.AttributeValue, error) {
@@ -257,8 +273,9 @@ func (s *DynamoStore) Append(ctx context.Context, a AuditEntry) error {
 		return err
 	}
 	pk := auditPrefix + auditKey(a.At, a.ID)
+	wid := newWriteID()
 	item := map[string]types.AttributeValue{
-		AttrPK: str(pk), attrAt: num(a.At.UnixMilli()), attrID: str(a.ID), attrFence: num(a.Fence),
+		AttrPK: str(pk), attrAt: num(a.At.UnixMilli()), attrID: str(a.ID), attrFence: num(a.Fence), attrWriteID: str(wid),
 	}
 	if a.Holder != "" {
 		item[attrHolder] = str(a.Holder)
@@ -278,6 +295,11 @@ func (s *DynamoStore) Append(ctx context.Context, a AuditEntry) error {
 		ExpressionAttributeNames: map[string]string{"#pk": AttrPK},
 	})
 	if conditionFailed(err) {
+		if raw, rerr := s.raw(ctx, pk); rerr == nil {
+			if own, _, _ := getS(raw, attrWriteID); own == wid {
+				return nil // our own write, retried by the SDK after a lost answer
+			}
+		}
 		return fmt.Errorf("%w: %s", ErrExists, pk)
 	}
 	if err != nil {

@@ -47,6 +47,7 @@ const (
 	attrRenewed  = "renewed_ms"
 	attrAcquired = "acquired_ms"
 	attrReleased = "released_ms"
+	attrWriteID  = "wid"
 )
 
 // Clock tells the time. Now's result is compared with earlier results for
@@ -116,6 +117,14 @@ func (c *Config) Validate() error {
 	return nil
 }
 
+// newWriteID returns 16 random bytes in hex: the id a conditional write
+// leaves on its item so that its retry can recognise it.
+func newWriteID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
 // DefaultHolder is host name, process id and 4 random bytes.
 func DefaultHolder() string {
 	h, _ := os.Hostname()
@@ -170,17 +179,23 @@ func (l *Lease) nowMs(t time.Time) int64 { return t.UnixMilli() }
 // Acquire takes the lease when it is absent, released, or expired for more
 // than SkewMargin; it reports whether it did. Each acquisition increments
 // the fencing token.
+//
+// The write carries a random write id: when the SDK retries it after its
+// answer was lost, the retry fails its condition (the lease is now held),
+// and Acquire recognises its own write by the id instead of giving up a
+// lease it holds.
 func (l *Lease) Acquire(ctx context.Context) (bool, error) {
 	start := l.cfg.Clock.Now()
 	now := l.nowMs(start)
+	wid := newWriteID()
 	out, err := l.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:           tableName(l.cfg.Table),
 		Key:                 key(l.pk),
 		ConditionExpression: aws.String("attribute_not_exists(#pk) OR #exp < :cutoff"),
-		UpdateExpression:    aws.String("SET #holder = :me, #exp = :exp, #renewed = :now, #acquired = :now ADD #token :one"),
+		UpdateExpression:    aws.String("SET #holder = :me, #exp = :exp, #renewed = :now, #acquired = :now, #wid = :wid ADD #token :one"),
 		ExpressionAttributeNames: map[string]string{
 			"#pk": AttrPK, "#holder": attrHolder, "#exp": attrExpiry, "#renewed": attrRenewed,
-			"#acquired": attrAcquired, "#token": attrToken,
+			"#acquired": attrAcquired, "#token": attrToken, "#wid": attrWriteID,
 		},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":cutoff": num(now - l.cfg.SkewMargin.Milliseconds()),
@@ -188,16 +203,24 @@ func (l *Lease) Acquire(ctx context.Context) (bool, error) {
 			":exp":    num(now + l.cfg.Duration.Milliseconds()),
 			":now":    num(now),
 			":one":    num(1),
+			":wid":    str(wid),
 		},
 		ReturnValues: types.ReturnValueAllNew,
 	})
-	if conditionFailed(err) {
-		return false, nil
-	}
-	if err != nil {
+	var attrs map[string]types.AttributeValue
+	switch {
+	case conditionFailed(err):
+		cur, rerr := l.read(ctx)
+		if rerr != nil || cur.writeID != wid || cur.Holder != l.cfg.Holder {
+			return false, nil
+		}
+		attrs = cur.raw
+	case err != nil:
 		return false, fmt.Errorf("ha: acquiring lease %s in table %s: %w", l.pk, l.cfg.Table, err)
+	default:
+		attrs = out.Attributes
 	}
-	tok, ok, err := getN(out.Attributes, attrToken)
+	tok, ok, err := getN(attrs, attrToken)
 	if err != nil || !ok || tok <= 0 {
 		return false, fmt.Errorf("ha: lease %s: acquired but the returned item has no valid token (%v)", l.pk, err)
 	}
@@ -348,10 +371,17 @@ type Record struct {
 	Renewed  time.Time
 	Acquired time.Time
 	Exists   bool
+
+	writeID string
+	raw     map[string]types.AttributeValue
 }
 
 // Current reads the stored lease with a strongly consistent read.
 func (l *Lease) Current(ctx context.Context) (Record, error) {
+	return l.read(ctx)
+}
+
+func (l *Lease) read(ctx context.Context) (Record, error) {
 	out, err := l.api.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName: tableName(l.cfg.Table), Key: key(l.pk), ConsistentRead: aws.Bool(true),
 	})
@@ -361,13 +391,15 @@ func (l *Lease) Current(ctx context.Context) (Record, error) {
 	if out.Item == nil {
 		return Record{}, nil
 	}
-	var r Record
+	r := Record{raw: out.Item}
 	r.Exists = true
 	var errs []error
 	var e error
 	r.Holder, _, e = getS(out.Item, attrHolder)
 	errs = append(errs, e)
 	r.Token, _, e = getN(out.Item, attrToken)
+	errs = append(errs, e)
+	r.writeID, _, e = getS(out.Item, attrWriteID)
 	errs = append(errs, e)
 	for name, dst := range map[string]*time.Time{attrExpiry: &r.Expiry, attrRenewed: &r.Renewed, attrAcquired: &r.Acquired} {
 		ms, ok, e := getN(out.Item, name)

@@ -275,3 +275,50 @@ func TestStoreRejectsBadInput(t *testing.T) {
 		}
 	})
 }
+
+// TestLostAnswersAreRecognised: when a conditional write happens but its
+// answer is lost, the SDK's retry fails its condition; the write id left on
+// the item tells the caller the write was its own, so an acquisition, a
+// consumed approval or an audit entry is not mistaken for someone else's.
+func TestLostAnswersAreRecognised(t *testing.T) {
+	forTargets(t, func(t *testing.T, tg target) {
+		url, cfg := tg.account(t)
+		r := newReplicaRetrying(url, cfg, 3)
+		table := newTable(t, r.client)
+		w := newWorld()
+		ctx := context.Background()
+		l, err := NewLease(r.client, Config{Table: table, Holder: "a", Clock: w})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.net.loseAnswers.Store(1)
+		if ok, err := l.Acquire(ctx); !ok || err != nil || l.Token() != 1 {
+			t.Fatalf("Acquire with a lost answer: %v %v, token %d", ok, err, l.Token())
+		}
+		s := NewDynamoStore(r.client, table, w.Now)
+		r.net.loseAnswers.Store(1)
+		it, err := s.Put(ctx, "approval/i-1", []byte(`{"by":"alice"}`), Write{IfAbsent: true, Fence: 1})
+		if err != nil || it.Version != 1 || string(it.Value) != `{"by":"alice"}` {
+			t.Fatalf("Put with a lost answer: %+v, %v", it, err)
+		}
+		r.net.loseAnswers.Store(1)
+		it, err = s.Delete(ctx, "approval/i-1", Write{Fence: 1})
+		if err != nil || string(it.Value) != `{"by":"alice"}` || it.Version != 1 {
+			t.Fatalf("Delete with a lost answer: %+v, %v", it, err)
+		}
+		r.net.loseAnswers.Store(1)
+		if err := s.Append(ctx, AuditEntry{At: w.Now(), ID: "x"}); err != nil {
+			t.Fatalf("Append with a lost answer: %v", err)
+		}
+		// Someone else's write is still refused.
+		if _, err := s.Delete(ctx, "approval/i-1", Write{}); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("second Delete: %v", err)
+		}
+		if err := s.Append(ctx, AuditEntry{At: w.Now(), ID: "x"}); !errors.Is(err, ErrExists) {
+			t.Fatalf("second Append: %v", err)
+		}
+		if n := r.net.lost.Load(); n != 4 {
+			t.Fatalf("%d answers lost, want 4: the test did not exercise every retry", n)
+		}
+	})
+}

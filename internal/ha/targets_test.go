@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -66,7 +67,11 @@ var extraTargets []target
 // network partition between one replica and DynamoDB.
 type switchable struct {
 	down atomic.Bool
-	next http.RoundTripper
+	// loseAnswers > 0: the next requests reach DynamoDB but their answers
+	// are lost (the connection resets), so the SDK retries them.
+	loseAnswers atomic.Int32
+	lost        atomic.Int32 // answers lost so far
+	next        http.RoundTripper
 }
 
 var errPartition = errors.New("simulated partition: endpoint unreachable")
@@ -75,7 +80,13 @@ func (s *switchable) RoundTrip(r *http.Request) (*http.Response, error) {
 	if s.down.Load() {
 		return nil, errPartition
 	}
-	return s.next.RoundTrip(r)
+	resp, err := s.next.RoundTrip(r)
+	if err == nil && s.loseAnswers.Add(-1) >= 0 {
+		s.lost.Add(1)
+		resp.Body.Close()
+		return nil, errors.New("read: connection reset by peer (simulated lost answer)")
+	}
+	return resp, err
 }
 
 // replica is one simulated driftd replica's DynamoDB client.
@@ -85,11 +96,20 @@ type replica struct {
 }
 
 func newReplica(url string, cfg aws.Config) replica {
+	return newReplicaRetrying(url, cfg, 1)
+}
+
+// newReplicaRetrying lets the SDK make up to attempts attempts per call,
+// without backoff.
+func newReplicaRetrying(url string, cfg aws.Config, attempts int) replica {
 	sw := &switchable{next: http.DefaultTransport}
 	c := dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
 		o.BaseEndpoint = aws.String(url)
 		o.HTTPClient = &http.Client{Transport: sw, Timeout: 30 * time.Second}
-		o.RetryMaxAttempts = 1
+		o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
+			so.MaxAttempts = attempts
+			so.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil })
+		})
 	})
 	return replica{client: c, net: sw}
 }
