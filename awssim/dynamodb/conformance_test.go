@@ -240,6 +240,8 @@ var conformanceSteps = []step{
 	{"string set delete", upd("a", "DELETE #t :set", "", names{"#t": "tags"}, vals{":set": &types.AttributeValueMemberSS{Value: []string{"x"}}}, types.ReturnValueUpdatedNew), "OK", "tags=SS:y", ""},
 	{"if_not_exists, begins_with", upd("a", "SET #f = if_not_exists(#f, :v)", "begins_with(#k, :p) AND attribute_exists(#n)", names{"#f": "first", "#k": "pk", "#n": "n"}, vals{":v": s("v1"), ":p": s("a")}, types.ReturnValueUpdatedNew), "OK", "first=S:v1", ""},
 	{"if_not_exists keeps", upd("a", "SET #f = if_not_exists(#f, :v)", "", names{"#f": "first"}, vals{":v": s("v2")}, types.ReturnValueAllNew), "OK", "first=S:v1 holder2=N:1 n=N:7 pk=S:a tags=SS:y", ""},
+	{"copy and remove", upd("a", "SET #o = #n, #w = :w REMOVE #n", "attribute_exists(#n)", names{"#o": "old", "#n": "first", "#w": "wid"}, vals{":w": s("w1")}, types.ReturnValueAllNew), "OK", "holder2=N:1 n=N:7 old=S:v1 pk=S:a tags=SS:y wid=S:w1", ""},
+	{"copy a missing attribute", upd("a", "SET #o = #n", "", names{"#o": "old", "#n": "first"}, nil, types.ReturnValueAllNew), "ValidationException", "", ""},
 	{"empty names", upd("a", "SET #n = :v", "", names{}, vals{":v": n("1")}, types.ReturnValueNone), "ValidationException", "", "HTTP 500 without an AWS error"},
 }
 
