@@ -29,12 +29,12 @@ const module = "github.com/driftd/driftd"
 //	5  programs and their tests: cmd/*, e2e, deploy/*
 var layers = map[string]int{
 	"drift": 0, "internal/buildinfo": 0, "internal/outbound": 0, "internal/sdkhttp": 0, "internal/apicost": 0,
-	"internal/testenv": 0, "awssim/wire": 0, "deploy/promexpr": 0,
-	"scan": 1, "internal/config": 1, "internal/state": 1, "awssim": 1,
+	"internal/testenv": 0, "awssim/wire": 0, "deploy/promexpr": 0, "internal/durable": 0,
+	"scan": 1, "internal/config": 1, "internal/state": 1, "awssim": 1, "internal/ha": 1,
 	"collectors": 2,
 	"alerting":   3, "remediation": 3, "internal/awsclients": 3,
-	"internal/daemon": 4,
-	"cmd":             5, "e2e": 5, "deploy": 5, "internal/archtest": 5,
+	"internal/daemon": 4, "internal/ha/fenced": 4,
+	"cmd": 5, "e2e": 5, "deploy": 5, "internal/archtest": 5,
 }
 
 // layerOf returns the layer and the component (the matching prefix) of a
