@@ -10,6 +10,9 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/driftd/driftd/drift"
+	"github.com/driftd/driftd/internal/outbound"
 )
 
 // AlertnameDrifted is the alertname of driftd's per-instance alerts.
@@ -48,9 +51,7 @@ type AlertmanagerSink struct {
 // NewAlertmanagerSink builds an Alertmanager sink. urls are base URLs
 // (http://am:9093); externalURL is driftd's own URL for generatorURL.
 func NewAlertmanagerSink(name string, urls []string, client *http.Client, resendWindow time.Duration, externalURL string, maxFindings int, now func() time.Time) *AlertmanagerSink {
-	if client == nil {
-		client = &http.Client{}
-	}
+	client = outbound.Client(client) // no redirects, no Referer
 	if now == nil {
 		now = time.Now
 	}
@@ -89,8 +90,8 @@ func (a *AlertmanagerSink) alert(ev Event, now, endsAt time.Time) AMAlert {
 		starts = now
 	}
 	desc := []string{}
-	for _, f := range TopFindings(ev.Findings, a.maxFindings) {
-		desc = append(desc, DescribeFinding(f))
+	for _, f := range drift.TopFindings(ev.Findings, a.maxFindings) {
+		desc = append(desc, f.String())
 	}
 	total := ev.FindingsTotal
 	if total < len(ev.Findings) {

@@ -121,17 +121,24 @@ type InstanceState struct {
 	FindingsUnchanged bool
 }
 
-// FromReport converts a drift.Report into an InstanceState.
+// FromReport converts a drift.Report into an InstanceState. A report that
+// lists only the most severe of its findings (Truncated) is summarised from
+// its exact counts.
 func FromReport(r drift.Report) InstanceState {
-	return InstanceState{
-		InstanceID: r.InstanceID,
-		ASG:        r.ASG,
-		AMI:        r.AMI,
-		Verdict:    r.Verdict,
-		Severity:   r.Severity,
-		Findings:   r.Findings,
-		Reason:     strings.Join(r.Reasons, "; "),
+	st := InstanceState{
+		InstanceID:    r.InstanceID,
+		ASG:           r.ASG,
+		AMI:           r.AMI,
+		Verdict:       r.Verdict,
+		Severity:      r.Severity,
+		Findings:      r.Findings,
+		FindingsTotal: r.FindingsTotal,
+		Reason:        strings.Join(r.Reasons, "; "),
 	}
+	if r.FindingsTotal > len(r.Findings) && len(r.Counts) > 0 {
+		st.Summary = SummarizeCounts(r.Counts)
+	}
+	return st
 }
 
 // Summarize renders a one-line summary: "3 findings (2 package, 1 file), max severity high".
@@ -147,6 +154,32 @@ func Summarize(fs []drift.Finding) string {
 			maxSev = f.Severity
 		}
 	}
+	return summarize(counts, len(fs), maxSev)
+}
+
+// SummarizeCounts is Summarize from finding counts by "category/severity"
+// (drift.Report.Counts), for reports that list only some of their findings.
+func SummarizeCounts(counts map[string]int) string {
+	byCat := map[drift.Category]int{}
+	total, maxSev := 0, drift.SeverityNone
+	for k, n := range counts {
+		if n <= 0 {
+			continue
+		}
+		cat, sev, _ := strings.Cut(k, "/")
+		byCat[drift.Category(cat)] += n
+		total += n
+		if s, err := drift.ParseSeverity(sev); err == nil && s > maxSev {
+			maxSev = s
+		}
+	}
+	if total == 0 {
+		return "no findings"
+	}
+	return summarize(byCat, total, maxSev)
+}
+
+func summarize(counts map[drift.Category]int, total int, maxSev drift.Severity) string {
 	var parts []string
 	for _, c := range drift.Categories {
 		if n := counts[c]; n > 0 {
@@ -163,66 +196,17 @@ func Summarize(fs []drift.Finding) string {
 		parts = append(parts, fmt.Sprintf("%d %s", counts[drift.Category(c)], c))
 	}
 	noun := "findings"
-	if len(fs) == 1 {
+	if total == 1 {
 		noun = "finding"
 	}
-	return fmt.Sprintf("%d %s (%s), max severity %s", len(fs), noun, strings.Join(parts, ", "), maxSev)
-}
-
-// DescribeFinding renders one finding on one line:
-// "package openssl version changed: 3.0.8-1 → 3.0.9-1 (upgrade, high)".
-func DescribeFinding(f drift.Finding) string {
-	var b strings.Builder
-	b.WriteString(string(f.Category))
-	b.WriteByte(' ')
-	b.WriteString(f.Name)
-	if f.Arch != "" {
-		b.WriteString("." + f.Arch)
-	}
-	if f.Attribute != "" {
-		b.WriteString(" " + f.Attribute)
-	}
-	b.WriteString(" " + string(f.Change))
-	switch {
-	case f.Expected != "" && f.Observed != "":
-		fmt.Fprintf(&b, ": %s → %s", f.Expected, f.Observed)
-	case f.Observed != "":
-		fmt.Fprintf(&b, ": %s", f.Observed)
-	case f.Expected != "":
-		fmt.Fprintf(&b, ": was %s", f.Expected)
-	}
-	if f.Direction != drift.DirectionNone {
-		fmt.Fprintf(&b, " (%s, %s)", f.Direction, f.Severity)
-	} else {
-		fmt.Fprintf(&b, " (%s)", f.Severity)
-	}
-	return b.String()
-}
-
-// TopFindings returns up to n findings, most severe first, in a stable order
-// (the input is not modified).
-func TopFindings(fs []drift.Finding, n int) []drift.Finding {
-	out := append([]drift.Finding(nil), fs...)
-	sort.SliceStable(out, func(i, j int) bool {
-		if out[i].Severity != out[j].Severity {
-			return out[i].Severity > out[j].Severity
-		}
-		return findingKey(out[i]) < findingKey(out[j])
-	})
-	if n >= 0 && len(out) > n {
-		out = out[:n]
-	}
-	return out
-}
-
-func findingKey(f drift.Finding) string {
-	return strings.Join([]string{string(f.Category), f.Type, f.Name, f.Arch, f.Attribute}, "\x00")
+	return fmt.Sprintf("%d %s (%s), max severity %s", total, noun, strings.Join(parts, ", "), maxSev)
 }
 
 // Digest is a stable digest of a finding set: independent of order, changing
 // when any finding's item, change, expected/observed value or severity does.
 // Rule names are left out so renaming a policy rule does not re-announce.
-func Digest(fs []drift.Finding) string {
+// extra, when given, is digested too (the exact counts of a truncated list).
+func Digest(fs []drift.Finding, extra ...string) string {
 	// Each finding is hashed on its own and the hashes are combined by sorted
 	// order: order-independent, no per-scan string building.
 	sums := make([][sha256.Size]byte, len(fs))
@@ -242,6 +226,10 @@ func Digest(fs []drift.Finding) string {
 	h := sha256.New()
 	for i := range sums {
 		h.Write(sums[i][:])
+	}
+	for _, e := range extra {
+		h.Write([]byte{0x1e})
+		h.Write([]byte(e))
 	}
 	return hex.EncodeToString(h.Sum(nil))[:32]
 }

@@ -31,7 +31,7 @@ func NewNotifyMetrics(reg prometheus.Registerer) *NotifyMetrics {
 		}, []string{"sink", "result"}),
 		Failures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "driftd_notification_failures_total",
-			Help: "Failed notification delivery attempts by sink and reason (timeout, network, http_4xx, http_5xx, throttled, encode, other).",
+			Help: "Failed notification delivery attempts by sink and reason (timeout, network, http_4xx, http_5xx, throttled, encode, redirect, other).",
 		}, []string{"sink", "reason"}),
 	}
 	if reg != nil {

@@ -38,13 +38,14 @@ func TestMetricsPreinitialisedAndLint(t *testing.T) {
 		t.Errorf("notification series %d, want %d", got, 2*len(Results))
 	}
 	want := `
-# HELP driftd_notification_failures_total Failed notification delivery attempts by sink and reason (timeout, network, http_4xx, http_5xx, throttled, encode, other).
+# HELP driftd_notification_failures_total Failed notification delivery attempts by sink and reason (timeout, network, http_4xx, http_5xx, throttled, encode, redirect, other).
 # TYPE driftd_notification_failures_total counter
 driftd_notification_failures_total{reason="encode",sink="hook"} 0
 driftd_notification_failures_total{reason="http_4xx",sink="hook"} 0
 driftd_notification_failures_total{reason="http_5xx",sink="hook"} 0
 driftd_notification_failures_total{reason="network",sink="hook"} 0
 driftd_notification_failures_total{reason="other",sink="hook"} 0
+driftd_notification_failures_total{reason="redirect",sink="hook"} 0
 driftd_notification_failures_total{reason="throttled",sink="hook"} 0
 driftd_notification_failures_total{reason="timeout",sink="hook"} 0
 `

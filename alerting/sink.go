@@ -15,6 +15,8 @@ import (
 
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/smithy-go"
+
+	"github.com/driftd/driftd/internal/outbound"
 )
 
 // Sink delivers a batch. Notify follows Alertmanager's notifier contract:
@@ -47,11 +49,13 @@ const (
 	ReasonHTTP5xx   Reason = "http_5xx"
 	ReasonThrottled Reason = "throttled"
 	ReasonEncode    Reason = "encode"
-	ReasonOther     Reason = "other"
+	// ReasonRedirect is a 3xx answer: redirects are never followed.
+	ReasonRedirect Reason = "redirect"
+	ReasonOther    Reason = "other"
 )
 
 // Reasons lists every failure reason (for pre-initialisation).
-var Reasons = []Reason{ReasonTimeout, ReasonNetwork, ReasonHTTP4xx, ReasonHTTP5xx, ReasonThrottled, ReasonEncode, ReasonOther}
+var Reasons = []Reason{ReasonTimeout, ReasonNetwork, ReasonHTTP4xx, ReasonHTTP5xx, ReasonThrottled, ReasonEncode, ReasonRedirect, ReasonOther}
 
 // Retryable reports whether a failure of this kind is worth retrying.
 func (r Reason) Retryable() bool {
@@ -130,36 +134,13 @@ func statusReason(code int) Reason {
 	return ReasonOther
 }
 
-// redactor scrubs known secrets from error text.
-type redactor struct{ secrets []string }
+// redactor scrubs secrets from error text (outbound.Redactor: the one
+// redaction helper of sinks and the remediation hook).
+type redactor struct{ outbound.Redactor }
 
-func newRedactor(secrets ...string) redactor {
-	var r redactor
-	for _, s := range secrets {
-		if len(s) < 4 { // too short to scrub meaningfully; never happens with real secrets
-			continue
-		}
-		r.secrets = append(r.secrets, s, url.QueryEscape(s), url.PathEscape(s))
-		if u, err := url.Parse(s); err == nil && u.Host != "" {
-			if p := strings.Trim(u.EscapedPath(), "/"); len(p) >= 4 {
-				r.secrets = append(r.secrets, p)
-			}
-			if len(u.RawQuery) >= 4 {
-				r.secrets = append(r.secrets, u.RawQuery)
-			}
-		}
-	}
-	return r
-}
+func newRedactor(secrets ...string) redactor { return redactor{outbound.NewRedactor(secrets...)} }
 
-func (r redactor) scrub(s string) string {
-	for _, sec := range r.secrets {
-		if sec != "" {
-			s = strings.ReplaceAll(s, sec, "<redacted>")
-		}
-	}
-	return s
-}
+func (r redactor) scrub(s string) string { return r.Scrub(s) }
 
 // wrap turns any error into a redacted SinkError with its reason. url.Error
 // is rebuilt with the URL reduced to scheme://host.
@@ -173,30 +154,16 @@ func (r redactor) wrap(prefix string, err error) *SinkError {
 	if errors.As(err, &se) {
 		status = se.Status
 	}
-	msg := err.Error()
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		inner := "<nil>"
-		if ue.Err != nil {
-			inner = ue.Err.Error()
-		}
-		msg = fmt.Sprintf("%s %s: %s", ue.Op, RedactURL(ue.URL), inner)
-	}
+	msg := r.Error(err)
 	if prefix != "" {
 		msg = prefix + ": " + msg
 	}
-	return &SinkError{Reason: reason, Status: status, msg: r.scrub(msg)}
+	return &SinkError{Reason: reason, Status: status, msg: msg}
 }
 
 // RedactURL keeps only scheme and host: paths and queries of webhook URLs
-// (Slack's especially) are secrets.
-func RedactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" {
-		return "<redacted-url>"
-	}
-	return u.Scheme + "://" + u.Host + "/<redacted>"
-}
+// (Slack's especially) are secrets (outbound.RedactURL).
+func RedactURL(raw string) string { return outbound.RedactURL(raw) }
 
 // postJSON POSTs body and classifies the outcome. The response body (at most
 // 512 bytes) is quoted in errors after scrubbing.
@@ -223,6 +190,12 @@ func postJSON(ctx context.Context, client *http.Client, rawURL string, body []by
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		return false, nil
+	}
+	if outbound.IsRedirect(resp.StatusCode) {
+		// Never followed: the payload (and the secret URL, as Referer)
+		// would go to wherever the answer points. Not retried either.
+		return false, &SinkError{Reason: ReasonRedirect, Status: resp.StatusCode,
+			msg: r.scrub(fmt.Sprintf("POST %s: HTTP %d: %s", RedactURL(rawURL), resp.StatusCode, outbound.RedirectNote(resp)))}
 	}
 	reason := statusReason(resp.StatusCode)
 	msg := fmt.Sprintf("POST %s: HTTP %d", RedactURL(rawURL), resp.StatusCode)

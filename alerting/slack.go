@@ -8,6 +8,9 @@ import (
 	"net/http"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/driftd/driftd/drift"
+	"github.com/driftd/driftd/internal/outbound"
 )
 
 // Slack limits (Block Kit): a section's text ≤ 3000 characters, ≤ 50 blocks.
@@ -26,9 +29,7 @@ type SlackSink struct {
 
 // NewSlackSink builds a Slack sink; the URL never appears in errors.
 func NewSlackSink(name, webhookURL string, client *http.Client) *SlackSink {
-	if client == nil {
-		client = &http.Client{}
-	}
+	client = outbound.Client(client) // no redirects, no Referer
 	return &SlackSink{name: name, url: webhookURL, client: client, red: newRedactor(webhookURL)}
 }
 
@@ -153,7 +154,7 @@ func slackEventLine(ev Event) string {
 	}
 	sb.WriteString("\n")
 	for _, f := range ev.Findings {
-		sb.WriteString("    • " + slackEscape(DescribeFinding(f)) + "\n")
+		sb.WriteString("    • " + slackEscape(f.String()) + "\n")
 	}
 	if ev.FindingsTruncated > 0 {
 		fmt.Fprintf(&sb, "    • _…and %d more %s_\n", ev.FindingsTruncated, plural(ev.FindingsTruncated, "finding", "findings"))
@@ -180,10 +181,14 @@ func plural(n int, one, many string) string {
 	return many
 }
 
-// slackEscape escapes the three characters Slack's mrkdwn requires.
+// slackEscape escapes the three characters Slack's mrkdwn requires, and
+// writes non-printable characters (inventory data may hold NUL, ESC or
+// newlines) as escapes (drift.Printable).
 func slackEscape(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
+	return slackReplacer.Replace(drift.Printable(s))
 }
+
+var slackReplacer = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
 // clip shortens s to at most n runes, ending with an ellipsis when cut.
 func clip(s string, n int) string {

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/driftd/driftd/internal/outbound"
 )
 
 // Webhook headers.
@@ -65,9 +67,7 @@ type WebhookSink struct {
 // NewWebhookSink builds a webhook sink. The URL and the secret are scrubbed
 // from every error it returns.
 func NewWebhookSink(name, rawURL string, secret []byte, client *http.Client, now func() time.Time) *WebhookSink {
-	if client == nil {
-		client = &http.Client{}
-	}
+	client = outbound.Client(client) // no redirects, no Referer
 	if now == nil {
 		now = time.Now
 	}

@@ -201,7 +201,7 @@ func TestWebhookRetryClassification(t *testing.T) {
 		{"5xx exhausts retries", []int{503}, 2, 3, ResultFailure, ReasonHTTP5xx},
 		{"no retries configured", []int{500}, 0, 1, ResultFailure, ReasonHTTP5xx},
 		{"404 not retried", []int{404}, 5, 1, ResultFailure, ReasonHTTP4xx},
-		{"3xx is not success", []int{304}, 5, 1, ResultFailure, ReasonOther},
+		{"3xx is not success and not followed", []int{304}, 5, 1, ResultFailure, ReasonRedirect},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

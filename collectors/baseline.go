@@ -6,11 +6,16 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -52,7 +57,9 @@ type BaselineSource interface {
 // BaselineErrorRecorder counts source errors (driftd_baseline_errors_total).
 type BaselineErrorRecorder interface{ BaselineError(source string) }
 
-// Chain asks its sources in order; the first manifest wins.
+// Chain asks its sources in order; the first manifest wins. It is safe for
+// concurrent use when its sources are (the scan resolves several AMIs at
+// once).
 type Chain struct {
 	Sources  []BaselineSource
 	Recorder BaselineErrorRecorder
@@ -89,19 +96,38 @@ func (c *Chain) Resolve(ctx context.Context, ami AMIInfo) (*drift.Manifest, Reso
 // format (.yaml/.yml/.json native, .cdx.json, .spdx.json, .imagebuilder.json).
 type ManifestDecoder func(name string, data []byte) (*drift.Manifest, error)
 
+// DirTimeout bounds one resolution by a DirSource (stat, read, decode).
+const DirTimeout = 10 * time.Second
+
 // DirSource reads manifests from a directory: files named after the AMI id
 // with one of ManifestSuffixes, then an optional index mapping AMI ids or AMI
 // name globs to files. Parsed manifests are cached and re-read when a file's
 // modification time or size changes.
+//
+// Only regular files are read (symbolic links are followed first): a named
+// pipe, a device, a socket or a directory in their place is an error, and so
+// is a file larger than manifest.MaxDocumentBytes. A resolution is bounded by
+// DirTimeout and by the caller's context; a read that blocks in the kernel (a
+// hung network file system) is abandoned, not waited for, and while it has
+// not returned later resolutions of that AMI fail at once instead of
+// queueing behind it. No lock is held during I/O, so a slow AMI never delays
+// another.
 type DirSource struct {
 	name    string
 	dir     string
 	index   string
 	decode  func(name string, data []byte, ami string) (*drift.Manifest, error)
-	mu      sync.Mutex
+	timeout time.Duration
+
+	mu      sync.Mutex // guards the maps below; never held during I/O
 	files   map[fileKey]*cachedManifest
 	idx     *cachedIndex
-	statFor func(string) (os.FileInfo, error)
+	flights map[flightKey]*flight // resolutions in progress
+	stuck   map[flightKey]*flight // abandoned resolutions that have not returned
+
+	// stat and read are the file system (tests replace them).
+	stat func(string) (os.FileInfo, error)
+	read func(ctx context.Context, path string, max int64) ([]byte, os.FileInfo, error)
 }
 
 // ManifestSuffixes are tried, in order, for <dir>/<ami-id><suffix>.
@@ -124,6 +150,31 @@ type cachedIndex struct {
 	size    int64
 	entries []IndexEntry
 	err     error
+}
+
+// flightKey identifies one resolution (the AMI name selects index globs).
+type flightKey struct{ id, name string }
+
+// flight is one resolution running on its own goroutine; callers wait for
+// it or for their context, whichever ends first.
+type flight struct {
+	done    chan struct{}
+	cancel  context.CancelFunc
+	started time.Time
+	waiters int                    // guarded by DirSource.mu
+	where   atomic.Pointer[string] // the file being worked on
+	m       *drift.Manifest
+	res     Resolution
+	err     error
+}
+
+func (f *flight) at(p string) { f.where.Store(&p) }
+
+func (f *flight) file() string {
+	if p := f.where.Load(); p != nil {
+		return *p
+	}
+	return ""
 }
 
 // IndexEntry maps an AMI id or an AMI name glob to a manifest file.
@@ -156,9 +207,13 @@ func NewDirSource(name, dir, index string, decode ManifestDecoder) (*DirSource, 
 	if decode != nil {
 		dec = func(name string, data []byte, _ string) (*drift.Manifest, error) { return decode(name, data) }
 	}
-	s := &DirSource{name: name, dir: dir, index: index, decode: dec, files: map[fileKey]*cachedManifest{}, statFor: os.Stat}
+	s := &DirSource{name: name, dir: dir, index: index, decode: dec, timeout: DirTimeout,
+		files: map[fileKey]*cachedManifest{}, flights: map[flightKey]*flight{}, stuck: map[flightKey]*flight{},
+		stat: os.Stat, read: ReadRegularFile}
 	if index != "" {
-		if _, err := s.loadIndex(); err != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
+		defer cancel()
+		if _, err := s.loadIndex(ctx); err != nil {
 			return nil, fmt.Errorf("baseline source %s: %w", name, err)
 		}
 	}
@@ -168,29 +223,114 @@ func NewDirSource(name, dir, index string, decode ManifestDecoder) (*DirSource, 
 // Name implements BaselineSource.
 func (s *DirSource) Name() string { return s.name }
 
-// Resolve implements BaselineSource.
-func (s *DirSource) Resolve(_ context.Context, ami AMIInfo) (*drift.Manifest, Resolution, error) {
+// Resolve implements BaselineSource. It is safe for concurrent use.
+func (s *DirSource) Resolve(ctx context.Context, ami AMIInfo) (*drift.Manifest, Resolution, error) {
+	key := flightKey{ami.ID, ami.Name}
+	s.mu.Lock()
+	if st := s.stuck[key]; st != nil {
+		s.mu.Unlock()
+		return nil, Resolution{}, fmt.Errorf("%s: an earlier read started %s ago has still not returned; the file system is not responding",
+			orDir(st.file(), s.dir), time.Since(st.started).Round(time.Second))
+	}
+	f := s.flights[key]
+	if f == nil {
+		fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		f = &flight{done: make(chan struct{}), cancel: cancel, started: time.Now()}
+		s.flights[key] = f
+		go s.run(fctx, key, f, ami)
+	}
+	f.waiters++
+	s.mu.Unlock()
+
+	tctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	select {
+	case <-f.done:
+		return f.m, f.res, f.err
+	case <-tctx.Done():
+	}
+	select { // finished at the same moment: use the answer
+	case <-f.done:
+		return f.m, f.res, f.err
+	default:
+	}
+	s.mu.Lock()
+	f.waiters--
+	if f.waiters == 0 {
+		// Nobody waits any more: stop the work at its next step. If it is
+		// blocked in the kernel it stays registered as stuck until it returns.
+		f.cancel()
+		if s.flights[key] == f {
+			delete(s.flights, key)
+			s.stuck[key] = f
+		}
+	}
+	s.mu.Unlock()
+	where := orDir(f.file(), s.dir)
+	if ctx.Err() != nil {
+		return nil, Resolution{}, fmt.Errorf("%s: reading interrupted: %w", where, context.Cause(ctx))
+	}
+	return nil, Resolution{}, fmt.Errorf("%s: no answer within %s; the file system is not responding", where, s.timeout)
+}
+
+func orDir(file, dir string) string {
+	if file == "" {
+		return dir
+	}
+	return file
+}
+
+// run resolves on the flight's goroutine and publishes the answer.
+func (s *DirSource) run(ctx context.Context, key flightKey, f *flight, ami AMIInfo) {
+	f.m, f.res, f.err = s.resolve(ctx, f, ami)
+	s.mu.Lock()
+	if s.flights[key] == f {
+		delete(s.flights, key)
+	}
+	if s.stuck[key] == f {
+		delete(s.stuck, key)
+	}
+	s.mu.Unlock()
+	f.cancel()
+	close(f.done)
+}
+
+func (s *DirSource) resolve(ctx context.Context, f *flight, ami AMIInfo) (*drift.Manifest, Resolution, error) {
 	for _, suf := range ManifestSuffixes {
 		p := filepath.Join(s.dir, ami.ID+suf)
-		if _, err := s.statFor(p); err == nil {
-			return s.load(p, ami)
+		f.at(p)
+		if err := ctx.Err(); err != nil {
+			return nil, Resolution{}, fmt.Errorf("%s: %w", p, err)
+		}
+		st, err := s.stat(p)
+		switch {
+		case err == nil:
+			return s.load(ctx, p, st, ami)
+		case !errors.Is(err, fs.ErrNotExist):
+			return nil, Resolution{}, err // *PathError names the file
 		}
 	}
 	if s.index == "" {
 		return nil, Resolution{}, fmt.Errorf("%w: no %s.{yaml,yml,json,cdx.json,spdx.json,imagebuilder.json} in %s", ErrNoManifest, ami.ID, s.dir)
 	}
-	entries, err := s.loadIndex()
+	f.at(filepath.Join(s.dir, s.index))
+	entries, err := s.loadIndex(ctx)
 	if err != nil {
 		return nil, Resolution{}, err
 	}
 	for _, e := range entries {
-		if e.AMI != "" && e.AMI == ami.ID {
-			return s.load(filepath.Join(s.dir, e.File), ami)
+		match := e.AMI != "" && e.AMI == ami.ID
+		if !match && e.Name != "" && ami.Name != "" {
+			match, _ = path.Match(e.Name, ami.Name)
 		}
-		if e.Name != "" && ami.Name != "" {
-			if ok, _ := path.Match(e.Name, ami.Name); ok {
-				return s.load(filepath.Join(s.dir, e.File), ami)
+		if match {
+			p := filepath.Join(s.dir, e.File)
+			f.at(p)
+			st, err := s.stat(p)
+			if err != nil {
+				return nil, Resolution{}, err
 			}
+			return s.load(ctx, p, st, ami)
 		}
 	}
 	why := fmt.Sprintf("no file for %s in %s and no index entry", ami.ID, s.dir)
@@ -202,39 +342,26 @@ func (s *DirSource) Resolve(_ context.Context, ami AMIInfo) (*drift.Manifest, Re
 	return nil, Resolution{}, fmt.Errorf("%w: %s", ErrNoManifest, why)
 }
 
-func (s *DirSource) load(p string, ami AMIInfo) (*drift.Manifest, Resolution, error) {
-	st, err := s.statFor(p)
-	if err != nil {
+// load returns the manifest of file p for ami, from the cache while the
+// file's modification time and size are unchanged.
+func (s *DirSource) load(ctx context.Context, p string, st os.FileInfo, ami AMIInfo) (*drift.Manifest, Resolution, error) {
+	if err := RegularFile(st); err != nil {
 		return nil, Resolution{}, fmt.Errorf("%s: %w", p, err)
 	}
-	s.mu.Lock()
 	k := fileKey{p, ami.ID}
+	s.mu.Lock()
 	c := s.files[k]
-	if c == nil || !c.mtime.Equal(st.ModTime()) || c.size != st.Size() {
-		c = &cachedManifest{mtime: st.ModTime(), size: st.Size()}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			c.err = err
-		} else {
-			sum := sha256.Sum256(data)
-			c.version = hex.EncodeToString(sum[:8])
-			c.m, c.err = s.decode(filepath.Base(p), data, ami.ID)
-			if c.err == nil && c.m == nil {
-				c.err = errors.New("decoder returned no manifest")
-			}
-			if c.err == nil {
-				c.err = c.m.Normalize()
-			}
-			if c.err == nil && c.m.Source == "" {
-				c.m.Source = p
-			}
-		}
-		if c.err != nil {
-			c.err = fmt.Errorf("%s: %w", p, c.err)
-		}
-		s.files[k] = c
-	}
 	s.mu.Unlock()
+	if c == nil || !c.mtime.Equal(st.ModTime()) || c.size != st.Size() {
+		c = s.parse(ctx, p, ami)
+		if c.err != nil && ctx.Err() != nil {
+			// abandoned: do not cache an answer that says nothing about the file
+			return nil, Resolution{}, c.err
+		}
+		s.mu.Lock()
+		s.files[k] = c
+		s.mu.Unlock()
+	}
 	if c.err != nil {
 		return nil, Resolution{}, c.err
 	}
@@ -244,33 +371,139 @@ func (s *DirSource) load(p string, ami AMIInfo) (*drift.Manifest, Resolution, er
 	return c.m, Resolution{Where: p, Version: c.version}, nil
 }
 
-func (s *DirSource) loadIndex() ([]IndexEntry, error) {
+// parse reads and decodes file p; the cache entry carries the size and
+// modification time of what was read.
+func (s *DirSource) parse(ctx context.Context, p string, ami AMIInfo) *cachedManifest {
+	c := &cachedManifest{}
+	data, st, err := s.read(ctx, p, manifest.MaxDocumentBytes)
+	if err != nil {
+		c.err = fmt.Errorf("%s: %w", p, err)
+		return c
+	}
+	c.mtime, c.size = st.ModTime(), st.Size()
+	sum := sha256.Sum256(data)
+	c.version = hex.EncodeToString(sum[:8])
+	c.m, c.err = s.decode(filepath.Base(p), data, ami.ID)
+	if c.err == nil && c.m == nil {
+		c.err = errors.New("decoder returned no manifest")
+	}
+	if c.err == nil {
+		c.err = c.m.Normalize()
+	}
+	if c.err == nil && c.m.Source == "" {
+		c.m.Source = p
+	}
+	if c.err != nil {
+		c.m = nil
+		c.err = fmt.Errorf("%s: %w", p, c.err)
+	}
+	return c
+}
+
+func (s *DirSource) loadIndex(ctx context.Context) ([]IndexEntry, error) {
 	p := filepath.Join(s.dir, s.index)
-	st, err := s.statFor(p)
+	st, err := s.stat(p)
 	if err != nil {
 		return nil, fmt.Errorf("index %w", err)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.idx != nil && s.idx.mtime.Equal(st.ModTime()) && s.idx.size == st.Size() {
-		return s.idx.entries, s.idx.err
+	if err := RegularFile(st); err != nil {
+		return nil, fmt.Errorf("index %s: %w", p, err)
 	}
-	c := &cachedIndex{mtime: st.ModTime(), size: st.Size()}
-	c.entries, c.err = parseIndex(p)
+	s.mu.Lock()
+	c := s.idx
+	s.mu.Unlock()
+	if c != nil && c.mtime.Equal(st.ModTime()) && c.size == st.Size() {
+		return c.entries, c.err
+	}
+	c = &cachedIndex{}
+	data, rst, err := s.read(ctx, p, manifest.MaxDocumentBytes)
+	if err != nil {
+		return nil, fmt.Errorf("index %s: %w", p, err)
+	}
+	c.mtime, c.size = rst.ModTime(), rst.Size()
+	if c.entries, c.err = ParseIndex(data); c.err != nil {
+		c.err = fmt.Errorf("%s: %w", p, c.err)
+	}
+	s.mu.Lock()
 	s.idx = c
+	s.mu.Unlock()
 	return c.entries, c.err
 }
 
-func parseIndex(p string) ([]IndexEntry, error) {
-	data, err := os.ReadFile(p)
-	if err != nil {
-		return nil, err
+// RegularFile returns an error unless fi describes a regular file: a
+// baseline is never read from a named pipe (a read would wait for a
+// writer), a device (/dev/zero never ends), a socket or a directory.
+func RegularFile(fi os.FileInfo) error {
+	m := fi.Mode()
+	switch {
+	case m.IsRegular():
+		return nil
+	case m.IsDir():
+		return errors.New("is a directory, not a regular file")
+	case m&fs.ModeNamedPipe != 0:
+		return errors.New("is a named pipe (FIFO), not a regular file")
+	case m&fs.ModeCharDevice != 0:
+		return errors.New("is a character device, not a regular file")
+	case m&fs.ModeDevice != 0:
+		return errors.New("is a device, not a regular file")
+	case m&fs.ModeSocket != 0:
+		return errors.New("is a socket, not a regular file")
 	}
-	entries, err := ParseIndex(data)
+	return fmt.Errorf("is not a regular file (mode %s)", m.Type())
+}
+
+// readChunk is how much ReadRegularFile reads between checks of its context.
+const readChunk = 1 << 20
+
+// ReadRegularFile reads the regular file at path (symbolic links followed),
+// at most max bytes, checking ctx between chunks. The file is opened
+// non-blocking and checked with fstat before any read, so a named pipe or a
+// device swapped in after a stat is refused, never read.
+func ReadRegularFile(ctx context.Context, path string, max int64) ([]byte, os.FileInfo, error) {
+	st, err := os.Stat(path)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", p, err)
+		return nil, nil, err
 	}
-	return entries, nil
+	if err := RegularFile(st); err != nil {
+		return nil, nil, err
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	st, err = f.Stat()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := RegularFile(st); err != nil {
+		return nil, nil, err
+	}
+	tooLarge := fmt.Errorf("larger than the limit of %d MiB", max>>20)
+	if st.Size() > max {
+		return nil, nil, tooLarge
+	}
+	buf := make([]byte, 0, st.Size()+1)
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, nil, err
+		}
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, readChunk)
+		}
+		end := min(cap(buf), len(buf)+readChunk)
+		n, err := f.Read(buf[len(buf):end])
+		buf = buf[:len(buf)+n]
+		if int64(len(buf)) > max {
+			return nil, nil, tooLarge // grew while being read
+		}
+		if errors.Is(err, io.EOF) {
+			return buf, st, nil
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+	}
 }
 
 // ParseIndex decodes and validates a baseline index file.

@@ -33,6 +33,10 @@ type comparer struct {
 	m        *Manifest
 	s        *Snapshot
 	findings []Finding
+	// dropped counts findings pruned beyond the policy's cap, by category
+	// and severity (nil until the first prune); ndropped is their number.
+	dropped  map[countKey]int
+	ndropped int
 	// suppressed counts differences dropped by ignore/allow rules.
 	suppressed int
 	// expired collects ids of expired rules that would have matched.
@@ -172,10 +176,14 @@ func (cp *CompiledPolicy) Compare(m *Manifest, s *Snapshot) Report {
 	for _, t := range customTypes {
 		c.compareCustom(t)
 	}
+	skipped = append(skipped, c.compareRuntime()...)
 	if lt := s.Instance.LaunchTemplateAMI; lt != "" && lt != s.AMI {
 		c.add(Finding{Category: CategoryInstance, Name: "ami", Attribute: "image_id", Change: ChangeChanged, Expected: lt, Observed: s.AMI})
 	}
 
+	if len(c.findings) > cp.maxFindings {
+		c.prune()
+	}
 	if len(c.findings) > 1 {
 		slices.SortFunc(c.findings, compareFindings)
 	}
@@ -188,13 +196,93 @@ func (cp *CompiledPolicy) Compare(m *Manifest, s *Snapshot) Report {
 		return r
 	}
 	r.Verdict = VerdictDrifted
+	r.FindingsTotal = len(r.Findings) + c.ndropped
+	r.Truncated = c.ndropped > 0
+	r.Counts = c.counts()
 	for i := range r.Findings {
 		if r.Findings[i].Severity > r.Severity {
 			r.Severity = r.Findings[i].Severity
 		}
 	}
-	r.Reasons = append([]string{summary(r.Findings)}, skipped...)
+	r.Reasons = append([]string{summary(r.Findings, r.FindingsTotal)}, skipped...)
 	return r
+}
+
+// countKey is a Counts key before it is rendered.
+type countKey struct {
+	cat Category
+	sev Severity
+}
+
+// countKeys holds the rendered keys of the built-in categories, so counting
+// allocates no strings.
+var countKeys = func() map[countKey]string {
+	m := map[countKey]string{}
+	for _, c := range Categories {
+		for _, s := range append([]Severity{SeverityNone}, Severities...) {
+			m[countKey{c, s}] = string(c) + "/" + s.String()
+		}
+	}
+	return m
+}()
+
+// CountKey is the key of Report.Counts for a category and severity:
+// "package/high".
+func CountKey(c Category, s Severity) string {
+	if k, ok := countKeys[countKey{c, s}]; ok {
+		return k
+	}
+	return string(c) + "/" + s.String()
+}
+
+// counts returns the exact finding counts: the kept findings plus those
+// pruned beyond the cap.
+func (c *comparer) counts() map[string]int {
+	m := make(map[string]int, 4)
+	for i := range c.findings {
+		m[CountKey(c.findings[i].Category, c.findings[i].Severity)]++
+	}
+	for k, n := range c.dropped {
+		m[CountKey(k.cat, k.sev)] += n
+	}
+	return m
+}
+
+// byImportance orders findings most severe first, ties in report order:
+// the findings a capped report keeps are the first of this order.
+func byImportance(a, b Finding) int {
+	if a.Severity != b.Severity {
+		return int(b.Severity) - int(a.Severity)
+	}
+	return compareFindings(a, b)
+}
+
+// prune keeps the cap's worth of most important findings and counts the
+// rest, so that memory stays bounded by twice the cap however many
+// differences an instance has.
+func (c *comparer) prune() {
+	keep := c.cp.maxFindings
+	if len(c.findings) <= keep {
+		return
+	}
+	slices.SortFunc(c.findings, byImportance)
+	if c.dropped == nil {
+		c.dropped = map[countKey]int{}
+	}
+	for i := keep; i < len(c.findings); i++ {
+		c.dropped[countKey{c.findings[i].Category, c.findings[i].Severity}]++
+	}
+	c.ndropped += len(c.findings) - keep
+	clear(c.findings[keep:]) // release the dropped findings' strings
+	c.findings = c.findings[:keep]
+}
+
+// keep appends a finding, pruning when twice the cap is reached.
+func (c *comparer) keep(f Finding) {
+	c.findings = append(c.findings, f)
+	if len(c.findings) >= 2*c.cp.maxFindings {
+		c.prune()
+	}
 }
 
 func sortedKeys(m map[string]*CustomType) []string {
@@ -208,7 +296,7 @@ func sortedKeys(m map[string]*CustomType) []string {
 
 func isBuiltinType(t string) bool {
 	switch t {
-	case TypeApplication, TypeFile, TypeService, TypeFileDigest, TypeSystemdUnit:
+	case TypeApplication, TypeFile, TypeService, TypeFileDigest, TypeSystemdUnit, TypeRunningState:
 		return true
 	}
 	return false
@@ -224,8 +312,9 @@ func orDash(s string) string {
 func fmtTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
 // summary is the one-line reason of a drifted report, e.g.
-// "package openssl-libs.x86_64 changed (downgrade) and 2 more findings".
-func summary(fs []Finding) string {
+// "package openssl-libs.x86_64 changed (downgrade) and 2 more findings";
+// total counts the findings beyond those listed in fs.
+func summary(fs []Finding, total int) string {
 	// the most severe finding first, ties in sort order
 	best := 0
 	for i := range fs {
@@ -254,7 +343,7 @@ func summary(fs []Finding) string {
 		b.WriteString(string(f.Direction))
 		b.WriteByte(')')
 	}
-	if n := len(fs) - 1; n > 0 {
+	if n := max(total, len(fs)) - 1; n > 0 {
 		b.WriteString(" and ")
 		b.WriteString(strconv.Itoa(n))
 		if n == 1 {
@@ -313,17 +402,19 @@ func (c *comparer) add(f Finding) {
 				return
 			case ActionSeverity:
 				f.Severity, f.Rule = r.Severity, r.ID
-				c.findings = append(c.findings, f)
+				c.keep(f)
 				return
 			}
 		}
 	}
 	f.Severity = c.cp.severityFor(f.Category)
-	c.findings = append(c.findings, f)
+	c.keep(f)
 }
 
-// grow makes room for n more findings with one allocation.
+// grow makes room for n more findings with one allocation (never more than
+// the cap lets the comparison hold).
 func (c *comparer) grow(n int) {
+	n = min(n, 2*c.cp.maxFindings)
 	if cap(c.findings)-len(c.findings) < n {
 		c.findings = slices.Grow(c.findings, n+1)
 	}

@@ -49,6 +49,7 @@ type compiledRule struct {
 type CompiledPolicy struct {
 	now             time.Time
 	maxAge          time.Duration
+	maxFindings     int
 	defaultSeverity [len(severityByCategoryIndex)]Severity
 	layers          [3][]compiledRule // 0: ASG-scoped, 1: AMI-scoped, 2: global
 	exempt          [3][]compiledRule
@@ -56,7 +57,7 @@ type CompiledPolicy struct {
 }
 
 // severityByCategoryIndex maps category indexes (see categoryIndex) to defaults.
-var severityByCategoryIndex = [...]Category{CategoryPackage, CategoryFile, CategoryService, CategoryCustom, CategoryInstance}
+var severityByCategoryIndex = [...]Category{CategoryPackage, CategoryFile, CategoryService, CategoryCustom, CategoryInstance, CategoryRuntime}
 
 func categoryIndex(c Category) int {
 	switch c {
@@ -70,6 +71,8 @@ func categoryIndex(c Category) int {
 		return 3
 	case CategoryInstance:
 		return 4
+	case CategoryRuntime:
+		return 5
 	}
 	return -1
 }
@@ -81,7 +84,7 @@ func validCategory(c Category) bool { return categoryIndex(c) >= 0 }
 // `rules[2] (id "ssm-agent"): name: bad glob "[": syntax error in pattern`.
 // A nil policy compiles to the empty policy.
 func CompilePolicy(p *Policy) (*CompiledPolicy, error) {
-	cp := &CompiledPolicy{}
+	cp := &CompiledPolicy{maxFindings: MaxFindings}
 	for i := range cp.defaultSeverity {
 		cp.defaultSeverity[i] = SeverityLow
 	}
@@ -92,6 +95,12 @@ func CompilePolicy(p *Policy) (*CompiledPolicy, error) {
 	var errs []error
 	if p.MaxInventoryAge < 0 {
 		errs = append(errs, fmt.Errorf("max_inventory_age: %s is negative", p.MaxInventoryAge))
+	}
+	switch {
+	case p.MaxFindings < 0:
+		errs = append(errs, fmt.Errorf("max_findings: %d is negative", p.MaxFindings))
+	case p.MaxFindings > 0:
+		cp.maxFindings = p.MaxFindings
 	}
 	for c, sev := range p.DefaultSeverity {
 		i := categoryIndex(c)
@@ -133,7 +142,7 @@ func CompilePolicy(p *Policy) (*CompiledPolicy, error) {
 			bad("attribute", "%v", err)
 		}
 		if r.Category != "" && !validCategory(r.Category) {
-			bad("category", "unknown category %q (want package, file, service, custom or instance)", r.Category)
+			bad("category", "unknown category %q (want package, file, service, custom, instance or runtime)", r.Category)
 		}
 		switch r.Action {
 		case ActionIgnore, ActionExempt:

@@ -16,6 +16,8 @@ func FuzzPackageFromInventory(f *testing.F) {
 	f.Add("x", ":", "-", "00", "", ".deb")
 	f.Add("libc6", "2.39-0ubuntu8.3", "", "", "arm64", "libc6_2.39-0ubuntu8.3_arm64.deb")
 	f.Add("tzdata", "2024a-0+deb12u1", "", "", " ALL ", "tzdata_2024a-0+deb12u1_all.deb")
+	// control characters are data on the inventory side: never a panic
+	f.Add("evil\x00pkg\x1b[2J", "1\x07", "1\n2", "99999999999999999999999", "x86\u0085_64", "\x00.rpm")
 	f.Fuzz(func(t *testing.T, name, version, release, epoch, arch, pkgid string) {
 		e := map[string]string{"Name": name, "Version": version, "Architecture": arch, "PackageId": pkgid}
 		if release != "" {

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // NormalizationVersion is the version of the normalisation rules implemented
@@ -250,6 +251,56 @@ func DisplayArch(format PackageFormat, arch string) string {
 	return arch
 }
 
+// MaxEpoch is the largest epoch a manifest may record: rpm stores the epoch
+// as a 32-bit signed integer (RPMTAG_EPOCH is RPM_INT32_TYPE), and dpkg
+// documents it as a small unsigned integer; anything larger is a corrupt or
+// hostile document, not a package.
+const MaxEpoch = 1<<31 - 1
+
+// CheckEpoch accepts "" or a decimal number within [0, MaxEpoch] (leading
+// zeros and surrounding spaces allowed, as normalisation strips them).
+func CheckEpoch(e string) error {
+	d := strings.TrimLeft(strings.TrimSpace(e), "0")
+	if d == "" {
+		return nil
+	}
+	if n, err := strconv.ParseUint(d, 10, 64); err != nil || n > MaxEpoch {
+		return fmt.Errorf("%.40q is out of range (at most %d)", strings.TrimSpace(e), MaxEpoch)
+	}
+	return nil
+}
+
+// effectiveEpoch is the epoch NormalizePackage would settle on, without
+// allocating: the Epoch field, else the "E:" prefixes of the version.
+func effectiveEpoch(epoch, version string) string {
+	e := normEpoch(epoch)
+	v := strings.TrimSpace(version)
+	for e == "" {
+		x, rest, ok := cutEpoch(v)
+		if !ok {
+			break
+		}
+		e, v = normEpoch(x), strings.TrimSpace(rest)
+	}
+	return e
+}
+
+// CheckText rejects a manifest value holding a control character (C0, DEL
+// or C1, NUL included) anywhere but in its surrounding white space, which
+// normalisation trims. Such values cannot name a real package, file or
+// service, and would otherwise make every instance "drift" from a baseline
+// nobody can read. The error names the character: "contains control
+// character U+0000".
+func CheckText(s string) error {
+	t := strings.TrimSpace(s)
+	for _, r := range t {
+		if unicode.IsControl(r) {
+			return fmt.Errorf("contains control character %U", r)
+		}
+	}
+	return nil
+}
+
 // normEpoch trims an epoch and strips leading zeros from a numeric one ("0" → "").
 func normEpoch(e string) string {
 	e = strings.TrimSpace(e)
@@ -403,8 +454,18 @@ func (m *Manifest) NormalizeWith(o NormalizeOptions) error {
 		if strings.TrimSpace(p.Version) == "" {
 			return fmt.Errorf("packages[%d].version: required", i)
 		}
+		for _, f := range [...]struct{ name, v string }{{"name", p.Name}, {"arch", p.Arch}, {"epoch", p.Epoch}, {"version", p.Version}, {"release", p.Release}} {
+			if err := CheckText(f.v); err != nil {
+				return fmt.Errorf("packages[%d].%s: %w", i, f.name, err)
+			}
+		}
 		if p.Epoch != "" && !allDigits(strings.TrimSpace(p.Epoch)) {
 			return fmt.Errorf("packages[%d].epoch: %q is not a number", i, p.Epoch)
+		}
+		// the epoch as normalisation will read it: the Epoch field, else
+		// "E:" prefixes of the version
+		if err := CheckEpoch(effectiveEpoch(p.Epoch, p.Version)); err != nil {
+			return fmt.Errorf("packages[%d].epoch: %w", i, err)
 		}
 		switch p.Format {
 		case FormatRPM, FormatDeb, FormatGeneric:
@@ -413,13 +474,25 @@ func (m *Manifest) NormalizeWith(o NormalizeOptions) error {
 		}
 	}
 	for i := range m.Files {
-		if strings.TrimSpace(m.Files[i].Path) == "" {
+		f := &m.Files[i]
+		if strings.TrimSpace(f.Path) == "" {
 			return fmt.Errorf("files[%d].path: required", i)
+		}
+		for _, a := range [...]struct{ name, v string }{{"path", f.Path}, {"sha256", f.SHA256}, {"mode", f.Mode}, {"owner", f.Owner}} {
+			if err := CheckText(a.v); err != nil {
+				return fmt.Errorf("files[%d].%s: %w", i, a.name, err)
+			}
 		}
 	}
 	for i := range m.Services {
-		if strings.TrimSpace(m.Services[i].Name) == "" {
+		v := &m.Services[i]
+		if strings.TrimSpace(v.Name) == "" {
 			return fmt.Errorf("services[%d].name: required", i)
+		}
+		for _, a := range [...]struct{ name, v string }{{"name", v.Name}, {"state", v.State}, {"enabled", v.Enabled}} {
+			if err := CheckText(a.v); err != nil {
+				return fmt.Errorf("services[%d].%s: %w", i, a.name, err)
+			}
 		}
 	}
 	if m.NameVersionOnly {

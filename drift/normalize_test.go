@@ -220,6 +220,23 @@ func TestManifestNormalizeErrors(t *testing.T) {
 		{"file twice", Manifest{Files: []File{{Path: "/etc/a"}, {Path: "/etc/a"}}}, NormalizeOptions{}, "files: path /etc/a is listed twice"},
 		{"service twice", Manifest{Services: []Service{{Name: "sshd"}, {Name: "sshd"}}}, NormalizeOptions{}, "services: sshd is listed twice"},
 		{"service name required", Manifest{Services: []Service{{State: "active"}}}, NormalizeOptions{}, "services[0].name: required"},
+		// hostile documents: control characters and absurd epochs
+		{"NUL in a name", Manifest{Packages: []Package{pk("a", "", "1"), pk("bash\x00evil", "x86_64", "1")}}, NormalizeOptions{}, "packages[1].name: contains control character U+0000"},
+		{"escape in a version", Manifest{Packages: []Package{pk("a", "", "1\x1b[31m")}}, NormalizeOptions{}, "packages[0].version: contains control character U+001B"},
+		{"newline inside a release", Manifest{Packages: []Package{{Name: "a", Version: "1", Release: "1\n2"}}}, NormalizeOptions{}, "packages[0].release: contains control character U+000A"},
+		{"C1 control in an arch", Manifest{Packages: []Package{pk("a", "x86\u0085_64", "1")}}, NormalizeOptions{}, "packages[0].arch: contains control character U+0085"},
+		{"DEL in an epoch", Manifest{Packages: []Package{{Name: "a", Version: "1", Epoch: "1\x7f"}}}, NormalizeOptions{}, "packages[0].epoch: contains control character U+007F"},
+		{"surrounding whitespace is trimmed, not refused", Manifest{Packages: []Package{pk("\tbash\n", "x86_64", " 1\r\n")}}, NormalizeOptions{}, ""},
+		{"epoch 10^23", Manifest{Packages: []Package{{Name: "a", Version: "1", Epoch: "100000000000000000000000"}}}, NormalizeOptions{},
+			`packages[0].epoch: "100000000000000000000000" is out of range (at most 2147483647)`},
+		{"epoch 2^31", Manifest{Packages: []Package{{Name: "a", Version: "1", Epoch: "2147483648"}}}, NormalizeOptions{}, `packages[0].epoch: "2147483648" is out of range (at most 2147483647)`},
+		{"epoch 2^31-1 with leading zeros", Manifest{Packages: []Package{{Name: "a", Version: "1", Epoch: "0002147483647"}}}, NormalizeOptions{}, ""},
+		{"epoch written into the version", Manifest{Packages: []Package{pk("a", "", "99999999999999999999:1.0")}}, NormalizeOptions{},
+			`packages[0].epoch: "99999999999999999999" is out of range (at most 2147483647)`},
+		{"NUL in a file path", Manifest{Files: []File{{Path: "/etc/a\x00b"}}}, NormalizeOptions{}, "files[0].path: contains control character U+0000"},
+		{"control in a file owner", Manifest{Files: []File{{Path: "/etc/a", Owner: "ro\x08ot"}}}, NormalizeOptions{}, "files[0].owner: contains control character U+0008"},
+		{"control in a service name", Manifest{Services: []Service{{Name: "ssh\x00d"}}}, NormalizeOptions{}, "services[0].name: contains control character U+0000"},
+		{"control in a service state", Manifest{Services: []Service{{Name: "sshd", State: "act\x07ive"}}}, NormalizeOptions{}, "services[0].state: contains control character U+0007"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := tc.m
@@ -309,7 +326,7 @@ func TestCompilePolicyErrors(t *testing.T) {
 		{"severity on ignore", Policy{Rules: []Rule{{ID: "x", Action: ActionIgnore, Severity: SeverityHigh}}}, `rules[0] (id "x"): severity: only valid with action severity`},
 		{"allow_added without allow_upgrade", Policy{Rules: []Rule{{ID: "x", Action: ActionIgnore, AllowAdded: true}}}, `rules[0] (id "x"): allow_added: only valid with action allow_upgrade`},
 		{"allow_upgrade on files", Policy{Rules: []Rule{{ID: "x", Category: CategoryFile, Action: ActionAllowUpgrade}}}, `rules[0] (id "x"): action: allow_upgrade applies to packages only, not category "file"`},
-		{"unknown category", Policy{Rules: []Rule{{ID: "x", Category: "registry", Action: ActionIgnore}}}, `rules[0] (id "x"): category: unknown category "registry" (want package, file, service, custom or instance)`},
+		{"unknown category", Policy{Rules: []Rule{{ID: "x", Category: "registry", Action: ActionIgnore}}}, `rules[0] (id "x"): category: unknown category "registry" (want package, file, service, custom, instance or runtime)`},
 		{"bad default severity category", Policy{DefaultSeverity: map[Category]Severity{"registry": SeverityHigh}}, `default_severity: unknown category "registry"`},
 		{"negative max age", Policy{MaxInventoryAge: -time.Hour}, "max_inventory_age: -1h0m0s is negative"},
 		{"two errors joined", Policy{Rules: []Rule{{ID: "x"}, {ID: "y", Name: "[", Action: ActionIgnore}}},

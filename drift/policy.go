@@ -65,4 +65,7 @@ type Policy struct {
 	// InstallOnly overrides DefaultInstallOnly: globs on package names that
 	// may be installed in several versions at once (kernels). nil = default.
 	InstallOnly []string
+	// MaxFindings caps the findings a Report lists (the most severe are
+	// kept; FindingsTotal and Counts stay exact). Zero uses MaxFindings.
+	MaxFindings int `json:",omitempty"`
 }

@@ -40,7 +40,7 @@ const (
 )
 
 // Categories lists every category in a stable order.
-var Categories = []Category{CategoryPackage, CategoryFile, CategoryService, CategoryCustom, CategoryInstance}
+var Categories = []Category{CategoryPackage, CategoryFile, CategoryService, CategoryCustom, CategoryInstance, CategoryRuntime}
 
 // Change says what happened to an item relative to the baseline.
 type Change string
@@ -186,6 +186,9 @@ type Manifest struct {
 	Source string `json:"source,omitempty"`
 	// Provenance carries free-form facts (captured_from, capture_time, agent_version, ...).
 	Provenance map[string]string `json:"provenance,omitempty"`
+	// RunningKernel is the kernel release (uname -r) instances of the AMI
+	// run; "" derives it from the kernel packages (see BaselineKernel).
+	RunningKernel string `json:"running_kernel,omitempty"`
 
 	Packages []Package              `json:"packages"`
 	Files    []File                 `json:"files,omitempty"`
@@ -256,15 +259,32 @@ type Finding struct {
 	Rule string `json:"rule,omitempty"`
 }
 
+// MaxFindings is how many findings a Report lists by default (see
+// Policy.MaxFindings). An instance that differs from its baseline in every
+// one of 200,000 packages yields 400,000 differences; listing them all would
+// cost hundreds of megabytes per instance in memory, reports and
+// notifications. The most severe are kept (ties in report order), and the
+// counts stay exact.
+const MaxFindings = 1000
+
 // Report is the outcome of Compare for one instance.
 type Report struct {
-	InstanceID string    `json:"instance_id"`
-	AMI        string    `json:"ami_id"`
-	ASG        string    `json:"asg,omitempty"`
-	Verdict    Verdict   `json:"verdict"`
-	Severity   Severity  `json:"severity"`
-	Reasons    []string  `json:"reasons,omitempty"`
-	Findings   []Finding `json:"findings,omitempty"`
+	InstanceID string   `json:"instance_id"`
+	AMI        string   `json:"ami_id"`
+	ASG        string   `json:"asg,omitempty"`
+	Verdict    Verdict  `json:"verdict"`
+	Severity   Severity `json:"severity"`
+	Reasons    []string `json:"reasons,omitempty"`
+	// Findings lists the differences, sorted; at most the policy's
+	// MaxFindings of them, the most severe (see Truncated).
+	Findings []Finding `json:"findings,omitempty"`
+	// FindingsTotal is the exact number of findings, listed or not.
+	FindingsTotal int `json:"findings_total,omitempty"`
+	// Truncated is true when Findings lists fewer than FindingsTotal.
+	Truncated bool `json:"truncated,omitempty"`
+	// Counts are the exact finding counts by "category/severity" (CountKey),
+	// listed or not.
+	Counts map[string]int `json:"finding_counts,omitempty"`
 	// Suppressed counts differences removed by ignore/allow rules.
 	Suppressed int `json:"suppressed,omitempty"`
 	// ExpiredRules names rules that would have matched but have expired.

@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"time"
+
+	"github.com/driftd/driftd/internal/outbound"
 )
 
 // HookPayloadVersion is the version of the pre-action hook payload.
@@ -28,11 +30,15 @@ type HookPayload struct {
 }
 
 // Hook asks an HTTP endpoint before acting. Any 2xx allows the action;
-// anything else (non-2xx, timeout, connection error) vetoes it.
+// anything else (a redirect, another status, a timeout, a connection error)
+// vetoes it. Redirects are never followed and no Referer is sent
+// (outbound.Client); the URL, which may carry credentials or a token, never
+// appears in a reason: it is reduced to its origin and scrubbed
+// (outbound.Redactor), also from the answer's body quoted in a veto.
 type Hook struct {
 	URL     string
 	Timeout time.Duration
-	Client  *http.Client // default: a client with no redirects
+	Client  *http.Client // default: outbound.NewClient()
 }
 
 // Allow posts the payload and reports whether the action may proceed,
@@ -41,6 +47,7 @@ func (h *Hook) Allow(ctx context.Context, p HookPayload) (bool, string) {
 	if h == nil || h.URL == "" {
 		return true, ""
 	}
+	red := outbound.NewRedactor(h.URL)
 	body, err := json.Marshal(p)
 	if err != nil {
 		return false, "encoding hook payload: " + err.Error()
@@ -53,35 +60,27 @@ func (h *Hook) Allow(ctx context.Context, p HookPayload) (bool, string) {
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.URL, bytes.NewReader(body))
 	if err != nil {
-		return false, "building hook request: " + err.Error()
+		return false, "building hook request for " + outbound.RedactURL(h.URL) + ": invalid URL"
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "driftd-remediation")
-	c := h.Client
-	if c == nil {
-		c = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	}
-	resp, err := c.Do(req)
+	resp, err := outbound.Client(h.Client).Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
 			return false, fmt.Sprintf("hook did not answer within %s", timeout)
 		}
-		return false, "hook unreachable: " + redactURLError(err, h.URL)
+		return false, "hook unreachable: " + red.Error(err)
 	}
 	defer resp.Body.Close()
 	msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		r := fmt.Sprintf("hook answered %d", resp.StatusCode)
-		if s := string(bytes.TrimSpace(msg)); s != "" {
-			r += ": " + s
+		if outbound.IsRedirect(resp.StatusCode) {
+			r += ": " + outbound.RedirectNote(resp)
+		} else if s := string(bytes.TrimSpace(msg)); s != "" {
+			r += ": " + red.Scrub(s)
 		}
 		return false, r
 	}
 	return true, ""
-}
-
-// redactURLError keeps the hook URL (which may hold a token) out of errors.
-func redactURLError(err error, url string) string {
-	s := err.Error()
-	return string(bytes.ReplaceAll([]byte(s), []byte(url), []byte("<hook url>")))
 }

@@ -13,7 +13,8 @@ import (
 	"github.com/alecthomas/kong"
 )
 
-// ExitError carries a process exit code (scan: 1 = drift found, 2 = error).
+// ExitError carries a process exit code (scan: 1 = drift found, 2 = error,
+// 3 = some instances not checked and no drift).
 type ExitError struct {
 	Code int
 	Err  error

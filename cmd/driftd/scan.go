@@ -15,10 +15,12 @@ import (
 	"syscall"
 	"text/tabwriter"
 
-	"github.com/driftd/driftd/drift"
-	"github.com/driftd/driftd/internal/app"
-	"github.com/driftd/driftd/internal/config"
 	"go.uber.org/zap"
+
+	"github.com/driftd/driftd/drift"
+	"github.com/driftd/driftd/internal/config"
+	"github.com/driftd/driftd/internal/daemon"
+	"github.com/driftd/driftd/scan"
 )
 
 type scanCmd struct {
@@ -27,24 +29,24 @@ type scanCmd struct {
 	Instance []string `help:"Scan only these instance ids (repeatable)." name:"instance"`
 
 	out io.Writer
-	opt func(*app.Options)
+	opt func(*daemon.Options)
 }
 
 func init() {
-	register("scan", "Run one scan and exit: 0 nothing drifted, 1 drift found, 2 error.", &scanCmd{})
+	register("scan", "Run one scan and exit: 0 all checked and in sync (or exempt), 1 drift found, 2 error, 3 no drift but some instances not checked (unknown, stale, no_baseline).", &scanCmd{})
 }
 
 // ScanReport is the JSON output of driftd scan.
 type ScanReport struct {
 	Summary   map[drift.Verdict]int `json:"summary"`
 	Instances []ScanInstance        `json:"instances"`
-	APICalls  app.APICallStats      `json:"api_calls"`
+	APICalls  scan.APICallStats     `json:"api_calls"`
 	Duration  float64               `json:"duration_seconds"`
 	// APICost is the scan's calls next to their lower bound.
-	APICost *app.ScanCost `json:"api_cost,omitempty"`
+	APICost *scan.Cost `json:"api_cost,omitempty"`
 	// InventoryTypesUnavailable lists configured inventory types SSM does not
 	// know in this account: not collected for any instance this scan.
-	InventoryTypesUnavailable []app.TypeNote `json:"inventory_types_unavailable,omitempty"`
+	InventoryTypesUnavailable []scan.TypeNote `json:"inventory_types_unavailable,omitempty"`
 }
 
 // ScanInstance is one instance of the JSON report.
@@ -56,6 +58,11 @@ type ScanInstance struct {
 	Severity   string          `json:"severity,omitempty"`
 	Reasons    []string        `json:"reasons,omitempty"`
 	Findings   []drift.Finding `json:"findings,omitempty"`
+	// FindingsTotal is the exact number of findings; Truncated says
+	// Findings lists only the most severe of them (drift.MaxFindings).
+	FindingsTotal int            `json:"findings_total,omitempty"`
+	Truncated     bool           `json:"truncated,omitempty"`
+	FindingCounts map[string]int `json:"finding_counts,omitempty"`
 }
 
 func (c *scanCmd) Run(g *Globals) error {
@@ -70,11 +77,11 @@ func (c *scanCmd) Run(g *Globals) error {
 	defer log.Sync() //nolint:errcheck
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	opts := app.Options{ConfigFile: c.Config, Logger: log}
+	opts := daemon.Options{ConfigFile: c.Config, Logger: log}
 	if c.opt != nil {
 		c.opt(&opts)
 	}
-	a, err := app.New(ctx, opts)
+	a, err := daemon.New(ctx, opts)
 	if err != nil {
 		return &ExitError{Code: 2, Err: err}
 	}
@@ -85,14 +92,14 @@ func (c *scanCmd) Run(g *Globals) error {
 	if err := renderScan(out, c.Output, res); err != nil {
 		return &ExitError{Code: 2, Err: err}
 	}
-	if res.Summary[drift.VerdictDrifted] > 0 {
-		return &ExitError{Code: 1}
+	if code, why := scanExitCode(res.Summary); code != 0 {
+		return &ExitError{Code: code, Err: why}
 	}
 	return nil
 }
 
 // renderScan writes a scan's report in the output format (table or json).
-func renderScan(out io.Writer, format string, res *app.ScanResult) error {
+func renderScan(out io.Writer, format string, res *scan.Result) error {
 	if format == "json" {
 		return writeJSON(out, reportHead(res), func(yield func(ScanInstance) bool) {
 			for i := range res.Instances {
@@ -112,7 +119,7 @@ func renderScan(out io.Writer, format string, res *app.ScanResult) error {
 }
 
 // reportHead is the report without its instances.
-func reportHead(res *app.ScanResult) ScanReport {
+func reportHead(res *scan.Result) ScanReport {
 	rep := ScanReport{Summary: res.Summary, APICalls: res.APICalls, Duration: res.Duration.Seconds(), Instances: []ScanInstance{}, APICost: res.Cost,
 		InventoryTypesUnavailable: res.InventoryTypesUnavailable}
 	for _, v := range drift.Verdicts {
@@ -123,9 +130,10 @@ func reportHead(res *app.ScanResult) ScanReport {
 	return rep
 }
 
-func scanInstance(ir *app.InstanceResult) ScanInstance {
+func scanInstance(ir *scan.InstanceResult) ScanInstance {
 	r := ir.Report
-	si := ScanInstance{InstanceID: r.InstanceID, ASG: r.ASG, AMI: r.AMI, Verdict: r.Verdict, Reasons: r.Reasons, Findings: r.Findings}
+	si := ScanInstance{InstanceID: r.InstanceID, ASG: r.ASG, AMI: r.AMI, Verdict: r.Verdict, Reasons: r.Reasons, Findings: r.Findings,
+		FindingsTotal: r.FindingsTotal, Truncated: r.FindingsTotal > len(r.Findings), FindingCounts: r.Counts}
 	if r.Severity != drift.SeverityNone {
 		si.Severity = r.Severity.String()
 	}
@@ -180,15 +188,50 @@ func writeJSON(out io.Writer, head ScanReport, instances iter.Seq[ScanInstance])
 	return w.Flush()
 }
 
+// Exit codes of driftd scan (besides 2, an error: bad configuration, failed
+// or interrupted scan).
+const (
+	ExitDrift      = 1 // at least one instance drifted
+	ExitNotChecked = 3 // no drift, but some instances could not be checked
+)
+
+// scanExitCode decides driftd scan's exit code from the verdict counts:
+// 1 when any instance drifted (drift wins: it is what CI must act on),
+// else 3 when any instance could not be checked (unknown, stale,
+// no_baseline), else 0 (every instance in sync or exempt, or none
+// selected). For 3 the error says how many were not checked and why.
+func scanExitCode(summary map[drift.Verdict]int) (int, error) {
+	if summary[drift.VerdictDrifted] > 0 {
+		return ExitDrift, nil
+	}
+	var parts []string
+	n, total := 0, 0
+	for _, v := range drift.Verdicts {
+		total += summary[v]
+		switch v {
+		case drift.VerdictUnknown, drift.VerdictStale, drift.VerdictNoBaseline:
+			if summary[v] > 0 {
+				n += summary[v]
+				parts = append(parts, fmt.Sprintf("%s=%d", v, summary[v]))
+			}
+		}
+	}
+	if n > 0 {
+		return ExitNotChecked, fmt.Errorf("%d of %d instances not checked (%s): no drift found, but in sync is not established", n, total, strings.Join(parts, " "))
+	}
+	return 0, nil
+}
+
 func writeTable(out io.Writer, rep ScanReport) {
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "INSTANCE\tASG\tAMI\tVERDICT\tSEVERITY\tREASON")
 	for _, in := range rep.Instances {
-		reason := strings.Join(in.Reasons, "; ")
+		// inventory data in reasons may hold control characters: escaped
+		reason := drift.Printable(strings.Join(in.Reasons, "; "))
 		if len(reason) > 100 {
-			reason = reason[:97] + "..."
+			reason = strings.ToValidUTF8(reason[:97], "") + "..."
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", in.InstanceID, dash(in.ASG), in.AMI, in.Verdict, dash(in.Severity), reason)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", drift.Printable(in.InstanceID), dash(drift.Printable(in.ASG)), drift.Printable(in.AMI), in.Verdict, dash(in.Severity), reason)
 	}
 	tw.Flush()
 	var parts []string

@@ -3,7 +3,9 @@ package manifest
 import (
 	"bytes"
 	"slices"
+	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/driftd/driftd/drift"
 )
@@ -25,11 +27,29 @@ func checkDecoded(t *testing.T, m *drift.Manifest) {
 		if p.Name == "" || p.EVR == "" {
 			t.Fatalf("packages[%d] incomplete: %+v", i, p)
 		}
+		for _, v := range []string{p.Name, p.Arch, p.Epoch, p.Version, p.Release, p.EVR} {
+			if hasControl(v) {
+				t.Fatalf("packages[%d] holds a control character: %q", i, []string{p.Name, p.Arch, p.Epoch, p.Version, p.Release})
+			}
+		}
+		if err := drift.CheckEpoch(p.Epoch); err != nil {
+			t.Fatalf("packages[%d] epoch accepted: %v", i, err)
+		}
 		if i > 0 {
 			q := m.Packages[i-1]
 			if q.Name > p.Name || (q.Name == p.Name && q.Arch > p.Arch) {
 				t.Fatalf("not sorted at %d", i)
 			}
+		}
+	}
+	for i, f := range m.Files {
+		if hasControl(f.Path) || hasControl(f.Owner) || hasControl(f.Mode) {
+			t.Fatalf("files[%d] holds a control character: %+q", i, f.Path+" "+f.Owner+" "+f.Mode)
+		}
+	}
+	for i, s := range m.Services {
+		if hasControl(s.Name) || hasControl(s.State) || hasControl(s.Enabled) {
+			t.Fatalf("services[%d] holds a control character: %+q", i, s.Name+" "+s.State+" "+s.Enabled)
 		}
 	}
 	if m.AMI == "" {
@@ -46,6 +66,11 @@ func checkDecoded(t *testing.T, m *drift.Manifest) {
 	if !slices.Equal(m.Packages, m2.Packages) {
 		t.Fatalf("packages differ after round trip:\n%+v\n%+v", m.Packages, m2.Packages)
 	}
+}
+
+// hasControl reports a control character that normalisation did not trim.
+func hasControl(s string) bool {
+	return strings.IndexFunc(strings.TrimSpace(s), unicode.IsControl) >= 0
 }
 
 func fuzzDecoder(f *testing.F, name string, format Format, fixtures ...string) {
@@ -71,18 +96,28 @@ func fuzzDecoder(f *testing.F, name string, format Format, fixtures ...string) {
 func FuzzDecodeNative(f *testing.F) {
 	f.Add([]byte("schema_version: 1\nami_id: ami-0abc1234\npackages:\n  - {name: a, version: 1:2-3}\n"))
 	f.Add([]byte(`{"schema_version":1,"ami_id":"ami-0abc1234","packages":[{"name":"a","version":1.10,"epoch":2}]}`))
+	// hostile seeds: control characters and absurd epochs
+	f.Add([]byte("schema_version: 1\nami_id: ami-0abc1234\npackages:\n  - {name: \"bash\\0\", version: \"1\"}\n"))
+	f.Add([]byte("schema_version: 1\nami_id: ami-0abc1234\npackages:\n  - {name: bash, epoch: 100000000000000000000000, version: \"1\"}\n"))
+	f.Add([]byte("schema_version: 1\nami_id: ami-0abc1234\npackages:\n  - {name: bash, version: \"2147483648:1\\e[0m\"}\nfiles:\n  - {path: \"/a\\x00\"}\n"))
+	f.Add([]byte(`{"schema_version":1,"ami_id":"ami-0abc1234","packages":[{"name":"a\u0000","version":"1\u001b","epoch":99999999999}],"services":[{"name":"s\u0085x"}]}`))
 	fuzzDecoder(f, "fuzz.yaml", FormatAuto, "ami-0abc1234def567890.yaml")
 }
 
 func FuzzDecodeCycloneDX(f *testing.F) {
+	f.Add([]byte(`{"bomFormat":"CycloneDX","specVersion":"1.5","metadata":{"properties":[{"name":"imageId","value":"ami-0abc1234"}]},"components":[` +
+		`{"type":"library","name":"b","version":"1","purl":"pkg:rpm/amzn/bash%00x@5.2%1B-1?arch=x86%0A64&epoch=100000000000000000000000"}]}`))
 	fuzzDecoder(f, "fuzz.cdx.json", FormatCycloneDX, "al2023-inspector.cdx.json", "debian12-trivy.cdx.json")
 }
 
 func FuzzDecodeSPDX(f *testing.F) {
+	f.Add([]byte(`{"spdxVersion":"SPDX-2.3","SPDXID":"SPDXRef-DOCUMENT","name":"ami-0abc1234","documentNamespace":"https://x/ami-0abc1234","packages":[` +
+		`{"name":"x","SPDXID":"SPDXRef-0","versionInfo":"1","downloadLocation":"NOASSERTION","externalRefs":[{"referenceCategory":"PACKAGE-MANAGER","referenceType":"purl","referenceLocator":"pkg:deb/debian/libc6%00@99999999999:2.36-9?arch=amd64"}]}]}`))
 	fuzzDecoder(f, "fuzz.spdx.json", FormatSPDX, "debian12-inspector.spdx.json")
 }
 
 func FuzzDecodeImageBuilder(f *testing.F) {
+	f.Add([]byte(`{"imagePackageList":[{"packageName":"ba\u0000sh","packageVersion":"100000000000000000000000:1\u0007"}]}`))
 	fuzzDecoder(f, "fuzz.imagebuilder.json", FormatImageBuilder, "al2023.imagebuilder.json", "al2023-page.imagebuilder.json")
 }
 

@@ -16,7 +16,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -190,19 +192,29 @@ func checkLimits(m *drift.Manifest) error {
 	if len(m.Services) > MaxItems {
 		return fmt.Errorf("services: %d entries, more than the limit of %d", len(m.Services), MaxItems)
 	}
-	for _, f := range []struct{ field, v string }{{"ami_id", m.AMI}, {"name", m.Name}, {"os_family", m.OSFamily}} {
+	for _, f := range []struct{ field, v string }{{"ami_id", m.AMI}, {"name", m.Name}, {"os_family", m.OSFamily}, {"running_kernel", m.RunningKernel}} {
 		if len(f.v) > MaxFieldBytes {
 			return fmt.Errorf("%s: longer than %d bytes", f.field, MaxFieldBytes)
 		}
 	}
-	for _, f := range []struct{ field, v string }{{"ami_id", m.AMI}, {"name", m.Name}, {"os_family", m.OSFamily}} {
+	for _, f := range []struct{ field, v string }{{"ami_id", m.AMI}, {"name", m.Name}, {"os_family", m.OSFamily}, {"running_kernel", m.RunningKernel}} {
 		if !utf8.ValidString(f.v) {
 			return fmt.Errorf("%s: not valid UTF-8", f.field)
 		}
+		if err := drift.CheckText(f.v); err != nil {
+			return fmt.Errorf("%s: %w", f.field, err)
+		}
 	}
-	for k, v := range m.Provenance {
+	for _, k := range slices.Sorted(maps.Keys(m.Provenance)) {
+		v := m.Provenance[k]
 		if !utf8.ValidString(k) || !utf8.ValidString(v) {
 			return fmt.Errorf("provenance: not valid UTF-8")
+		}
+		if err := drift.CheckText(k); err != nil {
+			return fmt.Errorf("provenance: key %q: %w", k, err)
+		}
+		if err := drift.CheckText(v); err != nil {
+			return fmt.Errorf("provenance.%s: %w", k, err)
 		}
 	}
 	for i := range m.Packages {
@@ -235,7 +247,8 @@ func checkLimits(m *drift.Manifest) error {
 		}
 	}
 	n := 0
-	for name, ct := range m.Custom {
+	for _, name := range slices.Sorted(maps.Keys(m.Custom)) {
+		ct := m.Custom[name]
 		if ct == nil {
 			continue
 		}
@@ -243,10 +256,23 @@ func checkLimits(m *drift.Manifest) error {
 		if !utf8.ValidString(name) || !utf8.ValidString(ct.Key) {
 			return fmt.Errorf("custom: type name or key not valid UTF-8")
 		}
+		if err := drift.CheckText(name); err != nil {
+			return fmt.Errorf("custom: type name %q: %w", name, err)
+		}
+		if err := drift.CheckText(ct.Key); err != nil {
+			return fmt.Errorf("custom[%s].key: %w", name, err)
+		}
 		for i, e := range ct.Entries {
-			for k, v := range e {
+			for _, k := range slices.Sorted(maps.Keys(e)) {
+				v := e[k]
 				if !utf8.ValidString(k) || !utf8.ValidString(v) {
 					return fmt.Errorf("custom[%s].entries[%d]: not valid UTF-8", name, i)
+				}
+				if err := drift.CheckText(k); err != nil {
+					return fmt.Errorf("custom[%s].entries[%d]: attribute name %q: %w", name, i, k, err)
+				}
+				if err := drift.CheckText(v); err != nil {
+					return fmt.Errorf("custom[%s].entries[%d].%s: %w", name, i, k, err)
 				}
 			}
 		}

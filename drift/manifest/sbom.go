@@ -88,6 +88,14 @@ func packageFromPURL(s string) (p drift.Package, distro string, ok bool, kind st
 	case p.Version == "":
 		return p, "", false, "", fmt.Errorf("%q: no version", s)
 	}
+	for _, f := range [...]struct{ name, v string }{{"name", p.Name}, {"arch", p.Arch}, {"epoch", p.Epoch}, {"version", p.Version}, {"release", p.Release}} {
+		if err := drift.CheckText(f.v); err != nil {
+			return p, "", false, "", fmt.Errorf("%q: %s %v", s, f.name, err)
+		}
+	}
+	if err := drift.CheckEpoch(p.Epoch); err != nil {
+		return p, "", false, "", fmt.Errorf("%q: epoch %v", s, err)
+	}
 	distro = q["distro"]
 	if fam := osFamilyFromDistro(distro); fam == "" || !isLetter(fam[0]) {
 		// Inspector writes distro=2023 under the "amazon" namespace
@@ -430,6 +438,12 @@ func decodeImageBuilder(data []byte) (*drift.Manifest, error) {
 				return nil, fmt.Errorf("%s[%d].packageName: required", prefix, i)
 			case ip.PackageVersion == nil || strings.TrimSpace(*ip.PackageVersion) == "":
 				return nil, fmt.Errorf("%s[%d].packageVersion: required", prefix, i)
+			}
+			if err := drift.CheckText(*ip.PackageName); err != nil {
+				return nil, fmt.Errorf("%s[%d].packageName: %w", prefix, i, err)
+			}
+			if err := drift.CheckText(*ip.PackageVersion); err != nil {
+				return nil, fmt.Errorf("%s[%d].packageVersion: %w", prefix, i, err)
 			}
 			m.Packages = append(m.Packages, drift.Package{Name: *ip.PackageName, Version: *ip.PackageVersion})
 			if len(m.Packages) > MaxPackages {
