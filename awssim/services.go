@@ -1,6 +1,7 @@
 package awssim
 
 import (
+	"github.com/driftd/driftd/awssim/dynamodb"
 	"github.com/driftd/driftd/awssim/events"
 	"github.com/driftd/driftd/awssim/imagebuilder"
 	"github.com/driftd/driftd/awssim/s3"
@@ -11,7 +12,7 @@ import (
 )
 
 // registerServices builds the services around the fleet (S3, SQS, SNS,
-// EventBridge, STS, Image Builder), each in its own package, sharing the
+// EventBridge, STS, Image Builder, DynamoDB), each in its own package, sharing the
 // simulator's clock, region and account, and registers them. S3 event
 // notifications and SNS subscriptions deliver to the simulator's SQS
 // queues.
@@ -23,12 +24,14 @@ func (s *Sim) registerServices() {
 	s.sns = sns.New(acct, s.sqs)
 	s.evb = events.New(acct)
 	s.ib = imagebuilder.New(acct)
+	s.ddb = dynamodb.New(dynamodb.Options{Clock: o.Clock.Now, Region: o.Region, AccountID: o.AccountID})
 	s.Register(wire.SvcS3, s.s3)
 	s.Register(wire.SvcSQS, s.sqs)
 	s.Register(wire.SvcSNS, s.sns)
 	s.Register(wire.SvcEvents, s.evb)
 	s.Register(wire.SvcSTS, sts.New(o.AccountID, o.CallerARN))
 	s.Register(wire.SvcImageBuilder, s.ib)
+	s.Register(wire.SvcDynamoDB, s.ddb)
 }
 
 // The services' Go hooks, for seeding data (buckets, objects, queues,
@@ -48,3 +51,6 @@ func (s *Sim) EventBridge() *events.Service { return s.evb }
 
 // ImageBuilder returns the simulated EC2 Image Builder.
 func (s *Sim) ImageBuilder() *imagebuilder.Service { return s.ib }
+
+// DynamoDB returns the simulated DynamoDB.
+func (s *Sim) DynamoDB() *dynamodb.Service { return s.ddb }

@@ -1,10 +1,10 @@
-// Package awssim is a simulated AWS region: EC2, Auto Scaling, SSM, S3, SQS,
-// SNS, EventBridge, STS and Image Builder (each in its own package, plus any
-// service registered with Sim.Register) over their real wire protocols,
-// backed by a concurrency-safe fleet model (awssim/fleet), with fault
-// injection, a call log and an admin API under /_awssim/. Real aws-sdk-go-v2 clients talk to it
-// through BaseEndpoint or AWS_ENDPOINT_URL; nothing on the client side knows
-// it is a simulator.
+// Package awssim is a simulated AWS region: EC2, Auto Scaling, SSM, S3,
+// SQS, SNS, EventBridge, STS, Image Builder and DynamoDB (each in its own
+// package, plus any service registered with Sim.Register) over their real
+// wire protocols, backed by a concurrency-safe fleet model (awssim/fleet),
+// with fault injection, a call log and an admin API under /_awssim/. Real
+// aws-sdk-go-v2 clients talk to it through BaseEndpoint or
+// AWS_ENDPOINT_URL; nothing on the client side knows it is a simulator.
 package awssim
 
 import (
@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/driftd/driftd/awssim/autoscaling"
+	"github.com/driftd/driftd/awssim/dynamodb"
 	"github.com/driftd/driftd/awssim/ec2"
 	"github.com/driftd/driftd/awssim/events"
 	"github.com/driftd/driftd/awssim/fleet"
@@ -102,6 +103,7 @@ type Sim struct {
 	sns    *sns.Service
 	evb    *events.Service
 	ib     *imagebuilder.Service
+	ddb    *dynamodb.Service
 
 	mu       sync.RWMutex
 	services map[string]wire.Handler
