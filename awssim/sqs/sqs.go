@@ -242,24 +242,9 @@ func (sq *Service) ServeAWS(w http.ResponseWriter, req *wire.Request) {
 		out any
 		e   *sqsErr
 	)
-	switch req.Op {
-	case "CreateQueue":
-		out, e = sq.createQueue(req)
-	case "GetQueueUrl":
-		out, e = sq.getQueueURL(req)
-	case "GetQueueAttributes":
-		out, e = sq.getQueueAttributes(req)
-	case "SendMessage":
-		out, e = sq.sendMessage(req)
-	case "ReceiveMessage":
-		out, e = sq.receiveMessage(req)
-	case "DeleteMessage":
-		out, e = sq.deleteMessage(req)
-	case "DeleteMessageBatch":
-		out, e = sq.deleteMessageBatch(req)
-	case "ChangeMessageVisibility":
-		out, e = sq.changeVisibility(req)
-	default:
+	if op, ok := sqsOps[req.Op]; ok {
+		out, e = op(sq, req)
+	} else {
 		e = sqsError(400, "UnsupportedOperation", "AWS.SimpleQueueService.UnsupportedOperation", "operation %s is not simulated", req.Op)
 	}
 	if e != nil {
@@ -267,6 +252,18 @@ func (sq *Service) ServeAWS(w http.ResponseWriter, req *wire.Request) {
 		return
 	}
 	wire.WriteJSON(w, req, out)
+}
+
+// sqsOps are the simulated operations.
+var sqsOps = map[string]func(*Service, *wire.Request) (any, *sqsErr){
+	"CreateQueue":             (*Service).createQueue,
+	"GetQueueUrl":             (*Service).getQueueURL,
+	"GetQueueAttributes":      (*Service).getQueueAttributes,
+	"SendMessage":             (*Service).sendMessage,
+	"ReceiveMessage":          (*Service).receiveMessage,
+	"DeleteMessage":           (*Service).deleteMessage,
+	"DeleteMessageBatch":      (*Service).deleteMessageBatch,
+	"ChangeMessageVisibility": (*Service).changeVisibility,
 }
 
 func decodeSQS(req *wire.Request, v any) *sqsErr {
