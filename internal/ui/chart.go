@@ -20,19 +20,19 @@ const (
 // from a point to the next (the last to now), its height the number of
 // findings while drifted.
 type chart struct {
-	W, H             float64
-	PlotX, PlotY     float64
-	PlotW, PlotH     float64
-	Bands            []band
-	MaxFindings      int
-	From, To         string // axis labels
-	Drifted          string // share of the time drifted, "37%"
-	Summary          string // text alternative
-	BottomY, MidY    float64
-	MidLabel         int
-	HasMid           bool
-	AxisLabelY       float64
-	ToX              float64
+	W, H          float64
+	PlotX, PlotY  float64
+	PlotW, PlotH  float64
+	Bands         []band
+	MaxFindings   int
+	From, To      string // axis labels
+	Drifted       string // share of the time drifted, "37%"
+	Summary       string // text alternative
+	BottomY, MidY float64
+	MidLabel      int
+	HasMid        bool
+	AxisLabelY    float64
+	ToX           float64
 }
 
 type band struct {

@@ -92,7 +92,7 @@ func lastScan() *scan.Result {
 
 func remStatus() remediation.Status {
 	plan := &remediation.PlanResult{Now: t0.Add(3 * time.Hour), HourlyRemaining: 4,
-		Fleet: remediation.Breaker{Scope: "fleet"},
+		Fleet:   remediation.Breaker{Scope: "fleet"},
 		Skipped: []remediation.Skip{{InstanceID: web1, Group: "web", Reason: remediation.SkipAwaitingApproval, Detail: "group web is in approve mode"}},
 		Groups: []remediation.GroupStatus{
 			{Name: "web", Mode: "approve", ModeSource: "config", Budget: "1", Allowed: 1, Remaining: 1, WindowOpen: true, Drifted: 1, Known: 2, Breaker: remediation.Breaker{Scope: "web"}},
