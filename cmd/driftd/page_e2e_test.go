@@ -48,8 +48,13 @@ func chromiumPath(t *testing.T) string {
 	return ""
 }
 
-// approveGroup is the demo group (Amazon Linux, rpm) run in approve mode.
-const approveGroup = "ingest"
+// approveGroup is the demo group (Amazon Linux, rpm) run in approve mode;
+// breakerGroup (one of its three instances drifted in the demo) has a
+// drift-share breaker that opens.
+const (
+	approveGroup = "ingest"
+	breakerGroup = "edge"
+)
 
 // pageEnv is a demo-style daemon on the simulated region: the demo fleet
 // and its published baselines, remediation in approve mode for the web
@@ -97,7 +102,8 @@ func newPageEnv(t *testing.T) *pageEnv {
 	r := &cfg.Remediation
 	r.ModeDefault, r.DryRun, r.DebounceScans, r.MinSeverity = "off", true, 1, "info"
 	r.Global.FleetBreakerPercent = &hundred
-	r.Groups = append(r.Groups[:0], configGroup(approveGroup, "approve", &hundred))
+	ten := 10.0 // one drifted instance of three opens breakerGroup's drift-share breaker
+	r.Groups = append(r.Groups[:0], configGroup(approveGroup, "approve", &hundred), configGroup(breakerGroup, "approve", &ten))
 	r.ApplyDefaults()
 	d, err := daemon.New(t.Context(), daemon.Options{Config: cfg, AWS: awsCfg, Logger: zap.NewNop(), Registry: prometheus.NewRegistry()})
 	if err != nil {
@@ -177,8 +183,8 @@ func value[T any](t *testing.T, ctx context.Context, what string, a chromedp.Act
 
 // TestPageInBrowser drives the operator page in headless Chromium: an
 // injected drift shows within one scan; the approve button changes the
-// plan; a 403 from the API is shown on the page; the page works while a
-// scan runs.
+// plan; a 403 from the API is shown on the page; revoke and breaker reset
+// work; the page works while a scan runs.
 func TestPageInBrowser(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test")
@@ -252,6 +258,33 @@ func TestPageInBrowser(t *testing.T) {
 		t.Error("the approved instance still awaits approval")
 	}
 
+	// Revoke the approval; reset the open breaker: the next plan no longer
+	// blocks that group on it.
+	approvalRow := `#rem-approvals tr[data-instance="` + target + `"]`
+	breakerRow := `#rem-groups tr[data-group="` + breakerGroup + `"]`
+	if row := value(t, ctx, "breaker group", chromedp.Text(chromedp.CSS(breakerRow))); !strings.Contains(row, "group_breaker_open") {
+		t.Fatalf("%s is not blocked by its breaker: %q", breakerGroup, row)
+	}
+	inBrowser(t, ctx, "revoke", chromedp.WaitEnabled(chromedp.CSS(approvalRow+` button`)), chromedp.Click(chromedp.CSS(approvalRow+` button`)),
+		chromedp.WaitVisible(chromedp.CSS(`#no-approvals`)))
+	if a := e.eng.Remediation.Approvals(); len(a) != 0 {
+		t.Errorf("approvals after revoking: %+v", a)
+	}
+	inBrowser(t, ctx, "breaker reset", chromedp.WaitEnabled(chromedp.CSS(breakerRow+` button`)), chromedp.Click(chromedp.CSS(breakerRow+` button`)),
+		chromedp.WaitVisible(chromedp.CSS(`#rem-groups`)))
+	deadline := time.Now().Add(10 * time.Second)
+	for !e.eng.Remediation.Status().History[breakerGroup].Override {
+		if time.Now().After(deadline) {
+			t.Fatal("the reset button did not reset the breaker")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	e.scan(t)
+	inBrowser(t, ctx, "plan after the reset", chromedp.Navigate(e.url+"/remediation"), chromedp.WaitVisible(chromedp.CSS(breakerRow)))
+	if row := value(t, ctx, "breaker group after reset", chromedp.Text(chromedp.CSS(breakerRow))); strings.Contains(row, "group_breaker_open") {
+		t.Errorf("%s still blocked by its breaker after the reset: %q", breakerGroup, row)
+	}
+
 	// While a scan runs, the page shows its progress over the last
 	// results (inventory reads slowed down so the scan is caught running).
 	if _, err := e.sim.AddFault(awssim.Fault{Service: "ssm", Operation: "ListInventoryEntries", Latency: 300 * time.Millisecond}); err != nil {
@@ -259,7 +292,7 @@ func TestPageInBrowser(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() { _, err := e.d.Scan(context.WithoutCancel(t.Context()), nil); done <- err }()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline = time.Now().Add(10 * time.Second)
 	for {
 		if _, ok := e.d.Progress(); ok {
 			break
@@ -272,7 +305,7 @@ func TestPageInBrowser(t *testing.T) {
 	inBrowser(t, ctx, "page while scanning", chromedp.Navigate(e.url+"/"), chromedp.WaitVisible(chromedp.CSS(`#scan-progress`)))
 	banner := value(t, ctx, "scan banner", chromedp.Text(chromedp.CSS(`#scan`)))
 	groups := value(t, ctx, "group row", chromedp.Text(chromedp.CSS(`#groups tr[data-group="`+approveGroup+`"]`)))
-	if !strings.Contains(banner, "running") || !strings.Contains(banner, "Last scan 3") {
+	if !strings.Contains(banner, "running") || !strings.Contains(banner, "Last scan 4") {
 		t.Errorf("scan banner while scanning: %q", banner)
 	}
 	if !strings.Contains(groups, approveGroup) {
