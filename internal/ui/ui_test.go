@@ -147,6 +147,7 @@ func TestPagesGolden(t *testing.T) {
 		{"/instances", "instances.html"},
 		{"/instances?group=web&verdict=drifted", "instances-filtered.html"},
 		{"/instances/" + web1, "instance.html"},
+		{"/instances/" + api1, "instance-approved.html"},
 		{"/remediation", "remediation.html"},
 	} {
 		t.Run(tc.golden, func(t *testing.T) {
