@@ -27,7 +27,7 @@ const MaxFindings = 20
 
 // MaxTimeline bounds the points of an instance's verdict timeline: the
 // oldest are dropped first.
-const MaxTimeline = 100
+const MaxTimeline = 50
 
 // FileVersion is the state file's schema version.
 const FileVersion = 1
@@ -225,6 +225,7 @@ func extendTimeline(tl []Point, p Point) []Point {
 	if p.Verdict != drift.VerdictDrifted {
 		p.Severity, p.Findings = drift.SeverityNone, 0
 	}
+	p.At = p.At.UTC().Truncate(time.Second) // a chart needs no more; the state file stays small
 	if n := len(tl); n > 0 {
 		last := tl[n-1]
 		if last.Verdict == p.Verdict && last.Severity == p.Severity && last.Findings == p.Findings {
