@@ -103,7 +103,7 @@ func remStatus() remediation.Status {
 		Approvals: []remediation.Approval{{InstanceID: api1, By: "alice", Created: t0.Add(2 * time.Hour), Expires: t0.Add(5 * time.Hour)}}}
 }
 
-func newTestHandler(t *testing.T, sc *fakeScans, rem Remediation) *Handler {
+func newTestHandler(t testing.TB, sc *fakeScans, rem Remediation) *Handler {
 	t.Helper()
 	h, err := New(Options{Fleet: fleet(), Scans: sc, Remediation: rem, Now: func() time.Time { return t0.Add(4 * time.Hour) }})
 	if err != nil {
@@ -250,8 +250,8 @@ func FuzzParseFilter(f *testing.F) {
 	for _, s := range []string{"verdict=drifted", "group=web&ami=ami-0123456789abcdef0", "group=-", "verdict=a,b,,c", "x=1", "group=%00"} {
 		f.Add(s)
 	}
+	h := newTestHandler(f, &fakeScans{}, nil)
 	f.Fuzz(func(t *testing.T, raw string) {
-		h := newTestHandler(t, &fakeScans{}, nil)
 		rr := httptest.NewRecorder()
 		req := httptest.NewRequest(http.MethodGet, "/instances", nil)
 		req.URL.RawQuery = raw
