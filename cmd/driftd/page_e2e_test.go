@@ -88,7 +88,7 @@ func newPageEnv(t *testing.T) *pageEnv {
 	}
 	awsCfg := &aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
 		BaseEndpoint: aws.String(srv.URL)}
-	sim.Services().CreateBucket(demoBucket)
+	sim.S3().CreateBucket(demoBucket)
 	seeder := awsclients.New(*awsCfg)
 	seed, err := publish.SeedDemo(t.Context(), seeder.S3, seeder.SSM, demoBucket, docs)
 	if err != nil {
