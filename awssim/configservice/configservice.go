@@ -16,9 +16,11 @@ package configservice
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"net/http"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -88,6 +90,21 @@ func (s *Service) Calls(op string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.calls[op]
+}
+
+// ServeHTTP serves the service alone (tests, a dedicated endpoint).
+func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	prefix, op, _ := strings.Cut(r.Header.Get("X-Amz-Target"), ".")
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	req := &wire.Request{Protocol: wire.JSON11, Service: "config", Op: op, Body: body, HTTP: r, ID: wire.NewRequestID()}
+	if prefix != TargetPrefix {
+		req.Op = "-"
+	}
+	if err != nil {
+		wire.WriteError(w, req, wire.Errorf(400, "SerializationException", "could not read the request body"))
+		return
+	}
+	s.ServeAWS(w, req)
 }
 
 // ServeAWS implements wire.Handler.

@@ -26,6 +26,7 @@ package securityhub
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"regexp"
 	"sort"
@@ -73,6 +74,7 @@ type Service struct {
 	findings map[string]map[string]any // by Id
 	order    []string                  // Ids in creation order (GetFindings order)
 	calls    map[string]int
+	imports  map[string]int // accepted imports per Id
 }
 
 // New returns an empty service.
@@ -86,7 +88,7 @@ func New(opts Options) *Service {
 	if opts.Clock == nil {
 		opts.Clock = time.Now
 	}
-	return &Service{opts: opts, findings: map[string]map[string]any{}, calls: map[string]int{}}
+	return &Service{opts: opts, findings: map[string]map[string]any{}, calls: map[string]int{}, imports: map[string]int{}}
 }
 
 // ProductARN is the account's default product ARN (findings a customer
@@ -118,6 +120,25 @@ func (s *Service) Finding(id string) map[string]any {
 		return nil
 	}
 	return clone(f)
+}
+
+// Imports returns how many imports of the finding Id were accepted.
+func (s *Service) Imports(id string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.imports[id]
+}
+
+// ServeHTTP serves the service alone (tests, a dedicated endpoint): the
+// operation is found from the method and path (Route).
+func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBatchBytes+1))
+	req := &wire.Request{Protocol: wire.RESTJSON, Service: "securityhub", Op: Route(r.Method, r.URL.Path), Body: body, HTTP: r, ID: wire.NewRequestID()}
+	if err != nil {
+		wire.WriteError(w, req, invalidInput("could not read the request body"))
+		return
+	}
+	s.ServeAWS(w, req)
 }
 
 // Calls returns how many requests of an operation were answered.
@@ -218,6 +239,7 @@ func (s *Service) batchImport(body []byte) (any, *wire.Error) {
 			continue
 		}
 		s.store(id, f)
+		s.imports[id]++
 		out.SuccessCount++
 	}
 	out.FailedCount = len(out.FailedFindings)

@@ -87,6 +87,8 @@ func (e *Engines) newNotifier(rt *generation, prev *alerting.NotifyState) (*aler
 		Metrics:     e.metrics,
 		SNS:         rt.clients.SNS,
 		EventBridge: rt.clients.EventBridge,
+		SecurityHub: rt.clients.SecurityHub,
+		Region:      rt.clients.AWS.Region,
 		State:       prev,
 	})
 }
