@@ -152,8 +152,9 @@ func (s *SecurityHubSink) FindingID(instanceID string) string {
 	return "driftd/" + s.o.Region + "/" + s.o.AccountID + "/" + instanceID
 }
 
-// instanceEvents returns the drift lifecycle events of the batch, one per
-// instance (the last one when a batch holds several).
+// instanceEvents returns the drift lifecycle transitions of the batch, one
+// per instance (the last one when a batch holds several); repeats of
+// unchanged drift are left out.
 func instanceEvents(b *Batch) []Event {
 	idx := map[string]int{}
 	var out []Event
@@ -163,8 +164,8 @@ func instanceEvents(b *Batch) []Event {
 		default:
 			continue
 		}
-		if ev.InstanceID == "" {
-			continue
+		if ev.InstanceID == "" || ev.Repeat {
+			continue // a re-announcement of unchanged drift is no transition
 		}
 		if i, ok := idx[ev.InstanceID]; ok {
 			out[i] = ev

@@ -289,3 +289,17 @@ func TestSecurityHubBounds(t *testing.T) {
 		t.Errorf("partition %s id %s", p, aws.ToString(f.Resources[0].Id))
 	}
 }
+
+// TestSecurityHubSkipsRepeats: a repeat_interval re-announcement of
+// unchanged drift is not a transition: no import.
+func TestSecurityHubSkipsRepeats(t *testing.T) {
+	env := newSHEnv(t, simsh.Options{})
+	s := newSHSink(env, nil)
+	ev := Event{Type: EventDriftDetected, Time: t0, AMI: "ami-1", InstanceID: "i-1", Severity: drift.SeverityLow, Summary: "x", Repeat: true}
+	if _, err := s.Notify(context.Background(), BuildBatch("b", t0, []Event{ev}, Limits{})); err != nil {
+		t.Fatal(err)
+	}
+	if c := env.svc.Calls("BatchImportFindings"); c != 0 {
+		t.Fatalf("a repeat made %d imports", c)
+	}
+}
