@@ -303,3 +303,21 @@ func TestSecurityHubSkipsRepeats(t *testing.T) {
 		t.Fatalf("a repeat made %d imports", c)
 	}
 }
+
+// TestSecurityHubSinkNeedsClientAndRegion: a configured sink without its
+// client or Region is an error naming the sink.
+func TestSecurityHubSinkNeedsClientAndRegion(t *testing.T) {
+	cfg := config.Alerting{Sinks: []config.AlertSink{{Name: "hub", Type: config.SinkSecurityHub, AccountID: shAccount}}}
+	env := newSHEnv(t, simsh.Options{})
+	for _, tc := range []struct {
+		opt  Options
+		want string
+	}{
+		{Options{Region: "us-east-1"}, "alerting.sinks[0] (hub): no Security Hub client"},
+		{Options{SecurityHub: env.client}, "alerting.sinks[0] (hub): no AWS Region for the Security Hub findings"},
+	} {
+		if _, err := New(cfg, tc.opt); err == nil || err.Error() != tc.want {
+			t.Errorf("err = %v, want %s", err, tc.want)
+		}
+	}
+}
