@@ -99,17 +99,7 @@ func (s *Service) ProductARN() string {
 
 // Route returns the operation name of a Security Hub REST request ("" when
 // the method and path are not one of the modelled operations).
-func Route(method, path string) string {
-	switch {
-	case method == http.MethodPost && path == "/findings/import":
-		return "BatchImportFindings"
-	case method == http.MethodPatch && path == "/findings/batchupdate":
-		return "BatchUpdateFindings"
-	case method == http.MethodPost && path == "/findings":
-		return "GetFindings"
-	}
-	return ""
-}
+func Route(method, path string) string { return wire.SecurityHubOp(method, path) }
 
 // Finding returns a copy of a stored finding (nil when unknown).
 func (s *Service) Finding(id string) map[string]any {
@@ -155,9 +145,13 @@ func clone(m map[string]any) map[string]any {
 	return out
 }
 
-// ServeAWS implements wire.Handler. req.Op is the operation (see Route).
+// ServeAWS implements wire.Handler. req.Op is the operation; when empty it
+// is found from the method and path (Route).
 func (s *Service) ServeAWS(w http.ResponseWriter, req *wire.Request) {
 	req.Protocol = wire.RESTJSON
+	if req.Op == "" && req.HTTP != nil {
+		req.Op = Route(req.HTTP.Method, req.HTTP.URL.Path)
+	}
 	s.mu.Lock()
 	s.calls[req.Op]++
 	s.mu.Unlock()

@@ -77,6 +77,7 @@ func (c *Config) Validate() []error {
 		c.Remediation.Validate,
 		c.Alerting.Validate,
 		c.ConfigRule.Validate,
+		c.validateAcrossSections,
 	} {
 		errs = append(errs, v()...)
 	}
