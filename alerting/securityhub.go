@@ -65,7 +65,8 @@ type SecurityHubOptions struct {
 // SecurityHubSink imports one finding per drifted instance into AWS
 // Security Hub (BatchImportFindings, ASFF) on the drift lifecycle events:
 // drift.detected and drift.changed create or update it (RecordState
-// ACTIVE, Compliance FAILED), drift.resolved — the instance healed, was
+// ACTIVE, Compliance FAILED; a repeat_interval re-announcement refreshes
+// LastObservedAt), drift.resolved — the instance healed, was
 // replaced or is gone — archives it (RecordState ARCHIVED, Compliance
 // PASSED) and then sets its workflow to RESOLVED (BatchUpdateFindings: an
 // import may not change the workflow of an existing finding). The finding
@@ -152,9 +153,8 @@ func (s *SecurityHubSink) FindingID(instanceID string) string {
 	return "driftd/" + s.o.Region + "/" + s.o.AccountID + "/" + instanceID
 }
 
-// instanceEvents returns the drift lifecycle transitions of the batch, one
-// per instance (the last one when a batch holds several); repeats of
-// unchanged drift are left out.
+// instanceEvents returns the drift lifecycle events of the batch, one per
+// instance (the last one when a batch holds several).
 func instanceEvents(b *Batch) []Event {
 	idx := map[string]int{}
 	var out []Event
@@ -164,8 +164,8 @@ func instanceEvents(b *Batch) []Event {
 		default:
 			continue
 		}
-		if ev.InstanceID == "" || ev.Repeat {
-			continue // a re-announcement of unchanged drift is no transition
+		if ev.InstanceID == "" {
+			continue
 		}
 		if i, ok := idx[ev.InstanceID]; ok {
 			out[i] = ev

@@ -290,17 +290,22 @@ func TestSecurityHubBounds(t *testing.T) {
 	}
 }
 
-// TestSecurityHubSkipsRepeats: a repeat_interval re-announcement of
-// unchanged drift is not a transition: no import.
-func TestSecurityHubSkipsRepeats(t *testing.T) {
+// TestSecurityHubRepeatRefreshes: a repeat_interval re-announcement
+// updates the same finding (LastObservedAt), one import per event.
+func TestSecurityHubRepeatRefreshes(t *testing.T) {
 	env := newSHEnv(t, simsh.Options{})
 	s := newSHSink(env, nil)
-	ev := Event{Type: EventDriftDetected, Time: t0, AMI: "ami-1", InstanceID: "i-1", Severity: drift.SeverityLow, Summary: "x", Repeat: true}
-	if _, err := s.Notify(context.Background(), BuildBatch("b", t0, []Event{ev}, Limits{})); err != nil {
-		t.Fatal(err)
+	ev := Event{Type: EventDriftDetected, Time: t0, Since: t0, AMI: "ami-1", InstanceID: "i-1", Severity: drift.SeverityLow, Summary: "x"}
+	rep := ev
+	rep.Time, rep.Repeat = t0.Add(4*time.Hour), true
+	for i, e := range []Event{ev, rep} {
+		if _, err := s.Notify(context.Background(), BuildBatch(fmt.Sprint("b", i), e.Time, []Event{e}, Limits{})); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if c := env.svc.Calls("BatchImportFindings"); c != 0 {
-		t.Fatalf("a repeat made %d imports", c)
+	f := env.finding(t, "i-1")
+	if env.svc.Imports(str(f, "Id")) != 2 || str(f, "LastObservedAt") != "2026-11-25T16:00:00Z" || str(f, "CreatedAt") != "2026-11-25T12:00:00Z" {
+		t.Fatalf("imports %d, last observed %s, created %s", env.svc.Imports(str(f, "Id")), str(f, "LastObservedAt"), str(f, "CreatedAt"))
 	}
 }
 

@@ -244,18 +244,21 @@ func (e *Evaluator) token(c *config.ConfigRule) (string, error) {
 // OnScan implements scan.Observer: it sends the evaluations that changed
 // since they were last accepted (every one when the refresh interval has
 // passed). A failed or interrupted scan sends nothing: it judged nobody.
+// No call is made under the evaluator's lock, so a reload never waits for
+// AWS Config.
 func (e *Evaluator) OnScan(ctx context.Context, r *scan.Result) {
 	if r == nil || r.Err != nil || r.Interrupted {
 		return
 	}
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.cfg == nil || e.api == nil {
+	cfg, api := e.cfg, e.api
+	if cfg == nil || api == nil {
+		e.mu.Unlock()
 		return
 	}
 	now := e.o.Now()
 	evs := Evaluate(r)
-	full := !r.Partial && (e.lastFull.IsZero() || now.Sub(e.lastFull) >= e.cfg.RefreshInterval)
+	full := !r.Partial && (e.lastFull.IsZero() || now.Sub(e.lastFull) >= cfg.RefreshInterval)
 	var todo []Evaluation
 	for _, ev := range evs {
 		if full || e.sent[ev.InstanceID] != (sentRecord{ev.Compliance, ev.Annotation}) {
@@ -273,27 +276,36 @@ func (e *Evaluator) OnScan(ctx context.Context, r *scan.Result) {
 			}
 		}
 	}
+	e.mu.Unlock()
 	if len(todo) == 0 {
 		return
 	}
-	tok, err := e.token(e.cfg)
+	tok, err := e.token(cfg)
 	if err != nil {
 		e.o.Metrics.Evaluations.WithLabelValues("failed").Add(float64(len(todo)))
 		e.o.Log.Error("config_rule: evaluations not sent", zap.Error(err), zap.Int("evaluations", len(todo)))
 		return
 	}
-	if failed := e.send(ctx, tok, todo); failed == 0 && full {
+	accepted := e.send(ctx, api, cfg.TestMode, tok, todo)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.cfg != cfg {
+		return // reconfigured meanwhile: everything is sent again anyway
+	}
+	for _, ev := range accepted {
+		e.sent[ev.InstanceID] = sentRecord{ev.Compliance, ev.Annotation}
+	}
+	if full && len(accepted) == len(todo) {
 		e.lastFull = now
 	}
 }
 
-// send puts the evaluations in calls of ≤ 100 and remembers the accepted
-// ones; it returns how many were not accepted.
-func (e *Evaluator) send(ctx context.Context, tok string, todo []Evaluation) int {
-	failed := 0
+// send puts the evaluations in calls of ≤ 100 and returns the accepted ones.
+func (e *Evaluator) send(ctx context.Context, api ConfigServiceAPI, testMode bool, tok string, todo []Evaluation) []Evaluation {
+	var accepted []Evaluation
 	for start := 0; start < len(todo); start += MaxEvaluations {
 		chunk := todo[start:min(start+MaxEvaluations, len(todo))]
-		in := &configservice.PutEvaluationsInput{ResultToken: aws.String(tok), TestMode: e.cfg.TestMode}
+		in := &configservice.PutEvaluationsInput{ResultToken: aws.String(tok), TestMode: testMode}
 		for _, ev := range chunk {
 			in.Evaluations = append(in.Evaluations, cstypes.Evaluation{
 				ComplianceResourceType: aws.String(ResourceType),
@@ -304,14 +316,14 @@ func (e *Evaluator) send(ctx context.Context, tok string, todo []Evaluation) int
 			})
 		}
 		cctx, cancel := context.WithTimeout(ctx, callTimeout)
-		out, err := e.api.PutEvaluations(cctx, in)
+		out, err := api.PutEvaluations(cctx, in)
 		cancel()
 		if err != nil {
-			failed += len(chunk)
 			e.o.Metrics.Evaluations.WithLabelValues("failed").Add(float64(len(chunk)))
 			e.o.Log.Error("config_rule: PutEvaluations failed", zap.Error(err), zap.Int("evaluations", len(chunk)))
 			if ctx.Err() != nil {
-				return failed + len(todo) - start - len(chunk)
+				e.o.Metrics.Evaluations.WithLabelValues("failed").Add(float64(len(todo) - start - len(chunk)))
+				return accepted
 			}
 			continue
 		}
@@ -321,16 +333,15 @@ func (e *Evaluator) send(ctx context.Context, tok string, todo []Evaluation) int
 		}
 		for _, ev := range chunk {
 			if rejected[ev.InstanceID] {
-				failed++
 				e.o.Metrics.Evaluations.WithLabelValues("failed").Inc()
 				continue
 			}
 			e.o.Metrics.Evaluations.WithLabelValues("sent").Inc()
-			e.sent[ev.InstanceID] = sentRecord{ev.Compliance, ev.Annotation}
+			accepted = append(accepted, ev)
 		}
 		if len(rejected) > 0 {
 			e.o.Log.Warn("config_rule: AWS Config did not accept some evaluations", zap.Int("failed", len(rejected)))
 		}
 	}
-	return failed
+	return accepted
 }
