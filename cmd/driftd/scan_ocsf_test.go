@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/driftd/driftd/awssim"
 	"github.com/driftd/driftd/drift"
 	"github.com/driftd/driftd/scan"
 )
@@ -90,5 +91,36 @@ func TestScanOutputFlagAcceptsOCSF(t *testing.T) {
 	f, _ := reflect.TypeOf(scanCmd{}).FieldByName("Output")
 	if !strings.Contains(f.Tag.Get("enum"), "ocsf") {
 		t.Fatalf("--output enum %q does not accept ocsf", f.Tag.Get("enum"))
+	}
+}
+
+// TestScanCommandOCSF: driftd scan --output ocsf against the simulated
+// region: one event per instance, the drifted one failing, exit code 1.
+func TestScanCommandOCSF(t *testing.T) {
+	sim, ids, cfg := simEnv(t)
+	if err := sim.Inject(ids[0], awssim.Drift{Action: awssim.DriftRemove, Package: &awssim.PackageSpec{Name: "curl"}}); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	err := (&scanCmd{Config: cfg, Output: "ocsf", out: &out}).Run(&Globals{})
+	if exitCode(err) != 1 {
+		t.Fatalf("exit %d (%v)", exitCode(err), err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("%d events:\n%s", len(lines), out.String())
+	}
+	for _, l := range lines {
+		var ev OCSFEvent
+		if err := json.Unmarshal([]byte(l), &ev); err != nil {
+			t.Fatal(err)
+		}
+		want := "Pass"
+		if ev.Resources[0].UID == ids[0] {
+			want = "Fail"
+		}
+		if ev.Compliance.Status != want || ev.Cloud.Region != "us-east-1" {
+			t.Errorf("%s: %s in %s, want %s", ev.Resources[0].UID, ev.Compliance.Status, ev.Cloud.Region, want)
+		}
 	}
 }
