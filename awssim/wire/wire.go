@@ -44,6 +44,7 @@ const (
 	SvcEvents       = "events"
 	SvcSTS          = "sts"
 	SvcImageBuilder = "imagebuilder"
+	SvcDynamoDB     = "dynamodb"
 )
 
 // MaxBody bounds request bodies the simulator accepts (S3 PutObject included).
@@ -67,6 +68,8 @@ var targetPrefixes = map[string]struct {
 	"AmazonSSM": {SvcSSM, JSON11},
 	"AWSEvents": {SvcEvents, JSON11},
 	"AmazonSQS": {SvcSQS, JSON10},
+	// DynamoDB_20120810.<Operation>: awssim/dynamodb.
+	"DynamoDB_20120810": {SvcDynamoDB, JSON10},
 }
 
 var queryVersions = map[string]struct {

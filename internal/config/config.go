@@ -30,6 +30,7 @@ type Config struct {
 	HTTP        HTTP        `yaml:"http"`
 	Log         Log         `yaml:"log"`
 	State       State       `yaml:"state"`
+	HA          HA          `yaml:"ha"`
 	Remediation Remediation `yaml:"remediation"`
 	Alerting    Alerting    `yaml:"alerting"`
 }
@@ -55,6 +56,7 @@ func (c *Config) applyDefaults() {
 	c.Baselines.applyDefaults()
 	c.Remediation.applyDefaults()
 	c.Alerting.applyDefaults()
+	c.HA.applyDefaults()
 }
 
 // Validate runs every section's validator, in file order, and returns all
@@ -72,6 +74,7 @@ func (c *Config) Validate() []error {
 		c.HTTP.Validate,
 		c.Log.Validate,
 		c.State.Validate,
+		c.HA.Validate,
 		c.Remediation.Validate,
 		c.Alerting.Validate,
 	} {
