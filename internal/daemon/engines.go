@@ -8,6 +8,7 @@ import (
 
 	"github.com/driftd/driftd/alerting"
 	"github.com/driftd/driftd/internal/config"
+	"github.com/driftd/driftd/internal/ha/fenced"
 	"github.com/driftd/driftd/remediation"
 )
 
@@ -22,6 +23,8 @@ type Engines struct {
 	alerts  *alerting.Observer
 
 	Remediation *remediation.Engine
+
+	act *acting
 }
 
 // AttachEngines builds the engines from the current configuration and its
@@ -33,17 +36,27 @@ func (d *Daemon) AttachEngines(log *zap.Logger) (*Engines, error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	e := &Engines{d: d, log: log, metrics: alerting.NewNotifyMetrics(d.Registry())}
+	act, err := d.setupActing()
+	if err != nil {
+		return nil, err
+	}
+	e := &Engines{d: d, log: log, metrics: alerting.NewNotifyMetrics(d.Registry()), act: act}
 	n, err := e.newNotifier(d.rt.Load(), nil)
 	if err != nil {
+		act.unlock()
 		return nil, err
 	}
 	e.alerts = alerting.NewObserver(n)
 	e.Remediation = d.RemediationEngine(d.Config().Remediation, log, d.Registry(), func(o *remediation.Options) {
 		o.Sink = remediation.EventSinkFunc(e.emit)
+		o.Store = act.remediationStore()
+		o.Executor = fenced.Executor{Next: o.Executor, Guard: act.guard}
 	})
-	d.AddObserver(e.alerts)
-	d.AddObserver(remediation.Observer{Engine: e.Remediation, Log: log})
+	// Every replica scans; only the one that may act notifies and
+	// remediates, and every mutating call checks again just before it is
+	// made (the fenced executor and sinks).
+	d.AddObserver(leaderOnly{next: e.alerts, guard: act.guard, log: log, what: "notifications"})
+	d.AddObserver(leaderOnly{next: remediation.Observer{Engine: e.Remediation, Log: log}, guard: act.guard, log: log, what: "remediation"})
 	h := e.Remediation.Handler()
 	for _, p := range []string{"/api/v1/remediation", "/api/v1/remediation/", "/api/v1/approvals", "/api/v1/approvals/"} {
 		d.Handle(p, h)
@@ -88,6 +101,7 @@ func (e *Engines) newNotifier(rt *generation, prev *alerting.NotifyState) (*aler
 		SNS:         rt.clients.SNS,
 		EventBridge: rt.clients.EventBridge,
 		State:       prev,
+		WrapSink:    func(s alerting.Sink) alerting.Sink { return fenced.Sink{Next: s, Guard: e.act.guard} },
 	})
 }
 
@@ -105,7 +119,7 @@ func (e *Engines) reload(cfg *config.Config) {
 	}
 	e.Remediation.SetConfig(cfg.Remediation)
 	aws, kill := remediationAWS(rt)
-	e.Remediation.SetAWS(aws, aws, kill)
+	e.Remediation.SetAWS(aws, fenced.Executor{Next: aws, Guard: e.act.guard}, kill)
 }
 
 // emit forwards a remediation event to the notifier.
@@ -126,7 +140,9 @@ func (e *Engines) emit(_ context.Context, ev remediation.Event) {
 	}
 }
 
-// Close flushes pending notifications within ctx.
+// Close flushes pending notifications within ctx and releases the state
+// file's lock.
 func (e *Engines) Close(ctx context.Context) error {
+	defer e.act.unlock()
 	return e.alerts.Notifier().Close(ctx)
 }
