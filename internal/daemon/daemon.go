@@ -240,6 +240,9 @@ func (d *Daemon) reload(ctx context.Context) error {
 	if rt.cfg.HTTP.Listen != old.cfg.HTTP.Listen {
 		d.log.Warn("http.listen changed; takes effect after a restart", zap.String("listen", old.cfg.HTTP.Listen))
 	}
+	if rt.cfg.HA != old.cfg.HA {
+		d.log.Warn("ha changed; takes effect after a restart (the lease and the decision store are kept)", zap.String("dynamodb_table", old.cfg.HA.DynamoDBTable))
+	}
 	d.commit(rt)
 	if s := d.sched.Load(); s != nil && rt.cfg.Schedule.Cron != old.cfg.Schedule.Cron {
 		return s.reschedule(rt.cfg.Schedule.Cron)
