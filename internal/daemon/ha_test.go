@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -543,5 +544,44 @@ func TestStateSaveFailureFailsReadiness(t *testing.T) {
 	must(t, err)
 	if code := ready(); code != 200 {
 		t.Errorf("ready after the save succeeded again: %d", code)
+	}
+}
+
+// TestHACleanShutdownHandsOver runs the leader through Daemon.Run: on
+// shutdown it stops scanning, then releases the lease, and the other
+// replica takes over at its next attempt instead of after the expiry.
+func TestHACleanShutdownHandsOver(t *testing.T) {
+	f := newHAFleet(t)
+	dir := t.TempDir()
+	cfg := f.config(t, "r1", filepath.Join(dir, "r1.json"), "http://unused", true)
+	awsCfg := simAWS(f.url)
+	reg := prometheus.NewRegistry()
+	d, err := New(context.Background(), Options{Config: cfg, AWS: awsCfg, Logger: zap.NewNop(), Registry: reg})
+	must(t, err)
+	eng, err := d.AttachEngines(zap.NewNop())
+	must(t, err)
+	t.Cleanup(func() { _ = eng.Close(context.Background()) })
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	must(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx, ln) }()
+	waitUntil(t, 5*time.Second, "r1 to lead", func() bool { return gatherValue(t, reg, "driftd_leader") == 1 })
+	waitUntil(t, 10*time.Second, "r1's first scan", func() bool { return d.LastScan() != nil })
+	r2 := f.replica(t, "r2", f.config(t, "r2", filepath.Join(dir, "r2.json"), "http://unused", true))
+	time.Sleep(1500 * time.Millisecond) // r2 has tried and been refused
+	if r2.leader(t) != 0 {
+		t.Fatal("r2 leads while r1 holds the lease")
+	}
+	stopped := time.Now()
+	cancel()
+	must(t, <-done)
+	if gatherValue(t, reg, "driftd_leader") != 0 {
+		t.Error("r1 still reports driftd_leader 1 after shutdown")
+	}
+	took := waitUntil(t, 5*time.Second, "r2 to take over", func() bool { return r2.leader(t) == 1 })
+	t.Logf("r2 took over %s after r1's Run returned (%s after the signal)", took.Round(10*time.Millisecond), time.Since(stopped).Round(10*time.Millisecond))
+	if took >= 3*time.Second {
+		t.Errorf("takeover after %s: the lease was not released (lease 3s)", took)
 	}
 }

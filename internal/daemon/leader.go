@@ -91,6 +91,14 @@ func (d *Daemon) setupActing() (*acting, error) {
 		d.metrics.StateRecovered.WithLabelValues("decisions", string(rec.From)).Set(1)
 	}
 	a.register(d.reg)
+	if a.lease != nil {
+		c := a.lease.Config()
+		d.log.Info("several replicas, one actor: this replica acts only while it holds the lease",
+			zap.String("table", c.Table), zap.String("holder", c.Holder), zap.Duration("lease_duration", c.Duration),
+			zap.Duration("skew_margin", c.SkewMargin), zap.Bool("verify_fence", c.VerifyFence))
+	} else {
+		d.log.Info("single replica: this replica acts", zap.String("decisions", cfg.State.DecisionsFile()))
+	}
 	d.act = a
 	return a, nil
 }
