@@ -474,37 +474,56 @@ func TestSingleReplicaDecisionsSurviveRestart(t *testing.T) {
 	}
 }
 
-// TestDamagedStateFilesStartWithAWarning: a truncated state file and a
-// garbage decisions file never stop the daemon; it starts empty and says so
-// in driftd_state_recovered.
+// TestDamagedStateFilesStartWithAWarning: an empty, truncated or garbage
+// state or decisions file never stops the daemon; it starts from the backup
+// or empty and says so in driftd_state_recovered.
 func TestDamagedStateFilesStartWithAWarning(t *testing.T) {
 	f := newHAFleet(t)
-	stateFile := filepath.Join(t.TempDir(), "state.json")
-	must(t, os.WriteFile(stateFile, []byte(`{"version":`), 0o600))
-	cfg := f.config(t, "", stateFile, "http://unused", false)
-	must(t, os.WriteFile(cfg.State.DecisionsFile(), []byte("\x00\x00garbage"), 0o600))
-	r := f.replica(t, "one", cfg)
-	mfs, err := r.reg.Gather()
-	must(t, err)
-	got := map[string]float64{}
-	for _, mf := range mfs {
-		if mf.GetName() != "driftd_state_recovered" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			var labels []string
-			for _, l := range m.GetLabel() {
-				labels = append(labels, l.GetName()+"="+l.GetValue())
+	for _, tc := range []struct {
+		name             string
+		state, decisions []byte
+		want             []string
+	}{
+		{"empty files", []byte{}, []byte{}, []string{"file=decisions,from=empty", "file=state,from=empty"}},
+		{"truncated state, garbage decisions", []byte(`{"version":`), []byte("\x00\x00garbage"), []string{"file=decisions,from=empty", "file=state,from=empty"}},
+		{"good files", nil, nil, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			stateFile := filepath.Join(t.TempDir(), "state.json")
+			cfg := f.config(t, "", stateFile, "http://unused", false)
+			if tc.state != nil {
+				must(t, os.WriteFile(stateFile, tc.state, 0o600))
+				must(t, os.WriteFile(cfg.State.DecisionsFile(), tc.decisions, 0o600))
 			}
-			sort.Strings(labels)
-			got[strings.Join(labels, ",")] = m.GetGauge().GetValue()
-		}
-	}
-	if got["file=state,from=empty"] != 1 || got["file=decisions,from=empty"] != 1 {
-		t.Errorf("driftd_state_recovered = %v", got)
-	}
-	if _, err := r.eng.Remediation.Approve(f.ids[0], "carol", time.Hour); err != nil {
-		t.Errorf("approving after recovery: %v", err)
+			r := f.replica(t, "one", cfg)
+			mfs, err := r.reg.Gather()
+			must(t, err)
+			var got []string
+			for _, mf := range mfs {
+				if mf.GetName() != "driftd_state_recovered" {
+					continue
+				}
+				for _, m := range mf.GetMetric() {
+					var labels []string
+					for _, l := range m.GetLabel() {
+						labels = append(labels, l.GetName()+"="+l.GetValue())
+					}
+					sort.Strings(labels)
+					if m.GetGauge().GetValue() == 1 {
+						got = append(got, strings.Join(labels, ","))
+					}
+				}
+			}
+			sort.Strings(got)
+			if strings.Join(got, " ") != strings.Join(tc.want, " ") {
+				t.Errorf("driftd_state_recovered = %v, want %v", got, tc.want)
+			}
+			if _, err := r.eng.Remediation.Approve(f.ids[0], "carol", time.Hour); err != nil {
+				t.Errorf("approving after recovery: %v", err)
+			}
+			r.stop()
+			must(t, r.eng.Close(context.Background()))
+		})
 	}
 }
 
