@@ -121,6 +121,13 @@ func NewMetrics(reg prometheus.Registerer, version, goVersion string) *Metrics {
 		m.ConfigReloads.WithLabelValues(r)
 	}
 	m.ConfigLastReload.Set(1)
+	// 0 until a damaged file is found at start, so the series exist from the
+	// first scrape.
+	for _, f := range []string{"state", "decisions"} {
+		for _, from := range []string{"backup", "empty"} {
+			m.StateRecovered.WithLabelValues(f, from).Set(0)
+		}
+	}
 	// Every collector × reason from the first scrape, so rate() and
 	// increase() see the first error.
 	for _, c := range []string{collectors.CollectorEC2, collectors.CollectorASG, collectors.CollectorImages,
