@@ -48,6 +48,9 @@ type Options struct {
 	// ExtraSinks are added to the configured ones (custom sinks, tests); they
 	// use the defaults of config.AlertSink.
 	ExtraSinks []Sink
+	// WrapSink, when set, wraps every sink (configured and extra), e.g. so
+	// that only the leader among several replicas notifies.
+	WrapSink func(Sink) Sink
 }
 
 // Notifier is the alerting front door for the daemon: call Scan after every
@@ -167,6 +170,11 @@ func buildSinks(cfg config.Alerting, opt Options) ([]builtSink, error) {
 	}
 	for _, s := range opt.ExtraSinks {
 		sinks = append(sinks, builtSink{s: s, pol: deliveryPolicy{Timeout: config.DefaultSinkTimeout, MaxRetries: config.DefaultSinkMaxRetries, QueueSize: config.DefaultSinkQueueSize, Backoff: opt.Backoff}})
+	}
+	if opt.WrapSink != nil {
+		for i := range sinks {
+			sinks[i].s = opt.WrapSink(sinks[i].s)
+		}
 	}
 	return sinks, errors.Join(errs...)
 }

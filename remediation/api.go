@@ -75,7 +75,12 @@ func (e *Engine) Handler() http.Handler {
 		writeJSON(w, http.StatusCreated, a)
 	})
 	mux.HandleFunc("DELETE /api/v1/approvals/{instance}", func(w http.ResponseWriter, r *http.Request) {
-		if !e.Revoke(r.PathValue("instance")) {
+		existed, err := e.Revoke(r.PathValue("instance"))
+		if err != nil {
+			writeError(w, http.StatusServiceUnavailable, err.Error())
+			return
+		}
+		if !existed {
 			writeError(w, http.StatusNotFound, "no approval for "+r.PathValue("instance"))
 			return
 		}

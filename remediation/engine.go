@@ -32,6 +32,9 @@ type Options struct {
 	// HookClient is the HTTP client for the pre-action hook (default:
 	// outbound.NewClient; redirects are never followed whatever it is).
 	HookClient *http.Client
+	// Store keeps the engine's decisions (see StateStore); nil: a
+	// MemoryStore (nothing survives a restart).
+	Store StateStore
 }
 
 // Engine runs remediation cycles. It is safe for concurrent use: Cycle
@@ -39,9 +42,11 @@ type Options struct {
 type Engine struct {
 	cycleMu sync.Mutex // one cycle at a time
 
-	mu       sync.Mutex // guards everything below
-	cfg      config.Remediation
+	mu  sync.Mutex // guards everything below
+	cfg config.Remediation
+	// state is the last State read from or written to store.
 	state    State
+	store    StateStore
 	breakers map[string]bool // scope -> open
 	killOn   bool
 	blocked  map[string]SkipReason // instance -> last blocking reason (event dedup)
@@ -78,7 +83,10 @@ type engineAWS struct {
 func NewEngine(o Options) *Engine {
 	e := &Engine{reader: o.Reader, exec: o.Executor, kill: o.KillSwitch, sink: o.Sink, metrics: o.Metrics, log: o.Log, now: o.Now, hookC: o.HookClient,
 		breakers: map[string]bool{}, blocked: map[string]SkipReason{}, dryOnce: map[string]bool{}, restored: map[string]bool{},
-		known: map[string]knownVerdict{}}
+		known: map[string]knownVerdict{}, store: o.Store}
+	if e.store == nil {
+		e.store = &MemoryStore{}
+	}
 	if e.log == nil {
 		e.log = zap.NewNop()
 	}
@@ -171,6 +179,11 @@ func (e *Engine) Cycle(ctx context.Context, instances []InstanceState) (PlanResu
 	if e.reader == nil || e.exec == nil {
 		return e.fail(errors.New("engine has no AWS reader or executor"))
 	}
+	// The decisions of every replica and every earlier run: unreadable,
+	// nothing is done (budgets and in-flight work would be unknown).
+	if err := e.loadState(ctx); err != nil {
+		return e.fail(fmt.Errorf("reading the remediation state: %w", err))
+	}
 	now := e.now()
 	e.mu.Lock()
 	cfg := e.cfg
@@ -206,7 +219,7 @@ func (e *Engine) plan(ctx context.Context, cfg config.Remediation, obs observati
 	e.mu.Unlock()
 	plan := Plan(PlanInput{Now: now, Config: cfg, Instances: obs.insts, Groups: obs.facts, State: st, KillSwitch: ks, ReadFailures: obs.failures})
 	e.noteBreakers(ctx, plan, now)
-	e.clearOverrides(plan)
+	e.clearOverrides(ctx, plan)
 	return plan
 }
 
@@ -294,7 +307,7 @@ func (e *Engine) observe(ctx context.Context, instances []InstanceState, pol *po
 	e.describeGroups(ctx, instances, &o)
 
 	// After a restart, rebuild in-flight work and failure counts from tags.
-	e.restore(o.facts, pol)
+	e.restore(ctx, o.facts, pol)
 
 	e.mu.Lock()
 	inflight := append([]InFlight(nil), e.state.InFlight...)
@@ -527,6 +540,29 @@ func (e *Engine) act(ctx context.Context, exec Executor, dry bool, a Action, pol
 		}
 	}
 	started := e.now()
+	rec := InFlight{Group: a.Group, InstanceID: a.InstanceID, Kind: a.Kind, Started: started}
+	var consumed []Approval
+	if !dry {
+		// Recorded before it is made: a replica that takes over after this
+		// point sees the replacement in flight and never makes it again.
+		_, err := e.update(ctx, true, func(st *State) error {
+			st.InFlight = append(st.InFlight, rec)
+			st.RecentActions = append(st.RecentActions, started)
+			if a.InstanceID != "" {
+				for _, ap := range st.Approvals {
+					if ap.InstanceID == a.InstanceID {
+						consumed = append(consumed, ap)
+					}
+				}
+				st.Approvals = removeApproval(st.Approvals, a.InstanceID)
+			}
+			return nil
+		})
+		if err != nil {
+			e.log.Warn("action not recorded in the remediation state; not acting", zap.String("asg", a.Group), zap.String("instance", a.InstanceID), zap.Error(err))
+			return SkipRevalidation, "not recorded in the remediation state, so not made: " + err.Error()
+		}
+	}
 	refreshID, err := exec.Replace(ctx, a)
 	if errors.Is(err, ErrDryRun) {
 		e.metrics.Remediations.WithLabelValues(a.Group, string(a.Kind), ResultDryRun).Inc()
@@ -542,19 +578,37 @@ func (e *Engine) act(ctx context.Context, exec Executor, dry bool, a Action, pol
 			Detail: "dry run: would " + string(a.Kind)})
 		return "", ""
 	}
+	if errors.Is(err, ErrStandby) {
+		// Leadership lost between the record and the call: the call was
+		// not made. The record stays (this replica may not write any more);
+		// the new leader waits for it until remediation.timeout.
+		e.log.Warn("not the leader any more: action not made", zap.String("asg", a.Group), zap.String("instance", a.InstanceID), zap.Error(err))
+		return SkipExecutionFailed, err.Error()
+	}
 	if err != nil {
 		e.metrics.Remediations.WithLabelValues(a.Group, string(a.Kind), ResultFailed).Inc()
 		e.emit(ctx, Event{Type: EventFailed, Time: started, Group: a.Group, InstanceID: a.InstanceID, Action: a.Kind, Reason: "api_error", Detail: err.Error()})
-		e.recordFailure(ctx, exec, a.Group, started)
+		e.recordFailure(ctx, exec, a.Group, started, func(st *State) {
+			// The call failed: nothing is in flight, the approval still holds.
+			st.InFlight = removeInFlight(st.InFlight, rec)
+			st.RecentActions = removeTime(st.RecentActions, started)
+			st.Approvals = append(st.Approvals, consumed...)
+		})
 		return SkipExecutionFailed, err.Error()
 	}
-	rec := InFlight{Group: a.Group, InstanceID: a.InstanceID, Kind: a.Kind, Started: started, RefreshID: refreshID}
-	e.mu.Lock()
-	e.state.InFlight = append(e.state.InFlight, rec)
-	e.state.RecentActions = append(e.state.RecentActions, started)
-	if a.InstanceID != "" {
-		e.state.Approvals = removeApproval(e.state.Approvals, a.InstanceID)
+	if refreshID != "" {
+		if _, err := e.update(ctx, true, func(st *State) error {
+			for i := range st.InFlight {
+				if inFlightKey(st.InFlight[i]) == inFlightKey(rec) {
+					st.InFlight[i].RefreshID = refreshID
+				}
+			}
+			return nil
+		}); err != nil {
+			e.log.Warn("recording the instance refresh id failed", zap.String("asg", a.Group), zap.String("refresh", refreshID), zap.Error(err))
+		}
 	}
+	e.mu.Lock()
 	recs := e.groupInFlightLocked(a.Group)
 	e.mu.Unlock()
 	e.metrics.Remediations.WithLabelValues(a.Group, string(a.Kind), ResultStarted).Inc()
@@ -651,64 +705,85 @@ func (e *Engine) track(ctx context.Context, insts []InstanceState, facts map[str
 	e.mu.Unlock()
 	sort.SliceStable(recs, func(i, j int) bool { return recs[i].Started.Before(recs[j].Started) })
 	claimed := map[string]bool{}
-	var keep []InFlight
+	finished := map[string]bool{}      // in-flight keys done or failed
+	succeeded := map[string]bool{}     // groups with a success: failure count cleared
+	failed := map[string][]time.Time{} // groups with failures
 	changed := map[string]bool{}
-	exec, _ := e.executor()
 	for _, r := range recs {
 		if unknown[r.Group] {
-			keep = append(keep, r)
 			continue
 		}
-		status, detail, newID := trackOne(r, facts, verdicts, refreshes, claimed, pol.timeout, now)
+		status, detail, _ := trackOne(r, facts, verdicts, refreshes, claimed, pol.timeout, now)
 		switch status {
 		case trackPending:
-			keep = append(keep, r)
 			continue
 		case trackDone:
-			changed[r.Group] = true
 			e.metrics.Remediations.WithLabelValues(r.Group, string(r.Kind), ResultSucceeded).Inc()
 			e.emit(ctx, Event{Type: EventSucceeded, Time: now, Group: r.Group, InstanceID: r.InstanceID, Action: r.Kind, Detail: detail})
-			e.mu.Lock()
-			h := e.state.Groups[r.Group]
-			hadFailures := h.ConsecutiveFailures > 0
-			h.ConsecutiveFailures, h.LastFailure = 0, time.Time{}
-			e.state.Groups[r.Group] = h
-			e.mu.Unlock()
-			if hadFailures {
-				if err := exec.TagGroup(ctx, r.Group, nil, []string{drift.TagFailures}); err != nil {
-					e.log.Warn("clearing failure count on the group failed", zap.String("asg", r.Group), zap.Error(err))
-				}
-			}
-			_ = newID
+			succeeded[r.Group] = true
 		case trackFailed:
-			changed[r.Group] = true
 			e.metrics.Remediations.WithLabelValues(r.Group, string(r.Kind), ResultFailed).Inc()
 			e.emit(ctx, Event{Type: EventFailed, Time: now, Group: r.Group, InstanceID: r.InstanceID, Action: r.Kind, Reason: "replacement_failed", Detail: detail})
-			e.recordFailure(ctx, exec, r.Group, now)
+			failed[r.Group] = append(failed[r.Group], now)
 		}
+		finished[inFlightKey(r)] = true
+		changed[r.Group] = true
 	}
-	e.mu.Lock()
-	e.state.InFlight = keep
-	var saves []struct {
-		g string
-		v string
+	if len(finished) == 0 {
+		return
 	}
-	for g := range changed {
-		saves = append(saves, struct {
-			g string
-			v string
-		}{g, formatInFlight(e.groupInFlightLocked(g))})
+	exec, _ := e.executor()
+	hadFailures := map[string]bool{}
+	st, err := e.update(ctx, true, func(st *State) error {
+		keep := st.InFlight[:0:0]
+		for _, r := range st.InFlight {
+			if !finished[inFlightKey(r)] {
+				keep = append(keep, r)
+			}
+		}
+		st.InFlight = keep
+		for g := range succeeded {
+			h := st.Groups[g]
+			hadFailures[g] = h.ConsecutiveFailures > 0
+			h.ConsecutiveFailures, h.LastFailure = 0, time.Time{}
+			st.Groups[g] = h
+		}
+		for g, ts := range failed {
+			h := st.Groups[g]
+			h.ConsecutiveFailures += len(ts)
+			h.LastFailure = ts[len(ts)-1]
+			st.Groups[g] = h
+		}
+		return nil
+	})
+	if err != nil {
+		e.log.Warn("recording finished replacements in the remediation state failed; tracked again next cycle", zap.Error(err))
+		return
 	}
-	e.mu.Unlock()
-	for _, s := range saves {
-		var err error
-		if s.v == "" {
-			err = exec.TagGroup(ctx, s.g, nil, []string{drift.TagInFlight})
+	for _, g := range sortedKeys(changed) {
+		var terr error
+		switch {
+		case len(failed[g]) > 0:
+			terr = exec.TagGroup(ctx, g, map[string]string{drift.TagFailures: formatFailures(st.Groups[g])}, nil)
+		case hadFailures[g]:
+			terr = exec.TagGroup(ctx, g, nil, []string{drift.TagFailures})
+		}
+		if terr != nil {
+			e.log.Warn("updating the failure count on the group failed", zap.String("asg", g), zap.Error(terr))
+		}
+		var recsG []InFlight
+		for _, f := range st.InFlight {
+			if f.Group == g {
+				recsG = append(recsG, f)
+			}
+		}
+		if v := formatInFlight(recsG); v == "" {
+			terr = exec.TagGroup(ctx, g, nil, []string{drift.TagInFlight})
 		} else {
-			err = exec.TagGroup(ctx, s.g, map[string]string{drift.TagInFlight: s.v}, nil)
+			terr = exec.TagGroup(ctx, g, map[string]string{drift.TagInFlight: v}, nil)
 		}
-		if err != nil {
-			e.log.Warn("updating in-flight set on the group failed", zap.String("asg", s.g), zap.Error(err))
+		if terr != nil {
+			e.log.Warn("updating in-flight set on the group failed", zap.String("asg", g), zap.Error(terr))
 		}
 	}
 }
@@ -780,59 +855,169 @@ func trackOne(r InFlight, facts map[string]GroupFacts, verdicts map[string]drift
 	return trackPending, "", ""
 }
 
-func (e *Engine) recordFailure(ctx context.Context, exec Executor, group string, at time.Time) {
-	e.mu.Lock()
-	h := e.state.Groups[group]
-	h.ConsecutiveFailures++
-	h.LastFailure = at
-	e.state.Groups[group] = h
-	e.mu.Unlock()
-	if err := exec.TagGroup(ctx, group, map[string]string{drift.TagFailures: formatFailures(h)}, nil); err != nil {
+// recordFailure counts a failed action of group at time at (also applying
+// also, when set, in the same write) and tags the group with the count.
+func (e *Engine) recordFailure(ctx context.Context, exec Executor, group string, at time.Time, also func(*State)) {
+	st, err := e.update(ctx, true, func(st *State) error {
+		if also != nil {
+			also(st)
+		}
+		h := st.Groups[group]
+		h.ConsecutiveFailures++
+		h.LastFailure = at
+		st.Groups[group] = h
+		return nil
+	})
+	if err != nil {
+		e.log.Warn("recording the failure in the remediation state failed", zap.String("asg", group), zap.Error(err))
+		return
+	}
+	if err := exec.TagGroup(ctx, group, map[string]string{drift.TagFailures: formatFailures(st.Groups[group])}, nil); err != nil {
 		e.log.Warn("recording failure count on the group failed", zap.String("asg", group), zap.Error(err))
 	}
 }
 
 // restore rebuilds in-flight work and failure counts from group tags, once
 // per group: the first cycle that describes the group (a group that could
-// not be read is restored on the first cycle that reads it).
-func (e *Engine) restore(facts map[string]GroupFacts, pol *policy) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	have := map[string]bool{}
-	for _, f := range e.state.InFlight {
-		have[f.Group+"/"+f.InstanceID+"/"+f.RefreshID] = true
+// not be read is restored on the first cycle that reads it). What the tags
+// add to the stored state is written back to it.
+func (e *Engine) restore(ctx context.Context, facts map[string]GroupFacts, pol *policy) {
+	type fromTags struct {
+		recs     []InFlight
+		failures *GroupHistory
 	}
+	found := map[string]fromTags{}
+	e.mu.Lock()
 	for _, name := range sortedKeys(facts) {
 		if e.restored[name] {
 			continue
 		}
 		e.restored[name] = true
 		g := facts[name]
+		var ft fromTags
 		if v, ok := g.Tags[drift.TagInFlight]; ok {
 			recs, errs := parseInFlight(name, v, pol.action)
 			for _, err := range errs {
 				e.log.Warn("ignoring malformed in-flight entry", zap.Error(err))
 			}
-			for _, r := range recs {
-				if !have[r.Group+"/"+r.InstanceID+"/"+r.RefreshID] {
-					e.state.InFlight = append(e.state.InFlight, r)
-					e.state.RecentActions = append(e.state.RecentActions, r.Started)
-				}
-			}
-			if len(recs) > 0 {
-				e.log.Info("restored in-flight remediation from group tags", zap.String("asg", name), zap.Int("count", len(recs)))
-			}
+			ft.recs = recs
 		}
 		if v, ok := g.Tags[drift.TagFailures]; ok {
 			if h, ok := parseFailures(v); ok {
-				cur := e.state.Groups[name]
+				ft.failures = &h
+			}
+		}
+		if ft.recs != nil || ft.failures != nil {
+			found[name] = ft
+		}
+	}
+	e.mu.Unlock()
+	if len(found) == 0 {
+		return
+	}
+	added := map[string]int{}
+	needed := false
+	_, err := e.update(ctx, true, func(st *State) error {
+		clear(added)
+		needed = false
+		have := map[string]bool{}
+		for _, f := range st.InFlight {
+			have[f.Group+"/"+f.InstanceID+"/"+f.RefreshID] = true
+		}
+		for _, name := range sortedKeys(found) {
+			ft := found[name]
+			for _, r := range ft.recs {
+				if !have[r.Group+"/"+r.InstanceID+"/"+r.RefreshID] {
+					st.InFlight = append(st.InFlight, r)
+					st.RecentActions = append(st.RecentActions, r.Started)
+					added[name]++
+					needed = true
+				}
+			}
+			if h := ft.failures; h != nil {
+				cur := st.Groups[name]
 				if h.ConsecutiveFailures > cur.ConsecutiveFailures {
 					cur.ConsecutiveFailures, cur.LastFailure = h.ConsecutiveFailures, h.LastFailure
-					e.state.Groups[name] = cur
+					st.Groups[name] = cur
+					needed = true
 				}
 			}
 		}
+		if !needed {
+			return errNothingToWrite
+		}
+		return nil
+	})
+	switch {
+	case errors.Is(err, errNothingToWrite):
+	case err != nil:
+		e.log.Warn("restoring in-flight work from group tags into the remediation state failed; tried again next cycle", zap.Error(err))
+		e.mu.Lock()
+		for name := range found {
+			delete(e.restored, name)
+		}
+		e.mu.Unlock()
+	default:
+		for _, name := range sortedKeys(added) {
+			e.log.Info("restored in-flight remediation from group tags", zap.String("asg", name), zap.Int("count", added[name]))
+		}
 	}
+}
+
+// errNothingToWrite ends an update that would change nothing.
+var errNothingToWrite = errors.New("nothing to write")
+
+// loadState reads the stored state into the engine's view.
+func (e *Engine) loadState(ctx context.Context) error {
+	st, err := e.store.Load(ctx)
+	if err != nil {
+		return err
+	}
+	st.prune(e.now())
+	e.mu.Lock()
+	e.state = st
+	e.mu.Unlock()
+	return nil
+}
+
+// update changes the stored state through fn (see StateStore.Update) and
+// makes the result the engine's view. Never call it with mu held.
+func (e *Engine) update(ctx context.Context, fenced bool, fn func(*State) error) (State, error) {
+	now := e.now()
+	st, err := e.store.Update(ctx, fenced, func(st *State) error {
+		st.prune(now)
+		return fn(st)
+	})
+	if err != nil {
+		return State{}, err
+	}
+	e.mu.Lock()
+	e.state = st.clone()
+	e.mu.Unlock()
+	return st, nil
+}
+
+func removeInFlight(list []InFlight, rec InFlight) []InFlight {
+	out := list[:0:0]
+	for _, f := range list {
+		if inFlightKey(f) != inFlightKey(rec) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func removeTime(list []time.Time, t time.Time) []time.Time {
+	out := list[:0:0]
+	done := false
+	for _, x := range list {
+		if !done && x.Equal(t) {
+			done = true
+			continue
+		}
+		out = append(out, x)
+	}
+	return out
 }
 
 func (e *Engine) groupInFlightLocked(group string) []InFlight {
@@ -917,18 +1102,42 @@ func groupOf(scope string) string {
 }
 
 // clearOverrides drops an operator reset once its condition has cleared.
-func (e *Engine) clearOverrides(p PlanResult) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.state.FleetOverride && p.Fleet.Kind == "" {
-		e.state.FleetOverride = false
-	}
-	for _, g := range p.Groups {
-		h, ok := e.state.Groups[g.Name]
-		if ok && h.Override && g.Breaker.Kind != "drift_share" {
-			h.Override = false
-			e.state.Groups[g.Name] = h
+func (e *Engine) clearOverrides(ctx context.Context, p PlanResult) {
+	clearable := func(st *State) bool {
+		if st.FleetOverride && p.Fleet.Kind == "" {
+			return true
 		}
+		for _, g := range p.Groups {
+			if h, ok := st.Groups[g.Name]; ok && h.Override && g.Breaker.Kind != "drift_share" {
+				return true
+			}
+		}
+		return false
+	}
+	e.mu.Lock()
+	cur := e.state
+	need := clearable(&cur)
+	e.mu.Unlock()
+	if !need {
+		return
+	}
+	_, err := e.update(ctx, true, func(st *State) error {
+		if !clearable(st) {
+			return errNothingToWrite
+		}
+		if st.FleetOverride && p.Fleet.Kind == "" {
+			st.FleetOverride = false
+		}
+		for _, g := range p.Groups {
+			if h, ok := st.Groups[g.Name]; ok && h.Override && g.Breaker.Kind != "drift_share" {
+				h.Override = false
+				st.Groups[g.Name] = h
+			}
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errNothingToWrite) {
+		e.log.Warn("clearing breaker resets in the remediation state failed", zap.Error(err))
 	}
 }
 
@@ -956,71 +1165,123 @@ func (e *Engine) noteBlocked(ctx context.Context, p PlanResult, now time.Time) {
 	}
 }
 
+// apiTimeout bounds the state store calls of the operator API.
+const apiTimeout = 10 * time.Second
+
 // Approve records an operator approval for an instance in an `approve`
-// group. ttl <= 0 or above approvals.ttl uses approvals.ttl.
+// group. ttl <= 0 or above approvals.ttl uses approvals.ttl. Any replica
+// accepts it (it is stored for the leader to act on).
 func (e *Engine) Approve(instanceID, by string, ttl time.Duration) (Approval, error) {
 	if !validInstanceID(instanceID) {
 		return Approval{}, fmt.Errorf("%q is not an EC2 instance id", instanceID)
 	}
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	maxTTL := e.cfg.Approvals.TTL
+	e.mu.Unlock()
 	if ttl <= 0 || ttl > maxTTL {
 		ttl = maxTTL
 	}
 	now := e.now()
 	a := Approval{InstanceID: instanceID, By: by, Created: now, Expires: now.Add(ttl)}
-	e.state.Approvals = append(removeApproval(e.state.Approvals, instanceID), a)
+	ctx, cancel := context.WithTimeout(context.Background(), apiTimeout)
+	defer cancel()
+	_, err := e.update(ctx, false, func(st *State) error {
+		st.Approvals = removeApproval(st.Approvals, instanceID)
+		if len(st.Approvals) >= MaxApprovals {
+			return fmt.Errorf("%d unexpired approvals already: revoke some or let them expire", len(st.Approvals))
+		}
+		st.Approvals = append(st.Approvals, a)
+		return nil
+	})
+	if err != nil {
+		return Approval{}, fmt.Errorf("approval not recorded: %w", err)
+	}
 	e.log.Info("remediation approved", zap.String("instance", instanceID), zap.String("by", by), zap.Time("expires", a.Expires))
 	return a, nil
 }
 
 // Revoke deletes an approval; it reports whether one existed.
-func (e *Engine) Revoke(instanceID string) bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	n := len(e.state.Approvals)
-	e.state.Approvals = removeApproval(e.state.Approvals, instanceID)
-	return len(e.state.Approvals) != n
+func (e *Engine) Revoke(instanceID string) (bool, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), apiTimeout)
+	defer cancel()
+	existed := false
+	_, err := e.update(ctx, false, func(st *State) error {
+		n := len(st.Approvals)
+		st.Approvals = removeApproval(st.Approvals, instanceID)
+		existed = len(st.Approvals) != n
+		if !existed {
+			return errNothingToWrite
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errNothingToWrite) {
+		return false, fmt.Errorf("approval not revoked: %w", err)
+	}
+	return existed, nil
+}
+
+// stored reads the stored state for the API (every replica shows what the
+// leader decided); when the store cannot be read, the engine's last view.
+func (e *Engine) stored() State {
+	ctx, cancel := context.WithTimeout(context.Background(), apiTimeout)
+	defer cancel()
+	st, err := e.store.Load(ctx)
+	if err != nil {
+		e.log.Warn("reading the remediation state failed; showing the last one read", zap.Error(err))
+		e.mu.Lock()
+		st = e.state.clone()
+		e.mu.Unlock()
+	}
+	st.prune(e.now())
+	return st
 }
 
 // Approvals lists unexpired approvals.
 func (e *Engine) Approvals() []Approval {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	now := e.now()
-	out := []Approval{}
-	for _, a := range e.state.Approvals {
-		if now.Before(a.Expires) {
-			out = append(out, a)
-		}
-	}
-	return out
+	return append([]Approval{}, e.stored().Approvals...)
 }
 
 // ResetBreaker is the operator reset for a group (or "fleet"): it clears
 // the failure count and suppresses the drift-share breaker until its
-// condition clears once. The group's driftd:failures tag is removed.
+// condition clears once. The group's driftd:failures tag is removed (by
+// the leader: a replica that may not act leaves that to the next cycle's
+// tags).
 func (e *Engine) ResetBreaker(ctx context.Context, scope string) error {
-	if scope == "" {
+	switch {
+	case scope == "":
 		return errors.New("scope (an Auto Scaling group name or \"fleet\") is required")
+	case len(scope) > MaxScopeBytes:
+		return fmt.Errorf("scope: longer than %d bytes (the longest Auto Scaling group name)", MaxScopeBytes)
 	}
-	e.mu.Lock()
+	hadFailures := false
+	_, err := e.update(ctx, false, func(st *State) error {
+		if scope == FleetScope {
+			st.FleetOverride = true
+			return nil
+		}
+		h, known := st.Groups[scope]
+		if !known && len(st.Groups) >= MaxGroupScopes {
+			return fmt.Errorf("%d groups remembered already", len(st.Groups))
+		}
+		hadFailures = h.ConsecutiveFailures > 0
+		h.ConsecutiveFailures, h.LastFailure, h.Override = 0, time.Time{}, true
+		st.Groups[scope] = h
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("reset not recorded: %w", err)
+	}
 	if scope == FleetScope {
-		e.state.FleetOverride = true
-		e.mu.Unlock()
 		e.log.Info("fleet breaker reset by an operator")
 		return nil
 	}
-	h := e.state.Groups[scope]
-	hadFailures := h.ConsecutiveFailures > 0
-	h.ConsecutiveFailures, h.LastFailure, h.Override = 0, time.Time{}, true
-	e.state.Groups[scope] = h
-	e.mu.Unlock()
 	e.log.Info("group breaker reset by an operator", zap.String("asg", scope))
 	if hadFailures {
 		exec, _ := e.executor()
 		if err := exec.TagGroup(ctx, scope, nil, []string{drift.TagFailures}); err != nil {
+			if errors.Is(err, ErrStandby) {
+				return nil
+			}
 			return err
 		}
 	}
@@ -1042,12 +1303,12 @@ type Status struct {
 
 // Status returns a copy of the current state.
 func (e *Engine) Status() Status {
-	approvals := e.Approvals()
+	st := e.stored()
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	s := Status{KillSwitch: e.killOn, DryRun: e.cfg.DryRun, InFlight: append([]InFlight{}, e.state.InFlight...), Approvals: approvals,
+	s := Status{KillSwitch: e.killOn, DryRun: e.cfg.DryRun, InFlight: append([]InFlight{}, st.InFlight...), Approvals: append([]Approval{}, st.Approvals...),
 		LastError: e.lastErr, History: map[string]GroupHistory{}, Groups: []GroupStatus{}, Breakers: []Breaker{}}
-	for k, v := range e.state.Groups {
+	for k, v := range st.Groups {
 		s.History[k] = v
 	}
 	if e.last != nil {

@@ -406,6 +406,13 @@ func TestVpcEndpointsConditional(t *testing.T) {
 	eps := tpl.GetAllEC2VPCEndpointResources()
 	services := map[string]string{}
 	for name, ep := range eps {
+		if name == "DynamoDBGatewayEndpoint" {
+			// The HA table's endpoint: only with endpoints and HA both on.
+			if ep.AWSCloudFormationCondition != "HAEndpoint" || ep.VpcEndpointType == nil || *ep.VpcEndpointType != "Gateway" {
+				t.Errorf("%s: condition %q type %v, want HAEndpoint and Gateway", name, ep.AWSCloudFormationCondition, ep.VpcEndpointType)
+			}
+			continue
+		}
 		if ep.AWSCloudFormationCondition != "CreateEndpoints" {
 			t.Errorf("%s: condition %q, want CreateEndpoints", name, ep.AWSCloudFormationCondition)
 		}
@@ -513,5 +520,42 @@ func TestTemplateIsPlainYAML(t *testing.T) {
 	walk(&n, "")
 	if len(b) > 51200 {
 		t.Errorf("template is %d bytes; CloudFormation's TemplateBody limit is 51,200", len(b))
+	}
+}
+
+// TestHATableAndPolicy: with EnableHA the stack creates the lease table
+// (string key pk, TTL on expires_at) and a policy granting exactly the
+// actions of deploy/iam/driftd-ha.json on that table only; MaxSize 2
+// without HA is refused by a rule.
+func TestHATableAndPolicy(t *testing.T) {
+	tpl := parse(t)
+	tbl, err := tpl.GetDynamoDBTableWithName("HATable")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tbl.AWSCloudFormationCondition != "HAEnabled" || len(tbl.KeySchema) != 1 || tbl.KeySchema[0].AttributeName != "pk" ||
+		tbl.TimeToLiveSpecification == nil || tbl.TimeToLiveSpecification.AttributeName == nil || *tbl.TimeToLiveSpecification.AttributeName != "expires_at" {
+		t.Errorf("HATable: condition %q keys %+v ttl %+v", tbl.AWSCloudFormationCondition, tbl.KeySchema, tbl.TimeToLiveSpecification)
+	}
+	raw := rawTemplate(t)
+	pol := raw["Resources"].(map[string]any)["HAPolicy"].(map[string]any)
+	if pol["Condition"] != "HAEnabled" {
+		t.Errorf("HAPolicy condition %v", pol["Condition"])
+	}
+	sts := pol["Properties"].(map[string]any)["PolicyDocument"].(map[string]any)["Statement"].([]any)
+	want := policyStatements(t, "../iam/driftd-ha.json").([]any)
+	if len(sts) != 1 || len(want) != 1 {
+		t.Fatalf("HAPolicy has %d statements, deploy/iam/driftd-ha.json %d; want 1 each", len(sts), len(want))
+	}
+	got, exp := sts[0].(map[string]any), want[0].(map[string]any)
+	if canonical(t, got["Action"]) != canonical(t, exp["Action"]) || got["Effect"] != "Allow" || got["Sid"] != exp["Sid"] {
+		t.Errorf("HAPolicy statement %v differs from deploy/iam/driftd-ha.json %v", got, exp)
+	}
+	if canonical(t, got["Resource"]) != `{"Fn::GetAtt":"HATable.Arn"}` {
+		t.Errorf("HAPolicy resource %s, want the HA table only", canonical(t, got["Resource"]))
+	}
+	rule := canonical(t, raw["Rules"].(map[string]any)["TwoReplicasNeedTheLease"])
+	if !strings.Contains(rule, `"RuleCondition":{"Fn::Equals":[{"Ref":"MaxSize"},"2"]}`) || !strings.Contains(rule, `{"Fn::Equals":[{"Ref":"EnableHA"},"true"]}`) {
+		t.Errorf("rule TwoReplicasNeedTheLease = %s", rule)
 	}
 }

@@ -96,7 +96,8 @@ func TestAlertsAnnotatedAndLinked(t *testing.T) {
 	// The alerts the deployment promises (see docs/runbooks.md).
 	want := []string{"DriftdBaselineErrors", "DriftdCircuitBreakerOpen", "DriftdCollectorFailing", "DriftdConfigReloadFailed",
 		"DriftdDown", "DriftdDriftedInstances", "DriftdInventoryStale", "DriftdKillSwitchEngaged",
-		"DriftdNotificationFailures", "DriftdRemediationFailures", "DriftdRemediationGroupStateUnknown", "DriftdScansFailing", "DriftdScansStale"}
+		"DriftdNoLeader", "DriftdNotificationFailures", "DriftdRemediationFailures", "DriftdRemediationGroupStateUnknown", "DriftdScansFailing", "DriftdScansStale",
+		"DriftdSeveralLeaders", "DriftdStateRecovered", "DriftdStateSaveFailing"}
 	var got []string
 	for _, g := range rf.Groups {
 		for _, r := range g.Rules {

@@ -275,6 +275,11 @@ var KnownMetrics = map[string]string{
 	"driftd_remediation_blocked":                    "gauge",
 	"driftd_notifications_total":                    "counter",
 	"driftd_notification_failures_total":            "counter",
+	"driftd_state_save_failures_total":              "counter",
+	"driftd_state_recovered":                        "gauge",
+	"driftd_leader":                                 "gauge",
+	"driftd_leader_fence_token":                     "gauge",
+	"driftd_leader_lease_renew_failures_total":      "counter",
 }
 
 // UnknownMetrics returns the driftd_* names in expr that are not driftd

@@ -25,18 +25,21 @@ const module = "github.com/driftd/driftd"
 //	2  what gathers facts: collectors, collectors/*
 //	3  what acts on scans, and the AWS client constructors: alerting,
 //	   remediation, configrule, internal/awsclients
-//	4  the lifecycle that wires them: internal/daemon; the operator page
-//	   (internal/ui), which reads state, scans and remediation through
-//	   interfaces and is mounted by the commands
-//	5  programs and their tests: cmd/*, e2e, deploy/*
+//	4  decorators of the engines' interfaces that only the lifecycle
+//	   applies: internal/ha/fenced (only the leader acts); the operator
+//	   page (internal/ui), which reads state, scans and remediation
+//	   through interfaces and is mounted by the commands
+//	5  the lifecycle that wires them: internal/daemon
+//	6  programs and their tests: cmd/*, e2e, deploy/*
 var layers = map[string]int{
 	"drift": 0, "internal/buildinfo": 0, "internal/outbound": 0, "internal/sdkhttp": 0, "internal/apicost": 0,
 	"internal/testenv": 0, "awssim/wire": 0, "deploy/promexpr": 0, "internal/durable": 0,
 	"scan": 1, "internal/config": 1, "internal/state": 1, "awssim": 1, "internal/ha": 1,
 	"collectors": 2,
 	"alerting":   3, "remediation": 3, "configrule": 3, "internal/awsclients": 3,
-	"internal/daemon": 4, "internal/ha/fenced": 4, "internal/ui": 4,
-	"cmd": 5, "e2e": 5, "deploy": 5, "internal/archtest": 5,
+	"internal/ha/fenced": 4, "internal/ui": 4,
+	"internal/daemon":    5,
+	"cmd":                6, "e2e": 6, "deploy": 6, "internal/archtest": 6,
 }
 
 // layerOf returns the layer and the component (the matching prefix) of a
@@ -150,7 +153,7 @@ func TestRulesCatchViolations(t *testing.T) {
 	for _, want := range []string{
 		`drift imports os`, `drift imports github.com/aws/aws-sdk-go-v2/aws`, `scan imports internal/config`,
 		`collectors/datasync (layer 2) imports alerting (layer 3)`, `collectors/datasync imports alerting: collectors gather`,
-		`remediation imports collectors: an engine`, `remediation (layer 3) imports internal/daemon (layer 4)`,
+		`remediation imports collectors: an engine`, `remediation (layer 3) imports internal/daemon (layer 5)`,
 		`alerting imports remediation: two components`, `awssim/s3 imports internal/config: the simulated region`,
 		`awssim imports internal/sdkhttp: the simulated region`,
 		`internal/awsclients imports internal/daemon: only the commands`, `unlisted: not in the layer table`,

@@ -94,6 +94,11 @@ func (c *Config) Check(env Env) []error {
 			errs.add("state.file: %s: %v", f, pathErr(err))
 		}
 	}
+	if f := c.State.DecisionsFile(); f != "" && !c.HA.Enabled() {
+		if st, err := env.Stat(f); err == nil && st.IsDir() {
+			errs.add("state.file: the decisions file %s is a directory", f)
+		}
+	}
 	for i, s := range c.Alerting.Sinks {
 		key := fmt.Sprintf("alerting.sinks[%d]", i)
 		secret, where, err := readSinkSecret(s, env)

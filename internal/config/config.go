@@ -30,6 +30,7 @@ type Config struct {
 	HTTP        HTTP        `yaml:"http"`
 	Log         Log         `yaml:"log"`
 	State       State       `yaml:"state"`
+	HA          HA          `yaml:"ha"`
 	Remediation Remediation `yaml:"remediation"`
 	Alerting    Alerting    `yaml:"alerting"`
 	ConfigRule  *ConfigRule `yaml:"config_rule"`
@@ -57,6 +58,7 @@ func (c *Config) applyDefaults() {
 	c.Remediation.applyDefaults()
 	c.Alerting.applyDefaults()
 	c.ConfigRule.applyDefaults()
+	c.HA.applyDefaults()
 }
 
 // Validate runs every section's validator, in file order, and returns all
@@ -74,6 +76,7 @@ func (c *Config) Validate() []error {
 		c.HTTP.Validate,
 		c.Log.Validate,
 		c.State.Validate,
+		c.HA.Validate,
 		c.Remediation.Validate,
 		c.Alerting.Validate,
 		c.ConfigRule.Validate,

@@ -48,6 +48,10 @@ func TestLoadFull(t *testing.T) {
 		{"http listen", c.HTTP.Listen, "127.0.0.1:9464"},
 		{"state file", c.State.File, "/var/lib/driftd/state.json"},
 		{"state from tags default", c.State.RestoreFromTags(), true},
+		{"ha table", c.HA.DynamoDBTable, "driftd-ha"},
+		{"ha lease default", c.HA.LeaseDuration, DefaultLeaseDuration},
+		{"ha skew margin", c.HA.SkewMargin, 4 * time.Second},
+		{"ha renew every", c.HA.RenewEvery(), 10 * time.Second},
 	}
 	for _, ch := range checks {
 		if ch.got != ch.want {
@@ -64,7 +68,8 @@ func TestDefaults(t *testing.T) {
 	if c.Schedule.Cron != DefaultCron || c.Schedule.Timeout != DefaultTimeout || c.Inventory.Concurrency != DefaultConcurrency ||
 		c.Inventory.MaxAge != DefaultMaxAge || c.HTTP.Listen != DefaultListen || c.Log.Level != "info" || c.Log.Format != "json" ||
 		!c.Policy.DefaultPolicyIncluded() || len(c.Inventory.Types) != 3 || c.Inventory.RateLimits["autoscaling"] != 10 ||
-		c.AWS.MaxAttempts != DefaultMaxAttempts || c.HTTP.ReadHeaderTimeout != 5*time.Second {
+		c.AWS.MaxAttempts != DefaultMaxAttempts || c.HTTP.ReadHeaderTimeout != 5*time.Second ||
+		c.HA.Enabled() || c.HA.LeaseDuration != 0 {
 		t.Errorf("defaults not applied: %+v", c)
 	}
 }
@@ -87,7 +92,7 @@ func TestInvalid(t *testing.T) {
 			"inventory.concurency: line 12: unknown key (did you mean concurrency?)",
 			"remediation.groups[0].windw: line 17: unknown key (did you mean windows?)",
 			"log: line 19: duplicate key (first set at line 18)",
-			"loglevel: line 20: unknown key (valid here: alerting, aws, baselines, config_rule, http, inventory, log, policy, remediation, schedule, selection, state)",
+			"loglevel: line 20: unknown key (valid here: alerting, aws, baselines, config_rule, ha, http, inventory, log, policy, remediation, schedule, selection, state)",
 			"schedule.jitter: 2m0s must be shorter than the schedule interval 1m0s",
 			`remediation.groups[0].budget: "150%" is not a count or a percentage 0-100% (e.g. "1" or "10%")`,
 		}},
@@ -157,6 +162,18 @@ func TestInvalid(t *testing.T) {
 			`log.level: "verbose" is not one of debug, info, warn, error`,
 			`log.format: "xml" is not one of json, console`,
 		}},
+		{"ha", []string{
+			"ha.verify_fnce: line 8: unknown key (did you mean verify_fence?)",
+			`ha.dynamodb_table: "driftd ha" is not a DynamoDB table name (3-255 letters, digits, '_', '-' or '.')`,
+			"ha.lease_duration: 1s must be between 3s and 10m0s",
+			"ha.skew_margin: 2s must be less than half ha.lease_duration 1s",
+			`ha.holder: "a b": only printable characters without spaces`,
+		}},
+		{"ha_without_table", []string{
+			"ha.holder: only valid with ha.dynamodb_table",
+			"ha.lease_duration: only valid with ha.dynamodb_table",
+		}},
+		{"ha_margin", []string{"ha.skew_margin: 5s must be less than half ha.lease_duration 10s"}},
 		{"selection", []string{
 			"selection.tags.env: needs at least one value",
 			"selection.asg_names[0]: empty name",

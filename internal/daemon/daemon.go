@@ -79,6 +79,11 @@ type Daemon struct {
 	reloadFns []func(*config.Config)
 	extraMux  *http.ServeMux
 	sched     atomic.Pointer[scheduler]
+	// saveFailed: the last state-file save failed (/-/ready fails).
+	saveFailed atomic.Bool
+
+	actMu sync.Mutex
+	act   *acting // set by AttachEngines (setupActing)
 }
 
 // New loads the configuration, builds its generation (clients, policy,
@@ -117,6 +122,9 @@ func New(ctx context.Context, opts Options) (*Daemon, error) {
 	if d.store, err = restoreState(cfg.State.File, d.log); err != nil {
 		return nil, err
 	}
+	if rec := d.store.Recovery(); rec != nil {
+		d.metrics.StateRecovered.WithLabelValues("state", string(rec.From)).Set(1)
+	}
 	return d, nil
 }
 
@@ -128,6 +136,10 @@ func restoreState(file string, log *zap.Logger) (*state.Store, error) {
 	st, err := state.Load(file)
 	if err != nil {
 		return nil, err
+	}
+	if rec := st.Recovery(); rec != nil {
+		log.Error("STATE FILE DAMAGED: verdict history restored from "+string(rec.From)+" (driftd_state_recovered)",
+			zap.String("file", file), zap.Error(rec))
 	}
 	log.Info("state restored", zap.String("file", file), zap.Int("instances", st.Len()))
 	return st, nil
@@ -172,8 +184,9 @@ func (d *Daemon) State() *state.Store { return d.store }
 // before the first scan).
 func (d *Daemon) LastScan() *scan.Result { return d.last.Load() }
 
-// Ready reports whether a first scan has succeeded.
-func (d *Daemon) Ready() bool { return d.ready.Load() }
+// Ready reports whether a first scan has succeeded and the last state-file
+// save (if any) did not fail.
+func (d *Daemon) Ready() bool { return d.ready.Load() && !d.saveFailed.Load() }
 
 // AddObserver registers an observer called after every later scan.
 func (d *Daemon) AddObserver(o scan.Observer) {
@@ -236,6 +249,9 @@ func (d *Daemon) reload(ctx context.Context) error {
 	}
 	if rt.cfg.HTTP.Listen != old.cfg.HTTP.Listen {
 		d.log.Warn("http.listen changed; takes effect after a restart", zap.String("listen", old.cfg.HTTP.Listen))
+	}
+	if rt.cfg.HA != old.cfg.HA {
+		d.log.Warn("ha changed; takes effect after a restart (the lease and the decision store are kept)", zap.String("dynamodb_table", old.cfg.HA.DynamoDBTable))
 	}
 	d.commit(rt)
 	if s := d.sched.Load(); s != nil && rt.cfg.Schedule.Cron != old.cfg.Schedule.Cron {
@@ -326,7 +342,11 @@ func (d *Daemon) publish(rt *generation, res *scan.Result) {
 	d.ready.Store(true)
 	if f := rt.cfg.State.File; f != "" {
 		if err := d.store.Save(f, res.Finished); err != nil {
-			d.log.Error("saving state", zap.String("file", f), zap.Error(err))
+			d.metrics.StateSaveFailures.Inc()
+			d.saveFailed.Store(true)
+			d.log.Error("saving state failed: not ready until a save succeeds", zap.String("file", f), zap.Error(err))
+		} else {
+			d.saveFailed.Store(false)
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/driftd/driftd/alerting"
 	"github.com/driftd/driftd/configrule"
 	"github.com/driftd/driftd/internal/config"
+	"github.com/driftd/driftd/internal/ha/fenced"
 	"github.com/driftd/driftd/remediation"
 )
 
@@ -27,6 +28,8 @@ type Engines struct {
 	// ConfigRule sends the verdicts to AWS Config (config_rule section;
 	// idle without it).
 	ConfigRule *configrule.Evaluator
+
+	act *acting
 }
 
 // AttachEngines builds the engines from the current configuration and its
@@ -38,21 +41,31 @@ func (d *Daemon) AttachEngines(log *zap.Logger) (*Engines, error) {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	e := &Engines{d: d, log: log, metrics: alerting.NewNotifyMetrics(d.Registry())}
+	act, err := d.setupActing()
+	if err != nil {
+		return nil, err
+	}
+	e := &Engines{d: d, log: log, metrics: alerting.NewNotifyMetrics(d.Registry()), act: act}
 	n, err := e.newNotifier(d.rt.Load(), nil)
 	if err != nil {
+		act.unlock()
 		return nil, err
 	}
 	e.alerts = alerting.NewObserver(n)
 	e.Remediation = d.RemediationEngine(d.Config().Remediation, log, d.Registry(), func(o *remediation.Options) {
 		o.Sink = remediation.EventSinkFunc(e.emit)
+		o.Store = act.remediationStore()
+		o.Executor = fenced.Executor{Next: o.Executor, Guard: act.guard}
 	})
 	e.ConfigRule = configrule.New(d.Config().ConfigRule, d.rt.Load().clients.Config, configrule.Options{
 		Log: log.Named("config_rule"), Metrics: configrule.NewMetrics(d.Registry()),
 	})
-	d.AddObserver(e.alerts)
-	d.AddObserver(e.ConfigRule)
-	d.AddObserver(remediation.Observer{Engine: e.Remediation, Log: log})
+	// Every replica scans; only the one that may act notifies, sends
+	// evaluations and remediates, and every mutating call checks again just
+	// before it is made (the fenced executor and sinks).
+	d.AddObserver(leaderOnly{next: e.alerts, guard: act.guard, log: log, what: "notifications"})
+	d.AddObserver(leaderOnly{next: e.ConfigRule, guard: act.guard, log: log, what: "config evaluations"})
+	d.AddObserver(leaderOnly{next: remediation.Observer{Engine: e.Remediation, Log: log}, guard: act.guard, log: log, what: "remediation"})
 	h := e.Remediation.Handler()
 	for _, p := range []string{"/api/v1/remediation", "/api/v1/remediation/", "/api/v1/approvals", "/api/v1/approvals/"} {
 		d.Handle(p, h)
@@ -99,6 +112,7 @@ func (e *Engines) newNotifier(rt *generation, prev *alerting.NotifyState) (*aler
 		SecurityHub: rt.clients.SecurityHub,
 		Region:      rt.clients.AWS.Region,
 		State:       prev,
+		WrapSink:    func(s alerting.Sink) alerting.Sink { return fenced.Sink{Next: s, Guard: e.act.guard} },
 	})
 }
 
@@ -117,7 +131,7 @@ func (e *Engines) reload(cfg *config.Config) {
 	e.ConfigRule.SetConfig(cfg.ConfigRule, rt.clients.Config)
 	e.Remediation.SetConfig(cfg.Remediation)
 	aws, kill := remediationAWS(rt)
-	e.Remediation.SetAWS(aws, aws, kill)
+	e.Remediation.SetAWS(aws, fenced.Executor{Next: aws, Guard: e.act.guard}, kill)
 }
 
 // emit forwards a remediation event to the notifier.
@@ -138,7 +152,9 @@ func (e *Engines) emit(_ context.Context, ev remediation.Event) {
 	}
 }
 
-// Close flushes pending notifications within ctx.
+// Close flushes pending notifications within ctx and releases the state
+// file's lock.
 func (e *Engines) Close(ctx context.Context) error {
+	defer e.act.unlock()
 	return e.alerts.Notifier().Close(ctx)
 }

@@ -22,8 +22,12 @@ func (a *Daemon) Handler() http.Handler {
 		w.Write([]byte("OK\n"))
 	})
 	mux.HandleFunc("GET /-/ready", func(w http.ResponseWriter, _ *http.Request) {
-		if !a.Ready() {
+		switch {
+		case !a.ready.Load():
 			http.Error(w, "not ready: no successful scan yet", http.StatusServiceUnavailable)
+			return
+		case a.saveFailed.Load():
+			http.Error(w, "not ready: the last state-file save failed (driftd_state_save_failures_total)", http.StatusServiceUnavailable)
 			return
 		}
 		w.Write([]byte("OK\n"))
@@ -38,6 +42,7 @@ func (a *Daemon) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/instances", a.listInstances)
 	mux.HandleFunc("GET /api/v1/instances/{id}", a.getInstance)
 	mux.HandleFunc("GET /api/v1/scan", a.getScan)
+	mux.HandleFunc("GET /api/v1/leader", a.getLeader)
 	a.obsMu.RLock()
 	extra := a.extraMux
 	a.obsMu.RUnlock()

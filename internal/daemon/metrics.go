@@ -41,6 +41,12 @@ type Metrics struct {
 	// calls next to their lower bound (see scan.Cost).
 	ScanAPICalls           *prometheus.GaugeVec
 	ScanAPICallsLowerBound *prometheus.GaugeVec
+	// StateSaveFailures counts state-file saves that failed (full disk,
+	// permissions); /-/ready fails until a save succeeds again.
+	StateSaveFailures prometheus.Counter
+	// StateRecovered is 1 for a file (state, decisions) that was damaged at
+	// start and replaced by its backup or by nothing (from).
+	StateRecovered *prometheus.GaugeVec
 
 	typesMu sync.Mutex
 	types   map[string]bool // configured types with a series
@@ -100,16 +106,28 @@ func NewMetrics(reg prometheus.Registerer, version, goVersion string) *Metrics {
 			Help: "API call attempts of the last full scan, by service and operation (retries included)."}, []string{"service", "operation"}),
 		ScanAPICallsLowerBound: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "driftd_scan_api_calls_lower_bound",
 			Help: "Minimum API calls the last full scan needed for the same fleet and changes, by service and operation."}, []string{"service", "operation"}),
+		StateSaveFailures: prometheus.NewCounter(prometheus.CounterOpts{Name: "driftd_state_save_failures_total",
+			Help: "State-file saves that failed; /-/ready fails until a save succeeds."}),
+		StateRecovered: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "driftd_state_recovered",
+			Help: "1 when a file (state, decisions) was unusable at start and driftd started from its backup or empty (from)."}, []string{"file", "from"}),
 	}
 	reg.MustRegister(m.Instances, m.Findings, m.InventoryAge, m.ScanDuration, m.Scans, m.LastSuccessfulRun,
 		m.CollectorSuccess, m.CollectorDuration, m.CollectorErrors, m.APICalls, m.ConfigReloads, m.ConfigLastReload,
-		m.BaselineErrors, m.BuildInfo, m.InventoryTypeUnavailable, m.ScanAPICalls, m.ScanAPICallsLowerBound)
+		m.BaselineErrors, m.BuildInfo, m.InventoryTypeUnavailable, m.ScanAPICalls, m.ScanAPICallsLowerBound,
+		m.StateSaveFailures, m.StateRecovered)
 	m.BuildInfo.WithLabelValues(version, goVersion).Set(1)
 	for _, r := range []string{"success", "failure"} {
 		m.Scans.WithLabelValues(r)
 		m.ConfigReloads.WithLabelValues(r)
 	}
 	m.ConfigLastReload.Set(1)
+	// 0 until a damaged file is found at start, so the series exist from the
+	// first scrape.
+	for _, f := range []string{"state", "decisions"} {
+		for _, from := range []string{"backup", "empty"} {
+			m.StateRecovered.WithLabelValues(f, from).Set(0)
+		}
+	}
 	// Every collector × reason from the first scrape, so rate() and
 	// increase() see the first error.
 	for _, c := range []string{collectors.CollectorEC2, collectors.CollectorASG, collectors.CollectorImages,

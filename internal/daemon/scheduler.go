@@ -105,6 +105,15 @@ func (a *Daemon) Run(ctx context.Context, ln net.Listener) error {
 	go func() { srvErr <- srv.Serve(ln) }()
 	a.log.Info("listening", zap.String("address", ln.Addr().String()))
 
+	// The leader lease (with ha.dynamodb_table) runs until the scans have
+	// stopped, then is released so another replica takes over at once.
+	a.actMu.Lock()
+	act := a.act
+	a.actMu.Unlock()
+	leaseCtx, stopLease := context.WithCancel(context.WithoutCancel(ctx))
+	act.start(leaseCtx)
+	defer func() { stopLease(); act.wait() }()
+
 	scanCtx, cancelScans := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelScans()
 	s := newScheduler(a, scanCtx)

@@ -13,7 +13,8 @@ import (
 	"github.com/driftd/driftd/remediation"
 )
 
-// Executor guards a remediation.Executor (replacements and tags).
+// Executor guards a remediation.Executor (replacements and tags). A refused
+// call's error matches both remediation.ErrStandby and the guard's error.
 type Executor struct {
 	Next  remediation.Executor
 	Guard ha.Guarder
@@ -24,7 +25,7 @@ var _ remediation.Executor = Executor{}
 // Replace calls Next.Replace when the guard allows it.
 func (e Executor) Replace(ctx context.Context, a remediation.Action) (string, error) {
 	if _, err := e.Guard.Fence(ctx); err != nil {
-		return "", fmt.Errorf("%s %s %s: %w", a.Kind, a.Group, a.InstanceID, err)
+		return "", fmt.Errorf("%s %s %s: %w: %w", a.Kind, a.Group, a.InstanceID, remediation.ErrStandby, err)
 	}
 	return e.Next.Replace(ctx, a)
 }
@@ -32,7 +33,7 @@ func (e Executor) Replace(ctx context.Context, a remediation.Action) (string, er
 // Tag calls Next.Tag when the guard allows it.
 func (e Executor) Tag(ctx context.Context, tc remediation.TagChange) error {
 	if _, err := e.Guard.Fence(ctx); err != nil {
-		return fmt.Errorf("tag %s: %w", tc.InstanceID, err)
+		return fmt.Errorf("tag %s: %w: %w", tc.InstanceID, remediation.ErrStandby, err)
 	}
 	return e.Next.Tag(ctx, tc)
 }
@@ -40,7 +41,7 @@ func (e Executor) Tag(ctx context.Context, tc remediation.TagChange) error {
 // TagGroup calls Next.TagGroup when the guard allows it.
 func (e Executor) TagGroup(ctx context.Context, group string, set map[string]string, del []string) error {
 	if _, err := e.Guard.Fence(ctx); err != nil {
-		return fmt.Errorf("tag group %s: %w", group, err)
+		return fmt.Errorf("tag group %s: %w: %w", group, remediation.ErrStandby, err)
 	}
 	return e.Next.TagGroup(ctx, group, set, del)
 }

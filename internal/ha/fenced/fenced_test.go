@@ -76,6 +76,10 @@ func TestGuardedCallsOnlyWhileLeader(t *testing.T) {
 		if !errors.Is(err, ha.ErrNotLeader) {
 			t.Fatalf("call %d as non-leader: %v", i, err)
 		}
+		// The executor's refusals tell the engine they are no failure.
+		if i < 3 && !errors.Is(err, remediation.ErrStandby) {
+			t.Fatalf("call %d as non-leader does not match remediation.ErrStandby: %v", i, err)
+		}
 	}
 	if len(next.calls) != 3 || sink.n != 1 {
 		t.Fatalf("non-leader made calls %v and %d notifications", next.calls, sink.n)
