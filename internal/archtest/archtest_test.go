@@ -38,8 +38,8 @@ var layers = map[string]int{
 	"collectors": 2,
 	"alerting":   3, "remediation": 3, "configrule": 3, "internal/awsclients": 3,
 	"internal/ha/fenced": 4, "internal/ui": 4,
-	"internal/daemon":    5,
-	"cmd":                6, "e2e": 6, "deploy": 6, "internal/archtest": 6,
+	"internal/daemon": 5,
+	"cmd":             6, "e2e": 6, "deploy": 6, "internal/archtest": 6,
 }
 
 // layerOf returns the layer and the component (the matching prefix) of a
