@@ -15,13 +15,9 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-
 	"github.com/driftd/driftd/awssim"
 	"github.com/driftd/driftd/collectors/baselines/publish"
 	"github.com/driftd/driftd/drift"
-	"github.com/driftd/driftd/internal/awsclients"
 	"github.com/driftd/driftd/internal/config"
 	"github.com/driftd/driftd/internal/daemon"
 	"github.com/driftd/driftd/scan"
@@ -68,25 +64,12 @@ func (c *demoCmd) run(ctx context.Context, g *Globals) error {
 	}
 	defer srv.Close()
 
-	formats, sbom, docs, err := demoBaselines(sim, sc)
+	region, err := seedDemoRegion(ctx, sim, sc, srv.URL)
 	if err != nil {
 		return &ExitError{Code: 2, Err: err}
 	}
-	// The SDK reaches the simulator through its standard BaseEndpoint
-	// setting, with static demo credentials.
-	awsCfg := &aws.Config{
-		Region:       "us-east-1",
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIADEMO", "demo-secret", ""),
-		BaseEndpoint: aws.String(srv.URL),
-	}
-	// Publish the golden baselines where image pipelines keep them — S3 and
-	// SSM Parameter Store — and read them back through those sources.
-	sim.Services().CreateBucket(demoBucket)
-	seeder := awsclients.New(*awsCfg)
-	seed, err := publish.SeedDemo(ctx, seeder.S3, seeder.SSM, demoBucket, docs)
-	if err != nil {
-		return &ExitError{Code: 2, Err: fmt.Errorf("publishing demo baselines: %w", err)}
-	}
+	seed, formats, sbom := region.seed, region.formats, region.sbom
+	awsCfg := demoAWSConfig(srv.URL)
 
 	cfg, err := c.config(seed)
 	if err != nil {
@@ -110,7 +93,7 @@ func (c *demoCmd) run(ctx context.Context, g *Globals) error {
 	}
 	live := &demoPrinter{out: out, sim: sim, formats: formats, sbom: sbom, every: c.InjectEvery, limit: c.Scans, stop: cancel,
 		rng: rand.New(rand.NewPCG(c.Seed, 42))}
-	a, err := daemon.New(ctx, daemon.Options{Config: cfg, AWS: awsCfg, Logger: log, Observers: []scan.Observer{live}})
+	a, err := daemon.New(ctx, daemon.Options{Config: cfg, AWS: &awsCfg, Logger: log, Observers: []scan.Observer{live}})
 	if err != nil {
 		return &ExitError{Code: 2, Err: err}
 	}
@@ -123,29 +106,6 @@ func (c *demoCmd) run(ctx context.Context, g *Globals) error {
 	}
 	fmt.Fprintf(out, "demo stopped after %d scans\n", live.scans())
 	return nil
-}
-
-const demoBucket = "driftd-demo-golden"
-
-// demoBaselines returns each AMI's package format, whether its baseline is
-// an SBOM (packages only), and its baseline document: native manifests, or
-// CycloneDX SBOMs for the Debian and Ubuntu AMIs. The scenario leaves one
-// AMI without a baseline on purpose.
-func demoBaselines(sim *awssim.Sim, sc *awssim.Scenario) (formats map[string]string, sbom map[string]bool, docs map[string][]byte, err error) {
-	formats, sbom, docs = map[string]string{}, map[string]bool{}, map[string][]byte{}
-	for _, a := range sc.AMIs {
-		formats[a.ID] = a.Format
-		if a.ManifestParameter == "" {
-			continue
-		}
-		_, doc, err := sim.BaselineDocument(a.ID)
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		docs[a.ID] = doc
-		sbom[a.ID] = a.ManifestFormat == awssim.ManifestCycloneDX
-	}
-	return formats, sbom, docs, nil
 }
 
 // config is the demo daemon's configuration: the published baselines, a
