@@ -34,7 +34,7 @@ func TestReportTables(t *testing.T) {
 	}
 	for _, w := range []string{
 		"| 3.00 s (unthrottled) | 70.00 s | — |", // throttled warm: no ratio
-		"| 3.00 s | 70.00 s | 23.333 |",           // unthrottled warm: the ratio
+		"| 3.00 s | 70.00 s | 23.333 |",          // unthrottled warm: the ratio
 	} {
 		if !strings.Contains(rep, w) {
 			t.Errorf("warm table lacks %q:\n%s", w, rep)
