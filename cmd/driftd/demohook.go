@@ -20,10 +20,10 @@ import (
 // delivery's signature as a real receiver must (alerting.Verify) and hands
 // the events to the printer.
 type demoReceiver struct {
-	secret []byte
-	file   string // secret_file for the sink
-	ln     net.Listener
-	srv    *http.Server
+	secret  []byte
+	file    string // secret_file for the sink
+	ln      net.Listener
+	srv     *http.Server
 	onEvent func(alerting.Event)
 	onError func(error)
 }
