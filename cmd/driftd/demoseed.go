@@ -32,7 +32,7 @@ func seedDemoRegion(ctx context.Context, sim *awssim.Sim, sc *awssim.Scenario, e
 	if err != nil {
 		return nil, err
 	}
-	sim.Services().CreateBucket(demoBucket)
+	sim.S3().CreateBucket(demoBucket)
 	seeder := awsclients.New(demoAWSConfig(endpoint))
 	seed, err := publish.SeedDemo(ctx, seeder.S3, seeder.SSM, demoBucket, docs)
 	if err != nil {
