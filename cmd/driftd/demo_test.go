@@ -117,9 +117,9 @@ func TestDemoShowsTheLoop(t *testing.T) {
 	if m == nil {
 		t.Fatalf("no replacement came up in sync within 90s:\n%s", s)
 	}
+	// The scans' lines are in order: drifted, gone, its replacement in sync.
 	steps := []string{
-		"✉ webhook: drift.detected ingest " + drifted + " (high)",
-		"✉ webhook: remediation.started ingest " + drifted,
+		"  " + drifted + "  ingest       drifted (high)",
 		"  " + drifted + "  ingest       gone (was drifted)",
 		m[0],
 	}
@@ -130,6 +130,13 @@ func TestDemoShowsTheLoop(t *testing.T) {
 			t.Fatalf("after %q the output lacks %q:\n%s", s[:at][max(0, at-80):], step, s)
 		}
 		at += i + len(step)
+	}
+	// The webhook receives the drift, then the replacement (one queue, in
+	// order; deliveries are asynchronous to the scans' lines).
+	detected := strings.Index(s, "✉ webhook: drift.detected ingest "+drifted+" (high)")
+	started := strings.Index(s, "✉ webhook: remediation.started ingest "+drifted)
+	if detected < 0 || started < detected {
+		t.Errorf("webhook: drift.detected at %d, remediation.started at %d; want both, in this order:\n%s", detected, started, s)
 	}
 	if m[1] == drifted {
 		t.Errorf("the replacement has the drifted instance's id")
