@@ -95,9 +95,9 @@ func (c *demoCmd) run(ctx context.Context, g *Globals) error {
 	}
 	defer hook.Close()
 
-	cfg, err := config.Parse([]byte(c.configYAML(region.seed, hook.URL(), hook.file)))
+	cfg, err := c.configWithHook(region.seed, hook.URL(), hook.file)
 	if err != nil {
-		return &ExitError{Code: 2, Err: fmt.Errorf("the demo configuration: %w", err)}
+		return &ExitError{Code: 2, Err: err}
 	}
 	log, err := logger(g, cfg)
 	if err != nil {
@@ -124,9 +124,12 @@ func (c *demoCmd) run(ctx context.Context, g *Globals) error {
 			log.Warn("notifications not flushed on shutdown", zap.Error(err))
 		}
 	}()
+	if err := mountPage(a, eng.Remediation); err != nil {
+		return &ExitError{Code: 2, Err: err}
+	}
 	seed := region.seed
 	fmt.Fprintf(out, "driftd demo: simulated region at %s, %d instances in %d groups\n", srv.URL, len(sim.Instances()), len(sc.Groups))
-	fmt.Fprintf(out, "metrics: http://%s/metrics   API: http://%s/api/v1/instances?verdict=drifted   remediation: http://%s/api/v1/remediation\n", ln.Addr(), ln.Addr(), ln.Addr())
+	fmt.Fprintf(out, "page: http://%s/   metrics: http://%s/metrics   API: http://%s/api/v1/instances?verdict=drifted   remediation: http://%s/api/v1/remediation\n", ln.Addr(), ln.Addr(), ln.Addr(), ln.Addr())
 	fmt.Fprintf(out, "baselines: %d in %s, %d in SSM parameters %s\n", len(seed.Objects), seed.Baselines[0].S3.URI, len(seed.Parameters), seed.Baselines[1].SSMParameter.Name)
 	fmt.Fprintf(out, "remediation: group ingest replaces drifted instances (budget 1, after %d drifted scans); web is flagged; the rest report only\n", cfg.Remediation.DebounceScans)
 	fmt.Fprintf(out, "notifications: signed webhook to %s (this process)\n", hook.URL())
@@ -136,6 +139,21 @@ func (c *demoCmd) run(ctx context.Context, g *Globals) error {
 	}
 	fmt.Fprintf(out, "demo stopped after %d scans\n", live.scans())
 	return nil
+}
+
+// config is the demo daemon's configuration without a notification sink.
+func (c *demoCmd) config(seed *publish.DemoSeed) (*config.Config, error) {
+	return c.configWithHook(seed, "", "")
+}
+
+// configWithHook is the demo daemon's configuration; a webhook sink posts
+// to hookURL when it is set.
+func (c *demoCmd) configWithHook(seed *publish.DemoSeed, hookURL, secretFile string) (*config.Config, error) {
+	cfg, err := config.Parse([]byte(c.configYAML(seed, hookURL, secretFile)))
+	if err != nil {
+		return nil, fmt.Errorf("the demo configuration: %w", err)
+	}
+	return cfg, nil
 }
 
 // configYAML is the demo daemon's configuration, written as an operator
@@ -168,7 +186,16 @@ remediation:
   groups:
     - {match: ingest, mode: replace, budget: "1"}
     - {match: web, mode: flag}
-alerting:
+` + demoAlerting(hookURL, secretFile)
+}
+
+// demoAlerting is the alerting section: a signed webhook to hookURL, or
+// none.
+func demoAlerting(hookURL, secretFile string) string {
+	if hookURL == "" {
+		return ""
+	}
+	return `alerting:
   min_drifted_scans: 1
   sinks:
     - name: demo-webhook

@@ -27,9 +27,11 @@ type scanCmd struct {
 	Config   string   `help:"Configuration file." required:"" type:"path" short:"c"`
 	Output   string   `help:"Output format: table or json." enum:"table,json" default:"table" short:"o"`
 	Instance []string `help:"Scan only these instance ids (repeatable)." name:"instance"`
+	Quiet    bool     `help:"Show no progress on stderr (default: a live bar on a terminal, a line every 10s otherwise)." short:"q"`
 
-	out io.Writer
-	opt func(*daemon.Options)
+	out      io.Writer
+	opt      func(*daemon.Options)
+	progress *progressOut // nil: stderr
 }
 
 func init() {
@@ -85,7 +87,15 @@ func (c *scanCmd) Run(g *Globals) error {
 	if err != nil {
 		return &ExitError{Code: 2, Err: err}
 	}
+	po := stderrProgress(c.Quiet)
+	if c.progress != nil {
+		po = *c.progress
+	}
+	stopProgress, progressDone := make(chan struct{}), make(chan struct{})
+	go po.watch(a, stopProgress, progressDone)
 	res, err := a.Scan(ctx, c.Instance)
+	close(stopProgress)
+	<-progressDone
 	if err != nil {
 		return &ExitError{Code: 2, Err: fmt.Errorf("scan: %w", err)}
 	}

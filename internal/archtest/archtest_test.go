@@ -25,7 +25,9 @@ const module = "github.com/driftd/driftd"
 //	2  what gathers facts: collectors, collectors/*
 //	3  what acts on scans, and the AWS client constructors: alerting,
 //	   remediation, internal/awsclients
-//	4  the lifecycle that wires them: internal/daemon
+//	4  the lifecycle that wires them: internal/daemon; the operator page
+//	   (internal/ui), which reads state, scans and remediation through
+//	   interfaces and is mounted by the commands
 //	5  programs and their tests: cmd/*, e2e, deploy/*
 var layers = map[string]int{
 	"drift": 0, "internal/buildinfo": 0, "internal/outbound": 0, "internal/sdkhttp": 0, "internal/apicost": 0,
@@ -33,7 +35,7 @@ var layers = map[string]int{
 	"scan": 1, "internal/config": 1, "internal/state": 1, "awssim": 1, "internal/ha": 1,
 	"collectors": 2,
 	"alerting":   3, "remediation": 3, "internal/awsclients": 3,
-	"internal/daemon": 4, "internal/ha/fenced": 4,
+	"internal/daemon": 4, "internal/ha/fenced": 4, "internal/ui": 4,
 	"cmd": 5, "e2e": 5, "deploy": 5, "internal/archtest": 5,
 }
 
