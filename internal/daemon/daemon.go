@@ -156,6 +156,9 @@ func (d *Daemon) commit(rt *generation) {
 // Config returns the active configuration (do not modify).
 func (d *Daemon) Config() *config.Config { return d.rt.Load().cfg }
 
+// Region returns the AWS Region the current generation's clients use.
+func (d *Daemon) Region() string { return d.rt.Load().clients.AWS.Region }
+
 // Registry returns the metrics registry (other engines register here).
 func (d *Daemon) Registry() *prometheus.Registry { return d.reg }
 
