@@ -78,7 +78,7 @@ func TestThrottleRetried(t *testing.T) {
 	fid, _ := e.Sim.AddFault(awssim.Fault{Service: "ssm", Operation: "GetParameter", Rate: 0.001, Burst: 1})
 	defer e.Sim.RemoveFault(fid)
 	get := func() error {
-		_, err := e.SSM.GetParameter(e.Ctx, &ssm.GetParameterInput{Name: aws.String("/driftd/killswitch")}, func(o *ssm.Options) { o.RetryMaxAttempts = 1 })
+		_, err := e.SSM.GetParameter(e.Ctx, &ssm.GetParameterInput{Name: aws.String("/driftd/kill-switch")}, func(o *ssm.Options) { o.RetryMaxAttempts = 1 })
 		return err
 	}
 	_ = get()
@@ -133,7 +133,7 @@ func TestServerErrorsDropsTruncation(t *testing.T) {
 	// latency
 	id, _ := e.Sim.AddFault(awssim.Fault{Service: "ssm", Latency: 60 * time.Millisecond})
 	start := time.Now()
-	if _, err := e.SSM.GetParameter(e.Ctx, &ssm.GetParameterInput{Name: aws.String("/driftd/killswitch")}); err != nil {
+	if _, err := e.SSM.GetParameter(e.Ctx, &ssm.GetParameterInput{Name: aws.String("/driftd/kill-switch")}); err != nil {
 		t.Fatal(err)
 	}
 	if d := time.Since(start); d < 60*time.Millisecond {
@@ -214,7 +214,7 @@ func TestAWSRateLimits(t *testing.T) {
 	until(&ec2.DescribeInstancesInput{}, 50, 10)
 	// SSM is not limited
 	for range 120 {
-		if _, err := e.SSM.GetParameter(e.Ctx, &ssm.GetParameterInput{Name: aws.String("/driftd/killswitch")}); err != nil {
+		if _, err := e.SSM.GetParameter(e.Ctx, &ssm.GetParameterInput{Name: aws.String("/driftd/kill-switch")}); err != nil {
 			t.Fatal(err)
 		}
 	}

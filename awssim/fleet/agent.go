@@ -246,6 +246,9 @@ func GeneratePackagesFor(count int, seed uint64, format, dist string) []PackageS
 			if r.IntN(10) == 0 {
 				v = "1:" + v
 			}
+			if real, ok := coreVersions[distKey(format, dist)][name]; ok {
+				v = real
+			}
 			p := PackageSpec{Name: name, Version: v}
 			if indep {
 				p.Arch = "all"
@@ -264,7 +267,82 @@ func GeneratePackagesFor(count int, seed uint64, format, dist string) []PackageS
 		if r.IntN(15) == 0 || indep {
 			p.Arch = "noarch"
 		}
+		if real, ok := coreVersions[distKey(format, dist)][name]; ok {
+			// The distribution's own version; the random draws above are
+			// still made, so the generated packages after it do not move.
+			p.Epoch, p.Version, p.Release = splitEVR(real)
+			if !indep {
+				p.Arch = ""
+			}
+		}
 		out = append(out, p)
 	}
 	return out
+}
+
+// distKey names the coreVersions table of a format and dist.
+func distKey(format, dist string) string {
+	switch {
+	case format == "deb" && dist == "ubuntu":
+		return "ubuntu2404"
+	case format == "deb":
+		return "debian12"
+	case dist == "amzn2":
+		return "amzn2"
+	default:
+		return "amzn2023"
+	}
+}
+
+// splitEVR splits an rpm "[epoch:]version-release".
+func splitEVR(evr string) (epoch, version, release string) {
+	if i := strings.IndexByte(evr, ':'); i >= 0 {
+		epoch, evr = evr[:i], evr[i+1:]
+	}
+	if i := strings.LastIndexByte(evr, '-'); i >= 0 {
+		return epoch, evr[:i], evr[i+1:]
+	}
+	return epoch, evr, ""
+}
+
+// coreVersions are the versions of the core packages on each distribution's
+// images (late 2024 updates), so the demo's findings read like real ones
+// (openssl-libs 1:3.0.8-1.amzn2023.0.12 → 1:3.2.2-1.amzn2023.0.5, not an
+// invented version). Generated packages past the core ones keep synthetic
+// versions.
+var coreVersions = map[string]map[string]string{
+	"amzn2023": {
+		"bash": "5.2.15-1.amzn2023.0.2", "coreutils": "8.32-30.amzn2023.0.3", "glibc": "2.34-52.amzn2023.0.11",
+		"openssl-libs": "1:3.0.8-1.amzn2023.0.12", "openssh-server": "8.7p1-8.amzn2023.0.10", "systemd": "252.23-2.amzn2023",
+		"curl": "8.5.0-1.amzn2023.0.4", "ca-certificates": "2023.2.64-1.0.amzn2023.0.1", "tzdata": "2024a-1.amzn2023.0.1",
+		"sudo": "1.9.15-1.p5.amzn2023.0.1", "python3": "3.9.16-1.amzn2023.0.9", "kernel": "6.1.115-126.197.amzn2023",
+		"chrony": "4.3-1.amzn2023.0.4", "rsyslog": "8.2204.0-3.amzn2023.0.4", "amazon-ssm-agent": "3.3.1142.0-1.amzn2023",
+		"zlib": "1.2.11-33.amzn2023.0.5", "libcurl": "8.5.0-1.amzn2023.0.4", "krb5-libs": "1.21-3.amzn2023.0.4",
+		"nss": "3.101.0-1.amzn2023", "tar": "2:1.34-1.amzn2023.0.4",
+	},
+	"amzn2": {
+		"bash": "4.2.46-34.amzn2", "coreutils": "8.22-24.amzn2", "glibc": "2.26-64.amzn2.0.2",
+		"openssl-libs": "1:1.0.2k-24.amzn2.0.12", "openssh-server": "7.4p1-22.amzn2.0.6", "systemd": "219-78.amzn2.0.22",
+		"curl": "8.3.0-1.amzn2.0.5", "ca-certificates": "2023.2.62-1.amzn2.0.1", "tzdata": "2024a-1.amzn2.0.1",
+		"sudo": "1.8.23-10.amzn2.3.3", "python3": "3.7.16-1.amzn2.0.8", "kernel": "5.10.227-219.884.amzn2",
+		"chrony": "4.2-5.amzn2.0.2", "rsyslog": "8.24.0-57.amzn2.2.0.3", "amazon-ssm-agent": "3.3.1142.0-1.amzn2",
+		"zlib": "1.2.7-19.amzn2.0.3", "libcurl": "8.3.0-1.amzn2.0.5", "krb5-libs": "1.15.1-55.amzn2.2.8",
+		"nss": "3.90.0-2.amzn2.0.1", "tar": "2:1.26-35.amzn2.0.4",
+	},
+	"debian12": {
+		"bash": "5.2.15-2+b7", "coreutils": "9.1-1", "glibc": "2.36-9+deb12u9", "libssl3": "3.0.11-1~deb12u2",
+		"openssh-server": "1:9.2p1-2+deb12u3", "systemd": "252.31-1~deb12u1", "curl": "7.88.1-10+deb12u8",
+		"ca-certificates": "20230311", "tzdata": "2024a-0+deb12u1", "sudo": "1.9.13p3-1+deb12u1", "python3": "3.11.2-1+b1",
+		"kernel": "6.1.119-1", "chrony": "4.3-2+deb12u1", "rsyslog": "8.2302.0-1", "amazon-ssm-agent": "3.3.1142.0-1",
+		"zlib": "1:1.2.13.dfsg-1", "libcurl": "7.88.1-10+deb12u8", "krb5-libs": "1.20.1-2+deb12u2", "nss": "2:3.87.1-1+deb12u1",
+		"tar": "1.34+dfsg-1.2+deb12u1",
+	},
+	"ubuntu2404": {
+		"bash": "5.2.21-2ubuntu4", "coreutils": "9.4-3ubuntu6", "glibc": "2.39-0ubuntu8.3", "libssl3": "3.0.13-0ubuntu3.4",
+		"openssh-server": "1:9.6p1-3ubuntu13.5", "systemd": "255.4-1ubuntu8.4", "curl": "8.5.0-2ubuntu10.5",
+		"ca-certificates": "20240203", "tzdata": "2024a-3ubuntu1.1", "sudo": "1.9.15p5-3ubuntu5", "python3": "3.12.3-0ubuntu2",
+		"kernel": "6.8.0-1018.19", "chrony": "4.5-1ubuntu4.1", "rsyslog": "8.2312.0-3ubuntu9", "amazon-ssm-agent": "3.3.1142.0-1",
+		"zlib": "1:1.3.dfsg-3.1ubuntu2.1", "libcurl": "8.5.0-2ubuntu10.5", "krb5-libs": "1.20.1-6ubuntu2.2", "nss": "2:3.98-1build1",
+		"tar": "1.35+dfsg-3build1",
+	},
 }

@@ -340,14 +340,14 @@ func DemoScenario() *Scenario {
 			{Group: "web", Index: 0, Drift: Drift{Action: DriftInstall, Package: &PackageSpec{Name: "nmap-ncat", Version: "7.93", Release: "1.amzn2023.0.1"}}},
 			{Group: "web", Index: 1, Drift: Drift{Action: DriftUpgrade, Package: &PackageSpec{Name: "openssl-libs", Version: "3.2.2", Release: "1.amzn2023.0.5", Epoch: "1"}}},
 			{Group: "web", Index: 5, Drift: Drift{Action: DriftStale, Age: 72 * time.Hour}},
-			{Group: "api", Index: 2, Drift: Drift{Action: DriftUpgrade, Package: &PackageSpec{Name: "libssl3", Version: "9.9.9-1+deb12u9"}}},
+			{Group: "api", Index: 2, Drift: Drift{Action: DriftUpgrade, Package: &PackageSpec{Name: "libssl3", Version: "3.0.15-1~deb12u1"}}},
 			{Group: "api", Index: 3, Drift: Drift{Action: DriftRemove, Package: &PackageSpec{Name: "curl"}}},
 			{Group: "api", Index: 7, Drift: Drift{Action: DriftAgentOff}},
 			{Group: "worker", Index: 0, Drift: Drift{Action: DriftStopService, Service: &ServiceSpec{Name: "chronyd.service"}}},
 			{Group: "ingest", Index: 1, Drift: Drift{Action: DriftFile, File: &FileSpec{Path: "/etc/ssh/sshd_config", SHA256: "0d4c3b2a19f8e7d6c5b4a3928170f6e5d4c3b2a19f8e7d6c5b4a3928170f6e5d", Size: 3301}}},
 			{Group: "edge", Index: 2, Drift: Drift{Action: DriftInstall, Package: &PackageSpec{Name: "nginx-extras", Version: "1.24.0-2ubuntu7.1"}}},
 		},
-		Parameters: map[string]string{"/driftd/killswitch": "off"},
+		Parameters: map[string]string{"/driftd/kill-switch": "off"},
 	}
 }
 

@@ -193,7 +193,7 @@ func TestRemainingOperations(t *testing.T) {
 	if err != nil || len(sc.Schemas) != 2 {
 		t.Fatalf("GetInventorySchema: %v", err)
 	}
-	if _, err := e.SSM.DeleteParameter(e.Ctx, &ssm.DeleteParameterInput{Name: aws.String("/driftd/killswitch")}); err != nil {
+	if _, err := e.SSM.DeleteParameter(e.Ctx, &ssm.DeleteParameterInput{Name: aws.String("/driftd/kill-switch")}); err != nil {
 		t.Fatal(err)
 	}
 	// DescribeImages pages

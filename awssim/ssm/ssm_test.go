@@ -153,11 +153,11 @@ func TestPutInventoryAndParameters(t *testing.T) {
 		t.Fatalf("bad CaptureTime: %v", err)
 	}
 	// Parameter Store
-	g, err := e.SSM.GetParameter(e.Ctx, &ssm.GetParameterInput{Name: aws.String("/driftd/killswitch")})
+	g, err := e.SSM.GetParameter(e.Ctx, &ssm.GetParameterInput{Name: aws.String("/driftd/kill-switch")})
 	if err != nil || *g.Parameter.Value != "off" || g.Parameter.Version != 1 || g.Parameter.LastModifiedDate == nil {
 		t.Fatalf("GetParameter: %v", err)
 	}
-	pv, err := e.SSM.PutParameter(e.Ctx, &ssm.PutParameterInput{Name: aws.String("/driftd/killswitch"), Value: aws.String("on"), Type: ssmtypes.ParameterTypeString, Overwrite: aws.Bool(true)})
+	pv, err := e.SSM.PutParameter(e.Ctx, &ssm.PutParameterInput{Name: aws.String("/driftd/kill-switch"), Value: aws.String("on"), Type: ssmtypes.ParameterTypeString, Overwrite: aws.Bool(true)})
 	if err != nil || pv.Version != 2 {
 		t.Fatalf("PutParameter: %v", err)
 	}
@@ -166,7 +166,7 @@ func TestPutInventoryAndParameters(t *testing.T) {
 			t.Fatalf("parameter value in the call log: %s", c.Params)
 		}
 	}
-	_, err = e.SSM.PutParameter(e.Ctx, &ssm.PutParameterInput{Name: aws.String("/driftd/killswitch"), Value: aws.String("x")})
+	_, err = e.SSM.PutParameter(e.Ctx, &ssm.PutParameterInput{Name: aws.String("/driftd/kill-switch"), Value: aws.String("x")})
 	var exists *ssmtypes.ParameterAlreadyExists
 	if !errors.As(err, &exists) {
 		t.Fatalf("no overwrite: %T %v", err, err)
@@ -176,11 +176,11 @@ func TestPutInventoryAndParameters(t *testing.T) {
 	if !errors.As(err, &nf) {
 		t.Fatalf("missing parameter: %T %v", err, err)
 	}
-	old, err := e.SSM.GetParameter(e.Ctx, &ssm.GetParameterInput{Name: aws.String("/driftd/killswitch:1")})
+	old, err := e.SSM.GetParameter(e.Ctx, &ssm.GetParameterInput{Name: aws.String("/driftd/kill-switch:1")})
 	if err != nil || *old.Parameter.Value != "off" {
 		t.Fatalf("version selector: %v", err)
 	}
-	gs, err := e.SSM.GetParameters(e.Ctx, &ssm.GetParametersInput{Names: []string{"/driftd/killswitch", "/nope"}})
+	gs, err := e.SSM.GetParameters(e.Ctx, &ssm.GetParametersInput{Names: []string{"/driftd/kill-switch", "/nope"}})
 	if err != nil || len(gs.Parameters) != 1 || len(gs.InvalidParameters) != 1 {
 		t.Fatalf("GetParameters: %v", err)
 	}

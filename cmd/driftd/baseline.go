@@ -425,8 +425,23 @@ func (c *baselineDiffCmd) Run(g *Globals) error {
 
 // diffManifests compares B (as an instance that has exactly B's content)
 // against A with the drift engine and an empty policy (nothing ignored).
+//
+// A name+version list (an Image Builder package list, an SBOM without
+// arch qualifiers) names no architecture: as a baseline its entries match
+// the package of any arch. The comparison treats it so on whichever side
+// it is: when only B lacks arches, A is compared against B and the
+// findings are turned around, so `diff A B` and `diff B A` are mirror
+// images of each other.
 func diffManifests(a, b *drift.Manifest, whereA, whereB string) (*BaselineDiff, error) {
-	rep := drift.Compare(a, drift.SnapshotFromManifest(b), &drift.Policy{})
+	var rep drift.Report
+	if archless(b) && !archless(a) {
+		rep = drift.Compare(b, drift.SnapshotFromManifest(a), &drift.Policy{})
+		for i := range rep.Findings {
+			rep.Findings[i] = reverseFinding(rep.Findings[i])
+		}
+	} else {
+		rep = drift.Compare(a, drift.SnapshotFromManifest(b), &drift.Policy{})
+	}
 	d := &BaselineDiff{
 		A:       DiffSide{Where: whereA, AMI: a.AMI, Name: a.Name, Packages: len(a.Packages)},
 		B:       DiffSide{Where: whereB, AMI: b.AMI, Name: b.Name, Packages: len(b.Packages)},
@@ -463,6 +478,35 @@ func diffManifests(a, b *drift.Manifest, whereA, whereB string) (*BaselineDiff, 
 	sort.Strings(d.NotCompared)
 	d.Equal = len(d.Findings) == 0
 	return d, nil
+}
+
+// archless reports whether a manifest lists packages and names the
+// architecture of none of them.
+func archless(m *drift.Manifest) bool {
+	for _, p := range m.Packages {
+		if p.Arch != "" {
+			return false
+		}
+	}
+	return len(m.Packages) > 0
+}
+
+// reverseFinding turns a finding of B against A into one of A against B.
+func reverseFinding(f drift.Finding) drift.Finding {
+	f.Expected, f.Observed = f.Observed, f.Expected
+	switch f.Change {
+	case drift.ChangeAdded:
+		f.Change = drift.ChangeRemoved
+	case drift.ChangeRemoved:
+		f.Change = drift.ChangeAdded
+	}
+	switch f.Direction {
+	case drift.DirectionUpgrade:
+		f.Direction = drift.DirectionDowngrade
+	case drift.DirectionDowngrade:
+		f.Direction = drift.DirectionUpgrade
+	}
+	return f
 }
 
 func writeDiff(out io.Writer, d *BaselineDiff) {

@@ -8,20 +8,14 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"sort"
-	"strings"
-	"sync"
+	"strconv"
 	"syscall"
-	"text/tabwriter"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
+	"go.uber.org/zap"
 
 	"github.com/driftd/driftd/awssim"
 	"github.com/driftd/driftd/collectors/baselines/publish"
-	"github.com/driftd/driftd/drift"
-	"github.com/driftd/driftd/internal/awsclients"
 	"github.com/driftd/driftd/internal/config"
 	"github.com/driftd/driftd/internal/daemon"
 	"github.com/driftd/driftd/scan"
@@ -48,6 +42,13 @@ func (c *demoCmd) Run(g *Globals) error {
 	return c.run(ctx, g)
 }
 
+// The demo's simulated region launches replacements and reports their first
+// inventory within seconds, so a replacement completes in a few scans.
+const (
+	demoLaunchDelay    = 5 * time.Second
+	demoInventoryDelay = -1 // a replacement reports its inventory as soon as it is InService
+)
+
 func (c *demoCmd) run(ctx context.Context, g *Globals) error {
 	out := c.out
 	if out == nil {
@@ -57,7 +58,7 @@ func (c *demoCmd) run(ctx context.Context, g *Globals) error {
 		return &ExitError{Code: 2, Err: fmt.Errorf("--interval %s: must be at least 1s", c.Interval)}
 	}
 	// The simulated region, with the demo fleet.
-	sim := awssim.New(awssim.Options{})
+	sim := awssim.New(awssim.Options{LaunchDelay: demoLaunchDelay, InventoryDelay: demoInventoryDelay})
 	sc := awssim.DemoScenario()
 	if err := sim.LoadScenario(sc); err != nil {
 		return &ExitError{Code: 2, Err: fmt.Errorf("loading the demo scenario: %w", err)}
@@ -67,28 +68,34 @@ func (c *demoCmd) run(ctx context.Context, g *Globals) error {
 		return &ExitError{Code: 2, Err: err}
 	}
 	defer srv.Close()
-
-	formats, sbom, docs, err := demoBaselines(sim, sc)
+	region, err := seedDemoRegion(ctx, sim, sc, srv.URL)
 	if err != nil {
 		return &ExitError{Code: 2, Err: err}
 	}
-	// The SDK reaches the simulator through its standard BaseEndpoint
-	// setting, with static demo credentials.
-	awsCfg := &aws.Config{
-		Region:       "us-east-1",
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIADEMO", "demo-secret", ""),
-		BaseEndpoint: aws.String(srv.URL),
-	}
-	// Publish the golden baselines where image pipelines keep them — S3 and
-	// SSM Parameter Store — and read them back through those sources.
-	sim.S3().CreateBucket(demoBucket)
-	seeder := awsclients.New(*awsCfg)
-	seed, err := publish.SeedDemo(ctx, seeder.S3, seeder.SSM, demoBucket, docs)
-	if err != nil {
-		return &ExitError{Code: 2, Err: fmt.Errorf("publishing demo baselines: %w", err)}
-	}
+	awsCfg := demoAWSConfig(srv.URL)
 
-	cfg, err := c.config(seed)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if c.Duration > 0 {
+		ctx, cancel = context.WithTimeout(ctx, c.Duration)
+		defer cancel()
+	}
+	live := &demoPrinter{out: out, sim: sim, formats: region.formats, sbom: region.sbom, every: c.InjectEvery, limit: c.Scans, stop: cancel,
+		rng: rand.New(rand.NewPCG(c.Seed, 42))}
+
+	// A local webhook receiver, so the notifications show up here.
+	dir, err := os.MkdirTemp("", "driftd-demo-")
+	if err != nil {
+		return &ExitError{Code: 2, Err: err}
+	}
+	defer os.RemoveAll(dir)
+	hook, err := startDemoReceiver(dir, live.notify, live.notifyError)
+	if err != nil {
+		return &ExitError{Code: 2, Err: err}
+	}
+	defer hook.Close()
+
+	cfg, err := c.configWithHook(region.seed, hook.URL(), hook.file)
 	if err != nil {
 		return &ExitError{Code: 2, Err: err}
 	}
@@ -102,24 +109,30 @@ func (c *demoCmd) run(ctx context.Context, g *Globals) error {
 	if err != nil {
 		return &ExitError{Code: 2, Err: err}
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	if c.Duration > 0 {
-		ctx, cancel = context.WithTimeout(ctx, c.Duration)
-		defer cancel()
-	}
-	live := &demoPrinter{out: out, sim: sim, formats: formats, sbom: sbom, every: c.InjectEvery, limit: c.Scans, stop: cancel,
-		rng: rand.New(rand.NewPCG(c.Seed, 42))}
-	a, err := daemon.New(ctx, daemon.Options{Config: cfg, AWS: awsCfg, Logger: log, Observers: []scan.Observer{live}})
+	a, err := daemon.New(ctx, daemon.Options{Config: cfg, AWS: &awsCfg, Logger: log, Observers: []scan.Observer{live}})
 	if err != nil {
 		return &ExitError{Code: 2, Err: err}
 	}
-	if err := mountPage(a, nil); err != nil {
+	eng, err := a.AttachEngines(log)
+	if err != nil {
 		return &ExitError{Code: 2, Err: err}
 	}
+	defer func() {
+		flush, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := eng.Close(flush); err != nil {
+			log.Warn("notifications not flushed on shutdown", zap.Error(err))
+		}
+	}()
+	if err := mountPage(a, eng.Remediation); err != nil {
+		return &ExitError{Code: 2, Err: err}
+	}
+	seed := region.seed
 	fmt.Fprintf(out, "driftd demo: simulated region at %s, %d instances in %d groups\n", srv.URL, len(sim.Instances()), len(sc.Groups))
-	fmt.Fprintf(out, "page: http://%s/   metrics: http://%s/metrics   API: http://%s/api/v1/instances?verdict=drifted\n", ln.Addr(), ln.Addr(), ln.Addr())
+	fmt.Fprintf(out, "page: http://%s/   metrics: http://%s/metrics   API: http://%s/api/v1/instances?verdict=drifted   remediation: http://%s/api/v1/remediation\n", ln.Addr(), ln.Addr(), ln.Addr(), ln.Addr())
 	fmt.Fprintf(out, "baselines: %d in %s, %d in SSM parameters %s\n", len(seed.Objects), seed.Baselines[0].S3.URI, len(seed.Parameters), seed.Baselines[1].SSMParameter.Name)
+	fmt.Fprintf(out, "remediation: group ingest replaces drifted instances (budget 1, after %d drifted scans); web is flagged; the rest report only\n", cfg.Remediation.DebounceScans)
+	fmt.Fprintf(out, "notifications: signed webhook to %s (this process)\n", hook.URL())
 	fmt.Fprintf(out, "scanning every %s; Ctrl-C to stop\n\n", c.Interval)
 	if err := a.Run(ctx, ln); err != nil {
 		return &ExitError{Code: 2, Err: err}
@@ -128,188 +141,67 @@ func (c *demoCmd) run(ctx context.Context, g *Globals) error {
 	return nil
 }
 
-const demoBucket = "driftd-demo-golden"
-
-// demoBaselines returns each AMI's package format, whether its baseline is
-// an SBOM (packages only), and its baseline document: native manifests, or
-// CycloneDX SBOMs for the Debian and Ubuntu AMIs. The scenario leaves one
-// AMI without a baseline on purpose.
-func demoBaselines(sim *awssim.Sim, sc *awssim.Scenario) (formats map[string]string, sbom map[string]bool, docs map[string][]byte, err error) {
-	formats, sbom, docs = map[string]string{}, map[string]bool{}, map[string][]byte{}
-	for _, a := range sc.AMIs {
-		formats[a.ID] = a.Format
-		if a.ManifestParameter == "" {
-			continue
-		}
-		_, doc, err := sim.BaselineDocument(a.ID)
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		docs[a.ID] = doc
-		sbom[a.ID] = a.ManifestFormat == awssim.ManifestCycloneDX
-	}
-	return formats, sbom, docs, nil
+// config is the demo daemon's configuration without a notification sink.
+func (c *demoCmd) config(seed *publish.DemoSeed) (*config.Config, error) {
+	return c.configWithHook(seed, "", "")
 }
 
-// config is the demo daemon's configuration: the published baselines, a
-// short schedule, the simulator's generous rate limits.
-func (c *demoCmd) config(seed *publish.DemoSeed) (*config.Config, error) {
-	cfg := config.Default()
-	cfg.Baselines = seed.Baselines
-	cfg.Selection.IncludeStandalone = true
-	cfg.Schedule.Cron = "@every " + c.Interval.String()
-	cfg.Schedule.Timeout = max(c.Interval*8/10, time.Minute)
-	cfg.Schedule.ShutdownTimeout = 2 * time.Second
-	cfg.HTTP.Listen = c.Listen
-	cfg.Log.Level, cfg.Log.Format = "warn", "console"
-	// The simulator is local: no need to spare an account's API quota.
-	cfg.Inventory.RateLimits = map[string]float64{"ssm": 1000, "ec2": 1000, "autoscaling": 1000}
-	cfg.Inventory.Concurrency = 16
-	if errs := cfg.Validate(); len(errs) > 0 {
-		return nil, &config.ValidationError{Errors: errs}
+// configWithHook is the demo daemon's configuration; a webhook sink posts
+// to hookURL when it is set.
+func (c *demoCmd) configWithHook(seed *publish.DemoSeed, hookURL, secretFile string) (*config.Config, error) {
+	cfg, err := config.Parse([]byte(c.configYAML(seed, hookURL, secretFile)))
+	if err != nil {
+		return nil, fmt.Errorf("the demo configuration: %w", err)
 	}
 	return cfg, nil
 }
 
-// demoPrinter prints a live summary after each scan and now and then
-// injects a new drift so detection can be watched.
-type demoPrinter struct {
-	out     io.Writer
-	sim     *awssim.Sim
-	formats map[string]string
-	sbom    map[string]bool
-	every   int
-	limit   int
-	stop    context.CancelFunc
-	rng     *rand.Rand
-
-	mu       sync.Mutex
-	n        int
-	injected map[string]string
+// configYAML is the demo daemon's configuration, written as an operator
+// would write it: the published baselines, severities as in
+// examples/driftd.yaml, one replace-mode group with a budget of 1, a flag
+// group, a signed webhook to the local receiver, a short schedule and the
+// simulator's generous rate limits.
+func (c *demoCmd) configYAML(seed *publish.DemoSeed, hookURL, secretFile string) string {
+	timeout := max(c.Interval*8/10, time.Minute)
+	return `aws: {region: us-east-1}
+selection: {include_standalone: true}
+schedule:
+  cron: "@every ` + c.Interval.String() + `"
+  timeout: ` + timeout.String() + `
+  shutdown_timeout: 2s
+inventory:
+  rate_limits: {ssm: 1000, ec2: 1000, autoscaling: 1000}   # the simulator is local
+  concurrency: 16
+policy:
+  default_severity: {package: low, file: high, service: high, instance: high}
+  rules:
+    - {id: kernel-critical, category: package, name: "kernel*", action: severity, severity: critical}
+` + seed.YAML() + `http: {listen: ` + strconv.Quote(c.Listen) + `}
+log: {level: warn, format: console}
+remediation:
+  mode_default: "off"
+  allow_tag_override: false    # group tags may lower a mode, not raise it
+  debounce_scans: 2
+  min_severity: high
+  groups:
+    - {match: ingest, mode: replace, budget: "1"}
+    - {match: web, mode: flag}
+` + demoAlerting(hookURL, secretFile)
 }
 
-func (p *demoPrinter) scans() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.n
-}
-
-func (p *demoPrinter) OnScan(_ context.Context, r *scan.Result) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.n++
-	w := p.out
-	if r.Err != nil {
-		fmt.Fprintf(w, "scan #%d failed: %v\n\n", r.ID, r.Err)
-		p.done()
-		return
+// demoAlerting is the alerting section: a signed webhook to hookURL, or
+// none.
+func demoAlerting(hookURL, secretFile string) string {
+	if hookURL == "" {
+		return ""
 	}
-	fmt.Fprintf(w, "── scan #%d at %s: %d instances in %.2fs, %d API calls, %d unchanged (verdict reused)\n",
-		r.ID, r.Finished.UTC().Format("15:04:05"), len(r.Instances), r.Duration.Seconds(), r.APICalls.Total, r.Reused)
-	type row struct{ counts map[drift.Verdict]int }
-	groups := map[string]*row{}
-	for _, ir := range r.Instances {
-		g := ir.Report.ASG
-		if g == "" {
-			g = "(standalone)"
-		}
-		if groups[g] == nil {
-			groups[g] = &row{counts: map[drift.Verdict]int{}}
-		}
-		groups[g].counts[ir.Report.Verdict]++
-	}
-	names := make([]string, 0, len(groups))
-	for g := range groups {
-		names = append(names, g)
-	}
-	sort.Strings(names)
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprint(tw, "ASG\t")
-	for _, v := range drift.Verdicts {
-		fmt.Fprintf(tw, "%s\t", v)
-	}
-	fmt.Fprintln(tw)
-	for _, g := range names {
-		fmt.Fprintf(tw, "%s\t", g)
-		for _, v := range drift.Verdicts {
-			fmt.Fprintf(tw, "%d\t", groups[g].counts[v])
-		}
-		fmt.Fprintln(tw)
-	}
-	tw.Flush()
-	drifted := r.Drifted()
-	if len(drifted) > 0 {
-		fmt.Fprintf(w, "drifted:\n")
-	}
-	for _, ir := range drifted {
-		rep := ir.Report
-		mark := ""
-		if ir.Transition {
-			mark = "  ← NEW"
-		}
-		fmt.Fprintf(w, "  %s  %-7s %-8s %d finding(s), drifted for %d scan(s)%s\n", rep.InstanceID, rep.ASG, rep.Severity, len(rep.Findings), ir.History.ConsecutiveDrifted, mark)
-		for _, f := range drift.TopFindings(rep.Findings, 3) {
-			fmt.Fprintf(w, "      %s\n", f.String())
-		}
-	}
-	for _, ir := range r.Instances {
-		if v := ir.Report.Verdict; v != drift.VerdictDrifted && v != drift.VerdictInSync {
-			fmt.Fprintf(w, "  %s  %-7s %s: %s\n", ir.Report.InstanceID, ir.Report.ASG, v, strings.Join(ir.Report.Reasons, "; "))
-		}
-	}
-	if p.every > 0 && p.n%p.every == 0 && (p.limit == 0 || p.n < p.limit) {
-		p.inject(w, r)
-	}
-	fmt.Fprintln(w)
-	p.done()
-}
-
-func (p *demoPrinter) done() {
-	if p.limit > 0 && p.n >= p.limit {
-		p.stop()
-	}
-}
-
-// inject changes a random in-sync group member.
-func (p *demoPrinter) inject(w io.Writer, r *scan.Result) {
-	var candidates []*drift.Report
-	for _, ir := range r.Instances {
-		if ir.Report.Verdict == drift.VerdictInSync && ir.Report.ASG != "" {
-			candidates = append(candidates, ir.Report)
-		}
-	}
-	if len(candidates) == 0 {
-		return
-	}
-	target := candidates[p.rng.IntN(len(candidates))]
-	var d awssim.Drift
-	var what string
-	kind := p.rng.IntN(3)
-	if p.sbom[target.AMI] {
-		kind = 0 // an SBOM baseline lists packages, not files or services
-	}
-	switch kind {
-	case 0:
-		names := []string{"tcpdump", "strace", "gdb", "netcat", "telnet"}
-		name := names[p.rng.IntN(len(names))]
-		ver := "4.99.1"
-		rel := "1.amzn2023"
-		if p.formats[target.AMI] == "deb" {
-			ver, rel = "4.99.1-1", ""
-		}
-		d = awssim.Drift{Action: awssim.DriftInstall, Package: &awssim.PackageSpec{Name: name, Version: ver, Release: rel}}
-		what = "installed package " + name
-	case 1:
-		d = awssim.Drift{Action: awssim.DriftFile, File: &awssim.FileSpec{Path: "/etc/sudoers",
-			SHA256: fmt.Sprintf("%064x", p.rng.Uint64()), Size: 4400}}
-		what = "edited /etc/sudoers"
-	default:
-		d = awssim.Drift{Action: awssim.DriftStopService, Service: &awssim.ServiceSpec{Name: "sshd.service"}}
-		what = "stopped sshd.service"
-	}
-	if err := p.sim.Inject(target.InstanceID, d); err != nil {
-		fmt.Fprintf(w, "injecting drift into %s: %v\n", target.InstanceID, err)
-		return
-	}
-	fmt.Fprintf(w, "⚡ injected drift: %s on %s (%s); watch the next scan\n", what, target.InstanceID, target.ASG)
+	return `alerting:
+  min_drifted_scans: 1
+  sinks:
+    - name: demo-webhook
+      type: webhook
+      url: ` + strconv.Quote(hookURL) + `
+      secret_file: ` + strconv.Quote(secretFile) + `
+      max_retries: 1
+`
 }

@@ -46,7 +46,7 @@ baselines:
 remediation:
   debounce_scans: 1
   min_severity: info
-  kill_switch: {file: "", ssm_parameter: /driftd/killswitch}
+  kill_switch: {file: "", ssm_parameter: /driftd/kill-switch}
   groups:
     - {match: worker, mode: replace, budget: "1"}
     - {match: api, mode: approve}
@@ -111,7 +111,7 @@ baselines:
 remediation:
   debounce_scans: 1
   min_severity: info
-  kill_switch: {file: "", ssm_parameter: /driftd/killswitch}
+  kill_switch: {file: "", ssm_parameter: /driftd/kill-switch}
   groups:
     - {match: worker, mode: replace, budget: "1"}
     - {match: api, mode: replace, budget: "1"}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/signal"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/driftd/driftd/awssim"
+	"github.com/driftd/driftd/collectors/baselines/publish"
 )
 
 type simCmd struct {
@@ -31,8 +33,14 @@ func (c *simCmd) Run() error {
 		opts.Clock = awssim.NewManualClock(time.Now().UTC().Truncate(time.Second))
 	}
 	sim := awssim.New(opts)
+	var demo *awssim.Scenario
 	switch c.Scenario {
 	case "none", "":
+	case "demo":
+		demo = awssim.DemoScenario()
+		if err := sim.LoadScenario(demo); err != nil {
+			return &ExitError{Code: 2, Err: fmt.Errorf("loading the demo scenario: %w", err)}
+		}
 	default:
 		if err := sim.LoadScenarioFile(c.Scenario); err != nil {
 			return &ExitError{Code: 2, Err: fmt.Errorf("loading scenario: %w", err)}
@@ -47,6 +55,19 @@ func (c *simCmd) Run() error {
 	}
 	fmt.Printf("awssim: simulated AWS region listening on %s\n", srv.URL)
 	fmt.Printf("awssim: fleet: %s\n", sim.Summary())
+	if demo != nil {
+		// The demo's golden baselines, published where `driftd demo`
+		// publishes them: examples/sim.yaml reads them.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		region, err := seedDemoRegion(ctx, sim, demo, srv.URL)
+		cancel()
+		if err != nil {
+			srv.Close()
+			return &ExitError{Code: 2, Err: err}
+		}
+		fmt.Printf("awssim: baselines: %d in s3://%s/, %d in SSM parameters %s (as driftd demo publishes them; examples/sim.yaml reads them)\n",
+			len(region.seed.Objects), demoBucket, len(region.seed.Parameters), publish.DemoParameterTemplate)
+	}
 	fmt.Printf("awssim: point AWS tooling at it with:\n  export AWS_ENDPOINT_URL=%s AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=sim AWS_SECRET_ACCESS_KEY=sim\n", srv.URL)
 	fmt.Printf("awssim: control API: %s/_awssim/ (summary, instances, scenario, inject, faults, calls, clock/advance)\n", srv.URL)
 	sig := make(chan os.Signal, 1)

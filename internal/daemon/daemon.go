@@ -337,6 +337,9 @@ func (d *Daemon) publish(rt *generation, res *scan.Result) {
 	if res.Partial {
 		return
 	}
+	if len(res.Instances) == 0 {
+		d.log.Warn(noInstancesWarning(rt))
+	}
 	d.metrics.SetFleet(fleetSample(res, res.Finished))
 	d.metrics.SetCost(res.Cost.Calls, res.Cost.LowerBound)
 	d.ready.Store(true)
