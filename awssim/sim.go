@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"github.com/driftd/driftd/awssim/services"
+	"github.com/driftd/driftd/awssim/sts"
 	"net"
 	"net/http"
 	"strconv"
@@ -82,6 +83,7 @@ type Sim struct {
 	log    *callLog
 	faults *faults
 	extra  *services.Services // S3, SNS, SQS, EventBridge, STS, Image Builder
+	sts    *sts.Service       // presigned sts:GetCallerIdentity
 
 	mu       sync.RWMutex
 	services map[string]wire.Handler
@@ -99,6 +101,7 @@ func New(opts Options) *Sim {
 		log:      newCallLog(opts.CallLogLimit),
 		faults:   newFaults(opts.Seed),
 		services: map[string]wire.Handler{},
+		sts:      sts.New(sts.Options{Region: opts.Region, Now: opts.Clock.Now}),
 	}
 	s.fleet.opts = &s.opts
 	s.Register(wire.SvcEC2, wire.HandlerFunc(s.serveEC2))
@@ -118,6 +121,10 @@ func (s *Sim) Register(service string, h wire.Handler) {
 	s.mu.Unlock()
 }
 
+// STS is the simulated STS that answers presigned GetCallerIdentity
+// requests; register the credentials it knows with AddCredentials.
+func (s *Sim) STS() *sts.Service { return s.sts }
+
 // Now returns the simulator's current time.
 func (s *Sim) Now() time.Time { return s.opts.Clock.Now() }
 
@@ -130,6 +137,10 @@ func (s *Sim) Tick() { s.fleet.advance(s.opts.Clock.Now()) }
 func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, adminPrefix) {
 		s.serveAdmin(w, r)
+		return
+	}
+	if sts.IsPresigned(r) {
+		s.sts.ServeHTTP(w, r)
 		return
 	}
 	start := time.Now()

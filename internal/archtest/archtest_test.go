@@ -23,8 +23,9 @@ const module = "github.com/driftd/driftd"
 //	1  the scan contract, configuration and state: scan, internal/config,
 //	   internal/state; the simulated region (awssim)
 //	2  what gathers facts: collectors, collectors/*
-//	3  what acts on scans, and the AWS client constructors: alerting,
-//	   remediation, internal/awsclients
+//	3  what acts on scans, the AWS client constructors and the HTTP API's
+//	   authentication: alerting, remediation, internal/awsclients,
+//	   internal/webauth
 //	4  the lifecycle that wires them: internal/daemon
 //	5  programs and their tests: cmd/*, e2e, deploy/*
 var layers = map[string]int{
@@ -32,7 +33,7 @@ var layers = map[string]int{
 	"internal/testenv": 0, "awssim/wire": 0, "deploy/promexpr": 0, "internal/durable": 0,
 	"scan": 1, "internal/config": 1, "internal/state": 1, "awssim": 1, "internal/ha": 1,
 	"collectors": 2,
-	"alerting":   3, "remediation": 3, "internal/awsclients": 3,
+	"alerting":   3, "remediation": 3, "internal/awsclients": 3, "internal/webauth": 3,
 	"internal/daemon": 4, "internal/ha/fenced": 4,
 	"cmd": 5, "e2e": 5, "deploy": 5, "internal/archtest": 5,
 }

@@ -1,0 +1,6 @@
+package awsauth
+
+import "time"
+
+// PresignExpiry is how long a token from Token is valid (X-Amz-Expires).
+const PresignExpiry = 5 * time.Minute
