@@ -16,6 +16,9 @@ import (
 type runCmd struct {
 	Config      string `help:"Configuration file." required:"" type:"path" short:"c"`
 	ConfigCheck bool   `name:"config.check" help:"Check the configuration as at start (same as driftd validate), print the result and exit."`
+	// Web flags as Prometheus names them (docs/security.md).
+	WebConfigFile   string `name:"web.config.file" help:"Web configuration file (Prometheus exporter-toolkit format): TLS, client certificates, basic-auth users." type:"path" placeholder:"FILE"`
+	EnableLifecycle bool   `name:"web.enable-lifecycle" help:"Enable POST /-/reload (operators only)."`
 }
 
 func init() {
@@ -58,6 +61,9 @@ func (c *runCmd) Run(g *Globals) error {
 	defer stop()
 	a, err := daemon.New(ctx, daemon.Options{ConfigFile: c.Config, Logger: log})
 	if err != nil {
+		return &ExitError{Code: 2, Err: err}
+	}
+	if err := a.SetWeb(daemon.WebOptions{ConfigFile: c.WebConfigFile, EnableLifecycle: c.EnableLifecycle}); err != nil {
 		return &ExitError{Code: 2, Err: err}
 	}
 	// Notifications and remediation act on every scan (scan.Observer);

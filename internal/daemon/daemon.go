@@ -74,6 +74,7 @@ type Daemon struct {
 	observers []scan.Observer
 	reloadFns []func(*config.Config)
 	extraMux  *http.ServeMux
+	web       *webState // webauth.go
 	sched     atomic.Pointer[scheduler]
 }
 
