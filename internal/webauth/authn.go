@@ -63,7 +63,7 @@ const (
 	MethodBasic  = "basic"
 	MethodCert   = "client_certificate"
 	MethodAWS    = "aws_sts"
-	AWSScheme    = "AWS4-presigned" // Authorization: AWS4-presigned <base64 JSON>
+	AWSScheme    = awsauth.Scheme // Authorization: AWS4-presigned <token>
 	HeaderAWS    = "X-Driftd-AWS-Auth"
 	maxAuthBytes = 16 << 10
 )
