@@ -24,7 +24,7 @@ const AuditKind = "http"
 // Record is one audit log record: a mutating request, accepted or refused.
 type Record struct {
 	Time     time.Time `json:"time"`
-	Decision string    `json:"decision"` // allowed, unauthenticated, forbidden
+	Decision string    `json:"decision"` // allowed, rejected, unauthenticated, forbidden
 	Status   int       `json:"status"`   // the answer's HTTP status
 	Identity string    `json:"identity,omitempty"`
 	Method   string    `json:"auth_method"`
@@ -41,11 +41,14 @@ type Record struct {
 	// (refusals are recorded at a bounded rate).
 	Suppressed int64  `json:"suppressed_before,omitempty"`
 	Error      string `json:"error,omitempty"` // why it was refused
+
+	body []byte // summarised into Body only when the record is written
 }
 
 // Decisions.
 const (
-	DecisionAllowed         = "allowed"
+	DecisionAllowed         = "allowed"  // the route accepted it (status < 400)
+	DecisionRejected        = "rejected" // an operator's request the route refused (4xx/5xx): nothing changed
 	DecisionUnauthenticated = "unauthenticated"
 	DecisionForbidden       = "forbidden"
 )
@@ -59,9 +62,9 @@ type AuditStore interface {
 }
 
 // AuditLog writes Records to a store. Accepted mutations are always
-// recorded; refusals at most RefusedPerMinute a minute (a flood of
-// unauthenticated requests must not become a flood of disk writes), the
-// rest counted in the next record's suppressed_before.
+// recorded; refusals and rejections at most RefusedPerMinute a minute (a
+// flood of bad requests must not become a flood of disk writes), the rest
+// counted in the next record's suppressed_before.
 type AuditLog struct {
 	store      AuditStore
 	holder     string
@@ -70,6 +73,7 @@ type AuditLog struct {
 	suppressed atomic.Int64
 	failures   atomic.Int64
 	OnFailure  func() // called when a record cannot be written (metrics)
+	now        func() time.Time
 }
 
 // RefusedPerMinute bounds recorded refusals.
@@ -80,7 +84,8 @@ func NewAuditLog(store AuditStore, holder string, log *zap.Logger) *AuditLog {
 	if log == nil {
 		log = zap.NewNop()
 	}
-	return &AuditLog{store: store, holder: holder, log: log, refused: rate.NewLimiter(rate.Every(time.Minute/RefusedPerMinute), RefusedPerMinute)}
+	return &AuditLog{store: store, holder: holder, log: log, now: time.Now,
+		refused: rate.NewLimiter(rate.Every(time.Minute/RefusedPerMinute), RefusedPerMinute)}
 }
 
 // Failures counts records that could not be written.
@@ -89,11 +94,14 @@ func (a *AuditLog) Failures() int64 { return a.failures.Load() }
 // Write stores rec; failures are logged and counted, never returned to
 // the client (the mutation has happened or was refused either way).
 func (a *AuditLog) Write(ctx context.Context, rec Record) {
-	if rec.Decision != DecisionAllowed && !a.refused.Allow() {
+	if rec.Decision != DecisionAllowed && !a.refused.AllowN(a.now(), 1) {
 		a.suppressed.Add(1)
 		return
 	}
 	rec.Suppressed = a.suppressed.Swap(0)
+	if rec.body != nil {
+		rec.Body = summarize(rec.body)
+	}
 	data, err := json.Marshal(rec)
 	if err == nil {
 		err = a.store.Append(context.WithoutCancel(ctx), ha.AuditEntry{At: rec.Time, ID: newID(), Holder: a.holder, Kind: AuditKind, Data: data})

@@ -50,7 +50,8 @@ type Policy struct {
 //     which driftd never grants) and a body of at most MaxBody (413);
 //   - POST /-/reload also needs Options.Lifecycle (403 otherwise);
 //   - every mutation, accepted or refused for want of authentication or
-//     role, is written to the audit log.
+//     role, is written to the audit log (refusals, and operator requests
+//     the route itself rejects, at a bounded rate: AuditLog).
 type Gate struct {
 	opts    Options
 	policy  atomic.Pointer[Policy]
@@ -176,7 +177,10 @@ func (g *Gate) Wrap(next http.Handler) http.Handler {
 		r.ContentLength = int64(len(body))
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(sw, r)
-		rec.Decision, rec.Status, rec.Body = DecisionAllowed, sw.status, summarize(body)
+		rec.Decision, rec.Status, rec.body = DecisionAllowed, sw.status, body
+		if sw.status >= 400 {
+			rec.Decision = DecisionRejected // refused by the route: nothing changed
+		}
 		g.audit(r, rec)
 	})
 }
@@ -185,6 +189,9 @@ func (g *Gate) audit(r *http.Request, rec Record) {
 	if g.opts.Audit != nil {
 		g.opts.Audit.Write(r.Context(), rec)
 		return
+	}
+	if rec.Decision != DecisionAllowed {
+		return // refusals without a durable log: counted (Options.Refused), not logged one by one
 	}
 	g.opts.Log.Info("audit (no durable audit log)", zap.String("route", rec.Route), zap.String("identity", rec.Identity),
 		zap.String("decision", rec.Decision), zap.Int("status", rec.Status), zap.String("remote", rec.Remote))

@@ -427,6 +427,8 @@ func TestNoAuthConfiguredMutationsRefused(t *testing.T) {
 func TestAuditRefusalsBounded(t *testing.T) {
 	s := ha.OpenFileStore(filepath.Join(t.TempDir(), "a.json"), ha.FileStoreOptions{})
 	l := NewAuditLog(s, "t", nil)
+	start := time.Now()
+	l.now = func() time.Time { return start } // no refill during the flood
 	for range RefusedPerMinute + 40 {
 		l.Write(context.Background(), Record{Time: time.Now(), Decision: DecisionUnauthenticated, Route: "POST /x"})
 	}
