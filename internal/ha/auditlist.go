@@ -13,9 +13,8 @@ import (
 const MaxAuditList = 1000
 
 // AuditLister lists audit entries newest first, a page at a time.
-// FileStore implements it. (DynamoStore does not yet: its table has one
-// partition key and no index, so listing in time order needs a secondary
-// index on the audit entries.)
+// FileStore and DynamoStore (through the audit index,
+// auditlist_dynamo.go) implement it.
 type AuditLister interface {
 	// AuditList returns up to limit (1..MaxAuditList) unexpired entries
 	// older than the cursor before ("" : from the newest), newest first,
@@ -69,3 +68,8 @@ func (s *FileStore) AuditList(_ context.Context, before string, limit int) ([]Au
 	}
 	return out, next, nil
 }
+
+var (
+	_ AuditLister = (*FileStore)(nil)
+	_ AuditLister = (*DynamoStore)(nil)
+)
