@@ -324,7 +324,6 @@ func (t *table) isKey(name string) bool {
 	return false
 }
 
-
 func containsDef(defs []map[string]string, name string) bool {
 	for _, d := range defs {
 		if d["AttributeName"] == name {

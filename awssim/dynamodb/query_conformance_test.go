@@ -30,7 +30,9 @@ func createIndexed(t *testing.T, c *ddb.Client) string {
 	if _, err := c.CreateTable(ctx, in); err != nil {
 		t.Fatal(err)
 	}
-	w := ddb.NewTableExistsWaiter(c, func(o *ddb.TableExistsWaiterOptions) { o.MinDelay, o.MaxDelay = 20*time.Millisecond, 200*time.Millisecond })
+	w := ddb.NewTableExistsWaiter(c, func(o *ddb.TableExistsWaiterOptions) {
+		o.MinDelay, o.MaxDelay = 20*time.Millisecond, 200*time.Millisecond
+	})
 	if err := w.Wait(ctx, &ddb.DescribeTableInput{TableName: aws.String(name)}, 30*time.Second); err != nil {
 		t.Fatal(err)
 	}
