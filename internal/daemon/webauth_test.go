@@ -185,6 +185,21 @@ func TestControlPlaneProbes(t *testing.T) {
 		t.Errorf("GET /api/v1/remediation: %d, %d bytes", sresp.StatusCode, len(status))
 	}
 
+	// The audit log through the API (a viewer route).
+	areq, _ := http.NewRequest("GET", srv.URL+"/api/v1/audit?limit=5", nil)
+	areq.Header.Set("Authorization", "Bearer "+tok)
+	aresp, err := http.DefaultClient.Do(areq)
+	must(t, err)
+	var page struct {
+		Records []webauth.Record `json:"records"`
+		Next    string           `json:"next"`
+	}
+	must(t, json.NewDecoder(aresp.Body).Decode(&page))
+	aresp.Body.Close()
+	if aresp.StatusCode != 200 || len(page.Records) != 5 || page.Next == "" || page.Records[0].Identity != "ops" {
+		t.Errorf("GET /api/v1/audit: %d, %+v", aresp.StatusCode, page)
+	}
+
 	// The audit log, reopened as after a restart: the refusals are there,
 	// bounded, none carrying the 60 KB values.
 	store := ha.OpenFileStore(c.State.File+".audit", ha.FileStoreOptions{})
