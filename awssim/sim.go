@@ -76,14 +76,14 @@ func (o *Options) defaults() {
 
 // Sim is a simulated AWS region. It is an http.Handler.
 type Sim struct {
-	opts   Options
-	fleet  *fleet
-	params *paramStore
-	tok    *tokens
-	log    *callLog
-	faults *faults
-	extra  *services.Services // S3, SNS, SQS, EventBridge, STS, Image Builder
-	sts    *sts.Service       // presigned sts:GetCallerIdentity
+	opts      Options
+	fleet     *fleet
+	params    *paramStore
+	tok       *tokens
+	log       *callLog
+	faults    *faults
+	extra     *services.Services // S3, SNS, SQS, EventBridge, STS, Image Builder
+	presigned *sts.Presigned     // presigned sts:GetCallerIdentity
 
 	mu       sync.RWMutex
 	services map[string]wire.Handler
@@ -94,14 +94,14 @@ type Sim struct {
 func New(opts Options) *Sim {
 	opts.defaults()
 	s := &Sim{
-		opts:     opts,
-		fleet:    newFleet(&opts),
-		params:   newParamStore(),
-		tok:      newTokens(),
-		log:      newCallLog(opts.CallLogLimit),
-		faults:   newFaults(opts.Seed),
-		services: map[string]wire.Handler{},
-		sts:      sts.New(sts.Options{Region: opts.Region, Now: opts.Clock.Now}),
+		opts:      opts,
+		fleet:     newFleet(&opts),
+		params:    newParamStore(),
+		tok:       newTokens(),
+		log:       newCallLog(opts.CallLogLimit),
+		faults:    newFaults(opts.Seed),
+		services:  map[string]wire.Handler{},
+		presigned: sts.NewPresigned(sts.PresignOptions{Region: opts.Region, Now: opts.Clock.Now}),
 	}
 	s.fleet.opts = &s.opts
 	s.Register(wire.SvcEC2, wire.HandlerFunc(s.serveEC2))
@@ -121,9 +121,10 @@ func (s *Sim) Register(service string, h wire.Handler) {
 	s.mu.Unlock()
 }
 
-// STS is the simulated STS that answers presigned GetCallerIdentity
-// requests; register the credentials it knows with AddCredentials.
-func (s *Sim) STS() *sts.Service { return s.sts }
+// PresignedSTS is the simulated STS that answers presigned
+// GetCallerIdentity requests; register the credentials it knows with
+// AddCredentials.
+func (s *Sim) PresignedSTS() *sts.Presigned { return s.presigned }
 
 // Now returns the simulator's current time.
 func (s *Sim) Now() time.Time { return s.opts.Clock.Now() }
@@ -140,7 +141,7 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if sts.IsPresigned(r) {
-		s.sts.ServeHTTP(w, r)
+		s.presigned.ServeHTTP(w, r)
 		return
 	}
 	start := time.Now()

@@ -30,7 +30,7 @@ func TestApproveAuthenticates(t *testing.T) {
 	if err := os.WriteFile(viewerFile, []byte("viewer-token-0123456789ab"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	sts := simsts.New(simsts.Options{Region: "us-east-1"})
+	sts := simsts.NewPresigned(simsts.PresignOptions{Region: "us-east-1"})
 	sts.AddCredentials("AKIAOPERATOR0000001", "opsecret", "", "arn:aws:sts::123456789012:assumed-role/ops/alice")
 	stsSrv := httptest.NewServer(sts)
 	defer stsSrv.Close()

@@ -151,7 +151,7 @@ basic_auth_users:
 	web, err := LoadWebConfig(webFile)
 	must(t, err)
 	// Simulated STS knowing three callers.
-	svc := simsts.New(simsts.Options{Region: "eu-west-1"})
+	svc := simsts.NewPresigned(simsts.PresignOptions{Region: "eu-west-1"})
 	for i, arn := range []string{awsOperator, awsViewer, awsNobody} {
 		svc.AddCredentials("AKIACALLER000000000"+string(rune('1'+i)), "secret", "", arn)
 	}

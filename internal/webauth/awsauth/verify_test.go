@@ -28,7 +28,7 @@ const (
 // simSTS serves the simulated STS with one registered credential.
 func simSTS(t *testing.T, now func() time.Time) (string, aws.Config) {
 	t.Helper()
-	svc := simsts.New(simsts.Options{Region: region, Now: now})
+	svc := simsts.NewPresigned(simsts.PresignOptions{Region: region, Now: now})
 	svc.AddCredentials("ASIAOPERATOR0000001", "opsecret", "session-token-1", operator)
 	srv := httptest.NewServer(svc)
 	t.Cleanup(srv.Close)

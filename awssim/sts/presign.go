@@ -1,4 +1,4 @@
-// Package sts simulates the one AWS STS call a client can hand to someone
+// Presigned simulates the one AWS STS call a client can hand to someone
 // else: a presigned sts:GetCallerIdentity (the request
 // aws-iam-authenticator and Vault's AWS auth method forward to STS to learn
 // who signed it). The simulator knows the secret keys of the credentials
@@ -7,7 +7,8 @@
 // (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-query-string-auth.html),
 // scoped to this region and sts, within X-Amz-Expires, signature
 // recomputed with the secret key over the signed headers. Calls signed in
-// the Authorization header stay with package services.
+// the Authorization header stay with Service.
+
 package sts
 
 import (
@@ -26,15 +27,15 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 )
 
-// Options configure a Service.
-type Options struct {
+// PresignOptions configure a Presigned.
+type PresignOptions struct {
 	Region string           // us-east-1
 	Now    func() time.Time // time.Now
 }
 
-// Service answers presigned GetCallerIdentity requests.
-type Service struct {
-	opts  Options
+// Presigned answers presigned GetCallerIdentity requests.
+type Presigned struct {
+	opts  PresignOptions
 	mu    sync.RWMutex
 	creds map[string]credential
 }
@@ -43,21 +44,21 @@ type credential struct {
 	secret, token, arn string
 }
 
-// New returns a Service with no credentials: every request is refused
-// until AddCredentials registers its access key.
-func New(o Options) *Service {
+// NewPresigned returns a Presigned with no credentials: every request is
+// refused until AddCredentials registers its access key.
+func NewPresigned(o PresignOptions) *Presigned {
 	if o.Region == "" {
 		o.Region = "us-east-1"
 	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return &Service{opts: o, creds: map[string]credential{}}
+	return &Presigned{opts: o, creds: map[string]credential{}}
 }
 
 // AddCredentials registers an access key, its secret, its session token
 // ("" for long-term keys) and the ARN GetCallerIdentity reports for it.
-func (s *Service) AddCredentials(accessKey, secret, sessionToken, arn string) {
+func (s *Presigned) AddCredentials(accessKey, secret, sessionToken, arn string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.creds[accessKey] = credential{secret: secret, token: sessionToken, arn: arn}
@@ -75,7 +76,7 @@ func IsPresigned(r *http.Request) bool {
 const maxExpires = 604800
 
 // ServeHTTP answers a presigned request.
-func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (s *Presigned) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	fail := func(status int, code, format string, a ...any) {
 		writeError(w, status, code, fmt.Sprintf(format, a...))
@@ -157,7 +158,7 @@ func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // signature recomputes the query signature over the headers the request
 // says it signed, as they arrived.
-func (s *Service) signature(r *http.Request, q url.Values, c credential, accessKey string, date time.Time) (string, error) {
+func (s *Presigned) signature(r *http.Request, q url.Values, c credential, accessKey string, date time.Time) (string, error) {
 	signed := strings.Split(q.Get("X-Amz-SignedHeaders"), ";")
 	hasHost := false
 	for _, h := range signed {

@@ -10,7 +10,7 @@ import (
 // without a panic, and never with a caller identity (no valid signature
 // can be guessed).
 func FuzzPresigned(f *testing.F) {
-	svc := New(Options{})
+	svc := NewPresigned(PresignOptions{})
 	svc.AddCredentials("AKIAOPERATOR0000001", "s3cret", "", "arn:aws:iam::123456789012:user/alice")
 	f.Add("Action=GetCallerIdentity&Version=2011-06-15&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAOPERATOR0000001%2F20261203%2Fus-east-1%2Fsts%2Faws4_request&X-Amz-Date=20261203T120000Z&X-Amz-Expires=300&X-Amz-SignedHeaders=host&X-Amz-Signature=00", "x")
 	f.Add("X-Amz-Signature=1&Action=x&X-Amz-Credential=a/b/c/sts/aws4_request", "")

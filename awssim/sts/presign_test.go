@@ -52,7 +52,7 @@ func TestPresignedThroughTheSimulator(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	sim.STS().AddCredentials("AKIAOPERATOR0000001", "s3cret", "", "arn:aws:iam::123456789012:user/alice")
+	sim.PresignedSTS().AddCredentials("AKIAOPERATOR0000001", "s3cret", "", "arn:aws:iam::123456789012:user/alice")
 	ak := "AKIAOPERATOR0000001"
 	for _, c := range []struct {
 		name, region, key, secret, expires, header, dropHeader string
@@ -113,7 +113,7 @@ func TestSDKPresignWithoutExpiryRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	sim.STS().AddCredentials("AKIAOPERATOR0000001", "s3cret", "", "arn:aws:iam::123456789012:user/alice")
+	sim.PresignedSTS().AddCredentials("AKIAOPERATOR0000001", "s3cret", "", "arn:aws:iam::123456789012:user/alice")
 	pc := sts.NewPresignClient(sts.NewFromConfig(aws.Config{Region: "us-east-1",
 		Credentials: credentials.NewStaticCredentialsProvider("AKIAOPERATOR0000001", "s3cret", "")},
 		func(o *sts.Options) { o.BaseEndpoint = aws.String(srv.URL) }))
