@@ -29,6 +29,7 @@ import (
 	"github.com/driftd/driftd/awssim/sns"
 	"github.com/driftd/driftd/awssim/sqs"
 	"github.com/driftd/driftd/awssim/ssm"
+	"github.com/driftd/driftd/awssim/sts"
 	"github.com/driftd/driftd/awssim/wire"
 )
 
@@ -95,19 +96,20 @@ func (o *Options) defaults() {
 
 // Sim is a simulated AWS region. It is an http.Handler.
 type Sim struct {
-	opts   Options
-	fleet  *fleet.Fleet
-	ssm    *ssm.Service
-	log    *callLog
-	faults *faults
-	s3     *s3.Service
-	sqs    *sqs.Service
-	sns    *sns.Service
-	evb    *events.Service
-	ib     *imagebuilder.Service
-	ddb    *dynamodb.Service
-	shub   *securityhub.Service
-	cfgsvc *configservice.Service
+	opts      Options
+	fleet     *fleet.Fleet
+	ssm       *ssm.Service
+	log       *callLog
+	faults    *faults
+	s3        *s3.Service
+	sqs       *sqs.Service
+	sns       *sns.Service
+	evb       *events.Service
+	ib        *imagebuilder.Service
+	ddb       *dynamodb.Service
+	shub      *securityhub.Service
+	cfgsvc    *configservice.Service
+	presigned *sts.Presigned // presigned sts:GetCallerIdentity
 
 	mu       sync.RWMutex
 	services map[string]wire.Handler
@@ -117,10 +119,11 @@ type Sim struct {
 func New(opts Options) *Sim {
 	opts.defaults()
 	s := &Sim{
-		opts:     opts,
-		log:      newCallLog(opts.CallLogLimit),
-		faults:   newFaults(opts.Seed),
-		services: map[string]wire.Handler{},
+		opts:      opts,
+		log:       newCallLog(opts.CallLogLimit),
+		faults:    newFaults(opts.Seed),
+		services:  map[string]wire.Handler{},
+		presigned: sts.NewPresigned(sts.PresignOptions{Region: opts.Region, Now: opts.Clock.Now}),
 	}
 	s.fleet = fleet.New(fleet.Options{Clock: opts.Clock, Region: opts.Region, AccountID: opts.AccountID,
 		LaunchDelay: opts.LaunchDelay, TerminateDelay: opts.TerminateDelay, InventoryDelay: opts.InventoryDelay,
@@ -144,6 +147,11 @@ func (s *Sim) Register(service string, h wire.Handler) {
 	s.mu.Unlock()
 }
 
+// PresignedSTS is the simulated STS that answers presigned
+// GetCallerIdentity requests; register the credentials it knows with
+// AddCredentials.
+func (s *Sim) PresignedSTS() *sts.Presigned { return s.presigned }
+
 // Now returns the simulator's current time.
 func (s *Sim) Now() time.Time { return s.opts.Clock.Now() }
 
@@ -156,6 +164,10 @@ func (s *Sim) Tick() { s.fleet.Tick() }
 func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, adminPrefix) {
 		s.serveAdmin(w, r)
+		return
+	}
+	if sts.IsPresigned(r) {
+		s.presigned.ServeHTTP(w, r)
 		return
 	}
 	start := time.Now()

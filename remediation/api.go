@@ -3,6 +3,7 @@ package remediation
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -30,8 +31,10 @@ type BreakerResetRequest struct {
 //	POST   /api/v1/approvals                    {"instance_id": "i-...", "ttl": "1h", "by": "alice"}
 //	DELETE /api/v1/approvals/{instance}         revoke
 //
-// The handler does no authentication: mount it behind whatever protects
-// the daemon's other mutating endpoints (e.g. POST /-/reload).
+// The handler does no authentication: the daemon mounts it behind its
+// gate (internal/webauth: operators only, JSON bodies of at most 64 KiB,
+// audit log). It bounds fields (MaxFieldBytes), outstanding approvals
+// (MaxApprovals) and accepts breaker resets only for known breakers.
 func (e *Engine) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/v1/remediation", func(w http.ResponseWriter, _ *http.Request) {
@@ -43,7 +46,16 @@ func (e *Engine) Handler() http.Handler {
 			writeError(w, http.StatusBadRequest, err.Error())
 			return
 		}
-		if err := e.ResetBreaker(r.Context(), strings.TrimSpace(req.Scope)); err != nil {
+		if err := checkField("scope", req.Scope); err != nil {
+			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		scope := strings.TrimSpace(req.Scope)
+		if ok, known := e.knownBreaker(scope); !ok && scope != "" {
+			writeError(w, http.StatusNotFound, fmt.Sprintf("no breaker %q: scope must be \"fleet\" or a group the engine has planned for (known: %s)", scope, strings.Join(known, ", ")))
+			return
+		}
+		if err := e.ResetBreaker(r.Context(), scope); err != nil {
 			writeError(w, http.StatusBadRequest, err.Error())
 			return
 		}
@@ -56,6 +68,16 @@ func (e *Engine) Handler() http.Handler {
 		var req ApprovalRequest
 		if err := decodeBody(r, &req); err != nil {
 			writeError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		for _, f := range []struct{ name, v string }{{"instance_id", req.InstanceID}, {"ttl", req.TTL}, {"by", req.By}} {
+			if err := checkField(f.name, f.v); err != nil {
+				writeError(w, http.StatusBadRequest, err.Error())
+				return
+			}
+		}
+		if !e.approvalRoom(strings.TrimSpace(req.InstanceID)) {
+			writeError(w, http.StatusConflict, fmt.Sprintf("%d approvals are outstanding already; revoke some or let them expire", MaxApprovals))
 			return
 		}
 		var ttl time.Duration
@@ -94,6 +116,9 @@ func decodeBody(r *http.Request, v any) error {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return errors.New("invalid JSON body: " + err.Error())
+	}
+	if dec.More() {
+		return errors.New("invalid JSON body: data after the object")
 	}
 	return nil
 }

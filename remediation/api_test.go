@@ -3,8 +3,10 @@ package remediation
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -64,7 +66,16 @@ func TestAPIApprovals(t *testing.T) {
 	if got := e.Approvals(); len(got) != 0 {
 		t.Errorf("expired approvals listed: %+v", got)
 	}
-	// Breaker reset and status.
+	// Breaker reset and status: only a breaker the engine knows.
+	if code, body = do("POST", "/api/v1/remediation/breakers/reset", `{"scope":"web-1"}`); code != 404 {
+		t.Errorf("reset of a group never planned: %d %s", code, body)
+	}
+	if st := e.Status(); st.History["web-1"].Override {
+		t.Error("unknown scope reset anyway")
+	}
+	e.mu.Lock()
+	e.breakers["web-1"] = false // planned once
+	e.mu.Unlock()
 	if code, body = do("POST", "/api/v1/remediation/breakers/reset", `{"scope":"web-1"}`); code != 200 {
 		t.Errorf("reset: %d %s", code, body)
 	}
@@ -85,5 +96,55 @@ func TestCycleWithoutClientsFailsClosed(t *testing.T) {
 	}
 	if st := e.Status(); st.LastError == "" || st.LastPlan != nil {
 		t.Errorf("status after a failed cycle: %+v", st)
+	}
+}
+
+func TestAPIBoundsInput(t *testing.T) {
+	e := NewEngine(Options{Config: config.Remediation{Approvals: config.RemediationApprovals{TTL: time.Hour}}, Executor: &DryRun{}})
+	srv := httptest.NewServer(e.Handler())
+	defer srv.Close()
+	post := func(path, body string) int {
+		t.Helper()
+		resp, err := http.Post(srv.URL+path, "application/json", bytes.NewBufferString(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	long := strings.Repeat("x", MaxFieldBytes+1)
+	for _, c := range []struct{ path, body string }{
+		{"/api/v1/approvals", `{"instance_id":"i-0123456789abcdef0","by":"` + long + `"}`},
+		{"/api/v1/approvals", `{"instance_id":"i-0123456789abcdef0","by":"a\u0000b"}`},
+		{"/api/v1/approvals", `{"instance_id":"i-0123456789abcdef0","ttl":"` + long + `"}`},
+		{"/api/v1/approvals", `{"instance_id":"i-0123456789abcdef0"} {"instance_id":"i-0fedcba9876543210"}`},
+		{"/api/v1/approvals", `{"instance_id":"i-0123456789abcdef0","admin":true}`},
+		{"/api/v1/remediation/breakers/reset", `{"scope":"` + long + `"}`},
+		{"/api/v1/remediation/breakers/reset", `{"scope":"nosuch"}`},
+	} {
+		if code := post(c.path, c.body); code < 400 || code > 499 {
+			t.Errorf("%s %.80s: %d, want 4xx", c.path, c.body, code)
+		}
+	}
+	if n := len(e.Approvals()); n != 0 {
+		t.Fatalf("%d approvals after refused requests", n)
+	}
+	if e.Status().History["nosuch"].Override {
+		t.Fatal("unknown breaker reset")
+	}
+	// Outstanding approvals are capped; re-approving one still works.
+	for i := range MaxApprovals {
+		if code := post("/api/v1/approvals", fmt.Sprintf(`{"instance_id":"i-%017x"}`, i)); code != 201 {
+			t.Fatalf("approval %d: %d", i, code)
+		}
+	}
+	if code := post("/api/v1/approvals", `{"instance_id":"i-0fffffffffffffff0"}`); code != http.StatusConflict {
+		t.Errorf("approval beyond MaxApprovals: %d, want 409", code)
+	}
+	if code := post("/api/v1/approvals", fmt.Sprintf(`{"instance_id":"i-%017x"}`, 7)); code != 201 {
+		t.Errorf("re-approval at the cap: %d", code)
+	}
+	if n := len(e.Approvals()); n != MaxApprovals {
+		t.Errorf("%d approvals, want %d", n, MaxApprovals)
 	}
 }

@@ -78,6 +78,7 @@ type table struct {
 	billing   string
 	rcu, wcu  int64
 	items     map[string]*slot
+	indexes   []gsi // query.go
 }
 
 // slot holds an item and, for one eventually consistent read after a
@@ -183,6 +184,12 @@ func (s *Service) dispatch(op string, body []byte) (any, error) {
 			return nil, err
 		}
 		return s.getItem(in)
+	case "Query":
+		var in queryIn
+		if err := decode(&in); err != nil {
+			return nil, err
+		}
+		return s.query(in)
 	case "PutItem", "UpdateItem", "DeleteItem":
 		var in writeIn
 		if err := decode(&in); err != nil {
@@ -228,8 +235,8 @@ func (s *Service) createTable(in createTableIn) (any, error) {
 	if err := checkTableName(in.TableName); err != nil {
 		return nil, err
 	}
-	if len(in.GlobalSecondaryIndexes) > 0 || len(in.LocalSecondaryIndexes) > 0 || len(in.StreamSpecification) > 0 {
-		return nil, validation("awssim does not model secondary indexes or streams")
+	if len(in.LocalSecondaryIndexes) > 0 || len(in.StreamSpecification) > 0 {
+		return nil, validation("awssim does not model local secondary indexes or streams")
 	}
 	if len(in.KeySchema) == 0 || len(in.KeySchema) > 2 {
 		return nil, validation("1 validation error detected: Value at 'keySchema' failed to satisfy constraint: Member must have length less than or equal to 2 and greater than or equal to 1")
@@ -256,10 +263,18 @@ func (s *Service) createTable(in createTableIn) (any, error) {
 		}
 		keys = append(keys, keyAttr{k.AttributeName, t})
 	}
-	if len(defs) != len(keys) {
+	used := map[string]bool{}
+	for _, k := range keys {
+		used[k.name] = true
+	}
+	indexes, err := parseIndexes(in.GlobalSecondaryIndexes, defs, used)
+	if err != nil {
+		return nil, err
+	}
+	if len(defs) != len(used) {
 		return nil, validation("One or more parameter values were invalid: Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions")
 	}
-	t := &table{name: *in.TableName, keys: keys, items: map[string]*slot{}, billing: in.BillingMode}
+	t := &table{name: *in.TableName, keys: keys, items: map[string]*slot{}, billing: in.BillingMode, indexes: indexes}
 	switch in.BillingMode {
 	case "PAY_PER_REQUEST":
 		if in.ProvisionedThroughput != nil {
@@ -331,6 +346,18 @@ func (s *Service) describe(t *table, now time.Time) map[string]any {
 	}
 	if t.billing == "PAY_PER_REQUEST" {
 		d["BillingModeSummary"] = map[string]any{"BillingMode": "PAY_PER_REQUEST"}
+	}
+	if len(t.indexes) > 0 {
+		var gs []map[string]any
+		for _, g := range t.indexes {
+			gs = append(gs, g.describe(t))
+			for _, k := range g.keys {
+				if !t.isKey(k.name) && !containsDef(defs, k.name) {
+					defs = append(defs, map[string]string{"AttributeName": k.name, "AttributeType": k.typ})
+				}
+			}
+		}
+		d["GlobalSecondaryIndexes"], d["AttributeDefinitions"] = gs, defs
 	}
 	return d
 }

@@ -26,6 +26,7 @@ type approveCmd struct {
 	Revoke       bool          `help:"Revoke the instance's approval instead of granting it."`
 	List         bool          `help:"List unexpired approvals."`
 	Timeout      time.Duration `help:"HTTP timeout." default:"10s"`
+	Auth         clientAuth    `embed:""` // approveauth.go
 
 	out    io.Writer
 	client *http.Client
@@ -42,7 +43,11 @@ func (c *approveCmd) Run() error {
 	}
 	client := c.client
 	if client == nil {
-		client = &http.Client{Timeout: c.Timeout}
+		tr, err := c.Auth.transport(context.Background())
+		if err != nil {
+			return &ExitError{Code: 2, Err: err}
+		}
+		client = &http.Client{Timeout: c.Timeout, Transport: tr}
 	}
 	base, err := url.Parse(strings.TrimRight(c.Server, "/"))
 	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
@@ -115,7 +120,8 @@ func call(ctx context.Context, client *http.Client, method, u string, body, out 
 	if err != nil {
 		return err
 	}
-	if body != nil {
+	if body != nil || method != http.MethodGet {
+		// Mutating routes accept only JSON, even without a body.
 		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := client.Do(req)

@@ -41,8 +41,11 @@ func TestApproveCommand(t *testing.T) {
 	if out, err = run(approveCmd{Instance: "i-0123456789abcdef0", Revoke: true}); err != nil || !strings.Contains(out, "revoked") {
 		t.Errorf("revoke: %q %v", out, err)
 	}
-	if out, err = run(approveCmd{ResetBreaker: "web-1"}); err != nil || out != "breaker web-1 reset\n" {
+	if out, err = run(approveCmd{ResetBreaker: "fleet"}); err != nil || out != "breaker fleet reset\n" {
 		t.Errorf("reset: %q %v", out, err)
+	}
+	if out, err = run(approveCmd{ResetBreaker: "nosuch"}); !errors.As(err, &ee) || !strings.Contains(err.Error(), "daemon answered 404: no breaker \"nosuch\"") {
+		t.Errorf("reset of an unknown breaker: %q %v", out, err)
 	}
 	if _, err = run(approveCmd{}); err == nil {
 		t.Error("no instance accepted")

@@ -19,6 +19,9 @@ const progressLogEvery = 10 * time.Second
 type runCmd struct {
 	Config      string `help:"Configuration file." required:"" type:"path" short:"c"`
 	ConfigCheck bool   `name:"config.check" help:"Check the configuration as at start (same as driftd validate), print the result and exit."`
+	// Web flags as Prometheus names them (docs/security.md).
+	WebConfigFile   string `name:"web.config.file" help:"Web configuration file (Prometheus exporter-toolkit format): TLS, client certificates, basic-auth users." type:"path" placeholder:"FILE"`
+	EnableLifecycle bool   `name:"web.enable-lifecycle" help:"Enable POST /-/reload (operators only)."`
 }
 
 func init() {
@@ -61,6 +64,9 @@ func (c *runCmd) Run(g *Globals) error {
 	defer stop()
 	a, err := daemon.New(ctx, daemon.Options{ConfigFile: c.Config, Logger: log, ProgressLog: progressLogEvery})
 	if err != nil {
+		return &ExitError{Code: 2, Err: err}
+	}
+	if err := a.SetWeb(daemon.WebOptions{ConfigFile: c.WebConfigFile, EnableLifecycle: c.EnableLifecycle}); err != nil {
 		return &ExitError{Code: 2, Err: err}
 	}
 	// Notifications and remediation act on every scan (scan.Observer);

@@ -23,8 +23,9 @@ const module = "github.com/driftd/driftd"
 //	1  the scan contract, configuration and state: scan, internal/config,
 //	   internal/state; the simulated region (awssim)
 //	2  what gathers facts: collectors, collectors/*
-//	3  what acts on scans, and the AWS client constructors: alerting,
-//	   remediation, configrule, internal/awsclients
+//	3  what acts on scans, the AWS client constructors and the HTTP API's
+//	   authentication: alerting, remediation, configrule,
+//	   internal/awsclients, internal/webauth
 //	4  decorators of the engines' interfaces that only the lifecycle
 //	   applies: internal/ha/fenced (only the leader acts); the operator
 //	   page (internal/ui), which reads state, scans and remediation
@@ -36,7 +37,7 @@ var layers = map[string]int{
 	"internal/testenv": 0, "awssim/wire": 0, "deploy/promexpr": 0, "internal/durable": 0,
 	"scan": 1, "internal/config": 1, "internal/state": 1, "awssim": 1, "internal/ha": 1,
 	"collectors": 2,
-	"alerting":   3, "remediation": 3, "configrule": 3, "internal/awsclients": 3,
+	"alerting":   3, "remediation": 3, "configrule": 3, "internal/awsclients": 3, "internal/webauth": 3,
 	"internal/ha/fenced": 4, "internal/ui": 4,
 	"internal/daemon": 5,
 	"cmd":             6, "e2e": 6, "deploy": 6, "internal/archtest": 6,

@@ -54,6 +54,7 @@ func (c *Config) Check(env Env) []error {
 	if err := env.ResolveTCP(c.HTTP.Listen); err != nil {
 		errs.add("http.listen: %q: %v", c.HTTP.Listen, unwrapAddrErr(err))
 	}
+	errs = append(errs, c.HTTP.Auth.check(env)...)
 	for i, b := range c.Baselines {
 		if b.Dir == nil || b.Dir.Path == "" {
 			continue

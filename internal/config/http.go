@@ -9,11 +9,12 @@ import (
 
 // HTTP is the `http:` section.
 type HTTP struct {
-	Listen            string        `yaml:"listen"` // default ":9464"
+	Listen            string        `yaml:"listen"` // default "127.0.0.1:9464"
 	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
 	ReadTimeout       time.Duration `yaml:"read_timeout"`
 	WriteTimeout      time.Duration `yaml:"write_timeout"`
 	IdleTimeout       time.Duration `yaml:"idle_timeout"`
+	Auth              HTTPAuth      `yaml:"auth"` // httpauth.go
 }
 
 // Log is the `log:` section.
@@ -22,8 +23,9 @@ type Log struct {
 	Format string `yaml:"format"` // json (default) or console
 }
 
-// DefaultListen is the default http.listen address.
-const DefaultListen = ":9464"
+// DefaultListen is the default http.listen address: loopback only, so a
+// daemon is never reachable from the network unless configured to be.
+const DefaultListen = "127.0.0.1:9464"
 
 func (h *HTTP) applyDefaults() {
 	if h.Listen == "" {
@@ -74,7 +76,7 @@ func (h HTTP) Validate() []error {
 			errs.add("http.%s: must be positive", t.name)
 		}
 	}
-	return errs
+	return append(errs, h.Auth.Validate()...)
 }
 
 func (l *Log) applyDefaults() {

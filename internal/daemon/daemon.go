@@ -78,6 +78,7 @@ type Daemon struct {
 	observers []scan.Observer
 	reloadFns []func(*config.Config)
 	extraMux  *http.ServeMux
+	web       *webState // webauth.go
 	sched     atomic.Pointer[scheduler]
 	// saveFailed: the last state-file save failed (/-/ready fails).
 	saveFailed atomic.Bool

@@ -49,7 +49,7 @@ func (a *Daemon) Handler() http.Handler {
 	if extra != nil {
 		mux.Handle("/", extra)
 	}
-	return mux
+	return a.protect(mux) // webauth.go: authentication, roles, audit
 }
 
 // InstanceSummary is one row of /api/v1/instances.

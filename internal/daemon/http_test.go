@@ -32,7 +32,12 @@ func get(t *testing.T, srv *httptest.Server, path string, wantStatus int) []byte
 func TestHTTPAPI(t *testing.T) {
 	f := newFixture(t)
 	must(t, f.sim.Inject(f.web[0], awssim.Drift{Action: awssim.DriftRemove, Package: &awssim.PackageSpec{Name: "curl"}}))
-	a := f.app(t, f.config())
+	cfg := f.config()
+	var tok string
+	cfg.HTTP.Auth.Tokens, tok = operatorToken(t)
+	cfg.HTTP.Auth.Reads = "open"
+	a := f.app(t, cfg)
+	must(t, a.SetWeb(WebOptions{EnableLifecycle: true}))
 	srv := httptest.NewServer(a.Handler())
 	defer srv.Close()
 
@@ -76,13 +81,12 @@ func TestHTTPAPI(t *testing.T) {
 	if scan["success"] != true || byOp["ssm:ListInventoryEntries"] == nil || byOp["ec2:DescribeInstances"] == nil {
 		t.Errorf("scan summary %v", scan)
 	}
-	resp, err := http.Post(srv.URL+"/-/reload", "", nil)
-	must(t, err)
+	resp := send(t, http.MethodPost, srv.URL+"/-/reload", tok, "")
 	resp.Body.Close()
 	if resp.StatusCode != 200 {
 		t.Errorf("reload: %d", resp.StatusCode)
 	}
-	resp, err = http.Get(srv.URL + "/-/reload")
+	resp, err := http.Get(srv.URL + "/-/reload")
 	must(t, err)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusMethodNotAllowed {

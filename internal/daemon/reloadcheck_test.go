@@ -24,11 +24,13 @@ func TestReloadRunsStartupChecksAndRedacts(t *testing.T) {
 	dir := t.TempDir()
 	must(t, os.Mkdir(filepath.Join(dir, "baselines"), 0o755))
 	file := filepath.Join(dir, "driftd.yaml")
-	good := "baselines: [{dir: {path: baselines}}]\n"
+	toks, tok := operatorToken(t)
+	good := "baselines: [{dir: {path: baselines}}]\nhttp: {auth: {tokens: [{name: ops, role: operator, file: " + toks[0].File + "}]}}\n"
 	must(t, os.WriteFile(file, []byte(good), 0o644))
 	a, err := New(context.Background(), Options{ConfigFile: file, Logger: zap.NewNop(), Registry: prometheus.NewRegistry(),
 		AWS: &aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", "")}})
 	must(t, err)
+	must(t, a.SetWeb(WebOptions{EnableLifecycle: true}))
 	srv := httptest.NewServer(a.Handler())
 	t.Cleanup(srv.Close)
 
@@ -39,8 +41,7 @@ remediation:
 alerting:
   sinks: [{name: hook, type: webhook, url: "https://u:pw0rd@hooks.example.com/x", secret_env: DRIFTD_TEST_RELOAD_SECRET}]
 `), 0o644))
-	resp, err := http.Post(srv.URL+"/-/reload", "", nil)
-	must(t, err)
+	resp := send(t, http.MethodPost, srv.URL+"/-/reload", tok, "")
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusInternalServerError {
@@ -61,8 +62,7 @@ alerting:
 alerting:
   sinks: [{name: hook, type: webhook, url: "https://u:pw0rd@hooks.example.com/x", secret_env: DRIFTD_TEST_RELOAD_SECRET}]
 `), 0o644))
-	resp, err = http.Post(srv.URL+"/-/reload", "", nil)
-	must(t, err)
+	resp = send(t, http.MethodPost, srv.URL+"/-/reload", tok, "")
 	body, _ = io.ReadAll(resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusInternalServerError || !strings.Contains(string(body), "alerting.sinks[0].secret_env: environment variable DRIFTD_TEST_RELOAD_SECRET is unset or empty") {
@@ -72,8 +72,7 @@ alerting:
 		t.Errorf("secret echoed: %s", body)
 	}
 	t.Setenv("DRIFTD_TEST_RELOAD_SECRET", "x")
-	resp, err = http.Post(srv.URL+"/-/reload", "", nil)
-	must(t, err)
+	resp = send(t, http.MethodPost, srv.URL+"/-/reload", tok, "")
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("valid reload: %d", resp.StatusCode)

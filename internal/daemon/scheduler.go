@@ -102,7 +102,7 @@ func (a *Daemon) Run(ctx context.Context, ln net.Listener) error {
 		IdleTimeout:       cfg.HTTP.IdleTimeout,
 	}
 	srvErr := make(chan error, 1)
-	go func() { srvErr <- srv.Serve(ln) }()
+	go func() { srvErr <- a.serve(srv, ln) }() // TLS per --web.config.file
 	a.log.Info("listening", zap.String("address", ln.Addr().String()))
 
 	// The leader lease (with ha.dynamodb_table) runs until the scans have

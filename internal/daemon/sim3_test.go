@@ -114,6 +114,7 @@ func TestScheduledScansDoNotOverlap(t *testing.T) {
 	c := f.config()
 	c.Schedule.Cron = "@every 1s"
 	c.Schedule.Timeout = 10 * time.Second
+	c.HTTP.Listen = "127.0.0.1:0" // never a fixed port: another daemon may hold 9464
 	a := f.app(t, c)
 	var mu sync.Mutex
 	var spans [][2]time.Time

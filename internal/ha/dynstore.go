@@ -289,6 +289,9 @@ func (s *DynamoStore) Append(ctx context.Context, a AuditEntry) error {
 	if a.TTL > 0 {
 		item[AttrExpiresAt] = num(expiresAt(s.now(), a.TTL))
 	}
+	for k, v := range auditIndexAttrs(a.At, a.ID) { // auditlist_dynamo.go
+		item[k] = v
+	}
 	_, err := s.api.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: tableName(s.table), Item: item,
 		ConditionExpression:      aws.String("attribute_not_exists(#pk)"),
