@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/driftd/driftd/drift"
+	"github.com/driftd/driftd/internal/buildinfo"
 )
 
 // DaemonMetrics are the scan-side metrics of driftd (names are an API; see
@@ -36,7 +37,7 @@ type DaemonMetrics struct {
 }
 
 // NewDaemonMetrics creates the daemon metrics and registers them with reg.
-func NewDaemonMetrics(reg prometheus.Registerer, version, goVersion string) *DaemonMetrics {
+func NewDaemonMetrics(reg prometheus.Registerer) *DaemonMetrics {
 	m := &DaemonMetrics{
 		Instances: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "driftd_instances", Help: "Instances by ASG, AMI and verdict in the last scan.",
@@ -80,7 +81,7 @@ func NewDaemonMetrics(reg prometheus.Registerer, version, goVersion string) *Dae
 		}, []string{"source"}),
 		BuildInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "driftd_build_info", Help: "Build information; always 1.",
-		}, []string{"version", "goversion"}),
+		}, buildinfo.LabelNames()),
 		InventoryTypeUnavailable: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "driftd_inventory_type_unavailable",
 			Help: "1 when SSM did not know the configured inventory type at the last scan that asked (InvalidTypeNameException: not collected), else 0.",
@@ -89,7 +90,7 @@ func NewDaemonMetrics(reg prometheus.Registerer, version, goVersion string) *Dae
 	reg.MustRegister(m.Instances, m.Findings, m.InventoryAge, m.ScanDuration, m.Scans, m.LastSuccessfulRun,
 		m.CollectorSuccess, m.CollectorDuration, m.CollectorErrors, m.APICalls, m.ConfigReloads, m.ConfigLastReload,
 		m.BaselineErrors, m.BuildInfo, m.InventoryTypeUnavailable)
-	m.BuildInfo.WithLabelValues(version, goVersion).Set(1)
+	m.BuildInfo.With(buildinfo.Labels()).Set(1)
 	for _, r := range []string{"success", "failure"} {
 		m.Scans.WithLabelValues(r)
 		m.ConfigReloads.WithLabelValues(r)

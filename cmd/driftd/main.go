@@ -31,8 +31,9 @@ func (e *ExitError) Unwrap() error { return e.Err }
 
 // Globals are flags shared by every subcommand.
 type Globals struct {
-	LogLevel  string `help:"Log level: debug, info, warn, error." default:"" env:"DRIFTD_LOG_LEVEL"`
-	LogFormat string `help:"Log format: json or console." default:"" env:"DRIFTD_LOG_FORMAT"`
+	LogLevel  string      `help:"Log level: debug, info, warn, error." default:"" env:"DRIFTD_LOG_LEVEL"`
+	LogFormat string      `help:"Log format: json or console." default:"" env:"DRIFTD_LOG_FORMAT"`
+	Version   versionFlag `help:"Print the version and build info, and exit."`
 }
 
 var commands []kong.Option
@@ -57,6 +58,9 @@ func run(args []string) int {
 		return 2
 	}
 	ctx, err := parser.Parse(args)
+	if errors.Is(err, errVersionShown) {
+		return 0
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "driftd:", err)
 		return 2

@@ -26,7 +26,6 @@ import (
 	dcollectors "github.com/driftd/driftd/collectors"
 	"github.com/driftd/driftd/collectors/baselines"
 	"github.com/driftd/driftd/drift"
-	"github.com/driftd/driftd/internal/buildinfo"
 	"github.com/driftd/driftd/internal/config"
 	"github.com/driftd/driftd/internal/state"
 )
@@ -128,8 +127,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		a.reg = prometheus.NewRegistry()
 		a.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
-	bi := buildinfo.Get()
-	a.metrics = alerting.NewDaemonMetrics(a.reg, bi.Version, bi.GoVersion)
+	a.metrics = alerting.NewDaemonMetrics(a.reg)
 	for _, c := range []string{dcollectors.CollectorEC2, dcollectors.CollectorASG, dcollectors.CollectorImages,
 		dcollectors.CollectorSSMAgents, dcollectors.CollectorInventory, dcollectors.CollectorBaselines} {
 		for _, r := range dcollectors.Reasons {
