@@ -176,6 +176,7 @@ func (cp *CompiledPolicy) Compare(m *Manifest, s *Snapshot) Report {
 	for _, t := range customTypes {
 		c.compareCustom(t)
 	}
+	skipped = append(skipped, c.compareRuntime()...)
 	if lt := s.Instance.LaunchTemplateAMI; lt != "" && lt != s.AMI {
 		c.add(Finding{Category: CategoryInstance, Name: "ami", Attribute: "image_id", Change: ChangeChanged, Expected: lt, Observed: s.AMI})
 	}
@@ -295,7 +296,7 @@ func sortedKeys(m map[string]*CustomType) []string {
 
 func isBuiltinType(t string) bool {
 	switch t {
-	case TypeApplication, TypeFile, TypeService, TypeFileDigest, TypeSystemdUnit:
+	case TypeApplication, TypeFile, TypeService, TypeFileDigest, TypeSystemdUnit, TypeRunningState:
 		return true
 	}
 	return false

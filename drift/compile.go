@@ -57,7 +57,7 @@ type CompiledPolicy struct {
 }
 
 // severityByCategoryIndex maps category indexes (see categoryIndex) to defaults.
-var severityByCategoryIndex = [...]Category{CategoryPackage, CategoryFile, CategoryService, CategoryCustom, CategoryInstance}
+var severityByCategoryIndex = [...]Category{CategoryPackage, CategoryFile, CategoryService, CategoryCustom, CategoryInstance, CategoryRuntime}
 
 func categoryIndex(c Category) int {
 	switch c {
@@ -71,6 +71,8 @@ func categoryIndex(c Category) int {
 		return 3
 	case CategoryInstance:
 		return 4
+	case CategoryRuntime:
+		return 5
 	}
 	return -1
 }
@@ -140,7 +142,7 @@ func CompilePolicy(p *Policy) (*CompiledPolicy, error) {
 			bad("attribute", "%v", err)
 		}
 		if r.Category != "" && !validCategory(r.Category) {
-			bad("category", "unknown category %q (want package, file, service, custom or instance)", r.Category)
+			bad("category", "unknown category %q (want package, file, service, custom, instance or runtime)", r.Category)
 		}
 		switch r.Action {
 		case ActionIgnore, ActionExempt:

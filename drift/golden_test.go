@@ -16,6 +16,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/driftd/driftd/drift"
+	"github.com/driftd/driftd/drift/defaultpolicy"
 	"github.com/driftd/driftd/drift/manifest"
 )
 
@@ -36,6 +37,9 @@ type goldenPolicy struct {
 	Rules           []drift.Rule                      `yaml:"rules"`
 	Custom          map[string]drift.CustomSpec       `yaml:"custom"`
 	InstallOnly     []string                          `yaml:"install_only"`
+	// DefaultPolicy appends driftd's shipped default rules after Rules, as
+	// the daemon does.
+	DefaultPolicy bool `yaml:"default_policy"`
 }
 
 var goldenNow = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
@@ -106,6 +110,9 @@ func readGolden(t *testing.T, dir string) (*drift.Manifest, *drift.Snapshot, *dr
 			}
 		}
 		p.DefaultSeverity, p.Rules, p.Custom, p.InstallOnly = gp.DefaultSeverity, gp.Rules, gp.Custom, gp.InstallOnly
+		if gp.DefaultPolicy {
+			p.Rules = append(p.Rules, defaultpolicy.Rules()...)
+		}
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		t.Fatal(err)
 	}

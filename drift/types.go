@@ -40,7 +40,7 @@ const (
 )
 
 // Categories lists every category in a stable order.
-var Categories = []Category{CategoryPackage, CategoryFile, CategoryService, CategoryCustom, CategoryInstance}
+var Categories = []Category{CategoryPackage, CategoryFile, CategoryService, CategoryCustom, CategoryInstance, CategoryRuntime}
 
 // Change says what happened to an item relative to the baseline.
 type Change string
@@ -186,6 +186,9 @@ type Manifest struct {
 	Source string `json:"source,omitempty"`
 	// Provenance carries free-form facts (captured_from, capture_time, agent_version, ...).
 	Provenance map[string]string `json:"provenance,omitempty"`
+	// RunningKernel is the kernel release (uname -r) instances of the AMI
+	// run; "" derives it from the kernel packages (see BaselineKernel).
+	RunningKernel string `json:"running_kernel,omitempty"`
 
 	Packages []Package              `json:"packages"`
 	Files    []File                 `json:"files,omitempty"`

@@ -192,12 +192,12 @@ func checkLimits(m *drift.Manifest) error {
 	if len(m.Services) > MaxItems {
 		return fmt.Errorf("services: %d entries, more than the limit of %d", len(m.Services), MaxItems)
 	}
-	for _, f := range []struct{ field, v string }{{"ami_id", m.AMI}, {"name", m.Name}, {"os_family", m.OSFamily}} {
+	for _, f := range []struct{ field, v string }{{"ami_id", m.AMI}, {"name", m.Name}, {"os_family", m.OSFamily}, {"running_kernel", m.RunningKernel}} {
 		if len(f.v) > MaxFieldBytes {
 			return fmt.Errorf("%s: longer than %d bytes", f.field, MaxFieldBytes)
 		}
 	}
-	for _, f := range []struct{ field, v string }{{"ami_id", m.AMI}, {"name", m.Name}, {"os_family", m.OSFamily}} {
+	for _, f := range []struct{ field, v string }{{"ami_id", m.AMI}, {"name", m.Name}, {"os_family", m.OSFamily}, {"running_kernel", m.RunningKernel}} {
 		if !utf8.ValidString(f.v) {
 			return fmt.Errorf("%s: not valid UTF-8", f.field)
 		}
