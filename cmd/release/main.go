@@ -14,6 +14,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -23,50 +24,69 @@ import (
 )
 
 func main() {
-	version := flag.String("version", "", "release version, vMAJOR.MINOR.PATCH[-PRERELEASE]; HEAD must carry the tag and the tree be clean")
-	snapshot := flag.Bool("snapshot", false, "build version 0.0.0-SNAPSHOT-<commit> from the tree as it is")
-	out := flag.String("out", "dist", "output directory; must not exist or be empty")
-	clean := flag.Bool("clean", false, "remove the output directory first")
-	targets := flag.String("targets", "", "comma-separated GOOS/GOARCH subset of the release targets (default all: linux/amd64,linux/arm64)")
-	flag.Parse()
-	if flag.NArg() > 0 || (*version == "") == !*snapshot {
-		fmt.Fprintln(os.Stderr, "usage: release (-version vX.Y.Z | -snapshot) [-out dist] [-clean] [-targets linux/amd64]")
-		os.Exit(2)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run is the command: 0 on success, 1 when the build fails, 2 on bad usage.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("release", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	version := fs.String("version", "", "release version, vMAJOR.MINOR.PATCH[-PRERELEASE]; HEAD must carry the tag and the tree be clean")
+	snapshot := fs.Bool("snapshot", false, "build version 0.0.0-SNAPSHOT-<commit> from the tree as it is")
+	dir := fs.String("C", ".", "the driftd checkout to build")
+	out := fs.String("out", "dist", "output directory; must not exist or be empty")
+	clean := fs.Bool("clean", false, "remove the output directory first")
+	targets := fs.String("targets", "", "comma-separated subset of the release targets (default all: linux/amd64,linux/arm64)")
+	const usage = "usage: release (-version vX.Y.Z | -snapshot) [-C dir] [-out dist] [-clean] [-targets linux/amd64]"
+	if err := fs.Parse(args); err != nil {
+		return 2
 	}
-	opts := release.Options{Dir: ".", Out: *out, Version: *version, Snapshot: *snapshot, Log: os.Stderr}
+	if fs.NArg() > 0 || (*version == "") == !*snapshot {
+		fmt.Fprintln(stderr, usage)
+		return 2
+	}
+	opts := release.Options{Dir: *dir, Out: *out, Version: *version, Snapshot: *snapshot, Log: stderr}
 	if *targets != "" {
 		for _, s := range strings.Split(*targets, ",") {
 			t, ok := parseTarget(s)
 			if !ok {
-				fmt.Fprintf(os.Stderr, "release: -targets %q: %q is not one of %v\n", *targets, s, release.Targets)
-				os.Exit(2)
+				fmt.Fprintf(stderr, "release: -targets %q: %q is not one of %v\n", *targets, s, release.Targets)
+				return 2
 			}
 			opts.Targets = append(opts.Targets, t)
 		}
 	}
 	if *clean {
-		abs, err := filepath.Abs(*out)
-		if err == nil && (abs == "/" || abs == filepath.Dir(abs)) {
-			err = fmt.Errorf("refusing to remove %s", abs)
-		}
-		if err == nil {
-			err = os.RemoveAll(*out)
-		}
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "release:", err)
-			os.Exit(1)
+		if err := removeOut(*out); err != nil {
+			fmt.Fprintln(stderr, "release:", err)
+			return 1
 		}
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
 	res, err := release.Build(ctx, opts)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+		fmt.Fprintln(stderr, err)
+		return 1
 	}
 	for _, a := range res.Artifacts {
-		fmt.Printf("%s  %s\n", a.SHA256, filepath.Join(*out, a.Name))
+		fmt.Fprintf(stdout, "%s  %s\n", a.SHA256, filepath.Join(*out, a.Name))
 	}
+	return 0
+}
+
+// removeOut removes the output directory for -clean, refusing a filesystem
+// root.
+func removeOut(out string) error {
+	abs, err := filepath.Abs(out)
+	if err != nil {
+		return err
+	}
+	if abs == filepath.Dir(abs) {
+		return fmt.Errorf("-clean: refusing to remove %s", abs)
+	}
+	return os.RemoveAll(abs)
 }
 
 func parseTarget(s string) (release.Target, bool) {

@@ -181,7 +181,7 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 		}
 		sbom := base + ".cdx.json"
 		fmt.Fprintf(opts.Log, "sbom %s\n", sbom)
-		if err := writeSBOM(ctx, cdx, bin, stamp.Version, filepath.Join(out, sbom)); err != nil {
+		if err := writeSBOM(ctx, cdx, bin, t, stamp.Version, filepath.Join(out, sbom)); err != nil {
 			return nil, err
 		}
 		archive := base + ".tar.gz"
@@ -298,10 +298,11 @@ func emptyDir(dir string) error {
 }
 
 // buildSBOMTool builds cyclonedx-gomod, pinned in internal/release/tools,
-// for the machine running the release.
+// for the machine running the release. The SBOM records the tool's own
+// hashes, so it is built with -trimpath: the same on every machine.
 func buildSBOMTool(ctx context.Context, goCmd, dir, out string) error {
 	cmd := exec.CommandContext(ctx, goCmd, "-C", filepath.Join(dir, "internal", "release", "tools"),
-		"build", "-o", out, "github.com/CycloneDX/cyclonedx-gomod/cmd/cyclonedx-gomod")
+		"build", "-trimpath", "-buildvcs=false", "-o", out, "github.com/CycloneDX/cyclonedx-gomod/cmd/cyclonedx-gomod")
 	cmd.Env = append(os.Environ(), "GOOS="+runtime.GOOS, "GOARCH="+runtime.GOARCH, "CGO_ENABLED=0", "GOFLAGS=-mod=readonly")
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("building cyclonedx-gomod: %v\n%s", err, b)
@@ -312,14 +313,17 @@ func buildSBOMTool(ctx context.Context, goCmd, dir, out string) error {
 // writeSBOM writes the CycloneDX SBOM of bin: the modules the toolchain
 // recorded in the binary, with their checksums, and the build settings.
 // The serial number derives from the binary's SHA-256 and no timestamp is
-// written, so the SBOM is as reproducible as the binary.
-func writeSBOM(ctx context.Context, cdx, bin, version, out string) error {
+// written, so the SBOM is as reproducible as the binary. cyclonedx-gomod
+// takes the package URLs' goos and goarch from `go env`, hence the target's
+// GOOS and GOARCH in its environment.
+func writeSBOM(ctx context.Context, cdx, bin string, t Target, version, out string) error {
 	sum, err := fileSHA256(bin)
 	if err != nil {
 		return err
 	}
 	cmd := exec.CommandContext(ctx, cdx, "bin", "-json", "-notimestamp", "-serial", serialOf(sum),
 		"-version", version, "-output", out, bin)
+	cmd.Env = append(os.Environ(), "GOOS="+t.GOOS, "GOARCH="+t.GOARCH)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("cyclonedx-gomod bin %s: %v\n%s", bin, err, b)
 	}
