@@ -14,6 +14,8 @@ import (
 )
 
 type runCmd struct {
+	WebListenAddress string `name:"web.listen-address" help:"Address for /metrics, the API and the page; overrides http.listen of the configuration." placeholder:"ADDR"`
+
 	Config      string `help:"Configuration file." required:"" type:"path" short:"c"`
 	ConfigCheck bool   `name:"config.check" help:"Check the configuration as at start (same as driftd validate), print the result and exit."`
 }
@@ -56,7 +58,7 @@ func (c *runCmd) Run(g *Globals) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	a, err := daemon.New(ctx, daemon.Options{ConfigFile: c.Config, Logger: log})
+	a, err := daemon.New(ctx, daemon.Options{ConfigFile: c.Config, Logger: log, ListenAddress: c.WebListenAddress})
 	if err != nil {
 		return &ExitError{Code: 2, Err: err}
 	}

@@ -155,7 +155,7 @@ func TestInvalid(t *testing.T) {
 			`http.listen: "9464" must be host:port or :port`,
 			"http.read_timeout: must not be negative",
 			`log.level: "verbose" is not one of debug, info, warn, error`,
-			`log.format: "xml" is not one of json, console`,
+			`log.format: "xml" is not one of json, logfmt, console`,
 		}},
 		{"selection", []string{
 			"selection.tags.env: needs at least one value",

@@ -49,6 +49,9 @@ type Options struct {
 	Observers []scan.Observer
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// ListenAddress, when set, replaces http.listen of every configuration
+	// loaded, at start and on reload (driftd run --web.listen-address).
+	ListenAddress string
 }
 
 // Daemon is a running driftd.
@@ -125,6 +128,16 @@ func restoreState(file string, log *zap.Logger) (*state.Store, error) {
 }
 
 func (d *Daemon) loadConfig() (*config.Config, error) {
+	cfg, err := d.loadConfigSource()
+	if err != nil || d.opts.ListenAddress == "" {
+		return cfg, err
+	}
+	c := *cfg // the caller's Options.Config is not changed
+	c.HTTP.Listen = d.opts.ListenAddress
+	return &c, nil
+}
+
+func (d *Daemon) loadConfigSource() (*config.Config, error) {
 	switch {
 	case d.opts.ConfigLoader != nil:
 		return d.opts.ConfigLoader()
