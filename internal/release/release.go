@@ -90,8 +90,11 @@ type Options struct {
 	// SourceDateEpoch is the build date in Unix seconds; 0 means the
 	// SOURCE_DATE_EPOCH environment variable, or else the commit time.
 	SourceDateEpoch int64
-	Go              string    // the go command; "go" when empty
-	Log             io.Writer // progress; nil is quiet
+	Go              string // the go command; "go" when empty
+	// SBOMTool is a cyclonedx-gomod binary built by BuildSBOMTool; empty
+	// builds one for this run.
+	SBOMTool string
+	Log      io.Writer // progress; nil is quiet
 }
 
 // Artifact is one file of a release.
@@ -149,14 +152,17 @@ func Build(ctx context.Context, opts Options) (*Result, error) {
 	fmt.Fprintf(opts.Log, "release %s (revision %s, modified %t, built %s)\n", stamp.Version, stamp.Revision, stamp.Modified, stamp.BuildDate)
 	mtime, _ := time.Parse(time.RFC3339, stamp.BuildDate)
 
-	tools, err := os.MkdirTemp("", "driftd-release-tools-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(tools)
-	cdx := filepath.Join(tools, "cyclonedx-gomod")
-	if err := buildSBOMTool(ctx, opts.Go, dir, cdx); err != nil {
-		return nil, err
+	cdx := opts.SBOMTool
+	if cdx == "" {
+		tools, err := os.MkdirTemp("", "driftd-release-tools-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(tools)
+		cdx = filepath.Join(tools, "cyclonedx-gomod")
+		if err := BuildSBOMTool(ctx, opts.Go, dir, cdx); err != nil {
+			return nil, err
+		}
 	}
 
 	res := &Result{Stamp: stamp}
@@ -297,10 +303,11 @@ func emptyDir(dir string) error {
 	return nil
 }
 
-// buildSBOMTool builds cyclonedx-gomod, pinned in internal/release/tools,
-// for the machine running the release. The SBOM records the tool's own
-// hashes, so it is built with -trimpath: the same on every machine.
-func buildSBOMTool(ctx context.Context, goCmd, dir, out string) error {
+// BuildSBOMTool builds cyclonedx-gomod, pinned in dir's
+// internal/release/tools, into out for the machine running the release.
+// The SBOM records the tool's own hashes, so it is built with -trimpath:
+// the same on every machine.
+func BuildSBOMTool(ctx context.Context, goCmd, dir, out string) error {
 	cmd := exec.CommandContext(ctx, goCmd, "-C", filepath.Join(dir, "internal", "release", "tools"),
 		"build", "-trimpath", "-buildvcs=false", "-o", out, "github.com/CycloneDX/cyclonedx-gomod/cmd/cyclonedx-gomod")
 	cmd.Env = append(os.Environ(), "GOOS="+runtime.GOOS, "GOARCH="+runtime.GOARCH, "CGO_ENABLED=0", "GOFLAGS=-mod=readonly")

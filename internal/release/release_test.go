@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -84,11 +85,38 @@ func git(t *testing.T, dir string, args ...string) string {
 	return strings.TrimSpace(string(b))
 }
 
+// sbomTool is cyclonedx-gomod built once for the tests that do not test
+// building it (linking it takes seconds).
+var sbomTool = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "driftd-release-test-")
+	if err != nil {
+		return "", err
+	}
+	out := filepath.Join(dir, "cyclonedx-gomod")
+	return out, BuildSBOMTool(context.Background(), "go", "../..", out)
+})
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if p, err := sbomTool(); err == nil {
+		os.RemoveAll(filepath.Dir(p))
+	}
+	os.Exit(code)
+}
+
+// build runs Build with the shared SBOM tool.
 func build(t *testing.T, opts Options) (*Result, error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	t.Setenv("SOURCE_DATE_EPOCH", "")
+	if opts.SBOMTool == "" {
+		tool, err := sbomTool()
+		if err != nil {
+			t.Fatalf("building cyclonedx-gomod: %v", err)
+		}
+		opts.SBOMTool = tool
+	}
 	return Build(ctx, opts)
 }
 
@@ -100,7 +128,9 @@ func TestSnapshotBuild(t *testing.T) {
 	dir := fixture(t)
 	rev := git(t, dir, "rev-parse", "HEAD")
 	out := filepath.Join(t.TempDir(), "dist")
-	res, err := build(t, Options{Dir: dir, Out: out, Snapshot: true})
+	// No SBOMTool: this build also builds cyclonedx-gomod from the tools module.
+	t.Setenv("SOURCE_DATE_EPOCH", "")
+	res, err := Build(context.Background(), Options{Dir: dir, Out: out, Snapshot: true})
 	if err != nil {
 		t.Fatal(err)
 	}
