@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -155,5 +157,50 @@ func TestValidateWithConfigFile(t *testing.T) {
 	}
 	if code := run([]string{"validate", "--config.file", filepath.Join(t.TempDir(), "missing.yaml")}); code == 0 {
 		t.Error("missing file: exit 0")
+	}
+}
+
+// TestDeployedCommandLinesParse: the command lines the shipped deployment
+// files start driftd with (systemd unit, CloudFormation user data,
+// container entrypoint and arguments) are accepted by driftd's parser.
+func TestDeployedCommandLinesParse(t *testing.T) {
+	execStart := regexp.MustCompile(`ExecStart=/usr/local/bin/driftd (.+)`)
+	var lines [][]string
+	for _, f := range []string{"../../deploy/systemd/driftd.service", "../../deploy/cloudformation/driftd.yaml"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := execStart.FindAllStringSubmatch(string(b), -1)
+		if len(m) != 1 {
+			t.Fatalf("%s: %d ExecStart lines starting driftd, want 1", f, len(m))
+		}
+		lines = append(lines, strings.Fields(m[0][1]))
+	}
+	b, err := os.ReadFile("../../deploy/container/Containerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var container []string
+	for _, inst := range []string{"ENTRYPOINT ", "CMD "} {
+		for _, l := range strings.Split(string(b), "\n") {
+			if rest, ok := strings.CutPrefix(l, inst); ok {
+				var words []string
+				if err := json.Unmarshal([]byte(rest), &words); err != nil {
+					t.Fatalf("Containerfile %s%s: %v", inst, rest, err)
+				}
+				container = append(container, words...)
+			}
+		}
+	}
+	if len(container) < 2 || container[0] != "/usr/local/bin/driftd" {
+		t.Fatalf("Containerfile ENTRYPOINT+CMD %q", container)
+	}
+	lines = append(lines, container[1:])
+	for _, args := range lines {
+		_, c := parse(t, args...)
+		if r, ok := c.(*runCmd); !ok || r.Config != "/etc/driftd/driftd.yaml" {
+			t.Errorf("%q: parsed as %#v, want driftd run with /etc/driftd/driftd.yaml", args, c)
+		}
 	}
 }
