@@ -13,6 +13,9 @@ import (
 	"github.com/driftd/driftd/internal/daemon"
 )
 
+// progressLogEvery is how often driftd run logs a running scan's progress.
+const progressLogEvery = 10 * time.Second
+
 type runCmd struct {
 	WebListenAddress string `name:"web.listen-address" help:"Address for /metrics, the API and the page; overrides http.listen of the configuration." placeholder:"ADDR"`
 
@@ -58,7 +61,7 @@ func (c *runCmd) Run(g *Globals) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	a, err := daemon.New(ctx, daemon.Options{ConfigFile: c.Config, Logger: log, ListenAddress: c.WebListenAddress})
+	a, err := daemon.New(ctx, daemon.Options{ConfigFile: c.Config, Logger: log, ProgressLog: progressLogEvery, ListenAddress: c.WebListenAddress})
 	if err != nil {
 		return &ExitError{Code: 2, Err: err}
 	}
@@ -66,6 +69,9 @@ func (c *runCmd) Run(g *Globals) error {
 	// see docs/daemon.md.
 	eng, err := a.AttachEngines(log)
 	if err != nil {
+		return &ExitError{Code: 2, Err: err}
+	}
+	if err := mountPage(a, eng.Remediation); err != nil {
 		return &ExitError{Code: 2, Err: err}
 	}
 	defer func() {

@@ -124,9 +124,7 @@ func TestScheduledScansDoNotOverlap(t *testing.T) {
 	}))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	// A free port: the default http.listen (:9464) may be taken, e.g. by
-	// a running driftd demo.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", "127.0.0.1:0") // a free port, not http.listen's default
 	must(t, err)
 	go func() { done <- a.Run(ctx, ln) }()
 	refused := 0
