@@ -29,10 +29,13 @@ func (e *ExitError) Error() string {
 
 func (e *ExitError) Unwrap() error { return e.Err }
 
-// Globals are flags shared by every subcommand.
+// Globals are flags shared by every subcommand. Flag names follow the
+// Prometheus components' (--log.level, --log.format, --config.file,
+// --web.listen-address); the older spellings stay as aliases (flags.go).
 type Globals struct {
-	LogLevel  string `help:"Log level: debug, info, warn, error." default:"" env:"DRIFTD_LOG_LEVEL"`
-	LogFormat string `help:"Log format: json or console." default:"" env:"DRIFTD_LOG_FORMAT"`
+	LogLevel  string      `name:"log.level" aliases:"log-level" help:"Log level: debug, info, warn, error (overrides log.level of the configuration)." default:"" env:"DRIFTD_LOG_LEVEL" placeholder:"LEVEL"`
+	LogFormat string      `name:"log.format" aliases:"log-format" help:"Log format: logfmt, json or console (overrides log.format of the configuration)." default:"" env:"DRIFTD_LOG_FORMAT" placeholder:"FORMAT"`
+	Version   versionFlag `help:"Print the version and build info, and exit."`
 }
 
 var commands []kong.Option
@@ -44,19 +47,29 @@ func register(name, help string, cmd any) {
 
 func main() { os.Exit(run(os.Args[1:])) }
 
-func run(args []string) int {
-	var globals Globals
-	parser, err := kong.New(&globals, append([]kong.Option{
+// newParser builds the command line: globals, every registered subcommand,
+// and the conventional flag names.
+func newParser(globals *Globals) (*kong.Kong, error) {
+	return kong.New(globals, append([]kong.Option{
 		kong.Name("driftd"),
 		kong.Description("Configuration-drift daemon for immutable EC2 fleets."),
 		kong.UsageOnError(),
-		kong.Bind(&globals),
+		kong.Bind(globals),
+		conventionalFlags(),
 	}, commands...)...)
+}
+
+func run(args []string) int {
+	var globals Globals
+	parser, err := newParser(&globals)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "driftd:", err)
 		return 2
 	}
 	ctx, err := parser.Parse(args)
+	if errors.Is(err, errVersionShown) {
+		return 0
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "driftd:", err)
 		return 2

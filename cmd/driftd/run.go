@@ -17,6 +17,8 @@ import (
 const progressLogEvery = 10 * time.Second
 
 type runCmd struct {
+	WebListenAddress string `name:"web.listen-address" help:"Address for /metrics, the API and the page; overrides http.listen of the configuration." placeholder:"ADDR"`
+
 	Config      string `help:"Configuration file." required:"" type:"path" short:"c"`
 	ConfigCheck bool   `name:"config.check" help:"Check the configuration as at start (same as driftd validate), print the result and exit."`
 	// Web flags as Prometheus names them (docs/security.md).
@@ -62,7 +64,7 @@ func (c *runCmd) Run(g *Globals) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	a, err := daemon.New(ctx, daemon.Options{ConfigFile: c.Config, Logger: log, ProgressLog: progressLogEvery})
+	a, err := daemon.New(ctx, daemon.Options{ConfigFile: c.Config, Logger: log, ProgressLog: progressLogEvery, ListenAddress: c.WebListenAddress})
 	if err != nil {
 		return &ExitError{Code: 2, Err: err}
 	}

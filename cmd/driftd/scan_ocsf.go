@@ -154,7 +154,7 @@ func ocsfEvent(res *scan.Result, ir *scan.InstanceResult, region string) OCSFEve
 		TypeUID: ocsfClassUID*100 + ocsfActivityID, TypeName: "Compliance Finding: Create",
 		SeverityID: sevID, Severity: sev,
 		Time:     res.Finished.UnixMilli(),
-		Metadata: OCSFMetadata{Version: ocsfVersion, Product: OCSFProduct{Name: "driftd", VendorName: "driftd", Version: buildinfo.Version}},
+		Metadata: OCSFMetadata{Version: ocsfVersion, Product: OCSFProduct{Name: "driftd", VendorName: "driftd", Version: buildinfo.Get().Version}},
 		FindingInfo: OCSFFindingInfo{
 			UID:   "driftd/" + r.InstanceID,
 			Title: fmt.Sprintf("EC2 instance %s: %s against the baseline of %s", r.InstanceID, r.Verdict, r.AMI),

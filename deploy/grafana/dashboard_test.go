@@ -6,6 +6,7 @@ package grafana
 import (
 	"encoding/json"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -28,10 +29,23 @@ type panel struct {
 	} `json:"targets"`
 }
 
+type annotation struct {
+	Name       string          `json:"name"`
+	BuiltIn    int             `json:"builtIn"`
+	Datasource json.RawMessage `json:"datasource"`
+	Enable     bool            `json:"enable"`
+	Expr       string          `json:"expr"`
+	TitleFmt   string          `json:"titleFormat"`
+	TagKeys    string          `json:"tagKeys"`
+}
+
 type dashboard struct {
-	UID        string  `json:"uid"`
-	Title      string  `json:"title"`
-	Panels     []panel `json:"panels"`
+	UID         string  `json:"uid"`
+	Title       string  `json:"title"`
+	Panels      []panel `json:"panels"`
+	Annotations struct {
+		List []annotation `json:"list"`
+	} `json:"annotations"`
 	Templating struct {
 		List []struct {
 			Name       string          `json:"name"`
@@ -183,6 +197,11 @@ func TestExpressionsParse(t *testing.T) {
 		t.Fatalf("found %d dashboard and %d rule expressions; extraction is broken", len(dash), len(rules))
 	}
 	all := append(dash, rules...)
+	for _, a := range load(t).Annotations.List {
+		if a.Expr != "" {
+			all = append(all, promexpr.Expr{Source: "driftd.json: annotation " + a.Name, Expr: a.Expr})
+		}
+	}
 	if err := promexpr.CheckParse(pt, t.TempDir(), all); err != nil {
 		t.Fatal(err)
 	}
@@ -192,4 +211,105 @@ func TestExpressionsParse(t *testing.T) {
 		}
 	}
 	t.Logf("%d dashboard and %d rule expressions parse", len(dash), len(rules))
+}
+
+// scope is the matcher set every driftd selector of the dashboard carries,
+// so the job, account and region variables narrow every panel.
+var scope = []string{`job=~"$job"`, `account=~"$account"`, `region=~"$region"`}
+
+var selectorRe = regexp.MustCompile(`\bdriftd_[a-z0-9_]+\b(\{[^}]*\})?`)
+
+// unscoped returns the driftd selectors of expr that lack a scope matcher.
+func unscoped(expr string) []string {
+	var out []string
+	for _, m := range selectorRe.FindAllStringSubmatch(expr, -1) {
+		for _, s := range scope {
+			if !strings.Contains(m[1], s) {
+				out = append(out, m[0])
+				break
+			}
+		}
+	}
+	return out
+}
+
+// TestScopeVariables: job, account and region variables come before asg,
+// read label_values (harmless when a label does not exist: All is ".*",
+// which also matches series without it), and every panel, variable and
+// annotation honours them.
+func TestScopeVariables(t *testing.T) {
+	d := load(t)
+	var order []string
+	for _, v := range d.Templating.List {
+		order = append(order, v.Name)
+	}
+	if strings.Join(order, ",") != "datasource,job,account,region,asg" {
+		t.Errorf("variables %v, want datasource, job, account, region, asg (each narrows the next)", order)
+	}
+	queries := map[string]string{}
+	for _, v := range d.Templating.List {
+		if v.Type != "query" {
+			continue
+		}
+		var q struct{ Query string }
+		if err := json.Unmarshal(v.Query, &q); err != nil {
+			t.Fatalf("variable %s: %v", v.Name, err)
+		}
+		queries[v.Name] = q.Query
+		if !v.IncludeAll || v.AllValue != ".*" || !v.Multi {
+			t.Errorf("variable %s: want multi, include all with allValue .*", v.Name)
+		}
+		if !strings.HasPrefix(q.Query, "label_values(driftd_") || !strings.HasSuffix(q.Query, ", "+v.Name+")") {
+			t.Errorf("variable %s: query %q, want label_values(driftd_..., %s)", v.Name, q.Query, v.Name)
+		}
+	}
+	// Each variable's values are narrowed by the ones before it.
+	for name, want := range map[string][]string{"account": scope[:1], "region": scope[:2], "asg": scope} {
+		for _, m := range want {
+			if !strings.Contains(queries[name], m) {
+				t.Errorf("variable %s: query %q lacks %s", name, queries[name], m)
+			}
+		}
+	}
+	for _, p := range flatten(d.Panels) {
+		for _, tg := range p.Targets {
+			if u := unscoped(tg.Expr); len(u) > 0 {
+				t.Errorf("panel %q ref %s: selectors without the job/account/region matchers: %v", p.Title, tg.RefID, u)
+			}
+		}
+	}
+	for _, a := range d.Annotations.List {
+		if u := unscoped(a.Expr); len(u) > 0 {
+			t.Errorf("annotation %q: selectors without the job/account/region matchers: %v", a.Name, u)
+		}
+	}
+	if u := unscoped(`sum(driftd_instances{asg=~"$asg"})`); len(u) != 1 {
+		t.Errorf("unscoped does not catch a selector without the matchers: %v", u)
+	}
+}
+
+// TestRemediationAnnotation: remediation actions appear as annotations on
+// every time series panel, labelled with the group, action and result.
+func TestRemediationAnnotation(t *testing.T) {
+	d := load(t)
+	var found *annotation
+	for i, a := range d.Annotations.List {
+		if a.BuiltIn == 0 && strings.Contains(a.Expr, "driftd_remediations_total") {
+			found = &d.Annotations.List[i]
+		}
+	}
+	if found == nil {
+		t.Fatal("no annotation on driftd_remediations_total")
+	}
+	if !found.Enable || compact(found.Datasource) != dsRef {
+		t.Errorf("annotation %q: enabled %t datasource %s, want enabled on %s", found.Name, found.Enable, found.Datasource, dsRef)
+	}
+	if !strings.Contains(found.Expr, `asg=~"$asg"`) || !strings.Contains(found.Expr, "increase(") || !strings.HasSuffix(found.Expr, "> 0") {
+		t.Errorf("annotation expr %q: want increases of the counter in the selected groups, > 0", found.Expr)
+	}
+	for _, k := range []string{"asg", "action", "result"} {
+		if !strings.Contains(found.TagKeys, k) || !strings.Contains(found.TitleFmt, "{{"+k+"}}") {
+			t.Errorf("annotation tags %q / title %q lack %s", found.TagKeys, found.TitleFmt, k)
+		}
+	}
 }

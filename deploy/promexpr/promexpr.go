@@ -178,8 +178,15 @@ func VariableSelector(q string) (string, bool) {
 }
 
 // Grafana variables substituted before an expression is evaluated outside
-// Grafana. $asg is used only with =~ so ".*" selects every group.
+// Grafana. $asg, $job, $account and $region are used only with =~, so ".*"
+// selects every series (also those without the label).
 var grafanaVars = strings.NewReplacer(
+	"${job}", ".*",
+	"$job", ".*",
+	"${account}", ".*",
+	"$account", ".*",
+	"${region}", ".*",
+	"$region", ".*",
 	"$__rate_interval", "1m",
 	"${__rate_interval}", "1m",
 	"$__interval", "15s",

@@ -18,10 +18,11 @@ const module = "github.com/driftd/driftd"
 // only packages of lower layers, or of its own layer and component (its own
 // subpackages or parent). The longest matching prefix decides.
 //
-//	0  the domain and leaf helpers: drift, drift/*, internal/{buildinfo,
+//	0  the domain and leaf helpers: drift, drift/*, internal/{buildinfo,logfmt,
 //	   outbound,sdkhttp,apicost,testenv}, awssim/wire, deploy/promexpr
 //	1  the scan contract, configuration and state: scan, internal/config,
-//	   internal/state; the simulated region (awssim)
+//	   internal/state; the simulated region (awssim); the release build
+//	   (internal/release), which only reads internal/buildinfo
 //	2  what gathers facts: collectors, collectors/*
 //	3  what acts on scans, the AWS client constructors and the HTTP API's
 //	   authentication: alerting, remediation, configrule,
@@ -34,10 +35,10 @@ const module = "github.com/driftd/driftd"
 //	6  programs and their tests: cmd/*, e2e, deploy/*
 var layers = map[string]int{
 	"drift": 0, "internal/buildinfo": 0, "internal/outbound": 0, "internal/sdkhttp": 0, "internal/apicost": 0,
-	"internal/testenv": 0, "awssim/wire": 0, "deploy/promexpr": 0, "internal/durable": 0,
+	"internal/testenv": 0, "awssim/wire": 0, "deploy/promexpr": 0, "internal/durable": 0, "internal/logfmt": 0,
 	"scan": 1, "internal/config": 1, "internal/state": 1, "awssim": 1, "internal/ha": 1,
-	"collectors": 2,
-	"alerting":   3, "remediation": 3, "configrule": 3, "internal/awsclients": 3, "internal/webauth": 3,
+	"internal/release": 1, "collectors": 2,
+	"alerting": 3, "remediation": 3, "configrule": 3, "internal/awsclients": 3, "internal/webauth": 3,
 	"internal/ha/fenced": 4, "internal/ui": 4,
 	"internal/daemon": 5,
 	"cmd":             6, "e2e": 6, "deploy": 6, "internal/archtest": 6,

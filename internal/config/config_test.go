@@ -160,7 +160,7 @@ func TestInvalid(t *testing.T) {
 			`http.listen: "9464" must be host:port or :port`,
 			"http.read_timeout: must not be negative",
 			`log.level: "verbose" is not one of debug, info, warn, error`,
-			`log.format: "xml" is not one of json, console`,
+			`log.format: "xml" is not one of json, logfmt, console`,
 		}},
 		{"ha", []string{
 			"ha.verify_fnce: line 8: unknown key (did you mean verify_fence?)",

@@ -20,7 +20,7 @@ type HTTP struct {
 // Log is the `log:` section.
 type Log struct {
 	Level  string `yaml:"level"`  // debug, info, warn, error; default info
-	Format string `yaml:"format"` // json (default) or console
+	Format string `yaml:"format"` // json (default), logfmt or console
 }
 
 // DefaultListen is the default http.listen address: loopback only, so a
@@ -97,9 +97,9 @@ func (l Log) Validate() []error {
 		errs.add("log.level: %q is not one of debug, info, warn, error", l.Level)
 	}
 	switch l.Format {
-	case "json", "console":
+	case "json", "logfmt", "console":
 	default:
-		errs.add("log.format: %q is not one of json, console", l.Format)
+		errs.add("log.format: %q is not one of json, logfmt, console", l.Format)
 	}
 	return errs
 }

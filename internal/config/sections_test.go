@@ -207,7 +207,7 @@ func TestLogValidate(t *testing.T) {
 	checkErrs(t, l.Validate(), nil)
 	checkErrs(t, Log{Level: "trace", Format: "text"}.Validate(), []string{
 		`log.level: "trace" is not one of debug, info, warn, error`,
-		`log.format: "text" is not one of json, console`,
+		`log.format: "text" is not one of json, logfmt, console`,
 	})
 }
 

@@ -24,7 +24,6 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/driftd/driftd/internal/awsclients"
-	"github.com/driftd/driftd/internal/buildinfo"
 	"github.com/driftd/driftd/internal/config"
 	"github.com/driftd/driftd/internal/state"
 	"github.com/driftd/driftd/scan"
@@ -53,6 +52,9 @@ type Options struct {
 	// ProgressLog is how often a running scan's progress is logged at info
 	// level (0: never).
 	ProgressLog time.Duration
+	// ListenAddress, when set, replaces http.listen of every configuration
+	// loaded, at start and on reload (driftd run --web.listen-address).
+	ListenAddress string
 }
 
 // Daemon is a running driftd.
@@ -102,8 +104,7 @@ func New(ctx context.Context, opts Options) (*Daemon, error) {
 		d.reg = prometheus.NewRegistry()
 		d.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
-	bi := buildinfo.Get()
-	d.metrics = NewMetrics(d.reg, bi.Version, bi.GoVersion)
+	d.metrics = NewMetrics(d.reg)
 	d.attempts = awsclients.Attempts{Limits: &d.limits, Count: func(svc, op, code string) {
 		d.metrics.APICalls.WithLabelValues(svc, op, code).Inc()
 		d.calls.add(callKey{svc, op, code})
@@ -147,6 +148,16 @@ func restoreState(file string, log *zap.Logger) (*state.Store, error) {
 }
 
 func (d *Daemon) loadConfig() (*config.Config, error) {
+	cfg, err := d.loadConfigSource()
+	if err != nil || d.opts.ListenAddress == "" {
+		return cfg, err
+	}
+	c := *cfg // the caller's Options.Config is not changed
+	c.HTTP.Listen = d.opts.ListenAddress
+	return &c, nil
+}
+
+func (d *Daemon) loadConfigSource() (*config.Config, error) {
 	switch {
 	case d.opts.ConfigLoader != nil:
 		return d.opts.ConfigLoader()

@@ -2,7 +2,9 @@ package daemon
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 
@@ -82,9 +84,37 @@ func summarize(e state.Entry) InstanceSummary {
 	return s
 }
 
+// apiVerdicts are the values ?verdict= accepts, in the order an error lists them.
+var apiVerdicts = []drift.Verdict{drift.VerdictInSync, drift.VerdictDrifted, drift.VerdictUnknown,
+	drift.VerdictStale, drift.VerdictNoBaseline, drift.VerdictExempt}
+
+// checkInstanceQuery rejects a filter value that can never match, so a typo
+// (?verdict=drifed) is a 400 naming the allowed values, not an empty list.
+func checkInstanceQuery(verdicts, sevs map[string]bool) error {
+	for v := range verdicts {
+		if !slices.Contains(apiVerdicts, drift.Verdict(v)) {
+			names := make([]string, len(apiVerdicts))
+			for i, a := range apiVerdicts {
+				names[i] = string(a)
+			}
+			return fmt.Errorf("verdict %q: want one or more (comma-separated) of %s", v, strings.Join(names, ", "))
+		}
+	}
+	for s := range sevs {
+		if _, err := drift.ParseSeverity(s); err != nil {
+			return fmt.Errorf("severity: %w", err)
+		}
+	}
+	return nil
+}
+
 func (a *Daemon) listInstances(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	verdicts, asgs, sev := splitQ(q["verdict"]), splitQ(q["asg"]), q.Get("severity")
+	verdicts, asgs, sevs := splitQ(q["verdict"]), splitQ(q["asg"]), splitQ(q["severity"])
+	if err := checkInstanceQuery(verdicts, sevs); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
 	out := []InstanceSummary{}
 	for _, e := range a.store.List() {
 		if e.Verdict == "" {
@@ -93,7 +123,7 @@ func (a *Daemon) listInstances(w http.ResponseWriter, r *http.Request) {
 		if len(verdicts) > 0 && !verdicts[string(e.Verdict)] || len(asgs) > 0 && !asgs[e.ASG] {
 			continue
 		}
-		if sev != "" && e.Severity.String() != sev {
+		if len(sevs) > 0 && !sevs[e.Severity.String()] {
 			continue
 		}
 		out = append(out, summarize(e))

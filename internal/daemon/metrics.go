@@ -10,6 +10,7 @@ import (
 
 	"github.com/driftd/driftd/collectors"
 	"github.com/driftd/driftd/drift"
+	"github.com/driftd/driftd/internal/buildinfo"
 	"github.com/driftd/driftd/scan"
 )
 
@@ -53,7 +54,7 @@ type Metrics struct {
 }
 
 // NewMetrics creates the daemon metrics and registers them with reg.
-func NewMetrics(reg prometheus.Registerer, version, goVersion string) *Metrics {
+func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		Instances: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "driftd_instances", Help: "Instances by ASG, AMI and verdict in the last scan.",
@@ -97,7 +98,7 @@ func NewMetrics(reg prometheus.Registerer, version, goVersion string) *Metrics {
 		}, []string{"source"}),
 		BuildInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "driftd_build_info", Help: "Build information; always 1.",
-		}, []string{"version", "goversion"}),
+		}, buildinfo.LabelNames()),
 		InventoryTypeUnavailable: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "driftd_inventory_type_unavailable",
 			Help: "1 when SSM did not know the configured inventory type at the last scan that asked (InvalidTypeNameException: not collected), else 0.",
@@ -115,7 +116,7 @@ func NewMetrics(reg prometheus.Registerer, version, goVersion string) *Metrics {
 		m.CollectorSuccess, m.CollectorDuration, m.CollectorErrors, m.APICalls, m.ConfigReloads, m.ConfigLastReload,
 		m.BaselineErrors, m.BuildInfo, m.InventoryTypeUnavailable, m.ScanAPICalls, m.ScanAPICallsLowerBound,
 		m.StateSaveFailures, m.StateRecovered)
-	m.BuildInfo.WithLabelValues(version, goVersion).Set(1)
+	m.BuildInfo.With(buildinfo.Labels()).Set(1)
 	for _, r := range []string{"success", "failure"} {
 		m.Scans.WithLabelValues(r)
 		m.ConfigReloads.WithLabelValues(r)
