@@ -54,133 +54,178 @@ func (cp *CompiledPolicy) Compare(m *Manifest, s *Snapshot) Report {
 	}
 	r := Report{InstanceID: s.InstanceID, AMI: s.AMI, ASG: s.ASG}
 	c := comparer{cp: cp, m: m, s: s}
+	if c.decideWithoutInventory(&r) {
+		return r
+	}
+	var pl plan
+	c.plan(&pl)
+	if c.decideFromCaptures(&r, &pl) {
+		return r
+	}
+	c.compareCategories(&pl)
+	c.finish(&r, pl.skipped)
+	return r
+}
 
-	if rule := c.exemptRule(); rule != nil {
+// decideWithoutInventory settles the verdicts that need no inventory:
+// exempt, no_baseline and unknown (the collector's reason). It reports
+// whether r is final.
+func (c *comparer) decideWithoutInventory(r *Report) bool {
+	switch rule := c.exemptRule(); {
+	case rule != nil:
 		r.Verdict = VerdictExempt
 		reason := "exempted by rule " + rule.ID
 		if rule.Reason != "" {
 			reason += ": " + rule.Reason
 		}
 		r.Reasons = []string{reason}
-		r.ExpiredRules = c.finishExpired()
-		return r
-	}
-	if m == nil {
+	case c.m == nil:
 		r.Verdict = VerdictNoBaseline
-		r.Reasons = []string{"no baseline manifest for AMI " + orDash(s.AMI)}
-		r.ExpiredRules = c.finishExpired()
-		return r
-	}
-	if s.Unknown != "" {
+		r.Reasons = []string{"no baseline manifest for AMI " + orDash(c.s.AMI)}
+	case c.s.Unknown != "":
 		r.Verdict = VerdictUnknown
-		r.Reasons = []string{s.Unknown}
-		r.ExpiredRules = c.finishExpired()
-		return r
+		r.Reasons = []string{c.s.Unknown}
+	default:
+		return false
 	}
+	r.ExpiredRules = c.finishExpired()
+	return true
+}
 
-	// Decide which categories are compared: the manifest must list items of
-	// the category and the snapshot must have collected it.
-	var (
-		pkgs, files, svcs bool
-		fileType, svcType string
-		oldest            time.Time
-		oldestType        string
-		compared          int
-	)
-	note := func(typ string) {
-		t := s.CaptureTimes[typ]
-		if compared == 0 || t.Before(oldest) {
-			oldest, oldestType = t, typ
-		}
-		compared++
+// plan is what one comparison compares: the categories the manifest lists
+// and the snapshot collected, the inventory type each is read from, and the
+// oldest capture among them.
+type plan struct {
+	pkgs              bool
+	fileType, svcType string // "" = not compared
+	customTypes       []string
+	oldest            time.Time
+	oldestType        string
+	compared          int
+	// skipped says which categories the baseline lists but the snapshot
+	// lacks (they are not compared: missing data is never drift).
+	skipped []string
+}
+
+// note counts typ as compared and tracks the oldest capture.
+func (pl *plan) note(s *Snapshot, typ string) {
+	t := s.CaptureTimes[typ]
+	if pl.compared == 0 || t.Before(pl.oldest) {
+		pl.oldest, pl.oldestType = t, typ
 	}
-	if _, ok := s.CaptureTimes[TypeApplication]; ok && len(m.Packages) > 0 {
-		pkgs = true
-		note(TypeApplication)
+	pl.compared++
+}
+
+// firstCollected returns the first of types the snapshot collected ("" if none).
+func firstCollected(s *Snapshot, types ...string) string {
+	for _, t := range types {
+		if _, ok := s.CaptureTimes[t]; ok {
+			return t
+		}
+	}
+	return ""
+}
+
+// plan decides which categories are compared: the manifest must list items
+// of the category and the snapshot must have collected it.
+func (c *comparer) plan(pl *plan) {
+	m, s := c.m, c.s
+	if len(m.Packages) > 0 {
+		if firstCollected(s, TypeApplication) != "" {
+			pl.pkgs = true
+			pl.note(s, TypeApplication)
+		} else {
+			pl.skipped = append(pl.skipped, "packages not compared: no "+TypeApplication+" inventory")
+		}
 	}
 	if len(m.Files) > 0 {
-		for _, t := range [...]string{TypeFileDigest, TypeFile} {
-			if _, ok := s.CaptureTimes[t]; ok {
-				files, fileType = true, t
-				note(t)
-				break
-			}
+		if pl.fileType = firstCollected(s, TypeFileDigest, TypeFile); pl.fileType != "" {
+			pl.note(s, pl.fileType)
+		} else {
+			pl.skipped = append(pl.skipped, "files not compared: no "+TypeFileDigest+" or "+TypeFile+" inventory")
 		}
 	}
 	if len(m.Services) > 0 {
-		for _, t := range [...]string{TypeSystemdUnit, TypeService} {
-			if _, ok := s.CaptureTimes[t]; ok {
-				svcs, svcType = true, t
-				note(t)
-				break
-			}
+		if pl.svcType = firstCollected(s, TypeSystemdUnit, TypeService); pl.svcType != "" {
+			pl.note(s, pl.svcType)
+		} else {
+			pl.skipped = append(pl.skipped, "services not compared: no "+TypeSystemdUnit+" or "+TypeService+" inventory")
 		}
 	}
-	var customTypes []string
+	c.planCustom(pl)
+}
+
+// planCustom adds the custom types the manifest defines and the snapshot
+// collected, in name order.
+func (c *comparer) planCustom(pl *plan) {
+	m, s := c.m, c.s
 	for name := range m.Custom {
 		if isBuiltinType(name) {
 			continue
 		}
 		if _, ok := s.CaptureTimes[name]; ok {
-			customTypes = append(customTypes, name)
+			pl.customTypes = append(pl.customTypes, name)
 		}
 	}
-	slices.Sort(customTypes)
-	for _, t := range customTypes {
-		note(t)
+	slices.Sort(pl.customTypes)
+	for _, t := range pl.customTypes {
+		pl.note(s, t)
 	}
-	// Categories the baseline lists but the snapshot lacks are not compared
-	// (missing data is never drift); the report says so.
-	var skipped []string
-	if len(m.Packages) > 0 && !pkgs {
-		skipped = append(skipped, "packages not compared: no "+TypeApplication+" inventory")
-	}
-	if len(m.Files) > 0 && !files {
-		skipped = append(skipped, "files not compared: no "+TypeFileDigest+" or "+TypeFile+" inventory")
-	}
-	if len(m.Services) > 0 && !svcs {
-		skipped = append(skipped, "services not compared: no "+TypeSystemdUnit+" or "+TypeService+" inventory")
-	}
-	if len(customTypes) < len(m.Custom) {
+	if len(pl.customTypes) < len(m.Custom) {
 		for _, name := range sortedKeys(m.Custom) {
 			if _, ok := s.CaptureTimes[name]; !ok && !isBuiltinType(name) {
-				skipped = append(skipped, name+" not compared: not collected")
+				pl.skipped = append(pl.skipped, name+" not compared: not collected")
 			}
 		}
 	}
-	if compared == 0 {
-		r.Verdict = VerdictUnknown
-		r.Reasons = append([]string{"no inventory collected for what the baseline lists"}, skipped...)
-		r.ExpiredRules = c.finishExpired()
-		return r
-	}
-	if !oldest.IsZero() {
-		r.OldestCapture = oldest.UTC()
-	}
-	if cp.maxAge > 0 && oldest.Before(cp.now.Add(-cp.maxAge)) {
-		r.Verdict = VerdictStale
-		r.Reasons = []string{"inventory " + oldestType + " captured " + fmtTime(oldest) + ", older than " + cp.maxAge.String()}
-		r.ExpiredRules = c.finishExpired()
-		return r
-	}
+}
 
-	if pkgs {
+// decideFromCaptures settles the verdicts the plan alone decides: unknown
+// when nothing the baseline lists was collected, stale when a compared type
+// is older than the policy allows. It reports whether r is final.
+func (c *comparer) decideFromCaptures(r *Report, pl *plan) bool {
+	if pl.compared == 0 {
+		r.Verdict = VerdictUnknown
+		r.Reasons = append([]string{"no inventory collected for what the baseline lists"}, pl.skipped...)
+		r.ExpiredRules = c.finishExpired()
+		return true
+	}
+	if !pl.oldest.IsZero() {
+		r.OldestCapture = pl.oldest.UTC()
+	}
+	if cp := c.cp; cp.maxAge > 0 && pl.oldest.Before(cp.now.Add(-cp.maxAge)) {
+		r.Verdict = VerdictStale
+		r.Reasons = []string{"inventory " + pl.oldestType + " captured " + fmtTime(pl.oldest) + ", older than " + cp.maxAge.String()}
+		r.ExpiredRules = c.finishExpired()
+		return true
+	}
+	return false
+}
+
+// compareCategories collects the findings of every planned category and the
+// instance-level facts.
+func (c *comparer) compareCategories(pl *plan) {
+	if pl.pkgs {
 		c.comparePackages()
 	}
-	if files {
-		c.compareFiles(fileType)
+	if pl.fileType != "" {
+		c.compareFiles(pl.fileType)
 	}
-	if svcs {
-		c.compareServices(svcType)
+	if pl.svcType != "" {
+		c.compareServices(pl.svcType)
 	}
-	for _, t := range customTypes {
+	for _, t := range pl.customTypes {
 		c.compareCustom(t)
 	}
-	if lt := s.Instance.LaunchTemplateAMI; lt != "" && lt != s.AMI {
-		c.add(Finding{Category: CategoryInstance, Name: "ami", Attribute: "image_id", Change: ChangeChanged, Expected: lt, Observed: s.AMI})
+	if lt := c.s.Instance.LaunchTemplateAMI; lt != "" && lt != c.s.AMI {
+		c.add(Finding{Category: CategoryInstance, Name: "ami", Attribute: "image_id", Change: ChangeChanged, Expected: lt, Observed: c.s.AMI})
 	}
+}
 
-	if len(c.findings) > cp.maxFindings {
+// finish caps and sorts the findings and fills the verdict, severity,
+// counts and reasons of r.
+func (c *comparer) finish(r *Report, skipped []string) {
+	if len(c.findings) > c.cp.maxFindings {
 		c.prune()
 	}
 	if len(c.findings) > 1 {
@@ -192,7 +237,7 @@ func (cp *CompiledPolicy) Compare(m *Manifest, s *Snapshot) Report {
 	if len(r.Findings) == 0 {
 		r.Verdict = VerdictInSync
 		r.Reasons = skipped
-		return r
+		return
 	}
 	r.Verdict = VerdictDrifted
 	r.FindingsTotal = len(r.Findings) + c.ndropped
@@ -204,7 +249,6 @@ func (cp *CompiledPolicy) Compare(m *Manifest, s *Snapshot) Report {
 		}
 	}
 	r.Reasons = append([]string{summary(r.Findings, r.FindingsTotal)}, skipped...)
-	return r
 }
 
 // countKey is a Counts key before it is rendered.
