@@ -274,7 +274,7 @@ func (s *scanner) instance(ctx context.Context, policy *drift.CompiledPolicy, in
 		inv = s.rt.inventory()
 	}
 	types := make([]*collectors.TypeData, 0, len(s.rt.cfg.Inventory.Types))
-	for _, t := range s.rt.cfg.Inventory.Types {
+	for _, t := range collectors.InventoryTypesFor(in, s.rt.cfg.Inventory.Types) { // only the types the instance's platform reports
 		td, err := s.types.Do(ctx, t, func() (*collectors.TypeData, error) { return inv.First(ctx, in.ID, t) })
 		var tu *collectors.TypeUnavailableError
 		if errors.As(err, &tu) {
