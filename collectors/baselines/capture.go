@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -20,20 +21,29 @@ import (
 	"github.com/driftd/driftd/drift/manifest"
 )
 
-// DefaultCaptureTypes are the inventory types captured when none are given.
+// DefaultCaptureTypes are the inventory types captured when none are given
+// (WindowsCaptureTypes on a Windows instance).
 var DefaultCaptureTypes = []string{drift.TypeApplication}
+
+// WindowsCaptureTypes are the inventory types captured from a Windows
+// instance when none are given: applications, installed updates (KBs),
+// services and roles/features.
+var WindowsCaptureTypes = []string{drift.TypeApplication, drift.TypeWindowsUpdate, drift.TypeService, drift.TypeWindowsRole}
 
 // CaptureOptions select what Capture reads.
 type CaptureOptions struct {
 	InstanceID string
-	// Types are the inventory types to capture (default AWS:Application).
-	// AWS:Application is required; other types the instance has never
-	// reported are skipped with a warning.
+	// Types are the inventory types to capture (default AWS:Application;
+	// on a Windows instance WindowsCaptureTypes). AWS:Application is
+	// required; other types the instance has never reported, or that its
+	// platform does not report (drift.TypeApplies), are skipped with a
+	// warning.
 	Types []string
 	// Exclude drops instance-specific items (like goss add --exclude-attr):
 	// globs (path.Match) on package names, file paths, service names and
-	// custom entry keys. A "package:", "file:", "service:" or "custom:"
-	// prefix restricts a glob to one category.
+	// custom entry keys, update ids and role names. A "package:", "file:",
+	// "service:", "custom:", "update:" or "role:" prefix restricts a glob to
+	// one category.
 	Exclude []string
 	// Now is the clock (default time.Now).
 	Now func() time.Time
@@ -122,6 +132,8 @@ func Capture(ctx context.Context, ec2api collectors.EC2API, ssmapi collectors.SS
 	if agent.PingStatus != ssmtypes.PingStatusOnline {
 		res.Warnings = append(res.Warnings, fmt.Sprintf("SSM agent of %s is %s: the inventory may be old", id, agent.PingStatus))
 	}
+	inst := collectors.Instance{ID: id, AMI: amiID, Agent: &collectors.Agent{PlatformType: string(agent.PlatformType), PlatformName: aws.ToString(agent.PlatformName)}}
+	types = captureTypesFor(inst, o.Types, types, res)
 
 	// Inventory, every page of every type.
 	inv := &collectors.Inventory{SSM: ssmapi}
@@ -148,7 +160,7 @@ func Capture(ctx context.Context, ec2api collectors.EC2API, ssmapi collectors.SS
 		}
 		tds = append(tds, td)
 	}
-	snap := collectors.BuildSnapshot(collectors.Instance{ID: id, AMI: amiID}, tds, drift.FormatGeneric)
+	snap := collectors.BuildSnapshot(inst, tds, drift.FormatGeneric)
 
 	m := &drift.Manifest{
 		SchemaVersion: manifest.SchemaVersion,
@@ -178,7 +190,7 @@ func Capture(ctx context.Context, ec2api collectors.EC2API, ssmapi collectors.SS
 			continue
 		}
 		formats[p.Format]++
-		m.Packages = append(m.Packages, drift.Package{Name: p.Name, Arch: p.Arch, Epoch: p.Epoch, Version: p.Version, Release: p.Release, Format: p.Format})
+		m.Packages = append(m.Packages, drift.Package{Name: p.Name, Publisher: p.Publisher, Arch: p.Arch, Epoch: p.Epoch, Version: p.Version, Release: p.Release, Format: p.Format})
 	}
 	if len(formats) == 1 {
 		for f := range formats {
@@ -199,6 +211,7 @@ func Capture(ctx context.Context, ec2api collectors.EC2API, ssmapi collectors.SS
 		}
 		m.Services = append(m.Services, s)
 	}
+	captureWindows(m, snap, ex, res)
 	for name, ct := range snap.Custom {
 		c := &drift.CustomType{TypeName: name, Key: ct.Key}
 		key := ct.Key
@@ -240,6 +253,45 @@ func Capture(ctx context.Context, ec2api collectors.EC2API, ssmapi collectors.SS
 	return res, nil
 }
 
+// captureTypesFor returns the types to capture from inst: the requested ones
+// (def when none were requested, WindowsCaptureTypes on Windows), less
+// those its platform does not report, each with a warning.
+func captureTypesFor(inst collectors.Instance, requested, def []string, res *CaptureResult) []string {
+	if len(requested) == 0 && strings.EqualFold(inst.Agent.PlatformType, drift.PlatformWindows) {
+		def = WindowsCaptureTypes
+	}
+	types := collectors.InventoryTypesFor(inst, def)
+	for _, t := range def {
+		if !slices.Contains(types, t) {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("%s is a %s instance, which does not report %s; skipped", inst.ID, inst.Agent.PlatformType, t))
+		}
+	}
+	return types
+}
+
+// captureWindows adds the installed updates and the installed roles and
+// features of a Windows snapshot to m (roles the server offers but has not
+// installed are not part of a baseline).
+func captureWindows(m *drift.Manifest, snap *drift.Snapshot, ex excludes, res *CaptureResult) {
+	for _, u := range snap.Updates {
+		if ex.match(drift.CategoryUpdate, u.HotFixID) {
+			res.Excluded[drift.CategoryUpdate]++
+			continue
+		}
+		m.Updates = append(m.Updates, drift.Update{HotFixID: u.HotFixID, Description: u.Description})
+	}
+	for _, r := range snap.Roles {
+		if !r.Installed {
+			continue
+		}
+		if ex.match(drift.CategoryRole, r.Name) {
+			res.Excluded[drift.CategoryRole]++
+			continue
+		}
+		m.Roles = append(m.Roles, drift.Role{Name: r.Name, DisplayName: r.DisplayName, FeatureType: r.FeatureType, Installed: true})
+	}
+}
+
 // excludes are compiled --exclude globs.
 type excludes []excludeGlob
 
@@ -252,7 +304,7 @@ func compileExcludes(globs []string) (excludes, error) {
 	var ex excludes
 	for _, g := range globs {
 		eg := excludeGlob{glob: g}
-		for _, c := range []drift.Category{drift.CategoryPackage, drift.CategoryFile, drift.CategoryService, drift.CategoryCustom} {
+		for _, c := range []drift.Category{drift.CategoryPackage, drift.CategoryFile, drift.CategoryService, drift.CategoryCustom, drift.CategoryUpdate, drift.CategoryRole} {
 			if rest, ok := strings.CutPrefix(g, string(c)+":"); ok {
 				eg = excludeGlob{cat: c, glob: rest}
 				break
