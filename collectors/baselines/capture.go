@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"path"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -35,9 +34,9 @@ type CaptureOptions struct {
 	InstanceID string
 	// Types are the inventory types to capture (default AWS:Application;
 	// on a Windows instance WindowsCaptureTypes). AWS:Application is
-	// required; other types the instance has never reported, or that its
-	// platform does not report (drift.TypeApplies), are skipped with a
-	// warning.
+	// required; other types the instance has never reported are skipped
+	// with a warning, types its platform does not report
+	// (drift.TypeApplies) are not read.
 	Types []string
 	// Exclude drops instance-specific items (like goss add --exclude-attr):
 	// globs (path.Match) on package names, file paths, service names and
@@ -133,7 +132,7 @@ func Capture(ctx context.Context, ec2api collectors.EC2API, ssmapi collectors.SS
 		res.Warnings = append(res.Warnings, fmt.Sprintf("SSM agent of %s is %s: the inventory may be old", id, agent.PingStatus))
 	}
 	inst := collectors.Instance{ID: id, AMI: amiID, Agent: &collectors.Agent{PlatformType: string(agent.PlatformType), PlatformName: aws.ToString(agent.PlatformName)}}
-	types = captureTypesFor(inst, o.Types, types, res)
+	types = captureTypesFor(inst, o.Types, types)
 
 	// Inventory, every page of every type.
 	inv := &collectors.Inventory{SSM: ssmapi}
@@ -255,18 +254,13 @@ func Capture(ctx context.Context, ec2api collectors.EC2API, ssmapi collectors.SS
 
 // captureTypesFor returns the types to capture from inst: the requested ones
 // (def when none were requested, WindowsCaptureTypes on Windows), less
-// those its platform does not report, each with a warning.
-func captureTypesFor(inst collectors.Instance, requested, def []string, res *CaptureResult) []string {
+// those its platform does not report (the configuration's inventory.types
+// name the types of every platform in the fleet).
+func captureTypesFor(inst collectors.Instance, requested, def []string) []string {
 	if len(requested) == 0 && strings.EqualFold(inst.Agent.PlatformType, drift.PlatformWindows) {
 		def = WindowsCaptureTypes
 	}
-	types := collectors.InventoryTypesFor(inst, def)
-	for _, t := range def {
-		if !slices.Contains(types, t) {
-			res.Warnings = append(res.Warnings, fmt.Sprintf("%s is a %s instance, which does not report %s; skipped", inst.ID, inst.Agent.PlatformType, t))
-		}
-	}
-	return types
+	return collectors.InventoryTypesFor(inst, def)
 }
 
 // captureWindows adds the installed updates and the installed roles and
