@@ -15,7 +15,6 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
-	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -220,7 +219,7 @@ func TopFindings(f []drift.Finding, n int) []drift.Finding {
 	c := append([]drift.Finding(nil), f...)
 	sort.SliceStable(c, func(i, j int) bool { return c[i].Severity > c[j].Severity })
 	if len(c) > n {
-		c = slices.Clone(c[:n])
+		c = append(make([]drift.Finding, 0, n), c[:n]...) // an array of exactly n, not the report's
 	}
 	return c
 }
