@@ -638,19 +638,23 @@ func (c *comparer) packageName(name string, E, O []int32) {
 // not list for that name (effectivePublisher).
 func (c *comparer) packagePublishers(name string, E, O []int32) {
 	M, S := c.m.Packages, c.s.Packages
-	eff := make([]string, len(O))
-	pubs := make([]string, 0, len(E)+len(O))
+	// a name has a handful of leftovers: keep the work on the stack
+	var effBuf [8]string
+	var pubBuf [16]string
+	var epBuf, opBuf [8]int32
+	eff, pubs := effBuf[:0], pubBuf[:0]
 	for _, e := range E {
 		pubs = append(pubs, M[e].Publisher)
 	}
-	for k, o := range O {
-		eff[k] = c.effectivePublisher(name, S[o].Publisher)
-		pubs = append(pubs, eff[k])
+	for _, o := range O {
+		p := c.effectivePublisher(name, S[o].Publisher)
+		eff = append(eff, p)
+		pubs = append(pubs, p)
 	}
 	slices.Sort(pubs)
 	pubs = slices.Compact(pubs)
 	for _, pub := range pubs {
-		var ep, op []int32
+		ep, op := epBuf[:0], opBuf[:0]
 		for _, e := range E {
 			if M[e].Publisher == pub {
 				ep = append(ep, e)
