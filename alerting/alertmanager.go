@@ -11,6 +11,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/driftd/driftd/drift"
 	"github.com/driftd/driftd/internal/outbound"
 )
 
@@ -89,8 +90,8 @@ func (a *AlertmanagerSink) alert(ev Event, now, endsAt time.Time) AMAlert {
 		starts = now
 	}
 	desc := []string{}
-	for _, f := range TopFindings(ev.Findings, a.maxFindings) {
-		desc = append(desc, DescribeFinding(f))
+	for _, f := range drift.TopFindings(ev.Findings, a.maxFindings) {
+		desc = append(desc, f.String())
 	}
 	total := ev.FindingsTotal
 	if total < len(ev.Findings) {

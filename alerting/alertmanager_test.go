@@ -248,7 +248,7 @@ func TestAlertmanagerAlertsShape(t *testing.T) {
 	if _, has := f.Labels["asg"]; has || !f.EndsAt.Equal(now.Add(time.Hour)) || !f.StartsAt.Equal(now.Add(-2*time.Hour)) || f.GeneratorURL != "" {
 		t.Errorf("firing: %+v", f)
 	}
-	if f.Annotations["description"] != DescribeFinding(fA)+"\n…and 6 more findings" {
+	if f.Annotations["description"] != fA.String()+"\n…and 6 more findings" {
 		t.Errorf("description %q", f.Annotations["description"])
 	}
 	r := alerts[1]

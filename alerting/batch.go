@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"sort"
 	"time"
+
+	"github.com/driftd/driftd/drift"
 )
 
 // PayloadVersion is the version of the JSON payload (webhook body, SNS
@@ -116,7 +118,7 @@ func truncateFindings(ev Event, max int) Event {
 	}
 	fs := ev.Findings
 	if max > 0 && len(fs) > max {
-		fs = TopFindings(fs, max)
+		fs = drift.TopFindings(fs, max)
 	} else if len(fs) > 0 {
 		fs = append(fs[:0:0], fs...)
 	}

@@ -17,12 +17,6 @@ import (
 // StateVersion is the NotifyState file format version.
 const StateVersion = 1
 
-// Tag keys driftd writes on instances (BRIEF contract).
-const (
-	TagStatus = "driftd:status"
-	TagSince  = "driftd:since"
-)
-
 // DedupConfig is what Decide needs from the configuration.
 type DedupConfig struct {
 	// RepeatInterval: an unchanged drifted instance is re-announced after
@@ -164,119 +158,164 @@ func due(last, now time.Time, every time.Duration) bool {
 // successful scan clears a scan failure. An instance id listed twice in cur is
 // considered once (first occurrence), so a scan never emits an event twice.
 func Decide(prev NotifyState, cur []InstanceState, now time.Time, cfg DedupConfig) ([]Event, NotifyState) {
-	next := prev.Clone()
-	next.ensure()
-	next.ScanFailure = nil
-	var events []Event
-
-	seen := make(map[string]bool, len(cur))
-	missing := map[string][]InstanceState{} // AMI → instances without baseline
+	d := decision{next: prev.Clone(), now: now, cfg: cfg, seen: make(map[string]bool, len(cur)), missing: map[string][]InstanceState{}}
+	d.next.ensure()
+	d.next.ScanFailure = nil
 	for _, st := range cur {
-		if st.InstanceID == "" || seen[st.InstanceID] {
+		if st.InstanceID == "" || d.seen[st.InstanceID] {
 			continue
 		}
-		seen[st.InstanceID] = true
-		rec, announced := next.Instances[st.InstanceID]
+		d.seen[st.InstanceID] = true
 		switch st.Verdict {
 		case drift.VerdictDrifted:
-			if !announced && cfg.MinDriftedScans > 1 && st.ConsecutiveDrifted > 0 && st.ConsecutiveDrifted < cfg.MinDriftedScans {
-				continue // not yet persistent: wait (debounce)
-			}
-			var d string
-			switch {
-			case st.FindingsUnchanged && announced && rec.Digest != "":
-				d = rec.Digest // reused verdict: its findings list may be shortened
-			case st.FindingsTotal > len(st.Findings):
-				// only the most severe findings are listed: a change among the
-				// others shows in the total (and the summary's counts)
-				d = Digest(st.Findings, fmt.Sprintf("total %d; %s", st.FindingsTotal, st.Summary))
-			default:
-				d = Digest(st.Findings)
-			}
-			summary := st.Summary
-			if summary == "" {
-				if announced && rec.Digest == d && rec.Summary != "" {
-					summary = rec.Summary // same findings, same summary
-				} else {
-					summary = Summarize(st.Findings)
-				}
-			}
-			var typ EventType
-			repeat := false
-			switch {
-			case !announced:
-				rec = InstanceRecord{Since: now, LastSent: now}
-				typ = EventDriftDetected
-			case rec.Digest == "":
-				// Seeded from tags by a restart: announced before, findings unknown.
-			case rec.Digest != d:
-				typ = EventDriftChanged
-				rec.LastSent = now
-			case due(rec.LastSent, now, cfg.RepeatInterval):
-				typ, repeat = EventDriftDetected, true
-				rec.LastSent = now
-			}
-			rec.ASG, rec.AMI, rec.Severity, rec.Summary = st.ASG, st.AMI, st.Severity, summary
-			rec.Digest, rec.LastVerdict = d, st.Verdict
-			next.Instances[st.InstanceID] = rec
-			if typ != "" {
-				events = append(events, Event{
-					Type: typ, Time: now, ASG: st.ASG, AMI: st.AMI, InstanceID: st.InstanceID,
-					Severity: st.Severity, Summary: summary, Since: rec.Since, Repeat: repeat,
-					Findings: TopFindings(st.Findings, -1), FindingsTotal: max(st.FindingsTotal, len(st.Findings)),
-				})
-			}
+			d.drifted(st)
 		case drift.VerdictInSync, drift.VerdictExempt:
-			if announced {
-				reason := "in sync with the baseline"
-				if st.Verdict == drift.VerdictExempt {
-					reason = "exempt"
-					if st.Reason != "" {
-						reason += ": " + st.Reason
-					}
-				}
-				events = append(events, resolved(st.InstanceID, rec, now, reason))
-				delete(next.Instances, st.InstanceID)
-			}
+			d.settled(st)
 		default: // unknown, stale, no_baseline: hold
-			if st.Verdict == drift.VerdictNoBaseline && st.AMI != "" {
-				missing[st.AMI] = append(missing[st.AMI], st)
-			}
-			if announced {
-				rec.LastVerdict = st.Verdict
-				next.Instances[st.InstanceID] = rec
-			}
+			d.hold(st)
 		}
 	}
-	for id, rec := range next.Instances {
-		if !seen[id] && !cfg.Partial {
-			events = append(events, resolved(id, rec, now, "instance no longer present"))
-			delete(next.Instances, id)
+	d.resolveAbsent()
+	d.missingBaselines()
+	d.next.compact()
+	SortEvents(d.events)
+	return d.events, d.next
+}
+
+// decision is one run of Decide in progress.
+type decision struct {
+	next   NotifyState
+	now    time.Time
+	cfg    DedupConfig
+	events []Event
+	// seen are the instances of the scan; missing the instances without
+	// baseline by AMI.
+	seen    map[string]bool
+	missing map[string][]InstanceState
+}
+
+// drifted announces new, changed or due drift of one instance.
+func (d *decision) drifted(st InstanceState) {
+	rec, announced := d.next.Instances[st.InstanceID]
+	if !announced && d.cfg.MinDriftedScans > 1 && st.ConsecutiveDrifted > 0 && st.ConsecutiveDrifted < d.cfg.MinDriftedScans {
+		return // not yet persistent: wait (debounce)
+	}
+	dg := findingsDigest(st, rec, announced)
+	summary := st.Summary
+	if summary == "" {
+		if announced && rec.Digest == dg && rec.Summary != "" {
+			summary = rec.Summary // same findings, same summary
+		} else {
+			summary = Summarize(st.Findings)
 		}
 	}
-	for ami, sts := range missing {
-		ann, known := next.MissingBaselines[ami]
+	var typ EventType
+	repeat := false
+	switch {
+	case !announced:
+		rec = InstanceRecord{Since: d.now, LastSent: d.now}
+		typ = EventDriftDetected
+	case rec.Digest == "":
+		// Seeded from tags by a restart: announced before, findings unknown.
+	case rec.Digest != dg:
+		typ = EventDriftChanged
+		rec.LastSent = d.now
+	case due(rec.LastSent, d.now, d.cfg.RepeatInterval):
+		typ, repeat = EventDriftDetected, true
+		rec.LastSent = d.now
+	}
+	rec.ASG, rec.AMI, rec.Severity, rec.Summary = st.ASG, st.AMI, st.Severity, summary
+	rec.Digest, rec.LastVerdict = dg, st.Verdict
+	d.next.Instances[st.InstanceID] = rec
+	if typ != "" {
+		d.events = append(d.events, Event{
+			Type: typ, Time: d.now, ASG: st.ASG, AMI: st.AMI, InstanceID: st.InstanceID,
+			Severity: st.Severity, Summary: summary, Since: rec.Since, Repeat: repeat,
+			Findings: drift.TopFindings(st.Findings, -1), FindingsTotal: max(st.FindingsTotal, len(st.Findings)),
+		})
+	}
+}
+
+// findingsDigest is the digest a drifted instance's findings are announced
+// under.
+func findingsDigest(st InstanceState, rec InstanceRecord, announced bool) string {
+	switch {
+	case st.FindingsUnchanged && announced && rec.Digest != "":
+		return rec.Digest // reused verdict: its findings list may be shortened
+	case st.FindingsTotal > len(st.Findings):
+		// only the most severe findings are listed: a change among the
+		// others shows in the total (and the summary's counts)
+		return Digest(st.Findings, fmt.Sprintf("total %d; %s", st.FindingsTotal, st.Summary))
+	}
+	return Digest(st.Findings)
+}
+
+// settled resolves the announced drift of an in_sync or exempt instance.
+func (d *decision) settled(st InstanceState) {
+	rec, announced := d.next.Instances[st.InstanceID]
+	if !announced {
+		return
+	}
+	reason := "in sync with the baseline"
+	if st.Verdict == drift.VerdictExempt {
+		reason = "exempt"
+		if st.Reason != "" {
+			reason += ": " + st.Reason
+		}
+	}
+	d.events = append(d.events, resolved(st.InstanceID, rec, d.now, reason))
+	delete(d.next.Instances, st.InstanceID)
+}
+
+// hold keeps an unknown, stale or no_baseline instance's announced drift
+// (missing data never resolves drift) and notes a missing baseline.
+func (d *decision) hold(st InstanceState) {
+	if st.Verdict == drift.VerdictNoBaseline && st.AMI != "" {
+		d.missing[st.AMI] = append(d.missing[st.AMI], st)
+	}
+	if rec, announced := d.next.Instances[st.InstanceID]; announced {
+		rec.LastVerdict = st.Verdict
+		d.next.Instances[st.InstanceID] = rec
+	}
+}
+
+// resolveAbsent resolves announced instances absent from a full scan
+// (terminated, replaced).
+func (d *decision) resolveAbsent() {
+	if d.cfg.Partial {
+		return
+	}
+	for id, rec := range d.next.Instances {
+		if !d.seen[id] {
+			d.events = append(d.events, resolved(id, rec, d.now, "instance no longer present"))
+			delete(d.next.Instances, id)
+		}
+	}
+}
+
+// missingBaselines announces each AMI without baseline once, again after
+// repeat_interval, and forgets AMIs that no longer lack one.
+func (d *decision) missingBaselines() {
+	for ami, sts := range d.missing {
+		ann, known := d.next.MissingBaselines[ami]
 		repeat := false
 		switch {
 		case !known:
-			ann = Announcement{Since: now}
-		case due(ann.LastSent, now, cfg.RepeatInterval):
+			ann = Announcement{Since: d.now}
+		case due(ann.LastSent, d.now, d.cfg.RepeatInterval):
 			repeat = true
 		default:
 			continue
 		}
-		ann.LastSent = now
-		next.MissingBaselines[ami] = ann
-		events = append(events, baselineMissing(ami, sts, now, ann.Since, repeat))
+		ann.LastSent = d.now
+		d.next.MissingBaselines[ami] = ann
+		d.events = append(d.events, baselineMissing(ami, sts, d.now, ann.Since, repeat))
 	}
-	for ami := range next.MissingBaselines {
-		if _, still := missing[ami]; !still && !cfg.Partial {
-			delete(next.MissingBaselines, ami)
+	for ami := range d.next.MissingBaselines {
+		if _, still := d.missing[ami]; !still && !d.cfg.Partial {
+			delete(d.next.MissingBaselines, ami)
 		}
 	}
-	next.compact()
-	SortEvents(events)
-	return events, next
 }
 
 func resolved(id string, rec InstanceRecord, now time.Time, reason string) Event {
@@ -397,14 +436,14 @@ func SeedFromTags(prev NotifyState, tagged []TaggedInstance, now time.Time) Noti
 	next := prev.Clone()
 	next.ensure()
 	for _, ti := range tagged {
-		if ti.InstanceID == "" || ti.Tags[TagStatus] != string(drift.VerdictDrifted) {
+		if ti.InstanceID == "" || ti.Tags[drift.TagStatus] != string(drift.VerdictDrifted) {
 			continue
 		}
 		if _, ok := next.Instances[ti.InstanceID]; ok {
 			continue
 		}
 		since := now
-		if t, err := time.Parse(time.RFC3339, ti.Tags[TagSince]); err == nil && !t.After(now) {
+		if t, err := time.Parse(time.RFC3339, ti.Tags[drift.TagSince]); err == nil && !t.After(now) {
 			since = t
 		}
 		next.Instances[ti.InstanceID] = InstanceRecord{
@@ -450,7 +489,7 @@ func ActiveAlerts(st NotifyState, cur []InstanceState, now time.Time) []Event {
 			Severity: rec.Severity, Summary: rec.Summary, Since: rec.Since,
 		}
 		if c := byID[id]; c != nil && c.Verdict == drift.VerdictDrifted {
-			ev.Findings = TopFindings(c.Findings, -1)
+			ev.Findings = drift.TopFindings(c.Findings, -1)
 			ev.FindingsTotal = len(c.Findings)
 		}
 		out = append(out, ev)

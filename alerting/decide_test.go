@@ -203,9 +203,9 @@ func TestSeedFromTagsRestart(t *testing.T) {
 	cfg := DedupConfig{RepeatInterval: 4 * time.Hour}
 	since := t0.Add(-24 * time.Hour)
 	tagged := []TaggedInstance{
-		{InstanceID: "i-1", ASG: "web", AMI: "ami-1", Tags: map[string]string{TagStatus: "drifted", TagSince: since.Format(time.RFC3339)}},
-		{InstanceID: "i-2", ASG: "web", AMI: "ami-1", Tags: map[string]string{TagStatus: "in_sync"}},
-		{InstanceID: "i-3", ASG: "web", AMI: "ami-1", Tags: map[string]string{TagStatus: "drifted", TagSince: "yesterday"}},
+		{InstanceID: "i-1", ASG: "web", AMI: "ami-1", Tags: map[string]string{drift.TagStatus: "drifted", drift.TagSince: since.Format(time.RFC3339)}},
+		{InstanceID: "i-2", ASG: "web", AMI: "ami-1", Tags: map[string]string{drift.TagStatus: "in_sync"}},
+		{InstanceID: "i-3", ASG: "web", AMI: "ami-1", Tags: map[string]string{drift.TagStatus: "drifted", drift.TagSince: "yesterday"}},
 		{InstanceID: "i-4", ASG: "web", AMI: "ami-1"},
 	}
 	st := SeedFromTags(NotifyState{}, tagged, t0)
@@ -399,14 +399,14 @@ func TestDecideReusedVerdictWithShortenedFindings(t *testing.T) {
 	cfg := DedupConfig{RepeatInterval: time.Hour}
 	full := []drift.Finding{fA, fB, pkgFinding("zlib", "1", "2", drift.SeverityInfo)}
 	_, st := Decide(NotifyState{}, []InstanceState{drifted("i-1", "web", full...)}, t0, cfg)
-	reused := drifted("i-1", "web", TopFindings(full, 2)...)
+	reused := drifted("i-1", "web", drift.TopFindings(full, 2)...)
 	reused.FindingsUnchanged = true
 	evs, st := Decide(st, []InstanceState{reused}, t0.Add(time.Minute), cfg)
 	if len(evs) != 0 {
 		t.Fatalf("reused verdict announced: %q", evKeys(evs))
 	}
 	// Without the flag the shortened list would look like a change.
-	evs, _ = Decide(st, []InstanceState{drifted("i-1", "web", TopFindings(full, 2)...)}, t0.Add(2*time.Minute), cfg)
+	evs, _ = Decide(st, []InstanceState{drifted("i-1", "web", drift.TopFindings(full, 2)...)}, t0.Add(2*time.Minute), cfg)
 	if got := strings.Join(evKeys(evs), ","); got != "drift.changed i-1" {
 		t.Fatalf("fresh shorter list: %q", got)
 	}

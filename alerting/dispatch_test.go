@@ -222,7 +222,7 @@ func TestNotifierRestartWithStateFile(t *testing.T) {
 func TestNotifierRestartSeededFromTags(t *testing.T) {
 	rec := &recordSink{name: "rec"}
 	n, _ := New(config.Alerting{}, Options{ExtraSinks: []Sink{rec}, Now: func() time.Time { return t0 }})
-	n.SeedFromTags([]TaggedInstance{{InstanceID: "i-1", ASG: "web", AMI: "ami-1", Tags: map[string]string{TagStatus: "drifted"}}})
+	n.SeedFromTags([]TaggedInstance{{InstanceID: "i-1", ASG: "web", AMI: "ami-1", Tags: map[string]string{drift.TagStatus: "drifted"}}})
 	evs := n.Scan(t0.Add(time.Minute), []InstanceState{drifted("i-1", "web", fA), drifted("i-2", "web", fA)})
 	if got := evKeys(evs); len(got) != 1 || got[0] != "drift.detected i-2" {
 		t.Fatalf("after seeding: %q", got)

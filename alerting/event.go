@@ -9,7 +9,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -201,58 +200,6 @@ func summarize(counts map[drift.Category]int, total int, maxSev drift.Severity) 
 		noun = "finding"
 	}
 	return fmt.Sprintf("%d %s (%s), max severity %s", total, noun, strings.Join(parts, ", "), maxSev)
-}
-
-// DescribeFinding renders one finding on one line:
-// "package openssl version changed: 3.0.8-1 → 3.0.9-1 (upgrade, high)".
-// Non-printable characters of inventory data (NUL, ESC, newlines) are
-// escaped (drift.Printable), so the line stays one line.
-func DescribeFinding(f drift.Finding) string {
-	var b strings.Builder
-	b.WriteString(string(f.Category))
-	b.WriteByte(' ')
-	b.WriteString(drift.Printable(f.Name))
-	if f.Arch != "" {
-		b.WriteString("." + drift.Printable(f.Arch))
-	}
-	if f.Attribute != "" {
-		b.WriteString(" " + drift.Printable(f.Attribute))
-	}
-	b.WriteString(" " + string(f.Change))
-	switch {
-	case f.Expected != "" && f.Observed != "":
-		fmt.Fprintf(&b, ": %s → %s", drift.Printable(f.Expected), drift.Printable(f.Observed))
-	case f.Observed != "":
-		fmt.Fprintf(&b, ": %s", drift.Printable(f.Observed))
-	case f.Expected != "":
-		fmt.Fprintf(&b, ": was %s", drift.Printable(f.Expected))
-	}
-	if f.Direction != drift.DirectionNone {
-		fmt.Fprintf(&b, " (%s, %s)", f.Direction, f.Severity)
-	} else {
-		fmt.Fprintf(&b, " (%s)", f.Severity)
-	}
-	return b.String()
-}
-
-// TopFindings returns up to n findings, most severe first, in a stable order
-// (the input is not modified).
-func TopFindings(fs []drift.Finding, n int) []drift.Finding {
-	out := append([]drift.Finding(nil), fs...)
-	sort.SliceStable(out, func(i, j int) bool {
-		if out[i].Severity != out[j].Severity {
-			return out[i].Severity > out[j].Severity
-		}
-		return findingKey(out[i]) < findingKey(out[j])
-	})
-	if n >= 0 && len(out) > n {
-		out = slices.Clone(out[:n]) // do not keep the full copy alive
-	}
-	return out
-}
-
-func findingKey(f drift.Finding) string {
-	return strings.Join([]string{string(f.Category), f.Type, f.Name, f.Arch, f.Attribute}, "\x00")
 }
 
 // Digest is a stable digest of a finding set: independent of order, changing

@@ -109,38 +109,11 @@ func New(cfg config.Alerting, opt Options) (*Notifier, error) {
 	for _, w := range cfg.Warnings() {
 		n.log.Warn(w)
 	}
-	type built struct {
-		s   Sink
-		pol deliveryPolicy
-		ev  []string
+	sinks, err := buildSinks(cfg, opt)
+	if err != nil {
+		return nil, err
 	}
-	var sinks []built
-	var errs []error
-	for i, sc := range cfg.Sinks {
-		s, err := buildSink(i, sc, cfg, opt)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		sinks = append(sinks, built{s, deliveryPolicy{Timeout: sc.Timeout, MaxRetries: sc.MaxRetries, QueueSize: sc.QueueSize, Backoff: opt.Backoff}, sc.Events})
-	}
-	for _, s := range opt.ExtraSinks {
-		sinks = append(sinks, built{s, deliveryPolicy{Timeout: config.DefaultSinkTimeout, MaxRetries: config.DefaultSinkMaxRetries, QueueSize: config.DefaultSinkQueueSize, Backoff: opt.Backoff}, nil})
-	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
-	if opt.State != nil {
-		n.state = opt.State.Clone()
-	} else if cfg.StateFile != "" {
-		st, err := LoadState(cfg.StateFile)
-		if err != nil {
-			// Starting empty re-announces at worst (tags still seed); never fatal.
-			n.log.Error("notification state not restored; starting empty", zap.Error(err))
-		} else {
-			n.state = st
-		}
-	}
+	n.restoreState(opt.State)
 	for _, b := range sinks {
 		e := &sinkEntry{r: newRunner(b.s, b.pol, n.metrics, n.log)}
 		if len(b.ev) > 0 {
@@ -155,6 +128,51 @@ func New(cfg config.Alerting, opt Options) (*Notifier, error) {
 		n.runners = append(n.runners, e)
 	}
 	return n, nil
+}
+
+// builtSink is a sink with its delivery policy and event filter.
+type builtSink struct {
+	s   Sink
+	pol deliveryPolicy
+	ev  []string
+}
+
+// buildSinks builds the configured sinks and the extra ones; every bad sink
+// is reported, each with the key that names it.
+func buildSinks(cfg config.Alerting, opt Options) ([]builtSink, error) {
+	var sinks []builtSink
+	var errs []error
+	for i, sc := range cfg.Sinks {
+		s, err := buildSink(i, sc, cfg, opt)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		sinks = append(sinks, builtSink{s, deliveryPolicy{Timeout: sc.Timeout, MaxRetries: sc.MaxRetries, QueueSize: sc.QueueSize, Backoff: opt.Backoff}, sc.Events})
+	}
+	for _, s := range opt.ExtraSinks {
+		sinks = append(sinks, builtSink{s, deliveryPolicy{Timeout: config.DefaultSinkTimeout, MaxRetries: config.DefaultSinkMaxRetries, QueueSize: config.DefaultSinkQueueSize, Backoff: opt.Backoff}, nil})
+	}
+	return sinks, errors.Join(errs...)
+}
+
+// restoreState starts from the previous notifier's state (a reload) or the
+// state file. A state file that cannot be read starts empty: that
+// re-announces at worst (tags still seed), and is never fatal.
+func (n *Notifier) restoreState(prev *NotifyState) {
+	if prev != nil {
+		n.state = prev.Clone()
+		return
+	}
+	if n.cfg.StateFile == "" {
+		return
+	}
+	st, err := LoadState(n.cfg.StateFile)
+	if err != nil {
+		n.log.Error("notification state not restored; starting empty", zap.Error(err))
+		return
+	}
+	n.state = st
 }
 
 func buildSink(i int, sc config.AlertSink, cfg config.Alerting, opt Options) (Sink, error) {

@@ -14,8 +14,8 @@ import (
 func TestControlCharactersRenderEscaped(t *testing.T) {
 	f := drift.Finding{Category: drift.CategoryPackage, Type: drift.TypeApplication, Name: "evil\x00pkg\x1b[2J", Arch: "x86_64",
 		Change: drift.ChangeAdded, Observed: "1\n2<b>", Severity: drift.SeverityLow}
-	if got, want := DescribeFinding(f), `package evil\x00pkg\x1b[2J.x86_64 added: 1\n2<b> (low)`; got != want {
-		t.Errorf("DescribeFinding = %q, want %q", got, want)
+	if got, want := f.String(), `package evil\x00pkg\x1b[2J.x86_64 added: 1\n2<b> (low)`; got != want {
+		t.Errorf("Finding.String = %q, want %q", got, want)
 	}
 	ev := Event{Type: EventDriftDetected, Time: t0, ASG: "web\x1b", AMI: "ami-1", InstanceID: "i-1\u202e", Severity: drift.SeverityLow,
 		Summary: "1 finding", Findings: []drift.Finding{f}, FindingsTotal: 1}

@@ -154,7 +154,7 @@ func slackEventLine(ev Event) string {
 	}
 	sb.WriteString("\n")
 	for _, f := range ev.Findings {
-		sb.WriteString("    • " + slackEscape(DescribeFinding(f)) + "\n")
+		sb.WriteString("    • " + slackEscape(f.String()) + "\n")
 	}
 	if ev.FindingsTruncated > 0 {
 		fmt.Fprintf(&sb, "    • _…and %d more %s_\n", ev.FindingsTruncated, plural(ev.FindingsTruncated, "finding", "findings"))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -13,17 +14,23 @@ import (
 	asgtypes "github.com/aws/aws-sdk-go-v2/service/autoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
+
+	"github.com/driftd/driftd/drift"
 )
 
-// Tag keys read from instances.
-const (
-	TagASG          = "aws:autoscaling:groupName"
-	TagStatus       = "driftd:status"
-	TagSince        = "driftd:since"
-	TagReason       = "driftd:reason"
-	TagProtect      = "driftd:protect"
-	tagDriftdPrefix = "driftd:"
-)
+// TagASG is the tag Auto Scaling puts on its instances. Of the others,
+// discovery keeps only driftd's own (drift.TagPrefix).
+const TagASG = "aws:autoscaling:groupName"
+
+// ForeignControllerTagKeys are the tags Karpenter and EKS managed node
+// groups put on the instances they own; discovery keeps them beside the
+// driftd:* tags so that remediation never replaces such an instance behind
+// its controller's back (remediation.ForeignControllers names the
+// controllers; a test keeps the lists equal).
+var ForeignControllerTagKeys = []string{
+	"karpenter.sh/nodepool", "karpenter.sh/provisioner-name", "karpenter.sh/nodeclaim", "karpenter.sh/managed-by",
+	"eks:nodegroup-name", "eks:cluster-name", "aws:eks:cluster-name",
+}
 
 // Selection chooses the instances a scan covers.
 type Selection struct {
@@ -46,7 +53,7 @@ type Instance struct {
 	// unknown or not in a group).
 	LaunchTemplateAMI string
 	LaunchTime        time.Time
-	// Tags holds only the driftd:* tags.
+	// Tags holds only the driftd:* tags and the ForeignControllerTagKeys.
 	Tags map[string]string
 	// Agent is the SSM agent's status; nil when SSM does not know the instance.
 	Agent *Agent
@@ -146,6 +153,45 @@ func (d *Discovery) Discover(ctx context.Context, sel Selection) (*Fleet, error)
 		}
 		return d.resolveLaunchTemplates(ctx, groups, f)
 	})
+	instances = joinGroups(instances, groups, asgErr, sel, f)
+
+	// AMI names and tags (for name-glob baseline lookups). Failure only
+	// degrades name-based lookups.
+	_ = Run(rec, CollectorImages, func() error {
+		var err error
+		f.AMIs, err = d.describeImages(ctx, instances)
+		return err
+	})
+	for _, in := range instances {
+		if _, ok := f.AMIs[in.AMI]; !ok {
+			f.AMIs[in.AMI] = AMIInfo{ID: in.AMI}
+		}
+	}
+
+	// SSM agent status. A problem with one instance (not registered,
+	// terminated since DescribeInstances) never hides the others' status.
+	lookup := d.AgentLookup
+	if lookup == AgentLookupAuto {
+		lookup = chooseAgentLookup(sel, running, len(instances))
+	}
+	var ar *AgentResult
+	_ = Run(rec, CollectorSSMAgents, func() error {
+		ar = d.describeAgents(ctx, instances, lookup)
+		return ar.Err
+	})
+	f.AgentLookup = ar.Lookup
+	joinAgents(instances, ar)
+	sort.Slice(instances, func(i, j int) bool { return instances[i].ID < instances[j].ID })
+	f.Instances = instances
+	return f, nil
+}
+
+// joinGroups gives each instance its group (from its tag or the group's
+// member list), the AMI Auto Scaling reports for it (root-volume
+// replacement) and its group's launch-template AMI, and keeps the selected
+// ones. When Auto Scaling discovery failed (asgErr), group members are
+// unknown: their AMI and membership cannot be trusted.
+func joinGroups(instances []Instance, groups []asgtypes.AutoScalingGroup, asgErr error, sel Selection, f *Fleet) []Instance {
 	asgOfInstance := map[string]string{}
 	asgImage := map[string]string{}
 	for _, g := range groups {
@@ -179,33 +225,11 @@ func (d *Discovery) Discover(ctx context.Context, sel Selection) (*Fleet, error)
 		}
 		kept = append(kept, in)
 	}
-	instances = kept
+	return kept
+}
 
-	// AMI names and tags (for name-glob baseline lookups). Failure only
-	// degrades name-based lookups.
-	_ = Run(rec, CollectorImages, func() error {
-		var err error
-		f.AMIs, err = d.describeImages(ctx, instances)
-		return err
-	})
-	for _, in := range instances {
-		if _, ok := f.AMIs[in.AMI]; !ok {
-			f.AMIs[in.AMI] = AMIInfo{ID: in.AMI}
-		}
-	}
-
-	// SSM agent status. A problem with one instance (not registered,
-	// terminated since DescribeInstances) never hides the others' status.
-	lookup := d.AgentLookup
-	if lookup == AgentLookupAuto {
-		lookup = chooseAgentLookup(sel, running, len(instances))
-	}
-	var ar *AgentResult
-	_ = Run(rec, CollectorSSMAgents, func() error {
-		ar = d.describeAgents(ctx, instances, lookup)
-		return ar.Err
-	})
-	f.AgentLookup = ar.Lookup
+// joinAgents gives each instance its SSM agent status, or why there is none.
+func joinAgents(instances []Instance, ar *AgentResult) {
 	for i := range instances {
 		in := &instances[i]
 		if a := ar.Agents[in.ID]; a != nil {
@@ -220,9 +244,6 @@ func (d *Discovery) Discover(ctx context.Context, sel Selection) (*Fleet, error)
 		}
 		in.AgentMissing = ar.Missing[in.ID]
 	}
-	sort.Slice(instances, func(i, j int) bool { return instances[i].ID < instances[j].ID })
-	f.Instances = instances
-	return f, nil
 }
 
 func selected(in Instance, sel Selection) bool {
@@ -289,7 +310,7 @@ func (d *Discovery) describeInstances(ctx context.Context, sel Selection) ([]Ins
 					k, v := aws.ToString(t.Key), aws.ToString(t.Value)
 					if k == TagASG {
 						x.ASG = v
-					} else if strings.HasPrefix(k, tagDriftdPrefix) {
+					} else if strings.HasPrefix(k, drift.TagPrefix) || slices.Contains(ForeignControllerTagKeys, k) {
 						if x.Tags == nil {
 							x.Tags = map[string]string{}
 						}

@@ -223,8 +223,9 @@ func (c *comparer) decideFromCaptures(r *Report, pl *plan) bool {
 	return false
 }
 
-// compareCategories collects the findings of every planned category and the
-// instance-level facts.
+// compareCategories collects the findings of every planned category, the
+// running state and the instance-level facts; what the running state could
+// not compare is added to pl.skipped.
 func (c *comparer) compareCategories(pl *plan) {
 	if pl.pkgs {
 		c.comparePackages()
@@ -244,6 +245,7 @@ func (c *comparer) compareCategories(pl *plan) {
 	for _, t := range pl.customTypes {
 		c.compareCustom(t)
 	}
+	pl.skipped = append(pl.skipped, c.compareRuntime()...)
 	if lt := c.s.Instance.LaunchTemplateAMI; lt != "" && lt != c.s.AMI {
 		c.add(Finding{Category: CategoryInstance, Name: "ami", Attribute: "image_id", Change: ChangeChanged, Expected: lt, Observed: c.s.AMI})
 	}
@@ -366,7 +368,7 @@ func sortedKeys(m map[string]*CustomType) []string {
 
 func isBuiltinType(t string) bool {
 	switch t {
-	case TypeApplication, TypeFile, TypeService, TypeFileDigest, TypeSystemdUnit, TypeWindowsUpdate, TypeWindowsRole:
+	case TypeApplication, TypeFile, TypeService, TypeFileDigest, TypeSystemdUnit, TypeRunningState, TypeWindowsUpdate, TypeWindowsRole:
 		return true
 	}
 	return false

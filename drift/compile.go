@@ -57,7 +57,7 @@ type CompiledPolicy struct {
 }
 
 // severityByCategoryIndex lists the categories by index (see categoryIndex).
-var severityByCategoryIndex = [...]Category{CategoryPackage, CategoryFile, CategoryService, CategoryCustom, CategoryInstance, CategoryUpdate, CategoryRole}
+var severityByCategoryIndex = [...]Category{CategoryPackage, CategoryFile, CategoryService, CategoryCustom, CategoryInstance, CategoryRuntime, CategoryUpdate, CategoryRole}
 
 // categoryIndex is a category's position in Categories (the order of
 // findings in a report), -1 for an unknown category.
@@ -73,10 +73,12 @@ func categoryIndex(c Category) int {
 		return 3
 	case CategoryInstance:
 		return 4
-	case CategoryUpdate:
+	case CategoryRuntime:
 		return 5
-	case CategoryRole:
+	case CategoryUpdate:
 		return 6
+	case CategoryRole:
+		return 7
 	}
 	return -1
 }

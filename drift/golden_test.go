@@ -17,6 +17,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/driftd/driftd/drift"
+	"github.com/driftd/driftd/drift/defaultpolicy"
 	"github.com/driftd/driftd/drift/manifest"
 )
 
@@ -40,6 +41,9 @@ type goldenPolicy struct {
 	Rules           []drift.Rule                      `yaml:"rules"`
 	Custom          map[string]drift.CustomSpec       `yaml:"custom"`
 	InstallOnly     []string                          `yaml:"install_only"`
+	// DefaultPolicy appends driftd's shipped default rules after Rules, as
+	// the daemon does.
+	DefaultPolicy bool `yaml:"default_policy"`
 }
 
 var goldenNow = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
@@ -138,6 +142,9 @@ func readGoldenPolicy(t *testing.T, dir string) *drift.Policy {
 			}
 		}
 		p.DefaultSeverity, p.Rules, p.Custom, p.InstallOnly = gp.DefaultSeverity, gp.Rules, gp.Custom, gp.InstallOnly
+		if gp.DefaultPolicy {
+			p.Rules = append(p.Rules, defaultpolicy.Rules()...)
+		}
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		t.Fatal(err)
 	}

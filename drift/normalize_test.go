@@ -326,7 +326,7 @@ func TestCompilePolicyErrors(t *testing.T) {
 		{"severity on ignore", Policy{Rules: []Rule{{ID: "x", Action: ActionIgnore, Severity: SeverityHigh}}}, `rules[0] (id "x"): severity: only valid with action severity`},
 		{"allow_added without allow_upgrade", Policy{Rules: []Rule{{ID: "x", Action: ActionIgnore, AllowAdded: true}}}, `rules[0] (id "x"): allow_added: only valid with action allow_upgrade`},
 		{"allow_upgrade on files", Policy{Rules: []Rule{{ID: "x", Category: CategoryFile, Action: ActionAllowUpgrade}}}, `rules[0] (id "x"): action: allow_upgrade applies to packages only, not category "file"`},
-		{"unknown category", Policy{Rules: []Rule{{ID: "x", Category: "registry", Action: ActionIgnore}}}, `rules[0] (id "x"): category: unknown category "registry" (want package, file, service, custom, instance, update or role)`},
+		{"unknown category", Policy{Rules: []Rule{{ID: "x", Category: "registry", Action: ActionIgnore}}}, `rules[0] (id "x"): category: unknown category "registry" (want package, file, service, custom, instance, runtime, update or role)`},
 		{"bad default severity category", Policy{DefaultSeverity: map[Category]Severity{"registry": SeverityHigh}}, `default_severity: unknown category "registry"`},
 		{"negative max age", Policy{MaxInventoryAge: -time.Hour}, "max_inventory_age: -1h0m0s is negative"},
 		{"two errors joined", Policy{Rules: []Rule{{ID: "x"}, {ID: "y", Name: "[", Action: ActionIgnore}}},

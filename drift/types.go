@@ -45,7 +45,7 @@ const (
 // Categories lists every category in a stable order. It is the closed set
 // of values of a finding's category (and of the category label of
 // driftd_findings); the order is that of findings in a report.
-var Categories = []Category{CategoryPackage, CategoryFile, CategoryService, CategoryCustom, CategoryInstance, CategoryUpdate, CategoryRole}
+var Categories = []Category{CategoryPackage, CategoryFile, CategoryService, CategoryCustom, CategoryInstance, CategoryRuntime, CategoryUpdate, CategoryRole}
 
 // Change says what happened to an item relative to the baseline.
 type Change string
@@ -235,6 +235,9 @@ type Manifest struct {
 	Source string `json:"source,omitempty"`
 	// Provenance carries free-form facts (captured_from, capture_time, agent_version, ...).
 	Provenance map[string]string `json:"provenance,omitempty"`
+	// RunningKernel is the kernel release (uname -r) instances of the AMI
+	// run; "" derives it from the kernel packages (see BaselineKernel).
+	RunningKernel string `json:"running_kernel,omitempty"`
 
 	Packages []Package              `json:"packages"`
 	Files    []File                 `json:"files,omitempty"`

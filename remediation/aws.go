@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
+	"github.com/driftd/driftd/drift"
 )
 
 // AutoScalingAPI holds the Auto Scaling calls remediation uses
@@ -375,7 +377,7 @@ func parseInFlight(group, v string, kind ActionKind) ([]InFlight, []error) {
 		key, ts, ok := strings.Cut(p, "@")
 		at, err := time.Parse(time.RFC3339, ts)
 		if !ok || err != nil || key == "" {
-			errs = append(errs, fmt.Errorf("group %s tag %s: malformed entry %q", group, TagInFlight, p))
+			errs = append(errs, fmt.Errorf("group %s tag %s: malformed entry %q", group, drift.TagInFlight, p))
 			continue
 		}
 		r := InFlight{Group: group, Kind: kind, Started: at, InstanceID: key}

@@ -331,7 +331,7 @@ func TestHealsOneByOne(t *testing.T) {
 		}
 	}
 	for _, c := range e.calls("autoscaling", "CreateOrUpdateTags") {
-		if param(c, "Tags.member.1.ResourceId") != "web-asg" || param(c, "Tags.member.1.Key") != remediation.TagInFlight {
+		if param(c, "Tags.member.1.ResourceId") != "web-asg" || param(c, "Tags.member.1.Key") != drift.TagInFlight {
 			t.Errorf("group tag call: %s", c.Params)
 		}
 	}
@@ -723,7 +723,7 @@ func TestFlagModeTagsTransitionsOnly(t *testing.T) {
 		t.Fatalf("%d CreateTags for 2 drift transitions over 6 scans", n)
 	}
 	v, _ := e.sim.Instance(ids[0])
-	if v.Tags[remediation.TagStatus] != "drifted" || v.Tags[remediation.TagReason] == "" || v.Tags[remediation.TagSince] != "2026-06-10T12:00:00Z" {
+	if v.Tags[drift.TagStatus] != "drifted" || v.Tags[drift.TagReason] == "" || v.Tags[drift.TagSince] != "2026-06-10T12:00:00Z" {
 		t.Errorf("drift tags: %v", v.Tags)
 	}
 	// One instance returns in sync: status flips, the reason is deleted.
@@ -736,7 +736,7 @@ func TestFlagModeTagsTransitionsOnly(t *testing.T) {
 		t.Errorf("%d DeleteTags, want 1", n)
 	}
 	v, _ = e.sim.Instance(ids[0])
-	if v.Tags[remediation.TagStatus] != "in_sync" || v.Tags[remediation.TagReason] != "" {
+	if v.Tags[drift.TagStatus] != "in_sync" || v.Tags[drift.TagReason] != "" {
 		t.Errorf("in-sync tags: %v", v.Tags)
 	}
 	if n := len(e.calls("autoscaling", "SetInstanceHealth")); n != 0 {

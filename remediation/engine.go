@@ -63,6 +63,15 @@ type Engine struct {
 	now     func() time.Time
 	hook    *Hook
 	hookC   *http.Client
+	// nextAWS, when set, replaces reader, exec and kill at the start of the
+	// next cycle (SetAWS), so no cycle mixes two sets of clients.
+	nextAWS *engineAWS
+}
+
+type engineAWS struct {
+	reader Reader
+	exec   Executor
+	kill   *KillSwitchReader
 }
 
 // NewEngine builds an engine.
@@ -104,6 +113,28 @@ func (e *Engine) SetConfig(c config.Remediation) {
 	}
 }
 
+// SetAWS replaces the reader, executor and kill-switch reader (the daemon
+// hands the engine each configuration generation's AWS clients). A running
+// cycle finishes with the ones it started with; the next cycle uses these.
+func (e *Engine) SetAWS(r Reader, x Executor, k *KillSwitchReader) {
+	if k == nil {
+		k = &KillSwitchReader{}
+	}
+	e.mu.Lock()
+	e.nextAWS = &engineAWS{reader: r, exec: x, kill: k}
+	e.mu.Unlock()
+}
+
+// adoptAWS switches to the clients SetAWS handed over. Called with cycleMu
+// held: reader and kill are read only by the cycle, exec also under mu.
+func (e *Engine) adoptAWS() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if n := e.nextAWS; n != nil {
+		e.reader, e.exec, e.kill, e.nextAWS = n.reader, n.exec, n.kill, nil
+	}
+}
+
 // DryRun returns the dry-run recorder (nil when dry_run was never on).
 func (e *Engine) DryRun() *DryRun {
 	e.mu.Lock()
@@ -136,6 +167,7 @@ func (e *Engine) emit(ctx context.Context, ev Event) {
 func (e *Engine) Cycle(ctx context.Context, instances []InstanceState) (PlanResult, error) {
 	e.cycleMu.Lock()
 	defer e.cycleMu.Unlock()
+	e.adoptAWS()
 	if e.reader == nil || e.exec == nil {
 		return e.fail(errors.New("engine has no AWS reader or executor"))
 	}
@@ -150,29 +182,48 @@ func (e *Engine) Cycle(ctx context.Context, instances []InstanceState) (PlanResu
 	e.noteKillSwitch(ctx, ks, now)
 
 	obs := e.observe(ctx, instances, pol)
-	facts, insts := obs.facts, obs.insts
-	e.rememberVerdicts(insts)
+	e.rememberVerdicts(obs.insts)
+	e.track(ctx, obs.insts, obs.facts, obs.refreshes, obs.unknown, pol, now)
+	plan := e.plan(ctx, cfg, obs, ks, now)
 
-	// Track in-flight replacements.
-	e.track(ctx, insts, facts, obs.refreshes, obs.unknown, pol, now)
+	exec, dry := e.executor()
+	e.applyTags(ctx, exec, plan.Tags)
+	final := e.execute(ctx, exec, dry, plan, pol)
+	e.noteBlocked(ctx, final, now)
+	e.metrics.observePlan(final)
+	e.mu.Lock()
+	e.last = &final
+	e.lastErr = ""
+	e.mu.Unlock()
+	return final, nil
+}
 
-	// Plan.
+// plan runs Plan on what this cycle observed and the engine's memory, and
+// notes breaker changes and cleared operator overrides.
+func (e *Engine) plan(ctx context.Context, cfg config.Remediation, obs observation, ks KillSwitch, now time.Time) PlanResult {
 	e.mu.Lock()
 	st := e.snapshotStateLocked()
 	e.mu.Unlock()
-	plan := Plan(PlanInput{Now: now, Config: cfg, Instances: insts, Groups: facts, State: st, KillSwitch: ks, ReadFailures: obs.failures})
+	plan := Plan(PlanInput{Now: now, Config: cfg, Instances: obs.insts, Groups: obs.facts, State: st, KillSwitch: ks, ReadFailures: obs.failures})
 	e.noteBreakers(ctx, plan, now)
 	e.clearOverrides(plan)
+	return plan
+}
 
-	exec, dry := e.executor()
-	// Tags (the plan carries none while the kill switch is engaged).
-	for _, tc := range plan.Tags {
+// applyTags writes the plan's instance tags (the plan carries none while
+// the kill switch is engaged). A failed tag is logged; it is written again
+// next cycle.
+func (e *Engine) applyTags(ctx context.Context, exec Executor, tags []TagChange) {
+	for _, tc := range tags {
 		if err := exec.Tag(ctx, tc); err != nil {
 			e.log.Warn("tagging instance failed", zap.String("instance", tc.InstanceID), zap.Error(err))
 		}
 	}
+}
 
-	// Actions, each re-validated right before acting.
+// execute carries out the plan's actions, each re-validated right before
+// acting; an action not taken becomes a skip of each instance it covers.
+func (e *Engine) execute(ctx context.Context, exec Executor, dry bool, plan PlanResult, pol *policy) PlanResult {
 	final := plan
 	final.Actions = []Action{}
 	for _, a := range plan.Actions {
@@ -184,13 +235,7 @@ func (e *Engine) Cycle(ctx context.Context, instances []InstanceState) (PlanResu
 		}
 		final.Actions = append(final.Actions, a)
 	}
-	e.noteBlocked(ctx, final, now)
-	e.metrics.observePlan(final)
-	e.mu.Lock()
-	e.last = &final
-	e.lastErr = ""
-	e.mu.Unlock()
-	return final, nil
+	return final
 }
 
 type knownVerdict struct {
@@ -246,6 +291,42 @@ func (o *observation) fail(f ReadFailure) {
 // becomes a ReadFailure for the groups it covered.
 func (e *Engine) observe(ctx context.Context, instances []InstanceState, pol *policy) observation {
 	o := observation{refreshes: map[string][]RefreshInfo{}, unknown: map[string]bool{}}
+	e.describeGroups(ctx, instances, &o)
+
+	// After a restart, rebuild in-flight work and failure counts from tags.
+	e.restore(o.facts, pol)
+
+	e.mu.Lock()
+	inflight := append([]InFlight(nil), e.state.InFlight...)
+	e.mu.Unlock()
+	reads := planReads(o.facts, instances, inflight, pol)
+	infos, instErrs := e.reader.DescribeInstances(ctx, reads.ids)
+	o.failInstances(reads, instErrs)
+	e.readRefreshes(ctx, reads.refresh, &o)
+	for name, g := range o.facts {
+		for i := range g.Instances {
+			if info, ok := infos[g.Instances[i].ID]; ok {
+				g.Instances[i].LaunchTime = info.LaunchTime
+			}
+		}
+		o.facts[name] = g
+	}
+	o.insts = make([]InstanceState, len(instances))
+	copy(o.insts, instances)
+	for i := range o.insts {
+		if o.insts[i].Tags == nil {
+			if info, ok := infos[o.insts[i].ID]; ok {
+				o.insts[i].Tags = info.Tags
+			}
+		}
+	}
+	e.logReadFailures(o.failures)
+	return o
+}
+
+// describeGroups describes the groups of the verdicts and of the in-flight
+// work into o.facts; each group that could not be read is a failure.
+func (e *Engine) describeGroups(ctx context.Context, instances []InstanceState, o *observation) {
 	names := map[string]bool{}
 	for _, s := range instances {
 		if s.ASG != "" {
@@ -265,38 +346,45 @@ func (e *Engine) observe(ctx context.Context, instances []InstanceState, pol *po
 	for _, n := range sortedKeys(groupErrs) {
 		o.fail(readFailure(n, CallDescribeGroups, groupErrs[n]))
 	}
+}
 
-	// After a restart, rebuild in-flight work and failure counts from tags.
-	e.restore(facts, pol)
+// reads are the instance and refresh reads a cycle needs.
+type reads struct {
+	// ids are the instances whose details are read, group by group (so a
+	// failed batch covers few groups); memberOf maps them to their group.
+	ids      []string
+	memberOf map[string]string
+	// refresh are the groups whose instance refreshes are read.
+	refresh map[string]bool
+}
 
-	e.mu.Lock()
-	inflight := append([]InFlight(nil), e.state.InFlight...)
-	e.mu.Unlock()
+// planReads chooses the reads: the members of groups driftd may tag or act
+// on (or with work in flight), the instances outside groups when the
+// default mode flags, and the refreshes of groups with an instance refresh
+// in flight or a drifted candidate in a mode that may replace.
+func planReads(facts map[string]GroupFacts, instances []InstanceState, inflight []InFlight, pol *policy) reads {
+	r := reads{memberOf: map[string]string{}, refresh: map[string]bool{}}
 	inFlightGroups := map[string]bool{}
-	needRefresh := map[string]bool{}
 	for _, f := range inflight {
 		inFlightGroups[f.Group] = true
 		if f.Kind == ActionInstanceRefresh {
-			needRefresh[f.Group] = true
+			r.refresh[f.Group] = true
 		}
 	}
-	// Instance details, group by group (so a failed batch covers few groups).
-	var ids []string
-	memberOf := map[string]string{}
 	for _, name := range sortedKeys(facts) {
 		f := facts[name]
 		gp, matched := pol.groupFor(name)
 		mode, _, _ := pol.resolveMode(gp, matched, f.Tags)
 		if mode >= modeFlag || inFlightGroups[name] {
 			for _, m := range f.Instances {
-				ids = append(ids, m.ID)
-				memberOf[m.ID] = name
+				r.ids = append(r.ids, m.ID)
+				r.memberOf[m.ID] = name
 			}
 		}
 		if mode >= modeApprove {
 			for _, s := range instances {
 				if s.ASG == name && s.Verdict == drift.VerdictDrifted && s.ConsecutiveScans >= pol.debounce {
-					needRefresh[name] = true
+					r.refresh[name] = true
 				}
 			}
 		}
@@ -304,37 +392,47 @@ func (e *Engine) observe(ctx context.Context, instances []InstanceState, pol *po
 	if pol.modeDefault >= modeFlag {
 		for _, s := range instances {
 			if s.ASG == "" && s.Tags == nil {
-				ids = append(ids, s.ID)
+				r.ids = append(r.ids, s.ID)
 			}
 		}
 	}
-	infos, instErrs := e.reader.DescribeInstances(ctx, ids)
-	if len(instErrs) > 0 {
-		// One failure per group and error, listing its unread instances.
-		type key struct{ group, err string }
-		var order []key
-		byKey := map[key][]string{}
-		errOf := map[key]error{}
-		for _, id := range uniq(ids) {
-			err, ok := instErrs[id]
-			if !ok {
-				continue
-			}
-			k := key{memberOf[id], err.Error()}
-			if _, seen := byKey[k]; !seen {
-				order = append(order, k)
-				errOf[k] = err
-			}
-			byKey[k] = append(byKey[k], id)
-		}
-		for _, k := range order {
-			f := readFailure(k.group, CallDescribeInstances, errOf[k])
-			f.Instances = byKey[k]
-			o.fail(f)
-		}
+	return r
+}
+
+// failInstances records one failure per group and error of the instance
+// reads, listing its unread instances.
+func (o *observation) failInstances(r reads, instErrs map[string]error) {
+	if len(instErrs) == 0 {
+		return
 	}
-	for _, name := range sortedKeys(needRefresh) {
-		if _, ok := facts[name]; !ok || o.unknown[name] {
+	type key struct{ group, err string }
+	var order []key
+	byKey := map[key][]string{}
+	errOf := map[key]error{}
+	for _, id := range uniq(r.ids) {
+		err, ok := instErrs[id]
+		if !ok {
+			continue
+		}
+		k := key{r.memberOf[id], err.Error()}
+		if _, seen := byKey[k]; !seen {
+			order = append(order, k)
+			errOf[k] = err
+		}
+		byKey[k] = append(byKey[k], id)
+	}
+	for _, k := range order {
+		f := readFailure(k.group, CallDescribeInstances, errOf[k])
+		f.Instances = byKey[k]
+		o.fail(f)
+	}
+}
+
+// readRefreshes reads the instance refreshes of the groups that need them
+// and could be described; a group with an active refresh is marked so.
+func (e *Engine) readRefreshes(ctx context.Context, groups map[string]bool, o *observation) {
+	for _, name := range sortedKeys(groups) {
+		if _, ok := o.facts[name]; !ok || o.unknown[name] {
 			continue
 		}
 		rs, err := e.reader.Refreshes(ctx, name)
@@ -343,33 +441,14 @@ func (e *Engine) observe(ctx context.Context, instances []InstanceState, pol *po
 			continue
 		}
 		o.refreshes[name] = rs
-		g := facts[name]
+		g := o.facts[name]
 		for _, r := range rs {
 			if r.Active() {
 				g.RefreshActive = true
 			}
 		}
-		facts[name] = g
+		o.facts[name] = g
 	}
-	for name, g := range facts {
-		for i := range g.Instances {
-			if info, ok := infos[g.Instances[i].ID]; ok {
-				g.Instances[i].LaunchTime = info.LaunchTime
-			}
-		}
-		facts[name] = g
-	}
-	o.insts = make([]InstanceState, len(instances))
-	copy(o.insts, instances)
-	for i := range o.insts {
-		if o.insts[i].Tags == nil {
-			if info, ok := infos[o.insts[i].ID]; ok {
-				o.insts[i].Tags = info.Tags
-			}
-		}
-	}
-	e.logReadFailures(o.failures)
-	return o
 }
 
 func readFailure(group, call string, err error) ReadFailure {
@@ -483,11 +562,11 @@ func (e *Engine) act(ctx context.Context, exec Executor, dry bool, a Action, pol
 		Detail: fmt.Sprintf("severity %s, drifted since %s", a.Severity, a.DriftSince.UTC().Format(time.RFC3339))})
 	// Record the action where a restarted daemon will find it.
 	for _, id := range actionInstances(a) {
-		if err := exec.Tag(ctx, TagChange{InstanceID: id, Set: map[string]string{TagAction: formatActionTag(a.Kind, started)}}); err != nil {
+		if err := exec.Tag(ctx, TagChange{InstanceID: id, Set: map[string]string{drift.TagAction: formatActionTag(a.Kind, started)}}); err != nil {
 			e.log.Warn("recording action tag failed", zap.String("instance", id), zap.Error(err))
 		}
 	}
-	if err := exec.TagGroup(ctx, a.Group, map[string]string{TagInFlight: formatInFlight(recs)}, nil); err != nil {
+	if err := exec.TagGroup(ctx, a.Group, map[string]string{drift.TagInFlight: formatInFlight(recs)}, nil); err != nil {
 		e.log.Warn("recording in-flight set on the group failed", zap.String("asg", a.Group), zap.Error(err))
 	}
 	return "", ""
@@ -596,7 +675,7 @@ func (e *Engine) track(ctx context.Context, insts []InstanceState, facts map[str
 			e.state.Groups[r.Group] = h
 			e.mu.Unlock()
 			if hadFailures {
-				if err := exec.TagGroup(ctx, r.Group, nil, []string{TagFailures}); err != nil {
+				if err := exec.TagGroup(ctx, r.Group, nil, []string{drift.TagFailures}); err != nil {
 					e.log.Warn("clearing failure count on the group failed", zap.String("asg", r.Group), zap.Error(err))
 				}
 			}
@@ -624,9 +703,9 @@ func (e *Engine) track(ctx context.Context, insts []InstanceState, facts map[str
 	for _, s := range saves {
 		var err error
 		if s.v == "" {
-			err = exec.TagGroup(ctx, s.g, nil, []string{TagInFlight})
+			err = exec.TagGroup(ctx, s.g, nil, []string{drift.TagInFlight})
 		} else {
-			err = exec.TagGroup(ctx, s.g, map[string]string{TagInFlight: s.v}, nil)
+			err = exec.TagGroup(ctx, s.g, map[string]string{drift.TagInFlight: s.v}, nil)
 		}
 		if err != nil {
 			e.log.Warn("updating in-flight set on the group failed", zap.String("asg", s.g), zap.Error(err))
@@ -708,7 +787,7 @@ func (e *Engine) recordFailure(ctx context.Context, exec Executor, group string,
 	h.LastFailure = at
 	e.state.Groups[group] = h
 	e.mu.Unlock()
-	if err := exec.TagGroup(ctx, group, map[string]string{TagFailures: formatFailures(h)}, nil); err != nil {
+	if err := exec.TagGroup(ctx, group, map[string]string{drift.TagFailures: formatFailures(h)}, nil); err != nil {
 		e.log.Warn("recording failure count on the group failed", zap.String("asg", group), zap.Error(err))
 	}
 }
@@ -729,7 +808,7 @@ func (e *Engine) restore(facts map[string]GroupFacts, pol *policy) {
 		}
 		e.restored[name] = true
 		g := facts[name]
-		if v, ok := g.Tags[TagInFlight]; ok {
+		if v, ok := g.Tags[drift.TagInFlight]; ok {
 			recs, errs := parseInFlight(name, v, pol.action)
 			for _, err := range errs {
 				e.log.Warn("ignoring malformed in-flight entry", zap.Error(err))
@@ -744,7 +823,7 @@ func (e *Engine) restore(facts map[string]GroupFacts, pol *policy) {
 				e.log.Info("restored in-flight remediation from group tags", zap.String("asg", name), zap.Int("count", len(recs)))
 			}
 		}
-		if v, ok := g.Tags[TagFailures]; ok {
+		if v, ok := g.Tags[drift.TagFailures]; ok {
 			if h, ok := parseFailures(v); ok {
 				cur := e.state.Groups[name]
 				if h.ConsecutiveFailures > cur.ConsecutiveFailures {
@@ -941,7 +1020,7 @@ func (e *Engine) ResetBreaker(ctx context.Context, scope string) error {
 	e.log.Info("group breaker reset by an operator", zap.String("asg", scope))
 	if hadFailures {
 		exec, _ := e.executor()
-		if err := exec.TagGroup(ctx, scope, nil, []string{TagFailures}); err != nil {
+		if err := exec.TagGroup(ctx, scope, nil, []string{drift.TagFailures}); err != nil {
 			return err
 		}
 	}

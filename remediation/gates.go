@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/driftd/driftd/drift"
+	"github.com/driftd/driftd/internal/config"
 )
 
 // A gate is one check of the plan. check returns the reason it blocks with,
@@ -104,6 +107,7 @@ var candidateGates = []gate{
 	{name: "mode_off", reasons: reasons(SkipModeOff), check: modeIsOff},
 	{name: "mode_flag", reasons: reasons(SkipModeFlag), check: modeIsFlag},
 	gateGlobalMisconfigured,
+	{name: "managed_by_other_controller", reasons: reasons(SkipForeignController), check: managedByOtherController},
 	{name: "debounce", reasons: reasons(SkipDebounce), check: notDebounced},
 	{name: "below_min_severity", reasons: reasons(SkipSeverity), check: belowMinSeverity},
 	{name: "in_flight", reasons: reasons(SkipInFlight), check: inFlightRemembered},
@@ -158,7 +162,7 @@ func globalMisconfigured(c *gateCtx) (SkipReason, string) {
 
 func groupUnreadable(c *gateCtx) (SkipReason, string) {
 	if c.g.unreadable {
-		return SkipGroupStateUnknown, c.g.failDetail + " (its " + TagMode + " tag, and so its mode, are unknown: nothing is tagged or replaced)"
+		return SkipGroupStateUnknown, c.g.failDetail + " (its " + drift.TagRemediation + " tag, and so its mode, are unknown: nothing is tagged or replaced)"
 	}
 	return "", ""
 }
@@ -295,6 +299,75 @@ func modeIsFlag(c *gateCtx) (SkipReason, string) {
 	return "", ""
 }
 
+// ForeignController is a controller that launches the instances it owns
+// and replaces them on its own terms (Karpenter's drift and expiry, an EKS
+// managed node group's updates). driftd reports their drift and flags them,
+// but replacing them behind the controller's back fights it, so it replaces
+// them only when remediation.foreign_controllers (or the group's entry)
+// allows the controller by Name.
+type ForeignController struct {
+	Name string
+	// TagKeys mark its instances (EC2 tags) or their Auto Scaling group.
+	TagKeys []string
+}
+
+// ForeignControllers are the controllers driftd recognises, by the tags
+// they write:
+//
+//   - karpenter: karpenter.sh/nodepool (v1beta1 and v1),
+//     karpenter.sh/provisioner-name (v1alpha5), karpenter.sh/nodeclaim and
+//     karpenter.sh/managed-by on the instances it launches
+//     (aws/karpenter-provider-aws pkg/cloudprovider);
+//   - eks: eks:nodegroup-name and eks:cluster-name, which an EKS managed
+//     node group puts on its Auto Scaling group and propagates to its
+//     instances, and aws:eks:cluster-name, which only AWS can write.
+//
+// collectors.ForeignControllerTagKeys keeps these tags in discovery; a test
+// keeps the two lists equal.
+var ForeignControllers = []ForeignController{
+	{Name: config.ForeignControllerKarpenter, TagKeys: []string{"karpenter.sh/nodepool", "karpenter.sh/provisioner-name", "karpenter.sh/nodeclaim", "karpenter.sh/managed-by"}},
+	{Name: config.ForeignControllerEKS, TagKeys: []string{"eks:nodegroup-name", "eks:cluster-name", "aws:eks:cluster-name"}},
+}
+
+// foreignController returns the controller named name, or nil.
+func foreignController(name string) *ForeignController {
+	for i := range ForeignControllers {
+		if ForeignControllers[i].Name == name {
+			return &ForeignControllers[i]
+		}
+	}
+	return nil
+}
+
+// managedByOtherController: an instance that Karpenter or an EKS managed
+// node group owns (its tags, or its group's) is not replaced unless the
+// operator allowed that controller. Tags that are not known this cycle are
+// left to the gates that handle failed reads.
+func managedByOtherController(c *gateCtx) (SkipReason, string) {
+	var groupTags map[string]string
+	var gp *groupPolicy
+	if c.g != nil {
+		groupTags, gp = c.g.facts.Tags, c.g.gp
+	}
+	for i := range ForeignControllers {
+		fc := &ForeignControllers[i]
+		for _, k := range fc.TagKeys {
+			where, v, ok := "instance", "", false
+			if v, ok = c.s.Tags[k]; !ok {
+				where = "group"
+				v, ok = groupTags[k]
+			}
+			if !ok || c.pol.foreignAllowed(gp, fc.Name) {
+				continue
+			}
+			return SkipForeignController, fmt.Sprintf("%s tag %s=%q: managed by %s, which replaces its own instances; "+
+				"reported and flagged only (allow with remediation.foreign_controllers.allow: [%s], fleet-wide or in the group's entry)",
+				where, k, v, fc.Name, fc.Name)
+		}
+	}
+	return "", ""
+}
+
 func notDebounced(c *gateCtx) (SkipReason, string) {
 	if c.s.ConsecutiveScans < c.pol.debounce {
 		return SkipDebounce, fmt.Sprintf("drifted for %d of %d required consecutive scans", c.s.ConsecutiveScans, c.pol.debounce)
@@ -320,9 +393,9 @@ func inFlightRemembered(c *gateCtx) (SkipReason, string) {
 // inFlightTagged: the instance's driftd:action tag records an action younger
 // than replacement_timeout (a tag dated more than a minute ahead is ignored).
 func inFlightTagged(c *gateCtx) (SkipReason, string) {
-	kind, at, ok := parseActionTag(c.s.Tags[TagAction])
+	kind, at, ok := parseActionTag(c.s.Tags[drift.TagAction])
 	if ok && c.now.Sub(at) < c.pol.timeout && !at.After(c.now.Add(time.Minute)) {
-		return SkipInFlight, fmt.Sprintf("instance tag %s records %s at %s", TagAction, kind, at.Format(time.RFC3339))
+		return SkipInFlight, fmt.Sprintf("instance tag %s records %s at %s", drift.TagAction, kind, at.Format(time.RFC3339))
 	}
 	return "", ""
 }

@@ -65,11 +65,15 @@ func inFlightOther(f *fixture) {
 }
 
 func actionTag(v string) func(f *fixture) {
-	return func(f *fixture) { f.inst("i-web-1-00").Tags = map[string]string{TagAction: v} }
+	return func(f *fixture) { f.inst("i-web-1-00").Tags = map[string]string{drift.TagAction: v} }
+}
+
+func instTags(tags map[string]string) func(f *fixture) {
+	return func(f *fixture) { f.inst("i-web-1-00").Tags = tags }
 }
 
 func protectTag(v string) func(f *fixture) {
-	return func(f *fixture) { f.inst("i-web-1-00").Tags = map[string]string{TagProtect: v} }
+	return func(f *fixture) { f.inst("i-web-1-00").Tags = map[string]string{drift.TagProtect: v} }
 }
 
 // gateCases: per gate (by name), cases where it lets the instance through
@@ -103,7 +107,7 @@ var gateCases = map[string][]gateCase{
 		{name: "flag", setup: func(f *fixture) { f.group().Mode = "flag" }},
 		{name: "default off", setup: func(f *fixture) { f.in.Config.Groups = nil }, want: SkipModeOff, detail: "report only"},
 		{name: "invalid tag turns off", setup: func(f *fixture) {
-			f.setFacts("web-1", func(g *GroupFacts) { g.Tags = map[string]string{TagMode: "yes"} })
+			f.setFacts("web-1", func(g *GroupFacts) { g.Tags = map[string]string{drift.TagRemediation: "yes"} })
 		}, want: SkipModeOff},
 	},
 	"mode_flag": {
@@ -111,13 +115,49 @@ var gateCases = map[string][]gateCase{
 		{name: "approve", setup: approveMode},
 		{name: "flag", setup: func(f *fixture) { f.group().Mode = "flag" }, want: SkipModeFlag, detail: "tagged, never replaced"},
 		{name: "tag lowers to flag", setup: func(f *fixture) {
-			f.setFacts("web-1", func(g *GroupFacts) { g.Tags = map[string]string{TagMode: "flag"} })
+			f.setFacts("web-1", func(g *GroupFacts) { g.Tags = map[string]string{drift.TagRemediation: "flag"} })
 		}, want: SkipModeFlag},
 	},
 	"global_misconfigured": {
 		{name: "valid"},
 		{name: "group error is not global", setup: func(f *fixture) { f.group().Budget = "lots" }},
 		{name: "bad min_severity", setup: func(f *fixture) { f.in.Config.MinSeverity = "urgent" }, want: SkipMisconfigured, detail: "min_severity"},
+	},
+	"managed_by_other_controller": {
+		{name: "no controller tag"},
+		{name: "other tags", setup: instTags(map[string]string{"Name": "web", "k8s.io/cluster-autoscaler/enabled": "true", "karpenter.k8s.aws/ec2nodeclass": "x"})},
+		{name: "karpenter node", setup: instTags(map[string]string{"karpenter.sh/nodepool": "default"}), want: SkipForeignController,
+			detail: `instance tag karpenter.sh/nodepool="default": managed by karpenter, which replaces its own instances`},
+		{name: "karpenter v1alpha5 node", setup: instTags(map[string]string{"karpenter.sh/provisioner-name": "default"}), want: SkipForeignController,
+			detail: "managed by karpenter"},
+		{name: "karpenter allowed fleet-wide", setup: func(f *fixture) {
+			instTags(map[string]string{"karpenter.sh/nodepool": "default"})(f)
+			f.in.Config.ForeignControllers.Allow = []string{"karpenter"}
+		}},
+		{name: "eks node group tag on the instance", setup: instTags(map[string]string{"eks:nodegroup-name": "ng-1"}), want: SkipForeignController,
+			detail: `instance tag eks:nodegroup-name="ng-1": managed by eks`},
+		{name: "eks node group tag on the group", setup: func(f *fixture) {
+			f.setFacts("web-1", func(g *GroupFacts) {
+				g.Tags = map[string]string{"eks:nodegroup-name": "ng-1", "eks:cluster-name": "prod"}
+			})
+		}, want: SkipForeignController, detail: `group tag eks:nodegroup-name="ng-1"`},
+		{name: "tag only AWS can write", setup: instTags(map[string]string{"aws:eks:cluster-name": "prod"}), want: SkipForeignController, detail: "managed by eks"},
+		{name: "eks allowed in the group's entry", setup: func(f *fixture) {
+			f.setFacts("web-1", func(g *GroupFacts) { g.Tags = map[string]string{"eks:nodegroup-name": "ng-1"} })
+			f.group().ForeignControllers.Allow = []string{"eks"}
+		}},
+		{name: "another controller allowed", setup: func(f *fixture) {
+			f.setFacts("web-1", func(g *GroupFacts) { g.Tags = map[string]string{"eks:nodegroup-name": "ng-1"} })
+			f.in.Config.ForeignControllers.Allow = []string{"karpenter"}
+			f.group().ForeignControllers.Allow = []string{"karpenter"}
+		}, want: SkipForeignController, detail: "allow with remediation.foreign_controllers.allow: [eks]"},
+		{name: "the group's allowance is its own", setup: func(f *fixture) {
+			f.addGroup("api-1", 2, 1)
+			f.setFacts("api-1", func(g *GroupFacts) { g.Tags = map[string]string{"eks:nodegroup-name": "ng-api"} })
+			f.in.Config.Groups = append(f.in.Config.Groups, config.RemediationGroup{Match: "api-*", Mode: "replace"})
+			f.group().ForeignControllers.Allow = []string{"eks"}
+		}, id: "i-api-1-00", want: SkipForeignController, detail: "ng-api"},
+		{name: "tags not read this cycle", setup: func(f *fixture) { f.inst("i-web-1-00").Tags = nil }},
 	},
 	"debounce": {
 		{name: "3 of 3 scans"},
@@ -450,7 +490,7 @@ func TestGroupGatesOnlyWhenReplacing(t *testing.T) {
 		{"ignored tag keeps its detail", func(f *fixture) {
 			f.group().Mode = "flag"
 			f.in.Config.AllowTagOverride = ptr(false)
-			f.setFacts("web-1", func(g *GroupFacts) { g.Tags = map[string]string{TagMode: "replace"} })
+			f.setFacts("web-1", func(g *GroupFacts) { g.Tags = map[string]string{drift.TagRemediation: "replace"} })
 		}, "", "ignored: allow_tag_override is false"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/driftd/driftd/drift"
 	"github.com/driftd/driftd/internal/config"
 )
 
@@ -172,7 +173,7 @@ func FuzzProtected(f *testing.F) {
 	}
 	now := time.Date(2026, 6, 10, 12, 0, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, v string) {
-		p, detail := protected(map[string]string{TagProtect: v}, now)
+		p, detail := protected(map[string]string{drift.TagProtect: v}, now)
 		if p && detail == "" {
 			t.Fatalf("protected without detail for %q", v)
 		}

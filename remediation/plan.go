@@ -417,23 +417,23 @@ func killDetail(k KillSwitch) string {
 // forever, an RFC3339 time protects until then. Any other value protects
 // too (fail closed) and says so.
 func protected(tags map[string]string, now time.Time) (bool, string) {
-	v, ok := tags[TagProtect]
+	v, ok := tags[drift.TagProtect]
 	if !ok {
 		return false, ""
 	}
 	v = strings.TrimSpace(v)
 	if strings.EqualFold(v, "true") {
-		return true, TagProtect + "=true"
+		return true, drift.TagProtect + "=true"
 	}
 	if strings.EqualFold(v, "false") || v == "" {
 		return false, ""
 	}
 	t, err := time.Parse(time.RFC3339, v)
 	if err != nil {
-		return true, fmt.Sprintf("%s=%q is neither true nor an RFC3339 time; treated as protected", TagProtect, v)
+		return true, fmt.Sprintf("%s=%q is neither true nor an RFC3339 time; treated as protected", drift.TagProtect, v)
 	}
 	if now.Before(t) {
-		return true, TagProtect + " until " + t.Format(time.RFC3339)
+		return true, drift.TagProtect + " until " + t.Format(time.RFC3339)
 	}
 	return false, ""
 }
@@ -441,7 +441,7 @@ func protected(tags map[string]string, now time.Time) (bool, string) {
 // tagChange returns the tag update for a verdict transition, or false when
 // the tags already say the right thing (no API call for unchanged instances).
 func tagChange(s InstanceState, debounce int, now time.Time) (TagChange, bool) {
-	cur := s.Tags[TagStatus]
+	cur := s.Tags[drift.TagStatus]
 	switch {
 	case s.Verdict == drift.VerdictDrifted && s.ConsecutiveScans >= debounce && cur != string(drift.VerdictDrifted):
 		since := s.Since
@@ -449,9 +449,9 @@ func tagChange(s InstanceState, debounce int, now time.Time) (TagChange, bool) {
 			since = now
 		}
 		return TagChange{InstanceID: s.ID, Set: map[string]string{
-			TagStatus: string(drift.VerdictDrifted),
-			TagSince:  since.UTC().Format(time.RFC3339),
-			TagReason: shortReason(s),
+			drift.TagStatus: string(drift.VerdictDrifted),
+			drift.TagSince:  since.UTC().Format(time.RFC3339),
+			drift.TagReason: shortReason(s),
 		}}, true
 	case s.Verdict == drift.VerdictInSync && cur != "" && cur != string(drift.VerdictInSync):
 		since := s.Since
@@ -459,11 +459,11 @@ func tagChange(s InstanceState, debounce int, now time.Time) (TagChange, bool) {
 			since = now
 		}
 		tc := TagChange{InstanceID: s.ID, Set: map[string]string{
-			TagStatus: string(drift.VerdictInSync),
-			TagSince:  since.UTC().Format(time.RFC3339),
+			drift.TagStatus: string(drift.VerdictInSync),
+			drift.TagSince:  since.UTC().Format(time.RFC3339),
 		}}
-		if _, ok := s.Tags[TagReason]; ok {
-			tc.Delete = []string{TagReason}
+		if _, ok := s.Tags[drift.TagReason]; ok {
+			tc.Delete = []string{drift.TagReason}
 		}
 		return tc, true
 	}

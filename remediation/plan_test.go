@@ -144,10 +144,10 @@ func TestPlan(t *testing.T) {
 			f.in.State.InFlight = []InFlight{{Group: "web-1", InstanceID: "i-web-1-00", Kind: ActionSetInstanceHealth, Started: t0.Add(-time.Minute)}}
 		}, "skip i-web-1-00 already_in_flight"},
 		{"action tag within timeout counts as in flight", 10, 1, func(f *fixture) {
-			f.inst("i-web-1-00").Tags = map[string]string{TagAction: "set_instance_health@2026-06-10T11:50:00Z"}
+			f.inst("i-web-1-00").Tags = map[string]string{drift.TagAction: "set_instance_health@2026-06-10T11:50:00Z"}
 		}, "skip i-web-1-00 already_in_flight"},
 		{"old action tag is ignored", 10, 1, func(f *fixture) {
-			f.inst("i-web-1-00").Tags = map[string]string{TagAction: "set_instance_health@2026-06-10T10:00:00Z"}
+			f.inst("i-web-1-00").Tags = map[string]string{drift.TagAction: "set_instance_health@2026-06-10T10:00:00Z"}
 		}, "act i-web-1-00"},
 		{"percent 10% of 19 rounds down to 1", 19, 3, func(f *fixture) { f.group().Budget = "10%"; f.group().MaxInFlight = 5 },
 			"act i-web-1-00; skip i-web-1-01 budget_exhausted; skip i-web-1-02 budget_exhausted"},
@@ -174,18 +174,18 @@ func TestPlan(t *testing.T) {
 				s.Verdict, s.Severity, s.ConsecutiveScans = v, drift.SeverityCritical, 10
 			}
 		}, ""},
-		{"protect true", 10, 1, func(f *fixture) { f.inst("i-web-1-00").Tags = map[string]string{TagProtect: "true"} },
+		{"protect true", 10, 1, func(f *fixture) { f.inst("i-web-1-00").Tags = map[string]string{drift.TagProtect: "true"} },
 			"skip i-web-1-00 protected"},
 		{"protect until future", 10, 1, func(f *fixture) {
-			f.inst("i-web-1-00").Tags = map[string]string{TagProtect: "2026-06-10T13:00:00Z"}
+			f.inst("i-web-1-00").Tags = map[string]string{drift.TagProtect: "2026-06-10T13:00:00Z"}
 		}, "skip i-web-1-00 protected"},
 		{"protect expired", 10, 1, func(f *fixture) {
-			f.inst("i-web-1-00").Tags = map[string]string{TagProtect: "2026-06-10T11:00:00Z"}
+			f.inst("i-web-1-00").Tags = map[string]string{drift.TagProtect: "2026-06-10T11:00:00Z"}
 		}, "act i-web-1-00"},
 		{"protect garbage fails closed", 10, 1, func(f *fixture) {
-			f.inst("i-web-1-00").Tags = map[string]string{TagProtect: "tomorrow"}
+			f.inst("i-web-1-00").Tags = map[string]string{drift.TagProtect: "tomorrow"}
 		}, "skip i-web-1-00 protected"},
-		{"next candidate when first protected", 10, 2, func(f *fixture) { f.inst("i-web-1-00").Tags = map[string]string{TagProtect: "true"} },
+		{"next candidate when first protected", 10, 2, func(f *fixture) { f.inst("i-web-1-00").Tags = map[string]string{drift.TagProtect: "true"} },
 			"act i-web-1-01; skip i-web-1-00 protected"},
 		{"standby", 10, 1, func(f *fixture) { f.member("web-1", "i-web-1-00").LifecycleState = "Standby" },
 			"skip i-web-1-00 not_in_service"},
@@ -229,23 +229,23 @@ func TestPlan(t *testing.T) {
 		}, "skip i-web-1-00 mode_off"},
 		{"tag raises mode when allowed", 10, 1, func(f *fixture) {
 			f.group().Mode = "flag"
-			f.setFacts("web-1", func(g *GroupFacts) { g.Tags = map[string]string{TagMode: "replace"} })
+			f.setFacts("web-1", func(g *GroupFacts) { g.Tags = map[string]string{drift.TagRemediation: "replace"} })
 		}, "act i-web-1-00"},
 		{"tag may not raise mode when override disabled", 10, 1, func(f *fixture) {
 			f.group().Mode = "flag"
 			f.in.Config.AllowTagOverride = ptr(false)
-			f.setFacts("web-1", func(g *GroupFacts) { g.Tags = map[string]string{TagMode: "replace"} })
+			f.setFacts("web-1", func(g *GroupFacts) { g.Tags = map[string]string{drift.TagRemediation: "replace"} })
 		}, "skip i-web-1-00 mode_flag"},
 		{"tag always lowers", 10, 1, func(f *fixture) {
 			f.in.Config.AllowTagOverride = ptr(false)
-			f.setFacts("web-1", func(g *GroupFacts) { g.Tags = map[string]string{TagMode: "off"} })
+			f.setFacts("web-1", func(g *GroupFacts) { g.Tags = map[string]string{drift.TagRemediation: "off"} })
 		}, "skip i-web-1-00 mode_off"},
 		{"invalid tag turns group off", 10, 1, func(f *fixture) {
-			f.setFacts("web-1", func(g *GroupFacts) { g.Tags = map[string]string{TagMode: "yes please"} })
+			f.setFacts("web-1", func(g *GroupFacts) { g.Tags = map[string]string{drift.TagRemediation: "yes please"} })
 		}, "skip i-web-1-00 mode_off"},
 		{"tag raises default-mode group", 10, 1, func(f *fixture) {
 			f.in.Config.Groups = nil
-			f.setFacts("web-1", func(g *GroupFacts) { g.Tags = map[string]string{TagMode: "replace"} })
+			f.setFacts("web-1", func(g *GroupFacts) { g.Tags = map[string]string{drift.TagRemediation: "replace"} })
 		}, "act i-web-1-00"},
 		{"approve without approval", 10, 1, func(f *fixture) { f.group().Mode = "approve" },
 			"skip i-web-1-00 awaiting_approval"},
@@ -259,7 +259,7 @@ func TestPlan(t *testing.T) {
 		}, "skip i-web-1-00 awaiting_approval"},
 		{"approval does not bypass protection", 10, 1, func(f *fixture) {
 			f.group().Mode = "approve"
-			f.inst("i-web-1-00").Tags = map[string]string{TagProtect: "true"}
+			f.inst("i-web-1-00").Tags = map[string]string{drift.TagProtect: "true"}
 			f.in.State.Approvals = []Approval{{InstanceID: "i-web-1-00", Expires: t0.Add(time.Hour)}}
 		}, "skip i-web-1-00 protected"},
 		{"kill switch", 10, 2, func(f *fixture) { f.in.KillSwitch = KillSwitch{Engaged: true, Source: "file"} },
@@ -414,19 +414,19 @@ func TestPlanBreakerStatus(t *testing.T) {
 func TestPlanTags(t *testing.T) {
 	f := newFixture(4, 2)
 	f.group().Mode = "flag"
-	f.inst("i-web-1-01").Tags = map[string]string{TagStatus: "drifted", TagSince: "x", TagReason: "y"} // unchanged: no call
-	f.inst("i-web-1-02").Tags = map[string]string{TagStatus: "drifted", TagReason: "old"}              // returned in sync
-	f.inst("i-web-1-03").Tags = map[string]string{}                                                    // in sync, never flagged: no call
+	f.inst("i-web-1-01").Tags = map[string]string{drift.TagStatus: "drifted", drift.TagSince: "x", drift.TagReason: "y"} // unchanged: no call
+	f.inst("i-web-1-02").Tags = map[string]string{drift.TagStatus: "drifted", drift.TagReason: "old"}                    // returned in sync
+	f.inst("i-web-1-03").Tags = map[string]string{}                                                                      // in sync, never flagged: no call
 	p := Plan(f.in)
 	sort.Slice(p.Tags, func(i, j int) bool { return p.Tags[i].InstanceID < p.Tags[j].InstanceID })
 	if len(p.Tags) != 2 {
 		t.Fatalf("want 2 tag changes, got %+v", p.Tags)
 	}
 	a, b := p.Tags[0], p.Tags[1]
-	if a.InstanceID != "i-web-1-00" || a.Set[TagStatus] != "drifted" || a.Set[TagSince] != "2026-06-09T12:00:00Z" || a.Set[TagReason] != "package openssl changed" || len(a.Delete) != 0 {
+	if a.InstanceID != "i-web-1-00" || a.Set[drift.TagStatus] != "drifted" || a.Set[drift.TagSince] != "2026-06-09T12:00:00Z" || a.Set[drift.TagReason] != "package openssl changed" || len(a.Delete) != 0 {
 		t.Errorf("drift tag wrong: %+v", a)
 	}
-	if b.InstanceID != "i-web-1-02" || b.Set[TagStatus] != "in_sync" || len(b.Delete) != 1 || b.Delete[0] != TagReason {
+	if b.InstanceID != "i-web-1-02" || b.Set[drift.TagStatus] != "in_sync" || len(b.Delete) != 1 || b.Delete[0] != drift.TagReason {
 		t.Errorf("in-sync tag wrong: %+v", b)
 	}
 	// Not yet debounced: no tag.

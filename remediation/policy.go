@@ -26,9 +26,12 @@ type policy struct {
 	maxPerHour  int
 	fleetPct    float64
 	approvalTTL time.Duration
-	groups      []*groupPolicy
-	fallback    *groupPolicy // for groups no entry matches
-	errs        []string
+	// foreignAllow names the foreign controllers whose instances may be
+	// replaced fleet-wide (remediation.foreign_controllers.allow).
+	foreignAllow map[string]bool
+	groups       []*groupPolicy
+	fallback     *groupPolicy // for groups no entry matches
+	errs         []string
 }
 
 type groupPolicy struct {
@@ -43,7 +46,9 @@ type groupPolicy struct {
 	maxFailures int
 	backoff     time.Duration
 	backoffMax  time.Duration
-	err         error
+	// foreignAllow adds the group entry's foreign_controllers.allow.
+	foreignAllow map[string]bool
+	err          error
 }
 
 type window struct {
@@ -68,15 +73,16 @@ func compile(c config.Remediation) *policy {
 	}
 	c.ApplyDefaults()
 	p := &policy{
-		modeDefault: config.RemediationModeRank(c.ModeDefault),
-		tagOverride: c.TagOverride(),
-		tagging:     c.TaggingEnabled(),
-		debounce:    c.DebounceScans,
-		action:      ActionKind(c.Action),
-		timeout:     c.ReplacementTimeout,
-		maxPerHour:  *c.Global.MaxPerHour,
-		fleetPct:    *c.Global.FleetBreakerPercent,
-		approvalTTL: c.Approvals.TTL,
+		modeDefault:  config.RemediationModeRank(c.ModeDefault),
+		tagOverride:  c.TagOverride(),
+		tagging:      c.TaggingEnabled(),
+		debounce:     c.DebounceScans,
+		action:       ActionKind(c.Action),
+		timeout:      c.ReplacementTimeout,
+		maxPerHour:   *c.Global.MaxPerHour,
+		fleetPct:     *c.Global.FleetBreakerPercent,
+		approvalTTL:  c.Approvals.TTL,
+		foreignAllow: allowSet(c.ForeignControllers.Allow),
 	}
 	var globalErrs []string
 	for _, err := range c.Validate() {
@@ -109,7 +115,8 @@ func compile(c config.Remediation) *policy {
 
 func compileGroup(i int, g config.RemediationGroup) *groupPolicy {
 	gp := &groupPolicy{index: i, match: g.Match, mode: config.RemediationModeRank(g.Mode), maxInFlight: g.MaxInFlight,
-		maxFailures: g.Breaker.MaxFailures, backoff: g.Breaker.Backoff, backoffMax: g.Breaker.BackoffMax, budgetText: g.Budget}
+		maxFailures: g.Breaker.MaxFailures, backoff: g.Breaker.Backoff, backoffMax: g.Breaker.BackoffMax, budgetText: g.Budget,
+		foreignAllow: allowSet(g.ForeignControllers.Allow)}
 	var errs []string
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Sprintf(format, a...)) }
 	key := fmt.Sprintf("remediation.groups[%d]", i)
@@ -136,6 +143,11 @@ func compileGroup(i int, g config.RemediationGroup) *groupPolicy {
 	}
 	if _, err := path.Match(g.Match, ""); err != nil || g.Match == "" {
 		bad("%s.match: %q is not a valid glob", key, g.Match)
+	}
+	for j, name := range g.ForeignControllers.Allow {
+		if foreignController(name) == nil {
+			bad("%s.foreign_controllers.allow[%d]: %q is not a controller driftd knows", key, j, name)
+		}
 	}
 	for j, w := range g.Windows {
 		wk := fmt.Sprintf("%s.windows[%d]", key, j)
@@ -189,20 +201,20 @@ func (p *policy) resolveMode(gp *groupPolicy, matched bool, tags map[string]stri
 	if matched {
 		mode, source = gp.mode, "config"
 	}
-	v, ok := tags[TagMode]
+	v, ok := tags[drift.TagRemediation]
 	if !ok {
 		return mode, source, ""
 	}
 	r := config.RemediationModeRank(strings.TrimSpace(strings.ToLower(v)))
 	switch {
 	case r < 0:
-		return modeOff, "tag", fmt.Sprintf("ASG tag %s=%q is not a mode; group turned off", TagMode, v)
+		return modeOff, "tag", fmt.Sprintf("ASG tag %s=%q is not a mode; group turned off", drift.TagRemediation, v)
 	case r <= mode:
 		return r, "tag", ""
 	case p.tagOverride:
 		return r, "tag", ""
 	default:
-		return mode, source, fmt.Sprintf("ASG tag %s=%q ignored: allow_tag_override is false", TagMode, v)
+		return mode, source, fmt.Sprintf("ASG tag %s=%q ignored: allow_tag_override is false", drift.TagRemediation, v)
 	}
 }
 
@@ -345,4 +357,22 @@ func (w window) nextStart(now time.Time) time.Time {
 		day = day.AddDate(0, 0, 1)
 	}
 	return time.Time{}
+}
+
+// allowSet is a set of names (nil for none).
+func allowSet(names []string) map[string]bool {
+	if len(names) == 0 {
+		return nil
+	}
+	m := make(map[string]bool, len(names))
+	for _, n := range names {
+		m[n] = true
+	}
+	return m
+}
+
+// foreignAllowed reports whether instances of the controller may be
+// replaced in the group: allowed fleet-wide or by the group's entry.
+func (p *policy) foreignAllowed(gp *groupPolicy, name string) bool {
+	return p.foreignAllow[name] || gp != nil && gp.foreignAllow[name]
 }

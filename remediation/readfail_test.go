@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/driftd/driftd/awssim"
+	"github.com/driftd/driftd/drift"
 	"github.com/driftd/driftd/internal/config"
 	"github.com/driftd/driftd/remediation"
 )
@@ -157,7 +158,7 @@ func TestRefreshReadFailureSkipsOnlyThatGroup(t *testing.T) {
 				t.Errorf("SetInstanceHealth on %v, want %v", got, healA)
 			}
 			// The flag group is tagged.
-			if v, _ := e.sim.Instance(flagged[0]); v.Tags[remediation.TagStatus] != "drifted" {
+			if v, _ := e.sim.Instance(flagged[0]); v.Tags[drift.TagStatus] != "drifted" {
 				t.Errorf("flag group instance not tagged: %v", v.Tags)
 			}
 			// web-b: no replacement, no group tag; its drifted instance is
@@ -167,7 +168,7 @@ func TestRefreshReadFailureSkipsOnlyThatGroup(t *testing.T) {
 			if len(muts) != 1 || !strings.HasPrefix(muts[0], "ec2:CreateTags ResourceId.1="+stuckB[0]) {
 				t.Errorf("mutating calls on web-b: %v", muts)
 			}
-			if v, _ := e.sim.Instance(stuckB[0]); v.Tags[remediation.TagStatus] != "drifted" || v.Tags[remediation.TagAction] != "" {
+			if v, _ := e.sim.Instance(stuckB[0]); v.Tags[drift.TagStatus] != "drifted" || v.Tags[drift.TagAction] != "" {
 				t.Errorf("web-b instance tags: %v", v.Tags)
 			}
 			// No failure is counted from a read error.
@@ -290,7 +291,7 @@ func TestGroupsBatchFailure(t *testing.T) {
 	if got := e.replaced(); strings.Join(got, ",") != strings.Join(healA, ",") {
 		t.Errorf("SetInstanceHealth on %v, want %v", got, healA)
 	}
-	if v, _ := e.sim.Instance(flagged[0]); v.Tags[remediation.TagStatus] != "drifted" {
+	if v, _ := e.sim.Instance(flagged[0]); v.Tags[drift.TagStatus] != "drifted" {
 		t.Errorf("flag group instance not tagged: %v", v.Tags)
 	}
 	// web-b's mode could not be read: not a single write.
@@ -302,7 +303,7 @@ func TestGroupsBatchFailure(t *testing.T) {
 	}
 	e.sim.RemoveFault(fid)
 	e.run(eng, 60, nil, func() bool { return e.healed(eng, "web-b", 6) })
-	if v, _ := e.sim.Instance(stuckB[0]); v.Tags[remediation.TagStatus] != "drifted" {
+	if v, _ := e.sim.Instance(stuckB[0]); v.Tags[drift.TagStatus] != "drifted" {
 		t.Errorf("web-b instance not tagged after recovery: %v", v.Tags)
 	}
 }
@@ -346,10 +347,10 @@ func TestInstancesPageFailure(t *testing.T) {
 	if got := e.replaced(); strings.Join(got, ",") != strings.Join(healE, ",") {
 		t.Errorf("SetInstanceHealth on %v, want %v", got, healE)
 	}
-	if v, _ := e.sim.Instance(flagged[0]); v.Tags[remediation.TagStatus] != "drifted" {
+	if v, _ := e.sim.Instance(flagged[0]); v.Tags[drift.TagStatus] != "drifted" {
 		t.Errorf("d-flag instance not tagged: %v", v.Tags)
 	}
-	if v, _ := e.sim.Instance(unread[0]); v.Tags[remediation.TagStatus] != "" {
+	if v, _ := e.sim.Instance(unread[0]); v.Tags[drift.TagStatus] != "" {
 		t.Errorf("b-fill instance with unread tags was tagged: %v", v.Tags)
 	}
 	if muts := e.mutationsOn("c-web", cIDs); len(muts) != 0 {
@@ -368,7 +369,7 @@ func TestInstancesPageFailure(t *testing.T) {
 	// Recovery: b-fill's instance is tagged, c-web heals.
 	e.sim.RemoveFault(fid)
 	e.run(eng, 60, nil, func() bool { return e.healed(eng, "c-web", 6) })
-	if v, _ := e.sim.Instance(unread[0]); v.Tags[remediation.TagStatus] != "drifted" {
+	if v, _ := e.sim.Instance(unread[0]); v.Tags[drift.TagStatus] != "drifted" {
 		t.Errorf("b-fill instance not tagged after recovery: %v", v.Tags)
 	}
 }

@@ -20,18 +20,6 @@ import (
 	"github.com/driftd/driftd/internal/config"
 )
 
-// Tag keys driftd reads and writes.
-const (
-	TagStatus   = "driftd:status"      // drifted | in_sync
-	TagSince    = "driftd:since"       // RFC3339 time of the transition
-	TagReason   = "driftd:reason"      // short reason
-	TagAction   = "driftd:action"      // <action>@<RFC3339>, the last remediation action on the instance
-	TagProtect  = "driftd:protect"     // opt-out: "true" or an RFC3339 expiry
-	TagMode     = "driftd:remediation" // ASG tag: off|flag|approve|replace
-	TagInFlight = "driftd:inflight"    // ASG tag: in-flight set "<instance>@<RFC3339>,..."
-	TagFailures = "driftd:failures"    // ASG tag: "<consecutive failures>@<RFC3339 of the last>"
-)
-
 // ActionKind is what the executor does.
 type ActionKind string
 
@@ -222,6 +210,7 @@ const (
 	SkipGroupUnknown      SkipReason = "group_unknown"
 	SkipGroupStateUnknown SkipReason = "group_state_unknown"
 	SkipExecutionFailed   SkipReason = "execution_failed"
+	SkipForeignController SkipReason = "managed_by_other_controller"
 )
 
 // SkipReasons is every skip reason: the values of the reason label of
@@ -230,7 +219,7 @@ var SkipReasons = []SkipReason{
 	SkipModeOff, SkipModeFlag, SkipNotInGroup, SkipDebounce, SkipSeverity, SkipInFlight, SkipKillSwitch, SkipMisconfigured,
 	SkipFleetBreaker, SkipGroupBreaker, SkipFailureBreaker, SkipBackoff, SkipRefreshActive, SkipSuspended, SkipGroupUnhealthy,
 	SkipOutsideWindow, SkipProtected, SkipNotInService, SkipAwaitingApproval, SkipMaxInFlight, SkipBudget, SkipHourlyCap,
-	SkipRevalidation, SkipHookVeto, SkipGroupUnknown, SkipGroupStateUnknown, SkipExecutionFailed,
+	SkipRevalidation, SkipHookVeto, SkipGroupUnknown, SkipGroupStateUnknown, SkipExecutionFailed, SkipForeignController,
 }
 
 // BlockingReasons are the group- and fleet-level gates (the reasons a whole

@@ -1,6 +1,6 @@
 // Command driftd-bench measures driftd's scan path at fleet scale: it builds
 // generated fleets in the simulated region (awssim, in-process, served over
-// loopback HTTP), scans them with the real daemon (internal/app: real SDK
+// loopback HTTP), scans them with the real daemon (internal/daemon: real SDK
 // clients, rate limiters, retries, the SSM API or Resource Data Sync
 // collector) and prints a markdown table per scenario: API calls made
 // against the lower bound, wall time, throughput, peak RSS, and, where

@@ -29,8 +29,8 @@ import (
 	"github.com/driftd/driftd/drift"
 	"github.com/driftd/driftd/drift/manifest"
 	"github.com/driftd/driftd/internal/apicost"
-	"github.com/driftd/driftd/internal/app"
 	"github.com/driftd/driftd/internal/config"
+	"github.com/driftd/driftd/internal/daemon"
 )
 
 // scenario is one measured configuration.
@@ -306,7 +306,7 @@ func runScenario(s scenario) (*Result, error) {
 	defer f.close()
 	cfgCur := daemonConfig(s, f, s.Throttle > 0 && !s.Warm)
 	var cfgMu sync.Mutex
-	a, err := app.New(context.Background(), app.Options{
+	a, err := daemon.New(context.Background(), daemon.Options{
 		ConfigLoader: func() (*config.Config, error) { cfgMu.Lock(); defer cfgMu.Unlock(); return cfgCur, nil },
 		AWS:          simAWS(f.url), Logger: zap.NewNop(), Registry: prometheus.NewRegistry(),
 		Now: f.sim.Now, // staleness is judged on the simulated region's clock

@@ -15,16 +15,15 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/driftd/driftd/collectors"
 	"github.com/driftd/driftd/collectors/baselines"
 	"github.com/driftd/driftd/collectors/baselines/publish"
 	"github.com/driftd/driftd/drift"
 	"github.com/driftd/driftd/drift/manifest"
+	"github.com/driftd/driftd/internal/awsclients"
 	"github.com/driftd/driftd/internal/config"
 )
 
@@ -39,21 +38,16 @@ func init() {
 	register("baseline", "Inspect, capture and compare baseline manifests.", &baselineCmd{})
 }
 
-// baselineAWS loads the SDK's standard configuration (credentials chain,
-// AWS_REGION, AWS_ENDPOINT_URL[_<SERVICE>]); region, when set, overrides.
-func baselineAWS(ctx context.Context, region string) (aws.Config, error) {
-	var opts []func(*awsconfig.LoadOptions) error
-	if region != "" {
-		opts = append(opts, awsconfig.WithRegion(region))
-	}
-	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+// baselineClients builds the baseline commands' AWS clients as the daemon
+// builds its own (internal/awsclients): the SDK's standard chain
+// (credentials, AWS_REGION, AWS_ENDPOINT_URL[_<SERVICE>]) with the
+// configuration's aws section (region, retries) when there is one.
+func baselineClients(ctx context.Context, c config.AWS) (*awsclients.Clients, error) {
+	cfg, err := awsclients.Load(ctx, awsclients.Options{AWS: c})
 	if err != nil {
-		return aws.Config{}, fmt.Errorf("loading AWS configuration: %w", err)
+		return nil, err
 	}
-	if cfg.Region == "" {
-		return aws.Config{}, fmt.Errorf("no AWS region: set AWS_REGION or aws.region in the configuration")
-	}
-	return cfg, nil
+	return awsclients.New(cfg), nil
 }
 
 func baselineCtx() (context.Context, context.CancelFunc) {
@@ -112,18 +106,18 @@ func (c *baselineShowCmd) Run(g *Globals) error {
 	}
 	ctx, stop := baselineCtx()
 	defer stop()
-	awsCfg, err := baselineAWS(ctx, cfg.AWS.Region)
+	clients, err := baselineClients(ctx, cfg.AWS)
 	if err != nil {
 		return fail(2, err)
 	}
-	srcs, err := baselines.Build(cfg.Baselines, baselines.NewClients(awsCfg), nil, nil, nil)
+	srcs, err := baselines.Build(cfg.Baselines, baselines.Clients{S3: clients.S3, SSM: clients.SSM, ImageBuilder: clients.ImageBuilder}, nil, nil, nil)
 	if err != nil {
 		return fail(2, err)
 	}
 	// The AMI's name and tags (tag-based sources need them).
 	ami := collectors.AMIInfo{ID: c.AMI}
 	var warn string
-	if imgs, err := ec2.NewFromConfig(awsCfg).DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{c.AMI}}); err != nil {
+	if imgs, err := clients.EC2.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{c.AMI}}); err != nil {
 		warn = fmt.Sprintf("DescribeImages %s: %v (sources that need the AMI name or tags cannot answer)", c.AMI, err)
 	} else if len(imgs.Images) == 0 {
 		warn = fmt.Sprintf("DescribeImages: %s not found (sources that need the AMI name or tags cannot answer)", c.AMI)
@@ -253,14 +247,14 @@ func (c *baselineCaptureCmd) Run(g *Globals) error {
 	if errOut == nil {
 		errOut = os.Stderr
 	}
-	region := ""
+	var awsSection config.AWS
 	types := c.Types
 	if c.Config != "" {
 		cfg, err := config.Load(c.Config)
 		if err != nil {
 			return fail(2, err)
 		}
-		region = cfg.AWS.Region
+		awsSection = cfg.AWS
 		if len(types) == 0 {
 			types = cfg.Inventory.Types
 		}
@@ -270,11 +264,11 @@ func (c *baselineCaptureCmd) Run(g *Globals) error {
 	}
 	ctx, stop := baselineCtx()
 	defer stop()
-	awsCfg, err := baselineAWS(ctx, region)
+	clients, err := baselineClients(ctx, awsSection)
 	if err != nil {
 		return fail(2, err)
 	}
-	res, err := baselines.Capture(ctx, ec2.NewFromConfig(awsCfg), ssm.NewFromConfig(awsCfg), baselines.CaptureOptions{
+	res, err := baselines.Capture(ctx, clients.EC2, clients.SSM, baselines.CaptureOptions{
 		InstanceID: c.Instance, Types: types, Exclude: c.Exclude,
 	})
 	if err != nil {
@@ -295,7 +289,7 @@ func (c *baselineCaptureCmd) Run(g *Globals) error {
 			return fail(2, err)
 		}
 	case strings.HasPrefix(c.Out, "s3://"):
-		etag, err := publish.ToS3(ctx, baselines.NewS3Client(awsCfg), c.Out, doc)
+		etag, err := publish.ToS3(ctx, clients.S3, c.Out, doc)
 		if err != nil {
 			return fail(2, err)
 		}
@@ -314,7 +308,7 @@ func (c *baselineCaptureCmd) Run(g *Globals) error {
 		if strings.HasPrefix(c.Out, "s3://") {
 			value = c.Out
 		}
-		v, err := publish.ToParameter(ctx, ssm.NewFromConfig(awsCfg), name, value)
+		v, err := publish.ToParameter(ctx, clients.SSM, name, value)
 		if err != nil {
 			return fail(2, err)
 		}
@@ -373,11 +367,11 @@ func (c *baselineDiffCmd) Run(g *Globals) error {
 		var data []byte
 		if strings.HasPrefix(where, "s3://") {
 			if s3api == nil {
-				awsCfg, err := baselineAWS(ctx, "")
+				clients, err := baselineClients(ctx, config.AWS{})
 				if err != nil {
 					return nil, err
 				}
-				s3api = baselines.NewS3Client(awsCfg)
+				s3api = clients.S3
 			}
 			loc, err := baselines.ParseS3URI(where)
 			if err != nil {

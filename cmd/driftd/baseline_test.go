@@ -12,12 +12,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
-
 	"github.com/driftd/driftd/awssim"
 	"github.com/driftd/driftd/awssim/services"
-	"github.com/driftd/driftd/collectors/baselines"
 	"github.com/driftd/driftd/collectors/baselines/publish"
+	"github.com/driftd/driftd/internal/config"
 )
 
 var updateBaselineGolden = flag.Bool("update-baseline", false, "rewrite cmd/driftd/testdata/baseline_diff*.golden")
@@ -228,11 +226,11 @@ func TestScanWithRemoteBaselines(t *testing.T) {
 		amis = append(amis, ami)
 	}
 	ctx := context.Background()
-	awsCfg, err := baselineAWS(ctx, "")
+	clients, err := baselineClients(ctx, config.AWS{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	seed, err := publish.SeedDemo(ctx, baselines.NewS3Client(awsCfg), ssm.NewFromConfig(awsCfg), "golden-images", docs)
+	seed, err := publish.SeedDemo(ctx, clients.S3, clients.SSM, "golden-images", docs)
 	if err != nil {
 		t.Fatal(err)
 	}

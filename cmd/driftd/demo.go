@@ -17,15 +17,14 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/driftd/driftd/awssim"
-	"github.com/driftd/driftd/collectors/baselines"
 	"github.com/driftd/driftd/collectors/baselines/publish"
 	"github.com/driftd/driftd/drift"
-	"github.com/driftd/driftd/internal/app"
+	"github.com/driftd/driftd/internal/awsclients"
 	"github.com/driftd/driftd/internal/config"
-	"github.com/driftd/driftd/internal/state"
+	"github.com/driftd/driftd/internal/daemon"
+	"github.com/driftd/driftd/scan"
 )
 
 type demoCmd struct {
@@ -69,22 +68,9 @@ func (c *demoCmd) run(ctx context.Context, g *Globals) error {
 	}
 	defer srv.Close()
 
-	formats := map[string]string{}
-	sbom := map[string]bool{} // AMIs whose baseline is an SBOM: packages only
-	docs := map[string][]byte{}
-	for _, a := range sc.AMIs {
-		formats[a.ID] = a.Format
-		// The scenario leaves one AMI without a baseline on purpose.
-		if a.ManifestParameter == "" {
-			continue
-		}
-		// native manifests, or CycloneDX SBOMs for the Debian and Ubuntu AMIs
-		_, doc, err := sim.BaselineDocument(a.ID)
-		if err != nil {
-			return &ExitError{Code: 2, Err: err}
-		}
-		docs[a.ID] = doc
-		sbom[a.ID] = a.ManifestFormat == awssim.ManifestCycloneDX
+	formats, sbom, docs, err := demoBaselines(sim, sc)
+	if err != nil {
+		return &ExitError{Code: 2, Err: err}
 	}
 	// The SDK reaches the simulator through its standard BaseEndpoint
 	// setting, with static demo credentials.
@@ -96,24 +82,15 @@ func (c *demoCmd) run(ctx context.Context, g *Globals) error {
 	// Publish the golden baselines where image pipelines keep them — S3 and
 	// SSM Parameter Store — and read them back through those sources.
 	sim.Services().CreateBucket(demoBucket)
-	seed, err := publish.SeedDemo(ctx, baselines.NewS3Client(*awsCfg), ssm.NewFromConfig(*awsCfg), demoBucket, docs)
+	seeder := awsclients.New(*awsCfg)
+	seed, err := publish.SeedDemo(ctx, seeder.S3, seeder.SSM, demoBucket, docs)
 	if err != nil {
 		return &ExitError{Code: 2, Err: fmt.Errorf("publishing demo baselines: %w", err)}
 	}
 
-	cfg := config.Default()
-	cfg.Baselines = seed.Baselines
-	cfg.Selection.IncludeStandalone = true
-	cfg.Schedule.Cron = "@every " + c.Interval.String()
-	cfg.Schedule.Timeout = max(c.Interval*8/10, time.Minute)
-	cfg.Schedule.ShutdownTimeout = 2 * time.Second
-	cfg.HTTP.Listen = c.Listen
-	cfg.Log.Level, cfg.Log.Format = "warn", "console"
-	// The simulator is local: no need to spare an account's API quota.
-	cfg.Inventory.RateLimits = map[string]float64{"ssm": 1000, "ec2": 1000, "autoscaling": 1000}
-	cfg.Inventory.Concurrency = 16
-	if errs := cfg.Validate(); len(errs) > 0 {
-		return &ExitError{Code: 2, Err: &config.ValidationError{Errors: errs}}
+	cfg, err := c.config(seed)
+	if err != nil {
+		return &ExitError{Code: 2, Err: err}
 	}
 	log, err := logger(g, cfg)
 	if err != nil {
@@ -133,7 +110,7 @@ func (c *demoCmd) run(ctx context.Context, g *Globals) error {
 	}
 	live := &demoPrinter{out: out, sim: sim, formats: formats, sbom: sbom, every: c.InjectEvery, limit: c.Scans, stop: cancel,
 		rng: rand.New(rand.NewPCG(c.Seed, 42))}
-	a, err := app.New(ctx, app.Options{Config: cfg, AWS: awsCfg, Logger: log, Observers: []app.ScanObserver{live}})
+	a, err := daemon.New(ctx, daemon.Options{Config: cfg, AWS: awsCfg, Logger: log, Observers: []scan.Observer{live}})
 	if err != nil {
 		return &ExitError{Code: 2, Err: err}
 	}
@@ -149,6 +126,47 @@ func (c *demoCmd) run(ctx context.Context, g *Globals) error {
 }
 
 const demoBucket = "driftd-demo-golden"
+
+// demoBaselines returns each AMI's package format, whether its baseline is
+// an SBOM (packages only), and its baseline document: native manifests, or
+// CycloneDX SBOMs for the Debian and Ubuntu AMIs. The scenario leaves one
+// AMI without a baseline on purpose.
+func demoBaselines(sim *awssim.Sim, sc *awssim.Scenario) (formats map[string]string, sbom map[string]bool, docs map[string][]byte, err error) {
+	formats, sbom, docs = map[string]string{}, map[string]bool{}, map[string][]byte{}
+	for _, a := range sc.AMIs {
+		formats[a.ID] = a.Format
+		if a.ManifestParameter == "" {
+			continue
+		}
+		_, doc, err := sim.BaselineDocument(a.ID)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		docs[a.ID] = doc
+		sbom[a.ID] = a.ManifestFormat == awssim.ManifestCycloneDX
+	}
+	return formats, sbom, docs, nil
+}
+
+// config is the demo daemon's configuration: the published baselines, a
+// short schedule, the simulator's generous rate limits.
+func (c *demoCmd) config(seed *publish.DemoSeed) (*config.Config, error) {
+	cfg := config.Default()
+	cfg.Baselines = seed.Baselines
+	cfg.Selection.IncludeStandalone = true
+	cfg.Schedule.Cron = "@every " + c.Interval.String()
+	cfg.Schedule.Timeout = max(c.Interval*8/10, time.Minute)
+	cfg.Schedule.ShutdownTimeout = 2 * time.Second
+	cfg.HTTP.Listen = c.Listen
+	cfg.Log.Level, cfg.Log.Format = "warn", "console"
+	// The simulator is local: no need to spare an account's API quota.
+	cfg.Inventory.RateLimits = map[string]float64{"ssm": 1000, "ec2": 1000, "autoscaling": 1000}
+	cfg.Inventory.Concurrency = 16
+	if errs := cfg.Validate(); len(errs) > 0 {
+		return nil, &config.ValidationError{Errors: errs}
+	}
+	return cfg, nil
+}
 
 // demoPrinter prints a live summary after each scan and now and then
 // injects a new drift so detection can be watched.
@@ -173,7 +191,7 @@ func (p *demoPrinter) scans() int {
 	return p.n
 }
 
-func (p *demoPrinter) OnScan(_ context.Context, r *app.ScanResult) {
+func (p *demoPrinter) OnScan(_ context.Context, r *scan.Result) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.n++
@@ -226,9 +244,9 @@ func (p *demoPrinter) OnScan(_ context.Context, r *app.ScanResult) {
 		if ir.Transition {
 			mark = "  ← NEW"
 		}
-		fmt.Fprintf(w, "  %s  %-7s %-8s %d finding(s), drifted for %d scan(s)%s\n", rep.InstanceID, rep.ASG, rep.Severity, len(rep.Findings), ir.State.ConsecutiveDrifted, mark)
-		for _, f := range state.TopFindings(rep.Findings, 3) {
-			fmt.Fprintf(w, "      %s\n", app.FindingString(f))
+		fmt.Fprintf(w, "  %s  %-7s %-8s %d finding(s), drifted for %d scan(s)%s\n", rep.InstanceID, rep.ASG, rep.Severity, len(rep.Findings), ir.History.ConsecutiveDrifted, mark)
+		for _, f := range drift.TopFindings(rep.Findings, 3) {
+			fmt.Fprintf(w, "      %s\n", f.String())
 		}
 	}
 	for _, ir := range r.Instances {
@@ -250,7 +268,7 @@ func (p *demoPrinter) done() {
 }
 
 // inject changes a random in-sync group member.
-func (p *demoPrinter) inject(w io.Writer, r *app.ScanResult) {
+func (p *demoPrinter) inject(w io.Writer, r *scan.Result) {
 	var candidates []*drift.Report
 	for _, ir := range r.Instances {
 		if ir.Report.Verdict == drift.VerdictInSync && ir.Report.ASG != "" {

@@ -13,9 +13,8 @@ import (
 	"time"
 
 	"github.com/driftd/driftd/drift"
-	"github.com/driftd/driftd/internal/app"
+	"github.com/driftd/driftd/internal/daemon"
 	"github.com/driftd/driftd/remediation"
-	"github.com/driftd/driftd/remediation/scanhook"
 )
 
 type planCmd struct {
@@ -24,7 +23,7 @@ type planCmd struct {
 	Instance []string `help:"Show only these instance ids (repeatable). The whole fleet is still scanned: budgets and breakers are shares of groups and the fleet." name:"instance"`
 
 	out io.Writer
-	opt func(*app.Options)
+	opt func(*daemon.Options)
 }
 
 func init() {
@@ -43,7 +42,7 @@ func (c *planCmd) Run(g *Globals) error {
 	defer log.Sync() //nolint:errcheck
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	opts := app.Options{Config: cfg, Logger: log}
+	opts := daemon.Options{Config: cfg, Logger: log}
 	if c.opt != nil {
 		c.opt(&opts)
 	}
@@ -51,7 +50,7 @@ func (c *planCmd) Run(g *Globals) error {
 	if opts.Now != nil {
 		engOpts = append(engOpts, func(o *remediation.Options) { o.Now = opts.Now })
 	}
-	a, err := app.New(ctx, opts)
+	a, err := daemon.New(ctx, opts)
 	if err != nil {
 		return &ExitError{Code: 2, Err: err}
 	}
@@ -63,8 +62,8 @@ func (c *planCmd) Run(g *Globals) error {
 	}
 	rc := cfg.Remediation
 	rc.DryRun = true // plan never mutates: actions and tags go to the dry-run recorder
-	eng := scanhook.NewEngine(a, rc, log, nil, engOpts...)
-	p, err := eng.Cycle(ctx, scanhook.FromScan(res))
+	eng := a.RemediationEngine(rc, log, nil, engOpts...)
+	p, err := eng.Cycle(ctx, remediation.FromScan(res))
 	if err != nil {
 		return &ExitError{Code: 2, Err: err}
 	}
@@ -159,7 +158,7 @@ func writePlan(w io.Writer, format string, p remediation.PlanResult) error {
 		fmt.Fprintf(w, "\nWould tag (%d):\n", len(p.Tags))
 		for _, t := range p.Tags {
 			var parts []string
-			for _, k := range []string{remediation.TagStatus, remediation.TagSince, remediation.TagReason} {
+			for _, k := range []string{drift.TagStatus, drift.TagSince, drift.TagReason} {
 				if v, ok := t.Set[k]; ok {
 					parts = append(parts, k+"="+v)
 				}

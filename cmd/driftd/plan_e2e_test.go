@@ -14,7 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/driftd/driftd/awssim"
-	"github.com/driftd/driftd/internal/app"
+	"github.com/driftd/driftd/internal/daemon"
 	"github.com/driftd/driftd/remediation"
 )
 
@@ -56,7 +56,7 @@ remediation:
 	}
 	sim.ResetCalls()
 	var out bytes.Buffer
-	cmd := &planCmd{Config: cfgFile, Output: "table", out: &out, opt: func(o *app.Options) { o.AWS = &awsCfg; o.Now = clock.Now }}
+	cmd := &planCmd{Config: cfgFile, Output: "table", out: &out, opt: func(o *daemon.Options) { o.AWS = &awsCfg; o.Now = clock.Now }}
 	err = cmd.Run(&Globals{})
 	var ee *ExitError
 	if !errors.As(err, &ee) || ee.Code != 1 {
@@ -121,7 +121,7 @@ remediation:
 	}
 	for _, format := range []string{"table", "json"} {
 		var out bytes.Buffer
-		cmd := &planCmd{Config: cfgFile, Output: format, out: &out, opt: func(o *app.Options) { o.AWS = &awsCfg; o.Now = clock.Now }}
+		cmd := &planCmd{Config: cfgFile, Output: format, out: &out, opt: func(o *daemon.Options) { o.AWS = &awsCfg; o.Now = clock.Now }}
 		err = cmd.Run(&Globals{})
 		var ee *ExitError
 		if !errors.As(err, &ee) || ee.Code != 1 {

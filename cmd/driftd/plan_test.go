@@ -47,7 +47,7 @@ func fixedPlanInput() remediation.PlanInput {
 	}
 	add("web-a", 20, 3, func(i int, s *remediation.InstanceState) {
 		if i == 2 {
-			s.Tags = map[string]string{remediation.TagProtect: "true"}
+			s.Tags = map[string]string{drift.TagProtect: "true"}
 		}
 	})
 	add("db-main", 3, 1, nil)

@@ -9,9 +9,8 @@ import (
 
 	"go.uber.org/zap"
 
-	"github.com/driftd/driftd/internal/app"
 	"github.com/driftd/driftd/internal/config"
-	"github.com/driftd/driftd/internal/engines"
+	"github.com/driftd/driftd/internal/daemon"
 )
 
 type runCmd struct {
@@ -35,7 +34,7 @@ func logger(g *Globals, c *config.Config) (*zap.Logger, error) {
 	if g != nil && g.LogFormat != "" {
 		format = g.LogFormat
 	}
-	return app.NewLogger(level, format)
+	return daemon.NewLogger(level, format)
 }
 
 func (c *runCmd) Run(g *Globals) error {
@@ -57,13 +56,13 @@ func (c *runCmd) Run(g *Globals) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	a, err := app.New(ctx, app.Options{ConfigFile: c.Config, Logger: log})
+	a, err := daemon.New(ctx, daemon.Options{ConfigFile: c.Config, Logger: log})
 	if err != nil {
 		return &ExitError{Code: 2, Err: err}
 	}
-	// Notifications and remediation act on every scan (app.ScanObserver);
+	// Notifications and remediation act on every scan (scan.Observer);
 	// see docs/daemon.md.
-	eng, err := engines.Attach(a, log)
+	eng, err := a.AttachEngines(log)
 	if err != nil {
 		return &ExitError{Code: 2, Err: err}
 	}

@@ -15,10 +15,12 @@ import (
 	"syscall"
 	"text/tabwriter"
 
-	"github.com/driftd/driftd/drift"
-	"github.com/driftd/driftd/internal/app"
-	"github.com/driftd/driftd/internal/config"
 	"go.uber.org/zap"
+
+	"github.com/driftd/driftd/drift"
+	"github.com/driftd/driftd/internal/config"
+	"github.com/driftd/driftd/internal/daemon"
+	"github.com/driftd/driftd/scan"
 )
 
 type scanCmd struct {
@@ -27,7 +29,7 @@ type scanCmd struct {
 	Instance []string `help:"Scan only these instance ids (repeatable)." name:"instance"`
 
 	out io.Writer
-	opt func(*app.Options)
+	opt func(*daemon.Options)
 }
 
 func init() {
@@ -38,13 +40,13 @@ func init() {
 type ScanReport struct {
 	Summary   map[drift.Verdict]int `json:"summary"`
 	Instances []ScanInstance        `json:"instances"`
-	APICalls  app.APICallStats      `json:"api_calls"`
+	APICalls  scan.APICallStats     `json:"api_calls"`
 	Duration  float64               `json:"duration_seconds"`
 	// APICost is the scan's calls next to their lower bound.
-	APICost *app.ScanCost `json:"api_cost,omitempty"`
+	APICost *scan.Cost `json:"api_cost,omitempty"`
 	// InventoryTypesUnavailable lists configured inventory types SSM does not
 	// know in this account: not collected for any instance this scan.
-	InventoryTypesUnavailable []app.TypeNote `json:"inventory_types_unavailable,omitempty"`
+	InventoryTypesUnavailable []scan.TypeNote `json:"inventory_types_unavailable,omitempty"`
 }
 
 // ScanInstance is one instance of the JSON report.
@@ -75,11 +77,11 @@ func (c *scanCmd) Run(g *Globals) error {
 	defer log.Sync() //nolint:errcheck
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	opts := app.Options{ConfigFile: c.Config, Logger: log}
+	opts := daemon.Options{ConfigFile: c.Config, Logger: log}
 	if c.opt != nil {
 		c.opt(&opts)
 	}
-	a, err := app.New(ctx, opts)
+	a, err := daemon.New(ctx, opts)
 	if err != nil {
 		return &ExitError{Code: 2, Err: err}
 	}
@@ -97,7 +99,7 @@ func (c *scanCmd) Run(g *Globals) error {
 }
 
 // renderScan writes a scan's report in the output format (table or json).
-func renderScan(out io.Writer, format string, res *app.ScanResult) error {
+func renderScan(out io.Writer, format string, res *scan.Result) error {
 	if format == "json" {
 		return writeJSON(out, reportHead(res), func(yield func(ScanInstance) bool) {
 			for i := range res.Instances {
@@ -117,7 +119,7 @@ func renderScan(out io.Writer, format string, res *app.ScanResult) error {
 }
 
 // reportHead is the report without its instances.
-func reportHead(res *app.ScanResult) ScanReport {
+func reportHead(res *scan.Result) ScanReport {
 	rep := ScanReport{Summary: res.Summary, APICalls: res.APICalls, Duration: res.Duration.Seconds(), Instances: []ScanInstance{}, APICost: res.Cost,
 		InventoryTypesUnavailable: res.InventoryTypesUnavailable}
 	for _, v := range drift.Verdicts {
@@ -128,7 +130,7 @@ func reportHead(res *app.ScanResult) ScanReport {
 	return rep
 }
 
-func scanInstance(ir *app.InstanceResult) ScanInstance {
+func scanInstance(ir *scan.InstanceResult) ScanInstance {
 	r := ir.Report
 	si := ScanInstance{InstanceID: r.InstanceID, ASG: r.ASG, AMI: r.AMI, Verdict: r.Verdict, Reasons: r.Reasons, Findings: r.Findings,
 		FindingsTotal: r.FindingsTotal, Truncated: r.FindingsTotal > len(r.Findings), FindingCounts: r.Counts}

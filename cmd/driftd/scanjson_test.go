@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/driftd/driftd/drift"
-	"github.com/driftd/driftd/internal/app"
+	"github.com/driftd/driftd/scan"
 )
 
 // encoded is the report as json.Encoder writes it whole (the shape
@@ -41,7 +41,7 @@ func TestWriteJSONMatchesEncoder(t *testing.T) {
 	awkward.Instances = []ScanInstance{{InstanceID: `i-<script>&"\u2028'`, AMI: "ami-\u00e9\n\t", Verdict: drift.VerdictUnknown,
 		Reasons:  []string{"", "instances", `"instances": []`, "\n  \"instances\": []"},
 		Findings: []drift.Finding{{Category: drift.CategoryFile, Name: "/etc/<x>&", Expected: "a\x00b", Observed: "\U0001F600"}}}}
-	awkward.APICost = &app.ScanCost{Mode: "ssm_api", CallsTotal: 3, LowerBoundTotal: 3, Ratio: 1, Calls: map[string]int{"b": 2, "a": 1}}
+	awkward.APICost = &scan.Cost{Mode: "ssm_api", CallsTotal: 3, LowerBoundTotal: 3, Ratio: 1, Calls: map[string]int{"b": 2, "a": 1}}
 	empty := golden
 	empty.Instances = nil
 	zeroSummary := ScanReport{Summary: map[drift.Verdict]int{}, Instances: []ScanInstance{{InstanceID: "i-1", AMI: "ami-1", Verdict: drift.VerdictInSync}}}
@@ -81,13 +81,13 @@ func FuzzWriteJSON(f *testing.F) {
 // TestRenderScanJSON: the command's JSON output of a scan result decodes to
 // the same report as the one built whole.
 func TestRenderScanJSON(t *testing.T) {
-	res := &app.ScanResult{Summary: map[drift.Verdict]int{drift.VerdictDrifted: 1, drift.VerdictInSync: 1},
-		Instances: []app.InstanceResult{
+	res := &scan.Result{Summary: map[drift.Verdict]int{drift.VerdictDrifted: 1, drift.VerdictInSync: 1},
+		Instances: []scan.InstanceResult{
 			{Report: &drift.Report{InstanceID: "i-1", AMI: "ami-1", ASG: "web", Verdict: drift.VerdictDrifted, Severity: drift.SeverityHigh,
 				Reasons: []string{"package x added"}, Findings: []drift.Finding{{Category: drift.CategoryPackage, Name: "x", Change: drift.ChangeAdded}}}},
 			{Report: &drift.Report{InstanceID: "i-2", AMI: "ami-1", Verdict: drift.VerdictInSync}},
 		},
-		APICalls: app.APICallStats{Total: 4, ByOperation: map[string]int{"ssm:ListInventoryEntries": 4}}}
+		APICalls: scan.APICallStats{Total: 4, ByOperation: map[string]int{"ssm:ListInventoryEntries": 4}}}
 	var b bytes.Buffer
 	if err := renderScan(&b, "json", res); err != nil {
 		t.Fatal(err)

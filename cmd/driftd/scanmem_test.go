@@ -18,9 +18,9 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/driftd/driftd/awssim"
-	"github.com/driftd/driftd/internal/app"
 	"github.com/driftd/driftd/internal/config"
-	"github.com/driftd/driftd/internal/state"
+	"github.com/driftd/driftd/internal/daemon"
+	"github.com/driftd/driftd/scan"
 )
 
 // driftedManifest returns a manifest whose every n-th package has another
@@ -50,7 +50,7 @@ func driftedManifest(tb testing.TB, doc []byte, n int) []byte {
 // scanFleet scans a generated fleet of n instances × pkgs packages (4 AMIs,
 // every 100th instance drifted) in a simulated region, in-process, against
 // baselines in which every driftEvery-th package has another version.
-func scanFleet(tb testing.TB, n, pkgs, driftEvery int) *app.ScanResult {
+func scanFleet(tb testing.TB, n, pkgs, driftEvery int) *scan.Result {
 	tb.Helper()
 	sim := awssim.New(awssim.Options{LaunchDelay: -1, InventoryDelay: -1, InventoryInterval: -1, CallLogLimit: 1})
 	if err := sim.LoadScenario(awssim.GenerateFleet(n, pkgs, 4, 1)); err != nil {
@@ -80,7 +80,7 @@ func scanFleet(tb testing.TB, n, pkgs, driftEvery int) *app.ScanResult {
 	cfg.Inventory.Concurrency = 16
 	cfg.Inventory.RateLimits = map[string]float64{"ssm": 1e4, "ec2": 1e4, "autoscaling": 1e4}
 	cfg.Schedule.Timeout = 30 * time.Minute
-	a, err := app.New(context.Background(), app.Options{
+	a, err := daemon.New(context.Background(), daemon.Options{
 		ConfigLoader: func() (*config.Config, error) { return cfg, nil },
 		AWS: &aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
 			Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", "")},
@@ -140,7 +140,7 @@ func (w *countWriter) Write(p []byte) (int, error) { w.n += int64(len(p)); retur
 
 var (
 	reportFleetOnce sync.Once
-	reportFleet     *app.ScanResult
+	reportFleet     *scan.Result
 )
 
 // BenchmarkScanReportJSON measures `driftd scan --output json`'s rendering
@@ -201,7 +201,6 @@ func TestScanResultMemory(t *testing.T) {
 	for i := range res.Instances {
 		findings += len(res.Instances[i].Report.Findings)
 		res.Instances[i].Report.Findings = nil
-		res.Instances[i].State.Findings = nil // the top findings kept for the state share their strings
 	}
 	noFindings := live()
 	res.Instances = nil
@@ -209,6 +208,6 @@ func TestScanResultMemory(t *testing.T) {
 	if withAll <= noFindings || findings == 0 {
 		t.Fatalf("no findings measured: %d findings, heap %d → %d", findings, withAll, noFindings)
 	}
-	t.Logf("scan result of 1,000 instances: %.1f MB, of which findings (reports' and the state's top %d) %.1f MB (%d findings), the rest of the per-instance results %.1f MB",
-		float64(withAll-none)/(1<<20), state.MaxFindings, float64(withAll-noFindings)/(1<<20), findings, float64(noFindings-none)/(1<<20))
+	t.Logf("scan result of 1,000 instances: %.1f MB, of which the reports' findings %.1f MB (%d findings), the rest of the per-instance results %.1f MB",
+		float64(withAll-none)/(1<<20), float64(withAll-noFindings)/(1<<20), findings, float64(noFindings-none)/(1<<20))
 }

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/driftd/driftd/drift"
-	"github.com/driftd/driftd/internal/app"
+	"github.com/driftd/driftd/scan"
 )
 
 var updateScanGolden = flag.Bool("update-scan", false, "rewrite cmd/driftd/testdata/scan*.golden")
@@ -57,7 +57,7 @@ func goldenReport() ScanReport {
 			{InstanceID: "i-0123456789abcdef3", AMI: "ami-0a1b2c3d4e5f60003", Verdict: drift.VerdictNoBaseline,
 				Reasons: []string{"no baseline for ami-0a1b2c3d4e5f60003 (local: no manifest: no ami-0a1b2c3d4e5f60003.{yaml,yml,json,cdx.json,spdx.json,imagebuilder.json} in /etc/driftd/baselines)"}},
 		},
-		APICalls: app.APICallStats{Total: 14, ByOperation: map[string]int{"ec2:DescribeInstances": 1, "ssm:ListInventoryEntries": 9,
+		APICalls: scan.APICallStats{Total: 14, ByOperation: map[string]int{"ec2:DescribeInstances": 1, "ssm:ListInventoryEntries": 9,
 			"ssm:DescribeInstanceInformation": 1, "autoscaling:DescribeAutoScalingGroups": 1, "ec2:DescribeImages": 1, "ec2:DescribeLaunchTemplateVersions": 1}},
 		Duration: 1.25,
 	}

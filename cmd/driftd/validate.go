@@ -6,8 +6,8 @@ import (
 	"io"
 	"os"
 
-	"github.com/driftd/driftd/internal/app"
 	"github.com/driftd/driftd/internal/config"
+	"github.com/driftd/driftd/internal/daemon"
 )
 
 type validateCmd struct {
@@ -20,10 +20,10 @@ func init() {
 
 func (c *validateCmd) Run() error { return c.run(os.Stdout) }
 
-func (c *validateCmd) run(out io.Writer) error { return c.runEnv(out, app.CheckEnv()) }
+func (c *validateCmd) run(out io.Writer) error { return c.runEnv(out, daemon.CheckEnv()) }
 
 // runEnv checks the file with config.LoadChecked, the function daemon start
-// and every reload call (internal/app), against env.
+// and every reload call (internal/daemon), against env.
 func (c *validateCmd) runEnv(out io.Writer, env config.Env) error {
 	cfg, err := config.LoadChecked(c.Config, env)
 	if err != nil {

@@ -11,7 +11,7 @@ import (
 
 // TestValidateRunsWhatRunRuns: every configuration `driftd run` refuses at
 // start, `driftd validate` refuses too, with the same message (both call
-// config.LoadChecked with app.CheckEnv). Before, validate said OK to the
+// config.LoadChecked with daemon.CheckEnv). Before, validate said OK to the
 // first four.
 func TestValidateRunsWhatRunRuns(t *testing.T) {
 	dir := t.TempDir()

@@ -14,11 +14,7 @@ package baselines
 
 import (
 	"context"
-	"net"
-	"net/url"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/imagebuilder"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -47,54 +43,13 @@ var (
 	_ ImageBuilderAPI = (*imagebuilder.Client)(nil)
 )
 
-// Clients are the AWS clients the sources need. A nil client is fine as
-// long as no configured source needs it (Build says which one is missing).
+// Clients are the AWS clients the sources need (internal/awsclients builds
+// them: its Image Builder client also retries CallRateLimitExceededException,
+// its S3 client uses path-style addressing for a local endpoint). A nil
+// client is fine as long as no configured source needs it (Build says which
+// one is missing).
 type Clients struct {
 	S3           S3API
 	SSM          SSMAPI
 	ImageBuilder ImageBuilderAPI
-}
-
-// CallRateLimitExceeded is Image Builder's throttling error code (HTTP 429).
-// The SDK's standard retryer treats neither the code nor the status as
-// retryable.
-const CallRateLimitExceeded = "CallRateLimitExceededException"
-
-// NewImageBuilderClient returns an Image Builder client whose retryer (the
-// one of cfg, e.g. the daemon's adaptive retryer) also retries
-// CallRateLimitExceededException.
-func NewImageBuilderClient(cfg aws.Config, optFns ...func(*imagebuilder.Options)) *imagebuilder.Client {
-	fns := append([]func(*imagebuilder.Options){func(o *imagebuilder.Options) {
-		if o.Retryer == nil {
-			o.Retryer = retry.NewStandard()
-		}
-		o.Retryer = retry.AddWithErrorCodes(o.Retryer, CallRateLimitExceeded)
-	}}, optFns...)
-	return imagebuilder.NewFromConfig(cfg, fns...)
-}
-
-// NewS3Client returns an S3 client from cfg. Path-style addressing is used
-// when the endpoint (AWS_ENDPOINT_URL[_S3]) is an IP address or localhost,
-// as local emulators need.
-func NewS3Client(cfg aws.Config, optFns ...func(*s3.Options)) *s3.Client {
-	fns := append([]func(*s3.Options){func(o *s3.Options) {
-		if o.BaseEndpoint == nil {
-			return
-		}
-		u, err := url.Parse(*o.BaseEndpoint)
-		if err != nil {
-			return
-		}
-		if h := u.Hostname(); h == "localhost" || net.ParseIP(h) != nil {
-			o.UsePathStyle = true
-		}
-	}}, optFns...)
-	return s3.NewFromConfig(cfg, fns...)
-}
-
-// NewClients builds every client the sources may need from one SDK
-// configuration (the daemon passes its loaded config, so the sources share
-// its credentials, endpoints, retryer and API-call metrics middleware).
-func NewClients(cfg aws.Config) Clients {
-	return Clients{S3: NewS3Client(cfg), SSM: ssm.NewFromConfig(cfg), ImageBuilder: NewImageBuilderClient(cfg)}
 }

@@ -81,60 +81,111 @@ func Capture(ctx context.Context, ec2api collectors.EC2API, ssmapi collectors.SS
 	}
 	id := o.InstanceID
 	res := &CaptureResult{Excluded: map[drift.Category]int{}}
+	inst, err := describeTarget(ctx, ec2api, id, res)
+	if err != nil {
+		return nil, err
+	}
+	agent, err := describeAgent(ctx, ssmapi, id, res)
+	if err != nil {
+		return nil, err
+	}
+	target := collectors.Instance{ID: id, AMI: inst.ami, Agent: &collectors.Agent{PlatformType: string(agent.PlatformType), PlatformName: aws.ToString(agent.PlatformName)}}
+	types = captureTypesFor(target, o.Types, types)
+	tds, err := readInventory(ctx, ssmapi, id, types, res)
+	if err != nil {
+		return nil, err
+	}
+	snap := collectors.BuildSnapshot(target, tds, drift.FormatGeneric)
+	m := captureManifest(inst, agent, o.Now(), types, snap)
+	ex.copyItems(m, snap, res.Excluded)
+	if len(res.Excluded) > 0 {
+		var parts []string
+		for _, c := range drift.Categories {
+			if n := res.Excluded[c]; n > 0 {
+				parts = append(parts, string(c)+"="+strconv.Itoa(n))
+			}
+		}
+		m.Provenance["excluded"] = strings.Join(parts, ",") + " (" + strings.Join(o.Exclude, " ") + ")"
+	}
+	if len(m.Packages) == 0 {
+		return nil, fmt.Errorf("capture %s: no packages left (inventory empty or everything excluded)", id)
+	}
+	if err := m.Normalize(); err != nil {
+		return nil, fmt.Errorf("capture %s: %w", id, err)
+	}
+	m.Source = "capture:" + id
+	res.Manifest = m
+	sort.Strings(res.Warnings)
+	return res, nil
+}
 
-	// EC2: AMI and name.
+// captureTarget is what EC2 says about the captured instance.
+type captureTarget struct {
+	id, ami, name, amiName string
+}
+
+// describeTarget reads the instance's AMI and Name tag (DescribeInstances)
+// and the AMI's name (DescribeImages: a failure is only a warning).
+func describeTarget(ctx context.Context, ec2api collectors.EC2API, id string, res *CaptureResult) (captureTarget, error) {
+	t := captureTarget{id: id}
 	di, err := ec2api.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{id}})
 	if err != nil {
-		return nil, fmt.Errorf("capture %s: DescribeInstances: %w", id, err)
+		return t, fmt.Errorf("capture %s: DescribeInstances: %w", id, err)
 	}
-	var amiID, instName, state string
+	var state string
 	for _, r := range di.Reservations {
 		for _, in := range r.Instances {
 			if aws.ToString(in.InstanceId) != id {
 				continue
 			}
-			amiID = aws.ToString(in.ImageId)
+			t.ami = aws.ToString(in.ImageId)
 			if in.State != nil {
 				state = string(in.State.Name)
 			}
-			for _, t := range in.Tags {
-				if aws.ToString(t.Key) == "Name" {
-					instName = aws.ToString(t.Value)
+			for _, tag := range in.Tags {
+				if aws.ToString(tag.Key) == "Name" {
+					t.name = aws.ToString(tag.Value)
 				}
 			}
 		}
 	}
-	if amiID == "" {
-		return nil, fmt.Errorf("capture %s: instance not found (or it has no AMI id)", id)
+	if t.ami == "" {
+		return t, fmt.Errorf("capture %s: instance not found (or it has no AMI id)", id)
 	}
 	if state != "" && state != "running" {
 		res.Warnings = append(res.Warnings, fmt.Sprintf("instance %s is %s, not running", id, state))
 	}
-	var amiName string
-	if img, err := ec2api.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{amiID}}); err != nil {
-		res.Warnings = append(res.Warnings, fmt.Sprintf("DescribeImages %s: %v (the manifest will have no AMI name)", amiID, err))
+	if img, err := ec2api.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{t.ami}}); err != nil {
+		res.Warnings = append(res.Warnings, fmt.Sprintf("DescribeImages %s: %v (the manifest will have no AMI name)", t.ami, err))
 	} else if len(img.Images) == 1 {
-		amiName = aws.ToString(img.Images[0].Name)
+		t.amiName = aws.ToString(img.Images[0].Name)
 	}
+	return t, nil
+}
 
-	// SSM: agent version and platform.
+// describeAgent reads the SSM agent's version and platform; an agent not
+// online is a warning (its inventory may be old).
+func describeAgent(ctx context.Context, ssmapi collectors.SSMAPI, id string, res *CaptureResult) (ssmtypes.InstanceInformation, error) {
 	info, err := ssmapi.DescribeInstanceInformation(ctx, &ssm.DescribeInstanceInformationInput{
 		Filters: []ssmtypes.InstanceInformationStringFilter{{Key: aws.String("InstanceIds"), Values: []string{id}}},
 	})
 	if err != nil {
-		return nil, fmt.Errorf("capture %s: DescribeInstanceInformation: %w", id, err)
+		return ssmtypes.InstanceInformation{}, fmt.Errorf("capture %s: DescribeInstanceInformation: %w", id, err)
 	}
 	if len(info.InstanceInformationList) == 0 {
-		return nil, fmt.Errorf("capture %s: the instance is not registered with SSM (no agent, no inventory)", id)
+		return ssmtypes.InstanceInformation{}, fmt.Errorf("capture %s: the instance is not registered with SSM (no agent, no inventory)", id)
 	}
 	agent := info.InstanceInformationList[0]
 	if agent.PingStatus != ssmtypes.PingStatusOnline {
 		res.Warnings = append(res.Warnings, fmt.Sprintf("SSM agent of %s is %s: the inventory may be old", id, agent.PingStatus))
 	}
-	inst := collectors.Instance{ID: id, AMI: amiID, Agent: &collectors.Agent{PlatformType: string(agent.PlatformType), PlatformName: aws.ToString(agent.PlatformName)}}
-	types = captureTypesFor(inst, o.Types, types)
+	return agent, nil
+}
 
-	// Inventory, every page of every type.
+// readInventory reads every page of every type. AWS:Application is
+// required; another type the account or the instance does not have is
+// skipped with a warning.
+func readInventory(ctx context.Context, ssmapi collectors.SSMAPI, id string, types []string, res *CaptureResult) ([]*collectors.TypeData, error) {
 	inv := &collectors.Inventory{SSM: ssmapi}
 	var tds []*collectors.TypeData
 	for _, t := range types {
@@ -159,33 +210,44 @@ func Capture(ctx context.Context, ec2api collectors.EC2API, ssmapi collectors.SS
 		}
 		tds = append(tds, td)
 	}
-	snap := collectors.BuildSnapshot(inst, tds, drift.FormatGeneric)
+	return tds, nil
+}
 
+// captureManifest is the manifest's head: the AMI, its OS family and the
+// provenance of the capture.
+func captureManifest(t captureTarget, agent ssmtypes.InstanceInformation, now time.Time, types []string, snap *drift.Snapshot) *drift.Manifest {
 	m := &drift.Manifest{
 		SchemaVersion: manifest.SchemaVersion,
-		AMI:           amiID,
-		Name:          amiName,
+		AMI:           t.ami,
+		Name:          t.amiName,
 		OSFamily:      osFamily(aws.ToString(agent.PlatformName)),
 		Provenance: map[string]string{
-			"captured_from": id,
-			"capture_time":  o.Now().UTC().Format(time.RFC3339),
+			"captured_from": t.id,
+			"capture_time":  now.UTC().Format(time.RFC3339),
 			"agent_version": aws.ToString(agent.AgentVersion),
 			"types":         strings.Join(types, ","),
 		},
 	}
-	if instName != "" {
-		m.Provenance["instance_name"] = instName
+	if t.name != "" {
+		m.Provenance["instance_name"] = t.name
 	}
 	if pn := aws.ToString(agent.PlatformName); pn != "" {
 		m.Provenance["platform"] = strings.TrimSpace(pn + " " + aws.ToString(agent.PlatformVersion))
 	}
-	for t, ct := range snap.CaptureTimes {
-		m.Provenance["inventory_capture_time."+t] = ct.UTC().Format(time.RFC3339)
+	for typ, ct := range snap.CaptureTimes {
+		m.Provenance["inventory_capture_time."+typ] = ct.UTC().Format(time.RFC3339)
 	}
+	return m
+}
+
+// copyItems copies the snapshot's packages, files, services, Windows
+// updates and roles and custom entries into m, leaving out (and counting) what the excludes match. The
+// manifest's package format is the packages' one when they share it.
+func (ex excludes) copyItems(m *drift.Manifest, snap *drift.Snapshot, excluded map[drift.Category]int) {
 	formats := map[drift.PackageFormat]int{}
 	for _, p := range snap.Packages {
 		if ex.match(drift.CategoryPackage, p.Name) {
-			res.Excluded[drift.CategoryPackage]++
+			excluded[drift.CategoryPackage]++
 			continue
 		}
 		formats[p.Format]++
@@ -198,58 +260,45 @@ func Capture(ctx context.Context, ec2api collectors.EC2API, ssmapi collectors.SS
 	}
 	for _, f := range snap.Files {
 		if ex.match(drift.CategoryFile, f.Path) {
-			res.Excluded[drift.CategoryFile]++
+			excluded[drift.CategoryFile]++
 			continue
 		}
 		m.Files = append(m.Files, f)
 	}
 	for _, s := range snap.Services {
 		if ex.match(drift.CategoryService, s.Name) {
-			res.Excluded[drift.CategoryService]++
+			excluded[drift.CategoryService]++
 			continue
 		}
 		m.Services = append(m.Services, s)
 	}
-	captureWindows(m, snap, ex, res)
+	ex.captureWindows(m, snap, excluded)
 	for name, ct := range snap.Custom {
-		c := &drift.CustomType{TypeName: name, Key: ct.Key}
-		key := ct.Key
-		if key == "" {
-			key = "Name"
-		}
-		for _, e := range ct.Entries {
-			if ex.match(drift.CategoryCustom, e[key]) {
-				res.Excluded[drift.CategoryCustom]++
-				continue
-			}
-			c.Entries = append(c.Entries, e)
-		}
-		if len(c.Entries) > 0 {
+		if c := ex.customType(name, ct, excluded); len(c.Entries) > 0 {
 			if m.Custom == nil {
 				m.Custom = map[string]*drift.CustomType{}
 			}
 			m.Custom[name] = c
 		}
 	}
-	if len(res.Excluded) > 0 {
-		var parts []string
-		for _, c := range drift.Categories {
-			if n := res.Excluded[c]; n > 0 {
-				parts = append(parts, string(c)+"="+strconv.Itoa(n))
-			}
+}
+
+// customType copies a custom type's entries the excludes do not match
+// (on the value of the type's key, Name by default).
+func (ex excludes) customType(name string, ct *drift.CustomType, excluded map[drift.Category]int) *drift.CustomType {
+	c := &drift.CustomType{TypeName: name, Key: ct.Key}
+	key := ct.Key
+	if key == "" {
+		key = "Name"
+	}
+	for _, e := range ct.Entries {
+		if ex.match(drift.CategoryCustom, e[key]) {
+			excluded[drift.CategoryCustom]++
+			continue
 		}
-		m.Provenance["excluded"] = strings.Join(parts, ",") + " (" + strings.Join(o.Exclude, " ") + ")"
+		c.Entries = append(c.Entries, e)
 	}
-	if len(m.Packages) == 0 {
-		return nil, fmt.Errorf("capture %s: no packages left (inventory empty or everything excluded)", id)
-	}
-	if err := m.Normalize(); err != nil {
-		return nil, fmt.Errorf("capture %s: %w", id, err)
-	}
-	m.Source = "capture:" + id
-	res.Manifest = m
-	sort.Strings(res.Warnings)
-	return res, nil
+	return c
 }
 
 // captureTypesFor returns the types to capture from inst: the requested ones
@@ -266,10 +315,10 @@ func captureTypesFor(inst collectors.Instance, requested, def []string) []string
 // captureWindows adds the installed updates and the installed roles and
 // features of a Windows snapshot to m (roles the server offers but has not
 // installed are not part of a baseline).
-func captureWindows(m *drift.Manifest, snap *drift.Snapshot, ex excludes, res *CaptureResult) {
+func (ex excludes) captureWindows(m *drift.Manifest, snap *drift.Snapshot, excluded map[drift.Category]int) {
 	for _, u := range snap.Updates {
 		if ex.match(drift.CategoryUpdate, u.HotFixID) {
-			res.Excluded[drift.CategoryUpdate]++
+			excluded[drift.CategoryUpdate]++
 			continue
 		}
 		m.Updates = append(m.Updates, drift.Update{HotFixID: u.HotFixID, Description: u.Description})
@@ -279,7 +328,7 @@ func captureWindows(m *drift.Manifest, snap *drift.Snapshot, ex excludes, res *C
 			continue
 		}
 		if ex.match(drift.CategoryRole, r.Name) {
-			res.Excluded[drift.CategoryRole]++
+			excluded[drift.CategoryRole]++
 			continue
 		}
 		m.Roles = append(m.Roles, drift.Role{Name: r.Name, DisplayName: r.DisplayName, FeatureType: r.FeatureType, Installed: true})

@@ -23,6 +23,7 @@ import (
 	"github.com/driftd/driftd/awssim"
 	"github.com/driftd/driftd/awssim/services"
 	"github.com/driftd/driftd/awssim/wire"
+	"github.com/driftd/driftd/internal/awsclients"
 )
 
 // simRegion is the test front of the simulated region (awssim with the
@@ -146,10 +147,8 @@ func newEnv(t testing.TB) *testEnv {
 		t.Fatal(err)
 	}
 	e := &testEnv{simRegion: r, cfg: cfg}
-	c := NewClients(cfg)
-	e.s3 = c.S3.(*s3.Client)
-	e.ssm = c.SSM.(*ssm.Client)
-	e.ib = c.ImageBuilder.(*imagebuilder.Client)
+	c := awsclients.New(cfg)
+	e.s3, e.ssm, e.ib = c.S3, c.SSM, c.ImageBuilder
 	return e
 }
 

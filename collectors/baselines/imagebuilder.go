@@ -32,7 +32,7 @@ const maxImageBuilderPages = manifest.MaxPackages / ImageBuilderPageSize
 // carries the same ARN; failures are retried after the TTL.
 //
 // Throttling (429 CallRateLimitExceededException) is retried by the client
-// when it is built with NewImageBuilderClient.
+// when it is built with internal/awsclients.NewImageBuilder.
 type ImageBuilderSource struct {
 	base
 	api    ImageBuilderAPI

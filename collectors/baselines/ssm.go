@@ -114,7 +114,23 @@ func (s *SSMSource) resolve(ctx context.Context, e *entry, ami collectors.AMIInf
 		e.set(now, m, collectors.Resolution{Where: where, Version: ver}, nil)
 		return
 	}
-	// s3:// pointer
+	s.resolvePointer(ctx, e, ami, now, where, version, loc, sameParam)
+}
+
+// reject records a document that cannot be used: the previous good manifest
+// is kept when there is one, else the error is the answer.
+func (s *SSMSource) reject(e *entry, now time.Time, where string, version int64, pointer string, err error) {
+	e.where, e.version, e.pointer = where, version, pointer
+	if !s.fallback(e, now, where, err) {
+		e.set(now, nil, collectors.Resolution{}, err)
+	}
+}
+
+// resolvePointer follows a parameter value that is an s3:// pointer: a
+// conditional GET when the parameter version and pointer are unchanged, the
+// previous good manifest on a transient failure.
+func (s *SSMSource) resolvePointer(ctx context.Context, e *entry, ami collectors.AMIInfo, now time.Time, where string, version int64, loc S3Location, sameParam bool) {
+	ver := "v" + strconv.FormatInt(version, 10)
 	uri := loc.String()
 	if s.rd == nil {
 		s.reject(e, now, where, version, uri, fmt.Errorf("%s (version %d): value is %s but no S3 client is configured", where, version, uri))
@@ -145,13 +161,4 @@ func (s *SSMSource) resolve(ctx context.Context, e *entry, ami collectors.AMIInf
 		return
 	}
 	e.set(now, m, collectors.Resolution{Where: where + " -> " + uri, Version: ver + "/" + obj.etag}, nil)
-}
-
-// reject records a document that cannot be used: the previous good manifest
-// is kept when there is one, else the error is the answer.
-func (s *SSMSource) reject(e *entry, now time.Time, where string, version int64, pointer string, err error) {
-	e.where, e.version, e.pointer = where, version, pointer
-	if !s.fallback(e, now, where, err) {
-		e.set(now, nil, collectors.Resolution{}, err)
-	}
 }

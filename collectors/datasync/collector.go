@@ -14,6 +14,7 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/driftd/driftd/collectors"
+	"github.com/driftd/driftd/scan"
 )
 
 // S3API is the subset of the S3 client the data-sync collector uses.
@@ -81,6 +82,11 @@ type Collector struct {
 	S3  S3API
 	Loc Location
 
+	*memory // shared by the collectors WithClient returns
+}
+
+// memory is what the collector remembers of the objects it read.
+type memory struct {
 	mu    sync.Mutex
 	known map[string]*knownInstance
 }
@@ -97,7 +103,15 @@ type knownInstance struct {
 
 // New returns a collector.
 func New(client S3API, loc Location) *Collector {
-	return &Collector{S3: client, Loc: loc, known: map[string]*knownInstance{}}
+	return &Collector{S3: client, Loc: loc, memory: &memory{known: map[string]*knownInstance{}}}
+}
+
+// WithClient returns a collector of the same location that reads through
+// client and shares c's memory of the objects read: a configuration reload
+// hands the daemon new clients without making it download every unchanged
+// object again.
+func (c *Collector) WithClient(client S3API) *Collector {
+	return &Collector{S3: client, Loc: c.Loc, memory: c.memory}
 }
 
 func (c *Collector) lookup(id, typeName string) (knownObject, bool) {
@@ -137,26 +151,9 @@ func (c *Collector) Known() int {
 	return len(c.known)
 }
 
-// Stats describe one scan's S3 work.
-type Stats struct {
-	// Keys is the number of keys listed, per type.
-	Keys map[string]int `json:"keys"`
-	// ListPages is the number of ListObjectsV2 pages read successfully, per type.
-	ListPages map[string]int `json:"list_pages"`
-	// Gets is the number of objects downloaded (changed or new).
-	Gets int `json:"gets"`
-	// NotModified counts conditional GETs answered 304 (restricted scans).
-	NotModified int `json:"not_modified"`
-	// Skipped counts objects not downloaded because their ETag was unchanged.
-	Skipped int `json:"skipped"`
-	// Bytes is the total of bytes decoded.
-	Bytes int64 `json:"bytes"`
-	// Listed is false for restricted scans, which address objects directly.
-	Listed bool `json:"listed"`
-	// ListFailed lists the types whose listing failed; their objects were
-	// asked for directly (conditional GETs), one per instance.
-	ListFailed []string `json:"list_failed,omitempty"`
-}
+// Stats describe one scan's S3 work. They are reported in the scan's
+// result as they are (its API cost), so the type is the scan contract's.
+type Stats = scan.DataSyncStats
 
 // Scan is one scan's view: a listing taken once (lazily, on the first
 // request) and the objects read. Create one per daemon scan.

@@ -306,3 +306,21 @@ func TestListingFailureReadsDirectly(t *testing.T) {
 		t.Fatalf("second scan stats %+v", st)
 	}
 }
+
+// TestWithClientSharesMemory: a collector rebound to new clients (a
+// configuration reload) keeps what the old one learned: unchanged objects
+// are not downloaded again, and the new client is the one used.
+func TestWithClientSharesMemory(t *testing.T) {
+	e := newEnv(t, 10, 20)
+	e.read(t, e.coll.NewScan(types, false), false)
+	other := s3.New(e.s3.Options())
+	d := e.coll.WithClient(other)
+	if d.Known() != len(e.ids) || d.Loc != e.coll.Loc || d.S3 != other {
+		t.Fatalf("rebound collector knows %d instances at %+v (client rebound: %t), want %d at %+v", d.Known(), d.Loc, d.S3 == other, len(e.ids), e.coll.Loc)
+	}
+	sc := d.NewScan(types, false)
+	e.read(t, sc, false)
+	if st := sc.Stats(); st.Gets != 0 || st.Skipped != len(e.ids)*len(types) {
+		t.Fatalf("after rebinding: stats %+v, want no GET and every object skipped", st)
+	}
+}

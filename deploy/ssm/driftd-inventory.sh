@@ -5,9 +5,15 @@
 #   Custom:FileDigest   Path, SHA256, Size, Mode, Owner, ModificationTime
 #   Custom:SystemdUnit  Name, ActiveState, SubState, UnitFileState
 #   Custom:Sysctl       Name, Value
-# POSIX sh; needs only coreutils, and systemctl/sysctl when present. Without a
+#   Custom:RunningState one entry: Name (host), Kernel, BootTime,
+#                       RebootRequired, RebootRequiredSource,
+#                       RebootRequiredPackages, LivePatchState,
+#                       LivePatchSource, LivePatches
+# POSIX sh; needs only coreutils, sed and grep, and systemctl/sysctl,
+# needs-restarting/dnf, kpatch/canonical-livepatch when present. Without a
 # running systemd the Custom:SystemdUnit type is omitted (its file removed),
-# never reported empty: missing data must not look like "no units".
+# never reported empty: missing data must not look like "no units". A running
+# state fact that cannot be learnt is written as "unknown", never guessed.
 #
 # Environment (the SSM document sets the first three from its parameters):
 #   DRIFTD_INVENTORY_FILES    files/globs to digest, space separated
@@ -17,6 +23,10 @@
 #                             /var/lib/amazon/ssm/<instance-id>/inventory/custom
 #   DRIFTD_INVENTORY_MAX_FILES cap on digested files (default 500)
 #   DRIFTD_INVENTORY_ASSUME_SYSTEMD=1 skip the "is systemd running" check (tests)
+#   DRIFTD_INVENTORY_ROOT     prefix of /proc, /sys, /etc and /var/run read for
+#                             Custom:RunningState (tests; default "")
+#   DRIFTD_INVENTORY_CMD_TIMEOUT seconds a package or live patch tool may take
+#                             (default 120)
 # The single source of truth: driftd-custom-inventory.yaml embeds this file
 # line by line (deploy/ssm/inventory_test.go keeps them equal).
 set -u
@@ -132,6 +142,144 @@ for key in $sysctls; do
   entry Name "$key" Value "$val"
 done
 end_type Custom_Sysctl
+
+# --- Custom:RunningState -------------------------------------------------------
+# What runs, not only what is installed: AWS:Application lists the installed
+# kernel packages, not the kernel that booted, a reboot the package manager
+# waits for, or live patches applied to the running kernel.
+rs_root=${DRIFTD_INVENTORY_ROOT:-}
+cmd_timeout=${DRIFTD_INVENTORY_CMD_TIMEOUT:-120}
+rs_tmp=$(mktemp "$out/.driftd.XXXXXX") || exit 2
+
+# bounded runs a command under timeout(1) when there is one, so that a hung
+# package manager cannot hold the document until its own timeout.
+bounded() {
+  if command -v timeout >/dev/null 2>&1; then
+    timeout "$cmd_timeout" "$@"
+  else
+    "$@"
+  fi
+}
+
+# join_file joins the non-empty lines of a file with commas into $joined:
+# whole items only, at most 4000 characters (custom inventory values are
+# limited to 4096); $joined_cut says whether items were left out.
+join_file() {
+  joined="" joined_cut=false
+  while IFS= read -r item || [ -n "$item" ]; do
+    [ -n "$item" ] || continue
+    if [ $((${#joined} + ${#item} + 1)) -gt 4000 ]; then
+      joined_cut=true
+      break
+    fi
+    joined=${joined:+$joined,}$item
+  done <"$1"
+}
+
+kernel=$(uname -r 2>/dev/null) || kernel=""
+[ -n "$kernel" ] || kernel=unknown
+
+# Boot time: the kernel's btime (epoch seconds), else uptime -s (local time).
+boot=unknown
+btime=$(sed -n 's/^btime \([0-9][0-9]*\)$/\1/p' "$rs_root/proc/stat" 2>/dev/null)
+if [ -n "$btime" ]; then
+  boot=$(date -u -d "@$btime" +%Y-%m-%dT%H:%M:%SZ 2>/dev/null) || boot=unknown
+elif command -v uptime >/dev/null 2>&1; then
+  since=$(uptime -s 2>/dev/null) || since=""
+  if [ -n "$since" ] && epoch=$(date -d "$since" +%s 2>/dev/null); then
+    boot=$(date -u -d "@$epoch" +%Y-%m-%dT%H:%M:%SZ 2>/dev/null) || boot=unknown
+  fi
+fi
+
+# Reboot required. needs-restarting -r exits 1 for "reboot required", but so
+# does dnf for a missing plugin or a failed start: only its own sentences
+# decide, anything else is unknown.
+reboot=unknown reboot_src=none reboot_pkgs=""
+needs_restarting() {
+  bounded "$@" >"$rs_tmp" 2>/dev/null
+  case $? in
+    # dnf: "Reboot should not be necessary."; yum-utils: "Reboot is probably not necessary."
+    0) grep -q -e 'not be necessary' -e 'not necessary' "$rs_tmp" && reboot=false ;;
+    1)
+      if grep -q 'Reboot is required' "$rs_tmp"; then
+        reboot=true
+        # dnf: "  * kernel"; yum-utils: "  kernel -> 4.14.355-275.570.amzn2"
+        sed -n -e 's/^[[:space:]]*\* *\([^[:space:]]\{1,\}\).*$/\1/p' \
+          -e 's/^[[:space:]]\{1,\}\([^[:space:]*]\{1,\}\) -> .*$/\1/p' "$rs_tmp" | tr -d ',' | sort -u >"$rs_tmp.list"
+        join_file "$rs_tmp.list"
+        reboot_pkgs=$joined
+      fi
+      ;;
+  esac
+}
+if [ -f "$rs_root/etc/debian_version" ]; then
+  # Debian and Ubuntu: update-notifier-common (Ubuntu) and unattended-upgrades'
+  # kernel hook write /var/run/reboot-required; without either nothing does,
+  # and its absence proves nothing.
+  reboot_src=reboot-required-file
+  if [ -e "$rs_root/var/run/reboot-required" ]; then
+    reboot=true
+    if [ -r "$rs_root/var/run/reboot-required.pkgs" ]; then
+      tr -d ', \t\r' <"$rs_root/var/run/reboot-required.pkgs" | grep . | sort -u >"$rs_tmp.list"
+      join_file "$rs_tmp.list"
+      reboot_pkgs=$joined
+    fi
+  elif [ -e "$rs_root/etc/kernel/postinst.d/unattended-upgrades" ] || [ -e "$rs_root/etc/kernel/postinst.d/update-notifier" ] ||
+    [ -e "$rs_root/usr/share/update-notifier/notify-reboot-required" ]; then
+    reboot=false
+  fi
+elif command -v needs-restarting >/dev/null 2>&1; then
+  reboot_src=needs-restarting
+  needs_restarting needs-restarting -r
+elif command -v dnf >/dev/null 2>&1; then
+  reboot_src=dnf
+  needs_restarting dnf -C --disablerepo='*' needs-restarting -r
+fi
+
+# Live patches applied to the running kernel: kpatch (Amazon Linux, RHEL),
+# canonical-livepatch (Ubuntu), else the kernel's own list.
+lp_state=unknown lp_src=none lp_ids=""
+if command -v kpatch >/dev/null 2>&1; then
+  lp_src=kpatch
+  if bounded kpatch list >"$rs_tmp" 2>/dev/null && grep -q '^Loaded patch modules:' "$rs_tmp"; then
+    # loaded modules are "name [enabled]"; installed ones "name (kernel)"
+    sed -n 's/^[[:space:]]*\([^[:space:]]\{1,\}\)[[:space:]]\{1,\}\[enabled\].*$/\1/p' "$rs_tmp" | tr -d ',' | sort -u >"$rs_tmp.list"
+    join_file "$rs_tmp.list"
+    lp_ids=$joined lp_state=none
+    [ -n "$lp_ids" ] && lp_state=applied
+    [ "$joined_cut" = true ] && lp_state=unknown
+  fi
+elif command -v canonical-livepatch >/dev/null 2>&1; then
+  lp_src=canonical-livepatch
+  if bounded canonical-livepatch status >"$rs_tmp" 2>/dev/null; then
+    pstate=$(sed -n 's/^[[:space:]]*patch state:[[:space:]]*//p' "$rs_tmp" | head -n 1)
+    pversion=$(sed -n 's/^[[:space:]]*patch version:[[:space:]]*//p' "$rs_tmp" | head -n 1 | tr -d '", \t\r')
+    case $pstate in
+      *"no livepatches"*) lp_state=none ;;
+      *applied* | *inserted*) [ -n "$pversion" ] && lp_state=applied lp_ids=$pversion ;;
+    esac
+  fi
+elif [ -d "$rs_root/sys/kernel/livepatch" ]; then
+  lp_src=sysfs
+  : >"$rs_tmp.list"
+  for d in "$rs_root"/sys/kernel/livepatch/*; do
+    [ -r "$d/enabled" ] && [ "$(cat "$d/enabled" 2>/dev/null)" = 1 ] && printf '%s\n' "${d##*/}" >>"$rs_tmp.list"
+  done
+  join_file "$rs_tmp.list"
+  lp_ids=$joined lp_state=none
+  [ -n "$lp_ids" ] && lp_state=applied
+  [ "$joined_cut" = true ] && lp_state=unknown
+else
+  lp_state=none
+fi
+[ "$lp_state" = unknown ] && warn "live patch state unknown ($lp_src)"
+rm -f "$rs_tmp" "$rs_tmp.list"
+
+begin_type Custom:RunningState
+entry Name host Kernel "$kernel" BootTime "$boot" \
+  RebootRequired "$reboot" RebootRequiredSource "$reboot_src" RebootRequiredPackages "$reboot_pkgs" \
+  LivePatchState "$lp_state" LivePatchSource "$lp_src" LivePatches "$lp_ids"
+end_type Custom_RunningState
 
 # --- Custom:SystemdUnit -------------------------------------------------------
 systemd_up() {

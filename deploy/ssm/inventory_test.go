@@ -466,7 +466,7 @@ const docHeader = "# Generated from driftd-inventory.sh by `go test ./deploy/ssm
 func buildDocument(script string) document {
 	d := document{
 		SchemaVersion: "2.2",
-		Description:   "driftd custom inventory: writes Custom:FileDigest, Custom:SystemdUnit and Custom:Sysctl for the SSM agent's next inventory run.",
+		Description:   "driftd custom inventory: writes Custom:FileDigest, Custom:SystemdUnit, Custom:Sysctl and Custom:RunningState for the SSM agent's next inventory run.",
 		Parameters: map[string]docParam{
 			"files": {
 				Type:           "String",

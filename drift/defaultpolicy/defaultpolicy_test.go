@@ -110,3 +110,76 @@ func TestDefaultRulesWindows(t *testing.T) {
 		t.Errorf("real drift: %s %+v", r.Verdict, r.Findings)
 	}
 }
+
+// TestDefaultRulesLivePatch: on Amazon Linux, kernel-livepatch-* packages
+// and the live patches kpatch applies from them are expected; a live patch
+// from another source, a removed livepatch package, a pending reboot and a
+// running kernel other than the baseline's are not.
+func TestDefaultRulesLivePatch(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	const kernel = "6.1.112-122.189.amzn2023.x86_64"
+	lp := drift.Package{Name: "kernel-livepatch-6.1.112-122.189", Arch: "x86_64", Version: "1.0", Release: "3.amzn2023"}
+	m := &drift.Manifest{AMI: "ami-0abc1234def567890", PackageFormat: drift.FormatRPM, Packages: []drift.Package{
+		{Name: "kernel", Arch: "x86_64", Version: "6.1.112", Release: "122.189.amzn2023"},
+		{Name: "kpatch-runtime", Arch: "noarch", Version: "0.9.7", Release: "2.amzn2023"}}}
+	if err := m.Normalize(); err != nil {
+		t.Fatal(err)
+	}
+	snap := func(pkgs []drift.Package, rs map[string]string) *drift.Snapshot {
+		s := &drift.Snapshot{InstanceID: "i-1", AMI: m.AMI,
+			CaptureTimes: map[string]time.Time{drift.TypeApplication: now, drift.TypeRunningState: now},
+			Custom:       map[string]*drift.CustomType{drift.TypeRunningState: {Entries: []map[string]string{rs}}}}
+		for _, p := range append(append([]drift.Package{}, m.Packages...), pkgs...) {
+			p.Format, p.EVR = drift.FormatRPM, ""
+			s.Packages = append(s.Packages, p)
+		}
+		s.Normalize()
+		return s
+	}
+	state := func(kv ...string) map[string]string {
+		e := map[string]string{"Name": "host", "Kernel": kernel, "RebootRequired": "false", "LivePatchState": "applied",
+			"LivePatchSource": "kpatch", "LivePatches": "livepatch_CVE_2023_4623,livepatch_CVE_2023_52340"}
+		for i := 0; i+1 < len(kv); i += 2 {
+			e[kv[i]] = kv[i+1]
+		}
+		return e
+	}
+	p := &drift.Policy{Now: now, Rules: Rules()}
+	tests := []struct {
+		name     string
+		pkgs     []drift.Package
+		rs       map[string]string
+		verdict  drift.Verdict
+		findings []string // category/name/attribute
+	}{
+		{"kpatch live patches from kernel-livepatch packages", []drift.Package{lp}, state(), drift.VerdictInSync, nil},
+		{"a newer livepatch package (upgrade)", []drift.Package{{Name: lp.Name, Arch: "x86_64", Version: "1.0", Release: "4.amzn2023"}}, state(), drift.VerdictInSync, nil},
+		{"canonical-livepatch is not Amazon Linux's", nil, state("LivePatchSource", "canonical-livepatch", "LivePatches", "98.1"), drift.VerdictDrifted,
+			[]string{"runtime/canonical-livepatch:98.1/livepatch"}},
+		{"a module in /sys/kernel/livepatch", nil, state("LivePatchSource", "sysfs", "LivePatches", "rootkit"), drift.VerdictDrifted,
+			[]string{"runtime/sysfs:rootkit/livepatch"}},
+		{"reboot pending", []drift.Package{lp}, state("RebootRequired", "true"), drift.VerdictDrifted, []string{"runtime/system/reboot_required"}},
+		{"another running kernel", []drift.Package{lp}, state("Kernel", "6.1.115-126.197.amzn2023.x86_64"), drift.VerdictDrifted, []string{"runtime/kernel/running_kernel"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := drift.Compare(m, snap(tc.pkgs, tc.rs), p)
+			var got []string
+			for _, f := range r.Findings {
+				got = append(got, string(f.Category)+"/"+f.Name+"/"+f.Attribute)
+			}
+			if r.Verdict != tc.verdict || strings.Join(got, " ") != strings.Join(tc.findings, " ") {
+				t.Errorf("verdict %s findings %v, want %s %v", r.Verdict, got, tc.verdict, tc.findings)
+			}
+		})
+	}
+	// A livepatch package removed from a baseline that has one is drift.
+	withLP := &drift.Manifest{AMI: m.AMI, PackageFormat: drift.FormatRPM, Packages: append(append([]drift.Package{}, m.Packages...), lp)}
+	if err := withLP.Normalize(); err != nil {
+		t.Fatal(err)
+	}
+	if r := drift.Compare(withLP, snap(nil, state("LivePatchState", "none", "LivePatches", "")), p); r.Verdict != drift.VerdictDrifted ||
+		len(r.Findings) != 1 || r.Findings[0].Change != drift.ChangeRemoved {
+		t.Errorf("removed livepatch package: %s %+v", r.Verdict, r.Findings)
+	}
+}

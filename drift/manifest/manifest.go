@@ -209,12 +209,12 @@ func checkLimits(m *drift.Manifest) error {
 
 // checkHeader checks the manifest's own fields and provenance.
 func checkHeader(m *drift.Manifest) error {
-	for _, f := range []struct{ field, v string }{{"ami_id", m.AMI}, {"name", m.Name}, {"os_family", m.OSFamily}} {
+	for _, f := range []struct{ field, v string }{{"ami_id", m.AMI}, {"name", m.Name}, {"os_family", m.OSFamily}, {"running_kernel", m.RunningKernel}} {
 		if len(f.v) > MaxFieldBytes {
 			return fmt.Errorf("%s: longer than %d bytes", f.field, MaxFieldBytes)
 		}
 	}
-	for _, f := range []struct{ field, v string }{{"ami_id", m.AMI}, {"name", m.Name}, {"os_family", m.OSFamily}} {
+	for _, f := range []struct{ field, v string }{{"ami_id", m.AMI}, {"name", m.Name}, {"os_family", m.OSFamily}, {"running_kernel", m.RunningKernel}} {
 		if !utf8.ValidString(f.v) {
 			return fmt.Errorf("%s: not valid UTF-8", f.field)
 		}

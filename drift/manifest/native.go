@@ -68,6 +68,7 @@ type nativeDoc struct {
 	PackageFormat        string                  `yaml:"package_format,omitempty" json:"package_format,omitempty"`
 	NormalizationVersion int                     `yaml:"normalization_version,omitempty" json:"normalization_version,omitempty"`
 	NameVersionOnly      bool                    `yaml:"name_version_only,omitempty" json:"name_version_only,omitempty"`
+	RunningKernel        string                  `yaml:"running_kernel,omitempty" json:"running_kernel,omitempty"`
 	Provenance           map[string]string       `yaml:"provenance,omitempty" json:"provenance,omitempty"`
 	Packages             []nativePackage         `yaml:"packages,omitempty" json:"packages,omitempty"`
 	Files                []nativeFile            `yaml:"files,omitempty" json:"files,omitempty"`
@@ -198,8 +199,12 @@ func (d *nativeDoc) toManifest() (*drift.Manifest, error) {
 		OSFamily:             d.OSFamily,
 		PackageFormat:        drift.PackageFormat(d.PackageFormat),
 		NameVersionOnly:      d.NameVersionOnly,
+		RunningKernel:        strings.TrimSpace(d.RunningKernel),
 		Provenance:           d.Provenance,
 		Packages:             make([]drift.Package, 0, len(d.Packages)),
+	}
+	if strings.ContainsAny(m.RunningKernel, " \t\n\r") {
+		return nil, fmt.Errorf("running_kernel: %q is not a kernel release as uname -r prints it", d.RunningKernel)
 	}
 	for _, step := range [...]func(*drift.Manifest) error{d.packages, d.files, d.services, d.updates, d.roles, d.custom} {
 		if err := step(m); err != nil {
@@ -362,6 +367,7 @@ func Encode(m *drift.Manifest) ([]byte, error) {
 		PackageFormat:        string(m.PackageFormat),
 		NormalizationVersion: drift.NormalizationVersion,
 		NameVersionOnly:      m.NameVersionOnly,
+		RunningKernel:        m.RunningKernel,
 		Provenance:           m.Provenance,
 	}
 	for _, p := range m.Packages {

@@ -28,7 +28,7 @@ type Env struct {
 }
 
 // OSEnv is the process environment and file system. Its parser hooks are
-// unset; internal/app's CheckEnv adds them.
+// unset; internal/daemon's CheckEnv adds them.
 func OSEnv() Env {
 	return Env{
 		Getenv:   os.Getenv,

@@ -129,11 +129,11 @@ func TestInvalid(t *testing.T) {
 			`inventory.rate_limits.ssm:list-entries: "list-entries" is not an operation name (e.g. ssm:ListInventoryEntries)`,
 		}},
 		{"policy", []string{
-			"policy.default_severity.packages: unknown category (want one of package, file, service, custom, instance, update, role)",
+			"policy.default_severity.packages: unknown category (want one of package, file, service, custom, instance, runtime, update, role)",
 			"policy.rules[0].severity: required with action severity",
 			`policy.rules[1].id: "a" duplicates policy.rules[0]`,
 			"policy.rules[1].severity: only valid with action severity",
-			`policy.rules[1].category: "pkg" is not one of package, file, service, custom, instance, update, role`,
+			`policy.rules[1].category: "pkg" is not one of package, file, service, custom, instance, runtime, update, role`,
 			"policy.rules[2].id: required",
 			`policy.rules[2].action: "remove" is not one of ignore, allow_upgrade, severity, exempt`,
 			`policy.rules[2].name: bad glob "[x"`,

@@ -14,7 +14,7 @@ type Policy struct {
 	// IncludeDefaultPolicy layers the shipped default policy (known
 	// self-mutators such as the SSM agent) under the rules below. Default true.
 	IncludeDefaultPolicy *bool `yaml:"include_default_policy"`
-	// DefaultSeverity per category (package, file, service, custom, instance).
+	// DefaultSeverity per category (package, file, service, custom, instance, runtime).
 	DefaultSeverity map[drift.Category]drift.Severity `yaml:"default_severity"`
 	// Rules are ignore/allow/severity/exempt rules (drift.Rule).
 	Rules []drift.Rule `yaml:"rules"`

@@ -36,7 +36,28 @@ type Remediation struct {
 	Groups             []RemediationGroup   `yaml:"groups"`
 	Approvals          RemediationApprovals `yaml:"approvals"`
 	Hook               RemediationHook      `yaml:"hook"`
+	// ForeignControllers opts instances that another controller launched
+	// and replaces (Karpenter, EKS managed node groups) into replacement,
+	// fleet-wide. By default they are reported and flagged, never replaced.
+	ForeignControllers RemediationForeignControllers `yaml:"foreign_controllers"`
 }
+
+// RemediationForeignControllers lists the controllers whose instances
+// driftd may replace (ForeignControllerNames).
+type RemediationForeignControllers struct {
+	Allow []string `yaml:"allow"`
+}
+
+// Foreign controllers remediation.foreign_controllers.allow may name; each
+// is recognised by the tags it puts on its instances or groups (see
+// remediation.ForeignControllers).
+const (
+	ForeignControllerKarpenter = "karpenter"
+	ForeignControllerEKS       = "eks"
+)
+
+// ForeignControllerNames are the accepted foreign controller names, sorted.
+var ForeignControllerNames = []string{ForeignControllerEKS, ForeignControllerKarpenter}
 
 // RemediationTagging controls the driftd:* instance tags.
 type RemediationTagging struct {
@@ -74,6 +95,9 @@ type RemediationGroup struct {
 	MaxInFlight int                 `yaml:"max_in_flight"`
 	Windows     []RemediationWindow `yaml:"windows"`
 	Breaker     RemediationBreaker  `yaml:"breaker"`
+	// ForeignControllers allows, in the matched groups, instances of these
+	// controllers too (in addition to the fleet-wide list).
+	ForeignControllers RemediationForeignControllers `yaml:"foreign_controllers"`
 }
 
 // RemediationWindow is a maintenance window: it opens at each activation of
@@ -437,7 +461,28 @@ func (r *Remediation) Validate() []error {
 	if d := r.Hook.Timeout; d <= 0 || d > time.Minute {
 		add("hook.timeout", "%s must be greater than 0 and at most 1m", d)
 	}
+	r.ForeignControllers.validate(add, "foreign_controllers")
+	for i, g := range r.Groups {
+		g.ForeignControllers.validate(add, fmt.Sprintf("groups[%d].foreign_controllers", i))
+	}
 	return errs
+}
+
+// validate checks the allow list: known names, each once.
+func (f RemediationForeignControllers) validate(add func(key, format string, a ...any), key string) {
+	seen := map[string]int{}
+	for i, name := range f.Allow {
+		k := fmt.Sprintf("%s.allow[%d]", key, i)
+		if !contains(ForeignControllerNames, name) {
+			add(k, "%q is not a controller driftd knows (want %s)", name, strings.Join(ForeignControllerNames, " or "))
+			continue
+		}
+		if j, dup := seen[name]; dup {
+			add(k, "%q duplicates allow[%d]", name, j)
+			continue
+		}
+		seen[name] = i
+	}
 }
 
 // checkPercent reports a breaker percentage that is not a finite number in (0, 100].

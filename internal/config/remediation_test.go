@@ -70,8 +70,10 @@ func TestRemediationFullExample(t *testing.T) {
       max_in_flight: 2
       windows: [{schedule: "0 2 * * *", duration: 3h, timezone: Europe/Berlin}]
       breaker: {drift_percent: 40, max_failures: 2, backoff: 5m, backoff_max: 1h}
+      foreign_controllers: {allow: [eks]}
   approvals: {ttl: 2h}
   hook: {url: "https://hooks.example/driftd", timeout: 3s}
+  foreign_controllers: {allow: [karpenter]}
 `
 	r, err := decodeRemediation(t, src)
 	if err != nil {
@@ -82,6 +84,9 @@ func TestRemediationFullExample(t *testing.T) {
 	}
 	if r.TagOverride() || r.TaggingEnabled() || *r.KillSwitch.SSMParameter != "" || r.Groups[0].Windows[0].Duration != 3*time.Hour {
 		t.Errorf("explicit values not kept: %+v", r)
+	}
+	if strings.Join(r.ForeignControllers.Allow, ",") != "karpenter" || strings.Join(r.Groups[0].ForeignControllers.Allow, ",") != "eks" {
+		t.Errorf("foreign_controllers not kept: %+v / %+v", r.ForeignControllers, r.Groups[0].ForeignControllers)
 	}
 }
 
@@ -123,6 +128,9 @@ func TestRemediationInvalid(t *testing.T) {
 		{"ttl", "approvals: {ttl: 10s}", `remediation.approvals.ttl: 10s must be at least 1m`},
 		{"hook url", "hook: {url: ftp://x}", `remediation.hook.url: "ftp://x" must be an http:// or https:// URL`},
 		{"hook timeout", "hook: {timeout: 2m}", `remediation.hook.timeout: 2m0s must be greater than 0 and at most 1m`},
+		{"foreign controller", "foreign_controllers: {allow: [karpenter, cluster-autoscaler]}", `remediation.foreign_controllers.allow[1]: "cluster-autoscaler" is not a controller driftd knows (want eks or karpenter)`},
+		{"foreign controller twice", "foreign_controllers: {allow: [eks, eks]}", `remediation.foreign_controllers.allow[1]: "eks" duplicates allow[0]`},
+		{"group foreign controller", "groups: [{match: a}, {match: b, foreign_controllers: {allow: [Karpenter]}}]", `remediation.groups[1].foreign_controllers.allow[0]: "Karpenter" is not a controller driftd knows (want eks or karpenter)`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -4,22 +4,22 @@
 // (debounce for remediation), and the inventory CaptureTime per type (so an
 // unchanged instance is not re-collected). No package lists are retained.
 //
-// State survives restarts through an optional JSON file, and first-seen
-// times through the driftd:status / driftd:since instance tags.
+// State survives restarts through an optional JSON file (written and read
+// through internal/durable, so a crash or a damaged file never loses more
+// than the last save and never stops the daemon), and first-seen times
+// through the driftd:status / driftd:since instance tags.
 package state
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
-	"os"
-	"path/filepath"
 	"sort"
 	"sync"
 	"time"
 
 	"github.com/driftd/driftd/drift"
+	"github.com/driftd/driftd/internal/durable"
 )
 
 // MaxFindings caps the findings kept per drifted instance.
@@ -67,6 +67,11 @@ func CountKey(c drift.Category, s drift.Severity) string { return drift.CountKey
 type Store struct {
 	mu      sync.RWMutex
 	entries map[string]*Entry
+
+	fileMu   sync.Mutex
+	file     *durable.File
+	fs       durable.FS // nil: the OS; tests inject failures
+	recovery *durable.Recovery
 }
 
 // New returns an empty store.
@@ -146,7 +151,7 @@ func (s *Store) Record(r *drift.Report, in Inputs, now time.Time) (prev Entry, o
 			}
 		}
 		if r.Verdict == drift.VerdictDrifted {
-			e.Findings = TopFindings(r.Findings, MaxFindings)
+			e.Findings = drift.TopFindings(r.Findings, MaxFindings)
 		}
 	}
 	if in.Reused && ok && old.Verdict == r.Verdict {
@@ -213,24 +218,50 @@ func (s *Store) Prune(keep map[string]bool) int {
 	return n
 }
 
-// TopFindings returns at most n findings, most severe first (stable), in
-// a slice of their own: the input's backing array is not kept alive.
-func TopFindings(f []drift.Finding, n int) []drift.Finding {
-	c := append([]drift.Finding(nil), f...)
-	sort.SliceStable(c, func(i, j int) bool { return c[i].Severity > c[j].Severity })
-	if len(c) > n {
-		c = append(make([]drift.Finding, 0, n), c[:n]...) // an array of exactly n, not the report's
-	}
-	return c
-}
-
 type file struct {
 	Version int      `json:"version"`
 	Saved   string   `json:"saved"`
 	Entries []*Entry `json:"instances"`
 }
 
-// Save writes the state atomically (temp file + rename).
+// decode parses and checks a state file's contents.
+func decode(data []byte) (map[string]*Entry, error) {
+	var f file
+	if err := json.Unmarshal(data, &f); err != nil {
+		return nil, err
+	}
+	if f.Version != FileVersion {
+		return nil, fmt.Errorf("version %d, want %d", f.Version, FileVersion)
+	}
+	m := make(map[string]*Entry, len(f.Entries))
+	for i, e := range f.Entries {
+		if e == nil || e.InstanceID == "" {
+			return nil, fmt.Errorf("instances[%d]: instance_id required", i)
+		}
+		m[e.InstanceID] = e
+	}
+	return m, nil
+}
+
+func check(data []byte) error {
+	_, err := decode(data)
+	return err
+}
+
+// durableFile returns the durable.File for path, reusing the one Load or an
+// earlier Save used for it.
+func (s *Store) durableFile(path string) *durable.File {
+	s.fileMu.Lock()
+	defer s.fileMu.Unlock()
+	if s.file == nil || s.file.Path != path {
+		s.file = &durable.File{Path: path, Check: check, FS: s.fs}
+	}
+	return s.file
+}
+
+// Save writes the state durably (durable.File: temp file, fsync, the
+// previous good file kept as <path>.bak, rename, directory fsync). An error
+// (a full disk wraps syscall.ENOSPC) leaves the previous file in place.
 func (s *Store) Save(path string, now time.Time) error {
 	s.mu.RLock()
 	f := file{Version: FileVersion, Saved: now.UTC().Format(time.RFC3339)}
@@ -243,44 +274,36 @@ func (s *Store) Save(path string, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".driftd-state-*")
-	if err != nil {
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return s.durableFile(path).Save(data)
 }
 
-// Load reads a state file; a missing file yields an empty store.
+// Load reads a state file. It never fails: a missing file yields an empty
+// store; a damaged one (empty, truncated, not JSON, wrong version) yields
+// the last good copy (<path>.bak) or, without one, an empty store, and the
+// store's Recovery says so — the daemon logs it as an error and exposes it
+// as a metric. The error result is kept for callers; it is always nil.
 func Load(path string) (*Store, error) {
+	return load(path, nil)
+}
+
+func load(path string, fsys durable.FS) (*Store, error) {
 	s := New()
-	data, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return s, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	var f file
-	if err := json.Unmarshal(data, &f); err != nil {
-		return nil, fmt.Errorf("state file %s: %w", path, err)
-	}
-	if f.Version != FileVersion {
-		return nil, fmt.Errorf("state file %s: version %d, want %d", path, f.Version, FileVersion)
-	}
-	for i, e := range f.Entries {
-		if e == nil || e.InstanceID == "" {
-			return nil, fmt.Errorf("state file %s: instances[%d]: instance_id required", path, i)
+	s.fs = fsys
+	data, _, rec := s.durableFile(path).Load()
+	if data != nil {
+		m, err := decode(data)
+		if err != nil { // durable.File checked it; cannot happen
+			return nil, fmt.Errorf("state file %s: %w", path, err)
 		}
-		s.entries[e.InstanceID] = e
+		s.entries = m
 	}
+	s.recovery = rec
 	return s, nil
+}
+
+// Recovery reports how the last Load fell back from a damaged state file
+// (nil when the file, or no file at all, was loaded). It does not change
+// after Load: the daemon can expose it as a flag until the next restart.
+func (s *Store) Recovery() *durable.Recovery {
+	return s.recovery
 }

@@ -10,12 +10,12 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/driftd/driftd/awssim"
 	"github.com/driftd/driftd/awssim/services"
 	"github.com/driftd/driftd/collectors"
 	"github.com/driftd/driftd/collectors/baselines"
+	"github.com/driftd/driftd/internal/awsclients"
 )
 
 func TestSeedDemo(t *testing.T) {
@@ -30,9 +30,9 @@ func TestSeedDemo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clients := baselines.NewClients(cfg)
-	s3c := baselines.NewS3Client(cfg)
-	ssmc := ssm.NewFromConfig(cfg)
+	c := awsclients.New(cfg)
+	clients := baselines.Clients{S3: c.S3, SSM: c.SSM, ImageBuilder: c.ImageBuilder}
+	s3c, ssmc := c.S3, c.SSM
 
 	docs := map[string][]byte{}
 	var amis []string

@@ -1,0 +1,132 @@
+package daemon
+
+import (
+	"context"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/driftd/driftd/alerting"
+	"github.com/driftd/driftd/internal/config"
+	"github.com/driftd/driftd/remediation"
+)
+
+// Engines are the engines that act on scans: notifications (alerting) and
+// remediation. Neither knows the other nor the daemon: each is a
+// scan.Observer that converts the scan result into its own input, and the
+// daemon forwards remediation's events to alerting.
+type Engines struct {
+	d       *Daemon
+	log     *zap.Logger
+	metrics *alerting.NotifyMetrics
+	alerts  *alerting.Observer
+
+	Remediation *remediation.Engine
+}
+
+// AttachEngines builds the engines from the current configuration and its
+// AWS clients, registers them as scan observers — alerting first, so a
+// scan's drift is announced before any remediation event it causes —,
+// mounts the remediation API (/api/v1/remediation, /api/v1/approvals) and
+// follows configuration reloads. Call it before Run.
+func (d *Daemon) AttachEngines(log *zap.Logger) (*Engines, error) {
+	if log == nil {
+		log = zap.NewNop()
+	}
+	e := &Engines{d: d, log: log, metrics: alerting.NewNotifyMetrics(d.Registry())}
+	n, err := e.newNotifier(d.rt.Load(), nil)
+	if err != nil {
+		return nil, err
+	}
+	e.alerts = alerting.NewObserver(n)
+	e.Remediation = d.RemediationEngine(d.Config().Remediation, log, d.Registry(), func(o *remediation.Options) {
+		o.Sink = remediation.EventSinkFunc(e.emit)
+	})
+	d.AddObserver(e.alerts)
+	d.AddObserver(remediation.Observer{Engine: e.Remediation, Log: log})
+	h := e.Remediation.Handler()
+	for _, p := range []string{"/api/v1/remediation", "/api/v1/remediation/", "/api/v1/approvals", "/api/v1/approvals/"} {
+		d.Handle(p, h)
+	}
+	d.OnReload(e.reload)
+	return e, nil
+}
+
+// RemediationEngine builds a remediation engine on the current
+// generation's AWS clients (region, credentials, endpoints, retries and
+// API-call middleware of the daemon). opts may adjust the engine's options
+// (clock, event sink, hook HTTP client). reg nil: metrics not registered.
+func (d *Daemon) RemediationEngine(c config.Remediation, log *zap.Logger, reg prometheus.Registerer, opts ...func(*remediation.Options)) *remediation.Engine {
+	if log == nil {
+		log = zap.NewNop()
+	}
+	aws, kill := remediationAWS(d.rt.Load())
+	o := remediation.Options{
+		Config:     c,
+		Reader:     aws,
+		Executor:   aws,
+		KillSwitch: kill,
+		Metrics:    remediation.NewMetrics(reg),
+		Log:        log.Named("remediation"),
+	}
+	for _, fn := range opts {
+		fn(&o)
+	}
+	return remediation.NewEngine(o)
+}
+
+// remediationAWS is remediation's view of a generation's clients.
+func remediationAWS(rt *generation) (*remediation.AWS, *remediation.KillSwitchReader) {
+	c := rt.clients
+	return &remediation.AWS{AutoScaling: c.AutoScaling, EC2: c.EC2}, &remediation.KillSwitchReader{SSM: c.SSM}
+}
+
+func (e *Engines) newNotifier(rt *generation, prev *alerting.NotifyState) (*alerting.Notifier, error) {
+	return alerting.New(rt.cfg.Alerting, alerting.Options{
+		Logger:      e.log.Named("alerting"),
+		Metrics:     e.metrics,
+		SNS:         rt.clients.SNS,
+		EventBridge: rt.clients.EventBridge,
+		State:       prev,
+	})
+}
+
+// reload swaps in a notifier built from the new generation, carrying the
+// deduplication state over so nothing is re-announced, and hands the new
+// remediation section and clients to the engine.
+func (e *Engines) reload(cfg *config.Config) {
+	rt := e.d.rt.Load()
+	st := e.alerts.Notifier().State()
+	if n, err := e.newNotifier(rt, &st); err != nil {
+		e.log.Error("alerting: keeping the previous notifier after reload", zap.Error(err))
+	} else {
+		old := e.alerts.Swap(n)
+		go func() { _ = old.Close(context.Background()) }()
+	}
+	e.Remediation.SetConfig(cfg.Remediation)
+	aws, kill := remediationAWS(rt)
+	e.Remediation.SetAWS(aws, aws, kill)
+}
+
+// emit forwards a remediation event to the notifier.
+func (e *Engines) emit(_ context.Context, ev remediation.Event) {
+	details := map[string]string{}
+	if ev.Action != "" {
+		details["action"] = string(ev.Action)
+	}
+	if ev.Detail != "" {
+		details["detail"] = ev.Detail
+	}
+	err := e.alerts.Notifier().Emit(alerting.Event{
+		Type: alerting.EventType(ev.Type), Time: ev.Time, ASG: ev.Group, InstanceID: ev.InstanceID,
+		Reason: ev.Reason, Details: details,
+	})
+	if err != nil {
+		e.log.Warn("alerting: remediation event not queued", zap.String("event", string(ev.Type)), zap.Error(err))
+	}
+}
+
+// Close flushes pending notifications within ctx.
+func (e *Engines) Close(ctx context.Context) error {
+	return e.alerts.Notifier().Close(ctx)
+}
