@@ -139,13 +139,17 @@ func FuzzDecodeCycloneDX(f *testing.F) {
 		`{"type":"library","name":"b","version":"1","purl":"pkg:rpm/amzn/bash%00x@5.2%1B-1?arch=x86%0A64&epoch=100000000000000000000000"}]}`))
 	f.Add([]byte(`{"bomFormat":"CycloneDX","specVersion":"1.5","metadata":{"component":{"type":"operating-system","name":"Microsoft Windows Server 2022"}},"components":[` +
 		`{"type":"application","name":"a","publisher":"P\u0000","purl":"pkg:generic/ns/a@1.0?arch=x64"},{"type":"application","name":"k","purl":"pkg:generic/kb1"},{"type":"application","name":"g","purl":"pkg:generic/a%0A@"}]}`))
-	fuzzDecoder(f, "fuzz.cdx.json", FormatCycloneDX, "al2023-inspector.cdx.json", "debian12-trivy.cdx.json", "windows2022.cdx.json")
+	f.Add([]byte(`{"bomFormat":"CycloneDX","specVersion":"1.5","metadata":{"component":{"type":"operating-system","name":"Windows"}},"components":[` +
+		`{"type":"application","name":" a ","publisher":"P","version":" 1.0 "},{"type":"application","name":"KB1","version":"x"},{"type":"application","name":"b","version":"\u0085"},{"type":"library","name":"c","version":"1"}]}`))
+	fuzzDecoder(f, "fuzz.cdx.json", FormatCycloneDX, "al2023-inspector.cdx.json", "debian12-trivy.cdx.json", "windows2022.cdx.json", "windows2022-registry.cdx.json")
 }
 
 func FuzzDecodeSPDX(f *testing.F) {
 	f.Add([]byte(`{"spdxVersion":"SPDX-2.3","SPDXID":"SPDXRef-DOCUMENT","name":"ami-0abc1234","documentNamespace":"https://x/ami-0abc1234","packages":[` +
 		`{"name":"x","SPDXID":"SPDXRef-0","versionInfo":"1","downloadLocation":"NOASSERTION","externalRefs":[{"referenceCategory":"PACKAGE-MANAGER","referenceType":"purl","referenceLocator":"pkg:deb/debian/libc6%00@99999999999:2.36-9?arch=amd64"}]}]}`))
-	fuzzDecoder(f, "fuzz.spdx.json", FormatSPDX, "debian12-inspector.spdx.json", "windows2022.spdx.json")
+	f.Add([]byte(`{"spdxVersion":"SPDX-2.3","packages":[{"name":"Windows","primaryPackagePurpose":"OPERATING-SYSTEM"},` +
+		`{"name":"a","versionInfo":"1","supplier":"Organization: P\u0000","primaryPackagePurpose":"APPLICATION"},{"name":"kb5034439"},{"name":"b","versionInfo":" ","primaryPackagePurpose":"APPLICATION"}]}`))
+	fuzzDecoder(f, "fuzz.spdx.json", FormatSPDX, "debian12-inspector.spdx.json", "windows2022.spdx.json", "windows2022-registry.spdx.json")
 }
 
 func FuzzDecodeImageBuilder(f *testing.F) {

@@ -82,6 +82,14 @@ func TestDecodeFixtures(t *testing.T) {
 			want: []pkg{{"Amazon SSM Agent", "x86_64", "3.3.1142.0"}, {"AWS PV Drivers", "x86_64", "8.4.3"}}},
 		{file: "windows2022.imagebuilder.json", opts: Options{AMI: "ami-0c1d2e3f4a5b6c7d8", PackageFormat: drift.FormatWindows}, ami: "ami-0c1d2e3f4a5b6c7d8", os: "windows",
 			format: drift.FormatWindows, nvo: true, packages: 6, want: []pkg{{"Amazon SSM Agent", "", "3.3.1142.0"}}},
+		// Windows SBOMs without purls, as registry-reading tools write them
+		// (application components, KBs by name; any arch); an application
+		// without version and a file are skipped
+		{file: "windows2022-registry.cdx.json", opts: Options{AMI: "ami-0c1d2e3f4a5b6c7d8"}, ami: "ami-0c1d2e3f4a5b6c7d8", os: "windows", format: drift.FormatWindows,
+			packages: 6, updates: 3, skipped: "no-purl=1,no-version=1",
+			want: []pkg{{"Contoso Line-of-Business Agent", "", "10.0.19041.1"}, {"AWS Tools for Windows", "", "4.1.588.0"}}},
+		{file: "windows2022-registry.spdx.json", ami: "ami-0c1d2e3f4a5b6c7d8", os: "windows", format: drift.FormatWindows, packages: 6, skipped: "no-purl=1",
+			want: []pkg{{"Amazon SSM Agent", "", "3.3.1142.0"}}},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			m, err := Decode("testdata/"+tc.file, readFixture(t, tc.file), tc.opts)
@@ -264,7 +272,7 @@ func TestDecodeInvalid(t *testing.T) {
 		{"b.cdx.json", `{"bomFormat":"CycloneDX","specVersion":"1.3","components":[]}`, Options{}, "b.cdx.json: specVersion: 1.3 is not supported (need 1.4 or later)"},
 		{"b.cdx.json", `{"bomFormat":"CycloneDX","specVersion":"9.9"}`, Options{}, "b.cdx.json: specVersion: not a known CycloneDX version"},
 		{"b.cdx.json", `{"bomFormat":"CycloneDX","specVersion":"1.5","components":[{"type":"library","name":"pip","purl":"pkg:pypi/pip@1"}]}`, Options{},
-			"b.cdx.json: components: no rpm or deb packages (purl pkg:rpm/... or pkg:deb/...), and no Windows applications (pkg:generic/... in a Windows SBOM) found"},
+			"b.cdx.json: components: no rpm or deb packages (purl pkg:rpm/... or pkg:deb/...), and no Windows applications (pkg:generic/... or application components in a Windows SBOM) found"},
 		{"b.cdx.json", `{"bomFormat":"CycloneDX","specVersion":"1.5","components":[{"type":"library","name":"a","purl":"pkg:rpm/amzn/a@1-1"},{"type":"library","name":"b","purl":"pkg:rpm/amzn/b"}]}`, Options{},
 			`b.cdx.json: components[1].purl: "pkg:rpm/amzn/b": no version`},
 		{"b.cdx.json", `{"bomFormat":"CycloneDX","specVersion":"1.5","components":[{"type":"library","name":"a","components":[{"type":"library","name":"b","purl":"rpm:nope"}]}]}`, Options{},
@@ -285,7 +293,7 @@ func TestDecodeInvalid(t *testing.T) {
 		{"b.spdx.json", `{"spdxVersion":"SPDX-2.3"}`, Options{}, "b.spdx.json: packages: required"},
 		{"b.spdx.json", `{"spdxVersion":"SPDX-2.3","packages":[{"name":"a","externalRefs":[{"referenceType":"purl","referenceLocator":"pkg:deb/debian/a?arch=amd64"}]}]}`, Options{},
 			`b.spdx.json: packages[0].externalRefs.purl: "pkg:deb/debian/a?arch=amd64": no version`},
-		{"b.spdx.json", `{"spdxVersion":"SPDX-2.3","packages":[{"name":"a"}]}`, Options{}, "b.spdx.json: packages: no rpm or deb packages (purl externalRefs pkg:rpm/... or pkg:deb/...), and no Windows applications (pkg:generic/... in a Windows SBOM) found"},
+		{"b.spdx.json", `{"spdxVersion":"SPDX-2.3","packages":[{"name":"a"}]}`, Options{}, "b.spdx.json: packages: no rpm or deb packages (purl externalRefs pkg:rpm/... or pkg:deb/...), and no Windows applications (pkg:generic/... or APPLICATION packages in a Windows SBOM) found"},
 		// Image Builder
 		{"b.imagebuilder.json", `{"requestId":"x"}`, Options{}, "b.imagebuilder.json: imagePackageList: required"},
 		{"b.imagebuilder.json", `{"imagePackageList":[]}`, Options{}, "b.imagebuilder.json: imagePackageList: empty (was the image built with enhancedImageMetadataEnabled?)"},
@@ -312,7 +320,20 @@ func TestDecodeInvalid(t *testing.T) {
 		{"b.cdx.json", `{"bomFormat":"CycloneDX","specVersion":"1.5","metadata":{"component":{"type":"operating-system","name":"windows"}},"components":[{"type":"application","name":"a","purl":"pkg:generic/a%00b@1"}]}`, Options{},
 			`b.cdx.json: components[0].purl: "pkg:generic/a%00b@1": name contains control character U+0000`},
 		{"b.cdx.json", `{"bomFormat":"CycloneDX","specVersion":"1.5","metadata":{"component":{"type":"operating-system","name":"windows"}},"components":[{"type":"library","name":"j","purl":"pkg:nuget/Newtonsoft.Json@13.0.3"},{"type":"application","name":"7zip","purl":"pkg:chocolatey/7zip@23.1.0"}]}`, Options{},
-			"b.cdx.json: components: no rpm or deb packages (purl pkg:rpm/... or pkg:deb/...), and no Windows applications (pkg:generic/... in a Windows SBOM) found"},
+			"b.cdx.json: components: no rpm or deb packages (purl pkg:rpm/... or pkg:deb/...), and no Windows applications (pkg:generic/... or application components in a Windows SBOM) found"},
+		// Windows SBOMs without purls: application components and KB names
+		{"b.cdx.json", `{"bomFormat":"CycloneDX","specVersion":"1.5","metadata":{"component":{"type":"operating-system","name":"Windows Server 2022"}},"components":[{"type":"application","name":"a\u0007b","version":"1"}]}`, Options{},
+			"b.cdx.json: components[0].name: contains control character U+0007"},
+		{"b.cdx.json", `{"bomFormat":"CycloneDX","specVersion":"1.5","metadata":{"component":{"type":"operating-system","name":"Windows Server 2022"}},"components":[{"type":"application","name":"a","publisher":"P\u0000","version":"1"}]}`, Options{},
+			"b.cdx.json: components[0].publisher: contains control character U+0000"},
+		{"b.spdx.json", `{"spdxVersion":"SPDX-2.3","packages":[{"name":"windows","primaryPackagePurpose":"OPERATING-SYSTEM"},{"name":"a","versionInfo":"` + long + `","primaryPackagePurpose":"APPLICATION"}]}`, Options{},
+			"b.spdx.json: packages[1].version: longer than 1024 bytes"},
+		// versionless applications, libraries and files are not applications a baseline can pin
+		{"b.cdx.json", `{"bomFormat":"CycloneDX","specVersion":"1.5","metadata":{"component":{"type":"operating-system","name":"Windows Server 2022"}},"components":[{"type":"application","name":"a"},{"type":"library","name":"l","version":"1"},{"type":"file","name":"f","version":"1"}]}`, Options{},
+			"b.cdx.json: components: no rpm or deb packages (purl pkg:rpm/... or pkg:deb/...), and no Windows applications (pkg:generic/... or application components in a Windows SBOM) found"},
+		// outside a Windows SBOM a purl-less application is not read
+		{"b.cdx.json", `{"bomFormat":"CycloneDX","specVersion":"1.5","metadata":{"component":{"type":"operating-system","name":"amazonlinux"}},"components":[{"type":"application","name":"bash","version":"5.2"},{"type":"application","name":"KB5034439"}]}`, Options{},
+			"b.cdx.json: components: no rpm or deb packages (purl pkg:rpm/... or pkg:deb/...), and no Windows applications (pkg:generic/... or application components in a Windows SBOM) found"},
 		// options
 		{"b.yaml", head, Options{Format: "xml"}, `b.yaml: unknown format "xml"`},
 		{"b.yaml", head, Options{PackageFormat: "apk"}, `b.yaml: package format "apk" is not rpm, deb or windows`},
@@ -474,6 +495,8 @@ func TestWindowsFormatsAgree(t *testing.T) {
 		{"windows2022.cdx.json", Options{}, 0},
 		{"windows2022.spdx.json", Options{}, 2},                                           // two KBs fewer
 		{"windows2022.imagebuilder.json", Options{PackageFormat: drift.FormatWindows}, 0}, // name and version only
+		{"windows2022-registry.cdx.json", Options{AMI: "ami-0c1d2e3f4a5b6c7d8"}, 0},       // no purls: name, publisher, version
+		{"windows2022-registry.spdx.json", Options{}, 0},                                  // no KBs: updates not compared
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			m, err := Decode(tc.file, readFixture(t, tc.file), tc.opts)
@@ -491,6 +514,35 @@ func TestWindowsFormatsAgree(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A Windows SBOM without purls keeps each application's publisher (CycloneDX
+// publisher, SPDX supplier) and leaves its architecture open.
+func TestWindowsRegistrySBOMPublishers(t *testing.T) {
+	for _, tc := range []struct {
+		file string
+		opts Options
+	}{
+		{"windows2022-registry.cdx.json", Options{AMI: "ami-0c1d2e3f4a5b6c7d8"}},
+		{"windows2022-registry.spdx.json", Options{}},
+	} {
+		m, err := Decode(tc.file, readFixture(t, tc.file), tc.opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]string{}
+		for _, p := range m.Packages {
+			if p.Arch != "" || p.Format != drift.FormatWindows {
+				t.Errorf("%s: %s: arch %q format %q, want any arch, windows", tc.file, p.Name, p.Arch, p.Format)
+			}
+			got[p.Name] = p.Publisher
+		}
+		for name, pub := range map[string]string{"Contoso Line-of-Business Agent": "Contoso Ltd.", "AWS Tools for Windows": "Amazon Web Services Developer Relations", "Amazon SSM Agent": "Amazon Web Services"} {
+			if got[name] != pub {
+				t.Errorf("%s: %s publisher %q, want %q", tc.file, name, got[name], pub)
+			}
+		}
 	}
 }
 

@@ -217,7 +217,9 @@ func decodeCycloneDX(data []byte) (*drift.Manifest, error) {
 	windows := m.OSFamily == drift.OSFamilyWindows
 	for _, it := range items {
 		if it.purl == "" {
-			skip.add("no-purl")
+			if err := addNoPURL(m, it, "components", windows, skip); err != nil {
+				return nil, err
+			}
 			continue
 		}
 		if err := addPURL(m, it, "components", windows, distros, skip); err != nil {
@@ -225,7 +227,7 @@ func decodeCycloneDX(data []byte) (*drift.Manifest, error) {
 		}
 	}
 	if len(m.Packages) == 0 && len(m.Updates) == 0 {
-		return nil, errors.New("components: no rpm or deb packages (purl pkg:rpm/... or pkg:deb/...), and no Windows applications (pkg:generic/... in a Windows SBOM) found")
+		return nil, errors.New("components: no rpm or deb packages (purl pkg:rpm/... or pkg:deb/...), and no Windows applications (pkg:generic/... or application components in a Windows SBOM) found")
 	}
 	setFormatAndOS(m, distros)
 	skip.record(m)
@@ -234,9 +236,13 @@ func decodeCycloneDX(data []byte) (*drift.Manifest, error) {
 
 // sbomItem is one SBOM component or package that may name an installed
 // package: its purl, its publisher (CycloneDX publisher or supplier, SPDX
-// supplier) and where it is in the document.
+// supplier), its own name and version, whether the SBOM calls it an
+// application (CycloneDX type application, SPDX primaryPackagePurpose
+// APPLICATION) and where it is in the document (at; path is its purl's).
 type sbomItem struct {
-	path, purl, publisher string
+	at, path, purl, publisher string
+	name, version             string
+	app                       bool
 }
 
 // cdxItems flattens the component tree (nested components included) and
@@ -273,7 +279,8 @@ func cdxItems(top *[]cdx.Component, m *drift.Manifest) ([]sbomItem, error) {
 			if pub == "" && c.Supplier != nil {
 				pub = c.Supplier.Name
 			}
-			items = append(items, sbomItem{path: path + ".purl", purl: c.PackageURL, publisher: pub})
+			items = append(items, sbomItem{at: path, path: path + ".purl", purl: c.PackageURL, publisher: pub,
+				name: c.Name, version: c.Version, app: c.Type == cdx.ComponentTypeApplication})
 		}
 	}
 	return items, nil
@@ -406,14 +413,17 @@ func decodeSPDX(data []byte) (*drift.Manifest, error) {
 			}
 			continue
 		}
-		items = append(items, sbomItem{path: fmt.Sprintf("packages[%d].externalRefs.purl", i), purl: purl, publisher: spdxSupplier(sp.Supplier)})
+		items = append(items, sbomItem{at: fmt.Sprintf("packages[%d]", i), path: fmt.Sprintf("packages[%d].externalRefs.purl", i), purl: purl,
+			publisher: spdxSupplier(sp.Supplier), name: sp.Name, version: sp.VersionInfo, app: sp.PrimaryPackagePurpose == "APPLICATION"})
 	}
 	skip := skipped{}
 	distros := map[string]bool{}
 	windows := m.OSFamily == drift.OSFamilyWindows
 	for _, it := range items {
 		if it.purl == "" {
-			skip.add("no-purl")
+			if err := addNoPURL(m, it, "packages", windows, skip); err != nil {
+				return nil, err
+			}
 			continue
 		}
 		if err := addPURL(m, it, "packages", windows, distros, skip); err != nil {
@@ -421,7 +431,7 @@ func decodeSPDX(data []byte) (*drift.Manifest, error) {
 		}
 	}
 	if len(m.Packages) == 0 && len(m.Updates) == 0 {
-		return nil, errors.New("packages: no rpm or deb packages (purl externalRefs pkg:rpm/... or pkg:deb/...), and no Windows applications (pkg:generic/... in a Windows SBOM) found")
+		return nil, errors.New("packages: no rpm or deb packages (purl externalRefs pkg:rpm/... or pkg:deb/...), and no Windows applications (pkg:generic/... or APPLICATION packages in a Windows SBOM) found")
 	}
 	setFormatAndOS(m, distros)
 	skip.record(m)

@@ -31,6 +31,23 @@ import (
 // and not under AWS:Application. Outside Windows SBOMs pkg:generic is not
 // an OS package and is skipped, as before.
 //
+// Windows SBOM tools that read the same registry keys often write no purl
+// at all: openclarity/vmclarity's Windows analyzer
+// (scanner/families/sbom/windows) writes each uninstall entry as a
+// CycloneDX component of type application with the entry's DisplayName,
+// DisplayVersion and Publisher, and each installed update as an application
+// component named by its KB id with publisher Microsoft Corporation and no
+// version, under an operating-system metadata component naming Windows. So,
+// in a Windows SBOM, a component without purl (addNoPURL) is
+//   - an installed update when its name is a KB id, whatever its type;
+//   - an installed application when it is an application (CycloneDX type
+//     application, SPDX primaryPackagePurpose APPLICATION) with a version:
+//     name, version and publisher as written, any architecture (the
+//     registry keys say nothing of it);
+//   - skipped otherwise: "no-version" for an application without version
+//     (an uninstall entry without DisplayVersion: a baseline cannot pin
+//     it), "no-purl" for anything else (files, libraries, ...).
+//
 // pkg:nuget (.NET libraries inside applications) and pkg:chocolatey (a
 // Chocolatey package id, not the name the program registers for
 // Add/Remove Programs) are not installed applications in the agent's sense
@@ -100,6 +117,60 @@ func checkWindowsText(it sbomItem, fields ...namedText) error {
 		}
 		if err := drift.CheckText(f.v); err != nil {
 			return fmt.Errorf("%s: %q: %s %v", it.path, it.purl, f.name, err)
+		}
+	}
+	return nil
+}
+
+// addNoPURL handles an SBOM item without purl: in a Windows SBOM, an
+// installed update or application named by the item's own fields (see
+// above); everything else is counted as skipped.
+func addNoPURL(m *drift.Manifest, it sbomItem, list string, windows bool, skip skipped) error {
+	name := strings.TrimSpace(it.name)
+	switch {
+	case !windows || name == "":
+		skip.add("no-purl")
+		return nil
+	case kbRE.MatchString(name):
+		if err := checkComponentText(it, textOf("name", name)); err != nil {
+			return err
+		}
+		m.Updates = append(m.Updates, drift.Update{HotFixID: name})
+		if len(m.Updates) > MaxItems {
+			return fmt.Errorf("%s: more than the limit of %d updates", list, MaxItems)
+		}
+		return nil
+	case !it.app:
+		skip.add("no-purl")
+		return nil
+	case strings.TrimSpace(it.version) == "":
+		skip.add("no-version")
+		return nil
+	}
+	p := drift.Package{Name: name, Publisher: it.publisher, Version: it.version, Format: drift.FormatWindows}
+	drift.NormalizePackage(&p)
+	if err := checkComponentText(it, textOf("name", p.Name), textOf("publisher", p.Publisher), textOf("version", p.Version)); err != nil {
+		return err
+	}
+	m.Packages = append(m.Packages, p)
+	if len(m.Packages) > MaxPackages {
+		return fmt.Errorf("%s: more than the limit of %d packages", list, MaxPackages)
+	}
+	return nil
+}
+
+// checkComponentText rejects fields of a purl-less item that are not
+// UTF-8, hold control characters or are too long, naming the item.
+func checkComponentText(it sbomItem, fields ...namedText) error {
+	for _, f := range fields {
+		switch {
+		case !utf8.ValidString(f.v):
+			return fmt.Errorf("%s.%s: not valid UTF-8", it.at, f.name)
+		case len(f.v) > MaxFieldBytes:
+			return fmt.Errorf("%s.%s: longer than %d bytes", it.at, f.name, MaxFieldBytes)
+		}
+		if err := drift.CheckText(f.v); err != nil {
+			return fmt.Errorf("%s.%s: %v", it.at, f.name, err)
 		}
 	}
 	return nil
