@@ -20,7 +20,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/driftd/driftd/awssim"
-	"github.com/driftd/driftd/awssim/services"
 	"github.com/driftd/driftd/drift"
 	"github.com/driftd/driftd/internal/config"
 )
@@ -30,7 +29,6 @@ import (
 // are what is under test). calls counts requests per operation.
 type simEnv struct {
 	sim    *awssim.Sim
-	svc    *services.Services
 	calls  map[string]*atomic.Int64 // by operation
 	sns    *sns.Client
 	events *eventbridge.Client
@@ -39,7 +37,7 @@ type simEnv struct {
 func newSimEnv(t *testing.T) *simEnv {
 	t.Helper()
 	sim := awssim.New(awssim.Options{})
-	e := &simEnv{sim: sim, svc: sim.Services(), calls: map[string]*atomic.Int64{"Publish": {}, "PutEvents": {}}}
+	e := &simEnv{sim: sim, calls: map[string]*atomic.Int64{"Publish": {}, "PutEvents": {}}}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case r.Header.Get("X-Amz-Target") == "AWSEvents.PutEvents":
@@ -88,7 +86,7 @@ func fleetScan(n int, asgs ...string) []InstanceState {
 
 func TestSNSAgainstAwssim(t *testing.T) {
 	env := newSimEnv(t)
-	topic := env.svc.CreateTopic("driftd-events")
+	topic := env.sim.SNS().CreateTopic("driftd-events")
 	m := NewNotifyMetrics(nil)
 	n, err := New(config.Alerting{MaxInstancesPerGroup: 2, Sinks: []config.AlertSink{{Name: "topic", Type: "sns", TopicARN: topic}}},
 		Options{Metrics: m, SNS: env.sns, Backoff: fastBackoff})
@@ -103,7 +101,7 @@ func TestSNSAgainstAwssim(t *testing.T) {
 	if err := n.Close(ctxTimeout(t, 10*time.Second)); err != nil {
 		t.Fatal(err)
 	}
-	msgs := env.svc.Published(topic)
+	msgs := env.sim.SNS().Published(topic)
 	// Scan 1: (api, detected), (web, detected); scan 2: (web, resolved); emit: (fleet, killswitch).
 	if len(msgs) != 4 || count(m, "topic", ResultSuccess) != 3 {
 		t.Fatalf("published %d messages, %v notifications", len(msgs), count(m, "topic", ResultSuccess))
@@ -141,7 +139,7 @@ func TestSNSAgainstAwssim(t *testing.T) {
 
 func TestSNSRespects256KiB(t *testing.T) {
 	env := newSimEnv(t)
-	topic := env.svc.CreateTopic("big")
+	topic := env.sim.SNS().CreateTopic("big")
 	m := NewNotifyMetrics(nil)
 	// No per-group cap, many findings: the payload would be far over 256 KiB.
 	var cur []InstanceState
@@ -156,7 +154,7 @@ func TestSNSRespects256KiB(t *testing.T) {
 		Options{Metrics: m, SNS: env.sns, Backoff: fastBackoff})
 	n.Scan(t0, cur)
 	n.Close(ctxTimeout(t, 10*time.Second))
-	msgs := env.svc.Published(topic)
+	msgs := env.sim.SNS().Published(topic)
 	if len(msgs) != 1 || count(m, "t", ResultSuccess) != 1 {
 		t.Fatalf("messages %d (failures: %v)", len(msgs), count(m, "t", ResultFailure))
 	}
@@ -185,16 +183,16 @@ func TestSNSUnknownTopicNotRetried(t *testing.T) {
 
 func TestEventBridgeAgainstAwssim(t *testing.T) {
 	env := newSimEnv(t)
-	env.svc.CreateEventBus("driftd")
+	env.sim.EventBridge().CreateEventBus("driftd")
 	m := NewNotifyMetrics(nil)
 	n, _ := New(config.Alerting{MaxInstancesPerGroup: 100, Sinks: []config.AlertSink{{Name: "bus", Type: "eventbridge", EventBus: "driftd", MaxRetries: 3}}},
 		Options{Metrics: m, EventBridge: env.events, Backoff: fastBackoff})
 	// 3 throttled entries in the first call: only those are retried.
-	env.svc.FailNextEntries(3, "ThrottlingException")
+	env.sim.EventBridge().FailNextEntries(3, "ThrottlingException")
 	n.Scan(t0, fleetScan(23, "web", "api"))
 	n.Close(ctxTimeout(t, 10*time.Second))
 
-	evs := env.svc.Events()
+	evs := env.sim.EventBridge().Events()
 	if len(evs) != 23 {
 		t.Fatalf("accepted %d events, want 23 exactly once", len(evs))
 	}
@@ -229,11 +227,11 @@ func TestEventBridgePermanentEntryFailureNotRetried(t *testing.T) {
 	m := NewNotifyMetrics(nil)
 	n, _ := New(config.Alerting{Sinks: []config.AlertSink{{Name: "bus", Type: "eventbridge", MaxRetries: 3}}},
 		Options{Metrics: m, EventBridge: env.events, Backoff: fastBackoff})
-	env.svc.FailNextEntries(1, "AccessDeniedException")
+	env.sim.EventBridge().FailNextEntries(1, "AccessDeniedException")
 	n.Scan(t0, fleetScan(4, "web"))
 	n.Close(ctxTimeout(t, 10*time.Second))
-	if len(env.svc.Events()) != 3 || env.calls["PutEvents"].Load() != 1 {
-		t.Fatalf("events %d calls %d", len(env.svc.Events()), env.calls["PutEvents"].Load())
+	if len(env.sim.EventBridge().Events()) != 3 || env.calls["PutEvents"].Load() != 1 {
+		t.Fatalf("events %d calls %d", len(env.sim.EventBridge().Events()), env.calls["PutEvents"].Load())
 	}
 	if count(m, "bus", ResultFailure) != 1 || failures(m, "bus", ReasonHTTP4xx) != 1 {
 		t.Errorf("failure=%v 4xx=%v", count(m, "bus", ResultFailure), failures(m, "bus", ReasonHTTP4xx))
@@ -247,8 +245,8 @@ func TestEventBridgeUnknownBus(t *testing.T) {
 		Options{Metrics: m, EventBridge: env.events, Backoff: fastBackoff})
 	n.Scan(t0, fleetScan(2, "web"))
 	n.Close(ctxTimeout(t, 10*time.Second))
-	if len(env.svc.Events()) != 0 || count(m, "bus", ResultFailure) != 1 || env.calls["PutEvents"].Load() != 1 {
-		t.Fatalf("events %d failure %v calls %d", len(env.svc.Events()), count(m, "bus", ResultFailure), env.calls["PutEvents"].Load())
+	if len(env.sim.EventBridge().Events()) != 0 || count(m, "bus", ResultFailure) != 1 || env.calls["PutEvents"].Load() != 1 {
+		t.Fatalf("events %d failure %v calls %d", len(env.sim.EventBridge().Events()), count(m, "bus", ResultFailure), env.calls["PutEvents"].Load())
 	}
 }
 
@@ -264,7 +262,7 @@ func TestSNSThrottledAndUnavailableRetried(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := newSimEnv(t)
-			topic := env.svc.CreateTopic("t")
+			topic := env.sim.SNS().CreateTopic("t")
 			if _, err := env.sim.AddFault(tc.fault); err != nil {
 				t.Fatal(err)
 			}
@@ -277,8 +275,8 @@ func TestSNSThrottledAndUnavailableRetried(t *testing.T) {
 				Options{Metrics: m, SNS: env.sns, Backoff: fastBackoff})
 			n.Scan(t0, fleetScan(2, "web"))
 			n.Close(ctxTimeout(t, 10*time.Second))
-			if len(env.svc.Published(topic)) != 1 || count(m, "t", ResultSuccess) != 1 {
-				t.Fatalf("published %d, success %v", len(env.svc.Published(topic)), count(m, "t", ResultSuccess))
+			if len(env.sim.SNS().Published(topic)) != 1 || count(m, "t", ResultSuccess) != 1 {
+				t.Fatalf("published %d, success %v", len(env.sim.SNS().Published(topic)), count(m, "t", ResultSuccess))
 			}
 			if failures(m, "t", tc.reason) != 2 {
 				t.Errorf("%s failures: %v (calls %d)", tc.reason, failures(m, "t", tc.reason), env.calls["Publish"].Load())
@@ -294,13 +292,13 @@ func TestEventBridgeThrottledCallRetried(t *testing.T) {
 	}
 	// Spend the token: the notifier's first call is throttled (whole call, not entries).
 	env.events.PutEvents(context.Background(), &eventbridge.PutEventsInput{Entries: []ebtypes.PutEventsRequestEntry{{Source: aws.String("x"), DetailType: aws.String("x"), Detail: aws.String("{}")}}})
-	before := len(env.svc.Events())
+	before := len(env.sim.EventBridge().Events())
 	m := NewNotifyMetrics(nil)
 	n, _ := New(config.Alerting{Sinks: []config.AlertSink{{Name: "bus", Type: "eventbridge", MaxRetries: 3}}},
 		Options{Metrics: m, EventBridge: env.events, Backoff: fastBackoff})
 	n.Scan(t0, fleetScan(3, "web"))
 	n.Close(ctxTimeout(t, 10*time.Second))
-	if len(env.svc.Events())-before != 3 || failures(m, "bus", ReasonThrottled) != 1 || count(m, "bus", ResultSuccess) != 1 {
-		t.Fatalf("events %d throttled %v success %v", len(env.svc.Events()), failures(m, "bus", ReasonThrottled), count(m, "bus", ResultSuccess))
+	if len(env.sim.EventBridge().Events())-before != 3 || failures(m, "bus", ReasonThrottled) != 1 || count(m, "bus", ResultSuccess) != 1 {
+		t.Fatalf("events %d throttled %v success %v", len(env.sim.EventBridge().Events()), failures(m, "bus", ReasonThrottled), count(m, "bus", ResultSuccess))
 	}
 }

@@ -1,4 +1,4 @@
-package awssim
+package awssim_test
 
 import (
 	"sync"
@@ -9,13 +9,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
+
+	"github.com/driftd/driftd/awssim"
+	"github.com/driftd/driftd/awssim/internal/simtest"
 )
 
 // TestConcurrentUse runs readers, writers, injections and clock moves at the
 // same time (meaningful under -race) and checks the fleet stays consistent.
 func TestConcurrentUse(t *testing.T) {
-	e := newEnv(t, Options{LaunchDelay: 5 * time.Second, TerminateDelay: time.Second}, DemoScenario())
-	web := e.sim.GroupMembers("web")
+	e := simtest.New(t, awssim.Options{LaunchDelay: 5 * time.Second, TerminateDelay: time.Second}, awssim.DemoScenario())
+	web := e.Sim.GroupMembers("web")
 	var wg sync.WaitGroup
 	errs := make(chan error, 64)
 	run := func(n int, f func(i int) error) {
@@ -31,31 +34,31 @@ func TestConcurrentUse(t *testing.T) {
 		}()
 	}
 	run(30, func(int) error {
-		_, err := e.ec2.DescribeInstances(e.ctx, &ec2.DescribeInstancesInput{MaxResults: aws.Int32(10)})
+		_, err := e.EC2.DescribeInstances(e.Ctx, &ec2.DescribeInstancesInput{MaxResults: aws.Int32(10)})
 		return err
 	})
 	run(30, func(i int) error {
-		_, err := e.ssm.ListInventoryEntries(e.ctx, &ssm.ListInventoryEntriesInput{InstanceId: aws.String(web[i%len(web)]), TypeName: aws.String(TypeApplication)})
+		_, err := e.SSM.ListInventoryEntries(e.Ctx, &ssm.ListInventoryEntriesInput{InstanceId: aws.String(web[i%len(web)]), TypeName: aws.String(awssim.TypeApplication)})
 		return err
 	})
 	run(30, func(int) error {
-		_, err := e.asg.DescribeAutoScalingGroups(e.ctx, &autoscaling.DescribeAutoScalingGroupsInput{})
+		_, err := e.ASG.DescribeAutoScalingGroups(e.Ctx, &autoscaling.DescribeAutoScalingGroupsInput{})
 		return err
 	})
 	run(20, func(i int) error {
-		return e.sim.Inject(web[2+i%5], Drift{Action: DriftInstall, Package: &PackageSpec{Name: "tool", Version: "1." + string(rune('0'+i%10)), Release: "1"}})
+		return e.Sim.Inject(web[2+i%5], awssim.Drift{Action: awssim.DriftInstall, Package: &awssim.PackageSpec{Name: "tool", Version: "1." + string(rune('0'+i%10)), Release: "1"}})
 	})
 	run(6, func(i int) error {
-		ids := e.sim.GroupMembers("api")
-		_, err := e.asg.SetInstanceHealth(e.ctx, &autoscaling.SetInstanceHealthInput{InstanceId: aws.String(ids[i]), HealthStatus: aws.String("Unhealthy"), ShouldRespectGracePeriod: aws.Bool(false)})
-		if err != nil && apiCode(err) == "ValidationError" { // already replaced by a concurrent step
+		ids := e.Sim.GroupMembers("api")
+		_, err := e.ASG.SetInstanceHealth(e.Ctx, &autoscaling.SetInstanceHealthInput{InstanceId: aws.String(ids[i]), HealthStatus: aws.String("Unhealthy"), ShouldRespectGracePeriod: aws.Bool(false)})
+		if err != nil && simtest.APICode(err) == "ValidationError" { // already replaced by a concurrent step
 			return nil
 		}
 		return err
 	})
 	run(40, func(int) error {
-		e.clock.Advance(500 * time.Millisecond)
-		e.sim.Tick()
+		e.Clock.Advance(500 * time.Millisecond)
+		e.Sim.Tick()
 		return nil
 	})
 	wg.Wait()
@@ -63,12 +66,12 @@ func TestConcurrentUse(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	e.clock.Advance(time.Minute)
+	e.Clock.Advance(time.Minute)
 	for _, name := range []string{"web", "api", "worker"} {
-		g, _ := e.sim.Group(name)
+		g, _ := e.Sim.Group(name)
 		in := 0
 		for _, m := range g.Members {
-			if m.Lifecycle == LCInService {
+			if m.Lifecycle == awssim.LCInService {
 				in++
 			}
 		}

@@ -1,4 +1,4 @@
-package awssim
+package awssim_test
 
 import (
 	"bytes"
@@ -20,6 +20,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	ec2types "github.com/aws/aws-sdk-go-v2/service/ec2/types"
 
+	"github.com/driftd/driftd/awssim"
+	"github.com/driftd/driftd/awssim/internal/simtest"
 	"github.com/driftd/driftd/internal/testenv/motoenv"
 )
 
@@ -50,7 +52,7 @@ func runConformance(t *testing.T, ctx context.Context, ec2c *ec2.Client, asgc *a
 	res["lt.latest"] = fmt.Sprint(aws.ToInt64(lt.LaunchTemplate.LatestVersionNumber))
 	_, err = ec2c.CreateLaunchTemplate(ctx, &ec2.CreateLaunchTemplateInput{LaunchTemplateName: aws.String("conf-lt"),
 		LaunchTemplateData: &ec2types.RequestLaunchTemplateData{ImageId: aws.String(image)}})
-	res["lt.duplicate.err"] = apiCode(err)
+	res["lt.duplicate.err"] = simtest.APICode(err)
 	lv, err := ec2c.DescribeLaunchTemplateVersions(ctx, &ec2.DescribeLaunchTemplateVersionsInput{LaunchTemplateName: aws.String("conf-lt"), Versions: []string{"$Latest"}})
 	if err != nil || len(lv.LaunchTemplateVersions) != 1 {
 		t.Fatalf("DescribeLaunchTemplateVersions: %v", err)
@@ -139,13 +141,13 @@ func runConformance(t *testing.T, ctx context.Context, ec2c *ec2.Client, asgc *a
 	res["asi.group"] = aws.ToString(ai.AutoScalingInstances[0].AutoScalingGroupName)
 
 	_, err = asgc.SetInstanceHealth(ctx, &autoscaling.SetInstanceHealthInput{InstanceId: aws.String(ids[0]), HealthStatus: aws.String("Unhealthy"), ShouldRespectGracePeriod: aws.Bool(false)})
-	res["sethealth.err"] = apiCode(err)
+	res["sethealth.err"] = simtest.APICode(err)
 	settle()
 	after := group("unhealthy")
 	res["unhealthy.victimStillMember"] = fmt.Sprint(hasInstance(after, ids[0]))
 
-	term, err := asgc.TerminateInstanceInAutoScalingGroup(ctx, asgTerminate(ids[1], false))
-	res["terminate.err"] = apiCode(err)
+	term, err := asgc.TerminateInstanceInAutoScalingGroup(ctx, simtest.ASGTerminate(ids[1], false))
+	res["terminate.err"] = simtest.APICode(err)
 	if err == nil {
 		res["terminate.activity"] = fmt.Sprint(term.Activity != nil && strings.Contains(aws.ToString(term.Activity.Description), ids[1]))
 	}
@@ -154,7 +156,7 @@ func runConformance(t *testing.T, ctx context.Context, ec2c *ec2.Client, asgc *a
 	res["terminated.victimStillMember"] = fmt.Sprint(hasInstance(after, ids[1]))
 
 	_, err = ec2c.CreateTags(ctx, &ec2.CreateTagsInput{Resources: []string{ids[2]}, Tags: []ec2types.Tag{{Key: aws.String("driftd:status"), Value: aws.String("drifted")}}})
-	res["createtags.err"] = apiCode(err)
+	res["createtags.err"] = simtest.APICode(err)
 	di, err = ec2c.DescribeInstances(ctx, &ec2.DescribeInstancesInput{Filters: []ec2types.Filter{{Name: aws.String("tag:driftd:status"), Values: []string{"drifted"}}}})
 	if err == nil {
 		c := 0
@@ -165,23 +167,23 @@ func runConformance(t *testing.T, ctx context.Context, ec2c *ec2.Client, asgc *a
 	}
 	_, err = asgc.CreateOrUpdateTags(ctx, &autoscaling.CreateOrUpdateTagsInput{Tags: []astypes.Tag{{ResourceId: aws.String("conf-asg"),
 		ResourceType: aws.String("auto-scaling-group"), Key: aws.String("driftd:remediation"), Value: aws.String("flag"), PropagateAtLaunch: aws.Bool(false)}}})
-	res["asgtags.err"] = apiCode(err)
+	res["asgtags.err"] = simtest.APICode(err)
 	group("tagged")
 
 	// errors
 	_, err = ec2c.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{"i-0123456789abcdef0"}})
-	res["err.ec2.notfound"] = apiCode(err)
+	res["err.ec2.notfound"] = simtest.APICode(err)
 	_, err = asgc.SetInstanceHealth(ctx, &autoscaling.SetInstanceHealthInput{InstanceId: aws.String("i-0123456789abcdef0"), HealthStatus: aws.String("Unhealthy")})
-	res["err.asg.unknownInstance"] = apiCode(err)
+	res["err.asg.unknownInstance"] = simtest.APICode(err)
 	_, err = ec2c.DescribeLaunchTemplateVersions(ctx, &ec2.DescribeLaunchTemplateVersionsInput{LaunchTemplateName: aws.String("nope")})
-	res["err.lt.notfound"] = apiCode(err)
+	res["err.lt.notfound"] = simtest.APICode(err)
 	out, err := asgc.DescribeAutoScalingGroups(ctx, &autoscaling.DescribeAutoScalingGroupsInput{AutoScalingGroupNames: []string{"nope"}})
-	res["asg.unknownName"] = fmt.Sprintf("err=%q n=%d", apiCode(err), len(out.AutoScalingGroups))
+	res["asg.unknownName"] = fmt.Sprintf("err=%q n=%d", simtest.APICode(err), len(out.AutoScalingGroups))
 	// last, because moto replaces the group instead of refusing
 	_, err = asgc.CreateAutoScalingGroup(ctx, &autoscaling.CreateAutoScalingGroupInput{AutoScalingGroupName: aws.String("conf-asg"),
 		LaunchTemplate: &astypes.LaunchTemplateSpecification{LaunchTemplateName: aws.String("conf-lt")}, MinSize: aws.Int32(1), MaxSize: aws.Int32(1),
 		AvailabilityZones: []string{"us-east-1a"}})
-	res["asg.duplicate.err"] = apiCode(err)
+	res["asg.duplicate.err"] = simtest.APICode(err)
 	return res
 }
 
@@ -286,7 +288,7 @@ func runFidelity(t *testing.T, ctx context.Context, ec2c *ec2.Client, asgc *auto
 	_, err = asgc.SetInstanceHealth(ctx, &autoscaling.SetInstanceHealthInput{InstanceId: aws.String("i-0123456789abcdef0"), HealthStatus: aws.String("Unhealthy")})
 	res["wire.asg.error"] = raw.shape(3)
 	_, err = ec2c.DescribeInstances(ctx, &ec2.DescribeInstancesInput{InstanceIds: []string{"i-0123456789abcdef0"}})
-	res["wire.ec2.error"] = apiCode(err) + " " + raw.shape(4)
+	res["wire.ec2.error"] = simtest.APICode(err) + " " + raw.shape(4)
 
 	// DescribeInstances paging: 6 instances of their own, one reservation
 	// each, 5 a page.
@@ -325,9 +327,9 @@ func runFidelity(t *testing.T, ctx context.Context, ec2c *ec2.Client, asgc *auto
 	}
 	res["ec2.paging"] = strings.Join(pages, " ")
 	_, err = ec2c.DescribeInstances(ctx, &ec2.DescribeInstancesInput{MaxResults: aws.Int32(5), InstanceIds: []string{"i-0123456789abcdef0"}})
-	res["ec2.maxResultsWithIds"] = apiCode(err)
+	res["ec2.maxResultsWithIds"] = simtest.APICode(err)
 	_, err = ec2c.DescribeInstances(ctx, &ec2.DescribeInstancesInput{MaxResults: aws.Int32(4)})
-	res["ec2.maxResults4"] = apiCode(err)
+	res["ec2.maxResults4"] = simtest.APICode(err)
 
 	// A group of 4 for protection, standby and hooks.
 	_, err = asgc.CreateAutoScalingGroup(ctx, &autoscaling.CreateAutoScalingGroupInput{AutoScalingGroupName: aws.String("fid-asg"),
@@ -366,7 +368,7 @@ func runFidelity(t *testing.T, ctx context.Context, ec2c *ec2.Client, asgc *auto
 	// TerminateInstanceInAutoScalingGroup.
 	_, err = asgc.SetInstanceProtection(ctx, &autoscaling.SetInstanceProtectionInput{AutoScalingGroupName: aws.String("fid-asg"),
 		InstanceIds: m[:2], ProtectedFromScaleIn: aws.Bool(true)})
-	res["protect.err"] = apiCode(err)
+	res["protect.err"] = simtest.APICode(err)
 	protected := 0
 	for _, in := range describe().Instances {
 		if aws.ToBool(in.ProtectedFromScaleIn) {
@@ -375,10 +377,10 @@ func runFidelity(t *testing.T, ctx context.Context, ec2c *ec2.Client, asgc *auto
 	}
 	res["protect.count"] = fmt.Sprint(protected)
 	_, err = asgc.SetInstanceHealth(ctx, &autoscaling.SetInstanceHealthInput{InstanceId: aws.String(m[0]), HealthStatus: aws.String("Unhealthy"), ShouldRespectGracePeriod: aws.Bool(false)})
-	res["protect.sethealth.err"] = apiCode(err)
+	res["protect.sethealth.err"] = simtest.APICode(err)
 	res["wire.asg.noOutput"] = raw.shape(3) // SetInstanceHealth has no output shape: no Result element
-	_, err = asgc.TerminateInstanceInAutoScalingGroup(ctx, asgTerminate(m[1], false))
-	res["protect.terminate.err"] = apiCode(err)
+	_, err = asgc.TerminateInstanceInAutoScalingGroup(ctx, simtest.ASGTerminate(m[1], false))
+	res["protect.terminate.err"] = simtest.APICode(err)
 	settle()
 	g = describe()
 	res["protect.unhealthy"] = stateOf(g, m[0])
@@ -387,18 +389,18 @@ func runFidelity(t *testing.T, ctx context.Context, ec2c *ec2.Client, asgc *auto
 
 	// Standby: out of the group's capacity, back in on ExitStandby.
 	_, err = asgc.EnterStandby(ctx, &autoscaling.EnterStandbyInput{AutoScalingGroupName: aws.String("fid-asg"), InstanceIds: m[2:3], ShouldDecrementDesiredCapacity: aws.Bool(true)})
-	res["standby.enter.err"] = apiCode(err)
+	res["standby.enter.err"] = simtest.APICode(err)
 	settle()
 	g = describe()
 	res["standby.state"] = stateOf(g, m[2])
 	res["standby.desired"] = fmt.Sprint(aws.ToInt32(g.DesiredCapacity))
 	// not health-checked in standby: marked Unhealthy, it stays there
 	_, err = asgc.SetInstanceHealth(ctx, &autoscaling.SetInstanceHealthInput{InstanceId: aws.String(m[2]), HealthStatus: aws.String("Unhealthy"), ShouldRespectGracePeriod: aws.Bool(false)})
-	res["standby.sethealth.err"] = apiCode(err)
+	res["standby.sethealth.err"] = simtest.APICode(err)
 	settle()
 	res["standby.unhealthy"] = stateOf(describe(), m[2])
 	_, err = asgc.ExitStandby(ctx, &autoscaling.ExitStandbyInput{AutoScalingGroupName: aws.String("fid-asg"), InstanceIds: m[2:3]})
-	res["standby.exit.err"] = apiCode(err)
+	res["standby.exit.err"] = simtest.APICode(err)
 	settle()
 	g = describe()
 	res["standby.exited"] = stateOf(g, m[2])
@@ -407,10 +409,10 @@ func runFidelity(t *testing.T, ctx context.Context, ec2c *ec2.Client, asgc *auto
 	// A terminate lifecycle hook holds the terminated member.
 	_, err = asgc.PutLifecycleHook(ctx, &autoscaling.PutLifecycleHookInput{AutoScalingGroupName: aws.String("fid-asg"), LifecycleHookName: aws.String("drain"),
 		LifecycleTransition: aws.String("autoscaling:EC2_INSTANCE_TERMINATING"), HeartbeatTimeout: aws.Int32(300)})
-	res["hook.put.err"] = apiCode(err)
+	res["hook.put.err"] = simtest.APICode(err)
 	res["wire.asg.emptyResult"] = raw.shape(3)
-	_, err = asgc.TerminateInstanceInAutoScalingGroup(ctx, asgTerminate(m[3], false))
-	res["hook.terminate.err"] = apiCode(err)
+	_, err = asgc.TerminateInstanceInAutoScalingGroup(ctx, simtest.ASGTerminate(m[3], false))
+	res["hook.terminate.err"] = simtest.APICode(err)
 	res["hook.held"] = stateOf(describe(), m[3])
 	return res
 }
@@ -452,7 +454,7 @@ func TestConformanceWithMoto(t *testing.T) {
 	}
 	murl := motoenv.URL(t)
 	ctx := context.Background()
-	hc := NewHTTPClient()
+	hc := awssim.NewHTTPClient()
 
 	// moto, in an account of this test's own: other tests share the server
 	mcfg, _ := motoenv.Account(t, ctx, murl, "us-east-1")
@@ -463,14 +465,14 @@ func TestConformanceWithMoto(t *testing.T) {
 	maps.Copy(moto, runFidelity(t, ctx, mec2, masg, mraw, moto["image"], func() {}))
 
 	// awssim: AMIs loaded through the Go API, everything else through the SDK
-	e := newEnv(t, Options{LaunchDelay: -1, TerminateDelay: 5 * time.Second}, &Scenario{AMIs: []AMISpec{{ID: "ami-0a1b2c3d4e5f60001", Name: "conf-image", Packages: []PackageSpec{{Name: "bash", Version: "5.2", Release: "1"}}}}})
+	e := simtest.New(t, awssim.Options{LaunchDelay: -1, TerminateDelay: 5 * time.Second}, &awssim.Scenario{AMIs: []awssim.AMISpec{{ID: "ami-0a1b2c3d4e5f60001", Name: "conf-image", Packages: []awssim.PackageSpec{{Name: "bash", Version: "5.2", Release: "1"}}}}})
 	sraw := &rawRecorder{next: hc}
-	sec2 := ec2.NewFromConfig(sdkConfig(t, ctx), func(o *ec2.Options) { o.BaseEndpoint, o.HTTPClient = aws.String(e.url), sraw })
-	sasg := autoscaling.NewFromConfig(sdkConfig(t, ctx), func(o *autoscaling.Options) { o.BaseEndpoint, o.HTTPClient = aws.String(e.url), sraw })
-	settle := func() { e.clock.Advance(10 * time.Second) }
+	sec2 := ec2.NewFromConfig(simtest.SDKConfig(t, ctx), func(o *ec2.Options) { o.BaseEndpoint, o.HTTPClient = aws.String(e.URL), sraw })
+	sasg := autoscaling.NewFromConfig(simtest.SDKConfig(t, ctx), func(o *autoscaling.Options) { o.BaseEndpoint, o.HTTPClient = aws.String(e.URL), sraw })
+	settle := func() { e.Clock.Advance(10 * time.Second) }
 	sim := runConformance(t, ctx, sec2, sasg, "self", settle)
 	maps.Copy(sim, runFidelity(t, ctx, sec2, sasg, sraw, sim["image"], settle))
-	delete(moto, "image") // AMI ids are the endpoints' own
+	delete(moto, "image") // awssim.AMI ids are the endpoints' own
 	delete(sim, "image")
 
 	keys := map[string]bool{}

@@ -525,15 +525,3 @@ func serverError(req *wire.Request, status int) *wire.Error {
 	}
 	return wire.Errorf(status, internalCode(req), "We encountered an internal error. Please try again.")
 }
-
-// terminateNow begins terminating an instance as EC2 TerminateInstances
-// does (a Fault's Terminate); an unknown id is ignored.
-func (s *Sim) terminateNow(id string) {
-	f := s.fleet
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if in := f.instances[id]; in != nil {
-		f.terminateInstanceLocked(in, s.Now())
-		f.touchLocked()
-	}
-}

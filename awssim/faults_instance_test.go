@@ -1,11 +1,9 @@
-package awssim
+package awssim_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -14,36 +12,37 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 
-	"github.com/driftd/driftd/awssim/wire"
+	"github.com/driftd/driftd/awssim"
+	"github.com/driftd/driftd/awssim/internal/simtest"
 )
 
 // TestInstanceScopedFaults: a fault with InstanceID affects only requests
 // naming that instance; error codes, patched answers, paging loops and
 // terminations at a request boundary.
 func TestInstanceScopedFaults(t *testing.T) {
-	e := newEnv(t, Options{TerminateDelay: 10 * time.Second}, DemoScenario())
-	web := e.sim.GroupMembers("web")
+	e := simtest.New(t, awssim.Options{TerminateDelay: 10 * time.Second}, awssim.DemoScenario())
+	web := e.Sim.GroupMembers("web")
 	bad, good := web[2], web[3]
 	list := func(id string, token *string) (*ssm.ListInventoryEntriesOutput, error) {
-		return e.ssm.ListInventoryEntries(e.ctx, &ssm.ListInventoryEntriesInput{InstanceId: aws.String(id), TypeName: aws.String(TypeApplication), NextToken: token},
+		return e.SSM.ListInventoryEntries(e.Ctx, &ssm.ListInventoryEntriesInput{InstanceId: aws.String(id), TypeName: aws.String(awssim.TypeApplication), NextToken: token},
 			func(o *ssm.Options) { o.Retryer = fastRetry() })
 	}
-	add := func(f Fault) string {
+	add := func(f awssim.Fault) string {
 		t.Helper()
-		id, err := e.sim.AddFault(f)
+		id, err := e.Sim.AddFault(f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { e.sim.RemoveFault(id) })
+		t.Cleanup(func() { e.Sim.RemoveFault(id) })
 		return id
 	}
 
 	t.Run("error code for one instance", func(t *testing.T) {
-		id := add(Fault{Service: "ssm", Operation: "ListInventoryEntries", InstanceID: bad, ErrorRate: 1, ErrorCode: "AccessDeniedException",
+		id := add(awssim.Fault{Service: "ssm", Operation: "ListInventoryEntries", InstanceID: bad, ErrorRate: 1, ErrorCode: "AccessDeniedException",
 			ErrorMessage: "User is not authorized to perform: ssm:ListInventoryEntries on resource: " + bad})
-		defer e.sim.RemoveFault(id)
+		defer e.Sim.RemoveFault(id)
 		_, err := list(bad, nil)
-		if apiCode(err) != "AccessDeniedException" || !strings.Contains(err.Error(), "not authorized") || !strings.Contains(err.Error(), "StatusCode: 400") {
+		if simtest.APICode(err) != "AccessDeniedException" || !strings.Contains(err.Error(), "not authorized") || !strings.Contains(err.Error(), "StatusCode: 400") {
 			t.Fatalf("targeted instance: %v", err)
 		}
 		if out, err := list(good, nil); err != nil || len(out.Entries) == 0 {
@@ -52,20 +51,20 @@ func TestInstanceScopedFaults(t *testing.T) {
 	})
 
 	t.Run("patched answer", func(t *testing.T) {
-		id := add(Fault{Service: "ssm", Operation: "ListInventoryEntries", InstanceID: bad, Patch: map[string]json.RawMessage{"CaptureTime": json.RawMessage(`"yesterday"`)}})
-		defer e.sim.RemoveFault(id)
+		id := add(awssim.Fault{Service: "ssm", Operation: "ListInventoryEntries", InstanceID: bad, Patch: map[string]json.RawMessage{"CaptureTime": json.RawMessage(`"yesterday"`)}})
+		defer e.Sim.RemoveFault(id)
 		out, err := list(bad, nil)
 		if err != nil || aws.ToString(out.CaptureTime) != "yesterday" || len(out.Entries) != 50 {
 			t.Fatalf("patched: %v %v", err, out)
 		}
-		if out, err := list(good, nil); err != nil || !captureRE.MatchString(aws.ToString(out.CaptureTime)) {
+		if out, err := list(good, nil); err != nil || !simtest.CaptureRE.MatchString(aws.ToString(out.CaptureTime)) {
 			t.Fatalf("other instance patched: %v %v", err, out)
 		}
 	})
 
 	t.Run("paging loop", func(t *testing.T) {
-		id := add(Fault{Service: "ssm", Operation: "ListInventoryEntries", InstanceID: bad, EchoNextToken: true})
-		defer e.sim.RemoveFault(id)
+		id := add(awssim.Fault{Service: "ssm", Operation: "ListInventoryEntries", InstanceID: bad, EchoNextToken: true})
+		defer e.Sim.RemoveFault(id)
 		first, err := list(bad, nil)
 		if err != nil || first.NextToken == nil {
 			t.Fatalf("first page: %v", err)
@@ -82,40 +81,40 @@ func TestInstanceScopedFaults(t *testing.T) {
 	})
 
 	t.Run("terminated between two calls", func(t *testing.T) {
-		victim := e.sim.GroupMembers("api")[1]
-		peer := e.sim.GroupMembers("api")[2]
-		add(Fault{Service: "ssm", Operation: "DescribeInstanceInformation", Terminate: victim, Count: 1})
+		victim := e.Sim.GroupMembers("api")[1]
+		peer := e.Sim.GroupMembers("api")[2]
+		add(awssim.Fault{Service: "ssm", Operation: "DescribeInstanceInformation", Terminate: victim, Count: 1})
 		in := &ssm.DescribeInstanceInformationInput{MaxResults: aws.Int32(50),
 			Filters: []ssmtypes.InstanceInformationStringFilter{{Key: aws.String("InstanceIds"), Values: []string{peer, victim}}}}
-		_, err := e.ssm.DescribeInstanceInformation(e.ctx, in)
+		_, err := e.SSM.DescribeInstanceInformation(e.Ctx, in)
 		var inv *ssmtypes.InvalidInstanceId
 		if !errors.As(err, &inv) || inv.ErrorMessage() != "Instances [["+victim+"]] not in a valid state for account 123456789012" {
 			t.Fatalf("want InvalidInstanceId naming %s: %v", victim, err)
 		}
-		if v, _ := e.sim.Instance(victim); v.State != StateShuttingDown {
+		if v, _ := e.Sim.Instance(victim); v.State != awssim.StateShuttingDown {
 			t.Fatalf("victim state %s", v.State)
 		}
-		calls := e.sim.Calls()
+		calls := e.Sim.Calls()
 		if last := calls[len(calls)-1]; last.Fault != "terminate" || last.ErrorCode != "InvalidInstanceId" {
 			t.Fatalf("call log %+v", last)
 		}
 		// Count 1: the next call is not affected.
 		in.Filters[0].Values = []string{peer}
-		if _, err := e.ssm.DescribeInstanceInformation(e.ctx, in); err != nil {
+		if _, err := e.SSM.DescribeInstanceInformation(e.Ctx, in); err != nil {
 			t.Fatal(err)
 		}
-		if v, _ := e.sim.Instance(peer); v.State != StateRunning {
+		if v, _ := e.Sim.Instance(peer); v.State != awssim.StateRunning {
 			t.Fatalf("peer state %s", v.State)
 		}
 	})
 
 	t.Run("validation", func(t *testing.T) {
-		for _, f := range []Fault{
+		for _, f := range []awssim.Fault{
 			{ErrorCode: "AccessDenied"},                                 // no rate
 			{ErrorRate: 1, ErrorStatus: 403},                            // 4xx without a code
 			{ErrorRate: 1, ErrorCode: "AccessDenied", ErrorStatus: 302}, // not an error status
 		} {
-			if _, err := e.sim.AddFault(f); err == nil {
+			if _, err := e.Sim.AddFault(f); err == nil {
 				t.Errorf("accepted %+v", f)
 			}
 		}
@@ -123,7 +122,7 @@ func TestInstanceScopedFaults(t *testing.T) {
 
 	t.Run("admin API", func(t *testing.T) {
 		body := `{"service":"ssm","operation":"ListInventoryEntries","instanceId":"` + bad + `","errorRate":1,"errorCode":"AccessDeniedException","errorMessage":"denied","count":1}`
-		resp, err := http.Post(e.url+"/_awssim/faults", "application/json", strings.NewReader(body))
+		resp, err := http.Post(e.URL+"/_awssim/faults", "application/json", strings.NewReader(body))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -134,14 +133,14 @@ func TestInstanceScopedFaults(t *testing.T) {
 		if _, err := list(good, nil); err != nil {
 			t.Fatalf("other instance: %v", err)
 		}
-		if _, err := list(bad, nil); apiCode(err) != "AccessDeniedException" {
+		if _, err := list(bad, nil); simtest.APICode(err) != "AccessDeniedException" {
 			t.Fatalf("targeted: %v", err)
 		}
 		if _, err := list(bad, nil); err != nil {
 			t.Fatalf("count 1 exhausted: %v", err)
 		}
-		var fs []Fault
-		r, err := http.Get(e.url + "/_awssim/faults")
+		var fs []awssim.Fault
+		r, err := http.Get(e.URL + "/_awssim/faults")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -150,52 +149,4 @@ func TestInstanceScopedFaults(t *testing.T) {
 			t.Fatalf("listed faults %+v %v", fs, err)
 		}
 	})
-}
-
-// TestNamesInstance covers the request shapes a fault's InstanceID matches.
-func TestNamesInstance(t *testing.T) {
-	const id = "i-0123456789abcdef0"
-	req := func(body, form, path string) *wire.Request {
-		r := &wire.Request{Body: []byte(body)}
-		if form != "" {
-			r.Form, _ = url.ParseQuery(form)
-		}
-		hr, _ := http.NewRequest("GET", "http://x"+path, bytes.NewReader(nil))
-		r.HTTP = hr
-		return r
-	}
-	for _, tc := range []struct {
-		name string
-		r    *wire.Request
-		want bool
-	}{
-		{"ssm InstanceId", req(`{"InstanceId":"`+id+`","TypeName":"AWS:Application"}`, "", "/"), true},
-		{"ssm filter value", req(`{"Filters":[{"Key":"InstanceIds","Values":["i-0aaaaaaaaaaaaaaaa","`+id+`"]}]}`, "", "/"), true},
-		{"longer id", req(`{"InstanceId":"`+id+`1"}`, "", "/"), false},
-		{"ec2 form", req("", "Action=DescribeInstances&InstanceId.1="+id, "/"), true},
-		{"s3 object", req("", "", "/bucket/inventory/AWS:Application/accountid=1/region=r/resourcetype=ManagedInstanceInventory/"+id+".json"), true},
-		{"s3 other object", req("", "", "/bucket/inventory/AWS:Application/accountid=1/region=r/resourcetype=ManagedInstanceInventory/i-0aaaaaaaaaaaaaaaa.json"), false},
-		{"s3 listing", req("", "", "/bucket"), false},
-	} {
-		if got := namesInstance(tc.r, id); got != tc.want {
-			t.Errorf("%s: %v, want %v", tc.name, got, tc.want)
-		}
-	}
-}
-
-// TestFaultOperationS3 names the S3 operations faults can target.
-func TestFaultOperationS3(t *testing.T) {
-	for _, tc := range []struct{ method, target, want string }{
-		{"GET", "/bucket/inv/AWS:Application/x/i-0123456789abcdef0.json", "GetObject"},
-		{"HEAD", "/bucket/key", "HeadObject"},
-		{"PUT", "/bucket/key", "PutObject"},
-		{"DELETE", "/bucket/key", "DeleteObject"},
-		{"GET", "/bucket?list-type=2&prefix=inv%2F", "ListObjectsV2"},
-		{"GET", "/bucket", ""},
-	} {
-		hr, _ := http.NewRequest(tc.method, "http://x"+tc.target, nil)
-		if got := faultOperation(&wire.Request{Service: wire.SvcS3, Protocol: wire.RESTXML, HTTP: hr}); got != tc.want {
-			t.Errorf("%s %s: %q, want %q", tc.method, tc.target, got, tc.want)
-		}
-	}
 }

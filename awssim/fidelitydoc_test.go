@@ -1,4 +1,4 @@
-package awssim
+package awssim_test
 
 import (
 	"os"

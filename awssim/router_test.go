@@ -1,4 +1,4 @@
-package awssim
+package awssim_test
 
 import (
 	"encoding/json"
@@ -8,33 +8,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/driftd/driftd/awssim"
+	"github.com/driftd/driftd/awssim/internal/simtest"
 	"github.com/driftd/driftd/awssim/wire"
 )
-
-type rawReq struct {
-	method, path, target, ctype, body string
-}
-
-func serve(s *Sim, r rawReq) *httptest.ResponseRecorder {
-	method := r.method
-	if method == "" {
-		method = http.MethodPost
-	}
-	path := r.path
-	if path == "" {
-		path = "/"
-	}
-	req := httptest.NewRequest(method, path, strings.NewReader(r.body))
-	if r.target != "" {
-		req.Header.Set("X-Amz-Target", r.target)
-	}
-	if r.ctype != "" {
-		req.Header.Set("Content-Type", r.ctype)
-	}
-	w := httptest.NewRecorder()
-	s.ServeHTTP(w, req)
-	return w
-}
 
 // errorCode extracts the error code from a response in any protocol shape,
 // failing when the body is not a well-formed error of that shape.
@@ -88,46 +65,44 @@ func errorCode(t testing.TB, w *httptest.ResponseRecorder) string {
 	return ""
 }
 
-const form = "application/x-www-form-urlencoded; charset=utf-8"
-
 func TestRouterBadInput(t *testing.T) {
-	s := New(Options{Clock: NewManualClock(t0)})
-	if err := s.LoadScenario(DemoScenario()); err != nil {
+	s := awssim.New(awssim.Options{Clock: awssim.NewManualClock(simtest.T0)})
+	if err := s.LoadScenario(awssim.DemoScenario()); err != nil {
 		t.Fatal(err)
 	}
 	cases := []struct {
 		name   string
-		req    rawReq
+		req    simtest.RawReq
 		status int
 		code   string
 	}{
-		{"bad form encoding", rawReq{ctype: form, body: "Action=DescribeInstances&Version=2016-11-15&X=%zz"}, 400, "MalformedQueryString"},
-		{"unknown version", rawReq{ctype: form, body: "Action=DescribeInstances&Version=1999-01-01"}, 400, "InvalidAction"},
-		{"missing action", rawReq{ctype: form, body: "Version=2016-11-15"}, 400, "MissingAction"},
-		{"ec2 unknown action", rawReq{ctype: form, body: "Action=LaunchRocket&Version=2016-11-15"}, 400, "InvalidAction"},
-		{"asg unknown action", rawReq{ctype: form, body: "Action=LaunchRocket&Version=2011-01-01"}, 400, "InvalidAction"},
-		{"ec2 max results not a number", rawReq{ctype: form, body: "Action=DescribeInstances&Version=2016-11-15&MaxResults=ten"}, 400, "InvalidParameterValue"},
-		{"ec2 forged token", rawReq{ctype: form, body: "Action=DescribeInstances&Version=2016-11-15&MaxResults=5&NextToken=abc"}, 400, "InvalidParameterValue"},
-		{"asg max records", rawReq{ctype: form, body: "Action=DescribeAutoScalingGroups&Version=2011-01-01&MaxRecords=0"}, 400, "ValidationError"},
-		{"asg missing param", rawReq{ctype: form, body: "Action=SetInstanceHealth&Version=2011-01-01&HealthStatus=Unhealthy"}, 400, "ValidationError"},
-		{"asg bad bool", rawReq{ctype: form, body: "Action=TerminateInstanceInAutoScalingGroup&Version=2011-01-01&InstanceId=i-0123456789abcdef0&ShouldDecrementDesiredCapacity=maybe"}, 400, "ValidationError"},
-		{"unknown target prefix", rawReq{target: "AmazonFoo.Bar", ctype: "application/x-amz-json-1.1", body: "{}"}, 400, "UnknownOperationException"},
-		{"target without op", rawReq{target: "AmazonSSM", ctype: "application/x-amz-json-1.1", body: "{}"}, 400, "UnknownOperationException"},
-		{"unknown ssm op", rawReq{target: "AmazonSSM.LaunchRocket", ctype: "application/x-amz-json-1.1", body: "{}"}, 400, "UnknownOperationException"},
-		{"invalid json", rawReq{target: "AmazonSSM.ListInventoryEntries", ctype: "application/x-amz-json-1.1", body: "{"}, 400, "SerializationException"},
-		{"wrong json type", rawReq{target: "AmazonSSM.ListInventoryEntries", ctype: "application/x-amz-json-1.1", body: `{"InstanceId":5,"TypeName":"AWS:Application"}`}, 400, "SerializationException"},
-		{"wrong json type max", rawReq{target: "AmazonSSM.GetInventory", ctype: "application/x-amz-json-1.1", body: `{"MaxResults":"50"}`}, 400, "SerializationException"},
-		{"json array body", rawReq{target: "AmazonSSM.GetInventory", ctype: "application/x-amz-json-1.1", body: `[]`}, 400, "SerializationException"},
-		{"missing required", rawReq{target: "AmazonSSM.ListInventoryEntries", ctype: "application/x-amz-json-1.1", body: `{}`}, 400, "ValidationException"},
-		{"ssm max results", rawReq{target: "AmazonSSM.ListInventoryEntries", ctype: "application/x-amz-json-1.1", body: `{"InstanceId":"i-0123456789abcdef0","TypeName":"AWS:Application","MaxResults":0}`}, 400, "ValidationException"},
-		{"ssm forged token", rawReq{target: "AmazonSSM.GetInventory", ctype: "application/x-amz-json-1.1", body: `{"NextToken":"Zm9yZ2Vk.AAAA"}`}, 400, "InvalidNextToken"},
-		{"eventbridge no entries", rawReq{target: "AWSEvents.PutEvents", ctype: "application/x-amz-json-1.1", body: `{}`}, 400, "ValidationException"},
-		{"sns publish without topic", rawReq{ctype: form, body: "Action=Publish&Version=2010-03-31"}, 400, "InvalidParameter"},
-		{"s3 unknown bucket", rawReq{method: http.MethodGet, path: "/some-bucket/key"}, 404, "NoSuchBucket"},
+		{"bad form encoding", simtest.RawReq{CType: simtest.Form, Body: "Action=DescribeInstances&Version=2016-11-15&X=%zz"}, 400, "MalformedQueryString"},
+		{"unknown version", simtest.RawReq{CType: simtest.Form, Body: "Action=DescribeInstances&Version=1999-01-01"}, 400, "InvalidAction"},
+		{"missing action", simtest.RawReq{CType: simtest.Form, Body: "Version=2016-11-15"}, 400, "MissingAction"},
+		{"ec2 unknown action", simtest.RawReq{CType: simtest.Form, Body: "Action=LaunchRocket&Version=2016-11-15"}, 400, "InvalidAction"},
+		{"asg unknown action", simtest.RawReq{CType: simtest.Form, Body: "Action=LaunchRocket&Version=2011-01-01"}, 400, "InvalidAction"},
+		{"ec2 max results not a number", simtest.RawReq{CType: simtest.Form, Body: "Action=DescribeInstances&Version=2016-11-15&MaxResults=ten"}, 400, "InvalidParameterValue"},
+		{"ec2 forged token", simtest.RawReq{CType: simtest.Form, Body: "Action=DescribeInstances&Version=2016-11-15&MaxResults=5&NextToken=abc"}, 400, "InvalidParameterValue"},
+		{"asg max records", simtest.RawReq{CType: simtest.Form, Body: "Action=DescribeAutoScalingGroups&Version=2011-01-01&MaxRecords=0"}, 400, "ValidationError"},
+		{"asg missing param", simtest.RawReq{CType: simtest.Form, Body: "Action=SetInstanceHealth&Version=2011-01-01&HealthStatus=Unhealthy"}, 400, "ValidationError"},
+		{"asg bad bool", simtest.RawReq{CType: simtest.Form, Body: "Action=TerminateInstanceInAutoScalingGroup&Version=2011-01-01&InstanceId=i-0123456789abcdef0&ShouldDecrementDesiredCapacity=maybe"}, 400, "ValidationError"},
+		{"unknown target prefix", simtest.RawReq{Target: "AmazonFoo.Bar", CType: "application/x-amz-json-1.1", Body: "{}"}, 400, "UnknownOperationException"},
+		{"target without op", simtest.RawReq{Target: "AmazonSSM", CType: "application/x-amz-json-1.1", Body: "{}"}, 400, "UnknownOperationException"},
+		{"unknown ssm op", simtest.RawReq{Target: "AmazonSSM.LaunchRocket", CType: "application/x-amz-json-1.1", Body: "{}"}, 400, "UnknownOperationException"},
+		{"invalid json", simtest.RawReq{Target: "AmazonSSM.ListInventoryEntries", CType: "application/x-amz-json-1.1", Body: "{"}, 400, "SerializationException"},
+		{"wrong json type", simtest.RawReq{Target: "AmazonSSM.ListInventoryEntries", CType: "application/x-amz-json-1.1", Body: `{"InstanceId":5,"TypeName":"AWS:Application"}`}, 400, "SerializationException"},
+		{"wrong json type max", simtest.RawReq{Target: "AmazonSSM.GetInventory", CType: "application/x-amz-json-1.1", Body: `{"MaxResults":"50"}`}, 400, "SerializationException"},
+		{"json array body", simtest.RawReq{Target: "AmazonSSM.GetInventory", CType: "application/x-amz-json-1.1", Body: `[]`}, 400, "SerializationException"},
+		{"missing required", simtest.RawReq{Target: "AmazonSSM.ListInventoryEntries", CType: "application/x-amz-json-1.1", Body: `{}`}, 400, "ValidationException"},
+		{"ssm max results", simtest.RawReq{Target: "AmazonSSM.ListInventoryEntries", CType: "application/x-amz-json-1.1", Body: `{"InstanceId":"i-0123456789abcdef0","TypeName":"AWS:Application","MaxResults":0}`}, 400, "ValidationException"},
+		{"ssm forged token", simtest.RawReq{Target: "AmazonSSM.GetInventory", CType: "application/x-amz-json-1.1", Body: `{"NextToken":"Zm9yZ2Vk.AAAA"}`}, 400, "InvalidNextToken"},
+		{"eventbridge no entries", simtest.RawReq{Target: "AWSEvents.PutEvents", CType: "application/x-amz-json-1.1", Body: `{}`}, 400, "ValidationException"},
+		{"sns publish without topic", simtest.RawReq{CType: simtest.Form, Body: "Action=Publish&Version=2010-03-31"}, 400, "InvalidParameter"},
+		{"s3 unknown bucket", simtest.RawReq{Method: http.MethodGet, Path: "/some-bucket/key"}, 404, "NoSuchBucket"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			w := serve(s, c.req)
+			w := simtest.Serve(s, c.req)
 			if w.Code != c.status {
 				t.Fatalf("status %d, want %d (body %s)", w.Code, c.status, w.Body.String())
 			}
@@ -144,8 +119,8 @@ func TestRouterBadInput(t *testing.T) {
 }
 
 func TestAdminAPI(t *testing.T) {
-	clk := NewManualClock(t0)
-	s := New(Options{Clock: clk, LaunchDelay: 10e9})
+	clk := awssim.NewManualClock(simtest.T0)
+	s := awssim.New(awssim.Options{Clock: clk, LaunchDelay: 10e9})
 	do := func(method, path, body string) *httptest.ResponseRecorder {
 		req := httptest.NewRequest(method, path, strings.NewReader(body))
 		w := httptest.NewRecorder()
@@ -184,7 +159,7 @@ func TestAdminAPI(t *testing.T) {
 	if w := do("DELETE", "/_awssim/faults/"+s.Faults()[0].ID, ""); w.Code != 200 || len(s.Faults()) != 0 {
 		t.Fatalf("remove fault: %d", w.Code)
 	}
-	serve(s, rawReq{ctype: form, body: "Action=DescribeInstances&Version=2016-11-15"})
+	simtest.Serve(s, simtest.RawReq{CType: simtest.Form, Body: "Action=DescribeInstances&Version=2016-11-15"})
 	if w := do("GET", "/_awssim/calls", ""); w.Code != 200 || !strings.Contains(w.Body.String(), `"ec2:DescribeInstances": 1`) {
 		t.Fatalf("calls: %s", w.Body)
 	}
@@ -194,7 +169,7 @@ func TestAdminAPI(t *testing.T) {
 	if w := do("GET", "/_awssim/nope", ""); w.Code != 404 {
 		t.Fatalf("unknown endpoint: %d", w.Code)
 	}
-	wall := New(Options{})
+	wall := awssim.New(awssim.Options{})
 	req := httptest.NewRequest("POST", "/_awssim/clock/advance?by=1m", nil)
 	rec := httptest.NewRecorder()
 	wall.ServeHTTP(rec, req)
@@ -207,29 +182,29 @@ func TestAdminAPI(t *testing.T) {
 // simulator must never panic and must answer either a success or a
 // well-formed error in the request's protocol.
 func FuzzRouter(f *testing.F) {
-	s := New(Options{Clock: NewManualClock(t0)})
-	if err := s.LoadScenario(DemoScenario()); err != nil {
+	s := awssim.New(awssim.Options{Clock: awssim.NewManualClock(simtest.T0)})
+	if err := s.LoadScenario(awssim.DemoScenario()); err != nil {
 		f.Fatal(err)
 	}
-	seeds := []rawReq{
-		{ctype: form, body: "Action=DescribeInstances&Version=2016-11-15&MaxResults=5"},
-		{ctype: form, body: "Action=DescribeInstances&Version=2016-11-15&Filter.1.Name=tag:team&Filter.1.Value.1=data"},
-		{ctype: form, body: "Action=DescribeAutoScalingGroups&Version=2011-01-01&AutoScalingGroupNames.member.1=web"},
-		{ctype: form, body: "Action=StartInstanceRefresh&Version=2011-01-01&AutoScalingGroupName=web&Preferences.MinHealthyPercentage=500"},
-		{ctype: form, body: "Action=SetInstanceHealth&Version=2011-01-01&InstanceId=i-0&HealthStatus=Unhealthy"},
-		{ctype: form, body: "Action=CreateTags&Version=2016-11-15&ResourceId.1=i-0&Tag.1.Key=a"},
-		{ctype: form, body: "Action=RunInstances&Version=2016-11-15&MinCount=1&MaxCount=1&ImageId=ami-0a1b2c3d4e5f60001"},
-		{target: "AmazonSSM.ListInventoryEntries", ctype: "application/x-amz-json-1.1", body: `{"InstanceId":"i-0123456789abcdef0","TypeName":"AWS:Application","MaxResults":3}`},
-		{target: "AmazonSSM.GetInventory", ctype: "application/x-amz-json-1.1", body: `{"Filters":[{"Key":"AWS:Application.Name","Values":["bash"],"Type":"BeginWith"}]}`},
-		{target: "AmazonSSM.DescribeInstanceInformation", ctype: "application/x-amz-json-1.1", body: `{"Filters":[{"Key":"tag:team","Values":["x"]}]}`},
-		{target: "AmazonSSM.PutInventory", ctype: "application/x-amz-json-1.1", body: `{"InstanceId":"i-0123456789abcdef0","Items":[{"TypeName":"Custom:A","SchemaVersion":"1.0","CaptureTime":"2026-01-01T00:00:00Z","Content":[{"a":"b"}]}]}`},
-		{target: "AmazonSSM.PutParameter", ctype: "application/x-amz-json-1.1", body: `{"Name":"/a/b","Value":"v","Overwrite":true}`},
-		{target: "AmazonSSM.GetParametersByPath", ctype: "application/x-amz-json-1.1", body: `{"Path":"/","Recursive":true}`},
-		{target: "AmazonSSM.", ctype: "application/x-amz-json-1.1", body: `{"a":`},
-		{target: "", ctype: "text/plain", body: "hello"},
+	seeds := []simtest.RawReq{
+		{CType: simtest.Form, Body: "Action=DescribeInstances&Version=2016-11-15&MaxResults=5"},
+		{CType: simtest.Form, Body: "Action=DescribeInstances&Version=2016-11-15&Filter.1.Name=tag:team&Filter.1.Value.1=data"},
+		{CType: simtest.Form, Body: "Action=DescribeAutoScalingGroups&Version=2011-01-01&AutoScalingGroupNames.member.1=web"},
+		{CType: simtest.Form, Body: "Action=StartInstanceRefresh&Version=2011-01-01&AutoScalingGroupName=web&Preferences.MinHealthyPercentage=500"},
+		{CType: simtest.Form, Body: "Action=SetInstanceHealth&Version=2011-01-01&InstanceId=i-0&HealthStatus=Unhealthy"},
+		{CType: simtest.Form, Body: "Action=CreateTags&Version=2016-11-15&ResourceId.1=i-0&Tag.1.Key=a"},
+		{CType: simtest.Form, Body: "Action=RunInstances&Version=2016-11-15&MinCount=1&MaxCount=1&ImageId=ami-0a1b2c3d4e5f60001"},
+		{Target: "AmazonSSM.ListInventoryEntries", CType: "application/x-amz-json-1.1", Body: `{"InstanceId":"i-0123456789abcdef0","TypeName":"AWS:Application","MaxResults":3}`},
+		{Target: "AmazonSSM.GetInventory", CType: "application/x-amz-json-1.1", Body: `{"Filters":[{"Key":"AWS:Application.Name","Values":["bash"],"Type":"BeginWith"}]}`},
+		{Target: "AmazonSSM.DescribeInstanceInformation", CType: "application/x-amz-json-1.1", Body: `{"Filters":[{"Key":"tag:team","Values":["x"]}]}`},
+		{Target: "AmazonSSM.PutInventory", CType: "application/x-amz-json-1.1", Body: `{"InstanceId":"i-0123456789abcdef0","Items":[{"TypeName":"Custom:A","SchemaVersion":"1.0","CaptureTime":"2026-01-01T00:00:00Z","Content":[{"a":"b"}]}]}`},
+		{Target: "AmazonSSM.PutParameter", CType: "application/x-amz-json-1.1", Body: `{"Name":"/a/b","Value":"v","Overwrite":true}`},
+		{Target: "AmazonSSM.GetParametersByPath", CType: "application/x-amz-json-1.1", Body: `{"Path":"/","Recursive":true}`},
+		{Target: "AmazonSSM.", CType: "application/x-amz-json-1.1", Body: `{"a":`},
+		{Target: "", CType: "text/plain", Body: "hello"},
 	}
 	for _, sd := range seeds {
-		f.Add(sd.target, sd.ctype, sd.body)
+		f.Add(sd.Target, sd.CType, sd.Body)
 	}
 	f.Fuzz(func(t *testing.T, target, ctype, body string) {
 		req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
@@ -273,23 +248,23 @@ func FuzzRouter(f *testing.F) {
 // TestRouterUnregisteredService: a service nobody registered answers with
 // its protocol's error shape, never a bare 404 page.
 func TestRouterUnregisteredService(t *testing.T) {
-	s := New(Options{Clock: NewManualClock(t0)})
+	s := awssim.New(awssim.Options{Clock: awssim.NewManualClock(simtest.T0)})
 	for _, svc := range []string{wire.SvcEvents, wire.SvcSNS, wire.SvcS3} {
 		s.Register(svc, nil)
 	}
 	cases := []struct {
 		name   string
-		req    rawReq
+		req    simtest.RawReq
 		status int
 		code   string
 	}{
-		{"json", rawReq{target: "AWSEvents.PutEvents", ctype: "application/x-amz-json-1.1", body: `{}`}, 400, "UnknownOperationException"},
-		{"query", rawReq{ctype: "application/x-www-form-urlencoded", body: "Action=Publish&Version=2010-03-31"}, 400, "InvalidAction"},
-		{"rest", rawReq{method: http.MethodGet, path: "/some-bucket/key"}, 501, "NotImplemented"},
+		{"json", simtest.RawReq{Target: "AWSEvents.PutEvents", CType: "application/x-amz-json-1.1", Body: `{}`}, 400, "UnknownOperationException"},
+		{"query", simtest.RawReq{CType: "application/x-www-form-urlencoded", Body: "Action=Publish&Version=2010-03-31"}, 400, "InvalidAction"},
+		{"rest", simtest.RawReq{Method: http.MethodGet, Path: "/some-bucket/key"}, 501, "NotImplemented"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			w := serve(s, c.req)
+			w := simtest.Serve(s, c.req)
 			if w.Code != c.status || !strings.Contains(w.Body.String(), c.code) {
 				t.Fatalf("status %d body %s, want %d %s", w.Code, w.Body.String(), c.status, c.code)
 			}

@@ -1,15 +1,15 @@
-// Package awssim is a simulated AWS region: EC2, Auto Scaling and SSM (plus
-// any service registered with Sim.Register) over their real wire protocols,
-// backed by a concurrency-safe fleet model, with fault injection, a call log
-// and an admin API under /_awssim/. Real aws-sdk-go-v2 clients talk to it
-// through BaseEndpoint or AWS_ENDPOINT_URL; nothing on the client side knows
-// it is a simulator.
+// Package awssim is a simulated AWS region: EC2, Auto Scaling, SSM, S3,
+// SQS, SNS, EventBridge, STS, Image Builder and DynamoDB (each in its own
+// package, plus any service registered with Sim.Register) over their real
+// wire protocols, backed by a concurrency-safe fleet model (awssim/fleet),
+// with fault injection, a call log and an admin API under /_awssim/. Real
+// aws-sdk-go-v2 clients talk to it through BaseEndpoint or
+// AWS_ENDPOINT_URL; nothing on the client side knows it is a simulator.
 package awssim
 
 import (
 	"context"
 	"errors"
-	"github.com/driftd/driftd/awssim/services"
 	"net"
 	"net/http"
 	"strconv"
@@ -17,6 +17,16 @@ import (
 	"sync"
 	"time"
 
+	"github.com/driftd/driftd/awssim/autoscaling"
+	"github.com/driftd/driftd/awssim/dynamodb"
+	"github.com/driftd/driftd/awssim/ec2"
+	"github.com/driftd/driftd/awssim/events"
+	"github.com/driftd/driftd/awssim/fleet"
+	"github.com/driftd/driftd/awssim/imagebuilder"
+	"github.com/driftd/driftd/awssim/s3"
+	"github.com/driftd/driftd/awssim/sns"
+	"github.com/driftd/driftd/awssim/sqs"
+	"github.com/driftd/driftd/awssim/ssm"
 	"github.com/driftd/driftd/awssim/wire"
 )
 
@@ -34,6 +44,11 @@ type Options struct {
 	AgentVersion        string        // SSM agent version of new nodes (3.3.1142.0)
 	Seed                uint64        // seed for ids and random faults (1)
 	CallLogLimit        int           // calls kept in the log; counts are always exact (100000)
+	CallerARN           string        // STS GetCallerIdentity's Arn (arn:aws:iam::<AccountID>:user/driftd)
+	// S3VirtualHostSuffixes are host names (without port) under which S3
+	// requests are virtual-hosted-style (bucket.<suffix>); "localhost" and
+	// hosts containing "s3." always are.
+	S3VirtualHostSuffixes []string
 	// Services are extra service handlers registered at construction, by
 	// service name (wire.Svc*).
 	Services map[string]wire.Handler
@@ -41,7 +56,7 @@ type Options struct {
 
 func (o *Options) defaults() {
 	if o.Clock == nil {
-		o.Clock = wallClock{}
+		o.Clock = fleet.WallClock{}
 	}
 	if o.Region == "" {
 		o.Region = "us-east-1"
@@ -71,40 +86,47 @@ func (o *Options) defaults() {
 	if o.CallLogLimit <= 0 {
 		o.CallLogLimit = 100000
 	}
+	if o.CallerARN == "" {
+		o.CallerARN = "arn:aws:iam::" + o.AccountID + ":user/driftd"
+	}
 }
 
 // Sim is a simulated AWS region. It is an http.Handler.
 type Sim struct {
 	opts   Options
-	fleet  *fleet
-	params *paramStore
-	tok    *tokens
+	fleet  *fleet.Fleet
+	ssm    *ssm.Service
 	log    *callLog
 	faults *faults
-	extra  *services.Services // S3, SNS, SQS, EventBridge, STS, Image Builder
+	s3     *s3.Service
+	sqs    *sqs.Service
+	sns    *sns.Service
+	evb    *events.Service
+	ib     *imagebuilder.Service
+	ddb    *dynamodb.Service
 
 	mu       sync.RWMutex
 	services map[string]wire.Handler
 }
 
-// New returns a simulator with EC2, Auto Scaling and SSM registered and an
-// empty fleet.
+// New returns a simulator with every service registered and an empty fleet.
 func New(opts Options) *Sim {
 	opts.defaults()
 	s := &Sim{
 		opts:     opts,
-		fleet:    newFleet(&opts),
-		params:   newParamStore(),
-		tok:      newTokens(),
 		log:      newCallLog(opts.CallLogLimit),
 		faults:   newFaults(opts.Seed),
 		services: map[string]wire.Handler{},
 	}
-	s.fleet.opts = &s.opts
-	s.Register(wire.SvcEC2, wire.HandlerFunc(s.serveEC2))
-	s.Register(wire.SvcAutoScaling, wire.HandlerFunc(s.serveAutoScaling))
-	s.Register(wire.SvcSSM, wire.HandlerFunc(s.serveSSM))
-	registerExtraServices(s)
+	s.fleet = fleet.New(fleet.Options{Clock: opts.Clock, Region: opts.Region, AccountID: opts.AccountID,
+		LaunchDelay: opts.LaunchDelay, TerminateDelay: opts.TerminateDelay, InventoryDelay: opts.InventoryDelay,
+		InventoryInterval: opts.InventoryInterval, InventorySpread: opts.InventorySpread,
+		TerminatedRetention: opts.TerminatedRetention, AgentVersion: opts.AgentVersion, Seed: opts.Seed}, publisher{s})
+	s.Register(wire.SvcEC2, ec2.New(s.fleet))
+	s.Register(wire.SvcAutoScaling, autoscaling.New(s.fleet))
+	s.ssm = ssm.New(s.fleet)
+	s.Register(wire.SvcSSM, s.ssm)
+	s.registerServices()
 	for name, h := range opts.Services {
 		s.Register(name, h)
 	}
@@ -124,7 +146,7 @@ func (s *Sim) Now() time.Time { return s.opts.Clock.Now() }
 // Tick applies every time-based transition due now. Transitions also happen
 // lazily before each request, so calling Tick is only needed when state is
 // inspected through the Go API right after moving a ManualClock.
-func (s *Sim) Tick() { s.fleet.advance(s.opts.Clock.Now()) }
+func (s *Sim) Tick() { s.fleet.Tick() }
 
 // ServeHTTP implements http.Handler.
 func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -163,7 +185,7 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	fo := s.faults.apply(rec, req)
 	call.Fault = fo.kind
 	for _, id := range fo.terminate {
-		s.terminateNow(id)
+		s.fleet.TerminateNow(id)
 	}
 	if fo.act == actDone {
 		if fo.kind == "drop" {
@@ -171,7 +193,7 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	s.fleet.advance(s.Now())
+	s.fleet.Advance(s.Now())
 	switch fo.act {
 	case actTruncate:
 		bw := &bufferWriter{h: http.Header{}}
@@ -221,6 +243,9 @@ type Server struct {
 	URL string // http://host:port
 	srv *http.Server
 	ln  net.Listener
+
+	mu    sync.Mutex
+	fresh map[net.Conn]struct{} // connections that have not sent a request yet
 }
 
 // Start serves the simulator on addr (e.g. "127.0.0.1:0").
@@ -229,21 +254,53 @@ func (s *Sim) Start(addr string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	return &Server{URL: "http://" + ln.Addr().String(), srv: srv, ln: ln}, nil
+	sv := &Server{URL: "http://" + ln.Addr().String(), ln: ln, fresh: map[net.Conn]struct{}{}}
+	sv.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, ConnState: sv.track}
+	go func() { _ = sv.srv.Serve(ln) }()
+	return sv, nil
+}
+
+// track remembers the connections still in their new state: a client's
+// transport may dial a connection it then never uses (it got an idle one
+// first), and http.Server.Shutdown only treats such a connection as idle
+// after five seconds.
+func (sv *Server) track(c net.Conn, st http.ConnState) {
+	sv.mu.Lock()
+	if st == http.StateNew {
+		sv.fresh[c] = struct{}{}
+	} else {
+		delete(sv.fresh, c)
+	}
+	sv.mu.Unlock()
 }
 
 // Addr is the listener's address.
 func (sv *Server) Addr() string { return sv.ln.Addr().String() }
 
-// Close stops the listener and closes open connections.
+// Close stops the listener, closes idle connections and connections that
+// never sent a request at once, lets requests in flight finish for up to
+// 2 s, then closes what is left.
 func (sv *Server) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	err := sv.srv.Shutdown(ctx)
-	if errors.Is(err, context.DeadlineExceeded) {
-		return sv.srv.Close()
+	done := make(chan error, 1)
+	go func() { done <- sv.srv.Shutdown(ctx) }()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		sv.mu.Lock()
+		for c := range sv.fresh {
+			_ = c.Close()
+			delete(sv.fresh, c)
+		}
+		sv.mu.Unlock()
+		select {
+		case err := <-done:
+			if errors.Is(err, context.DeadlineExceeded) {
+				return sv.srv.Close()
+			}
+			return err
+		case <-tick.C:
+		}
 	}
-	return err
 }

@@ -2,10 +2,8 @@ package dynamodb
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -20,13 +18,12 @@ import (
 func simClient(t *testing.T, o Options) *ddb.Client {
 	t.Helper()
 	svc := New(o)
+	// Classified as the simulator classifies it (wire.Parse).
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		prefix, op, _ := strings.Cut(r.Header.Get("X-Amz-Target"), ".")
-		body, _ := io.ReadAll(r.Body)
-		req := &wire.Request{Protocol: wire.JSON10, Service: "dynamodb", Op: op, Body: body, HTTP: r, ID: wire.NewRequestID()}
-		if prefix != TargetPrefix {
-			op = ""
-			req.Op = "-"
+		req, perr := wire.Parse(r)
+		if perr != nil {
+			wire.WriteError(w, req, perr)
+			return
 		}
 		svc.ServeAWS(w, req)
 	}))

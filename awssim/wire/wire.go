@@ -44,6 +44,7 @@ const (
 	SvcEvents       = "events"
 	SvcSTS          = "sts"
 	SvcImageBuilder = "imagebuilder"
+	SvcDynamoDB     = "dynamodb"
 )
 
 // MaxBody bounds request bodies the simulator accepts (S3 PutObject included).
@@ -64,9 +65,10 @@ var targetPrefixes = map[string]struct {
 	svc   string
 	proto Protocol
 }{
-	"AmazonSSM": {SvcSSM, JSON11},
-	"AWSEvents": {SvcEvents, JSON11},
-	"AmazonSQS": {SvcSQS, JSON10},
+	"AmazonSSM":         {SvcSSM, JSON11},
+	"AWSEvents":         {SvcEvents, JSON11},
+	"AmazonSQS":         {SvcSQS, JSON10},
+	"DynamoDB_20120810": {SvcDynamoDB, JSON10},
 }
 
 var queryVersions = map[string]struct {
@@ -167,6 +169,38 @@ func NewRequestID() string {
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
 }
 
+// NewUUID returns a random (version 4) UUID.
+func NewUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
+
+// DecodeJSON decodes a JSON request body into v (an empty body is {}); a
+// body that does not decode is a SerializationException.
+func DecodeJSON(body []byte, v any) *Error {
+	if len(strings.TrimSpace(string(body))) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return Errorf(400, "SerializationException", "cannot decode request body: %v", err)
+	}
+	return nil
+}
+
+// Value returns *p, or the zero value for nil: an optional member of a
+// decoded request.
+func Value[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
+
 // WriteError renders e in the protocol of req.
 func WriteError(w http.ResponseWriter, req *Request, e *Error) {
 	proto := req.Protocol
@@ -254,6 +288,35 @@ func WriteJSON(w http.ResponseWriter, req *Request, v any) {
 	_, _ = w.Write(b)
 }
 
+// WriteRawJSON writes a successful awsJson response whose body is already
+// rendered, with its exact Content-Length.
+func WriteRawJSON(w http.ResponseWriter, req *Request, body []byte) {
+	ct := "application/x-amz-json-1.1"
+	if req.Protocol == JSON10 {
+		ct = "application/x-amz-json-1.0"
+	}
+	writeBody(w, ct, req.ID, "", body, "")
+}
+
+// AppendJSONString appends s to b as a JSON string, as encoding/json
+// renders it (HTML-safe escaping).
+func AppendJSONString(b []byte, s string) []byte {
+	simple := true
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x7f || c == '<' || c == '>' || c == '&' {
+			simple = false
+			break
+		}
+	}
+	if simple {
+		b = append(b, '"')
+		b = append(b, s...)
+		return append(b, '"')
+	}
+	q, _ := json.Marshal(s)
+	return append(b, q...)
+}
+
 // WriteEC2 writes an ec2Query success response: <OpResponse xmlns=...> with
 // requestId followed by body (already-rendered XML members, lower-camel names).
 func WriteEC2(w http.ResponseWriter, req *Request, body []byte) {
@@ -268,6 +331,10 @@ func writeBody(w http.ResponseWriter, contentType, requestID, head string, body 
 	h.Set("Content-Type", contentType)
 	h.Set("X-Amzn-Requestid", requestID)
 	h.Set("Content-Length", strconv.Itoa(len(head)+len(body)+len(tail)))
+	if head == "" && tail == "" {
+		_, _ = w.Write(body)
+		return
+	}
 	buf := make([]byte, 0, len(head)+len(body)+len(tail))
 	buf = append(append(append(buf, head...), body...), tail...)
 	_, _ = w.Write(buf)
@@ -310,3 +377,35 @@ type HandlerFunc func(w http.ResponseWriter, req *Request)
 
 // ServeAWS implements Handler.
 func (f HandlerFunc) ServeAWS(w http.ResponseWriter, req *Request) { f(w, req) }
+
+// Ops maps a service's operation names to the functions that answer them
+// with the operation's output.
+type Ops[Out any] map[string]func(*Request) (Out, *Error)
+
+// Serve answers req: its operation's output written by write, the
+// operation's error, or unknown's error for an operation the service does
+// not have.
+func (ops Ops[Out]) Serve(w http.ResponseWriter, req *Request, write func(http.ResponseWriter, *Request, Out), unknown func(*Request) *Error) {
+	op, ok := ops[req.Op]
+	if !ok {
+		WriteError(w, req, unknown(req))
+		return
+	}
+	out, err := op(req)
+	if err != nil {
+		WriteError(w, req, err)
+		return
+	}
+	write(w, req, out)
+}
+
+// Account is the simulated account and region a service answers for
+// (ARNs, owners, event records), with the clock it stamps times from.
+type Account struct {
+	Clock     func() time.Time
+	Region    string
+	AccountID string
+}
+
+// Now is the account's current time.
+func (a Account) Now() time.Time { return a.Clock() }

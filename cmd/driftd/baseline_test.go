@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/driftd/driftd/awssim"
-	"github.com/driftd/driftd/awssim/services"
+	sims3 "github.com/driftd/driftd/awssim/s3"
 	"github.com/driftd/driftd/collectors/baselines/publish"
 	"github.com/driftd/driftd/internal/config"
 )
@@ -22,10 +22,9 @@ var updateBaselineGolden = flag.Bool("update-baseline", false, "rewrite cmd/drif
 
 // baselineSim starts a simulated region with S3 and points the SDK's
 // standard environment at it.
-func baselineSim(t *testing.T) (*awssim.Sim, *services.Services, string) {
+func baselineSim(t *testing.T) (*awssim.Sim, *sims3.Service, string) {
 	t.Helper()
-	svc := services.New(services.Options{})
-	sim := awssim.New(awssim.Options{Services: svc.Handlers(), LaunchDelay: -1, InventoryDelay: -1, InventoryInterval: -1})
+	sim := awssim.New(awssim.Options{LaunchDelay: -1, InventoryDelay: -1, InventoryInterval: -1})
 	srv, err := sim.Start("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -39,7 +38,7 @@ func baselineSim(t *testing.T) (*awssim.Sim, *services.Services, string) {
 	t.Setenv("AWS_CONFIG_FILE", filepath.Join(dir, "none"))
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(dir, "none"))
 	t.Setenv("AWS_EC2_METADATA_DISABLED", "true")
-	return sim, svc, dir
+	return sim, sim.S3(), dir
 }
 
 func golden(t *testing.T, name string, got []byte) {

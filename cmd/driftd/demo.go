@@ -81,7 +81,7 @@ func (c *demoCmd) run(ctx context.Context, g *Globals) error {
 	}
 	// Publish the golden baselines where image pipelines keep them — S3 and
 	// SSM Parameter Store — and read them back through those sources.
-	sim.Services().CreateBucket(demoBucket)
+	sim.S3().CreateBucket(demoBucket)
 	seeder := awsclients.New(*awsCfg)
 	seed, err := publish.SeedDemo(ctx, seeder.S3, seeder.SSM, demoBucket, docs)
 	if err != nil {

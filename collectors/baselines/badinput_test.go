@@ -27,49 +27,51 @@ func TestBadInputNoBaseline(t *testing.T) {
 		miss  bool   // the source reports a miss (not counted as an error)
 	}{
 		{
-			name:  "s3 wrong AMI",
-			setup: func(e *testEnv) { e.svc.PutObject(bucket, "m/"+amiA+".yaml", []byte(nativeYAML(amiB, "bash=1-1"))) },
-			src:   s3Src,
-			want:  "no baseline for ami-0aaaaaaaaaaaaaaa1 (s3: s3://golden-images/m/ami-0aaaaaaaaaaaaaaa1.yaml (etag ETAG): ami_id: document describes ami-0bbbbbbbbbbbbbbb2, expected ami-0aaaaaaaaaaaaaaa1)",
+			name: "s3 wrong AMI",
+			setup: func(e *testEnv) {
+				e.sim.S3().PutObject(bucket, "m/"+amiA+".yaml", []byte(nativeYAML(amiB, "bash=1-1")))
+			},
+			src:  s3Src,
+			want: "no baseline for ami-0aaaaaaaaaaaaaaa1 (s3: s3://golden-images/m/ami-0aaaaaaaaaaaaaaa1.yaml (etag ETAG): ami_id: document describes ami-0bbbbbbbbbbbbbbb2, expected ami-0aaaaaaaaaaaaaaa1)",
 		},
 		{
 			name:  "s3 empty object",
-			setup: func(e *testEnv) { e.svc.PutObject(bucket, "m/"+amiA+".json", nil) },
+			setup: func(e *testEnv) { e.sim.S3().PutObject(bucket, "m/"+amiA+".json", nil) },
 			src:   s3Src,
 			want:  "no baseline for ami-0aaaaaaaaaaaaaaa1 (s3: s3://golden-images/m/ami-0aaaaaaaaaaaaaaa1.json (etag ETAG): empty document)",
 		},
 		{
 			name:  "s3 manifest without packages",
-			setup: func(e *testEnv) { e.svc.PutObject(bucket, "m/"+amiA+".yaml", []byte(nativeYAML(amiA))) },
+			setup: func(e *testEnv) { e.sim.S3().PutObject(bucket, "m/"+amiA+".yaml", []byte(nativeYAML(amiA))) },
 			src:   s3Src,
 			want:  "no baseline for ami-0aaaaaaaaaaaaaaa1 (s3: s3://golden-images/m/ami-0aaaaaaaaaaaaaaa1.yaml (etag ETAG): manifest lists no packages (empty or truncated baseline))",
 		},
 		{
 			name: "s3 truncated JSON",
 			setup: func(e *testEnv) {
-				e.svc.PutObject(bucket, "m/"+amiA+".json", []byte(`{"schema_version":1,"ami_id":"`+amiA+`","packages":[{"name":"bash","ver`))
+				e.sim.S3().PutObject(bucket, "m/"+amiA+".json", []byte(`{"schema_version":1,"ami_id":"`+amiA+`","packages":[{"name":"bash","ver`))
 			},
 			src:  s3Src,
 			want: "no baseline for ami-0aaaaaaaaaaaaaaa1 (s3: s3://golden-images/m/ami-0aaaaaaaaaaaaaaa1.json (etag ETAG): invalid JSON: unexpected end of JSON input at byte 84)",
 		},
 		{
 			name:  "s3 truncated YAML",
-			setup: func(e *testEnv) { e.svc.PutObject(bucket, "m/"+amiA+".yaml", []byte(good[:len(good)-30])) },
+			setup: func(e *testEnv) { e.sim.S3().PutObject(bucket, "m/"+amiA+".yaml", []byte(good[:len(good)-30])) },
 			src:   s3Src,
 			want:  "no baseline for ami-0aaaaaaaaaaaaaaa1 (s3: s3://golden-images/m/ami-0aaaaaaaaaaaaaaa1.yaml (etag ETAG): line 4: did not find expected ',' or '}')",
 		},
 		{
 			name: "s3 access denied",
 			setup: func(e *testEnv) {
-				e.svc.PutObject(bucket, "m/"+amiA+".yaml", []byte(good))
-				e.svc.SetAccessDenied(bucket, "m/", true)
+				e.sim.S3().PutObject(bucket, "m/"+amiA+".yaml", []byte(good))
+				e.sim.S3().SetAccessDenied(bucket, "m/", true)
 			},
 			src:  s3Src,
 			want: "no baseline for ami-0aaaaaaaaaaaaaaa1 (s3: s3://golden-images/m/ami-0aaaaaaaaaaaaaaa1. (listing): AccessDenied: Access Denied)",
 		},
 		{
 			name:  "s3 tag names a missing object",
-			setup: func(e *testEnv) { e.svc.CreateBucket(bucket) },
+			setup: func(e *testEnv) { e.sim.S3().CreateBucket(bucket) },
 			src: func(e *testEnv) collectors.BaselineSource {
 				s, _ := NewS3Source("s3", e.s3, "", "driftd:manifest", Options{})
 				return s
@@ -79,7 +81,7 @@ func TestBadInputNoBaseline(t *testing.T) {
 		{
 			name: "s3 timeout",
 			setup: func(e *testEnv) {
-				e.svc.PutObject(bucket, "m/"+amiA+".yaml", []byte(good))
+				e.sim.S3().PutObject(bucket, "m/"+amiA+".yaml", []byte(good))
 				e.setLatency("s3:GetObject", 20*time.Second)
 			},
 			src: func(e *testEnv) collectors.BaselineSource {
@@ -125,7 +127,7 @@ func TestBadInputNoBaseline(t *testing.T) {
 		{
 			name: "ssm points to a missing object",
 			setup: func(e *testEnv) {
-				e.svc.CreateBucket(bucket)
+				e.sim.S3().CreateBucket(bucket)
 				e.putParameter("/golden/"+amiA+"/manifest", "s3://"+bucket+"/nope.yaml")
 			},
 			src:  ssmSrc,
@@ -215,7 +217,7 @@ func TestKeepPreviousGood(t *testing.T) {
 		{"s3", func(e *testEnv, clk *clock, rec *errRecorder, log *zap.Logger) collectors.BaselineSource {
 			s, _ := NewS3Source("s3", e.s3, "s3://"+bucket+"/m/", "", Options{CacheTTL: time.Minute, Now: clk.now, Recorder: rec, Logger: log})
 			return s
-		}, func(e *testEnv, doc string) { e.svc.PutObject(bucket, "m/"+amiA+".yaml", []byte(doc)) }},
+		}, func(e *testEnv, doc string) { e.sim.S3().PutObject(bucket, "m/"+amiA+".yaml", []byte(doc)) }},
 		{"ssm", func(e *testEnv, clk *clock, rec *errRecorder, log *zap.Logger) collectors.BaselineSource {
 			s, _ := NewSSMSource("params", e.ssm, e.s3, "/golden/{ami_id}/manifest", false, Options{CacheTTL: time.Minute, Now: clk.now, Recorder: rec, Logger: log})
 			return s
@@ -224,7 +226,7 @@ func TestKeepPreviousGood(t *testing.T) {
 			s, _ := NewSSMSource("params", e.ssm, e.s3, "/golden/{ami_id}/manifest", false, Options{CacheTTL: time.Minute, Now: clk.now, Recorder: rec, Logger: log})
 			e.putParameter("/golden/"+amiA+"/manifest", "s3://"+bucket+"/r/web.yaml")
 			return s
-		}, func(e *testEnv, doc string) { e.svc.PutObject(bucket, "r/web.yaml", []byte(doc)) }},
+		}, func(e *testEnv, doc string) { e.sim.S3().PutObject(bucket, "r/web.yaml", []byte(doc)) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -295,7 +297,7 @@ packages:
 `
 	e := newEnv(t)
 	ctx := testCtx(t)
-	e.svc.PutObject(bucket, "m/"+amiA+".yaml", []byte(old))
+	e.sim.S3().PutObject(bucket, "m/"+amiA+".yaml", []byte(old))
 	e.putParameter("/golden/"+amiA+"/manifest", old)
 	snap := &drift.Snapshot{InstanceID: "i-1", AMI: amiA, CaptureTimes: map[string]time.Time{drift.TypeApplication: {}},
 		Packages: drift.PackagesFromInventory([]map[string]string{
@@ -317,7 +319,7 @@ packages:
 		}
 	}
 	newer := strings.Replace(old, "normalization_version: 0", "normalization_version: 99", 1)
-	e.svc.PutObject(bucket, "m/"+amiB+".yaml", []byte(strings.ReplaceAll(newer, amiA, amiB)))
+	e.sim.S3().PutObject(bucket, "m/"+amiB+".yaml", []byte(strings.ReplaceAll(newer, amiA, amiB)))
 	_, _, err := s3Src(e).Resolve(ctx, collectors.AMIInfo{ID: amiB})
 	if err == nil || errors.Is(err, collectors.ErrNoManifest) || !strings.Contains(err.Error(), "s3://golden-images/m/"+amiB+".yaml") ||
 		!strings.Contains(err.Error(), fmt.Sprintf("normalization_version: 99 is newer than this driftd supports (%d)", drift.NormalizationVersion)) {

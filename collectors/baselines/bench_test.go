@@ -12,7 +12,7 @@ import (
 func BenchmarkS3ResolveCached(b *testing.B) {
 	e := newEnv(b)
 	ctx := testCtx(b)
-	e.svc.PutObject(bucket, "m/"+amiA+".yaml", []byte(nativeYAML(amiA, "bash=5.2.15-1.amzn2023", "openssl=3.0.8-1.amzn2023")))
+	e.sim.S3().PutObject(bucket, "m/"+amiA+".yaml", []byte(nativeYAML(amiA, "bash=5.2.15-1.amzn2023", "openssl=3.0.8-1.amzn2023")))
 	src, _ := NewS3Source("s3", e.s3, "s3://"+bucket+"/m/", "", Options{CacheTTL: time.Hour})
 	ami := collectors.AMIInfo{ID: amiA}
 	if _, _, err := src.Resolve(ctx, ami); err != nil {
@@ -31,7 +31,7 @@ func BenchmarkS3ResolveCached(b *testing.B) {
 func BenchmarkS3Revalidate(b *testing.B) {
 	e := newEnv(b)
 	ctx := testCtx(b)
-	e.svc.PutObject(bucket, "m/"+amiA+".yaml", []byte(nativeYAML(amiA, "bash=5.2.15-1.amzn2023", "openssl=3.0.8-1.amzn2023")))
+	e.sim.S3().PutObject(bucket, "m/"+amiA+".yaml", []byte(nativeYAML(amiA, "bash=5.2.15-1.amzn2023", "openssl=3.0.8-1.amzn2023")))
 	clk := newClock()
 	src, _ := NewS3Source("s3", e.s3, "s3://"+bucket+"/m/", "", Options{CacheTTL: time.Minute, Now: clk.now})
 	ami := collectors.AMIInfo{ID: amiA}

@@ -85,7 +85,7 @@ func TestCaptureRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.svc.PutObject(bucket, "m/"+ami+".yaml", doc)
+	e.sim.S3().PutObject(bucket, "m/"+ami+".yaml", doc)
 	loaded, _, err := s3Src(e).Resolve(ctx, collectors.AMIInfo{ID: ami})
 	if err != nil {
 		t.Fatal(err)

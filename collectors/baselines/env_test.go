@@ -21,18 +21,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/driftd/driftd/awssim"
-	"github.com/driftd/driftd/awssim/services"
 	"github.com/driftd/driftd/awssim/wire"
 	"github.com/driftd/driftd/internal/awsclients"
 )
 
 // simRegion is the test front of the simulated region (awssim with the
-// awssim/services handlers registered): it counts calls by
+// supporting services): it counts calls by
 // "service:Operation" (S3 operations named from the request shape), adds
 // latency and denies parameters, then hands the request to the simulator.
 type simRegion struct {
 	sim *awssim.Sim
-	svc *services.Services
 	srv *httptest.Server
 
 	mu      sync.Mutex
@@ -127,9 +125,8 @@ type testEnv struct {
 
 func newEnv(t testing.TB) *testEnv {
 	t.Helper()
-	svc := services.New(services.Options{})
-	r := &simRegion{svc: svc, calls: map[string]int{}, denied: map[string]bool{}, latency: map[string]time.Duration{},
-		sim: awssim.New(awssim.Options{Services: svc.Handlers(), LaunchDelay: -1, InventoryDelay: -1})}
+	sim := awssim.New(awssim.Options{LaunchDelay: -1, InventoryDelay: -1})
+	r := &simRegion{calls: map[string]int{}, denied: map[string]bool{}, latency: map[string]time.Duration{}, sim: sim}
 	r.srv = httptest.NewServer(r)
 	t.Cleanup(r.srv.Close)
 	cfg, err := config.LoadDefaultConfig(context.Background(),

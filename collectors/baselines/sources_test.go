@@ -9,7 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/imagebuilder"
 
-	"github.com/driftd/driftd/awssim/services"
+	simib "github.com/driftd/driftd/awssim/imagebuilder"
 	"github.com/driftd/driftd/collectors"
 	"github.com/driftd/driftd/drift"
 )
@@ -44,7 +44,7 @@ func TestS3PrefixCachingAndRevalidation(t *testing.T) {
 	e := newEnv(t)
 	ctx := testCtx(t)
 	clk := newClock()
-	e.svc.PutObject(bucket, "manifests/"+amiA+".yaml", []byte(nativeYAML(amiA, "bash=5.2.15-1.amzn2023", "openssl=3.0.8-1.amzn2023")))
+	e.sim.S3().PutObject(bucket, "manifests/"+amiA+".yaml", []byte(nativeYAML(amiA, "bash=5.2.15-1.amzn2023", "openssl=3.0.8-1.amzn2023")))
 	src, err := NewS3Source("s3", e.s3, "s3://"+bucket+"/manifests", "", Options{CacheTTL: time.Minute, Now: clk.now})
 	if err != nil {
 		t.Fatal(err)
@@ -86,7 +86,7 @@ func TestS3PrefixCachingAndRevalidation(t *testing.T) {
 	}
 
 	// Changed object (new ETag): re-read.
-	e.svc.PutObject(bucket, "manifests/"+amiA+".yaml", []byte(nativeYAML(amiA, "bash=5.2.26-1.amzn2023", "openssl=3.0.8-1.amzn2023")))
+	e.sim.S3().PutObject(bucket, "manifests/"+amiA+".yaml", []byte(nativeYAML(amiA, "bash=5.2.26-1.amzn2023", "openssl=3.0.8-1.amzn2023")))
 	e.resetCalls()
 	if _, _, err := src.Resolve(ctx, ami); err != nil {
 		t.Fatal(err)
@@ -113,10 +113,10 @@ func TestS3PrefixCachingAndRevalidation(t *testing.T) {
 func TestS3SuffixOrderAndTag(t *testing.T) {
 	e := newEnv(t)
 	ctx := testCtx(t)
-	e.svc.PutObject(bucket, "m/"+amiA+".json", []byte(`{"schema_version":1,"ami_id":"`+amiA+`","packages":[{"name":"json-wins","version":"1"}]}`))
-	e.svc.PutObject(bucket, "m/"+amiA+".yaml", []byte(nativeYAML(amiA, "yaml-wins=1-1")))
-	e.svc.PutObject(bucket, "m/"+amiA+".yaml.bak", []byte("garbage"))
-	e.svc.PutObject("other-bucket", "x/web.cdx.json", []byte(`{"bomFormat":"CycloneDX","specVersion":"1.4","version":1,"components":[{"type":"library","name":"curl","version":"8.5.0-1.amzn2023","purl":"pkg:rpm/amazon/curl@8.5.0-1.amzn2023?arch=x86_64&distro=amzn-2023"}]}`))
+	e.sim.S3().PutObject(bucket, "m/"+amiA+".json", []byte(`{"schema_version":1,"ami_id":"`+amiA+`","packages":[{"name":"json-wins","version":"1"}]}`))
+	e.sim.S3().PutObject(bucket, "m/"+amiA+".yaml", []byte(nativeYAML(amiA, "yaml-wins=1-1")))
+	e.sim.S3().PutObject(bucket, "m/"+amiA+".yaml.bak", []byte("garbage"))
+	e.sim.S3().PutObject("other-bucket", "x/web.cdx.json", []byte(`{"bomFormat":"CycloneDX","specVersion":"1.4","version":1,"components":[{"type":"library","name":"curl","version":"8.5.0-1.amzn2023","purl":"pkg:rpm/amazon/curl@8.5.0-1.amzn2023?arch=x86_64&distro=amzn-2023"}]}`))
 	src, err := NewS3Source("s3", e.s3, "s3://"+bucket+"/m/", "driftd:manifest", Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -197,7 +197,7 @@ func TestSSMParameterPointsToS3(t *testing.T) {
 	e := newEnv(t)
 	ctx := testCtx(t)
 	clk := newClock()
-	e.svc.PutObject(bucket, "releases/web-42.yaml", []byte(nativeYAML(amiA, "bash=5.2.15-1.amzn2023")))
+	e.sim.S3().PutObject(bucket, "releases/web-42.yaml", []byte(nativeYAML(amiA, "bash=5.2.15-1.amzn2023")))
 	e.putParameter("/golden/"+amiA+"/manifest", "s3://"+bucket+"/releases/web-42.yaml\n")
 	src, _ := NewSSMSource("params", e.ssm, e.s3, "/golden/{ami_id}/manifest", false, Options{CacheTTL: time.Minute, Now: clk.now})
 	ami := collectors.AMIInfo{ID: amiA}
@@ -216,7 +216,7 @@ func TestSSMParameterPointsToS3(t *testing.T) {
 		t.Errorf("revalidation: err %v same %v calls %v", err, m2 == m1, e.calls)
 	}
 	// The object changes behind the same parameter version: re-read.
-	e.svc.PutObject(bucket, "releases/web-42.yaml", []byte(nativeYAML(amiA, "bash=5.2.26-1.amzn2023")))
+	e.sim.S3().PutObject(bucket, "releases/web-42.yaml", []byte(nativeYAML(amiA, "bash=5.2.26-1.amzn2023")))
 	clk.advance(2 * time.Minute)
 	m3, r3, err := src.Resolve(ctx, ami)
 	if err != nil || pkgsOf(m3) != "bash=5.2.26-1.amzn2023" || r3.Version == r1.Version {
@@ -228,12 +228,12 @@ func TestImageBuilderPagingAndThrottling(t *testing.T) {
 	e := newEnv(t)
 	ctx := testCtx(t)
 	arn := "arn:aws:imagebuilder:us-east-1:123456789012:image/web-base/1.0.0/3"
-	var pkgs []services.ImagePackage
+	var pkgs []simib.Package
 	for i := range 60 {
-		pkgs = append(pkgs, services.ImagePackage{Name: fmt.Sprintf("pkg-%02d", i), Version: fmt.Sprintf("1.%d-1.amzn2023", i)})
+		pkgs = append(pkgs, simib.Package{Name: fmt.Sprintf("pkg-%02d", i), Version: fmt.Sprintf("1.%d-1.amzn2023", i)})
 	}
-	e.svc.PutImage(arn, amiA, pkgs)
-	e.svc.ThrottleImageBuilder(2)
+	e.sim.ImageBuilder().PutImage(arn, amiA, pkgs)
+	e.sim.ImageBuilder().Throttle(2)
 	src, err := NewImageBuilderSource("ib", e.ib, "", drift.FormatRPM, Options{CacheTTL: time.Nanosecond})
 	if err != nil {
 		t.Fatal(err)
@@ -262,7 +262,7 @@ func TestImageBuilderPagingAndThrottling(t *testing.T) {
 	// Without the retry wiring the SDK gives up on the first 429.
 	plain := imagebuilder.NewFromConfig(e.cfg)
 	bare, _ := NewImageBuilderSource("ib-plain", plain, "", "", Options{})
-	e.svc.ThrottleImageBuilder(1)
+	e.sim.ImageBuilder().Throttle(1)
 	_, _, err = bare.Resolve(ctx, ami)
 	if err == nil || !strings.Contains(err.Error(), "imagebuilder:"+arn+" (ListImagePackages page 1): CallRateLimitExceededException") {
 		t.Errorf("plain client: %v", err)
@@ -291,7 +291,7 @@ func TestImageBuilderPagingAndThrottling(t *testing.T) {
 func TestChainOrderAndExplanations(t *testing.T) {
 	e := newEnv(t)
 	ctx := testCtx(t)
-	e.svc.PutObject(bucket, "m/"+amiA+".yaml", []byte(nativeYAML(amiA, "from-s3=1-1")))
+	e.sim.S3().PutObject(bucket, "m/"+amiA+".yaml", []byte(nativeYAML(amiA, "from-s3=1-1")))
 	e.putParameter("/golden/"+amiA+"/manifest", nativeYAML(amiA, "from-ssm=1-1"))
 	e.putParameter("/golden/"+amiB+"/manifest", nativeYAML(amiB, "from-ssm=1-1"))
 	s3src, _ := NewS3Source("s3", e.s3, "s3://"+bucket+"/m/", "", Options{})
@@ -330,7 +330,7 @@ func TestIdleEntriesEvicted(t *testing.T) {
 	ctx := testCtx(t)
 	clk := newClock()
 	for _, a := range []string{amiA, amiB} {
-		e.svc.PutObject(bucket, "m/"+a+".yaml", []byte(nativeYAML(a, "bash=5.2.15-1.amzn2023")))
+		e.sim.S3().PutObject(bucket, "m/"+a+".yaml", []byte(nativeYAML(a, "bash=5.2.15-1.amzn2023")))
 	}
 	src, _ := NewS3Source("s3", e.s3, "s3://"+bucket+"/m/", "", Options{CacheTTL: 48 * time.Hour, Now: clk.now})
 	for _, a := range []string{amiA, amiB} {

@@ -217,11 +217,11 @@ func TestMissingAndBrokenObjects(t *testing.T) {
 	if !ok {
 		t.Fatal("no content")
 	}
-	e.sim.Services().PutObject(bucket, key, full[:len(full)/2])
+	e.sim.S3().PutObject(bucket, key, full[:len(full)/2])
 	// Invalid: the wrong instance in resourceId.
 	key2 := e.loc.Key("AWS:Application", e.ids[1])
 	c2, _ := e.ds.Content(key2)
-	e.sim.Services().PutObject(bucket, key2, []byte(strings.ReplaceAll(string(c2), e.ids[1], e.ids[2])))
+	e.sim.S3().PutObject(bucket, key2, []byte(strings.ReplaceAll(string(c2), e.ids[1], e.ids[2])))
 	sc = e.coll.NewScan(types, false)
 	for _, k := range []struct{ id, key, want string }{{e.ids[0], key, "truncated"}, {e.ids[1], key2, "resourceId"}} {
 		_, err = sc.First(context.Background(), k.id, "AWS:Application")
@@ -231,7 +231,7 @@ func TestMissingAndBrokenObjects(t *testing.T) {
 		}
 	}
 	// A connection cut mid-body is an error too, never partial data.
-	e.sim.Services().PutObject(bucket, key, full)
+	e.sim.S3().PutObject(bucket, key, full)
 	if _, err := e.sim.AddFault(awssim.Fault{Service: "s3", TruncateRate: 1, Count: 1}); err != nil {
 		t.Fatal(err)
 	}

@@ -96,7 +96,7 @@ func TestAlertsAnnotatedAndLinked(t *testing.T) {
 	// The alerts the deployment promises (see docs/runbooks.md).
 	want := []string{"DriftdBaselineErrors", "DriftdCircuitBreakerOpen", "DriftdCollectorFailing", "DriftdConfigReloadFailed",
 		"DriftdDown", "DriftdDriftedInstances", "DriftdInventoryStale", "DriftdKillSwitchEngaged",
-		"DriftdNotificationFailures", "DriftdRemediationFailures", "DriftdScansFailing", "DriftdScansStale"}
+		"DriftdNotificationFailures", "DriftdRemediationFailures", "DriftdRemediationGroupStateUnknown", "DriftdScansFailing", "DriftdScansStale"}
 	var got []string
 	for _, g := range rf.Groups {
 		for _, r := range g.Rules {

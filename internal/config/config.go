@@ -74,6 +74,7 @@ func (c *Config) Validate() []error {
 		c.State.Validate,
 		c.Remediation.Validate,
 		c.Alerting.Validate,
+		c.validateAcrossSections,
 	} {
 		errs = append(errs, v()...)
 	}

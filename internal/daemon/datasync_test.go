@@ -162,7 +162,7 @@ func TestDataSyncMissingAndBrokenObjects(t *testing.T) {
 	if !ok {
 		t.Fatal("no object")
 	}
-	sim.Services().PutObject(syncBucket, key, full[:len(full)/3])
+	sim.S3().PutObject(syncBucket, key, full[:len(full)/3])
 	a := newTestApp(t, url, s3Config(c))
 	res, err := a.Scan(context.Background(), nil)
 	must(t, err)
@@ -188,9 +188,9 @@ func TestDataSyncMissingAndBrokenObjects(t *testing.T) {
 func TestEventDrivenRefresh(t *testing.T) {
 	sim, url, ds, c := syncFleet(t, 20, 60)
 	ds.SetInterval(20 * time.Millisecond)
-	svc := sim.Services()
-	svc.CreateQueue("inventory-events")
-	must(t, svc.SetBucketNotification(syncBucket, "inventory-events", "inv/"))
+	svc := sim
+	svc.SQS().CreateQueue("inventory-events")
+	must(t, svc.S3().SetBucketNotification(syncBucket, "inventory-events", "inv/"))
 	cc := s3Config(c)
 	cc.Inventory.Events = &config.InventoryEvents{QueueURL: url + "/123456789012/inventory-events", WaitSeconds: 1, MaxMessages: 10}
 	a := newTestApp(t, url, cc)

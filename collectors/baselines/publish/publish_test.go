@@ -12,15 +12,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
 	"github.com/driftd/driftd/awssim"
-	"github.com/driftd/driftd/awssim/services"
 	"github.com/driftd/driftd/collectors"
 	"github.com/driftd/driftd/collectors/baselines"
 	"github.com/driftd/driftd/internal/awsclients"
 )
 
 func TestSeedDemo(t *testing.T) {
-	svc := services.New(services.Options{})
-	sim := awssim.New(awssim.Options{Services: svc.Handlers()})
+	sim := awssim.New(awssim.Options{})
 	srv := httptest.NewServer(sim)
 	defer srv.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -48,7 +46,7 @@ func TestSeedDemo(t *testing.T) {
 		docs[ami] = doc
 		amis = append(amis, ami)
 	}
-	svc.CreateBucket("driftd-demo")
+	sim.S3().CreateBucket("driftd-demo")
 	seed, err := SeedDemo(ctx, s3c, ssmc, "driftd-demo", docs)
 	if err != nil {
 		t.Fatal(err)
