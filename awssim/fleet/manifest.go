@@ -64,6 +64,9 @@ func (f *Fleet) Manifest(amiID string) ([]byte, error) {
 // manifestJSON renders an AMI's baseline in driftd's native manifest shape
 // (field names of drift.Manifest, schema_version 1).
 func manifestJSON(a *AMI) ([]byte, error) {
+	if a.PackageFormat == FormatWindows {
+		return windowsManifestJSON(a)
+	}
 	type pkg struct {
 		Name    string `json:"name"`
 		Arch    string `json:"arch,omitempty"`
