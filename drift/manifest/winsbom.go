@@ -15,8 +15,9 @@ import (
 // own: what the SSM agent reports in AWS:Application is the list of
 // "Add/Remove Programs" entries (the uninstall registry keys, see
 // amazon-ssm-agent agent/plugins/inventory/gatherers/application/
-// dataProvider_windows.go), and SBOM tools describe such installed programs
-// with the purl type for things without a package ecosystem, generic:
+// dataProvider_windows.go), and the purl type for such programs is the one
+// for things without a package ecosystem, generic (package-url/purl-spec
+// types/generic-definition.json):
 //
 //	pkg:generic/Amazon%20SSM%20Agent@3.3.1142.0?arch=x86_64
 //
