@@ -31,6 +31,10 @@ type Options struct {
 	HTTPClient  *http.Client
 	SNS         SNSAPI
 	EventBridge EventBridgeAPI
+	SecurityHub SecurityHubAPI
+	// Region is the AWS Region of the clients (Security Hub findings name
+	// it in their product and resource ARNs).
+	Region string
 	// Getenv and ReadFile read secrets (defaults os.Getenv, os.ReadFile).
 	Getenv   func(string) string
 	ReadFile func(string) ([]byte, error)
@@ -68,6 +72,9 @@ type sinkEntry struct {
 	r      *runner
 	allow  map[EventType]bool
 	active bool
+	// complete: the sink needs every event of a batch (one per instance,
+	// no max_instances_per_group truncation): Security Hub findings.
+	complete bool
 }
 
 // New builds the sinks of cfg (reading their secrets), restores the state
@@ -115,7 +122,7 @@ func New(cfg config.Alerting, opt Options) (*Notifier, error) {
 	}
 	n.restoreState(opt.State)
 	for _, b := range sinks {
-		e := &sinkEntry{r: newRunner(b.s, b.pol, n.metrics, n.log)}
+		e := &sinkEntry{r: newRunner(b.s, b.pol, n.metrics, n.log), complete: b.complete}
 		if len(b.ev) > 0 {
 			e.allow = map[EventType]bool{}
 			for _, t := range b.ev {
@@ -132,9 +139,10 @@ func New(cfg config.Alerting, opt Options) (*Notifier, error) {
 
 // builtSink is a sink with its delivery policy and event filter.
 type builtSink struct {
-	s   Sink
-	pol deliveryPolicy
-	ev  []string
+	s        Sink
+	pol      deliveryPolicy
+	ev       []string
+	complete bool
 }
 
 // buildSinks builds the configured sinks and the extra ones; every bad sink
@@ -148,10 +156,17 @@ func buildSinks(cfg config.Alerting, opt Options) ([]builtSink, error) {
 			errs = append(errs, err)
 			continue
 		}
-		sinks = append(sinks, builtSink{s, deliveryPolicy{Timeout: sc.Timeout, MaxRetries: sc.MaxRetries, QueueSize: sc.QueueSize, Backoff: opt.Backoff}, sc.Events})
+		bs := builtSink{s: s, pol: deliveryPolicy{Timeout: sc.Timeout, MaxRetries: sc.MaxRetries, QueueSize: sc.QueueSize, Backoff: opt.Backoff}, ev: sc.Events}
+		if sc.Type == config.SinkSecurityHub {
+			bs.complete = true
+			if len(bs.ev) == 0 {
+				bs.ev = config.SecurityHubEventTypes
+			}
+		}
+		sinks = append(sinks, bs)
 	}
 	for _, s := range opt.ExtraSinks {
-		sinks = append(sinks, builtSink{s, deliveryPolicy{Timeout: config.DefaultSinkTimeout, MaxRetries: config.DefaultSinkMaxRetries, QueueSize: config.DefaultSinkQueueSize, Backoff: opt.Backoff}, nil})
+		sinks = append(sinks, builtSink{s: s, pol: deliveryPolicy{Timeout: config.DefaultSinkTimeout, MaxRetries: config.DefaultSinkMaxRetries, QueueSize: config.DefaultSinkQueueSize, Backoff: opt.Backoff}})
 	}
 	return sinks, errors.Join(errs...)
 }
@@ -207,6 +222,16 @@ func buildSink(i int, sc config.AlertSink, cfg config.Alerting, opt Options) (Si
 			return nil, fmt.Errorf("%s: no EventBridge client", key)
 		}
 		return NewEventBridgeSink(sc.Name, sc.EventBus, opt.EventBridge), nil
+	case config.SinkSecurityHub:
+		if opt.SecurityHub == nil {
+			return nil, fmt.Errorf("%s: no Security Hub client", key)
+		}
+		if opt.Region == "" {
+			return nil, fmt.Errorf("%s: no AWS Region for the Security Hub findings", key)
+		}
+		return NewSecurityHubSink(opt.SecurityHub, SecurityHubOptions{
+			Name: sc.Name, AccountID: sc.AccountID, Region: opt.Region, ProductARN: sc.ProductARN, Metrics: opt.Metrics,
+		}), nil
 	case config.SinkAlertmanager:
 		urls := append([]string(nil), sc.URLs...)
 		if sc.URL != "" {
@@ -354,7 +379,7 @@ func (n *Notifier) dispatchLocked(now time.Time, events, active []Event, scan bo
 			continue
 		}
 		lim := n.limits
-		if e.active {
+		if e.active || e.complete {
 			// One alert per instance: resolutions must not be truncated away.
 			lim.MaxInstancesPerGroup = 0
 		}

@@ -19,6 +19,10 @@ type NotifyMetrics struct {
 	Notifications *prometheus.CounterVec
 	// Failures counts failed delivery attempts by sink and reason.
 	Failures *prometheus.CounterVec
+	// SecurityHubFindings counts findings sent to Security Hub by sink and
+	// result: imported (accepted), failed (listed in FailedFindings; a
+	// retried finding counts once per failed attempt).
+	SecurityHubFindings *prometheus.CounterVec
 }
 
 // NewNotifyMetrics creates the counters and registers them on reg (nil: not
@@ -33,9 +37,13 @@ func NewNotifyMetrics(reg prometheus.Registerer) *NotifyMetrics {
 			Name: "driftd_notification_failures_total",
 			Help: "Failed notification delivery attempts by sink and reason (timeout, network, http_4xx, http_5xx, throttled, encode, redirect, other).",
 		}, []string{"sink", "reason"}),
+		SecurityHubFindings: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "driftd_securityhub_findings_total",
+			Help: "Findings sent to Security Hub by sink and result (imported, failed: listed in FailedFindings, once per failed attempt).",
+		}, []string{"sink", "result"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.Notifications, m.Failures)
+		reg.MustRegister(m.Notifications, m.Failures, m.SecurityHubFindings)
 	}
 	return m
 }

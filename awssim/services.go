@@ -1,10 +1,12 @@
 package awssim
 
 import (
+	"github.com/driftd/driftd/awssim/configservice"
 	"github.com/driftd/driftd/awssim/dynamodb"
 	"github.com/driftd/driftd/awssim/events"
 	"github.com/driftd/driftd/awssim/imagebuilder"
 	"github.com/driftd/driftd/awssim/s3"
+	"github.com/driftd/driftd/awssim/securityhub"
 	"github.com/driftd/driftd/awssim/sns"
 	"github.com/driftd/driftd/awssim/sqs"
 	"github.com/driftd/driftd/awssim/sts"
@@ -12,7 +14,7 @@ import (
 )
 
 // registerServices builds the services around the fleet (S3, SQS, SNS,
-// EventBridge, STS, Image Builder, DynamoDB), each in its own package, sharing the
+// EventBridge, STS, Image Builder, DynamoDB, Security Hub, AWS Config), each in its own package, sharing the
 // simulator's clock, region and account, and registers them. S3 event
 // notifications and SNS subscriptions deliver to the simulator's SQS
 // queues.
@@ -32,6 +34,10 @@ func (s *Sim) registerServices() {
 	s.Register(wire.SvcSTS, sts.New(o.AccountID, o.CallerARN))
 	s.Register(wire.SvcImageBuilder, s.ib)
 	s.Register(wire.SvcDynamoDB, s.ddb)
+	s.shub = securityhub.New(securityhub.Options{Clock: o.Clock.Now, Region: o.Region, AccountID: o.AccountID})
+	s.cfgsvc = configservice.New()
+	s.Register(wire.SvcSecurityHub, s.shub)
+	s.Register(wire.SvcConfig, s.cfgsvc)
 }
 
 // The services' Go hooks, for seeding data (buckets, objects, queues,
@@ -54,3 +60,9 @@ func (s *Sim) ImageBuilder() *imagebuilder.Service { return s.ib }
 
 // DynamoDB returns the simulated DynamoDB.
 func (s *Sim) DynamoDB() *dynamodb.Service { return s.ddb }
+
+// SecurityHub returns the simulated Security Hub.
+func (s *Sim) SecurityHub() *securityhub.Service { return s.shub }
+
+// Config returns the simulated AWS Config.
+func (s *Sim) Config() *configservice.Service { return s.cfgsvc }

@@ -18,12 +18,14 @@ import (
 	"time"
 
 	"github.com/driftd/driftd/awssim/autoscaling"
+	"github.com/driftd/driftd/awssim/configservice"
 	"github.com/driftd/driftd/awssim/dynamodb"
 	"github.com/driftd/driftd/awssim/ec2"
 	"github.com/driftd/driftd/awssim/events"
 	"github.com/driftd/driftd/awssim/fleet"
 	"github.com/driftd/driftd/awssim/imagebuilder"
 	"github.com/driftd/driftd/awssim/s3"
+	"github.com/driftd/driftd/awssim/securityhub"
 	"github.com/driftd/driftd/awssim/sns"
 	"github.com/driftd/driftd/awssim/sqs"
 	"github.com/driftd/driftd/awssim/ssm"
@@ -104,6 +106,8 @@ type Sim struct {
 	evb    *events.Service
 	ib     *imagebuilder.Service
 	ddb    *dynamodb.Service
+	shub   *securityhub.Service
+	cfgsvc *configservice.Service
 
 	mu       sync.RWMutex
 	services map[string]wire.Handler

@@ -103,3 +103,7 @@ func Reason(err error) string {
 type InconsistentError struct{ Msg string }
 
 func (e *InconsistentError) Error() string { return e.Msg }
+
+// IsThrottleCode reports whether an AWS error code means the request was
+// throttled.
+func IsThrottleCode(code string) bool { return throttleCodes[code] }

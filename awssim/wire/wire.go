@@ -45,6 +45,8 @@ const (
 	SvcSTS          = "sts"
 	SvcImageBuilder = "imagebuilder"
 	SvcDynamoDB     = "dynamodb"
+	SvcSecurityHub  = "securityhub"
+	SvcConfig       = "config"
 )
 
 // MaxBody bounds request bodies the simulator accepts (S3 PutObject included).
@@ -65,10 +67,11 @@ var targetPrefixes = map[string]struct {
 	svc   string
 	proto Protocol
 }{
-	"AmazonSSM":         {SvcSSM, JSON11},
-	"AWSEvents":         {SvcEvents, JSON11},
-	"AmazonSQS":         {SvcSQS, JSON10},
-	"DynamoDB_20120810": {SvcDynamoDB, JSON10},
+	"AmazonSSM":           {SvcSSM, JSON11},
+	"AWSEvents":           {SvcEvents, JSON11},
+	"AmazonSQS":           {SvcSQS, JSON10},
+	"DynamoDB_20120810":   {SvcDynamoDB, JSON10},
+	"StarlingDoveService": {SvcConfig, JSON11},
 }
 
 var queryVersions = map[string]struct {
@@ -134,10 +137,40 @@ func Parse(r *http.Request) (*Request, *Error) {
 	case strings.HasPrefix(p, "/ListImagePackages"), strings.HasPrefix(p, "/GetImage"):
 		req.Protocol, req.Service = RESTJSON, SvcImageBuilder
 		req.Op = strings.TrimPrefix(strings.SplitN(strings.TrimPrefix(p, "/"), "/", 2)[0], "/")
+	case isSecurityHub(r):
+		req.Protocol, req.Service, req.Op = RESTJSON, SvcSecurityHub, SecurityHubOp(r.Method, p)
 	default:
 		req.Protocol, req.Service = RESTXML, SvcS3
 	}
 	return req, nil
+}
+
+// SecurityHubOp names the Security Hub operation of a REST request ("" when
+// the method and path are not one the simulator models).
+func SecurityHubOp(method, path string) string {
+	switch {
+	case method == http.MethodPost && path == "/findings/import":
+		return "BatchImportFindings"
+	case method == http.MethodPatch && path == "/findings/batchupdate":
+		return "BatchUpdateFindings"
+	case method == http.MethodPost && path == "/findings":
+		return "GetFindings"
+	}
+	return ""
+}
+
+// isSecurityHub reports whether a REST request is Security Hub's: a
+// /findings path signed for securityhub, or sent as JSON (an S3 request to
+// a bucket named "findings" is signed for s3 and carries no JSON body).
+func isSecurityHub(r *http.Request) bool {
+	p := r.URL.Path
+	if p != "/findings" && !strings.HasPrefix(p, "/findings/") {
+		return false
+	}
+	if auth := r.Header.Get("Authorization"); auth != "" {
+		return strings.Contains(auth, "/securityhub/aws4_request")
+	}
+	return strings.HasPrefix(r.Header.Get("Content-Type"), "application/json")
 }
 
 // Error is an AWS API error; Write renders it in the request's protocol.

@@ -114,8 +114,11 @@ func (c *demoCmd) run(ctx context.Context, g *Globals) error {
 	if err != nil {
 		return &ExitError{Code: 2, Err: err}
 	}
+	if err := mountPage(a, nil); err != nil {
+		return &ExitError{Code: 2, Err: err}
+	}
 	fmt.Fprintf(out, "driftd demo: simulated region at %s, %d instances in %d groups\n", srv.URL, len(sim.Instances()), len(sc.Groups))
-	fmt.Fprintf(out, "metrics: http://%s/metrics   API: http://%s/api/v1/instances?verdict=drifted\n", ln.Addr(), ln.Addr())
+	fmt.Fprintf(out, "page: http://%s/   metrics: http://%s/metrics   API: http://%s/api/v1/instances?verdict=drifted\n", ln.Addr(), ln.Addr(), ln.Addr())
 	fmt.Fprintf(out, "baselines: %d in %s, %d in SSM parameters %s\n", len(seed.Objects), seed.Baselines[0].S3.URI, len(seed.Parameters), seed.Baselines[1].SSMParameter.Name)
 	fmt.Fprintf(out, "scanning every %s; Ctrl-C to stop\n\n", c.Interval)
 	if err := a.Run(ctx, ln); err != nil {

@@ -13,6 +13,9 @@ import (
 	"github.com/driftd/driftd/internal/daemon"
 )
 
+// progressLogEvery is how often driftd run logs a running scan's progress.
+const progressLogEvery = 10 * time.Second
+
 type runCmd struct {
 	Config      string `help:"Configuration file." required:"" type:"path" short:"c"`
 	ConfigCheck bool   `name:"config.check" help:"Check the configuration as at start (same as driftd validate), print the result and exit."`
@@ -56,7 +59,7 @@ func (c *runCmd) Run(g *Globals) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	a, err := daemon.New(ctx, daemon.Options{ConfigFile: c.Config, Logger: log})
+	a, err := daemon.New(ctx, daemon.Options{ConfigFile: c.Config, Logger: log, ProgressLog: progressLogEvery})
 	if err != nil {
 		return &ExitError{Code: 2, Err: err}
 	}
@@ -64,6 +67,9 @@ func (c *runCmd) Run(g *Globals) error {
 	// see docs/daemon.md.
 	eng, err := a.AttachEngines(log)
 	if err != nil {
+		return &ExitError{Code: 2, Err: err}
+	}
+	if err := mountPage(a, eng.Remediation); err != nil {
 		return &ExitError{Code: 2, Err: err}
 	}
 	defer func() {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -50,6 +51,18 @@ func TestRunServesAndStopsOnSIGTERM(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != 200 {
 			t.Errorf("GET %s: %d", p, resp.StatusCode)
+		}
+	}
+	// The operator page, with the remediation engine attached.
+	for _, p := range []string{"/", "/instances?verdict=in_sync", "/remediation"} {
+		resp, err := http.Get(url + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Type"), "text/html") || strings.Contains(string(body), "No remediation engine runs") {
+			t.Errorf("GET %s: %d %s", p, resp.StatusCode, resp.Header.Get("Content-Type"))
 		}
 	}
 	// SIGHUP reloads (counted as a success in the metrics).

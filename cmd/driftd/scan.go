@@ -25,11 +25,13 @@ import (
 
 type scanCmd struct {
 	Config   string   `help:"Configuration file." required:"" type:"path" short:"c"`
-	Output   string   `help:"Output format: table or json." enum:"table,json" default:"table" short:"o"`
+	Output   string   `help:"Output format: table, json, or ocsf (one OCSF 1.3 Compliance Finding per instance, JSON Lines)." enum:"table,json,ocsf" default:"table" short:"o"`
 	Instance []string `help:"Scan only these instance ids (repeatable)." name:"instance"`
+	Quiet    bool     `help:"Show no progress on stderr (default: a live bar on a terminal, a line every 10s otherwise)." short:"q"`
 
-	out io.Writer
-	opt func(*daemon.Options)
+	out      io.Writer
+	opt      func(*daemon.Options)
+	progress *progressOut // nil: stderr
 }
 
 func init() {
@@ -85,11 +87,24 @@ func (c *scanCmd) Run(g *Globals) error {
 	if err != nil {
 		return &ExitError{Code: 2, Err: err}
 	}
+	po := stderrProgress(c.Quiet)
+	if c.progress != nil {
+		po = *c.progress
+	}
+	stopProgress, progressDone := make(chan struct{}), make(chan struct{})
+	go po.watch(a, stopProgress, progressDone)
 	res, err := a.Scan(ctx, c.Instance)
+	close(stopProgress)
+	<-progressDone
 	if err != nil {
 		return &ExitError{Code: 2, Err: fmt.Errorf("scan: %w", err)}
 	}
-	if err := renderScan(out, c.Output, res); err != nil {
+	if c.Output == "ocsf" {
+		err = renderOCSF(out, res, a.Region())
+	} else {
+		err = renderScan(out, c.Output, res)
+	}
+	if err != nil {
 		return &ExitError{Code: 2, Err: err}
 	}
 	if code, why := scanExitCode(res.Summary); code != 0 {

@@ -24,29 +24,33 @@ import (
 
 // interfaceService maps the conventional interface names to IAM service prefixes.
 var interfaceService = map[string]string{
-	"EC2API":          "ec2",
-	"SSMAPI":          "ssm",
-	"AutoScalingAPI":  "autoscaling",
-	"S3API":           "s3",
-	"SNSAPI":          "sns",
-	"EventBridgeAPI":  "events",
-	"SQSAPI":          "sqs",
-	"STSAPI":          "sts",
-	"ImageBuilderAPI": "imagebuilder",
+	"EC2API":           "ec2",
+	"SSMAPI":           "ssm",
+	"AutoScalingAPI":   "autoscaling",
+	"S3API":            "s3",
+	"SNSAPI":           "sns",
+	"EventBridgeAPI":   "events",
+	"SQSAPI":           "sqs",
+	"STSAPI":           "sts",
+	"ImageBuilderAPI":  "imagebuilder",
+	"SecurityHubAPI":   "securityhub",
+	"ConfigServiceAPI": "config",
 }
 
 // sdkPackageService maps SDK package names (for embedded paginator client
 // interfaces such as ec2.DescribeInstancesAPIClient) to IAM service prefixes.
 var sdkPackageService = map[string]string{
-	"ec2":          "ec2",
-	"ssm":          "ssm",
-	"autoscaling":  "autoscaling",
-	"s3":           "s3",
-	"sns":          "sns",
-	"eventbridge":  "events",
-	"sqs":          "sqs",
-	"sts":          "sts",
-	"imagebuilder": "imagebuilder",
+	"ec2":           "ec2",
+	"ssm":           "ssm",
+	"autoscaling":   "autoscaling",
+	"s3":            "s3",
+	"sns":           "sns",
+	"eventbridge":   "events",
+	"sqs":           "sqs",
+	"sts":           "sts",
+	"imagebuilder":  "imagebuilder",
+	"securityhub":   "securityhub",
+	"configservice": "config",
 }
 
 // operationAction holds the SDK operations whose IAM action is not
@@ -170,8 +174,9 @@ type Class int
 const (
 	// Read actions belong in the read-only policy.
 	Read Class = iota
-	// Notify actions (SNS, EventBridge, SQS) write only to driftd's own
-	// notification channels; report-only mode needs them, so they belong in
+	// Notify actions (SNS, EventBridge, SQS, Security Hub findings, AWS
+	// Config evaluations) write only to driftd's own notification channels
+	// and reports; report-only mode needs them, so they belong in
 	// the read-only (report-only) policy.
 	Notify
 	// Mutate actions change the fleet and belong in the remediation policy.
@@ -184,6 +189,15 @@ func (c Class) String() string {
 
 var notifyServices = map[string]bool{"sns": true, "events": true, "sqs": true}
 
+// notifyActions are writes that reach only driftd's own reports in other
+// services: its Security Hub findings and its AWS Config rule's
+// evaluations. Report-only mode needs them, like SNS and EventBridge.
+var notifyActions = map[string]bool{
+	"securityhub:BatchImportFindings": true,
+	"securityhub:BatchUpdateFindings": true,
+	"config:PutEvaluations":           true,
+}
+
 var mutatingPrefixes = []string{
 	"Attach", "Cancel", "Complete", "Create", "Delete", "Detach", "Enter", "Execute",
 	"Exit", "Modify", "Put", "Reboot", "Record", "Remove", "Reset", "Resume",
@@ -194,7 +208,7 @@ var mutatingPrefixes = []string{
 // Classify returns the class of an IAM action.
 func Classify(action string) Class {
 	svc, op, _ := strings.Cut(action, ":")
-	if notifyServices[svc] {
+	if notifyServices[svc] || notifyActions[action] {
 		return Notify
 	}
 	for _, p := range mutatingPrefixes {

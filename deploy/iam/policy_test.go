@@ -299,3 +299,34 @@ func FuzzParsePolicy(f *testing.F) {
 		}
 	})
 }
+
+// TestFindingsPublishingIsScoped: driftd's writes to Security Hub and AWS
+// Config are report-only (notify) actions in the read-only policy, each
+// scoped as narrowly as the service allows: imports only to a default
+// (own-account) product, workflow updates only to RESOLVED.
+func TestFindingsPublishingIsScoped(t *testing.T) {
+	ro := mustLoad(t, ReadOnlyFile)
+	rem := mustLoad(t, RemediationFile)
+	for _, a := range []string{"securityhub:BatchImportFindings", "securityhub:BatchUpdateFindings", "config:PutEvaluations"} {
+		if Classify(a) != Notify {
+			t.Errorf("%s classified %s, want notify", a, Classify(a))
+		}
+		if !ro.Actions()[a] || rem.Actions()[a] {
+			t.Errorf("%s: want it in %s only", a, ReadOnlyFile)
+		}
+	}
+	for _, st := range ro.Statement {
+		for _, a := range st.Action {
+			switch a {
+			case "securityhub:BatchImportFindings":
+				if len(st.Resource) != 1 || st.Resource[0] != "arn:aws:securityhub:*:*:product/*/default" {
+					t.Errorf("BatchImportFindings resource %v: want the default products only", st.Resource)
+				}
+			case "securityhub:BatchUpdateFindings":
+				if st.Condition["StringEquals"]["securityhub:ASFFSyntaxPath/Workflow.Status"] != "RESOLVED" {
+					t.Errorf("BatchUpdateFindings condition %v: want Workflow.Status RESOLVED only", st.Condition)
+				}
+			}
+		}
+	}
+}

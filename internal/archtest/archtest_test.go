@@ -24,16 +24,18 @@ const module = "github.com/driftd/driftd"
 //	   internal/state; the simulated region (awssim)
 //	2  what gathers facts: collectors, collectors/*
 //	3  what acts on scans, and the AWS client constructors: alerting,
-//	   remediation, internal/awsclients
-//	4  the lifecycle that wires them: internal/daemon
+//	   remediation, configrule, internal/awsclients
+//	4  the lifecycle that wires them: internal/daemon; the operator page
+//	   (internal/ui), which reads state, scans and remediation through
+//	   interfaces and is mounted by the commands
 //	5  programs and their tests: cmd/*, e2e, deploy/*
 var layers = map[string]int{
 	"drift": 0, "internal/buildinfo": 0, "internal/outbound": 0, "internal/sdkhttp": 0, "internal/apicost": 0,
 	"internal/testenv": 0, "awssim/wire": 0, "deploy/promexpr": 0, "internal/durable": 0,
 	"scan": 1, "internal/config": 1, "internal/state": 1, "awssim": 1, "internal/ha": 1,
 	"collectors": 2,
-	"alerting":   3, "remediation": 3, "internal/awsclients": 3,
-	"internal/daemon": 4, "internal/ha/fenced": 4,
+	"alerting":   3, "remediation": 3, "configrule": 3, "internal/awsclients": 3,
+	"internal/daemon": 4, "internal/ha/fenced": 4, "internal/ui": 4,
 	"cmd": 5, "e2e": 5, "deploy": 5, "internal/archtest": 5,
 }
 
@@ -212,7 +214,7 @@ func ruleViolations(tree []pkg) []string {
 				bad("%s imports %s: the scan contract depends on the domain (drift) and the standard library only", p.path, imp)
 			case under(p.path, "collectors") && under(imp, "alerting", "remediation", "internal/daemon"):
 				bad("%s imports %s: collectors gather facts and know nothing of what acts on them", p.path, imp)
-			case under(p.path, "alerting", "remediation") && under(imp, "collectors", "internal/daemon"):
+			case under(p.path, "alerting", "remediation", "configrule") && under(imp, "collectors", "internal/daemon"):
 				bad("%s imports %s: an engine reads scan results (package scan), not collectors or the daemon", p.path, imp)
 			case under(p.path, "awssim") && isModule(imp) && !under(imp, "awssim", "drift"):
 				bad("%s imports %s: the simulated region knows no daemon package", p.path, imp)

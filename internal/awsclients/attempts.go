@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	awsmw "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/smithy-go/middleware"
@@ -85,6 +86,9 @@ type Attempts struct {
 	Limits *Limiters // nil: no client-side limits
 	// Count is called once per attempt made (nil: not reported).
 	Count func(service, operation, code string)
+	// Waited is called with the time an attempt waited for its rate
+	// limiters' slots, when it waited at all (nil: not reported).
+	Waited func(service, operation string, waited time.Duration)
 }
 
 // ID implements middleware.FinalizeMiddleware.
@@ -104,11 +108,23 @@ func (m Attempts) HandleFinalize(ctx context.Context, in middleware.FinalizeInpu
 	return out, md, err
 }
 
+// minReportedWait is the shortest limiter wait reported to Waited: taking
+// a slot that is free costs microseconds, which is no wait.
+const minReportedWait = time.Millisecond
+
 // wait takes a request slot of the operation's and the service's limiter.
 // Failing to get one is not an API call: nothing is counted.
 func (m Attempts) wait(ctx context.Context, svc, op string) error {
 	if m.Limits == nil {
 		return nil
+	}
+	if m.Waited != nil {
+		start := time.Now()
+		defer func() {
+			if d := time.Since(start); d >= minReportedWait {
+				m.Waited(svc, op, d)
+			}
+		}()
 	}
 	for _, key := range [2]string{svc + ":" + op, svc} {
 		l := m.Limits.Get(key)

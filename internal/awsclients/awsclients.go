@@ -22,10 +22,12 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
+	"github.com/aws/aws-sdk-go-v2/service/configservice"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/imagebuilder"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/securityhub"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -151,6 +153,8 @@ type Clients struct {
 	SNS          *sns.Client
 	EventBridge  *eventbridge.Client
 	ImageBuilder *imagebuilder.Client
+	SecurityHub  *securityhub.Client
+	Config       *configservice.Client
 }
 
 // New builds the clients from cfg (no AWS call is made).
@@ -165,6 +169,8 @@ func New(cfg aws.Config) *Clients {
 		SNS:          sns.NewFromConfig(cfg),
 		EventBridge:  eventbridge.NewFromConfig(cfg),
 		ImageBuilder: NewImageBuilder(cfg),
+		SecurityHub:  securityhub.NewFromConfig(cfg),
+		Config:       configservice.NewFromConfig(cfg),
 	}
 }
 

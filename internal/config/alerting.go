@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -49,10 +50,11 @@ const (
 	SinkSNS          = "sns"
 	SinkEventBridge  = "eventbridge"
 	SinkAlertmanager = "alertmanager"
+	SinkSecurityHub  = "securityhub"
 )
 
 // SinkTypes lists the accepted sink types.
-var SinkTypes = []string{SinkWebhook, SinkSlack, SinkSNS, SinkEventBridge, SinkAlertmanager}
+var SinkTypes = []string{SinkWebhook, SinkSlack, SinkSNS, SinkEventBridge, SinkAlertmanager, SinkSecurityHub}
 
 // AlertEventTypes lists the event types a sink's `events` filter accepts. It
 // mirrors the constants of package alerting (kept here because config must
@@ -93,6 +95,12 @@ type AlertSink struct {
 	ResendWindow time.Duration `yaml:"resend_window"`
 	// Events filters the event types sent to this sink (empty = all).
 	Events []string `yaml:"events"`
+	// AccountID (securityhub) is the account the findings belong to: the
+	// account driftd runs in (BatchImportFindings must be called by it).
+	AccountID string `yaml:"account_id"`
+	// ProductARN (securityhub) overrides the product findings are imported
+	// to; default arn:<partition>:securityhub:<region>:<account>:product/<account>/default.
+	ProductARN string `yaml:"product_arn"`
 }
 
 // Defaults of the alerting section.
@@ -233,7 +241,7 @@ func (a *Alerting) Validate() []error {
 			if !hasSecret {
 				add("%s: type webhook needs a signing secret (secret_file or secret_env)", key)
 			}
-			alertingOnlyFor(add, key, s, "urls", "topic_arn", "event_bus", "resend_window")
+			alertingOnlyFor(add, key, s, "urls", "topic_arn", "event_bus", "resend_window", "account_id", "product_arn")
 		case SinkSlack:
 			if s.URL == "" && s.SecretFile == "" && s.SecretEnv == "" {
 				add("%s: type slack needs the incoming-webhook URL in secret_file or secret_env (or url)", key)
@@ -247,7 +255,7 @@ func (a *Alerting) Validate() []error {
 			if s.Secret != "" {
 				add("%s.secret: not used by type slack (put the URL in secret_file or secret_env)", key)
 			}
-			alertingOnlyFor(add, key, s, "urls", "topic_arn", "event_bus", "resend_window")
+			alertingOnlyFor(add, key, s, "urls", "topic_arn", "event_bus", "resend_window", "account_id", "product_arn")
 		case SinkSNS:
 			if s.TopicARN == "" {
 				add("%s.topic_arn: required for type sns", key)
@@ -257,12 +265,12 @@ func (a *Alerting) Validate() []error {
 			if hasSecret {
 				add("%s: secrets are not used by type sns", key)
 			}
-			alertingOnlyFor(add, key, s, "url", "urls", "event_bus", "resend_window")
+			alertingOnlyFor(add, key, s, "url", "urls", "event_bus", "resend_window", "account_id", "product_arn")
 		case SinkEventBridge:
 			if hasSecret {
 				add("%s: secrets are not used by type eventbridge", key)
 			}
-			alertingOnlyFor(add, key, s, "url", "urls", "topic_arn", "resend_window")
+			alertingOnlyFor(add, key, s, "url", "urls", "topic_arn", "resend_window", "account_id", "product_arn")
 		case SinkAlertmanager:
 			if s.URL == "" && len(s.URLs) == 0 {
 				add("%s.urls: required for type alertmanager (or url)", key)
@@ -283,7 +291,23 @@ func (a *Alerting) Validate() []error {
 			if hasSecret {
 				add("%s: secrets are not used by type alertmanager", key)
 			}
-			alertingOnlyFor(add, key, s, "topic_arn", "event_bus")
+			alertingOnlyFor(add, key, s, "topic_arn", "event_bus", "account_id", "product_arn")
+		case SinkSecurityHub:
+			if !accountRe.MatchString(s.AccountID) {
+				add("%s.account_id: %q is not a 12-digit AWS account id (required for type securityhub)", key, s.AccountID)
+			}
+			if s.ProductARN != "" && !productARNRe.MatchString(s.ProductARN) {
+				add("%s.product_arn: %q is not a Security Hub product ARN (arn:PARTITION:securityhub:REGION:ACCOUNT:product/COMPANY/PRODUCT)", key, s.ProductARN)
+			}
+			for k, ev := range s.Events {
+				if !alertingContains(SecurityHubEventTypes, ev) {
+					add("%s.events[%d]: %q is not sent to Security Hub (only %s)", key, k, ev, strings.Join(SecurityHubEventTypes, ", "))
+				}
+			}
+			if hasSecret {
+				add("%s: secrets are not used by type securityhub", key)
+			}
+			alertingOnlyFor(add, key, s, "url", "urls", "topic_arn", "event_bus", "resend_window")
 		default:
 			add("%s.type: unknown sink type %q (want one of %s)", key, s.Type, strings.Join(SinkTypes, ", "))
 		}
@@ -305,6 +329,12 @@ func (a *Alerting) Warnings() []string {
 	return w
 }
 
+// SecurityHubEventTypes are the events a securityhub sink turns into
+// findings: the drift lifecycle of one instance.
+var SecurityHubEventTypes = []string{"drift.detected", "drift.changed", "drift.resolved"}
+
+var productARNRe = regexp.MustCompile(`^arn:aws[a-z-]*:securityhub:[a-z0-9-]+:\d{12}:product/[A-Za-z0-9._-]+/[A-Za-z0-9._-]+$`)
+
 // onlyFor reports keys set on a sink whose type does not use them.
 func alertingOnlyFor(add func(string, ...any), key string, s *AlertSink, unused ...string) {
 	for _, k := range unused {
@@ -320,6 +350,10 @@ func alertingOnlyFor(add func(string, ...any), key string, s *AlertSink, unused 
 			set = s.EventBus != ""
 		case "resend_window":
 			set = s.ResendWindow != 0
+		case "account_id":
+			set = s.AccountID != ""
+		case "product_arn":
+			set = s.ProductARN != ""
 		}
 		if set {
 			add("%s.%s: not used by type %s", key, k, s.Type)

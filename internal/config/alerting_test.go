@@ -111,12 +111,12 @@ alerting:
 alerting:
   sinks:
     - {url: "https://h/x"}`,
-			[]string{"alerting.sinks[0].name: required", "alerting.sinks[0].type: required (one of webhook, slack, sns, eventbridge, alertmanager)"}},
+			[]string{"alerting.sinks[0].name: required", "alerting.sinks[0].type: required (one of webhook, slack, sns, eventbridge, alertmanager, securityhub)"}},
 		{"unknown type", `
 alerting:
   sinks:
     - {name: p, type: pagerduty}`,
-			[]string{`alerting.sinks[0].type: unknown sink type "pagerduty" (want one of webhook, slack, sns, eventbridge, alertmanager)`}},
+			[]string{`alerting.sinks[0].type: unknown sink type "pagerduty" (want one of webhook, slack, sns, eventbridge, alertmanager, securityhub)`}},
 		{"duplicate names", `
 alerting:
   sinks:
@@ -194,6 +194,25 @@ alerting:
   sinks:
     - {name: w, type: webhook, url: "https://h/x", secret_env: X, secret_file: /y}`,
 			[]string{"alerting.sinks[0]: secret_file and secret_env are mutually exclusive"}},
+		{"securityhub without account", `
+alerting:
+  sinks:
+    - {name: sh, type: securityhub}`,
+			[]string{`alerting.sinks[0].account_id: "" is not a 12-digit AWS account id (required for type securityhub)`}},
+		{"securityhub bad product and events", `
+alerting:
+  sinks:
+    - {name: sh, type: securityhub, account_id: "123456789012", product_arn: "arn:aws:sns:us-east-1:123456789012:t", events: [drift.detected, scan.failed], topic_arn: "arn:aws:sns:us-east-1:123456789012:t"}`,
+			[]string{
+				`alerting.sinks[0].product_arn: "arn:aws:sns:us-east-1:123456789012:t" is not a Security Hub product ARN (arn:PARTITION:securityhub:REGION:ACCOUNT:product/COMPANY/PRODUCT)`,
+				`alerting.sinks[0].events[1]: "scan.failed" is not sent to Security Hub (only drift.detected, drift.changed, drift.resolved)`,
+				"alerting.sinks[0].topic_arn: not used by type securityhub",
+			}},
+		{"account_id on another type", `
+alerting:
+  sinks:
+    - {name: eb, type: eventbridge, account_id: "123456789012"}`,
+			[]string{"alerting.sinks[0].account_id: not used by type eventbridge"}},
 		{"bad external url", `
 alerting:
   external_url: "driftd:9464"`,

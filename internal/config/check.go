@@ -43,7 +43,7 @@ func OSEnv() Env {
 
 // Check runs the start-up checks that depend on the environment rather than
 // on the file alone: alerting secrets (secret_env set, secret_file readable,
-// neither empty), http.listen resolvable, baseline directories (and index
+// neither empty), config_rule.result_token_env set, http.listen resolvable, baseline directories (and index
 // files) present, an existing state file loadable (a missing one is
 // created after the first scan). `driftd validate`, daemon start and every reload run
 // exactly this, after Load (which validates the file itself). Messages name
@@ -104,6 +104,12 @@ func (c *Config) Check(env Env) []error {
 		if s.Type == SinkSlack && where != "" && !strings.HasPrefix(secret, "https://") && !strings.HasPrefix(secret, "http://") {
 			errs.add("%s.%s: the Slack incoming-webhook URL it holds is not an http(s) URL", key, where)
 		}
+	}
+	// The process environment cannot change under a running daemon: an unset
+	// token variable would fail every send. A token file may appear later
+	// (it is written per rule invocation) and is read before each send.
+	if cr := c.ConfigRule; cr != nil && cr.ResultTokenEnv != "" && strings.TrimSpace(env.Getenv(cr.ResultTokenEnv)) == "" {
+		errs.add("config_rule.result_token_env: environment variable %s is unset or empty", cr.ResultTokenEnv)
 	}
 	return errs
 }

@@ -76,6 +76,11 @@ func TestCheck(t *testing.T) {
 		}},
 		{"state file absent", func(c *Config) { c.State.File = "/var/lib/driftd/new.json" }, nil},
 		{"state file present", func(c *Config) { c.State.File = "/var/lib/driftd/state.json" }, nil},
+		{"config rule token variable set", func(c *Config) { c.ConfigRule = &ConfigRule{ResultTokenEnv: "HOOK_SECRET"} }, nil},
+		{"config rule token variable unset", func(c *Config) { c.ConfigRule = &ConfigRule{ResultTokenEnv: "RULE_TOKEN"} }, []string{
+			"config_rule.result_token_env: environment variable RULE_TOKEN is unset or empty",
+		}},
+		{"config rule token file absent: written later", func(c *Config) { c.ConfigRule = &ConfigRule{ResultTokenFile: "/run/driftd/token"} }, nil},
 		{"secrets", func(c *Config) {
 			c.Alerting.Sinks = []AlertSink{
 				{Name: "a", Type: SinkWebhook, URL: "https://h/x", SecretEnv: "HOOK_SECRET"},

@@ -6,7 +6,7 @@
 //
 // Each section lives in its own file with its schema, its defaults and its
 // validator (aws.go, selection.go, schedule.go, inventory.go, policy.go,
-// baselines.go, http.go, state.go, remediation.go, alerting.go), so each
+// baselines.go, http.go, state.go, remediation.go, alerting.go, configrule.go), so each
 // feature owns its keys and each validator is tested alone.
 package config
 
@@ -32,6 +32,7 @@ type Config struct {
 	State       State       `yaml:"state"`
 	Remediation Remediation `yaml:"remediation"`
 	Alerting    Alerting    `yaml:"alerting"`
+	ConfigRule  *ConfigRule `yaml:"config_rule"`
 }
 
 // Default returns a configuration with every default applied.
@@ -55,6 +56,7 @@ func (c *Config) applyDefaults() {
 	c.Baselines.applyDefaults()
 	c.Remediation.applyDefaults()
 	c.Alerting.applyDefaults()
+	c.ConfigRule.applyDefaults()
 }
 
 // Validate runs every section's validator, in file order, and returns all
@@ -74,6 +76,7 @@ func (c *Config) Validate() []error {
 		c.State.Validate,
 		c.Remediation.Validate,
 		c.Alerting.Validate,
+		c.ConfigRule.Validate,
 		c.validateAcrossSections,
 	} {
 		errs = append(errs, v()...)
@@ -84,7 +87,7 @@ func (c *Config) Validate() []error {
 // Warnings returns remarks about a valid configuration that deserve an
 // operator's attention but do not stop the daemon.
 func (c *Config) Warnings() []string {
-	return append(c.Schedule.Warnings(), c.Alerting.Warnings()...)
+	return append(append(c.Schedule.Warnings(), c.Alerting.Warnings()...), c.ConfigRule.Warnings()...)
 }
 
 // ValidationError lists every problem found in a configuration file.

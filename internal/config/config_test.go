@@ -87,7 +87,7 @@ func TestInvalid(t *testing.T) {
 			"inventory.concurency: line 12: unknown key (did you mean concurrency?)",
 			"remediation.groups[0].windw: line 17: unknown key (did you mean windows?)",
 			"log: line 19: duplicate key (first set at line 18)",
-			"loglevel: line 20: unknown key (valid here: alerting, aws, baselines, http, inventory, log, policy, remediation, schedule, selection, state)",
+			"loglevel: line 20: unknown key (valid here: alerting, aws, baselines, config_rule, http, inventory, log, policy, remediation, schedule, selection, state)",
 			"schedule.jitter: 2m0s must be shorter than the schedule interval 1m0s",
 			`remediation.groups[0].budget: "150%" is not a count or a percentage 0-100% (e.g. "1" or "10%")`,
 		}},

@@ -50,6 +50,9 @@ type Options struct {
 	Observers []scan.Observer
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// ProgressLog is how often a running scan's progress is logged at info
+	// level (0: never).
+	ProgressLog time.Duration
 }
 
 // Daemon is a running driftd.
@@ -68,6 +71,7 @@ type Daemon struct {
 	scanMu    sync.Mutex
 	seq       atomic.Int64
 	last      atomic.Pointer[scan.Result]
+	progress  atomic.Pointer[tracker] // the running scan's (nil: none)
 	ready     atomic.Bool
 	reloadMu  sync.Mutex
 	obsMu     sync.RWMutex
@@ -97,6 +101,9 @@ func New(ctx context.Context, opts Options) (*Daemon, error) {
 	d.attempts = awsclients.Attempts{Limits: &d.limits, Count: func(svc, op, code string) {
 		d.metrics.APICalls.WithLabelValues(svc, op, code).Inc()
 		d.calls.add(callKey{svc, op, code})
+		d.progress.Load().call(code)
+	}, Waited: func(_, _ string, waited time.Duration) {
+		d.progress.Load().waited(waited)
 	}}
 	cfg, err := d.loadConfig()
 	if err != nil {
@@ -148,6 +155,9 @@ func (d *Daemon) commit(rt *generation) {
 
 // Config returns the active configuration (do not modify).
 func (d *Daemon) Config() *config.Config { return d.rt.Load().cfg }
+
+// Region returns the AWS Region the current generation's clients use.
+func (d *Daemon) Region() string { return d.rt.Load().clients.AWS.Region }
 
 // Registry returns the metrics registry (other engines register here).
 func (d *Daemon) Registry() *prometheus.Registry { return d.reg }
@@ -254,12 +264,21 @@ func (d *Daemon) Scan(ctx context.Context, only []string) (*scan.Result, error) 
 		defer cancel()
 	}
 	res := &scan.Result{ID: d.seq.Add(1), Started: d.now(), Partial: len(only) > 0}
+	prog := newTracker(res.ID, res.Started, res.Partial)
+	d.progress.Store(prog)
+	defer d.progress.CompareAndSwap(prog, nil)
+	if every := d.opts.ProgressLog; every > 0 {
+		logCtx, stopLog := context.WithCancel(ctx)
+		defer stopLog()
+		go d.logProgress(logCtx, prog, every)
+	}
 	before := d.calls.snapshot()
 	wall := time.Now()
 	src := rt.inventorySource(len(only) > 0)
 	sc := &scanner{rt: rt, store: d.store, log: d.log, rec: collectorRecorder{d.metrics}, now: d.now,
-		fromTag: rt.cfg.State.RestoreFromTags(), inv: src, noInventory: src.noInventory()}
+		fromTag: rt.cfg.State.RestoreFromTags(), inv: src, noInventory: src.noInventory(), prog: prog}
 	err := sc.scan(ctx, rt.selection(only), res)
+	prog.setPhase(scan.PhaseRecording)
 	res.Finished = d.now()
 	res.Duration = time.Since(wall)
 	res.APICalls = diffCalls(before, d.calls.snapshot())
@@ -273,6 +292,9 @@ func (d *Daemon) Scan(ctx context.Context, only []string) (*scan.Result, error) 
 	summary := *res
 	summary.Instances = nil
 	d.last.Store(&summary)
+	// The observers (remediation) make calls of their own: the scan's
+	// progress is complete.
+	d.progress.CompareAndSwap(prog, nil)
 	d.notify(ctx, res)
 	return res, err
 }

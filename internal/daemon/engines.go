@@ -7,11 +7,13 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/driftd/driftd/alerting"
+	"github.com/driftd/driftd/configrule"
 	"github.com/driftd/driftd/internal/config"
 	"github.com/driftd/driftd/remediation"
 )
 
-// Engines are the engines that act on scans: notifications (alerting) and
+// Engines are the engines that act on scans: notifications (alerting, Security
+// Hub findings among its sinks), AWS Config evaluations (configrule) and
 // remediation. Neither knows the other nor the daemon: each is a
 // scan.Observer that converts the scan result into its own input, and the
 // daemon forwards remediation's events to alerting.
@@ -22,6 +24,9 @@ type Engines struct {
 	alerts  *alerting.Observer
 
 	Remediation *remediation.Engine
+	// ConfigRule sends the verdicts to AWS Config (config_rule section;
+	// idle without it).
+	ConfigRule *configrule.Evaluator
 }
 
 // AttachEngines builds the engines from the current configuration and its
@@ -42,7 +47,11 @@ func (d *Daemon) AttachEngines(log *zap.Logger) (*Engines, error) {
 	e.Remediation = d.RemediationEngine(d.Config().Remediation, log, d.Registry(), func(o *remediation.Options) {
 		o.Sink = remediation.EventSinkFunc(e.emit)
 	})
+	e.ConfigRule = configrule.New(d.Config().ConfigRule, d.rt.Load().clients.Config, configrule.Options{
+		Log: log.Named("config_rule"), Metrics: configrule.NewMetrics(d.Registry()),
+	})
 	d.AddObserver(e.alerts)
+	d.AddObserver(e.ConfigRule)
 	d.AddObserver(remediation.Observer{Engine: e.Remediation, Log: log})
 	h := e.Remediation.Handler()
 	for _, p := range []string{"/api/v1/remediation", "/api/v1/remediation/", "/api/v1/approvals", "/api/v1/approvals/"} {
@@ -87,6 +96,8 @@ func (e *Engines) newNotifier(rt *generation, prev *alerting.NotifyState) (*aler
 		Metrics:     e.metrics,
 		SNS:         rt.clients.SNS,
 		EventBridge: rt.clients.EventBridge,
+		SecurityHub: rt.clients.SecurityHub,
+		Region:      rt.clients.AWS.Region,
 		State:       prev,
 	})
 }
@@ -103,6 +114,7 @@ func (e *Engines) reload(cfg *config.Config) {
 		old := e.alerts.Swap(n)
 		go func() { _ = old.Close(context.Background()) }()
 	}
+	e.ConfigRule.SetConfig(cfg.ConfigRule, rt.clients.Config)
 	e.Remediation.SetConfig(cfg.Remediation)
 	aws, kill := remediationAWS(rt)
 	e.Remediation.SetAWS(aws, aws, kill)

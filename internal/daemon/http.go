@@ -139,13 +139,20 @@ func capturesJSON(e state.Entry) map[string]any {
 	return m
 }
 
+// getScan serves the last finished scan and, while a scan runs, its
+// progress ("running": true, "progress": {...}).
 func (a *Daemon) getScan(w http.ResponseWriter, _ *http.Request) {
 	last := a.LastScan()
-	if last == nil {
+	prog, running := a.Progress()
+	if last == nil && !running {
 		http.Error(w, "no scan yet", http.StatusNotFound)
 		return
 	}
-	out := map[string]any{
+	if last == nil {
+		writeJSON(w, a, map[string]any{"running": true, "progress": prog})
+		return
+	}
+	out := map[string]any{"running": running,
 		"id": last.ID, "started": last.Started, "finished": last.Finished, "duration_seconds": last.Duration.Seconds(),
 		"success": last.Err == nil, "summary": last.Summary, "reused": last.Reused, "api_calls": last.APICalls,
 		"groups": last.Groups, "api_cost": last.Cost, "agent_lookup": last.AgentLookup,
@@ -158,6 +165,9 @@ func (a *Daemon) getScan(w http.ResponseWriter, _ *http.Request) {
 	}
 	if last.Interrupted {
 		out["interrupted"] = true
+	}
+	if running {
+		out["progress"] = prog
 	}
 	writeJSON(w, a, out)
 }

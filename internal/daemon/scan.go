@@ -36,6 +36,8 @@ type scanner struct {
 	noInventory string
 	// types settles, once per scan, which inventory types the account knows.
 	types collectors.TypeGate
+	// prog counts the scan's progress (nil: not tracked).
+	prog *tracker
 }
 
 type baselineResult struct {
@@ -51,7 +53,9 @@ type instanceOutcome struct {
 	reused   bool
 	captures map[string]time.Time
 	version  string
-	errRsn   string
+	// source and where name the baseline source that answered and where.
+	source, where string
+	errRsn        string
 }
 
 // scan runs the steps of one scan into res: discover, restore history from
@@ -68,10 +72,13 @@ func (s *scanner) scan(ctx context.Context, sel collectors.Selection, res *scan.
 		res.Groups[name] = g.LaunchTemplateAMI
 	}
 	res.AgentLookup = fleet.AgentLookup
+	s.prog.setDiscovered(len(fleet.Instances))
+	s.prog.setPhase(scan.PhaseBaselines)
 	if s.fromTag {
 		s.restoreFromTags(fleet.Instances)
 	}
 	baselines := s.resolveBaselines(ctx, fleet)
+	s.prog.setPhase(scan.PhaseComparing)
 	outcomes := s.judge(ctx, fleet.Instances, baselines, now)
 	s.noteInventoryTypes(res)
 	if err := ctx.Err(); err != nil {
@@ -157,6 +164,7 @@ func (s *scanner) judge(ctx context.Context, instances []collectors.Instance, ba
 				s.rec.CollectorError(collectors.CollectorInventory, o.errRsn)
 			}
 			outcomes[i] = o
+			s.prog.addCompared()
 			return nil
 		})
 	}
@@ -185,7 +193,7 @@ func (s *scanner) record(outcomes []instanceOutcome, res *scan.Result, now time.
 		o := &outcomes[i]
 		prev, had := s.store.Record(&o.report, state.Inputs{
 			Captures: o.captures, BaselineVersion: o.version, PolicyVersion: s.policyVersion,
-			LaunchTemplateAMI: o.inst.LaunchTemplateAMI, Reused: o.reused,
+			LaunchTemplateAMI: o.inst.LaunchTemplateAMI, Reused: o.reused, BaselineSource: o.source, BaselineWhere: o.where,
 		}, now)
 		entry, _ := s.store.Get(o.inst.ID)
 		r := o.report
@@ -251,6 +259,7 @@ func (s *scanner) instance(ctx context.Context, policy *drift.CompiledPolicy, in
 		return j.unknown(why, "")
 	}
 	j.o.version = b.res.Version
+	j.o.source, j.o.where = b.res.Source, b.res.Where
 	inv := s.inv
 	if inv == nil {
 		inv = s.rt.inventory()

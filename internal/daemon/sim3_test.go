@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"errors"
+	"net"
 	"path/filepath"
 	"sort"
 	"sync"
@@ -123,7 +124,9 @@ func TestScheduledScansDoNotOverlap(t *testing.T) {
 	}))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- a.Run(ctx, nil) }()
+	ln, err := net.Listen("tcp", "127.0.0.1:0") // a free port, not http.listen's default
+	must(t, err)
+	go func() { done <- a.Run(ctx, ln) }()
 	refused := 0
 	deadline := time.Now().Add(8 * time.Second)
 	for time.Now().Before(deadline) {

@@ -25,8 +25,23 @@ import (
 // MaxFindings caps the findings kept per drifted instance.
 const MaxFindings = 20
 
+// MaxTimeline bounds the points of an instance's verdict timeline: the
+// oldest are dropped first.
+const MaxTimeline = 50
+
 // FileVersion is the state file's schema version.
 const FileVersion = 1
+
+// Point is one change in an instance's verdict timeline: the verdict, or
+// the drift gap (the number of findings) or the severity while drifted,
+// as recorded by the scan at At.
+type Point struct {
+	At       time.Time      `json:"at"`
+	Verdict  drift.Verdict  `json:"verdict"`
+	Severity drift.Severity `json:"severity,omitempty"`
+	// Findings is the exact number of findings (0 unless drifted).
+	Findings int `json:"findings,omitempty"`
+}
 
 // Entry is what driftd remembers about one instance.
 type Entry struct {
@@ -58,6 +73,13 @@ type Entry struct {
 	BaselineVersion   string `json:"baseline_version,omitempty"`
 	PolicyVersion     string `json:"policy_version,omitempty"`
 	LaunchTemplateAMI string `json:"launch_template_ami,omitempty"`
+	// BaselineSource names the baseline source that answered and
+	// BaselineWhere where it read the manifest (file, S3 URI, parameter).
+	BaselineSource string `json:"baseline_source,omitempty"`
+	BaselineWhere  string `json:"baseline_where,omitempty"`
+	// Timeline holds the changes of verdict and drift gap, oldest first, at
+	// most MaxTimeline (a scan that changes neither adds no point).
+	Timeline []Point `json:"timeline,omitempty"`
 }
 
 // CountKey is the Counts key of a finding (drift.CountKey).
@@ -113,6 +135,9 @@ type Inputs struct {
 	BaselineVersion   string
 	PolicyVersion     string
 	LaunchTemplateAMI string
+	// BaselineSource and BaselineWhere say which source answered and where
+	// (empty keeps the previous ones when the version is unchanged).
+	BaselineSource, BaselineWhere string
 	// Reused marks a report rebuilt from this store (inventory unchanged):
 	// the retained finding counts and findings are kept as they were.
 	Reused bool
@@ -130,12 +155,15 @@ func (s *Store) Record(r *drift.Report, in Inputs, now time.Time) (prev Entry, o
 		Verdict: r.Verdict, Severity: r.Severity, Reasons: r.Reasons,
 		Suppressed: r.Suppressed, LastScan: now, OldestCapture: r.OldestCapture,
 		Captures: in.Captures, BaselineVersion: in.BaselineVersion, PolicyVersion: in.PolicyVersion,
-		LaunchTemplateAMI: in.LaunchTemplateAMI,
+		LaunchTemplateAMI: in.LaunchTemplateAMI, BaselineSource: in.BaselineSource, BaselineWhere: in.BaselineWhere,
 	}
 	if old != nil {
 		prev, ok = *old, true
 		if e.Captures == nil {
 			e.Captures = old.Captures
+		}
+		if e.BaselineSource == "" && e.BaselineWhere == "" && e.BaselineVersion == old.BaselineVersion {
+			e.BaselineSource, e.BaselineWhere = old.BaselineSource, old.BaselineWhere
 		}
 	}
 	if len(r.Findings) > 0 {
@@ -180,8 +208,34 @@ func (s *Store) Record(r *drift.Report, in Inputs, now time.Time) (prev Entry, o
 			e.ConsecutiveDrifted = 1
 		}
 	}
+	var tl []Point
+	if old != nil {
+		tl = old.Timeline
+	}
+	e.Timeline = extendTimeline(tl, Point{At: now, Verdict: e.Verdict, Severity: e.Severity, Findings: e.FindingsTotal})
 	s.entries[r.InstanceID] = e
 	return prev, ok
+}
+
+// extendTimeline returns tl with p appended when p changes the verdict, the
+// severity or the number of findings of tl's last point, dropping the
+// oldest points beyond MaxTimeline. tl is never modified (entries handed
+// out by Get share it).
+func extendTimeline(tl []Point, p Point) []Point {
+	if p.Verdict != drift.VerdictDrifted {
+		p.Severity, p.Findings = drift.SeverityNone, 0
+	}
+	p.At = p.At.UTC().Truncate(time.Second) // a chart needs no more; the state file stays small
+	if n := len(tl); n > 0 {
+		last := tl[n-1]
+		if last.Verdict == p.Verdict && last.Severity == p.Severity && last.Findings == p.Findings {
+			return tl
+		}
+	}
+	start := max(0, len(tl)+1-MaxTimeline)
+	out := make([]Point, 0, len(tl)-start+1)
+	out = append(out, tl[start:]...)
+	return append(out, p)
 }
 
 // RestoreFromTags seeds an instance not yet known with its driftd:status
@@ -237,6 +291,9 @@ func decode(data []byte) (map[string]*Entry, error) {
 	for i, e := range f.Entries {
 		if e == nil || e.InstanceID == "" {
 			return nil, fmt.Errorf("instances[%d]: instance_id required", i)
+		}
+		if n := len(e.Timeline); n > MaxTimeline {
+			e.Timeline = e.Timeline[n-MaxTimeline:] // written by a build with a larger bound
 		}
 		m[e.InstanceID] = e
 	}
