@@ -134,6 +134,9 @@ func manifestJSON(a *AMI) ([]byte, error) {
 // or pkg:rpm/amazon/<name>@<version>-<release>?arch=aarch64&distro=amazon-2023
 // (an epoch as the epoch qualifier). The AMI id is the metadata component.
 func cycloneDXJSON(a *AMI) ([]byte, error) {
+	if a.PackageFormat == FormatWindows {
+		return windowsCycloneDXJSON(a)
+	}
 	ns, distro := distroOf(a)
 	bom := cdx.NewBOM()
 	bom.SpecVersion, bom.JSONSchema, bom.XMLNS = cdx.SpecVersion1_5, "http://cyclonedx.org/schema/bom-1.5.schema.json", ""

@@ -1,12 +1,16 @@
 package fleet
 
 import (
+	"bytes"
 	"crypto/md5"
 	"encoding/json"
 	"fmt"
 	"maps"
 	"strings"
 	"time"
+
+	cdx "github.com/CycloneDX/cyclonedx-go"
+	packageurl "github.com/package-url/packageurl-go"
 )
 
 // Windows inventory. On a Windows instance amazon-ssm-agent reports, besides
@@ -195,8 +199,6 @@ func checkPlatformSpec(spec AMISpec, format string) error {
 			return fmt.Errorf("ami %s: services are systemd units; a Windows AMI lists windowsServices", spec.Name)
 		case spec.Generate != nil:
 			return fmt.Errorf("ami %s: generate makes rpm or deb packages, not Windows applications", spec.Name)
-		case spec.ManifestFormat == ManifestCycloneDX:
-			return fmt.Errorf("ami %s: manifestFormat cyclonedx is not available for a Windows AMI (native only)", spec.Name)
 		case spec.Architecture != "" && spec.Architecture != "x86_64":
 			return fmt.Errorf("ami %s: a Windows AMI is x86_64, not %s", spec.Name, spec.Architecture)
 		}
@@ -447,4 +449,49 @@ var demoWindowsRoles = []RoleSpec{
 	{Name: "Hyper-V", DisplayName: "Hyper-V", FeatureType: "Role", Available: true},
 	{Name: "Telnet-Client", DisplayName: "Telnet Client", Available: true},
 	{Name: "SNMP-Service", DisplayName: "SNMP Service", Available: true},
+}
+
+// windowsCycloneDXJSON renders a Windows AMI's applications and installed
+// updates as a CycloneDX 1.5 SBOM: the operating system as a component
+// named by its platform name, each application a component of type
+// application with its publisher and the purl for programs outside a
+// package ecosystem, pkg:generic/<name>@<version>?arch=x64|x86
+// (package-url/purl-spec types/generic-definition.json), each KB a
+// pkg:generic/<KB id> component. Services and roles have no SBOM form.
+func windowsCycloneDXJSON(a *AMI) ([]byte, error) {
+	bom := cdx.NewBOM()
+	bom.SpecVersion, bom.JSONSchema, bom.XMLNS = cdx.SpecVersion1_5, "http://cyclonedx.org/schema/bom-1.5.schema.json", ""
+	bom.SerialNumber = "urn:uuid:" + uuidFrom(a.ID)
+	bom.Metadata = &cdx.Metadata{
+		Timestamp: a.CreationDate.UTC().Format(time.RFC3339),
+		Tools:     &cdx.ToolsChoice{Components: &[]cdx.Component{{Type: cdx.ComponentTypeApplication, Name: "awssim"}}},
+		Component: &cdx.Component{BOMRef: a.ID, Type: cdx.ComponentTypeApplication, Name: a.ID, Description: a.Name},
+	}
+	comps := []cdx.Component{{BOMRef: "os", Type: cdx.ComponentTypeOS, Name: a.PlatformName, Version: a.PlatformVersion}}
+	if td := a.Inventory[TypeApplication]; td != nil {
+		for _, e := range td.Entries {
+			arch := "x64"
+			if e["Architecture"] == "i386" {
+				arch = "x86"
+			}
+			purl := packageurl.NewPackageURL(packageurl.TypeGeneric, "", e["Name"], e["Version"],
+				packageurl.QualifiersFromMap(map[string]string{"arch": arch}), "").ToString()
+			comps = append(comps, cdx.Component{BOMRef: purl, Type: cdx.ComponentTypeApplication, Name: e["Name"], Version: e["Version"],
+				Publisher: e["Publisher"], PackageURL: purl})
+		}
+	}
+	if td := a.Inventory[TypeWindowsUpdate]; td != nil {
+		for _, e := range td.Entries {
+			purl := packageurl.NewPackageURL(packageurl.TypeGeneric, "", e["HotFixId"], "", nil, "").ToString()
+			comps = append(comps, cdx.Component{BOMRef: purl, Type: cdx.ComponentTypeApplication, Name: e["HotFixId"], Description: e["Description"], PackageURL: purl})
+		}
+	}
+	bom.Components = &comps
+	var buf bytes.Buffer
+	enc := cdx.NewBOMEncoder(&buf, cdx.BOMFileFormatJSON)
+	enc.SetPretty(true).SetEscapeHTML(false)
+	if err := enc.Encode(bom); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }

@@ -20,7 +20,6 @@ func TestWindowsSpecValidation(t *testing.T) {
 	}{
 		{AMISpec{Name: "w", Format: FormatWindows, Packages: app, Services: []ServiceSpec{{Name: "sshd.service"}}}, "services are systemd units; a Windows AMI lists windowsServices"},
 		{AMISpec{Name: "w", Format: FormatWindows, Generate: &GenerateSpec{Count: 3}}, "generate makes rpm or deb packages"},
-		{AMISpec{Name: "w", Format: FormatWindows, Packages: app, ManifestFormat: ManifestCycloneDX}, "manifestFormat cyclonedx is not available for a Windows AMI"},
 		{AMISpec{Name: "w", Format: FormatWindows, Packages: app, Architecture: "arm64"}, "a Windows AMI is x86_64, not arm64"},
 		{AMISpec{Name: "w", Format: FormatWindows, Packages: []PackageSpec{{Name: "A", Version: "1", Arch: "arm64"}}}, `packages[0] (A): architecture "arm64" is not x64 (x86_64) or x86 (i386)`},
 		{AMISpec{Name: "w", Format: FormatWindows, Packages: app, Updates: []UpdateSpec{{HotFixID: "5034439"}}}, `updates[0]: hotFixId "5034439" is not KB and digits`},

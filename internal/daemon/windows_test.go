@@ -3,6 +3,8 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"text/tabwriter"
@@ -46,22 +48,7 @@ var windowsAMI = awssim.AMISpec{
 // with a KB added, an application upgraded and a service disabled, scanned
 // by the daemon with the default configuration next to a Linux group.
 func TestWindowsFleetVerdicts(t *testing.T) {
-	f := newFixture(t)
-	ami, err := f.sim.AddAMI(windowsAMI)
-	must(t, err)
-	f.writeManifest(t, ami)
-	_, err = f.sim.AddLaunchTemplate("iis-lt", "m6i.large", ami)
-	must(t, err)
-	iis, err := f.sim.AddGroup(awssim.GroupSpec{Name: "iis", LaunchTemplateName: "iis-lt", Min: 0, Max: 10, Desired: 4}, time.Hour)
-	must(t, err)
-	drifts := []awssim.Drift{
-		{Action: awssim.DriftInstallUpdate, Update: &awssim.UpdateSpec{HotFixID: "KB5035857", Description: "Security Update"}},
-		{Action: awssim.DriftUpgrade, Package: &awssim.PackageSpec{Name: "Contoso Line-of-Business Agent", Version: "10.0.19041.2", Arch: "x64"}},
-		{Action: awssim.DriftDisableService, Service: &awssim.ServiceSpec{Name: "W3SVC"}},
-	}
-	for i, d := range drifts {
-		must(t, f.sim.Inject(iis[i+1], d))
-	}
+	f, _, iis := windowsGroup(t, awssim.ManifestNative)
 	a := f.app(t, f.config())
 	res, err := a.Scan(context.Background(), nil)
 	must(t, err)
@@ -135,4 +122,61 @@ func hasCall(calls map[string]int, id, typ string) bool {
 		}
 	}
 	return false
+}
+
+// windowsGroup adds the Windows AMI (its baseline in the given format in
+// the fixture's directory) and a group iis of four members: pristine, a KB
+// added, an application upgraded, a service disabled.
+func windowsGroup(t *testing.T, format string) (*fixture, string, []string) {
+	t.Helper()
+	f := newFixture(t)
+	spec := windowsAMI
+	spec.ManifestFormat = format
+	ami, err := f.sim.AddAMI(spec)
+	must(t, err)
+	name, doc, err := f.sim.BaselineDocument(ami)
+	must(t, err)
+	must(t, os.WriteFile(filepath.Join(f.dir, name), doc, 0o644))
+	_, err = f.sim.AddLaunchTemplate("iis-lt", "m6i.large", ami)
+	must(t, err)
+	iis, err := f.sim.AddGroup(awssim.GroupSpec{Name: "iis", LaunchTemplateName: "iis-lt", Min: 0, Max: 10, Desired: 4}, time.Hour)
+	must(t, err)
+	drifts := []awssim.Drift{
+		{Action: awssim.DriftInstallUpdate, Update: &awssim.UpdateSpec{HotFixID: "KB5035857", Description: "Security Update"}},
+		{Action: awssim.DriftUpgrade, Package: &awssim.PackageSpec{Name: "Contoso Line-of-Business Agent", Version: "10.0.19041.2", Arch: "x64"}},
+		{Action: awssim.DriftDisableService, Service: &awssim.ServiceSpec{Name: "W3SVC"}},
+	}
+	for i, d := range drifts {
+		must(t, f.sim.Inject(iis[i+1], d))
+	}
+	return f, ami, iis
+}
+
+// The same group judged against the AMI's CycloneDX SBOM (pkg:generic
+// applications and KBs): applications and KBs are compared as with the
+// native baseline; an SBOM has no services, so the disabled service is not
+// judged (missing data is never drift).
+func TestWindowsFleetCycloneDXBaseline(t *testing.T) {
+	f, ami, iis := windowsGroup(t, awssim.ManifestCycloneDX)
+	if _, err := os.Stat(filepath.Join(f.dir, ami+".cdx.json")); err != nil {
+		t.Fatal(err)
+	}
+	a := f.app(t, f.config())
+	res, err := a.Scan(context.Background(), nil)
+	must(t, err)
+	reports := byID(res)
+	for i, w := range []struct {
+		verdict  drift.Verdict
+		findings []string
+	}{
+		{drift.VerdictInSync, nil},
+		{drift.VerdictDrifted, []string{"update KB5035857 added absent->installed"}},
+		{drift.VerdictDrifted, []string{"package Contoso Line-of-Business Agent changed 10.0.19041.1->10.0.19041.2"}},
+		{drift.VerdictInSync, nil},
+	} {
+		r := reports[iis[i]]
+		if got := findingKeys(r); r.Verdict != w.verdict || strings.Join(got, "; ") != strings.Join(w.findings, "; ") {
+			t.Errorf("iis[%d]: %s %q, want %s %q (reasons %v)", i, r.Verdict, got, w.verdict, w.findings, r.Reasons)
+		}
+	}
 }
