@@ -45,9 +45,13 @@ type (
 	PackageSpec      = fleet.PackageSpec
 	FileSpec         = fleet.FileSpec
 	ServiceSpec      = fleet.ServiceSpec
-	GenerateSpec     = fleet.GenerateSpec
-	GroupSpec        = fleet.GroupSpec
-	HookSpec         = fleet.HookSpec
+	// Windows content (format windows): see awssim/fleet/windows.go.
+	UpdateSpec         = fleet.UpdateSpec
+	WindowsServiceSpec = fleet.WindowsServiceSpec
+	RoleSpec           = fleet.RoleSpec
+	GenerateSpec       = fleet.GenerateSpec
+	GroupSpec          = fleet.GroupSpec
+	HookSpec           = fleet.HookSpec
 )
 
 // EC2 instance states.
@@ -73,30 +77,39 @@ const (
 
 // Drift actions (see fleet.Drift).
 const (
-	DriftInstall     = fleet.DriftInstall
-	DriftRemove      = fleet.DriftRemove
-	DriftUpgrade     = fleet.DriftUpgrade
-	DriftDowngrade   = fleet.DriftDowngrade
-	DriftFile        = fleet.DriftFile
-	DriftStopService = fleet.DriftStopService
-	DriftAgentOff    = fleet.DriftAgentOff
-	DriftAgentOn     = fleet.DriftAgentOn
-	DriftStale       = fleet.DriftStale
-	DriftFresh       = fleet.DriftFresh
-	DriftHeal        = fleet.DriftHeal
-	DriftUnregister  = fleet.DriftUnregister
-	DriftRegister    = fleet.DriftRegister
+	DriftInstall        = fleet.DriftInstall
+	DriftRemove         = fleet.DriftRemove
+	DriftUpgrade        = fleet.DriftUpgrade
+	DriftDowngrade      = fleet.DriftDowngrade
+	DriftFile           = fleet.DriftFile
+	DriftStopService    = fleet.DriftStopService
+	DriftDisableService = fleet.DriftDisableService
+	DriftInstallUpdate  = fleet.DriftInstallUpdate
+	DriftRemoveUpdate   = fleet.DriftRemoveUpdate
+	DriftAgentOff       = fleet.DriftAgentOff
+	DriftAgentOn        = fleet.DriftAgentOn
+	DriftStale          = fleet.DriftStale
+	DriftFresh          = fleet.DriftFresh
+	DriftHeal           = fleet.DriftHeal
+	DriftUnregister     = fleet.DriftUnregister
+	DriftRegister       = fleet.DriftRegister
 )
 
 // Inventory type names.
 const (
-	TypeApplication  = fleet.TypeApplication
-	TypeFile         = fleet.TypeFile
-	TypeInstanceInfo = fleet.TypeInstanceInfo
-	TypePatchSummary = fleet.TypePatchSummary
-	TypeFileDigest   = fleet.TypeFileDigest
-	TypeSystemdUnit  = fleet.TypeSystemdUnit
+	TypeApplication   = fleet.TypeApplication
+	TypeFile          = fleet.TypeFile
+	TypeInstanceInfo  = fleet.TypeInstanceInfo
+	TypePatchSummary  = fleet.TypePatchSummary
+	TypeFileDigest    = fleet.TypeFileDigest
+	TypeSystemdUnit   = fleet.TypeSystemdUnit
+	TypeService       = fleet.TypeService
+	TypeWindowsUpdate = fleet.TypeWindowsUpdate
+	TypeWindowsRole   = fleet.TypeWindowsRole
 )
+
+// FormatWindows is the package format of a Windows AMI (AMISpec.Format).
+const FormatWindows = fleet.FormatWindows
 
 // Baseline publication (AMISpec.ManifestParameter, ManifestFormat).
 const (

@@ -121,7 +121,7 @@ func TestServerErrorsDropsTruncation(t *testing.T) {
 			if err != nil {
 				t.Fatalf("not retried to success: %v", err)
 			}
-			if len(out.Reservations) != 38 {
+			if len(out.Reservations) != 42 {
 				t.Fatalf("reservations %d", len(out.Reservations))
 			}
 			calls := e.Sim.Calls()
@@ -164,7 +164,7 @@ func TestEndpointFromEnvironment(t *testing.T) {
 		t.Fatal(err)
 	}
 	di, err := ec2.NewFromConfig(cfg).DescribeInstances(e.Ctx, &ec2.DescribeInstancesInput{})
-	if err != nil || len(di.Reservations) != 38 {
+	if err != nil || len(di.Reservations) != 42 {
 		t.Fatalf("ec2 via AWS_ENDPOINT_URL: %v", err)
 	}
 	ii, err := ssm.NewFromConfig(cfg).DescribeInstanceInformation(e.Ctx, &ssm.DescribeInstanceInformationInput{})
@@ -172,7 +172,7 @@ func TestEndpointFromEnvironment(t *testing.T) {
 		t.Fatalf("ssm via AWS_ENDPOINT_URL: %v", err)
 	}
 	g, err := autoscaling.NewFromConfig(cfg).DescribeAutoScalingGroups(e.Ctx, &autoscaling.DescribeAutoScalingGroupsInput{})
-	if err != nil || len(g.AutoScalingGroups) != 5 {
+	if err != nil || len(g.AutoScalingGroups) != 6 {
 		t.Fatalf("autoscaling via AWS_ENDPOINT_URL: %v", err)
 	}
 	_, err = ssm.NewFromConfig(cfg).ListInventoryEntries(e.Ctx, &ssm.ListInventoryEntriesInput{InstanceId: aws.String("i-0123456789abcdef0"), TypeName: aws.String(awssim.TypeApplication)})

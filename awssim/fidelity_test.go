@@ -98,9 +98,9 @@ func TestNextTokenOmittedOnLastPage(t *testing.T) {
 			return page{out.NextToken, len(out.Parameters)}, nil
 		}},
 	}
-	want := map[string]int{"ec2:DescribeInstances": 38, "ec2:DescribeImages": 6, "autoscaling:DescribeAutoScalingGroups": 5,
-		"autoscaling:DescribeAutoScalingInstances": 35, "ssm:DescribeInstanceInformation": 38, "ssm:DescribeInstanceInformation by ids": 7,
-		"ssm:ListInventoryEntries": 420, "ssm:GetInventory": 38, "ssm:GetParametersByPath": 5}
+	want := map[string]int{"ec2:DescribeInstances": 42, "ec2:DescribeImages": 7, "autoscaling:DescribeAutoScalingGroups": 6,
+		"autoscaling:DescribeAutoScalingInstances": 39, "ssm:DescribeInstanceInformation": 42, "ssm:DescribeInstanceInformation by ids": 7,
+		"ssm:ListInventoryEntries": 420, "ssm:GetInventory": 42, "ssm:GetParametersByPath": 6}
 	for _, op := range ops {
 		t.Run(op.name, func(t *testing.T) {
 			var tok *string

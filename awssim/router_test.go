@@ -127,7 +127,7 @@ func TestAdminAPI(t *testing.T) {
 		s.ServeHTTP(w, req)
 		return w
 	}
-	if w := do("POST", "/_awssim/scenario?name=demo", ""); w.Code != 200 || !strings.Contains(w.Body.String(), `"Instances": 38`) {
+	if w := do("POST", "/_awssim/scenario?name=demo", ""); w.Code != 200 || !strings.Contains(w.Body.String(), `"Instances": 42`) {
 		t.Fatalf("load demo: %d %s", w.Code, w.Body)
 	}
 	yml := "amis:\n  - name: tiny\n    packages:\n      - {name: bash, version: '5.2', release: '1.amzn2023'}\nlaunchTemplates:\n  - {name: t, versions: [tiny]}\ngroups:\n  - {name: g, launchTemplate: t, min: 1, max: 3, desired: 2}\n"

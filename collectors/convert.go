@@ -1,6 +1,7 @@
 package collectors
 
 import (
+	"strings"
 	"time"
 
 	"github.com/driftd/driftd/drift"
@@ -9,8 +10,11 @@ import (
 // BuildSnapshot converts collected inventory into a normalised drift
 // snapshot. Only types read completely are included; a type absent from the
 // snapshot's CaptureTimes is not compared (missing data is never drift).
-// format is the package ordering to use ("" detects it from the entries).
+// format is the package ordering to use ("" detects it from the entries);
+// the applications of an instance whose agent reports the Windows platform
+// are Windows applications whatever the format (PackageFormatFor).
 func BuildSnapshot(in Instance, types []*TypeData, format drift.PackageFormat) *drift.Snapshot {
+	format = PackageFormatFor(in, format)
 	s := &drift.Snapshot{
 		InstanceID:   in.ID,
 		AMI:          in.AMI,
@@ -41,6 +45,10 @@ func BuildSnapshot(in Instance, types []*TypeData, format drift.PackageFormat) *
 				continue
 			}
 			s.Services = drift.ServicesFromInventory(td.TypeName, td.Entries)
+		case drift.TypeWindowsUpdate:
+			s.Updates = drift.UpdatesFromInventory(td.Entries)
+		case drift.TypeWindowsRole:
+			s.Roles = drift.RolesFromInventory(td.Entries)
 		default:
 			if s.Custom == nil {
 				s.Custom = map[string]*drift.CustomType{}
@@ -59,4 +67,36 @@ func hasType(types []*TypeData, name string) bool {
 		}
 	}
 	return false
+}
+
+// PackageFormatFor is the package format of an instance's AWS:Application
+// entries: FormatWindows when its SSM agent reports the Windows platform
+// (the agent's Windows provider reads the uninstall registry keys, whose
+// entries cannot be told from rpm or deb ones by their attributes alone),
+// else format.
+func PackageFormatFor(in Instance, format drift.PackageFormat) drift.PackageFormat {
+	if in.Agent != nil && strings.EqualFold(in.Agent.PlatformType, drift.PlatformWindows) {
+		return drift.FormatWindows
+	}
+	return format
+}
+
+// InventoryTypesFor returns the configured types that apply to the
+// instance's platform (drift.TypeApplies on its agent's PlatformType): a
+// Linux instance is not asked for AWS:WindowsUpdate, a Windows instance not
+// for Custom:SystemdUnit. A type that does not apply is not collected, so
+// it can never make the instance unknown. An instance without agent
+// information gets every type.
+func InventoryTypesFor(in Instance, types []string) []string {
+	platform := ""
+	if in.Agent != nil {
+		platform = in.Agent.PlatformType
+	}
+	out := make([]string, 0, len(types))
+	for _, t := range types {
+		if drift.TypeApplies(t, platform) {
+			out = append(out, t)
+		}
+	}
+	return out
 }

@@ -41,6 +41,9 @@ type comparer struct {
 	suppressed int
 	// expired collects ids of expired rules that would have matched.
 	expired []string
+	// pub is the publisher partition of the Windows applications being
+	// compared ("" for every rpm and deb package; see packagePublishers).
+	pub string
 }
 
 // Compare is Compare with a precompiled policy. The order of the checks:
@@ -54,134 +57,204 @@ func (cp *CompiledPolicy) Compare(m *Manifest, s *Snapshot) Report {
 	}
 	r := Report{InstanceID: s.InstanceID, AMI: s.AMI, ASG: s.ASG}
 	c := comparer{cp: cp, m: m, s: s}
+	if c.decideWithoutInventory(&r) {
+		return r
+	}
+	var pl plan
+	c.plan(&pl)
+	if c.decideFromCaptures(&r, &pl) {
+		return r
+	}
+	c.compareCategories(&pl)
+	c.finish(&r, pl.skipped)
+	return r
+}
 
-	if rule := c.exemptRule(); rule != nil {
+// decideWithoutInventory settles the verdicts that need no inventory:
+// exempt, no_baseline and unknown (the collector's reason). It reports
+// whether r is final.
+func (c *comparer) decideWithoutInventory(r *Report) bool {
+	switch rule := c.exemptRule(); {
+	case rule != nil:
 		r.Verdict = VerdictExempt
 		reason := "exempted by rule " + rule.ID
 		if rule.Reason != "" {
 			reason += ": " + rule.Reason
 		}
 		r.Reasons = []string{reason}
-		r.ExpiredRules = c.finishExpired()
-		return r
-	}
-	if m == nil {
+	case c.m == nil:
 		r.Verdict = VerdictNoBaseline
-		r.Reasons = []string{"no baseline manifest for AMI " + orDash(s.AMI)}
-		r.ExpiredRules = c.finishExpired()
-		return r
-	}
-	if s.Unknown != "" {
+		r.Reasons = []string{"no baseline manifest for AMI " + orDash(c.s.AMI)}
+	case c.s.Unknown != "":
 		r.Verdict = VerdictUnknown
-		r.Reasons = []string{s.Unknown}
-		r.ExpiredRules = c.finishExpired()
-		return r
+		r.Reasons = []string{c.s.Unknown}
+	default:
+		return false
 	}
+	r.ExpiredRules = c.finishExpired()
+	return true
+}
 
-	// Decide which categories are compared: the manifest must list items of
-	// the category and the snapshot must have collected it.
-	var (
-		pkgs, files, svcs bool
-		fileType, svcType string
-		oldest            time.Time
-		oldestType        string
-		compared          int
-	)
-	note := func(typ string) {
-		t := s.CaptureTimes[typ]
-		if compared == 0 || t.Before(oldest) {
-			oldest, oldestType = t, typ
-		}
-		compared++
+// plan is what one comparison compares: the categories the manifest lists
+// and the snapshot collected, the inventory type each is read from, and the
+// oldest capture among them.
+type plan struct {
+	pkgs, updates, roles bool
+	fileType, svcType    string // "" = not compared
+	customTypes          []string
+	oldest               time.Time
+	oldestType           string
+	compared             int
+	// skipped says which categories the baseline lists but the snapshot
+	// lacks (they are not compared: missing data is never drift).
+	skipped []string
+}
+
+// note counts typ as compared and tracks the oldest capture.
+func (pl *plan) note(s *Snapshot, typ string) {
+	t := s.CaptureTimes[typ]
+	if pl.compared == 0 || t.Before(pl.oldest) {
+		pl.oldest, pl.oldestType = t, typ
 	}
-	if _, ok := s.CaptureTimes[TypeApplication]; ok && len(m.Packages) > 0 {
-		pkgs = true
-		note(TypeApplication)
+	pl.compared++
+}
+
+// firstCollected returns the first of types the snapshot collected ("" if none).
+func firstCollected(s *Snapshot, types ...string) string {
+	for _, t := range types {
+		if _, ok := s.CaptureTimes[t]; ok {
+			return t
+		}
+	}
+	return ""
+}
+
+// plan decides which categories are compared: the manifest must list items
+// of the category and the snapshot must have collected it.
+func (c *comparer) plan(pl *plan) {
+	m, s := c.m, c.s
+	if len(m.Packages) > 0 {
+		if firstCollected(s, TypeApplication) != "" {
+			pl.pkgs = true
+			pl.note(s, TypeApplication)
+		} else {
+			pl.skipped = append(pl.skipped, "packages not compared: no "+TypeApplication+" inventory")
+		}
 	}
 	if len(m.Files) > 0 {
-		for _, t := range [...]string{TypeFileDigest, TypeFile} {
-			if _, ok := s.CaptureTimes[t]; ok {
-				files, fileType = true, t
-				note(t)
-				break
-			}
+		if pl.fileType = firstCollected(s, TypeFileDigest, TypeFile); pl.fileType != "" {
+			pl.note(s, pl.fileType)
+		} else {
+			pl.skipped = append(pl.skipped, "files not compared: no "+TypeFileDigest+" or "+TypeFile+" inventory")
 		}
 	}
 	if len(m.Services) > 0 {
-		for _, t := range [...]string{TypeSystemdUnit, TypeService} {
-			if _, ok := s.CaptureTimes[t]; ok {
-				svcs, svcType = true, t
-				note(t)
-				break
+		if pl.svcType = firstCollected(s, TypeSystemdUnit, TypeService); pl.svcType != "" {
+			pl.note(s, pl.svcType)
+		} else {
+			why := TypeSystemdUnit + " or " + TypeService
+			if m.IsWindows() {
+				why = TypeService
 			}
+			pl.skipped = append(pl.skipped, "services not compared: no "+why+" inventory")
 		}
 	}
-	var customTypes []string
+	if len(m.Updates) > 0 {
+		if pl.updates = firstCollected(s, TypeWindowsUpdate) != ""; pl.updates {
+			pl.note(s, TypeWindowsUpdate)
+		} else {
+			pl.skipped = append(pl.skipped, "updates not compared: no "+TypeWindowsUpdate+" inventory")
+		}
+	}
+	if len(m.Roles) > 0 {
+		if pl.roles = firstCollected(s, TypeWindowsRole) != ""; pl.roles {
+			pl.note(s, TypeWindowsRole)
+		} else {
+			pl.skipped = append(pl.skipped, "roles not compared: no "+TypeWindowsRole+" inventory")
+		}
+	}
+	c.planCustom(pl)
+}
+
+// planCustom adds the custom types the manifest defines and the snapshot
+// collected, in name order.
+func (c *comparer) planCustom(pl *plan) {
+	m, s := c.m, c.s
 	for name := range m.Custom {
 		if isBuiltinType(name) {
 			continue
 		}
 		if _, ok := s.CaptureTimes[name]; ok {
-			customTypes = append(customTypes, name)
+			pl.customTypes = append(pl.customTypes, name)
 		}
 	}
-	slices.Sort(customTypes)
-	for _, t := range customTypes {
-		note(t)
+	slices.Sort(pl.customTypes)
+	for _, t := range pl.customTypes {
+		pl.note(s, t)
 	}
-	// Categories the baseline lists but the snapshot lacks are not compared
-	// (missing data is never drift); the report says so.
-	var skipped []string
-	if len(m.Packages) > 0 && !pkgs {
-		skipped = append(skipped, "packages not compared: no "+TypeApplication+" inventory")
-	}
-	if len(m.Files) > 0 && !files {
-		skipped = append(skipped, "files not compared: no "+TypeFileDigest+" or "+TypeFile+" inventory")
-	}
-	if len(m.Services) > 0 && !svcs {
-		skipped = append(skipped, "services not compared: no "+TypeSystemdUnit+" or "+TypeService+" inventory")
-	}
-	if len(customTypes) < len(m.Custom) {
+	if len(pl.customTypes) < len(m.Custom) {
 		for _, name := range sortedKeys(m.Custom) {
 			if _, ok := s.CaptureTimes[name]; !ok && !isBuiltinType(name) {
-				skipped = append(skipped, name+" not compared: not collected")
+				pl.skipped = append(pl.skipped, name+" not compared: not collected")
 			}
 		}
 	}
-	if compared == 0 {
-		r.Verdict = VerdictUnknown
-		r.Reasons = append([]string{"no inventory collected for what the baseline lists"}, skipped...)
-		r.ExpiredRules = c.finishExpired()
-		return r
-	}
-	if !oldest.IsZero() {
-		r.OldestCapture = oldest.UTC()
-	}
-	if cp.maxAge > 0 && oldest.Before(cp.now.Add(-cp.maxAge)) {
-		r.Verdict = VerdictStale
-		r.Reasons = []string{"inventory " + oldestType + " captured " + fmtTime(oldest) + ", older than " + cp.maxAge.String()}
-		r.ExpiredRules = c.finishExpired()
-		return r
-	}
+}
 
-	if pkgs {
+// decideFromCaptures settles the verdicts the plan alone decides: unknown
+// when nothing the baseline lists was collected, stale when a compared type
+// is older than the policy allows. It reports whether r is final.
+func (c *comparer) decideFromCaptures(r *Report, pl *plan) bool {
+	if pl.compared == 0 {
+		r.Verdict = VerdictUnknown
+		r.Reasons = append([]string{"no inventory collected for what the baseline lists"}, pl.skipped...)
+		r.ExpiredRules = c.finishExpired()
+		return true
+	}
+	if !pl.oldest.IsZero() {
+		r.OldestCapture = pl.oldest.UTC()
+	}
+	if cp := c.cp; cp.maxAge > 0 && pl.oldest.Before(cp.now.Add(-cp.maxAge)) {
+		r.Verdict = VerdictStale
+		r.Reasons = []string{"inventory " + pl.oldestType + " captured " + fmtTime(pl.oldest) + ", older than " + cp.maxAge.String()}
+		r.ExpiredRules = c.finishExpired()
+		return true
+	}
+	return false
+}
+
+// compareCategories collects the findings of every planned category, the
+// running state and the instance-level facts; what the running state could
+// not compare is added to pl.skipped.
+func (c *comparer) compareCategories(pl *plan) {
+	if pl.pkgs {
 		c.comparePackages()
 	}
-	if files {
-		c.compareFiles(fileType)
+	if pl.fileType != "" {
+		c.compareFiles(pl.fileType)
 	}
-	if svcs {
-		c.compareServices(svcType)
+	if pl.svcType != "" {
+		c.compareServices(pl.svcType)
 	}
-	for _, t := range customTypes {
+	if pl.updates {
+		c.compareUpdates()
+	}
+	if pl.roles {
+		c.compareRoles()
+	}
+	for _, t := range pl.customTypes {
 		c.compareCustom(t)
 	}
-	skipped = append(skipped, c.compareRuntime()...)
-	if lt := s.Instance.LaunchTemplateAMI; lt != "" && lt != s.AMI {
-		c.add(Finding{Category: CategoryInstance, Name: "ami", Attribute: "image_id", Change: ChangeChanged, Expected: lt, Observed: s.AMI})
+	pl.skipped = append(pl.skipped, c.compareRuntime()...)
+	if lt := c.s.Instance.LaunchTemplateAMI; lt != "" && lt != c.s.AMI {
+		c.add(Finding{Category: CategoryInstance, Name: "ami", Attribute: "image_id", Change: ChangeChanged, Expected: lt, Observed: c.s.AMI})
 	}
+}
 
-	if len(c.findings) > cp.maxFindings {
+// finish caps and sorts the findings and fills the verdict, severity,
+// counts and reasons of r.
+func (c *comparer) finish(r *Report, skipped []string) {
+	if len(c.findings) > c.cp.maxFindings {
 		c.prune()
 	}
 	if len(c.findings) > 1 {
@@ -193,7 +266,7 @@ func (cp *CompiledPolicy) Compare(m *Manifest, s *Snapshot) Report {
 	if len(r.Findings) == 0 {
 		r.Verdict = VerdictInSync
 		r.Reasons = skipped
-		return r
+		return
 	}
 	r.Verdict = VerdictDrifted
 	r.FindingsTotal = len(r.Findings) + c.ndropped
@@ -205,7 +278,6 @@ func (cp *CompiledPolicy) Compare(m *Manifest, s *Snapshot) Report {
 		}
 	}
 	r.Reasons = append([]string{summary(r.Findings, r.FindingsTotal)}, skipped...)
-	return r
 }
 
 // countKey is a Counts key before it is rendered.
@@ -296,7 +368,7 @@ func sortedKeys(m map[string]*CustomType) []string {
 
 func isBuiltinType(t string) bool {
 	switch t {
-	case TypeApplication, TypeFile, TypeService, TypeFileDigest, TypeSystemdUnit, TypeRunningState:
+	case TypeApplication, TypeFile, TypeService, TypeFileDigest, TypeSystemdUnit, TypeRunningState, TypeWindowsUpdate, TypeWindowsRole:
 		return true
 	}
 	return false
@@ -430,6 +502,9 @@ func compareFindings(a, b Finding) int {
 	if c := strings.Compare(a.Name, b.Name); c != 0 {
 		return c
 	}
+	if c := strings.Compare(a.Publisher, b.Publisher); c != 0 {
+		return c
+	}
 	if c := strings.Compare(a.Arch, b.Arch); c != 0 {
 		return c
 	}
@@ -448,7 +523,7 @@ func compareFindings(a, b Finding) int {
 // ---- packages ----
 
 // comparePackages merge-joins the sorted, normalised package lists on
-// (name, arch, EVR). Identical packages are consumed by the join with one
+// (name, publisher, arch, EVR). Identical packages are consumed by the join with one
 // string comparison each; only the remainder (a handful of indexes) is
 // examined further, grouped by name.
 func (c *comparer) comparePackages() {
@@ -496,7 +571,7 @@ func (c *comparer) comparePackages() {
 }
 
 // mergePackages is the hot loop of Compare: a merge-join of two sorted
-// package lists on (name, arch, EVR). Identical packages are skipped with one
+// package lists on (name, publisher, arch, EVR). Identical packages are skipped with one
 // equality test per field; the indexes of the others are appended to rm
 // (manifest) and rs (snapshot). It is kept small and out of line so the
 // compiler keeps its state in registers.
@@ -506,15 +581,17 @@ func mergePackages(M, S []Package, rm, rs []int32) ([]int32, []int32) {
 	i, j := 0, 0
 	for i < len(M) && j < len(S) {
 		a, b := &M[i], &S[j]
-		if a.EVR == b.EVR && a.Name == b.Name && a.Arch == b.Arch {
+		if a.EVR == b.EVR && a.Name == b.Name && a.Arch == b.Arch && a.Publisher == b.Publisher {
 			i++
 			j++
 			continue
 		}
 		k := strings.Compare(a.Name, b.Name)
 		if k == 0 {
-			if k = strings.Compare(a.Arch, b.Arch); k == 0 {
-				k = strings.Compare(a.EVR, b.EVR)
+			if k = strings.Compare(a.Publisher, b.Publisher); k == 0 {
+				if k = strings.Compare(a.Arch, b.Arch); k == 0 {
+					k = strings.Compare(a.EVR, b.EVR)
+				}
 			}
 		}
 		if k < 0 {
@@ -534,11 +611,120 @@ func mergePackages(M, S []Package, rm, rs []int32) ([]int32, []int32) {
 	return rm, rs
 }
 
-// packageName handles the leftover entries of one package name. Manifest
-// entries with an explicit arch pair with observed entries of that arch;
-// manifest entries without arch ("any arch", e.g. Image Builder lists) pair
-// with observed entries of every arch the manifest does not list explicitly.
+// packageName handles the leftover entries of one package name: Windows
+// applications are first split by publisher (packagePublishers), then each
+// set is compared by architecture (packageArchs). rpm and deb packages have
+// no publisher and go straight to packageArchs.
 func (c *comparer) packageName(name string, E, O []int32) {
+	M, S := c.m.Packages, c.s.Packages
+	for _, e := range E {
+		if M[e].Publisher != "" {
+			c.packagePublishers(name, E, O)
+			return
+		}
+	}
+	for _, o := range O {
+		if S[o].Publisher != "" {
+			c.packagePublishers(name, E, O)
+			return
+		}
+	}
+	c.packageArchs(name, E, O)
+}
+
+// packagePublishers splits the leftovers of one Windows application name
+// by publisher and compares each publisher's entries on their own: an
+// application of one name from two publishers is two applications. A
+// manifest entry without publisher ("any publisher", e.g. Image Builder
+// lists) takes the observed entries of every publisher the manifest does
+// not list for that name (effectivePublisher).
+func (c *comparer) packagePublishers(name string, E, O []int32) {
+	M, S := c.m.Packages, c.s.Packages
+	// a name has a handful of leftovers: keep the work on the stack
+	var effBuf [8]string
+	var pubBuf [16]string
+	var epBuf, opBuf [8]int32
+	eff, pubs := effBuf[:0], pubBuf[:0]
+	for _, e := range E {
+		pubs = append(pubs, M[e].Publisher)
+	}
+	for _, o := range O {
+		p := c.effectivePublisher(name, S[o].Publisher)
+		eff = append(eff, p)
+		pubs = append(pubs, p)
+	}
+	slices.Sort(pubs)
+	pubs = slices.Compact(pubs)
+	for _, pub := range pubs {
+		ep, op := epBuf[:0], opBuf[:0]
+		for _, e := range E {
+			if M[e].Publisher == pub {
+				ep = append(ep, e)
+			}
+		}
+		for k, o := range O {
+			if eff[k] == pub {
+				op = append(op, o)
+			}
+		}
+		// observed entries of several publishers that fall to "any
+		// publisher" are no longer in arch order
+		slices.SortStableFunc(op, func(a, b int32) int {
+			if k := strings.Compare(S[a].Arch, S[b].Arch); k != 0 {
+				return k
+			}
+			return strings.Compare(S[a].EVR, S[b].EVR)
+		})
+		c.pub = pub
+		c.packageArchs(name, ep, op)
+	}
+	c.pub = ""
+}
+
+// effectivePublisher is the publisher partition an observed application
+// falls in: its own publisher when the manifest lists the name with that
+// publisher (or does not list the name without one), else "" (the
+// manifest's "any publisher" entries).
+func (c *comparer) effectivePublisher(name, pub string) string {
+	if pub == "" || c.manifestLists(name, func(p *Package) bool { return p.Publisher == pub }) {
+		return pub
+	}
+	if c.manifestLists(name, func(p *Package) bool { return p.Publisher == "" }) {
+		return ""
+	}
+	return pub
+}
+
+// manifestLists reports whether a manifest package of that name satisfies ok.
+func (c *comparer) manifestLists(name string, ok func(*Package) bool) bool {
+	M := c.m.Packages
+	lo, _ := slices.BinarySearchFunc(M, name, func(p Package, n string) int { return strings.Compare(p.Name, n) })
+	for k := lo; k < len(M) && M[k].Name == name; k++ {
+		if ok(&M[k]) {
+			return true
+		}
+	}
+	return false
+}
+
+// inPartition reports whether p (of the manifest, or observed) belongs to
+// the publisher partition being compared.
+func (c *comparer) inPartition(observed bool, p *Package) bool {
+	if !observed {
+		return p.Publisher == c.pub
+	}
+	if p.Publisher == c.pub {
+		return c.pub == "" || c.effectivePublisher(p.Name, p.Publisher) == c.pub
+	}
+	return c.pub == "" && c.effectivePublisher(p.Name, p.Publisher) == ""
+}
+
+// packageArchs handles the leftover entries of one package name (and
+// publisher). Manifest entries with an explicit arch pair with observed
+// entries of that arch; manifest entries without arch ("any arch", e.g.
+// Image Builder lists) pair with observed entries of every arch the
+// manifest does not list explicitly.
+func (c *comparer) packageArchs(name string, E, O []int32) {
 	M, S := c.m.Packages, c.s.Packages
 	w := 0 // wildcard manifest entries (arch "") sort first
 	for w < len(E) && M[E[w]].Arch == "" {
@@ -591,18 +777,19 @@ func (c *comparer) packageName(name string, E, O []int32) {
 		p := &M[W[k]]
 		// unmatched "any arch" entry: removed unless the name is still
 		// installed for an arch the wildcard covered (then it was paired)
-		_, obs := c.maxVersion(S, name, "", true)
-		c.add(Finding{Category: CategoryPackage, Type: TypeApplication, Name: p.Name, Arch: c.displayArch(p, nil, p.Arch), Attribute: "version",
+		_, obs := c.maxVersion(true, name, "", true)
+		c.add(Finding{Category: CategoryPackage, Type: TypeApplication, Name: p.Name, Publisher: p.Publisher, Arch: c.displayArch(p, nil, p.Arch), Attribute: "version",
 			Change: ChangeRemoved, Direction: c.direction(p, obs), Expected: p.EVR, Observed: evrOf(obs)})
 	}
 }
 
-// hasArch reports whether the manifest lists name for arch explicitly.
+// hasArch reports whether the manifest lists name for arch explicitly (in
+// the publisher partition being compared).
 func (c *comparer) hasArch(name, arch string) bool {
 	M := c.m.Packages
 	lo, _ := slices.BinarySearchFunc(M, name, func(p Package, n string) int { return strings.Compare(p.Name, n) })
 	for k := lo; k < len(M) && M[k].Name == name; k++ {
-		if M[k].Arch == arch {
+		if M[k].Arch == arch && M[k].Publisher == c.pub {
 			return true
 		}
 	}
@@ -635,14 +822,22 @@ func (c *comparer) displayArch(e, o *Package, arch string) string {
 	return DisplayArch(c.format(e, o), arch)
 }
 
-// maxVersion returns the newest package named name with the given arch in
-// ps (any arch when anyArch).
-func (c *comparer) maxVersion(ps []Package, name, arch string, anyArch bool) (int, *Package) {
+// maxVersion returns the newest package named name with the given arch
+// (any arch when anyArch) in the publisher partition being compared, of
+// the observed packages or of the manifest's.
+func (c *comparer) maxVersion(observed bool, name, arch string, anyArch bool) (int, *Package) {
+	ps := c.m.Packages
+	if observed {
+		ps = c.s.Packages
+	}
 	lo, _ := slices.BinarySearchFunc(ps, name, func(p Package, n string) int { return strings.Compare(p.Name, n) })
 	var best *Package
 	n := 0
 	for k := lo; k < len(ps) && ps[k].Name == name; k++ {
 		if !anyArch && ps[k].Arch != arch {
+			continue
+		}
+		if !c.inPartition(observed, &ps[k]) {
 			continue
 		}
 		n++
@@ -686,17 +881,17 @@ func (c *comparer) packageSet(E, O []int32) {
 	}
 	for _, e := range E {
 		p := &M[e]
-		_, obs := c.maxVersion(S, p.Name, p.Arch, false)
-		c.add(Finding{Category: CategoryPackage, Type: TypeApplication, Name: p.Name, Arch: c.displayArch(p, nil, p.Arch), Attribute: "version",
+		_, obs := c.maxVersion(true, p.Name, p.Arch, false)
+		c.add(Finding{Category: CategoryPackage, Type: TypeApplication, Name: p.Name, Publisher: p.Publisher, Arch: c.displayArch(p, nil, p.Arch), Attribute: "version",
 			Change: ChangeRemoved, Direction: c.direction(p, obs), Expected: p.EVR, Observed: evrOf(obs)})
 	}
 	for _, o := range O {
 		p := &S[o]
-		_, exp := c.maxVersion(M, p.Name, p.Arch, false)
+		_, exp := c.maxVersion(false, p.Name, p.Arch, false)
 		if exp == nil {
-			_, exp = c.maxVersion(M, p.Name, "", false)
+			_, exp = c.maxVersion(false, p.Name, "", false)
 		}
-		c.add(Finding{Category: CategoryPackage, Type: TypeApplication, Name: p.Name, Arch: c.displayArch(exp, p, p.Arch), Attribute: "version",
+		c.add(Finding{Category: CategoryPackage, Type: TypeApplication, Name: p.Name, Publisher: p.Publisher, Arch: c.displayArch(exp, p, p.Arch), Attribute: "version",
 			Change: ChangeAdded, Direction: c.direction(exp, p), Expected: evrOf(exp), Observed: p.EVR})
 	}
 }
@@ -723,7 +918,7 @@ func (c *comparer) packageChanged(e, o *Package) {
 	if arch == "" {
 		arch = e.Arch
 	}
-	c.add(Finding{Category: CategoryPackage, Type: TypeApplication, Name: o.Name, Arch: c.displayArch(e, o, arch), Attribute: "version",
+	c.add(Finding{Category: CategoryPackage, Type: TypeApplication, Name: o.Name, Publisher: o.Publisher, Arch: c.displayArch(e, o, arch), Attribute: "version",
 		Change: ChangeChanged, Direction: d, Expected: e.EVR, Observed: o.EVR})
 }
 
@@ -760,8 +955,8 @@ func (c *comparer) packageWildcard(W, O []int32, used []bool) {
 	}
 	for _, o := range left {
 		p := &S[o]
-		_, exp := c.maxVersion(M, p.Name, "", false)
-		c.add(Finding{Category: CategoryPackage, Type: TypeApplication, Name: p.Name, Arch: c.displayArch(exp, p, p.Arch), Attribute: "version",
+		_, exp := c.maxVersion(false, p.Name, "", false)
+		c.add(Finding{Category: CategoryPackage, Type: TypeApplication, Name: p.Name, Publisher: p.Publisher, Arch: c.displayArch(exp, p, p.Arch), Attribute: "version",
 			Change: ChangeAdded, Direction: c.direction(exp, p), Expected: evrOf(exp), Observed: p.EVR})
 	}
 }
@@ -801,6 +996,9 @@ func nvoEqual(e, o *Package) bool {
 // has one. Returns the sign of o - e.
 func (c *comparer) compareNVO(e, o *Package) int {
 	f := c.format(e, o)
+	if f == FormatWindows {
+		return WindowsVerCmp(o.Version, e.EVR)
+	}
 	var ee, ev, er string
 	if f == FormatDeb {
 		ee, ev, er = splitDeb(e.EVR)
@@ -890,7 +1088,18 @@ func (c *comparer) fileAttrs(typ string, e, o *File) {
 
 // ---- services ----
 
+// compareServices compares services read from typ. A systemd unit's
+// attributes are "state" (ActiveState) and "enabled" (UnitFileState); a
+// Windows service's (AWS:Service) are "status" (Status) and "start_type"
+// (StartType), the agent's names. A Windows service whose baseline start
+// type is Manual starts on demand (trigger start) and stops when idle, so
+// its status is not compared; its start type is.
 func (c *comparer) compareServices(typ string) {
+	stateAttr, enabledAttr := "state", "enabled"
+	windows := typ == TypeService
+	if windows {
+		stateAttr, enabledAttr = "status", "start_type"
+	}
 	mergeByKey(c.m.Services, c.s.Services, func(v *Service) string { return v.Name },
 		func(e *Service) {
 			c.add(Finding{Category: CategoryService, Type: typ, Name: e.Name, Change: ChangeRemoved, Expected: "present", Observed: "absent"})
@@ -899,13 +1108,59 @@ func (c *comparer) compareServices(typ string) {
 			c.add(Finding{Category: CategoryService, Type: typ, Name: o.Name, Change: ChangeAdded, Expected: "absent", Observed: "present"})
 		},
 		func(e, o *Service) {
-			if e.State != "" && o.State != "" && !strings.EqualFold(e.State, o.State) {
-				c.add(Finding{Category: CategoryService, Type: typ, Name: e.Name, Attribute: "state", Change: ChangeChanged, Expected: e.State, Observed: o.State})
+			onDemand := windows && strings.EqualFold(e.Enabled, "Manual")
+			if e.State != "" && o.State != "" && !strings.EqualFold(e.State, o.State) && !onDemand {
+				c.add(Finding{Category: CategoryService, Type: typ, Name: e.Name, Attribute: stateAttr, Change: ChangeChanged, Expected: e.State, Observed: o.State})
 			}
 			if e.Enabled != "" && o.Enabled != "" && !strings.EqualFold(e.Enabled, o.Enabled) {
-				c.add(Finding{Category: CategoryService, Type: typ, Name: e.Name, Attribute: "enabled", Change: ChangeChanged, Expected: e.Enabled, Observed: o.Enabled})
+				c.add(Finding{Category: CategoryService, Type: typ, Name: e.Name, Attribute: enabledAttr, Change: ChangeChanged, Expected: e.Enabled, Observed: o.Enabled})
 			}
 		})
+}
+
+// ---- Windows updates and roles ----
+
+// compareUpdates compares installed Windows updates by id: a KB installed
+// on the instance but not in the baseline is added, one in the baseline
+// but not installed is removed.
+func (c *comparer) compareUpdates() {
+	mergeByKey(c.m.Updates, c.s.Updates, func(u *Update) string { return u.HotFixID },
+		func(e *Update) {
+			c.add(Finding{Category: CategoryUpdate, Type: TypeWindowsUpdate, Name: e.HotFixID, Change: ChangeRemoved, Expected: "installed", Observed: "absent"})
+		},
+		func(o *Update) {
+			c.add(Finding{Category: CategoryUpdate, Type: TypeWindowsUpdate, Name: o.HotFixID, Change: ChangeAdded, Expected: "absent", Observed: "installed"})
+		},
+		func(e, o *Update) {})
+}
+
+// compareRoles compares the installed Windows roles and features: a role
+// the baseline lists that is not installed (Available, Removed, or not
+// reported at all) is removed; a role installed on the instance that the
+// baseline does not list is added.
+func (c *comparer) compareRoles() {
+	removed := func(e *Role, observed string) {
+		c.add(Finding{Category: CategoryRole, Type: TypeWindowsRole, Name: e.Name, Change: ChangeRemoved, Expected: "Installed", Observed: observed})
+	}
+	mergeByKey(c.m.Roles, c.s.Roles, func(r *Role) string { return r.Name },
+		func(e *Role) { removed(e, "absent") },
+		func(o *Role) {
+			if o.Installed {
+				c.add(Finding{Category: CategoryRole, Type: TypeWindowsRole, Name: o.Name, Change: ChangeAdded, Expected: "not installed", Observed: orText(o.InstallState, "Installed")})
+			}
+		},
+		func(e, o *Role) {
+			if !o.Installed {
+				removed(e, orText(o.InstallState, "not installed"))
+			}
+		})
+}
+
+func orText(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
 }
 
 // ---- custom types ----

@@ -56,9 +56,11 @@ type CompiledPolicy struct {
 	custom          map[string]CustomSpec
 }
 
-// severityByCategoryIndex maps category indexes (see categoryIndex) to defaults.
-var severityByCategoryIndex = [...]Category{CategoryPackage, CategoryFile, CategoryService, CategoryCustom, CategoryInstance, CategoryRuntime}
+// severityByCategoryIndex lists the categories by index (see categoryIndex).
+var severityByCategoryIndex = [...]Category{CategoryPackage, CategoryFile, CategoryService, CategoryCustom, CategoryInstance, CategoryRuntime, CategoryUpdate, CategoryRole}
 
+// categoryIndex is a category's position in Categories (the order of
+// findings in a report), -1 for an unknown category.
 func categoryIndex(c Category) int {
 	switch c {
 	case CategoryPackage:
@@ -73,11 +75,30 @@ func categoryIndex(c Category) int {
 		return 4
 	case CategoryRuntime:
 		return 5
+	case CategoryUpdate:
+		return 6
+	case CategoryRole:
+		return 7
 	}
 	return -1
 }
 
 func validCategory(c Category) bool { return categoryIndex(c) >= 0 }
+
+// categoryNames is "package, file, ..., update or role", for messages.
+var categoryNames = func() string {
+	var b strings.Builder
+	for i, c := range Categories {
+		switch {
+		case i == len(Categories)-1:
+			b.WriteString(" or ")
+		case i > 0:
+			b.WriteString(", ")
+		}
+		b.WriteString(string(c))
+	}
+	return b.String()
+}()
 
 // CompilePolicy validates p and prepares it for Compare. Errors name the rule
 // (by id and index) and the field, e.g.
@@ -102,69 +123,11 @@ func CompilePolicy(p *Policy) (*CompiledPolicy, error) {
 	case p.MaxFindings > 0:
 		cp.maxFindings = p.MaxFindings
 	}
-	for c, sev := range p.DefaultSeverity {
-		i := categoryIndex(c)
-		if i < 0 {
-			errs = append(errs, fmt.Errorf("default_severity: unknown category %q", c))
-			continue
-		}
-		if sev < SeverityInfo || sev > SeverityCritical {
-			errs = append(errs, fmt.Errorf("default_severity.%s: invalid severity %d", c, sev))
-			continue
-		}
-		cp.defaultSeverity[i] = sev
-	}
+	errs = append(errs, cp.compileSeverities(p.DefaultSeverity)...)
 	seen := make(map[string]int, len(p.Rules))
 	for i, r := range p.Rules {
-		where := fmt.Sprintf("rules[%d] (id %q)", i, r.ID)
-		bad := func(field, format string, a ...any) {
-			errs = append(errs, fmt.Errorf("%s: %s: %s", where, field, fmt.Sprintf(format, a...)))
-		}
-		if r.ID == "" {
-			errs = append(errs, fmt.Errorf("rules[%d]: id: required", i))
-		} else if j, dup := seen[r.ID]; dup {
-			bad("id", "duplicate of rules[%d]", j)
-		} else {
-			seen[r.ID] = i
-		}
-		cr := compiledRule{Rule: r}
-		var err error
-		if cr.asg, err = compileGlob(r.Scope.ASG); err != nil {
-			bad("scope.asg", "%v", err)
-		}
-		if cr.ami, err = compileGlob(r.Scope.AMI); err != nil {
-			bad("scope.ami", "%v", err)
-		}
-		if cr.name, err = compileGlob(r.Name); err != nil {
-			bad("name", "%v", err)
-		}
-		if cr.attr, err = compileGlob(r.Attribute); err != nil {
-			bad("attribute", "%v", err)
-		}
-		if r.Category != "" && !validCategory(r.Category) {
-			bad("category", "unknown category %q (want package, file, service, custom, instance or runtime)", r.Category)
-		}
-		switch r.Action {
-		case ActionIgnore, ActionExempt:
-		case ActionAllowUpgrade:
-			if r.Category != "" && r.Category != CategoryPackage {
-				bad("action", "allow_upgrade applies to packages only, not category %q", r.Category)
-			}
-		case ActionSeverity:
-			if r.Severity < SeverityInfo || r.Severity > SeverityCritical {
-				bad("severity", "required with action severity (info, low, high or critical)")
-			}
-		case "":
-			bad("action", "required (ignore, allow_upgrade, severity or exempt)")
-		default:
-			bad("action", "unknown action %q (want ignore, allow_upgrade, severity or exempt)", r.Action)
-		}
-		if r.AllowAdded && r.Action != ActionAllowUpgrade {
-			bad("allow_added", "only valid with action allow_upgrade")
-		}
-		if r.Severity != SeverityNone && r.Action != ActionSeverity {
-			bad("severity", "only valid with action severity")
-		}
+		cr, rerrs := compileRule(i, r, seen)
+		errs = append(errs, rerrs...)
 		layer := 2
 		switch {
 		case r.Scope.ASG != "":
@@ -188,6 +151,80 @@ func CompilePolicy(p *Policy) (*CompiledPolicy, error) {
 	}
 	cp.custom = p.Custom
 	return cp, nil
+}
+
+// compileSeverities sets the default severity of each category.
+func (cp *CompiledPolicy) compileSeverities(def map[Category]Severity) []error {
+	var errs []error
+	for c, sev := range def {
+		i := categoryIndex(c)
+		if i < 0 {
+			errs = append(errs, fmt.Errorf("default_severity: unknown category %q", c))
+			continue
+		}
+		if sev < SeverityInfo || sev > SeverityCritical {
+			errs = append(errs, fmt.Errorf("default_severity.%s: invalid severity %d", c, sev))
+			continue
+		}
+		cp.defaultSeverity[i] = sev
+	}
+	return errs
+}
+
+// compileRule validates rule i and precompiles its globs; seen maps rule
+// ids to their index, to find duplicates.
+func compileRule(i int, r Rule, seen map[string]int) (compiledRule, []error) {
+	var errs []error
+	where := fmt.Sprintf("rules[%d] (id %q)", i, r.ID)
+	bad := func(field, format string, a ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s: %s", where, field, fmt.Sprintf(format, a...)))
+	}
+	if r.ID == "" {
+		errs = append(errs, fmt.Errorf("rules[%d]: id: required", i))
+	} else if j, dup := seen[r.ID]; dup {
+		bad("id", "duplicate of rules[%d]", j)
+	} else {
+		seen[r.ID] = i
+	}
+	cr := compiledRule{Rule: r}
+	var err error
+	if cr.asg, err = compileGlob(r.Scope.ASG); err != nil {
+		bad("scope.asg", "%v", err)
+	}
+	if cr.ami, err = compileGlob(r.Scope.AMI); err != nil {
+		bad("scope.ami", "%v", err)
+	}
+	if cr.name, err = compileGlob(r.Name); err != nil {
+		bad("name", "%v", err)
+	}
+	if cr.attr, err = compileGlob(r.Attribute); err != nil {
+		bad("attribute", "%v", err)
+	}
+	if r.Category != "" && !validCategory(r.Category) {
+		bad("category", "unknown category %q (want %s)", r.Category, categoryNames)
+	}
+	switch r.Action {
+	case ActionIgnore, ActionExempt:
+	case ActionAllowUpgrade:
+		if r.Category != "" && r.Category != CategoryPackage {
+			bad("action", "allow_upgrade applies to packages only, not category %q", r.Category)
+		}
+	case ActionSeverity:
+		if r.Severity < SeverityInfo || r.Severity > SeverityCritical {
+			bad("severity", "required with action severity (info, low, high or critical)")
+		}
+	case "":
+		bad("action", "required (ignore, allow_upgrade, severity or exempt)")
+	default:
+		bad("action", "unknown action %q (want ignore, allow_upgrade, severity or exempt)", r.Action)
+	}
+	if r.AllowAdded && r.Action != ActionAllowUpgrade {
+		bad("allow_added", "only valid with action allow_upgrade")
+	}
+	if r.Severity != SeverityNone && r.Action != ActionSeverity {
+		bad("severity", "only valid with action severity")
+	}
+	return cr, errs
 }
 
 // Now returns the evaluation time of the policy.

@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -24,9 +25,12 @@ var update = flag.Bool("update", false, "rewrite the want.json golden files")
 
 // goldenSnapshot is snapshot.json: a drift.Snapshot plus raw SSM inventory
 // entries by type, converted with the exported helpers the collectors use.
+// PlatformType is the agent's platform ("Windows" makes AWS:Application
+// entries Windows applications, as collectors.BuildSnapshot does).
 type goldenSnapshot struct {
 	drift.Snapshot
-	Inventory map[string][]map[string]string `json:"inventory"`
+	PlatformType string                         `json:"platform_type"`
+	Inventory    map[string][]map[string]string `json:"inventory"`
 }
 
 // goldenPolicy is policy.yaml.
@@ -46,10 +50,14 @@ var goldenNow = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 
 func readGolden(t *testing.T, dir string) (*drift.Manifest, *drift.Snapshot, *drift.Policy) {
 	t.Helper()
+	s, windows := readGoldenSnapshot(t, dir)
 	// The baseline is manifest.yaml (native) or an SBOM, manifest.cdx.json
-	// (CycloneDX) or manifest.spdx.json (SPDX), decoded as driftd loads it.
+	// (CycloneDX) or manifest.spdx.json (SPDX), or an Image Builder list,
+	// manifest.imagebuilder.json, decoded as driftd loads it (an Image
+	// Builder source of Windows AMIs is configured with package_format
+	// windows).
 	var m *drift.Manifest
-	for _, name := range []string{"manifest.yaml", "manifest.cdx.json", "manifest.spdx.json"} {
+	for _, name := range []string{"manifest.yaml", "manifest.cdx.json", "manifest.spdx.json", "manifest.imagebuilder.json"} {
 		path := filepath.Join(dir, name)
 		data, err := os.ReadFile(path)
 		if errors.Is(err, fs.ErrNotExist) {
@@ -61,11 +69,21 @@ func readGolden(t *testing.T, dir string) (*drift.Manifest, *drift.Snapshot, *dr
 		if m != nil {
 			t.Fatalf("%s: a second manifest beside %s", path, m.Source)
 		}
-		if m, err = manifest.Decode(path, data, manifest.Options{}); err != nil {
+		var opts manifest.Options
+		if windows && strings.HasSuffix(name, ".imagebuilder.json") {
+			opts.PackageFormat = drift.FormatWindows
+		}
+		if m, err = manifest.Decode(path, data, opts); err != nil {
 			t.Fatal(err)
 		}
 	}
+	return m, s, readGoldenPolicy(t, dir)
+}
 
+// readGoldenSnapshot reads snapshot.json; windows is true for an instance
+// whose agent reports the Windows platform.
+func readGoldenSnapshot(t *testing.T, dir string) (s *drift.Snapshot, windows bool) {
+	t.Helper()
 	data, err := os.ReadFile(filepath.Join(dir, "snapshot.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -76,15 +94,24 @@ func readGolden(t *testing.T, dir string) (*drift.Manifest, *drift.Snapshot, *dr
 	if err := dec.Decode(&gs); err != nil {
 		t.Fatalf("snapshot.json: %v", err)
 	}
-	s := gs.Snapshot
+	s = &gs.Snapshot
+	windows = gs.PlatformType == drift.PlatformWindows
+	format := drift.FormatGeneric
+	if windows {
+		format = drift.FormatWindows
+	}
 	for typ, entries := range gs.Inventory {
 		switch typ {
 		case drift.TypeApplication:
-			s.Packages = append(s.Packages, drift.PackagesFromInventory(entries, "")...)
+			s.Packages = append(s.Packages, drift.PackagesFromInventory(entries, format)...)
 		case drift.TypeFile, drift.TypeFileDigest:
 			s.Files = append(s.Files, drift.FilesFromInventory(typ, entries)...)
 		case drift.TypeService, drift.TypeSystemdUnit:
 			s.Services = append(s.Services, drift.ServicesFromInventory(typ, entries)...)
+		case drift.TypeWindowsUpdate:
+			s.Updates = append(s.Updates, drift.UpdatesFromInventory(entries)...)
+		case drift.TypeWindowsRole:
+			s.Roles = append(s.Roles, drift.RolesFromInventory(entries)...)
 		default:
 			if s.Custom == nil {
 				s.Custom = map[string]*drift.CustomType{}
@@ -92,7 +119,12 @@ func readGolden(t *testing.T, dir string) (*drift.Manifest, *drift.Snapshot, *dr
 			s.Custom[typ] = &drift.CustomType{TypeName: typ, Entries: entries}
 		}
 	}
+	return s, windows
+}
 
+// readGoldenPolicy reads policy.yaml (an empty policy when absent).
+func readGoldenPolicy(t *testing.T, dir string) *drift.Policy {
+	t.Helper()
 	p := &drift.Policy{Now: goldenNow}
 	if data, err := os.ReadFile(filepath.Join(dir, "policy.yaml")); err == nil {
 		var gp goldenPolicy
@@ -116,7 +148,7 @@ func readGolden(t *testing.T, dir string) (*drift.Manifest, *drift.Snapshot, *dr
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		t.Fatal(err)
 	}
-	return m, &s, p
+	return p
 }
 
 // TestGolden drives every case under testdata/golden/<case>/ (manifest.yaml

@@ -26,7 +26,25 @@ func FuzzPackageFromInventory(f *testing.F) {
 		if epoch != "" {
 			e["Epoch"] = epoch
 		}
+		// The same entry from the agent's Windows registry provider (the
+		// release stands in for the publisher): a Windows application,
+		// normalised for good, its version whole.
+		e["Publisher"] = release
+		w := PackageFromInventory(e, FormatWindows)
+		if w2 := w; func() bool { NormalizePackage(&w2); return w2 != w }() {
+			t.Fatalf("windows: not idempotent: %+v", w)
+		}
+		if w.Format != FormatWindows || w.Epoch != "" || w.Release != "" || w.EVR != w.Version || CanonicalArch(w.Arch) != w.Arch {
+			t.Fatalf("windows entry %+v", w)
+		}
+		if c := CompareVersions(FormatWindows, w.EVR, w.EVR); c != 0 {
+			t.Fatalf("windows %q compares %d to itself", w.EVR, c)
+		}
+		delete(e, "Publisher")
 		p := PackageFromInventory(e, "")
+		if p.Publisher != "" {
+			t.Fatalf("publisher kept on a %s package: %+v", p.Format, p)
+		}
 		q := p
 		NormalizePackage(&q)
 		if q != p {

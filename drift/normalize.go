@@ -19,8 +19,10 @@ import (
 // version and release.
 //
 // Version 2 maps architectures into one space (CanonicalArch), so that a
-// Debian SBOM's amd64 matches the SSM agent's x86_64.
-const NormalizationVersion = 2
+// Debian SBOM's amd64 matches the SSM agent's x86_64. Version 3 adds Windows
+// applications (package format windows: publisher kept, no epoch or release
+// split out of the version) and the Windows spellings x64 and x86.
+const NormalizationVersion = 3
 
 // DefaultInstallOnly lists the packages that may be installed in several
 // versions at once (path.Match globs on the package name). It follows dnf's
@@ -93,7 +95,11 @@ func DetectFormat(entry map[string]string) PackageFormat {
 // normalised Package. rpm entries carry Version, Release and Epoch separately
 // (Release and Epoch are omitted when empty: an absent Epoch is epoch 0);
 // dpkg entries carry the full Debian version [epoch:]upstream[-revision] in
-// Version. An empty format is detected from the entry (see DetectFormat).
+// Version. Windows entries (format windows: the agent's registry provider)
+// carry Name, Publisher, Version and Architecture (i386 for 32-bit, x86_64
+// for 64-bit installs). An empty format is detected from the entry (see
+// DetectFormat); Windows entries cannot be told from the entry alone, so
+// callers pass FormatWindows for instances whose platform is Windows.
 func PackageFromInventory(entry map[string]string, format PackageFormat) Package {
 	if format == FormatGeneric {
 		format = DetectFormat(entry)
@@ -104,7 +110,11 @@ func PackageFromInventory(entry map[string]string, format PackageFormat) Package
 		Version: strings.TrimSpace(entry["Version"]),
 		Format:  format,
 	}
-	if format != FormatDeb {
+	switch format {
+	case FormatWindows:
+		p.Publisher = strings.TrimSpace(entry["Publisher"])
+	case FormatDeb:
+	default:
 		p.Release = strings.TrimSpace(entry["Release"])
 		p.Epoch = strings.TrimSpace(entry["Epoch"])
 		// rpm prints "(none)" for an unset tag; it means absent.
@@ -152,6 +162,10 @@ func allDigits(s string) bool {
 //   - an epoch written into Version ("1:3.0.8") moves to Epoch when Epoch is empty;
 //   - for deb, a revision in Version moves to Release (split at the last '-');
 //     for rpm, at the first '-' (rpm versions cannot contain '-');
+//   - a Windows application (format windows) keeps its version whole (no
+//     epoch, no release) and its publisher, trimmed; every other format
+//     drops the publisher (rpm and deb packages are identified by name and
+//     arch);
 //   - EVR = [epoch:]version[-release].
 //
 // rpm and deb packages thereby share one canonical string form, and the same
@@ -162,6 +176,12 @@ func NormalizePackage(p *Package) {
 	p.Version = strings.TrimSpace(p.Version)
 	p.Release = strings.TrimSpace(p.Release)
 	p.Epoch = normEpoch(p.Epoch)
+	if p.Format == FormatWindows {
+		p.Publisher = strings.TrimSpace(p.Publisher)
+		p.EVR = CanonicalEVR(p.Epoch, p.Version, p.Release)
+		return
+	}
+	p.Publisher = ""
 	// Move "E:" prefixes into Epoch while it is empty (a zero epoch is
 	// empty, so "0:1:5" ends as epoch 1, version 5, and normalising again
 	// changes nothing).
@@ -199,6 +219,9 @@ func NormalizePackage(p *Package) {
 //
 //	amd64 → x86_64, arm64 → aarch64, all → noarch, ppc64el → ppc64le, 386 → i386
 //
+// Windows spellings map the same way: x64 → x86_64, x86 → i386 (the
+// agent itself reports Windows applications as x86_64 and i386).
+//
 // Names are trimmed and lowercased (the agent lowercases, Amazon Inspector's
 // SBOMs write AMD64). Everything else passes through: in particular rpm's
 // i686 and dpkg's i386 stay distinct, as rpm keeps i386, i586 and i686 apart
@@ -209,7 +232,7 @@ func NormalizePackage(p *Package) {
 // equality checks on them hit the pointer-equality fast path.
 func CanonicalArch(a string) string {
 	switch a {
-	case "x86_64", "amd64":
+	case "x86_64", "amd64", "x64":
 		return "x86_64"
 	case "noarch", "all":
 		return "noarch"
@@ -217,7 +240,7 @@ func CanonicalArch(a string) string {
 		return "aarch64"
 	case "i686":
 		return "i686"
-	case "i386", "386":
+	case "i386", "386", "x86":
 		return "i386"
 	case "ppc64le", "ppc64el":
 		return "ppc64le"
@@ -353,14 +376,17 @@ func comparePackages(a, b *Package) int {
 	if c := strings.Compare(a.Name, b.Name); c != 0 {
 		return c
 	}
+	if c := strings.Compare(a.Publisher, b.Publisher); c != 0 {
+		return c
+	}
 	if c := strings.Compare(a.Arch, b.Arch); c != 0 {
 		return c
 	}
 	return strings.Compare(a.EVR, b.EVR)
 }
 
-// normalizePackages normalises, sorts (name, arch, EVR) and removes exact
-// duplicates in place.
+// normalizePackages normalises, sorts (name, publisher, arch, EVR) and
+// removes exact duplicates in place.
 func normalizePackages(ps []Package, defFormat PackageFormat) []Package {
 	for i := range ps {
 		if ps[i].Format == FormatGeneric {
@@ -390,6 +416,33 @@ func normalizeServices(ss []Service) []Service {
 	}
 	slices.SortStableFunc(ss, func(a, b Service) int { return strings.Compare(a.Name, b.Name) })
 	return ss
+}
+
+// normalizeUpdates trims update ids and upper-cases them (KB5034439 and
+// kb5034439 are one update), then sorts by id.
+func normalizeUpdates(us []Update) []Update {
+	for i := range us {
+		u := &us[i]
+		u.HotFixID = strings.ToUpper(strings.TrimSpace(u.HotFixID))
+		u.Description = strings.TrimSpace(u.Description)
+		u.InstalledBy = strings.TrimSpace(u.InstalledBy)
+		u.InstalledTime = strings.TrimSpace(u.InstalledTime)
+	}
+	slices.SortStableFunc(us, func(a, b Update) int { return strings.Compare(a.HotFixID, b.HotFixID) })
+	return us
+}
+
+// normalizeRoles trims role names and sorts by name.
+func normalizeRoles(rs []Role) []Role {
+	for i := range rs {
+		r := &rs[i]
+		r.Name = strings.TrimSpace(r.Name)
+		r.DisplayName = strings.TrimSpace(r.DisplayName)
+		r.FeatureType = strings.TrimSpace(r.FeatureType)
+		r.InstallState = strings.TrimSpace(r.InstallState)
+	}
+	slices.SortStableFunc(rs, func(a, b Role) int { return strings.Compare(a.Name, b.Name) })
+	return rs
 }
 
 // customKey returns the key attribute of a custom type's entries.
@@ -428,8 +481,9 @@ func (m *Manifest) Normalize() error { return m.NormalizeWith(NormalizeOptions{}
 // NormalizeWith normalises every package, sorts all items deterministically
 // and validates the manifest: packages need a name and a version; the same
 // name+arch may appear with several versions only for install-only packages
-// (kernels) or in name-version-only manifests; file paths, service names and
-// custom keys must be unique. A manifest recording an older
+// (kernels), Windows applications (side-by-side installs) or in
+// name-version-only manifests; file paths, service names, update ids, role
+// names and custom keys must be unique. A manifest recording an older
 // normalization_version is re-normalised; one recording a newer version is an
 // error (it was written by a newer driftd). On success NormalizationVersion
 // is set to the current version. Errors name the field, e.g.
@@ -441,78 +495,16 @@ func (m *Manifest) NormalizeWith(o NormalizeOptions) error {
 	if m.NormalizationVersion < 0 {
 		return fmt.Errorf("normalization_version: %d is negative", m.NormalizationVersion)
 	}
-	switch m.PackageFormat {
-	case FormatRPM, FormatDeb, FormatGeneric:
-	default:
-		return fmt.Errorf("package_format: %q is not rpm or deb", m.PackageFormat)
+	if !validFormat(m.PackageFormat) {
+		return fmt.Errorf("package_format: %q is not rpm, deb or windows", m.PackageFormat)
 	}
-	for i := range m.Packages {
-		p := &m.Packages[i]
-		if strings.TrimSpace(p.Name) == "" {
-			return fmt.Errorf("packages[%d].name: required", i)
-		}
-		if strings.TrimSpace(p.Version) == "" {
-			return fmt.Errorf("packages[%d].version: required", i)
-		}
-		for _, f := range [...]struct{ name, v string }{{"name", p.Name}, {"arch", p.Arch}, {"epoch", p.Epoch}, {"version", p.Version}, {"release", p.Release}} {
-			if err := CheckText(f.v); err != nil {
-				return fmt.Errorf("packages[%d].%s: %w", i, f.name, err)
-			}
-		}
-		if p.Epoch != "" && !allDigits(strings.TrimSpace(p.Epoch)) {
-			return fmt.Errorf("packages[%d].epoch: %q is not a number", i, p.Epoch)
-		}
-		// the epoch as normalisation will read it: the Epoch field, else
-		// "E:" prefixes of the version
-		if err := CheckEpoch(effectiveEpoch(p.Epoch, p.Version)); err != nil {
-			return fmt.Errorf("packages[%d].epoch: %w", i, err)
-		}
-		switch p.Format {
-		case FormatRPM, FormatDeb, FormatGeneric:
-		default:
-			return fmt.Errorf("packages[%d].format: %q is not rpm or deb", i, p.Format)
+	for _, check := range [...]func() error{m.checkPackages, m.checkFiles, m.checkServices, m.checkUpdates, m.checkRoles} {
+		if err := check(); err != nil {
+			return err
 		}
 	}
-	for i := range m.Files {
-		f := &m.Files[i]
-		if strings.TrimSpace(f.Path) == "" {
-			return fmt.Errorf("files[%d].path: required", i)
-		}
-		for _, a := range [...]struct{ name, v string }{{"path", f.Path}, {"sha256", f.SHA256}, {"mode", f.Mode}, {"owner", f.Owner}} {
-			if err := CheckText(a.v); err != nil {
-				return fmt.Errorf("files[%d].%s: %w", i, a.name, err)
-			}
-		}
-	}
-	for i := range m.Services {
-		v := &m.Services[i]
-		if strings.TrimSpace(v.Name) == "" {
-			return fmt.Errorf("services[%d].name: required", i)
-		}
-		for _, a := range [...]struct{ name, v string }{{"name", v.Name}, {"state", v.State}, {"enabled", v.Enabled}} {
-			if err := CheckText(a.v); err != nil {
-				return fmt.Errorf("services[%d].%s: %w", i, a.name, err)
-			}
-		}
-	}
-	if m.NameVersionOnly {
-		// name-version-only manifests match any architecture
-		for i := range m.Packages {
-			m.Packages[i].Arch = ""
-		}
-	}
-	m.Packages = normalizePackages(m.Packages, m.PackageFormat)
-	if !m.NameVersionOnly {
-		for i := 1; i < len(m.Packages); i++ {
-			a, b := &m.Packages[i-1], &m.Packages[i]
-			if a.Name == b.Name && a.Arch == b.Arch && !IsInstallOnly(a.Name, o.InstallOnly) {
-				arch := ""
-				if a.Arch != "" {
-					arch = "." + DisplayArch(a.Format, a.Arch)
-				}
-				return fmt.Errorf("packages: %s%s is listed with versions %s and %s; only install-only packages (kernels) may have several versions", a.Name, arch, a.EVR, b.EVR)
-			}
-		}
+	if err := m.sortPackages(o); err != nil {
+		return err
 	}
 	m.Files = normalizeFiles(m.Files)
 	for i := 1; i < len(m.Files); i++ {
@@ -526,18 +518,182 @@ func (m *Manifest) NormalizeWith(o NormalizeOptions) error {
 			return fmt.Errorf("services: %s is listed twice", m.Services[i].Name)
 		}
 	}
+	m.Updates = normalizeUpdates(m.Updates)
+	for i := 1; i < len(m.Updates); i++ {
+		if m.Updates[i-1].HotFixID == m.Updates[i].HotFixID {
+			return fmt.Errorf("updates: %s is listed twice", m.Updates[i].HotFixID)
+		}
+	}
+	m.Roles = normalizeRoles(m.Roles)
+	for i := 1; i < len(m.Roles); i++ {
+		if m.Roles[i-1].Name == m.Roles[i].Name {
+			return fmt.Errorf("roles: %s is listed twice", m.Roles[i].Name)
+		}
+	}
 	normalizeCustom(m.Custom)
 	m.NormalizationVersion = NormalizationVersion
 	return nil
 }
 
+func validFormat(f PackageFormat) bool {
+	switch f {
+	case FormatRPM, FormatDeb, FormatWindows, FormatGeneric:
+		return true
+	}
+	return false
+}
+
+// textField is one named text value of a manifest item, for validation.
+type textField struct{ name, v string }
+
+// checkTexts rejects control characters in fields (see CheckText); errors
+// name the item (where) and the field.
+func checkTexts(where string, fields ...textField) error {
+	for _, f := range fields {
+		if err := CheckText(f.v); err != nil {
+			return fmt.Errorf("%s.%s: %w", where, f.name, err)
+		}
+	}
+	return nil
+}
+
+// checkPackages validates the packages before they are normalised.
+func (m *Manifest) checkPackages() error {
+	for i := range m.Packages {
+		p := &m.Packages[i]
+		if strings.TrimSpace(p.Name) == "" {
+			return fmt.Errorf("packages[%d].name: required", i)
+		}
+		if strings.TrimSpace(p.Version) == "" {
+			return fmt.Errorf("packages[%d].version: required", i)
+		}
+		if err := checkTexts(fmt.Sprintf("packages[%d]", i), textField{"name", p.Name}, textField{"publisher", p.Publisher},
+			textField{"arch", p.Arch}, textField{"epoch", p.Epoch}, textField{"version", p.Version}, textField{"release", p.Release}); err != nil {
+			return err
+		}
+		if !validFormat(p.Format) {
+			return fmt.Errorf("packages[%d].format: %q is not rpm, deb or windows", i, p.Format)
+		}
+		f := p.Format
+		if f == FormatGeneric {
+			f = m.PackageFormat
+		}
+		if f == FormatWindows {
+			// a Windows application has a version and nothing else
+			switch {
+			case strings.TrimSpace(p.Epoch) != "":
+				return fmt.Errorf("packages[%d].epoch: a Windows application has no epoch", i)
+			case strings.TrimSpace(p.Release) != "":
+				return fmt.Errorf("packages[%d].release: a Windows application has no release", i)
+			}
+			continue
+		}
+		if p.Epoch != "" && !allDigits(strings.TrimSpace(p.Epoch)) {
+			return fmt.Errorf("packages[%d].epoch: %q is not a number", i, p.Epoch)
+		}
+		// the epoch as normalisation will read it: the Epoch field, else
+		// "E:" prefixes of the version
+		if err := CheckEpoch(effectiveEpoch(p.Epoch, p.Version)); err != nil {
+			return fmt.Errorf("packages[%d].epoch: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// sortPackages normalises and sorts the packages and rejects several
+// versions of one name+arch where they cannot be.
+func (m *Manifest) sortPackages(o NormalizeOptions) error {
+	if m.NameVersionOnly {
+		// name-version-only manifests match any architecture and publisher
+		for i := range m.Packages {
+			m.Packages[i].Arch, m.Packages[i].Publisher = "", ""
+		}
+	}
+	m.Packages = normalizePackages(m.Packages, m.PackageFormat)
+	if m.NameVersionOnly {
+		return nil
+	}
+	for i := 1; i < len(m.Packages); i++ {
+		a, b := &m.Packages[i-1], &m.Packages[i]
+		if a.Name == b.Name && a.Publisher == b.Publisher && a.Arch == b.Arch && a.Format != FormatWindows && !IsInstallOnly(a.Name, o.InstallOnly) {
+			arch := ""
+			if a.Arch != "" {
+				arch = "." + DisplayArch(a.Format, a.Arch)
+			}
+			return fmt.Errorf("packages: %s%s is listed with versions %s and %s; only install-only packages (kernels) may have several versions", a.Name, arch, a.EVR, b.EVR)
+		}
+	}
+	return nil
+}
+
+func (m *Manifest) checkFiles() error {
+	for i := range m.Files {
+		f := &m.Files[i]
+		if strings.TrimSpace(f.Path) == "" {
+			return fmt.Errorf("files[%d].path: required", i)
+		}
+		if err := checkTexts(fmt.Sprintf("files[%d]", i), textField{"path", f.Path}, textField{"sha256", f.SHA256},
+			textField{"mode", f.Mode}, textField{"owner", f.Owner}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *Manifest) checkServices() error {
+	for i := range m.Services {
+		v := &m.Services[i]
+		if strings.TrimSpace(v.Name) == "" {
+			return fmt.Errorf("services[%d].name: required", i)
+		}
+		if err := checkTexts(fmt.Sprintf("services[%d]", i), textField{"name", v.Name}, textField{"state", v.State}, textField{"enabled", v.Enabled}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *Manifest) checkUpdates() error {
+	for i := range m.Updates {
+		u := &m.Updates[i]
+		if strings.TrimSpace(u.HotFixID) == "" {
+			return fmt.Errorf("updates[%d].hotfix_id: required", i)
+		}
+		if err := checkTexts(fmt.Sprintf("updates[%d]", i), textField{"hotfix_id", u.HotFixID}, textField{"description", u.Description},
+			textField{"installed_by", u.InstalledBy}, textField{"installed_time", u.InstalledTime}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *Manifest) checkRoles() error {
+	for i := range m.Roles {
+		r := &m.Roles[i]
+		if strings.TrimSpace(r.Name) == "" {
+			return fmt.Errorf("roles[%d].name: required", i)
+		}
+		if !r.Installed {
+			return fmt.Errorf("roles[%d] (%s): a baseline lists the roles that must be installed; installed is false", i, strings.TrimSpace(r.Name))
+		}
+		if err := checkTexts(fmt.Sprintf("roles[%d]", i), textField{"name", r.Name}, textField{"display_name", r.DisplayName},
+			textField{"feature_type", r.FeatureType}, textField{"install_state", r.InstallState}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Normalize normalises every package and sorts all items deterministically.
 // Exact duplicate packages are dropped; several versions of one name+arch
-// are kept (they are compared as a set).
+// are kept (they are compared as a set). Of updates and roles reported
+// twice, the first is kept.
 func (s *Snapshot) Normalize() {
 	s.Packages = normalizePackages(s.Packages, FormatGeneric)
 	s.Files = normalizeFiles(s.Files)
 	s.Services = normalizeServices(s.Services)
+	s.Updates = slices.CompactFunc(normalizeUpdates(s.Updates), func(a, b Update) bool { return a.HotFixID == b.HotFixID })
+	s.Roles = slices.CompactFunc(normalizeRoles(s.Roles), func(a, b Role) bool { return a.Name == b.Name })
 	normalizeCustom(s.Custom)
 }
 
@@ -608,6 +764,45 @@ func ServicesFromInventory(typeName string, entries []map[string]string) []Servi
 	return out
 }
 
+// UpdatesFromInventory converts AWS:WindowsUpdate entries (HotFixId,
+// Description, InstalledTime, InstalledBy, as the SSM agent reports
+// Win32_QuickFixEngineering) to Updates, skipping entries without an id.
+func UpdatesFromInventory(entries []map[string]string) []Update {
+	out := make([]Update, 0, len(entries))
+	for _, e := range entries {
+		u := Update{HotFixID: strings.TrimSpace(e["HotFixId"]), Description: strings.TrimSpace(e["Description"]),
+			InstalledBy: strings.TrimSpace(e["InstalledBy"]), InstalledTime: strings.TrimSpace(e["InstalledTime"])}
+		if u.HotFixID == "" {
+			continue
+		}
+		out = append(out, u)
+	}
+	return out
+}
+
+// RolesFromInventory converts AWS:WindowsRole entries (the SSM agent's
+// reading of Get-WindowsFeature: Name, DisplayName, FeatureType, Installed
+// "True"/"False", InstalledState) to Roles, skipping entries without a
+// name. A role is installed when Installed says True; an entry without
+// Installed is installed when its InstalledState is Installed.
+func RolesFromInventory(entries []map[string]string) []Role {
+	out := make([]Role, 0, len(entries))
+	for _, e := range entries {
+		r := Role{Name: strings.TrimSpace(e["Name"]), DisplayName: strings.TrimSpace(e["DisplayName"]),
+			FeatureType: strings.TrimSpace(e["FeatureType"]), InstallState: strings.TrimSpace(e["InstalledState"])}
+		if r.Name == "" {
+			continue
+		}
+		if v, ok := e["Installed"]; ok {
+			r.Installed = strings.EqualFold(strings.TrimSpace(v), "true")
+		} else {
+			r.Installed = strings.EqualFold(r.InstallState, "Installed")
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
 // SnapshotFromManifest turns a manifest into a snapshot of an instance that
 // has exactly the manifest's content, so two manifests can be diffed with
 // Compare (driftd baseline diff A B). Every category is marked as captured
@@ -623,6 +818,8 @@ func SnapshotFromManifest(m *Manifest) *Snapshot {
 		Packages:     slices.Clone(m.Packages),
 		Files:        slices.Clone(m.Files),
 		Services:     slices.Clone(m.Services),
+		Updates:      slices.Clone(m.Updates),
+		Roles:        slices.Clone(m.Roles),
 	}
 	if s.InstanceID == "" {
 		s.InstanceID = m.AMI
@@ -636,7 +833,17 @@ func SnapshotFromManifest(m *Manifest) *Snapshot {
 		s.CaptureTimes[TypeFileDigest] = time.Time{}
 	}
 	if len(m.Services) > 0 {
-		s.CaptureTimes[TypeSystemdUnit] = time.Time{}
+		if m.IsWindows() {
+			s.CaptureTimes[TypeService] = time.Time{}
+		} else {
+			s.CaptureTimes[TypeSystemdUnit] = time.Time{}
+		}
+	}
+	if len(m.Updates) > 0 {
+		s.CaptureTimes[TypeWindowsUpdate] = time.Time{}
+	}
+	if len(m.Roles) > 0 {
+		s.CaptureTimes[TypeWindowsRole] = time.Time{}
 	}
 	if len(m.Custom) > 0 {
 		s.Custom = make(map[string]*CustomType, len(m.Custom))

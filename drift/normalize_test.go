@@ -170,7 +170,7 @@ func TestNormalizationVersion1DebianManifest(t *testing.T) {
 	if err := m.Normalize(); err != nil {
 		t.Fatal(err)
 	}
-	if m.NormalizationVersion != 2 || m.Packages[0].Arch != "x86_64" || m.Packages[1].Arch != "noarch" {
+	if m.NormalizationVersion != NormalizationVersion || m.Packages[0].Arch != "x86_64" || m.Packages[1].Arch != "noarch" {
 		t.Fatalf("after load: version %d, packages %+v", m.NormalizationVersion, m.Packages)
 	}
 	s := &Snapshot{InstanceID: "i-1", AMI: m.AMI, CaptureTimes: map[string]time.Time{TypeApplication: {}},
@@ -213,9 +213,9 @@ func TestManifestNormalizeErrors(t *testing.T) {
 		{"missing name", Manifest{Packages: []Package{pk("a", "", "1"), pk("", "", "1")}}, NormalizeOptions{}, "packages[1].name: required"},
 		{"missing version", Manifest{Packages: []Package{pk("a", "", "")}}, NormalizeOptions{}, "packages[0].version: required"},
 		{"bad epoch", Manifest{Packages: []Package{{Name: "a", Version: "1", Epoch: "x"}}}, NormalizeOptions{}, `packages[0].epoch: "x" is not a number`},
-		{"bad package format", Manifest{Packages: []Package{{Name: "a", Version: "1", Format: "apk"}}}, NormalizeOptions{}, `packages[0].format: "apk" is not rpm or deb`},
-		{"bad manifest format", Manifest{PackageFormat: "msi"}, NormalizeOptions{}, `package_format: "msi" is not rpm or deb`},
-		{"newer normalization", Manifest{NormalizationVersion: NormalizationVersion + 1}, NormalizeOptions{}, "normalization_version: 3 is newer than this driftd supports (2)"},
+		{"bad package format", Manifest{Packages: []Package{{Name: "a", Version: "1", Format: "apk"}}}, NormalizeOptions{}, `packages[0].format: "apk" is not rpm, deb or windows`},
+		{"bad manifest format", Manifest{PackageFormat: "msi"}, NormalizeOptions{}, `package_format: "msi" is not rpm, deb or windows`},
+		{"newer normalization", Manifest{NormalizationVersion: NormalizationVersion + 1}, NormalizeOptions{}, "normalization_version: 4 is newer than this driftd supports (3)"},
 		{"file path required", Manifest{Files: []File{{Path: " "}}}, NormalizeOptions{}, "files[0].path: required"},
 		{"file twice", Manifest{Files: []File{{Path: "/etc/a"}, {Path: "/etc/a"}}}, NormalizeOptions{}, "files: path /etc/a is listed twice"},
 		{"service twice", Manifest{Services: []Service{{Name: "sshd"}, {Name: "sshd"}}}, NormalizeOptions{}, "services: sshd is listed twice"},
@@ -326,7 +326,7 @@ func TestCompilePolicyErrors(t *testing.T) {
 		{"severity on ignore", Policy{Rules: []Rule{{ID: "x", Action: ActionIgnore, Severity: SeverityHigh}}}, `rules[0] (id "x"): severity: only valid with action severity`},
 		{"allow_added without allow_upgrade", Policy{Rules: []Rule{{ID: "x", Action: ActionIgnore, AllowAdded: true}}}, `rules[0] (id "x"): allow_added: only valid with action allow_upgrade`},
 		{"allow_upgrade on files", Policy{Rules: []Rule{{ID: "x", Category: CategoryFile, Action: ActionAllowUpgrade}}}, `rules[0] (id "x"): action: allow_upgrade applies to packages only, not category "file"`},
-		{"unknown category", Policy{Rules: []Rule{{ID: "x", Category: "registry", Action: ActionIgnore}}}, `rules[0] (id "x"): category: unknown category "registry" (want package, file, service, custom, instance or runtime)`},
+		{"unknown category", Policy{Rules: []Rule{{ID: "x", Category: "registry", Action: ActionIgnore}}}, `rules[0] (id "x"): category: unknown category "registry" (want package, file, service, custom, instance, runtime, update or role)`},
 		{"bad default severity category", Policy{DefaultSeverity: map[Category]Severity{"registry": SeverityHigh}}, `default_severity: unknown category "registry"`},
 		{"negative max age", Policy{MaxInventoryAge: -time.Hour}, "max_inventory_age: -1h0m0s is negative"},
 		{"two errors joined", Policy{Rules: []Rule{{ID: "x"}, {ID: "y", Name: "[", Action: ActionIgnore}}},

@@ -9,6 +9,7 @@ package drift
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -37,10 +38,14 @@ const (
 	CategoryService  Category = "service"
 	CategoryCustom   Category = "custom"
 	CategoryInstance Category = "instance" // instance-level facts, e.g. AMI differs from the ASG's launch template
+	CategoryUpdate   Category = "update"   // an installed Windows update (KB) from AWS:WindowsUpdate
+	CategoryRole     Category = "role"     // a Windows Server role, role service or feature from AWS:WindowsRole
 )
 
-// Categories lists every category in a stable order.
-var Categories = []Category{CategoryPackage, CategoryFile, CategoryService, CategoryCustom, CategoryInstance, CategoryRuntime}
+// Categories lists every category in a stable order. It is the closed set
+// of values of a finding's category (and of the category label of
+// driftd_findings); the order is that of findings in a report.
+var Categories = []Category{CategoryPackage, CategoryFile, CategoryService, CategoryCustom, CategoryInstance, CategoryRuntime, CategoryUpdate, CategoryRole}
 
 // Change says what happened to an item relative to the baseline.
 type Change string
@@ -114,8 +119,13 @@ func (s *Severity) UnmarshalText(b []byte) error {
 type PackageFormat string
 
 const (
-	FormatRPM     PackageFormat = "rpm"
-	FormatDeb     PackageFormat = "deb"
+	FormatRPM PackageFormat = "rpm"
+	FormatDeb PackageFormat = "deb"
+	// FormatWindows is an installed Windows application (an uninstall
+	// registry entry, as the SSM agent reports it in AWS:Application):
+	// identified by name, publisher and architecture, versioned by a dotted
+	// numeric ordering (WindowsVerCmp), with no epoch and no release.
+	FormatWindows PackageFormat = "windows"
 	FormatGeneric PackageFormat = "" // unknown: compared for equality, direction from a generic ordering
 )
 
@@ -124,6 +134,12 @@ const (
 // packages have equal EVR strings and never produce a finding.
 type Package struct {
 	Name string `json:"name"`
+	// Publisher identifies a Windows application together with its name
+	// (two products of one name from different publishers are different
+	// applications). It is kept for FormatWindows packages only; rpm and
+	// deb packages are identified by name and arch (normalisation clears
+	// it). Empty in a manifest means "any publisher".
+	Publisher string `json:"publisher,omitempty"`
 	// Arch is the architecture as the source spells it ("x86_64", "amd64",
 	// "arm64", "all", ...); normalisation maps it to its canonical name
 	// (CanonicalArch: "x86_64", "aarch64", "noarch", ...), so amd64 and
@@ -152,11 +168,44 @@ type File struct {
 	Owner   string    `json:"owner,omitempty"`
 }
 
-// Service is a service/unit state.
+// Service is a service/unit state. For a systemd unit (Custom:SystemdUnit)
+// State is its ActiveState and Enabled its UnitFileState; for a Windows
+// service (AWS:Service) State is its Status (Running, Stopped, ...) and
+// Enabled its StartType (Automatic, Manual, Disabled, Boot, System).
 type Service struct {
 	Name    string `json:"name"`
-	State   string `json:"state,omitempty"`   // e.g. running/active, stopped/inactive
-	Enabled string `json:"enabled,omitempty"` // e.g. enabled/disabled, Automatic/Manual
+	State   string `json:"state,omitempty"`   // e.g. active/inactive, Running/Stopped
+	Enabled string `json:"enabled,omitempty"` // e.g. enabled/disabled, Automatic/Manual/Disabled
+}
+
+// Update is an installed Windows update (AWS:WindowsUpdate, the SSM agent's
+// reading of Win32_QuickFixEngineering). Updates are compared by HotFixID
+// alone: installed or not.
+type Update struct {
+	// HotFixID is the update's id, e.g. KB5034439 (normalised to upper case).
+	HotFixID string `json:"hotfix_id"`
+	// Description is Windows' kind of update: Update, Security Update, ...
+	Description string `json:"description,omitempty"`
+	// InstalledBy and InstalledTime are what the instance reports; they are
+	// informational and never compared.
+	InstalledBy   string `json:"installed_by,omitempty"`
+	InstalledTime string `json:"installed_time,omitempty"`
+}
+
+// Role is a Windows Server role, role service or feature (AWS:WindowsRole,
+// the SSM agent's reading of Get-WindowsFeature). The agent reports every
+// feature the server knows, installed or not; roles are compared on
+// whether they are installed.
+type Role struct {
+	Name        string `json:"name"` // e.g. Web-Server, NET-Framework-45-Core
+	DisplayName string `json:"display_name,omitempty"`
+	FeatureType string `json:"feature_type,omitempty"` // Role, Role Service, Feature
+	// Installed is true when the role is installed. A manifest lists the
+	// roles that must be installed, so every manifest role is installed.
+	Installed bool `json:"installed"`
+	// InstallState is the agent's InstalledState: Installed, Available,
+	// Removed (payload removed), InstallPending, UninstallPending.
+	InstallState string `json:"install_state,omitempty"`
 }
 
 // CustomType holds entries of one Custom:* (or other) inventory type, each
@@ -193,8 +242,19 @@ type Manifest struct {
 	Packages []Package              `json:"packages"`
 	Files    []File                 `json:"files,omitempty"`
 	Services []Service              `json:"services,omitempty"`
-	Custom   map[string]*CustomType `json:"custom,omitempty"` // by TypeName
+	Updates  []Update               `json:"updates,omitempty"` // Windows updates (KBs) that must be installed
+	Roles    []Role                 `json:"roles,omitempty"`   // Windows roles and features that must be installed
+	Custom   map[string]*CustomType `json:"custom,omitempty"`  // by TypeName
 }
+
+// IsWindows reports whether the manifest describes a Windows AMI (its OS
+// family or its package format says so).
+func (m *Manifest) IsWindows() bool {
+	return m.PackageFormat == FormatWindows || strings.EqualFold(m.OSFamily, OSFamilyWindows)
+}
+
+// OSFamilyWindows is the os_family of Windows manifests.
+const OSFamilyWindows = "windows"
 
 // InstanceFacts are instance-level facts from EC2/Auto Scaling, compared as
 // CategoryInstance findings.
@@ -224,6 +284,8 @@ type Snapshot struct {
 	Packages []Package              `json:"packages,omitempty"`
 	Files    []File                 `json:"files,omitempty"`
 	Services []Service              `json:"services,omitempty"`
+	Updates  []Update               `json:"updates,omitempty"`
+	Roles    []Role                 `json:"roles,omitempty"` // every role the agent reported, installed or not
 	Custom   map[string]*CustomType `json:"custom,omitempty"`
 
 	Instance InstanceFacts `json:"instance,omitzero"`
@@ -232,12 +294,42 @@ type Snapshot struct {
 // Inventory type names the engine knows. Collectors convert these into typed
 // content; everything else lands in Snapshot.Custom.
 const (
-	TypeApplication = "AWS:Application"
-	TypeFile        = "AWS:File"
-	TypeService     = "AWS:Service"
-	TypeFileDigest  = "Custom:FileDigest"
-	TypeSystemdUnit = "Custom:SystemdUnit"
+	TypeApplication     = "AWS:Application"
+	TypeFile            = "AWS:File"
+	TypeService         = "AWS:Service"         // Windows services (Windows only)
+	TypeWindowsUpdate   = "AWS:WindowsUpdate"   // installed Windows updates (Windows only)
+	TypeWindowsRole     = "AWS:WindowsRole"     // Windows roles and features (Windows only)
+	TypeWindowsRegistry = "AWS:WindowsRegistry" // registry values (Windows only; compared as a custom type)
+	TypeFileDigest      = "Custom:FileDigest"
+	TypeSystemdUnit     = "Custom:SystemdUnit"
 )
+
+// Platform types as SSM reports them (DescribeInstanceInformation's
+// PlatformType).
+const (
+	PlatformWindows = "Windows"
+	PlatformLinux   = "Linux"
+	PlatformMacOS   = "MacOS"
+)
+
+// TypeApplies reports whether instances of a platform (an SSM PlatformType)
+// can report an inventory type, so that a scan asks each instance only for
+// the types its platform has. The SSM agent gathers AWS:Service,
+// AWS:WindowsUpdate, AWS:WindowsRole and AWS:WindowsRegistry on Windows
+// only (amazon-ssm-agent agent/plugins/inventory/gatherers/models_windows.go
+// and models_unix.go); Custom:SystemdUnit describes systemd units, which
+// Windows does not have. Every other type applies to every platform, and an
+// unknown platform ("") is asked for every type (an AWS:* type it cannot
+// report then makes it unknown, never drifted).
+func TypeApplies(typeName, platformType string) bool {
+	switch typeName {
+	case TypeService, TypeWindowsUpdate, TypeWindowsRole, TypeWindowsRegistry:
+		return !strings.EqualFold(platformType, PlatformLinux) && !strings.EqualFold(platformType, PlatformMacOS)
+	case TypeSystemdUnit:
+		return !strings.EqualFold(platformType, PlatformWindows)
+	}
+	return true
+}
 
 // Finding is one difference between manifest and snapshot, per item and attribute.
 type Finding struct {
@@ -245,6 +337,9 @@ type Finding struct {
 	// Type is the inventory type the item came from (AWS:Application, Custom:X).
 	Type string `json:"type,omitempty"`
 	Name string `json:"name"`
+	// Publisher is a Windows application's publisher (packages of format
+	// windows only).
+	Publisher string `json:"publisher,omitempty"`
 	// Arch is a package's architecture as its own package manager spells it
 	// (DisplayArch): amd64, arm64 or all for a Debian package, x86_64,
 	// aarch64 or noarch for an rpm.

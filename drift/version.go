@@ -11,8 +11,9 @@ import "strings"
 
 // CompareVersions orders two canonical EVR strings ([epoch:]version[-release])
 // of the given package format: -1 if a < b, 0 if equal, +1 if a > b.
-// FormatGeneric uses the rpm algorithm, which degrades gracefully on arbitrary
-// dotted versions.
+// FormatWindows uses the dotted numeric ordering of WindowsVerCmp (a Windows
+// version has no epoch and no release). FormatGeneric uses the rpm
+// algorithm, which degrades gracefully on arbitrary dotted versions.
 func CompareVersions(format PackageFormat, a, b string) int {
 	if a == b {
 		return 0
@@ -20,6 +21,8 @@ func CompareVersions(format PackageFormat, a, b string) int {
 	switch format {
 	case FormatDeb:
 		return compareDeb(a, b)
+	case FormatWindows:
+		return WindowsVerCmp(a, b)
 	default:
 		return compareRPM(a, b)
 	}
@@ -263,4 +266,98 @@ func sign(x int) int {
 		return 1
 	}
 	return 0
+}
+
+// WindowsVerCmp orders two Windows application versions (the DisplayVersion
+// of an uninstall registry entry, as the SSM agent reports it) as dotted
+// numeric versions: -1 if a < b, 0 if equal, +1 if a > b.
+//
+//   - Components are separated by '.' and compared left to right; a
+//     missing component counts as "0", so 1.2 == 1.2.0 == 1.2.0.0.
+//   - A component of digits compares numerically, at any length and
+//     ignoring leading zeros: 10.0.19041.1 < 10.0.19041.10 < 10.0.19041.100.
+//   - A component that is not a plain number ("0-beta", "5a", "build 7")
+//     compares by its leading digits first (numerically; a component
+//     without leading digits sorts before every number), then by the rest:
+//     nothing sorts before anything, then byte by byte with ASCII letters
+//     folded to lower case, then byte by byte exactly. So 2.0 < 2.0a <
+//     2.0B < 2.0b < 2.1 and 8.6.0 < 8.6.0-beta.
+//
+// Surrounding white space is ignored. The order is total: equal results
+// only for versions that are the same number component by component.
+func WindowsVerCmp(a, b string) int {
+	a, b = strings.TrimSpace(a), strings.TrimSpace(b)
+	if a == b {
+		return 0
+	}
+	for a != "" || b != "" {
+		var ca, cb string
+		ca, a = cutComponent(a)
+		cb, b = cutComponent(b)
+		if c := compareComponent(ca, cb); c != 0 {
+			return c
+		}
+	}
+	return 0
+}
+
+// cutComponent splits the first dotted component off v; a missing
+// component (v == "") is "0".
+func cutComponent(v string) (comp, rest string) {
+	if v == "" {
+		return "0", ""
+	}
+	if i := strings.IndexByte(v, '.'); i >= 0 {
+		return v[:i], v[i+1:]
+	}
+	return v, ""
+}
+
+// compareComponent orders two dotted components: leading digits
+// numerically (none < any), then the rest (see WindowsVerCmp).
+func compareComponent(a, b string) int {
+	i, j := 0, 0
+	for i < len(a) && isDigit(a[i]) {
+		i++
+	}
+	for j < len(b) && isDigit(b[j]) {
+		j++
+	}
+	switch {
+	case i == 0 && j > 0:
+		return -1
+	case i > 0 && j == 0:
+		return 1
+	}
+	na, nb := strings.TrimLeft(a[:i], "0"), strings.TrimLeft(b[:j], "0")
+	if len(na) != len(nb) {
+		return sign(len(na) - len(nb))
+	}
+	if c := strings.Compare(na, nb); c != 0 {
+		return c
+	}
+	ra, rb := a[i:], b[j:]
+	if c := compareFolded(ra, rb); c != 0 {
+		return c
+	}
+	return strings.Compare(ra, rb)
+}
+
+// compareFolded compares byte by byte with ASCII letters folded to lower
+// case; a prefix sorts first.
+func compareFolded(a, b string) int {
+	for k := 0; k < len(a) && k < len(b); k++ {
+		x, y := lowerASCII(a[k]), lowerASCII(b[k])
+		if x != y {
+			return sign(int(x) - int(y))
+		}
+	}
+	return sign(len(a) - len(b))
+}
+
+func lowerASCII(c byte) byte {
+	if c >= 'A' && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }

@@ -77,7 +77,7 @@ func TopFindings(fs []Finding, n int) []Finding {
 	out := slices.Clone(fs)
 	slices.SortStableFunc(out, byImportance)
 	if n >= 0 && len(out) > n {
-		out = slices.Clone(out[:n])
+		out = append(make([]Finding, 0, n), out[:n]...) // an array of exactly n: a Clone's capacity may round up
 	}
 	return out
 }

@@ -76,7 +76,7 @@ func TestEndToEnd(t *testing.T) {
 	bin := buildDriftd(t, dir)
 	t.Logf("built driftd in %s", time.Since(started).Round(time.Millisecond))
 
-	// 1. The simulated region, with the demo fleet (5 groups, known drifts).
+	// 1. The simulated region, with the demo fleet (6 groups, known drifts).
 	sim := awssim.New(awssim.Options{LaunchDelay: -1, TerminateDelay: -1, InventoryDelay: -1})
 	if err := sim.LoadScenario(awssim.DemoScenario()); err != nil {
 		t.Fatal(err)
@@ -111,7 +111,7 @@ schedule:
   cron: "@every %s"
   timeout: %s
 inventory:
-  types: ["AWS:Application", "Custom:FileDigest", "Custom:SystemdUnit"]
+  types: ["AWS:Application", "Custom:FileDigest", "Custom:SystemdUnit", "AWS:WindowsUpdate", "AWS:Service", "AWS:WindowsRole"]
   max_age: 26h
   concurrency: 16
   rate_limits: {ssm: 1000, ec2: 1000, autoscaling: 1000}
@@ -285,14 +285,25 @@ scrape_configs:
 		t.Errorf("api should still be drifted after healing web: %v %v", v, err)
 	}
 	// The undrifted members of the Debian (amd64 SBOM baseline, agent
-	// reports x86_64) and arm64 groups are in sync.
-	v, err := query(ctx, promURL, `sum by (asg) (driftd_instances{verdict="in_sync",asg=~"api|edge|ingest"})`)
+	// reports x86_64), arm64 and Windows groups are in sync.
+	v, err := query(ctx, promURL, `sum by (asg) (driftd_instances{verdict="in_sync",asg=~"api|edge|ingest|iis"})`)
 	inSync := map[string]string{}
 	for _, s := range v {
 		inSync[s.Metric["asg"]] = fmt.Sprint(s.Value[1])
 	}
-	if want := map[string]string{"api": "7", "edge": "2", "ingest": "3"}; err != nil || !reflect.DeepEqual(inSync, want) {
+	if want := map[string]string{"api": "7", "edge": "2", "ingest": "3", "iis": "1"}; err != nil || !reflect.DeepEqual(inSync, want) {
 		t.Errorf("in_sync instances per group %v (%v), want %v", inSync, err, want)
+	}
+	// The Windows group's findings by category: a KB added (update), an
+	// application upgraded (package), a service disabled and stopped
+	// (service: start type and status).
+	v, err = query(ctx, promURL, `sum by (category) (driftd_findings{asg="iis"})`)
+	byCategory := map[string]string{}
+	for _, s := range v {
+		byCategory[s.Metric["category"]] = fmt.Sprint(s.Value[1])
+	}
+	if want := map[string]string{"update": "1", "package": "1", "service": "2"}; err != nil || !reflect.DeepEqual(byCategory, want) {
+		t.Errorf("iis findings by category %v (%v), want %v", byCategory, err, want)
 	}
 	t.Logf("end to end in %s (budget %s)", time.Since(started).Round(time.Millisecond), testBudget)
 }

@@ -70,7 +70,7 @@ func TestDescribeAutoScalingGroups(t *testing.T) {
 		{[]astypes.Filter{{Name: aws.String("tag-key"), Values: []string{"driftd:remediation"}}}, 2},
 		{[]astypes.Filter{{Name: aws.String("tag-value"), Values: []string{"replace", "flag"}}}, 2},
 		{[]astypes.Filter{{Name: aws.String("tag:team"), Values: []string{"data"}}}, 2}, // worker, ingest
-		{nil, 5},
+		{nil, 6},
 	}
 	for _, c := range cases {
 		out, err := e.ASG.DescribeAutoScalingGroups(e.Ctx, &autoscaling.DescribeAutoScalingGroupsInput{Filters: c.f})
@@ -89,7 +89,7 @@ func TestDescribeAutoScalingGroups(t *testing.T) {
 		n += len(out.AutoScalingGroups)
 		pages++
 	}
-	if n != 5 || pages != 5 {
+	if n != 6 || pages != 6 {
 		t.Fatalf("paginator: %d groups in %d pages", n, pages)
 	}
 	// validation
@@ -104,7 +104,7 @@ func TestDescribeAutoScalingGroups(t *testing.T) {
 	}
 	// DescribeAutoScalingInstances: upper-case health, ≤ 50 per page
 	ai, err := e.ASG.DescribeAutoScalingInstances(e.Ctx, &autoscaling.DescribeAutoScalingInstancesInput{})
-	if err != nil || len(ai.AutoScalingInstances) != 35 || *ai.AutoScalingInstances[0].HealthStatus != "HEALTHY" {
+	if err != nil || len(ai.AutoScalingInstances) != 39 || *ai.AutoScalingInstances[0].HealthStatus != "HEALTHY" {
 		t.Fatalf("DescribeAutoScalingInstances: %v %d", err, len(ai.AutoScalingInstances))
 	}
 	ai, err = e.ASG.DescribeAutoScalingInstances(e.Ctx, &autoscaling.DescribeAutoScalingInstancesInput{MaxRecords: aws.Int32(10)})
@@ -449,7 +449,7 @@ func TestTagsAndTerminateInstancesEC2(t *testing.T) {
 	}
 	// images with Image Builder tag
 	im, err := e.EC2.DescribeImages(e.Ctx, &ec2.DescribeImagesInput{Owners: []string{"self"}, Filters: []ec2types.Filter{{Name: aws.String("tag-key"), Values: []string{"Ec2ImageBuilderArn"}}}})
-	if err != nil || len(im.Images) != 2 || im.Images[0].CreationDate == nil || *im.Images[0].Name != "al2023-web-2026.11.1" {
+	if err != nil || len(im.Images) != 3 || im.Images[0].CreationDate == nil || *im.Images[0].Name != "al2023-web-2026.11.1" {
 		t.Fatalf("DescribeImages: %v %d", err, len(im.Images))
 	}
 	_, err = e.EC2.DescribeImages(e.Ctx, &ec2.DescribeImagesInput{ImageIds: []string{"ami-0123456789abcdef0"}})

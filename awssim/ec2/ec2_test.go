@@ -71,12 +71,12 @@ func TestDescribeInstancesFilters(t *testing.T) {
 		filters []ec2types.Filter
 		want    int
 	}{
-		{"all", nil, 38},
+		{"all", nil, 42},
 		{"asg tag", []ec2types.Filter{f("tag:aws:autoscaling:groupName", "web")}, 12},
 		{"two groups", []ec2types.Filter{f("tag:aws:autoscaling:groupName", "web", "api")}, 22},
 		{"wildcard", []ec2types.Filter{f("tag:aws:autoscaling:groupName", "w*")}, 18},
 		{"tag-key", []ec2types.Filter{f("tag-key", "Name")}, 3},
-		{"state", []ec2types.Filter{f("instance-state-name", "running")}, 38},
+		{"state", []ec2types.Filter{f("instance-state-name", "running")}, 42},
 		{"state none", []ec2types.Filter{f("instance-state-name", "stopped")}, 0},
 		{"image", []ec2types.Filter{f("image-id", "ami-0a1b2c3d4e5f60002")}, 11},
 		{"and", []ec2types.Filter{f("image-id", "ami-0a1b2c3d4e5f60001"), f("tag:team", "data")}, 6},

@@ -28,7 +28,16 @@ import (
 //     noarch, i686) unchanged;
 //   - Release, Epoch, InstalledTime, ApplicationType, URL, Summary and
 //     PackageId are omitempty in model.ApplicationData: absent when empty.
+//
+// A Windows AMI's packages are Add/Remove Programs entries (windowsAppEntry).
 func packageEntry(p PackageSpec, a *AMI, installed time.Time) Entry {
+	if a.PackageFormat == FormatWindows {
+		e, err := windowsAppEntry(p, installed)
+		if err != nil { // callers check the arch first (windowsArch)
+			panic(err)
+		}
+		return e
+	}
 	arch := nativeArch(a.PackageFormat, a.Architecture, p.Arch)
 	e := Entry{}
 	set := func(k, v string) {
@@ -115,6 +124,12 @@ func formatArchitecture(arch string) string {
 // package: its own spelling of arch, or of the AMI's architecture (EC2's
 // x86_64, arm64 or i386) when arch is empty.
 func nativeArch(format, amiArch, arch string) string {
+	if format == FormatWindows {
+		if w, err := windowsArch(arch); err == nil {
+			return w
+		}
+		return arch
+	}
 	a := strings.ToLower(strings.TrimSpace(arch))
 	if format == "deb" {
 		if a == "" {

@@ -54,8 +54,11 @@ func (f *Fleet) addAMILocked(spec AMISpec, now time.Time) (*AMI, error) {
 	if format == "" {
 		format = "rpm"
 	}
-	if format != "rpm" && format != "deb" {
-		return nil, fmt.Errorf("ami %s: format %q is not rpm or deb", spec.Name, format)
+	if format != "rpm" && format != "deb" && format != FormatWindows {
+		return nil, fmt.Errorf("ami %s: format %q is not rpm, deb or windows", spec.Name, format)
+	}
+	if err := checkPlatformSpec(spec, format); err != nil {
+		return nil, err
 	}
 	mf := spec.ManifestFormat
 	if mf == "" {
@@ -83,9 +86,15 @@ func (f *Fleet) addAMILocked(spec AMISpec, now time.Time) (*AMI, error) {
 	}
 	if a.PlatformName == "" {
 		a.PlatformName, a.PlatformVersion = "Amazon Linux", "2023"
-		if format == "deb" {
+		switch format {
+		case "deb":
 			a.PlatformName, a.PlatformVersion = "Debian GNU/Linux", "12"
+		case FormatWindows:
+			a.PlatformName, a.PlatformVersion = WindowsPlatformName, WindowsPlatformVersion
 		}
+	}
+	if format == FormatWindows {
+		a.Platform = "windows"
 	}
 	pkgs := append([]PackageSpec(nil), spec.Packages...)
 	if g := spec.Generate; g != nil {
@@ -105,9 +114,17 @@ func (f *Fleet) addAMILocked(spec AMISpec, now time.Time) (*AMI, error) {
 			if p.Name == "" || p.Version == "" {
 				return nil, fmt.Errorf("ami %s: packages[%d]: name and version are required", spec.Name, i)
 			}
+			if format == FormatWindows {
+				if _, err := windowsArch(p.Arch); err != nil {
+					return nil, fmt.Errorf("ami %s: packages[%d] (%s): %v", spec.Name, i, p.Name, err)
+				}
+			}
 			entries = append(entries, packageEntry(p, a, installed))
 		}
 		a.Inventory[TypeApplication] = NewTypeData(TypeApplication, "", entries)
+	}
+	if err := addWindowsInventory(a, spec, installed); err != nil {
+		return nil, err
 	}
 	if len(spec.Files) > 0 {
 		var digests, files []Entry

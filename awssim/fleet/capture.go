@@ -91,8 +91,10 @@ func (f *Fleet) lastReport(in *Instance, now time.Time) time.Time {
 			ct = first.Add(end.Sub(first) / iv * iv)
 		}
 	}
-	if in.lastChange.After(ct) && !in.lastChange.After(end) {
-		ct = in.lastChange
+	for _, c := range []time.Time{in.shownChange, in.lastChange} {
+		if c.After(ct) && !c.After(end) {
+			ct = c
+		}
 	}
 	return ct
 }
@@ -174,5 +176,16 @@ func (f *Fleet) mutateLocked(in *Instance, typeName string, fn func(o *overlay))
 		base = in.ami.Inventory[typeName]
 	}
 	in.merged[typeName] = o.merge(typeName, base)
-	in.lastChange = f.now()
+	// A change is reported by a new upload, and CaptureTime has whole
+	// seconds: the agent never uploads twice within one second, so a change
+	// made in the second of the last report is reported from the next
+	// second, with a CaptureTime later than the last one (otherwise a
+	// reader that trusts an unchanged CaptureTime would miss it).
+	now := f.now()
+	last := f.lastReport(in, now)
+	if !now.Truncate(time.Second).After(last.Truncate(time.Second)) {
+		in.shownChange = last
+		now = last.Truncate(time.Second).Add(time.Second)
+	}
+	in.lastChange = now
 }

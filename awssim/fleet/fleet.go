@@ -109,29 +109,32 @@ func (lt *LaunchTemplate) Resolve(spec string) (*LTVersion, bool) {
 // Instance is an EC2 instance, optionally an Auto Scaling group member and an
 // SSM managed node.
 type Instance struct {
-	ID, ImageID, InstanceType  string
-	AZ, SubnetID, VPCID        string
-	PrivateIP, ReservationID   string
-	State                      string
-	LaunchTime                 time.Time
-	Tags                       map[string]string
-	readyAt, shutdownAt        time.Time
-	ami                        *AMI
-	Group                      string
-	Lifecycle                  string
-	Health                     string // Healthy | Unhealthy
-	Protected                  bool
-	LTID, LTName               string
-	LTVersion                  int
-	hookDeadline               time.Time
-	hookResult                 string
-	activity                   *Activity
-	Managed                    bool // runs the SSM agent
-	AgentVersion               string
-	AgentOnline                bool
-	offlineSince               time.Time
-	inventoryAt, staleAt       time.Time
-	lastChange                 time.Time
+	ID, ImageID, InstanceType string
+	AZ, SubnetID, VPCID       string
+	PrivateIP, ReservationID  string
+	State                     string
+	LaunchTime                time.Time
+	Tags                      map[string]string
+	readyAt, shutdownAt       time.Time
+	ami                       *AMI
+	Group                     string
+	Lifecycle                 string
+	Health                    string // Healthy | Unhealthy
+	Protected                 bool
+	LTID, LTName              string
+	LTVersion                 int
+	hookDeadline              time.Time
+	hookResult                string
+	activity                  *Activity
+	Managed                   bool // runs the SSM agent
+	AgentVersion              string
+	AgentOnline               bool
+	offlineSince              time.Time
+	inventoryAt, staleAt      time.Time
+	lastChange                time.Time
+	// shownChange is the change reported before lastChange, while
+	// lastChange waits for the next second (see mutateLocked).
+	shownChange                time.Time
 	typeCapture                map[string]putCapture
 	putHash                    map[string]string
 	overlays                   map[string]*overlay

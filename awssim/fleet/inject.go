@@ -14,12 +14,20 @@ const (
 	DriftUpgrade     = "upgrade"      // Package: change the version of an installed package
 	DriftDowngrade   = "downgrade"    // same as upgrade; the name documents intent
 	DriftFile        = "file"         // File: change a file digest/size (Custom:FileDigest + AWS:File)
-	DriftStopService = "stop-service" // Service: make a unit inactive
-	DriftAgentOff    = "agent-offline"
-	DriftAgentOn     = "agent-online"
-	DriftStale       = "stale" // Age: freeze inventory CaptureTime Age ago
-	DriftFresh       = "fresh" // resume inventory reporting
-	DriftHeal        = "heal"  // reset to the AMI baseline
+	DriftStopService = "stop-service" // Service: make a unit inactive (Windows: Status Stopped)
+	// DriftDisableService disables and stops a service: a systemd unit
+	// becomes disabled and inactive, a Windows service StartType Disabled
+	// and Status Stopped.
+	DriftDisableService = "disable-service" // Service.Name
+	// DriftInstallUpdate and DriftRemoveUpdate add or remove an installed
+	// Windows update (AWS:WindowsUpdate) on a Windows instance.
+	DriftInstallUpdate = "install-update" // Update
+	DriftRemoveUpdate  = "remove-update"  // Update.HotFixID
+	DriftAgentOff      = "agent-offline"
+	DriftAgentOn       = "agent-online"
+	DriftStale         = "stale" // Age: freeze inventory CaptureTime Age ago
+	DriftFresh         = "fresh" // resume inventory reporting
+	DriftHeal          = "heal"  // reset to the AMI baseline
 	// DriftUnregister makes the instance's SSM agent one that never
 	// registered: DescribeInstanceInformation neither lists it nor accepts
 	// its id (InvalidInstanceId for the whole call), and it reports no
@@ -34,6 +42,7 @@ type Drift struct {
 	Package *PackageSpec  `json:"package,omitempty" yaml:"package,omitempty"`
 	File    *FileSpec     `json:"file,omitempty" yaml:"file,omitempty"`
 	Service *ServiceSpec  `json:"service,omitempty" yaml:"service,omitempty"`
+	Update  *UpdateSpec   `json:"update,omitempty" yaml:"update,omitempty"`
 	Age     time.Duration `json:"age,omitempty" yaml:"age,omitempty"`
 }
 
@@ -58,13 +67,32 @@ func (f *Fleet) injectLocked(in *Instance, d Drift, now time.Time) error {
 		if d.Package == nil || d.Package.Name == "" || d.Package.Version == "" {
 			return fmt.Errorf("instance %s: %s needs package.name and package.version", in.ID, d.Action)
 		}
+		windows := ami.PackageFormat == FormatWindows
+		if windows {
+			if _, err := windowsArch(d.Package.Arch); err != nil {
+				return fmt.Errorf("instance %s: package %s: %v", in.ID, d.Package.Name, err)
+			}
+		}
 		e := packageEntry(*d.Package, ami, now)
 		if d.Action != DriftInstall {
-			old := f.findPackage(in, d.Package.Name)
+			arch := "" // any: the first installed entry of that name
+			if windows && d.Package.Arch != "" {
+				arch = e["Architecture"] // a Windows product is often installed as x64 and x86
+			}
+			old := f.findPackage(in, d.Package.Name, arch)
 			if old == nil {
 				return fmt.Errorf("instance %s: package %s is not installed", in.ID, d.Package.Name)
 			}
-			if d.Package.Arch == "" {
+			switch {
+			case windows:
+				// the installed entry's publisher and architecture
+				p := *d.Package
+				p.Arch = old["Architecture"]
+				if p.Publisher == "" {
+					p.Publisher = old["Publisher"]
+				}
+				e = packageEntry(p, ami, now)
+			case d.Package.Arch == "":
 				// the installed package's arch, in its package manager's
 				// spelling (the entry holds the agent's)
 				arch := old["Architecture"]
@@ -104,15 +132,23 @@ func (f *Fleet) injectLocked(in *Instance, d Drift, now time.Time) error {
 		}
 		f.mutateLocked(in, TypeFileDigest, func(o *overlay) { setEntry(o, TypeFileDigest, fileDigestEntry(*d.File)) })
 		f.mutateLocked(in, TypeFile, func(o *overlay) { setEntry(o, TypeFile, fileEntry(*d.File, now)) })
-	case DriftStopService:
+	case DriftStopService, DriftDisableService:
 		if d.Service == nil || d.Service.Name == "" {
-			return fmt.Errorf("instance %s: stop-service needs service.name", in.ID)
+			return fmt.Errorf("instance %s: %s needs service.name", in.ID, d.Action)
+		}
+		if ami.Platform == "windows" {
+			return f.setWindowsServiceLocked(in, d.Service.Name, d.Action == DriftDisableService)
 		}
 		sv := *d.Service
 		if sv.ActiveState == "" {
 			sv.ActiveState = "inactive"
 		}
+		if d.Action == DriftDisableService && sv.UnitFileState == "" {
+			sv.UnitFileState = "disabled"
+		}
 		f.mutateLocked(in, TypeSystemdUnit, func(o *overlay) { setEntry(o, TypeSystemdUnit, unitEntry(sv)) })
+	case DriftInstallUpdate, DriftRemoveUpdate:
+		return f.updateLocked(in, d, now)
 	case DriftAgentOff:
 		if in.AgentOnline {
 			in.AgentOnline, in.offlineSince = false, now
@@ -173,13 +209,15 @@ func delEntry(o *overlay, k string) {
 	o.del[k] = true
 }
 
-func (f *Fleet) findPackage(in *Instance, name string) Entry {
+// findPackage returns the installed entry of that name (and agent
+// Architecture, unless arch is "").
+func (f *Fleet) findPackage(in *Instance, name, arch string) Entry {
 	td := in.Effective(TypeApplication)
 	if td == nil {
 		return nil
 	}
 	for _, e := range td.Entries {
-		if e["Name"] == name {
+		if e["Name"] == name && (arch == "" || e["Architecture"] == arch) {
 			return e
 		}
 	}

@@ -72,6 +72,8 @@ func entryKey(typeName string, e Entry) string {
 		return e["InstalledDir"] + "/" + e["Name"]
 	case TypeFileDigest:
 		return e["Path"]
+	case TypeWindowsUpdate:
+		return e["HotFixId"]
 	}
 	if n, ok := e["Name"]; ok {
 		if a := e["Architecture"]; a != "" && typeName == TypeApplication {

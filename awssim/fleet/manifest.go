@@ -64,6 +64,9 @@ func (f *Fleet) Manifest(amiID string) ([]byte, error) {
 // manifestJSON renders an AMI's baseline in driftd's native manifest shape
 // (field names of drift.Manifest, schema_version 1).
 func manifestJSON(a *AMI) ([]byte, error) {
+	if a.PackageFormat == FormatWindows {
+		return windowsManifestJSON(a)
+	}
 	type pkg struct {
 		Name    string `json:"name"`
 		Arch    string `json:"arch,omitempty"`
@@ -131,6 +134,9 @@ func manifestJSON(a *AMI) ([]byte, error) {
 // or pkg:rpm/amazon/<name>@<version>-<release>?arch=aarch64&distro=amazon-2023
 // (an epoch as the epoch qualifier). The AMI id is the metadata component.
 func cycloneDXJSON(a *AMI) ([]byte, error) {
+	if a.PackageFormat == FormatWindows {
+		return windowsCycloneDXJSON(a)
+	}
 	ns, distro := distroOf(a)
 	bom := cdx.NewBOM()
 	bom.SpecVersion, bom.JSONSchema, bom.XMLNS = cdx.SpecVersion1_5, "http://cyclonedx.org/schema/bom-1.5.schema.json", ""

@@ -310,6 +310,11 @@ func DemoScenario() *Scenario {
 				Created: created.Add(-20 * 24 * time.Hour), Generate: &GenerateSpec{Count: 300, Seed: 5, Format: "rpm", Dist: "amzn2"},
 				Services: demoServices[:3], Tags: map[string]string{"os": "al2"},
 				ManifestParameter: "/driftd/baselines/{ami}"},
+			{ID: "ami-0a1b2c3d4e5f60007", Name: "windows-2022-iis-2026.11.1", Format: FormatWindows,
+				Created: created.Add(5 * time.Hour), Packages: demoWindowsApps, Updates: demoWindowsUpdates,
+				WindowsServices: demoWindowsServices, Roles: demoWindowsRoles,
+				Tags:              map[string]string{"Ec2ImageBuilderArn": "arn:aws:imagebuilder:us-east-1:123456789012:image/windows-2022-iis/2026.11.1/1", "os": "windows2022"},
+				ManifestParameter: "/driftd/baselines/{ami}"},
 		},
 		LaunchTemplates: []LaunchTemplateIn{
 			{Name: "web", InstanceType: "m7i.large", Versions: []string{"al2023-web-2026.11.1"}},
@@ -317,6 +322,7 @@ func DemoScenario() *Scenario {
 			{Name: "worker", InstanceType: "c7i.xlarge", Versions: []string{"al2023-web-2026.11.1"}},
 			{Name: "ingest", InstanceType: "m7g.large", Versions: []string{"al2023-ingest-arm64-2026.11.1"}},
 			{Name: "edge", InstanceType: "c7g.medium", Versions: []string{"ubuntu-2404-edge-arm64-2026.11.1"}},
+			{Name: "iis", InstanceType: "m7i.large", Versions: []string{"windows-2022-iis-2026.11.1"}},
 		},
 		Groups: []ScenarioGroup{
 			{GroupSpec: GroupSpec{Name: "web", LaunchTemplateName: "web", Min: 2, Max: 20, Desired: 12, Grace: 300,
@@ -330,6 +336,8 @@ func DemoScenario() *Scenario {
 				TagMap: map[string]string{"team": "data"}}},
 			{GroupSpec: GroupSpec{Name: "edge", LaunchTemplateName: "edge", Min: 1, Max: 6, Desired: 3, Grace: 120,
 				TagMap: map[string]string{"team": "platform"}}},
+			{GroupSpec: GroupSpec{Name: "iis", LaunchTemplateName: "iis", Min: 1, Max: 8, Desired: 4, Grace: 600,
+				TagMap: map[string]string{"team": "storefront"}}},
 		},
 		Instances: []InstanceSpec{
 			{Name: "legacy-batch", AMI: "al2023-batch-2026.09.3", InstanceType: "t3.medium", Tags: map[string]string{"team": "data"}, Age: 30 * 24 * time.Hour},
@@ -346,6 +354,9 @@ func DemoScenario() *Scenario {
 			{Group: "worker", Index: 0, Drift: Drift{Action: DriftStopService, Service: &ServiceSpec{Name: "chronyd.service"}}},
 			{Group: "ingest", Index: 1, Drift: Drift{Action: DriftFile, File: &FileSpec{Path: "/etc/ssh/sshd_config", SHA256: "0d4c3b2a19f8e7d6c5b4a3928170f6e5d4c3b2a19f8e7d6c5b4a3928170f6e5d", Size: 3301}}},
 			{Group: "edge", Index: 2, Drift: Drift{Action: DriftInstall, Package: &PackageSpec{Name: "nginx-extras", Version: "1.24.0-2ubuntu7.1"}}},
+			{Group: "iis", Index: 1, Drift: Drift{Action: DriftInstallUpdate, Update: &UpdateSpec{HotFixID: "KB5035857", Description: "Security Update"}}},
+			{Group: "iis", Index: 2, Drift: Drift{Action: DriftUpgrade, Package: &PackageSpec{Name: "Contoso Line-of-Business Agent", Version: "10.0.19041.2", Arch: "x64"}}},
+			{Group: "iis", Index: 3, Drift: Drift{Action: DriftDisableService, Service: &ServiceSpec{Name: "W3SVC"}}},
 		},
 		Parameters: map[string]string{"/driftd/kill-switch": "off"},
 	}

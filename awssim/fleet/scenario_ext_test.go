@@ -185,7 +185,7 @@ func TestRemainingOperations(t *testing.T) {
 	}
 	e.Clock.Advance(time.Second)
 	out, err := e.ASG.DescribeAutoScalingGroups(e.Ctx, &autoscaling.DescribeAutoScalingGroupsInput{})
-	if err != nil || len(out.AutoScalingGroups) != 4 {
+	if err != nil || len(out.AutoScalingGroups) != 5 {
 		t.Fatalf("after delete: %v", err)
 	}
 	// SSM schema and parameter deletion
@@ -206,7 +206,7 @@ func TestRemainingOperations(t *testing.T) {
 		}
 		n += len(o.Images)
 	}
-	if n != 6 {
+	if n != 7 {
 		t.Fatalf("images %d", n)
 	}
 }

@@ -18,6 +18,8 @@ type PackageSpec struct {
 	// Arch is the package manager's architecture (dpkg amd64, arm64, all;
 	// rpm x86_64, aarch64, noarch, i686); "" = the AMI's. The other
 	// manager's spelling is accepted and translated.
+	// For a Windows application, x64 (x86_64, the default) or x86 (i386, a
+	// 32-bit install the agent reads from the Wow6432Node uninstall keys).
 	Arch      string `json:"arch,omitempty" yaml:"arch,omitempty"`
 	Publisher string `json:"publisher,omitempty" yaml:"publisher,omitempty"`
 	// URL is rpm's %{URL} or dpkg's Homepage ("" = none).
@@ -50,21 +52,27 @@ type GenerateSpec struct {
 
 // AMISpec describes an AMI and its baseline content.
 type AMISpec struct {
-	ID              string             `json:"id,omitempty" yaml:"id,omitempty"`
-	Name            string             `json:"name" yaml:"name"`
-	Description     string             `json:"description,omitempty" yaml:"description,omitempty"`
-	Platform        string             `json:"platform,omitempty" yaml:"platform,omitempty"` // "" or windows
-	PlatformName    string             `json:"platformName,omitempty" yaml:"platformName,omitempty"`
-	PlatformVersion string             `json:"platformVersion,omitempty" yaml:"platformVersion,omitempty"`
-	Architecture    string             `json:"architecture,omitempty" yaml:"architecture,omitempty"`
-	Format          string             `json:"format,omitempty" yaml:"format,omitempty"` // rpm (default) | deb
-	Created         time.Time          `json:"created,omitempty" yaml:"created,omitempty"`
-	Tags            map[string]string  `json:"tags,omitempty" yaml:"tags,omitempty"`
-	Packages        []PackageSpec      `json:"packages,omitempty" yaml:"packages,omitempty"`
-	Generate        *GenerateSpec      `json:"generate,omitempty" yaml:"generate,omitempty"`
-	Files           []FileSpec         `json:"files,omitempty" yaml:"files,omitempty"`
-	Services        []ServiceSpec      `json:"services,omitempty" yaml:"services,omitempty"`
-	Inventory       map[string][]Entry `json:"inventory,omitempty" yaml:"inventory,omitempty"` // extra raw types
+	ID              string            `json:"id,omitempty" yaml:"id,omitempty"`
+	Name            string            `json:"name" yaml:"name"`
+	Description     string            `json:"description,omitempty" yaml:"description,omitempty"`
+	Platform        string            `json:"platform,omitempty" yaml:"platform,omitempty"` // "" or windows
+	PlatformName    string            `json:"platformName,omitempty" yaml:"platformName,omitempty"`
+	PlatformVersion string            `json:"platformVersion,omitempty" yaml:"platformVersion,omitempty"`
+	Architecture    string            `json:"architecture,omitempty" yaml:"architecture,omitempty"`
+	Format          string            `json:"format,omitempty" yaml:"format,omitempty"` // rpm (default) | deb | windows
+	Created         time.Time         `json:"created,omitempty" yaml:"created,omitempty"`
+	Tags            map[string]string `json:"tags,omitempty" yaml:"tags,omitempty"`
+	Packages        []PackageSpec     `json:"packages,omitempty" yaml:"packages,omitempty"`
+	Generate        *GenerateSpec     `json:"generate,omitempty" yaml:"generate,omitempty"`
+	Files           []FileSpec        `json:"files,omitempty" yaml:"files,omitempty"`
+	Services        []ServiceSpec     `json:"services,omitempty" yaml:"services,omitempty"`
+	// A Windows AMI (format windows) reports its installed updates
+	// (AWS:WindowsUpdate), services (AWS:Service) and roles and features
+	// (AWS:WindowsRole); see windows.go.
+	Updates         []UpdateSpec         `json:"updates,omitempty" yaml:"updates,omitempty"`
+	WindowsServices []WindowsServiceSpec `json:"windowsServices,omitempty" yaml:"windowsServices,omitempty"`
+	Roles           []RoleSpec           `json:"roles,omitempty" yaml:"roles,omitempty"`
+	Inventory       map[string][]Entry   `json:"inventory,omitempty" yaml:"inventory,omitempty"` // extra raw types
 	// ManifestParameter, when set, publishes the AMI's baseline (see
 	// ManifestFormat) to this Parameter Store name;
 	// "{ami}" is replaced by the AMI id. As with real parameters (4 KB

@@ -27,7 +27,7 @@ func TestDescribeInstanceInformation(t *testing.T) {
 		pages++
 		all = append(all, out.InstanceInformationList...)
 	}
-	if len(all) != 38 || pages != 4 { // default MaxResults 10
+	if len(all) != 42 || pages != 5 { // default MaxResults 10
 		t.Fatalf("got %d nodes in %d pages", len(all), pages)
 	}
 	lost := 0
@@ -102,7 +102,7 @@ func TestGetInventory(t *testing.T) {
 			}
 		}
 	}
-	if n != 38 || pages != 6 {
+	if n != 42 || pages != 6 {
 		t.Fatalf("%d entities in %d pages", n, pages)
 	}
 	out, err := e.SSM.GetInventory(e.Ctx, &ssm.GetInventoryInput{Filters: []ssmtypes.InventoryFilter{{Key: aws.String("AWS:InstanceInformation.InstanceStatus"), Values: []string{"ConnectionLost"}, Type: ssmtypes.InventoryQueryOperatorTypeEqual}}})
@@ -196,7 +196,7 @@ func TestPutInventoryAndParameters(t *testing.T) {
 			names = append(names, *p.Name)
 		}
 	}
-	if len(names) != 5 || names[0] != "/driftd/baselines/ami-0a1b2c3d4e5f60001" {
+	if len(names) != 6 || names[0] != "/driftd/baselines/ami-0a1b2c3d4e5f60001" {
 		t.Fatalf("baselines: %v", names)
 	}
 	top, err := e.SSM.GetParametersByPath(e.Ctx, &ssm.GetParametersByPathInput{Path: aws.String("/driftd")})

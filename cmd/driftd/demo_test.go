@@ -3,11 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"math/rand/v2"
 	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/driftd/driftd/awssim"
+	"github.com/driftd/driftd/drift"
+	"github.com/driftd/driftd/scan"
 )
 
 // lockedBuffer is the demo's output, read while the demo writes it.
@@ -47,7 +52,7 @@ func TestDemoRunsScansAndDetectsInjectedDrift(t *testing.T) {
 	if !strings.Contains(s, "demo stopped after 3 scans") {
 		t.Fatalf("output:\n%s", s)
 	}
-	if scans := regexp.MustCompile(`(?m)^── scan #\d+ at .*: 3[78] instances`).FindAllString(s, -1); len(scans) != 3 {
+	if scans := regexp.MustCompile(`(?m)^── scan #\d+ at .*: 4[12] instances`).FindAllString(s, -1); len(scans) != 3 {
 		t.Errorf("%d scan summaries, want 3:\n%s", len(scans), s)
 	}
 	// The scenario's drifted, stale, offline and baseline-less instances,
@@ -64,11 +69,18 @@ func TestDemoRunsScansAndDetectsInjectedDrift(t *testing.T) {
 			t.Errorf("first scan lacks %q", want)
 		}
 	}
+	// The Windows group: a KB added, an application upgraded, a service disabled.
+	for _, want := range []string{"update KB5035857 added: absent → installed", "package Contoso Line-of-Business Agent.x86_64 version changed: 10.0.19041.1 → 10.0.19041.2",
+		"service W3SVC start_type changed: Automatic → Disabled"} {
+		if !strings.Contains(first, want) {
+			t.Errorf("first scan lacks %q", want)
+		}
+	}
 	// The first scan's table: every undrifted member of the groups on SBOM
 	// baselines (api: Debian amd64, edge: Ubuntu arm64) and on the arm64
 	// AL2023 AMI (ingest) is in sync.
 	for _, row := range []string{`api\s+7\s+2\s+1\s+0\s+0\s+0`, `edge\s+2\s+1\s+0\s+0\s+0\s+0`, `ingest\s+3\s+1\s+0\s+0\s+0\s+0`,
-		`\(standalone\)\s+2\s+0\s+0\s+0\s+1\s+0`} {
+		`iis\s+1\s+3\s+0\s+0\s+0\s+0`, `\(standalone\)\s+2\s+0\s+0\s+0\s+1\s+0`} {
 		if !regexp.MustCompile(`(?m)^\s+` + row + `\s*$`).MatchString(first) {
 			t.Errorf("first scan's table lacks a row %s:\n%s", row, first)
 		}
@@ -99,7 +111,9 @@ func TestDemoShowsTheLoop(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- cmd.run(ctx, &Globals{LogLevel: "error"}) }()
-	const drifted = "i-088b6b9e0e7500382" // ingest#1, sshd_config changed (high)
+	// ingest's drifted member (sshd_config changed, high): its id depends on
+	// the scenario's size, so it is read from the first scan.
+	driftedRE := regexp.MustCompile(`(?m)^  (i-[0-9a-f]+)\s+ingest\s+drifted \(high\)`)
 	inSync := regexp.MustCompile(`(?m)^  (i-[0-9a-f]+)\s+ingest\s+(unknown → in_sync|new, in_sync)$`)
 	var s string
 	for {
@@ -117,6 +131,11 @@ func TestDemoShowsTheLoop(t *testing.T) {
 	if m == nil {
 		t.Fatalf("no replacement came up in sync within 90s:\n%s", s)
 	}
+	dm := driftedRE.FindStringSubmatch(s)
+	if dm == nil {
+		t.Fatalf("no drifted ingest instance in the first scan:\n%s", s)
+	}
+	drifted := dm[1]
 	// The scans' lines are in order: drifted, gone, its replacement in sync.
 	steps := []string{
 		"  " + drifted + "  ingest       drifted (high)",
@@ -149,5 +168,37 @@ func TestDemoShowsTheLoop(t *testing.T) {
 	// raise the mode) is not.
 	if strings.Contains(s, "remediation.started worker") {
 		t.Errorf("a group outside the replace-mode configuration was remediated:\n%s", s)
+	}
+}
+
+// The demo's injector changes a Windows instance the Windows way: an
+// application, a KB or a service, each of which the simulator accepts.
+func TestDemoInjectsWindowsDrift(t *testing.T) {
+	sim := awssim.New(awssim.Options{})
+	sc := awssim.DemoScenario()
+	if err := sim.LoadScenario(sc); err != nil {
+		t.Fatal(err)
+	}
+	formats, sbom, _, err := demoBaselines(sim, sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	iis := sim.GroupMembers("iis")
+	res := &scan.Result{Instances: []scan.InstanceResult{{Report: &drift.Report{InstanceID: iis[0], AMI: "ami-0a1b2c3d4e5f60007", ASG: "iis", Verdict: drift.VerdictInSync}}}}
+	seen := map[string]bool{}
+	for seed := uint64(0); seed < 30; seed++ {
+		var out bytes.Buffer
+		p := &demoPrinter{out: &out, sim: sim, formats: formats, sbom: sbom, rng: rand.New(rand.NewPCG(seed, 42))}
+		p.inject(&out, res)
+		line := out.String()
+		if !strings.HasPrefix(line, "⚡ injected drift: ") {
+			t.Fatalf("seed %d: %s", seed, line)
+		}
+		seen[strings.SplitN(strings.TrimPrefix(line, "⚡ injected drift: "), " on ", 2)[0]] = true
+	}
+	for _, want := range []string{"installed application 7-Zip 23.01 (x64)", "installed update KB5036909", "disabled service WinRM"} {
+		if !seen[want] {
+			t.Errorf("never injected %q (saw %v)", want, seen)
+		}
 	}
 }

@@ -246,7 +246,19 @@ func (p *demoPrinter) inject(w io.Writer, r *scan.Result) {
 	if p.sbom[target.AMI] {
 		kind = 0 // an SBOM baseline lists packages, not files or services
 	}
+	if p.formats[target.AMI] == awssim.FormatWindows {
+		kind += 3 // a Windows instance: an application, a KB or a service
+	}
 	switch kind {
+	case 3:
+		d = awssim.Drift{Action: awssim.DriftInstall, Package: &awssim.PackageSpec{Name: "7-Zip 23.01 (x64)", Publisher: "Igor Pavlov", Version: "23.01"}}
+		what = "installed application 7-Zip 23.01 (x64)"
+	case 4:
+		d = awssim.Drift{Action: awssim.DriftInstallUpdate, Update: &awssim.UpdateSpec{HotFixID: "KB5036909", Description: "Update"}}
+		what = "installed update KB5036909"
+	case 5:
+		d = awssim.Drift{Action: awssim.DriftDisableService, Service: &awssim.ServiceSpec{Name: "WinRM"}}
+		what = "disabled service WinRM"
 	case 0:
 		// Debugging tools someone installed by hand, in the versions the
 		// distributions ship.

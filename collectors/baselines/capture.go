@@ -20,20 +20,29 @@ import (
 	"github.com/driftd/driftd/drift/manifest"
 )
 
-// DefaultCaptureTypes are the inventory types captured when none are given.
+// DefaultCaptureTypes are the inventory types captured when none are given
+// (WindowsCaptureTypes on a Windows instance).
 var DefaultCaptureTypes = []string{drift.TypeApplication}
+
+// WindowsCaptureTypes are the inventory types captured from a Windows
+// instance when none are given: applications, installed updates (KBs),
+// services and roles/features.
+var WindowsCaptureTypes = []string{drift.TypeApplication, drift.TypeWindowsUpdate, drift.TypeService, drift.TypeWindowsRole}
 
 // CaptureOptions select what Capture reads.
 type CaptureOptions struct {
 	InstanceID string
-	// Types are the inventory types to capture (default AWS:Application).
-	// AWS:Application is required; other types the instance has never
-	// reported are skipped with a warning.
+	// Types are the inventory types to capture (default AWS:Application;
+	// on a Windows instance WindowsCaptureTypes). AWS:Application is
+	// required; other types the instance has never reported are skipped
+	// with a warning, types its platform does not report
+	// (drift.TypeApplies) are not read.
 	Types []string
 	// Exclude drops instance-specific items (like goss add --exclude-attr):
 	// globs (path.Match) on package names, file paths, service names and
-	// custom entry keys. A "package:", "file:", "service:" or "custom:"
-	// prefix restricts a glob to one category.
+	// custom entry keys, update ids and role names. A "package:", "file:",
+	// "service:", "custom:", "update:" or "role:" prefix restricts a glob to
+	// one category.
 	Exclude []string
 	// Now is the clock (default time.Now).
 	Now func() time.Time
@@ -80,11 +89,13 @@ func Capture(ctx context.Context, ec2api collectors.EC2API, ssmapi collectors.SS
 	if err != nil {
 		return nil, err
 	}
+	target := collectors.Instance{ID: id, AMI: inst.ami, Agent: &collectors.Agent{PlatformType: string(agent.PlatformType), PlatformName: aws.ToString(agent.PlatformName)}}
+	types = captureTypesFor(target, o.Types, types)
 	tds, err := readInventory(ctx, ssmapi, id, types, res)
 	if err != nil {
 		return nil, err
 	}
-	snap := collectors.BuildSnapshot(collectors.Instance{ID: id, AMI: inst.ami}, tds, drift.FormatGeneric)
+	snap := collectors.BuildSnapshot(target, tds, drift.FormatGeneric)
 	m := captureManifest(inst, agent, o.Now(), types, snap)
 	ex.copyItems(m, snap, res.Excluded)
 	if len(res.Excluded) > 0 {
@@ -229,8 +240,8 @@ func captureManifest(t captureTarget, agent ssmtypes.InstanceInformation, now ti
 	return m
 }
 
-// copyItems copies the snapshot's packages, files, services and custom
-// entries into m, leaving out (and counting) what the excludes match. The
+// copyItems copies the snapshot's packages, files, services, Windows
+// updates and roles and custom entries into m, leaving out (and counting) what the excludes match. The
 // manifest's package format is the packages' one when they share it.
 func (ex excludes) copyItems(m *drift.Manifest, snap *drift.Snapshot, excluded map[drift.Category]int) {
 	formats := map[drift.PackageFormat]int{}
@@ -240,7 +251,7 @@ func (ex excludes) copyItems(m *drift.Manifest, snap *drift.Snapshot, excluded m
 			continue
 		}
 		formats[p.Format]++
-		m.Packages = append(m.Packages, drift.Package{Name: p.Name, Arch: p.Arch, Epoch: p.Epoch, Version: p.Version, Release: p.Release, Format: p.Format})
+		m.Packages = append(m.Packages, drift.Package{Name: p.Name, Publisher: p.Publisher, Arch: p.Arch, Epoch: p.Epoch, Version: p.Version, Release: p.Release, Format: p.Format})
 	}
 	if len(formats) == 1 {
 		for f := range formats {
@@ -261,6 +272,7 @@ func (ex excludes) copyItems(m *drift.Manifest, snap *drift.Snapshot, excluded m
 		}
 		m.Services = append(m.Services, s)
 	}
+	ex.captureWindows(m, snap, excluded)
 	for name, ct := range snap.Custom {
 		if c := ex.customType(name, ct, excluded); len(c.Entries) > 0 {
 			if m.Custom == nil {
@@ -289,6 +301,40 @@ func (ex excludes) customType(name string, ct *drift.CustomType, excluded map[dr
 	return c
 }
 
+// captureTypesFor returns the types to capture from inst: the requested ones
+// (def when none were requested, WindowsCaptureTypes on Windows), less
+// those its platform does not report (the configuration's inventory.types
+// name the types of every platform in the fleet).
+func captureTypesFor(inst collectors.Instance, requested, def []string) []string {
+	if len(requested) == 0 && strings.EqualFold(inst.Agent.PlatformType, drift.PlatformWindows) {
+		def = WindowsCaptureTypes
+	}
+	return collectors.InventoryTypesFor(inst, def)
+}
+
+// captureWindows adds the installed updates and the installed roles and
+// features of a Windows snapshot to m (roles the server offers but has not
+// installed are not part of a baseline).
+func (ex excludes) captureWindows(m *drift.Manifest, snap *drift.Snapshot, excluded map[drift.Category]int) {
+	for _, u := range snap.Updates {
+		if ex.match(drift.CategoryUpdate, u.HotFixID) {
+			excluded[drift.CategoryUpdate]++
+			continue
+		}
+		m.Updates = append(m.Updates, drift.Update{HotFixID: u.HotFixID, Description: u.Description})
+	}
+	for _, r := range snap.Roles {
+		if !r.Installed {
+			continue
+		}
+		if ex.match(drift.CategoryRole, r.Name) {
+			excluded[drift.CategoryRole]++
+			continue
+		}
+		m.Roles = append(m.Roles, drift.Role{Name: r.Name, DisplayName: r.DisplayName, FeatureType: r.FeatureType, Installed: true})
+	}
+}
+
 // excludes are compiled --exclude globs.
 type excludes []excludeGlob
 
@@ -301,7 +347,7 @@ func compileExcludes(globs []string) (excludes, error) {
 	var ex excludes
 	for _, g := range globs {
 		eg := excludeGlob{glob: g}
-		for _, c := range []drift.Category{drift.CategoryPackage, drift.CategoryFile, drift.CategoryService, drift.CategoryCustom} {
+		for _, c := range []drift.Category{drift.CategoryPackage, drift.CategoryFile, drift.CategoryService, drift.CategoryCustom, drift.CategoryUpdate, drift.CategoryRole} {
 			if rest, ok := strings.CutPrefix(g, string(c)+":"); ok {
 				eg = excludeGlob{cat: c, glob: rest}
 				break

@@ -137,3 +137,85 @@ func TestCaptureErrors(t *testing.T) {
 		})
 	}
 }
+
+// Capturing a clean Windows instance reads its platform's types by default
+// (applications with publisher and architecture, KBs, services, installed
+// roles), and the captured baseline judges its siblings: the clean one in
+// sync, one with a KB added drifted.
+func TestCaptureWindows(t *testing.T) {
+	e := newEnv(t)
+	ctx := testCtx(t)
+	ami, err := e.sim.AddAMI(awssim.AMISpec{
+		Name: "windows-2022-iis-2026.11.1", Format: awssim.FormatWindows,
+		Packages: []awssim.PackageSpec{
+			{Name: "Amazon SSM Agent", Publisher: "Amazon Web Services", Version: "3.3.1142.0"},
+			{Name: "AWS Tools for Windows", Publisher: "Amazon Web Services Developer Relations", Version: "4.1.588.0", Arch: "x86"},
+			{Name: "Contoso Agent", Publisher: "Contoso Ltd.", Version: "10.0.19041.1"},
+			{Name: "Contoso Agent", Publisher: "Contoso Ltd.", Version: "10.0.19041.1", Arch: "x86"},
+		},
+		Updates:         []awssim.UpdateSpec{{HotFixID: "KB5034439", Description: "Security Update"}, {HotFixID: "KB5034129"}},
+		WindowsServices: []awssim.WindowsServiceSpec{{Name: "W3SVC"}, {Name: "Spooler", Status: "Stopped", StartType: "Disabled"}},
+		Roles:           []awssim.RoleSpec{{Name: "Web-Server", FeatureType: "Role"}, {Name: "Telnet-Client", Available: true}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, err := e.sim.AddInstances(ami, "m6i.large", 3, map[string]string{"Name": "iis-canary"}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	canary, clean, drifted := ids[0], ids[1], ids[2]
+	if err := e.sim.Inject(drifted, awssim.Drift{Action: awssim.DriftInstallUpdate, Update: &awssim.UpdateSpec{HotFixID: "KB5035857"}}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := Capture(ctx, ec2.NewFromConfig(e.cfg), e.ssm, CaptureOptions{InstanceID: canary})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := res.Manifest
+	if m.OSFamily != drift.OSFamilyWindows || m.PackageFormat != drift.FormatWindows || len(res.Warnings) != 0 {
+		t.Errorf("os %q format %q warnings %v", m.OSFamily, m.PackageFormat, res.Warnings)
+	}
+	if got := m.Provenance["types"]; got != "AWS:Application,AWS:WindowsUpdate,AWS:Service,AWS:WindowsRole" {
+		t.Errorf("types %q", got)
+	}
+	if len(m.Packages) != 4 || len(m.Updates) != 2 || len(m.Services) != 2 || len(m.Roles) != 1 || m.Roles[0].Name != "Web-Server" {
+		t.Errorf("captured %d packages, %d updates, %d services, roles %+v", len(m.Packages), len(m.Updates), len(m.Services), m.Roles)
+	}
+	for _, p := range m.Packages {
+		if p.Publisher == "" || (p.Arch != "x86_64" && p.Arch != "i386") {
+			t.Errorf("package %+v", p)
+		}
+	}
+	doc, err := manifest.Encode(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loaded, err := manifest.Decode(ami+".yaml", doc, manifest.Options{})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, doc)
+	}
+	snap := func(id string) *drift.Snapshot {
+		inst := collectors.Instance{ID: id, AMI: ami, Agent: &collectors.Agent{PlatformType: drift.PlatformWindows}}
+		inv := &collectors.Inventory{SSM: e.ssm}
+		var tds []*collectors.TypeData
+		for _, typ := range WindowsCaptureTypes {
+			td, err := inv.First(ctx, id, typ)
+			if err == nil {
+				err = inv.Rest(ctx, id, td)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tds = append(tds, td)
+		}
+		return collectors.BuildSnapshot(inst, tds, drift.FormatGeneric)
+	}
+	if r := drift.Compare(loaded, snap(clean), &drift.Policy{}); r.Verdict != drift.VerdictInSync || len(r.Reasons) != 0 {
+		t.Errorf("clean: %s %v %+v", r.Verdict, r.Reasons, r.Findings)
+	}
+	r := drift.Compare(loaded, snap(drifted), &drift.Policy{})
+	if r.Verdict != drift.VerdictDrifted || len(r.Findings) != 1 || r.Findings[0].Category != drift.CategoryUpdate || r.Findings[0].Name != "KB5035857" {
+		t.Errorf("drifted: %s %+v", r.Verdict, r.Findings)
+	}
+}

@@ -65,6 +65,52 @@ func TestDefaultRulesBehaviour(t *testing.T) {
 	}
 }
 
+// Windows self-mutators: the agent and Edge updating themselves, Defender's
+// own updates, per-user services and trigger-start services are not drift;
+// a KB someone installed and a disabled service still are.
+func TestDefaultRulesWindows(t *testing.T) {
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	m := &drift.Manifest{AMI: "ami-0c1d2e3f4a5b6c7d8", OSFamily: drift.OSFamilyWindows, PackageFormat: drift.FormatWindows,
+		Packages: []drift.Package{
+			{Name: "Amazon SSM Agent", Publisher: "Amazon Web Services", Arch: "x86_64", Version: "3.3.1142.0"},
+			{Name: "Microsoft Edge", Publisher: "Microsoft Corporation", Arch: "i386", Version: "130.0.2849.80"},
+		},
+		Updates:  []drift.Update{{HotFixID: "KB5034439"}},
+		Services: []drift.Service{{Name: "W3SVC", State: "Running", Enabled: "Automatic"}, {Name: "sppsvc", State: "Stopped", Enabled: "Automatic"}},
+	}
+	if err := m.Normalize(); err != nil {
+		t.Fatal(err)
+	}
+	snap := func(mutate func(*drift.Snapshot)) *drift.Snapshot {
+		s := drift.SnapshotFromManifest(m)
+		s.CaptureTimes = map[string]time.Time{drift.TypeApplication: now, drift.TypeWindowsUpdate: now, drift.TypeService: now}
+		mutate(s)
+		s.Normalize()
+		return s
+	}
+	p := &drift.Policy{Now: now, Rules: Rules()}
+	noise := snap(func(s *drift.Snapshot) {
+		s.Packages[0].Version, s.Packages[0].EVR = "3.3.1345.0", ""
+		s.Packages[1].Version, s.Packages[1].EVR = "131.0.2903.51", ""
+		s.Updates = append(s.Updates, drift.Update{HotFixID: "KB2267602"}, drift.Update{HotFixID: "KB4052623"})
+		s.Services = append(s.Services, drift.Service{Name: "CDPUserSvc_2a3f5", State: "Running", Enabled: "Automatic"},
+			drift.Service{Name: "OneSyncSvc_2a3f5", State: "Running", Enabled: "Automatic"})
+		s.Services[1].State = "Running" // sppsvc, trigger start
+	})
+	if r := drift.Compare(m, noise, p); r.Verdict != drift.VerdictInSync || r.Suppressed != 7 {
+		t.Errorf("self-mutators: %s suppressed=%d %+v", r.Verdict, r.Suppressed, r.Findings)
+	}
+	real := snap(func(s *drift.Snapshot) {
+		s.Updates = append(s.Updates, drift.Update{HotFixID: "KB5035857"})
+		s.Services[0].Enabled = "Disabled"
+		s.Packages[0].Version, s.Packages[0].EVR = "3.3.987.0", "" // agent downgrade
+	})
+	r := drift.Compare(m, real, p)
+	if r.Verdict != drift.VerdictDrifted || len(r.Findings) != 3 {
+		t.Errorf("real drift: %s %+v", r.Verdict, r.Findings)
+	}
+}
+
 // TestDefaultRulesLivePatch: on Amazon Linux, kernel-livepatch-* packages
 // and the live patches kpatch applies from them are expected; a live patch
 // from another source, a removed livepatch package, a pending reboot and a

@@ -101,9 +101,9 @@ func decode(name string, data []byte, opts Options) (*drift.Manifest, error) {
 		return nil, fmt.Errorf("ami %q is not an AMI id", opts.AMI)
 	}
 	switch opts.PackageFormat {
-	case drift.FormatRPM, drift.FormatDeb, drift.FormatGeneric:
+	case drift.FormatRPM, drift.FormatDeb, drift.FormatWindows, drift.FormatGeneric:
 	default:
-		return nil, fmt.Errorf("package format %q is not rpm or deb", opts.PackageFormat)
+		return nil, fmt.Errorf("package format %q is not rpm, deb or windows", opts.PackageFormat)
 	}
 	f := opts.Format
 	if f == FormatAuto {
@@ -162,6 +162,9 @@ func finish(m *drift.Manifest, name string, opts Options) error {
 	if m.PackageFormat == drift.FormatGeneric {
 		m.PackageFormat = formatForOS(m.OSFamily)
 	}
+	if m.PackageFormat == drift.FormatWindows && m.OSFamily == "" {
+		m.OSFamily = drift.OSFamilyWindows
+	}
 	if m.Source == "" {
 		m.Source = name
 	}
@@ -178,6 +181,8 @@ func formatForOS(os string) drift.PackageFormat {
 		return drift.FormatRPM
 	case "debian", "ubuntu":
 		return drift.FormatDeb
+	case drift.OSFamilyWindows:
+		return drift.FormatWindows
 	}
 	return drift.FormatGeneric
 }
@@ -186,12 +191,24 @@ func checkLimits(m *drift.Manifest) error {
 	if len(m.Packages) > MaxPackages {
 		return fmt.Errorf("packages: %d entries, more than the limit of %d", len(m.Packages), MaxPackages)
 	}
-	if len(m.Files) > MaxItems {
-		return fmt.Errorf("files: %d entries, more than the limit of %d", len(m.Files), MaxItems)
+	for _, l := range [...]struct {
+		field string
+		n     int
+	}{{"files", len(m.Files)}, {"services", len(m.Services)}, {"updates", len(m.Updates)}, {"roles", len(m.Roles)}} {
+		if l.n > MaxItems {
+			return fmt.Errorf("%s: %d entries, more than the limit of %d", l.field, l.n, MaxItems)
+		}
 	}
-	if len(m.Services) > MaxItems {
-		return fmt.Errorf("services: %d entries, more than the limit of %d", len(m.Services), MaxItems)
+	for _, check := range [...]func(*drift.Manifest) error{checkHeader, checkPackageFields, checkItemFields, checkCustom} {
+		if err := check(m); err != nil {
+			return err
+		}
 	}
+	return nil
+}
+
+// checkHeader checks the manifest's own fields and provenance.
+func checkHeader(m *drift.Manifest) error {
 	for _, f := range []struct{ field, v string }{{"ami_id", m.AMI}, {"name", m.Name}, {"os_family", m.OSFamily}, {"running_kernel", m.RunningKernel}} {
 		if len(f.v) > MaxFieldBytes {
 			return fmt.Errorf("%s: longer than %d bytes", f.field, MaxFieldBytes)
@@ -217,9 +234,13 @@ func checkLimits(m *drift.Manifest) error {
 			return fmt.Errorf("provenance.%s: %w", k, err)
 		}
 	}
+	return nil
+}
+
+func checkPackageFields(m *drift.Manifest) error {
 	for i := range m.Packages {
 		p := &m.Packages[i]
-		for _, f := range []struct{ field, v string }{{"name", p.Name}, {"arch", p.Arch}, {"epoch", p.Epoch}, {"version", p.Version}, {"release", p.Release}} {
+		for _, f := range []struct{ field, v string }{{"name", p.Name}, {"publisher", p.Publisher}, {"arch", p.Arch}, {"epoch", p.Epoch}, {"version", p.Version}, {"release", p.Release}} {
 			if len(f.v) > MaxFieldBytes {
 				return fmt.Errorf("packages[%d].%s: longer than %d bytes", i, f.field, MaxFieldBytes)
 			}
@@ -228,6 +249,12 @@ func checkLimits(m *drift.Manifest) error {
 			}
 		}
 	}
+	return nil
+}
+
+// checkItemFields checks the lengths and encoding of files, services,
+// updates and roles.
+func checkItemFields(m *drift.Manifest) error {
 	for i := range m.Files {
 		f := &m.Files[i]
 		if len(f.Path) > 4*MaxFieldBytes {
@@ -246,6 +273,28 @@ func checkLimits(m *drift.Manifest) error {
 			return fmt.Errorf("services[%d]: not valid UTF-8", i)
 		}
 	}
+	for i := range m.Updates {
+		u := &m.Updates[i]
+		if len(u.HotFixID) > MaxFieldBytes || len(u.Description) > MaxFieldBytes {
+			return fmt.Errorf("updates[%d]: longer than %d bytes", i, MaxFieldBytes)
+		}
+		if !utf8.ValidString(u.HotFixID) || !utf8.ValidString(u.Description) {
+			return fmt.Errorf("updates[%d]: not valid UTF-8", i)
+		}
+	}
+	for i := range m.Roles {
+		r := &m.Roles[i]
+		if len(r.Name) > MaxFieldBytes || len(r.DisplayName) > MaxFieldBytes || len(r.FeatureType) > MaxFieldBytes {
+			return fmt.Errorf("roles[%d]: longer than %d bytes", i, MaxFieldBytes)
+		}
+		if !utf8.ValidString(r.Name) || !utf8.ValidString(r.DisplayName) || !utf8.ValidString(r.FeatureType) {
+			return fmt.Errorf("roles[%d]: not valid UTF-8", i)
+		}
+	}
+	return nil
+}
+
+func checkCustom(m *drift.Manifest) error {
 	n := 0
 	for _, name := range slices.Sorted(maps.Keys(m.Custom)) {
 		ct := m.Custom[name]

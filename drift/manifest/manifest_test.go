@@ -42,6 +42,9 @@ func TestDecodeFixtures(t *testing.T) {
 		format       drift.PackageFormat
 		nvo          bool
 		packages     int
+		updates      int
+		services     int
+		roles        int
 		skipped      string // Provenance["skipped_by_type"]
 		want         []pkg
 		provenanceOK func(map[string]string) bool
@@ -69,6 +72,24 @@ func TestDecodeFixtures(t *testing.T) {
 			format: drift.FormatRPM, nvo: true, packages: 18,
 			want: []pkg{{"bash", "", "5.2.15"}, {"openssl-libs", "", "3.0.8-1.amzn2023.0.12"}, {"kernel", "", "6.1.72"}, {"kernel", "", "6.1.79-99.167.amzn2023"}}},
 		{file: "al2023-page.imagebuilder.json", ami: "", nvo: true, packages: 10},
+		// Windows: applications keyed by name, publisher and arch (x64/x86 read as x86_64/i386), KBs, roles
+		{file: "windows2022.yaml", ami: "ami-0c1d2e3f4a5b6c7d8", os: "windows", format: drift.FormatWindows, packages: 6, updates: 3, services: 6, roles: 7,
+			want: []pkg{{"Contoso Line-of-Business Agent", "x86_64", "10.0.19041.1"}, {"AWS Tools for Windows", "i386", "4.1.588.0"}}},
+		{file: "windows2022.cdx.json", ami: "ami-0c1d2e3f4a5b6c7d8", os: "windows", format: drift.FormatWindows, packages: 6, updates: 3, skipped: "no-purl=1,nuget=1",
+			want: []pkg{{"Contoso Line-of-Business Agent", "x86_64", "10.0.19041.1"}, {"AWS Tools for Windows", "i386", "4.1.588.0"},
+				{"Microsoft Visual C++ 2015-2022 Redistributable (x64) - 14.38.33135", "i386", "14.38.33135.0"}}},
+		{file: "windows2022.spdx.json", ami: "ami-0c1d2e3f4a5b6c7d8", os: "windows", format: drift.FormatWindows, packages: 6, updates: 1, skipped: "chocolatey=1",
+			want: []pkg{{"Amazon SSM Agent", "x86_64", "3.3.1142.0"}, {"AWS PV Drivers", "x86_64", "8.4.3"}}},
+		{file: "windows2022.imagebuilder.json", opts: Options{AMI: "ami-0c1d2e3f4a5b6c7d8", PackageFormat: drift.FormatWindows}, ami: "ami-0c1d2e3f4a5b6c7d8", os: "windows",
+			format: drift.FormatWindows, nvo: true, packages: 6, want: []pkg{{"Amazon SSM Agent", "", "3.3.1142.0"}}},
+		// Windows SBOMs without purls, as registry-reading tools write them
+		// (application components, KBs by name; any arch); an application
+		// without version and a file are skipped
+		{file: "windows2022-registry.cdx.json", opts: Options{AMI: "ami-0c1d2e3f4a5b6c7d8"}, ami: "ami-0c1d2e3f4a5b6c7d8", os: "windows", format: drift.FormatWindows,
+			packages: 6, updates: 3, skipped: "no-purl=1,no-version=1",
+			want: []pkg{{"Contoso Line-of-Business Agent", "", "10.0.19041.1"}, {"AWS Tools for Windows", "", "4.1.588.0"}}},
+		{file: "windows2022-registry.spdx.json", ami: "ami-0c1d2e3f4a5b6c7d8", os: "windows", format: drift.FormatWindows, packages: 6, skipped: "no-purl=1",
+			want: []pkg{{"Amazon SSM Agent", "", "3.3.1142.0"}}},
 	} {
 		t.Run(tc.file, func(t *testing.T) {
 			m, err := Decode("testdata/"+tc.file, readFixture(t, tc.file), tc.opts)
@@ -80,6 +101,9 @@ func TestDecodeFixtures(t *testing.T) {
 			}
 			if len(m.Packages) != tc.packages {
 				t.Errorf("%d packages, want %d", len(m.Packages), tc.packages)
+			}
+			if len(m.Updates) != tc.updates || len(m.Services) != tc.services && tc.services > 0 || len(m.Roles) != tc.roles {
+				t.Errorf("%d updates, %d services, %d roles; want %d, %d, %d", len(m.Updates), len(m.Services), len(m.Roles), tc.updates, tc.services, tc.roles)
 			}
 			if got := m.Provenance["skipped_by_type"]; got != tc.skipped {
 				t.Errorf("skipped %q, want %q", got, tc.skipped)
@@ -99,7 +123,7 @@ func TestDecodeFixtures(t *testing.T) {
 			}
 			for i := 1; i < len(m.Packages); i++ {
 				a, b := m.Packages[i-1], m.Packages[i]
-				if a.Name > b.Name || (a.Name == b.Name && a.Arch > b.Arch) {
+				if a.Name > b.Name || (a.Name == b.Name && a.Publisher > b.Publisher) || (a.Name == b.Name && a.Publisher == b.Publisher && a.Arch > b.Arch) {
 					t.Errorf("packages not sorted at %d: %s.%s after %s.%s", i, b.Name, b.Arch, a.Name, a.Arch)
 				}
 			}
@@ -126,7 +150,7 @@ func TestFormatsAgree(t *testing.T) {
 }
 
 func TestEncodeRoundTrip(t *testing.T) {
-	for _, f := range []string{"ami-0abc1234def567890.yaml", "al2023-syft.cdx.json", "debian12-trivy.cdx.json", "al2023.imagebuilder.json"} {
+	for _, f := range []string{"ami-0abc1234def567890.yaml", "al2023-syft.cdx.json", "debian12-trivy.cdx.json", "al2023.imagebuilder.json", "windows2022.yaml", "windows2022.cdx.json"} {
 		t.Run(f, func(t *testing.T) {
 			m, err := Decode(f, readFixture(t, f), Options{AMI: amiFor(f)})
 			if err != nil {
@@ -155,6 +179,9 @@ func TestEncodeRoundTrip(t *testing.T) {
 func amiFor(file string) string {
 	if strings.Contains(file, "debian") {
 		return "ami-0def5678abc123456"
+	}
+	if strings.Contains(file, "windows") {
+		return "ami-0c1d2e3f4a5b6c7d8"
 	}
 	return "ami-0abc1234def567890"
 }
@@ -217,8 +244,8 @@ func TestDecodeInvalid(t *testing.T) {
 		{"b.yaml", head + "packages:\n  - {name: bash, epoch: one, version: \"1\"}\n", Options{}, `b.yaml: packages[0].epoch: "one" is not a number`},
 		{"b.yaml", head + "packages:\n  - {name: bash, arch: x86_64, version: \"1\", release: \"1\"}\n  - {name: bash, arch: x86_64, version: \"1\", release: \"2\"}\n", Options{},
 			"b.yaml: packages: bash.x86_64 is listed with versions 1-1 and 1-2; only install-only packages (kernels) may have several versions"},
-		{"b.yaml", head + "package_format: apk\n", Options{}, `b.yaml: package_format: "apk" is not rpm or deb`},
-		{"b.yaml", head + "normalization_version: 7\n", Options{}, "b.yaml: normalization_version: 7 is newer than this driftd supports (2)"},
+		{"b.yaml", head + "package_format: apk\n", Options{}, `b.yaml: package_format: "apk" is not rpm, deb or windows`},
+		{"b.yaml", head + "normalization_version: 7\n", Options{}, "b.yaml: normalization_version: 7 is newer than this driftd supports (3)"},
 		{"b.yaml", head + "files:\n  - {size: 3}\n", Options{}, "b.yaml: files[0].path: required"},
 		{"b.yaml", head + "files:\n  - {path: /a, size: -3}\n", Options{}, "b.yaml: files[0].size: -3 is negative"},
 		{"b.yaml", head + "files:\n  - {path: /a, mtime: yesterday}\n", Options{}, `b.yaml: files[0].mtime: "yesterday" is not an RFC3339 time`},
@@ -245,7 +272,7 @@ func TestDecodeInvalid(t *testing.T) {
 		{"b.cdx.json", `{"bomFormat":"CycloneDX","specVersion":"1.3","components":[]}`, Options{}, "b.cdx.json: specVersion: 1.3 is not supported (need 1.4 or later)"},
 		{"b.cdx.json", `{"bomFormat":"CycloneDX","specVersion":"9.9"}`, Options{}, "b.cdx.json: specVersion: not a known CycloneDX version"},
 		{"b.cdx.json", `{"bomFormat":"CycloneDX","specVersion":"1.5","components":[{"type":"library","name":"pip","purl":"pkg:pypi/pip@1"}]}`, Options{},
-			"b.cdx.json: components: no rpm or deb packages (purl pkg:rpm/... or pkg:deb/...) found"},
+			"b.cdx.json: components: no rpm or deb packages (purl pkg:rpm/... or pkg:deb/...), and no Windows applications (pkg:generic/... or application components in a Windows SBOM) found"},
 		{"b.cdx.json", `{"bomFormat":"CycloneDX","specVersion":"1.5","components":[{"type":"library","name":"a","purl":"pkg:rpm/amzn/a@1-1"},{"type":"library","name":"b","purl":"pkg:rpm/amzn/b"}]}`, Options{},
 			`b.cdx.json: components[1].purl: "pkg:rpm/amzn/b": no version`},
 		{"b.cdx.json", `{"bomFormat":"CycloneDX","specVersion":"1.5","components":[{"type":"library","name":"a","components":[{"type":"library","name":"b","purl":"rpm:nope"}]}]}`, Options{},
@@ -266,7 +293,7 @@ func TestDecodeInvalid(t *testing.T) {
 		{"b.spdx.json", `{"spdxVersion":"SPDX-2.3"}`, Options{}, "b.spdx.json: packages: required"},
 		{"b.spdx.json", `{"spdxVersion":"SPDX-2.3","packages":[{"name":"a","externalRefs":[{"referenceType":"purl","referenceLocator":"pkg:deb/debian/a?arch=amd64"}]}]}`, Options{},
 			`b.spdx.json: packages[0].externalRefs.purl: "pkg:deb/debian/a?arch=amd64": no version`},
-		{"b.spdx.json", `{"spdxVersion":"SPDX-2.3","packages":[{"name":"a"}]}`, Options{}, "b.spdx.json: packages: no rpm or deb packages (purl externalRefs pkg:rpm/... or pkg:deb/...) found"},
+		{"b.spdx.json", `{"spdxVersion":"SPDX-2.3","packages":[{"name":"a"}]}`, Options{}, "b.spdx.json: packages: no rpm or deb packages (purl externalRefs pkg:rpm/... or pkg:deb/...), and no Windows applications (pkg:generic/... or APPLICATION packages in a Windows SBOM) found"},
 		// Image Builder
 		{"b.imagebuilder.json", `{"requestId":"x"}`, Options{}, "b.imagebuilder.json: imagePackageList: required"},
 		{"b.imagebuilder.json", `{"imagePackageList":[]}`, Options{}, "b.imagebuilder.json: imagePackageList: empty (was the image built with enhancedImageMetadataEnabled?)"},
@@ -275,9 +302,41 @@ func TestDecodeInvalid(t *testing.T) {
 		{"b.imagebuilder.json", `[{"imagePackageList":[{"packageName":"bash","packageVersion":"1"}]},{"imagePackageList":[{"packageVersion":"1"}]}]`, Options{},
 			"b.imagebuilder.json: [1].imagePackageList[0].packageName: required"},
 		{"b.imagebuilder.json", `[]`, Options{}, "b.imagebuilder.json: no pages"},
+		// Windows baselines
+		{"b.yaml", head + "package_format: windows\npackages:\n  - {name: a, version: \"1\", release: \"2\"}\n", Options{}, "b.yaml: packages[0].release: a Windows application has no release"},
+		{"b.yaml", head + "os_family: windows\npackages:\n  - {name: a, version: \"1\", epoch: 1}\n", Options{}, "b.yaml: packages[0].epoch: a Windows application has no epoch"},
+		{"b.yaml", head + "services:\n  - {name: W3SVC, state: Running, status: Running}\n", Options{}, "b.yaml: services[0]: state and status are one field; write one of them"},
+		{"b.yaml", head + "services:\n  - {name: W3SVC, enabled: Automatic, start_type: Automatic}\n", Options{}, "b.yaml: services[0]: enabled and start_type are one field; write one of them"},
+		{"b.yaml", head + "updates:\n  - {description: Update}\n", Options{}, "b.yaml: updates[0].hotfix_id: required"},
+		{"b.yaml", head + "updates:\n  - {hotfix_id: KB5034439}\n  - {hotfix_id: kb5034439}\n", Options{}, "b.yaml: updates: KB5034439 is listed twice"},
+		{"b.yaml", head + "updates:\n  - {hotfix_id: KB5034439, installed_by: me}\n", Options{}, `b.yaml: line 4: unknown field "installed_by" in an update`},
+		{"b.yaml", head + "roles:\n  - {display_name: IIS}\n", Options{}, "b.yaml: roles[0].name: required"},
+		{"b.yaml", head + "roles:\n  - {name: Web-Server, installed: false}\n", Options{}, `b.yaml: line 4: unknown field "installed" in a role`},
+		{"b.yaml", head + "roles:\n  - {name: Web-Server}\n  - {name: Web-Server}\n", Options{}, "b.yaml: roles: Web-Server is listed twice"},
+		{"b.yaml", head + "roles:\n  - {name: \"Web-Server\\0\"}\n", Options{}, "b.yaml: roles[0].name: contains control character U+0000"},
+		{"b.yaml", head + "packages:\n  - {name: a, publisher: " + long + ", version: \"1\"}\n", Options{}, "b.yaml: packages[0].publisher: longer than 1024 bytes"},
+		{"b.cdx.json", `{"bomFormat":"CycloneDX","specVersion":"1.5","metadata":{"component":{"type":"operating-system","name":"windows"}},"components":[{"type":"application","name":"a","purl":"pkg:generic/a"}]}`, Options{},
+			`b.cdx.json: components[0].purl: "pkg:generic/a": no version`},
+		{"b.cdx.json", `{"bomFormat":"CycloneDX","specVersion":"1.5","metadata":{"component":{"type":"operating-system","name":"windows"}},"components":[{"type":"application","name":"a","purl":"pkg:generic/a%00b@1"}]}`, Options{},
+			`b.cdx.json: components[0].purl: "pkg:generic/a%00b@1": name contains control character U+0000`},
+		{"b.cdx.json", `{"bomFormat":"CycloneDX","specVersion":"1.5","metadata":{"component":{"type":"operating-system","name":"windows"}},"components":[{"type":"library","name":"j","purl":"pkg:nuget/Newtonsoft.Json@13.0.3"},{"type":"application","name":"7zip","purl":"pkg:chocolatey/7zip@23.1.0"}]}`, Options{},
+			"b.cdx.json: components: no rpm or deb packages (purl pkg:rpm/... or pkg:deb/...), and no Windows applications (pkg:generic/... or application components in a Windows SBOM) found"},
+		// Windows SBOMs without purls: application components and KB names
+		{"b.cdx.json", `{"bomFormat":"CycloneDX","specVersion":"1.5","metadata":{"component":{"type":"operating-system","name":"Windows Server 2022"}},"components":[{"type":"application","name":"a\u0007b","version":"1"}]}`, Options{},
+			"b.cdx.json: components[0].name: contains control character U+0007"},
+		{"b.cdx.json", `{"bomFormat":"CycloneDX","specVersion":"1.5","metadata":{"component":{"type":"operating-system","name":"Windows Server 2022"}},"components":[{"type":"application","name":"a","publisher":"P\u0000","version":"1"}]}`, Options{},
+			"b.cdx.json: components[0].publisher: contains control character U+0000"},
+		{"b.spdx.json", `{"spdxVersion":"SPDX-2.3","packages":[{"name":"windows","primaryPackagePurpose":"OPERATING-SYSTEM"},{"name":"a","versionInfo":"` + long + `","primaryPackagePurpose":"APPLICATION"}]}`, Options{},
+			"b.spdx.json: packages[1].version: longer than 1024 bytes"},
+		// versionless applications, libraries and files are not applications a baseline can pin
+		{"b.cdx.json", `{"bomFormat":"CycloneDX","specVersion":"1.5","metadata":{"component":{"type":"operating-system","name":"Windows Server 2022"}},"components":[{"type":"application","name":"a"},{"type":"library","name":"l","version":"1"},{"type":"file","name":"f","version":"1"}]}`, Options{},
+			"b.cdx.json: components: no rpm or deb packages (purl pkg:rpm/... or pkg:deb/...), and no Windows applications (pkg:generic/... or application components in a Windows SBOM) found"},
+		// outside a Windows SBOM a purl-less application is not read
+		{"b.cdx.json", `{"bomFormat":"CycloneDX","specVersion":"1.5","metadata":{"component":{"type":"operating-system","name":"amazonlinux"}},"components":[{"type":"application","name":"bash","version":"5.2"},{"type":"application","name":"KB5034439"}]}`, Options{},
+			"b.cdx.json: components: no rpm or deb packages (purl pkg:rpm/... or pkg:deb/...), and no Windows applications (pkg:generic/... or application components in a Windows SBOM) found"},
 		// options
 		{"b.yaml", head, Options{Format: "xml"}, `b.yaml: unknown format "xml"`},
-		{"b.yaml", head, Options{PackageFormat: "apk"}, `b.yaml: package format "apk" is not rpm or deb`},
+		{"b.yaml", head, Options{PackageFormat: "apk"}, `b.yaml: package format "apk" is not rpm, deb or windows`},
 	} {
 		t.Run(tc.name+" "+firstLine(tc.want), func(t *testing.T) {
 			m, err := Decode(tc.name, []byte(tc.data), tc.opts)
@@ -417,5 +476,93 @@ func TestArchitectureSpace(t *testing.T) {
 				t.Errorf("re-decoded %+v, want %+v", back.Packages, m.Packages)
 			}
 		})
+	}
+}
+
+// The native, CycloneDX, SPDX and Image Builder forms of one Windows AMI's
+// baseline agree on the applications they all carry.
+func TestWindowsFormatsAgree(t *testing.T) {
+	native, err := Decode("w.yaml", readFixture(t, "windows2022.yaml"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		file string
+		opts Options
+		// extra: findings expected because the format carries less
+		extra int
+	}{
+		{"windows2022.cdx.json", Options{}, 0},
+		{"windows2022.spdx.json", Options{}, 2},                                           // two KBs fewer
+		{"windows2022.imagebuilder.json", Options{PackageFormat: drift.FormatWindows}, 0}, // name and version only
+		{"windows2022-registry.cdx.json", Options{AMI: "ami-0c1d2e3f4a5b6c7d8"}, 0},       // no purls: name, publisher, version
+		{"windows2022-registry.spdx.json", Options{}, 0},                                  // no KBs: updates not compared
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			m, err := Decode(tc.file, readFixture(t, tc.file), tc.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := drift.SnapshotFromManifest(native)
+			r := drift.Compare(m, s, &drift.Policy{})
+			if len(r.Findings) != tc.extra {
+				t.Errorf("%s against the native baseline: %s %+v", tc.file, r.Verdict, r.Findings)
+			}
+			for _, f := range r.Findings {
+				if f.Category != drift.CategoryUpdate || f.Change != drift.ChangeAdded {
+					t.Errorf("unexpected finding %+v", f)
+				}
+			}
+		})
+	}
+}
+
+// A Windows SBOM without purls keeps each application's publisher (CycloneDX
+// publisher, SPDX supplier) and leaves its architecture open.
+func TestWindowsRegistrySBOMPublishers(t *testing.T) {
+	for _, tc := range []struct {
+		file string
+		opts Options
+	}{
+		{"windows2022-registry.cdx.json", Options{AMI: "ami-0c1d2e3f4a5b6c7d8"}},
+		{"windows2022-registry.spdx.json", Options{}},
+	} {
+		m, err := Decode(tc.file, readFixture(t, tc.file), tc.opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]string{}
+		for _, p := range m.Packages {
+			if p.Arch != "" || p.Format != drift.FormatWindows {
+				t.Errorf("%s: %s: arch %q format %q, want any arch, windows", tc.file, p.Name, p.Arch, p.Format)
+			}
+			got[p.Name] = p.Publisher
+		}
+		for name, pub := range map[string]string{"Contoso Line-of-Business Agent": "Contoso Ltd.", "AWS Tools for Windows": "Amazon Web Services Developer Relations", "Amazon SSM Agent": "Amazon Web Services"} {
+			if got[name] != pub {
+				t.Errorf("%s: %s publisher %q, want %q", tc.file, name, got[name], pub)
+			}
+		}
+	}
+}
+
+// Encode writes a Windows service's Status and StartType by the agent's
+// names and reads them back.
+func TestEncodeWindowsServices(t *testing.T) {
+	m, err := Decode("w.yaml", readFixture(t, "windows2022.yaml"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Encode(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"status: Running", "start_type: Automatic", "publisher: Amazon Web Services", "hotfix_id: KB5034439", "feature_type: Role Service", "arch: i386"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("encoded manifest lacks %q:\n%s", want, b)
+		}
+	}
+	if strings.Contains(string(b), "enabled:") || strings.Contains(string(b), "epoch:") {
+		t.Errorf("Linux field names in a Windows manifest:\n%s", b)
 	}
 }

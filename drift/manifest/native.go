@@ -73,16 +73,19 @@ type nativeDoc struct {
 	Packages             []nativePackage         `yaml:"packages,omitempty" json:"packages,omitempty"`
 	Files                []nativeFile            `yaml:"files,omitempty" json:"files,omitempty"`
 	Services             []nativeService         `yaml:"services,omitempty" json:"services,omitempty"`
+	Updates              []nativeUpdate          `yaml:"updates,omitempty" json:"updates,omitempty"`
+	Roles                []nativeRole            `yaml:"roles,omitempty" json:"roles,omitempty"`
 	Custom               map[string]nativeCustom `yaml:"custom,omitempty" json:"custom,omitempty"`
 }
 
 type nativePackage struct {
-	Name    text `yaml:"name" json:"name"`
-	Arch    text `yaml:"arch,omitempty" json:"arch,omitempty"`
-	Epoch   text `yaml:"epoch,omitempty" json:"epoch,omitempty"`
-	Version text `yaml:"version" json:"version"`
-	Release text `yaml:"release,omitempty" json:"release,omitempty"`
-	Format  text `yaml:"format,omitempty" json:"format,omitempty"`
+	Name      text `yaml:"name" json:"name"`
+	Publisher text `yaml:"publisher,omitempty" json:"publisher,omitempty"`
+	Arch      text `yaml:"arch,omitempty" json:"arch,omitempty"`
+	Epoch     text `yaml:"epoch,omitempty" json:"epoch,omitempty"`
+	Version   text `yaml:"version" json:"version"`
+	Release   text `yaml:"release,omitempty" json:"release,omitempty"`
+	Format    text `yaml:"format,omitempty" json:"format,omitempty"`
 }
 
 type nativeFile struct {
@@ -94,10 +97,27 @@ type nativeFile struct {
 	Owner  text   `yaml:"owner,omitempty" json:"owner,omitempty"`
 }
 
+// nativeService is a systemd unit (state, enabled) or a Windows service,
+// whose Status and StartType may be written as status and start_type.
 type nativeService struct {
-	Name    text `yaml:"name" json:"name"`
-	State   text `yaml:"state,omitempty" json:"state,omitempty"`
-	Enabled text `yaml:"enabled,omitempty" json:"enabled,omitempty"`
+	Name      text `yaml:"name" json:"name"`
+	State     text `yaml:"state,omitempty" json:"state,omitempty"`
+	Enabled   text `yaml:"enabled,omitempty" json:"enabled,omitempty"`
+	Status    text `yaml:"status,omitempty" json:"status,omitempty"`
+	StartType text `yaml:"start_type,omitempty" json:"start_type,omitempty"`
+}
+
+// nativeUpdate is an installed Windows update (KB).
+type nativeUpdate struct {
+	HotFixID    text `yaml:"hotfix_id" json:"hotfix_id"`
+	Description text `yaml:"description,omitempty" json:"description,omitempty"`
+}
+
+// nativeRole is an installed Windows role, role service or feature.
+type nativeRole struct {
+	Name        text `yaml:"name" json:"name"`
+	DisplayName text `yaml:"display_name,omitempty" json:"display_name,omitempty"`
+	FeatureType text `yaml:"feature_type,omitempty" json:"feature_type,omitempty"`
 }
 
 type nativeCustom struct {
@@ -109,7 +129,7 @@ var yamlFieldRE = regexp.MustCompile(`field (\S+) not found in type manifest\.(\
 
 var typeNames = map[string]string{
 	"nativeDoc": "the document", "nativePackage": "a package", "nativeFile": "a file",
-	"nativeService": "a service", "nativeCustom": "a custom type",
+	"nativeService": "a service", "nativeCustom": "a custom type", "nativeUpdate": "an update", "nativeRole": "a role",
 }
 
 // yamlErr rewrites yaml.v3 errors into operator language.
@@ -186,78 +206,133 @@ func (d *nativeDoc) toManifest() (*drift.Manifest, error) {
 	if strings.ContainsAny(m.RunningKernel, " \t\n\r") {
 		return nil, fmt.Errorf("running_kernel: %q is not a kernel release as uname -r prints it", d.RunningKernel)
 	}
+	for _, step := range [...]func(*drift.Manifest) error{d.packages, d.files, d.services, d.updates, d.roles, d.custom} {
+		if err := step(m); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+func (d *nativeDoc) packages(m *drift.Manifest) error {
 	for i, p := range d.Packages {
 		switch {
 		case strings.TrimSpace(string(p.Name)) == "":
-			return nil, fmt.Errorf("packages[%d].name: required", i)
+			return fmt.Errorf("packages[%d].name: required", i)
 		case strings.TrimSpace(string(p.Version)) == "":
-			return nil, fmt.Errorf("packages[%d].version: required", i)
+			return fmt.Errorf("packages[%d].version: required", i)
 		}
 		m.Packages = append(m.Packages, drift.Package{
-			Name: string(p.Name), Arch: string(p.Arch), Epoch: string(p.Epoch),
+			Name: string(p.Name), Publisher: string(p.Publisher), Arch: string(p.Arch), Epoch: string(p.Epoch),
 			Version: string(p.Version), Release: string(p.Release), Format: drift.PackageFormat(p.Format),
 		})
 	}
+	return nil
+}
+
+func (d *nativeDoc) files(m *drift.Manifest) error {
 	for i, f := range d.Files {
 		if strings.TrimSpace(string(f.Path)) == "" {
-			return nil, fmt.Errorf("files[%d].path: required", i)
+			return fmt.Errorf("files[%d].path: required", i)
 		}
 		df := drift.File{Path: string(f.Path), SHA256: string(f.SHA256), Mode: string(f.Mode), Owner: string(f.Owner)}
 		if f.Size != nil {
 			if *f.Size < 0 {
-				return nil, fmt.Errorf("files[%d].size: %d is negative", i, *f.Size)
+				return fmt.Errorf("files[%d].size: %d is negative", i, *f.Size)
 			}
 			df.Size, df.HasSize = *f.Size, true
 		}
 		if f.MTime != "" {
 			t, err := time.Parse(time.RFC3339, string(f.MTime))
 			if err != nil {
-				return nil, fmt.Errorf("files[%d].mtime: %q is not an RFC3339 time", i, f.MTime)
+				return fmt.Errorf("files[%d].mtime: %q is not an RFC3339 time", i, f.MTime)
 			}
 			df.ModTime = t.UTC()
 		}
 		if df.SHA256 != "" && !isSHA256(df.SHA256) {
-			return nil, fmt.Errorf("files[%d].sha256: %q is not 64 hex digits", i, df.SHA256)
+			return fmt.Errorf("files[%d].sha256: %q is not 64 hex digits", i, df.SHA256)
 		}
 		m.Files = append(m.Files, df)
 	}
+	return nil
+}
+
+func (d *nativeDoc) services(m *drift.Manifest) error {
 	for i, s := range d.Services {
 		if strings.TrimSpace(string(s.Name)) == "" {
-			return nil, fmt.Errorf("services[%d].name: required", i)
+			return fmt.Errorf("services[%d].name: required", i)
 		}
-		m.Services = append(m.Services, drift.Service{Name: string(s.Name), State: string(s.State), Enabled: string(s.Enabled)})
+		state, enabled := s.State, s.Enabled
+		switch {
+		case s.Status != "" && state != "":
+			return fmt.Errorf("services[%d]: state and status are one field; write one of them", i)
+		case s.StartType != "" && enabled != "":
+			return fmt.Errorf("services[%d]: enabled and start_type are one field; write one of them", i)
+		}
+		if s.Status != "" {
+			state = s.Status
+		}
+		if s.StartType != "" {
+			enabled = s.StartType
+		}
+		m.Services = append(m.Services, drift.Service{Name: string(s.Name), State: string(state), Enabled: string(enabled)})
 	}
-	if len(d.Custom) > 0 {
-		m.Custom = make(map[string]*drift.CustomType, len(d.Custom))
-		names := make([]string, 0, len(d.Custom))
-		for name := range d.Custom {
-			names = append(names, name)
+	return nil
+}
+
+func (d *nativeDoc) updates(m *drift.Manifest) error {
+	for i, u := range d.Updates {
+		if strings.TrimSpace(string(u.HotFixID)) == "" {
+			return fmt.Errorf("updates[%d].hotfix_id: required", i)
 		}
-		slices.Sort(names)
-		for _, name := range names {
-			c := d.Custom[name]
-			if !strings.HasPrefix(name, "Custom:") && !strings.HasPrefix(name, "AWS:") {
-				return nil, fmt.Errorf("custom[%s]: type name must start with Custom: or AWS:", name)
-			}
-			key := c.Key
-			if key == "" {
-				key = "Name"
-			}
-			seen := make(map[string]int, len(c.Entries))
-			for i, e := range c.Entries {
-				k, ok := e[key]
-				if !ok || k == "" {
-					return nil, fmt.Errorf("custom[%s].entries[%d].%s: required (the key attribute)", name, i, key)
-				}
-				if j, dup := seen[k]; dup {
-					return nil, fmt.Errorf("custom[%s].entries[%d]: %s %q repeats entries[%d]", name, i, key, k, j)
-				}
-				seen[k] = i
-			}
-			m.Custom[name] = &drift.CustomType{TypeName: name, Key: c.Key, Entries: c.Entries}
-		}
+		m.Updates = append(m.Updates, drift.Update{HotFixID: string(u.HotFixID), Description: string(u.Description)})
 	}
-	return m, nil
+	return nil
+}
+
+func (d *nativeDoc) roles(m *drift.Manifest) error {
+	for i, r := range d.Roles {
+		if strings.TrimSpace(string(r.Name)) == "" {
+			return fmt.Errorf("roles[%d].name: required", i)
+		}
+		m.Roles = append(m.Roles, drift.Role{Name: string(r.Name), DisplayName: string(r.DisplayName), FeatureType: string(r.FeatureType), Installed: true})
+	}
+	return nil
+}
+
+func (d *nativeDoc) custom(m *drift.Manifest) error {
+	if len(d.Custom) == 0 {
+		return nil
+	}
+	m.Custom = make(map[string]*drift.CustomType, len(d.Custom))
+	names := make([]string, 0, len(d.Custom))
+	for name := range d.Custom {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		c := d.Custom[name]
+		if !strings.HasPrefix(name, "Custom:") && !strings.HasPrefix(name, "AWS:") {
+			return fmt.Errorf("custom[%s]: type name must start with Custom: or AWS:", name)
+		}
+		key := c.Key
+		if key == "" {
+			key = "Name"
+		}
+		seen := make(map[string]int, len(c.Entries))
+		for i, e := range c.Entries {
+			k, ok := e[key]
+			if !ok || k == "" {
+				return fmt.Errorf("custom[%s].entries[%d].%s: required (the key attribute)", name, i, key)
+			}
+			if j, dup := seen[k]; dup {
+				return fmt.Errorf("custom[%s].entries[%d]: %s %q repeats entries[%d]", name, i, key, k, j)
+			}
+			seen[k] = i
+		}
+		m.Custom[name] = &drift.CustomType{TypeName: name, Key: c.Key, Entries: c.Entries}
+	}
+	return nil
 }
 
 func isSHA256(s string) bool {
@@ -306,8 +381,8 @@ func Encode(m *drift.Manifest) ([]byte, error) {
 		if pf == drift.FormatGeneric {
 			pf = m.PackageFormat
 		}
-		d.Packages = append(d.Packages, nativePackage{Name: text(p.Name), Arch: text(drift.DisplayArch(pf, p.Arch)), Epoch: text(p.Epoch),
-			Version: text(p.Version), Release: text(p.Release), Format: text(f)})
+		d.Packages = append(d.Packages, nativePackage{Name: text(p.Name), Publisher: text(p.Publisher), Arch: text(drift.DisplayArch(pf, p.Arch)),
+			Epoch: text(p.Epoch), Version: text(p.Version), Release: text(p.Release), Format: text(f)})
 	}
 	for _, f := range m.Files {
 		nf := nativeFile{Path: text(f.Path), SHA256: text(f.SHA256), Mode: text(f.Mode), Owner: text(f.Owner)}
@@ -320,8 +395,19 @@ func Encode(m *drift.Manifest) ([]byte, error) {
 		}
 		d.Files = append(d.Files, nf)
 	}
+	windows := m.IsWindows()
 	for _, s := range m.Services {
+		if windows { // a Windows service's Status and StartType, by the agent's names
+			d.Services = append(d.Services, nativeService{Name: text(s.Name), Status: text(s.State), StartType: text(s.Enabled)})
+			continue
+		}
 		d.Services = append(d.Services, nativeService{Name: text(s.Name), State: text(s.State), Enabled: text(s.Enabled)})
+	}
+	for _, u := range m.Updates {
+		d.Updates = append(d.Updates, nativeUpdate{HotFixID: text(u.HotFixID), Description: text(u.Description)})
+	}
+	for _, r := range m.Roles {
+		d.Roles = append(d.Roles, nativeRole{Name: text(r.Name), DisplayName: text(r.DisplayName), FeatureType: text(r.FeatureType)})
 	}
 	if len(m.Custom) > 0 {
 		d.Custom = make(map[string]nativeCustom, len(m.Custom))

@@ -125,9 +125,14 @@ func allDigits(s string) bool {
 	return true
 }
 
-// osFamilyFromDistro maps "amzn-2023", "amazon-2023.3", "debian-12" to an OS family.
+// osFamilyFromDistro maps "amzn-2023", "amazon-2023.3", "debian-12" to an
+// OS family; any name mentioning Windows ("Microsoft Windows Server 2022
+// Datacenter", "windows-server-2022") is the windows family.
 func osFamilyFromDistro(d string) string {
 	d = strings.ToLower(d)
+	if strings.Contains(d, drift.OSFamilyWindows) {
+		return drift.OSFamilyWindows
+	}
 	if i := strings.IndexAny(d, "-@"); i > 0 {
 		d = d[:i]
 	}
@@ -203,13 +208,52 @@ func decodeCycloneDX(data []byte) (*drift.Manifest, error) {
 		return nil, err
 	}
 	m.AMI = ami
+	items, err := cdxItems(bom.Components, m)
+	if err != nil {
+		return nil, err
+	}
 	skip := skipped{}
+	distros := map[string]bool{}
+	windows := m.OSFamily == drift.OSFamilyWindows
+	for _, it := range items {
+		if it.purl == "" {
+			if err := addNoPURL(m, it, "components", windows, skip); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if err := addPURL(m, it, "components", windows, distros, skip); err != nil {
+			return nil, err
+		}
+	}
+	if len(m.Packages) == 0 && len(m.Updates) == 0 {
+		return nil, errors.New("components: no rpm or deb packages (purl pkg:rpm/... or pkg:deb/...), and no Windows applications (pkg:generic/... or application components in a Windows SBOM) found")
+	}
+	setFormatAndOS(m, distros)
+	skip.record(m)
+	return m, nil
+}
+
+// sbomItem is one SBOM component or package that may name an installed
+// package: its purl, its publisher (CycloneDX publisher or supplier, SPDX
+// supplier), its own name and version, whether the SBOM calls it an
+// application (CycloneDX type application, SPDX primaryPackagePurpose
+// APPLICATION) and where it is in the document (at; path is its purl's).
+type sbomItem struct {
+	at, path, purl, publisher string
+	name, version             string
+	app                       bool
+}
+
+// cdxItems flattens the component tree (nested components included) and
+// learns the OS family from operating-system components.
+func cdxItems(top *[]cdx.Component, m *drift.Manifest) ([]sbomItem, error) {
 	type frame struct {
 		path string
 		cs   *[]cdx.Component
 	}
-	stack := []frame{{"components", bom.Components}}
-	distros := map[string]bool{}
+	var items []sbomItem
+	stack := []frame{{"components", top}}
 	for len(stack) > 0 {
 		fr := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
@@ -231,30 +275,31 @@ func decodeCycloneDX(data []byte) (*drift.Manifest, error) {
 				}
 				continue
 			}
-			if c.PackageURL == "" {
-				skip.add("no-purl")
-				continue
+			pub := c.Publisher
+			if pub == "" && c.Supplier != nil {
+				pub = c.Supplier.Name
 			}
-			if err := addPURL(m, c.PackageURL, path+".purl", "components", distros, skip); err != nil {
-				return nil, err
-			}
+			items = append(items, sbomItem{at: path, path: path + ".purl", purl: c.PackageURL, publisher: pub,
+				name: c.Name, version: c.Version, app: c.Type == cdx.ComponentTypeApplication})
 		}
 	}
-	if len(m.Packages) == 0 {
-		return nil, errors.New("components: no rpm or deb packages (purl pkg:rpm/... or pkg:deb/...) found")
-	}
-	setFormatAndOS(m, distros)
-	skip.record(m)
-	return m, nil
+	return items, nil
 }
 
-// addPURL adds the OS package a purl names to m. Non-OS purls (pypi, npm,
-// ...) are counted as skipped; field and list name the purl and its list in
-// errors.
-func addPURL(m *drift.Manifest, purl, field, list string, distros map[string]bool, skip skipped) error {
-	p, distro, ok, kind, err := packageFromPURL(purl)
+// addPURL adds the OS package an item's purl names to m; in a Windows SBOM
+// (windows), a pkg:generic purl names an installed application or update
+// (see windowsFromPURL). Non-OS purls (pypi, npm, nuget, chocolatey, ...)
+// are counted as skipped; the item's path and list name them in errors.
+func addPURL(m *drift.Manifest, it sbomItem, list string, windows bool, distros map[string]bool, skip skipped) error {
+	if windows {
+		done, err := addWindowsPURL(m, it, list)
+		if err != nil || done {
+			return err
+		}
+	}
+	p, distro, ok, kind, err := packageFromPURL(it.purl)
 	if err != nil {
-		return fmt.Errorf("%s: %v", field, err)
+		return fmt.Errorf("%s: %v", it.path, err)
 	}
 	if !ok {
 		skip.add(kind)
@@ -280,6 +325,10 @@ func componentProps(c *cdx.Component) *[]cdx.Property {
 // setFormatAndOS derives the manifest's package format (when all packages
 // agree) and OS family (from purl distro qualifiers when not already known).
 func setFormatAndOS(m *drift.Manifest, distros map[string]bool) {
+	if len(m.Packages) == 0 {
+		m.PackageFormat = drift.FormatWindows // a Windows SBOM listing updates only
+		return
+	}
 	f := m.Packages[0].Format
 	for i := range m.Packages {
 		if m.Packages[i].Format != f {
@@ -316,6 +365,7 @@ type spdxPackage struct {
 	SPDXID       string `json:"SPDXID"`
 	Name         string `json:"name"`
 	VersionInfo  string `json:"versionInfo"`
+	Supplier     string `json:"supplier"`
 	ExternalRefs []struct {
 		ReferenceCategory string `json:"referenceCategory"`
 		ReferenceType     string `json:"referenceType"`
@@ -348,8 +398,7 @@ func decodeSPDX(data []byte) (*drift.Manifest, error) {
 		return nil, err
 	}
 	m.AMI = ami
-	skip := skipped{}
-	distros := map[string]bool{}
+	var items []sbomItem
 	for i, sp := range *doc.Packages {
 		purl := ""
 		for _, ref := range sp.ExternalRefs {
@@ -364,20 +413,44 @@ func decodeSPDX(data []byte) (*drift.Manifest, error) {
 			}
 			continue
 		}
-		if purl == "" {
-			skip.add("no-purl")
+		items = append(items, sbomItem{at: fmt.Sprintf("packages[%d]", i), path: fmt.Sprintf("packages[%d].externalRefs.purl", i), purl: purl,
+			publisher: spdxSupplier(sp.Supplier), name: sp.Name, version: sp.VersionInfo, app: sp.PrimaryPackagePurpose == "APPLICATION"})
+	}
+	skip := skipped{}
+	distros := map[string]bool{}
+	windows := m.OSFamily == drift.OSFamilyWindows
+	for _, it := range items {
+		if it.purl == "" {
+			if err := addNoPURL(m, it, "packages", windows, skip); err != nil {
+				return nil, err
+			}
 			continue
 		}
-		if err := addPURL(m, purl, fmt.Sprintf("packages[%d].externalRefs.purl", i), "packages", distros, skip); err != nil {
+		if err := addPURL(m, it, "packages", windows, distros, skip); err != nil {
 			return nil, err
 		}
 	}
-	if len(m.Packages) == 0 {
-		return nil, errors.New("packages: no rpm or deb packages (purl externalRefs pkg:rpm/... or pkg:deb/...) found")
+	if len(m.Packages) == 0 && len(m.Updates) == 0 {
+		return nil, errors.New("packages: no rpm or deb packages (purl externalRefs pkg:rpm/... or pkg:deb/...), and no Windows applications (pkg:generic/... or APPLICATION packages in a Windows SBOM) found")
 	}
 	setFormatAndOS(m, distros)
 	skip.record(m)
 	return m, nil
+}
+
+// spdxSupplier reads an SPDX supplier ("Organization: Amazon Web
+// Services", "Person: ...", or NOASSERTION) as a publisher name.
+func spdxSupplier(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "NOASSERTION" {
+		return ""
+	}
+	for _, p := range []string{"Organization:", "Person:", "Tool:"} {
+		if rest, ok := strings.CutPrefix(s, p); ok {
+			return strings.TrimSpace(rest)
+		}
+	}
+	return s
 }
 
 // ---- EC2 Image Builder ----

@@ -193,9 +193,9 @@ func (b *ImageBuilderBaseline) validate(key string) []error {
 		errs = append(errs, fmt.Errorf("%s.tag: %q is not a valid tag key", key, b.Tag))
 	}
 	switch b.PackageFormat {
-	case "", "rpm", "deb":
+	case "", "rpm", "deb", "windows":
 	default:
-		errs = append(errs, fmt.Errorf("%s.package_format: %q is not rpm or deb", key, b.PackageFormat))
+		errs = append(errs, fmt.Errorf("%s.package_format: %q is not rpm, deb or windows", key, b.PackageFormat))
 	}
 	return errs
 }

@@ -67,7 +67,7 @@ func TestBaselineSourcesInvalid(t *testing.T) {
 		{"ssm braces", `[{ssm_parameter: {name: "/golden/{ami_id}}"}}]`,
 			[]string{`baselines[0].ssm_parameter.name: "/golden/{ami_id}}" has unbalanced braces`}},
 		{"ib format", `[{image_builder: {package_format: apk}}]`,
-			[]string{`baselines[0].image_builder.package_format: "apk" is not rpm or deb`}},
+			[]string{`baselines[0].image_builder.package_format: "apk" is not rpm, deb or windows`}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

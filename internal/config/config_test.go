@@ -67,7 +67,7 @@ func TestDefaults(t *testing.T) {
 	}
 	if c.Schedule.Cron != DefaultCron || c.Schedule.Timeout != DefaultTimeout || c.Inventory.Concurrency != DefaultConcurrency ||
 		c.Inventory.MaxAge != DefaultMaxAge || c.HTTP.Listen != DefaultListen || c.Log.Level != "info" || c.Log.Format != "json" ||
-		!c.Policy.DefaultPolicyIncluded() || len(c.Inventory.Types) != 3 || c.Inventory.RateLimits["autoscaling"] != 10 ||
+		!c.Policy.DefaultPolicyIncluded() || len(c.Inventory.Types) != len(DefaultInventoryTypes) || c.Inventory.RateLimits["autoscaling"] != 10 ||
 		c.AWS.MaxAttempts != DefaultMaxAttempts || c.HTTP.ReadHeaderTimeout != 5*time.Second ||
 		c.HA.Enabled() || c.HA.LeaseDuration != 0 {
 		t.Errorf("defaults not applied: %+v", c)
@@ -134,11 +134,11 @@ func TestInvalid(t *testing.T) {
 			`inventory.rate_limits.ssm:list-entries: "list-entries" is not an operation name (e.g. ssm:ListInventoryEntries)`,
 		}},
 		{"policy", []string{
-			"policy.default_severity.packages: unknown category (want one of package, file, service, custom, instance, runtime)",
+			"policy.default_severity.packages: unknown category (want one of package, file, service, custom, instance, runtime, update, role)",
 			"policy.rules[0].severity: required with action severity",
 			`policy.rules[1].id: "a" duplicates policy.rules[0]`,
 			"policy.rules[1].severity: only valid with action severity",
-			`policy.rules[1].category: "pkg" is not one of package, file, service, custom, instance, runtime`,
+			`policy.rules[1].category: "pkg" is not one of package, file, service, custom, instance, runtime, update, role`,
 			"policy.rules[2].id: required",
 			`policy.rules[2].action: "remove" is not one of ignore, allow_upgrade, severity, exempt`,
 			`policy.rules[2].name: bad glob "[x"`,

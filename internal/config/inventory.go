@@ -10,9 +10,12 @@ import (
 
 // Inventory is the `inventory:` section.
 type Inventory struct {
-	// Types are the SSM inventory types collected. AWS:* types are required
-	// (an instance without them is unknown "no inventory yet"); Custom:*
-	// types are compared when the instance reports them.
+	// Types are the SSM inventory types collected. Each instance is asked
+	// only for the types its platform reports (AWS:WindowsUpdate,
+	// AWS:Service, AWS:WindowsRole and AWS:WindowsRegistry on Windows,
+	// Custom:SystemdUnit elsewhere; drift.TypeApplies). AWS:* types are
+	// required (an instance without them is unknown "no inventory yet");
+	// Custom:* types are compared when the instance reports them.
 	Types []string `yaml:"types"`
 	// MaxAge is the staleness limit: inventory captured longer ago is stale,
 	// never drift. Default 26h (inventory associations run at most every
@@ -42,8 +45,14 @@ const (
 	minMaxAge = 30 * time.Minute
 )
 
-// DefaultInventoryTypes are collected when inventory.types is empty.
-var DefaultInventoryTypes = []string{drift.TypeApplication, drift.TypeFileDigest, drift.TypeSystemdUnit}
+// DefaultInventoryTypes are collected when inventory.types is empty. Each
+// instance is asked only for the types its platform reports
+// (drift.TypeApplies on its SSM PlatformType): Linux instances for
+// AWS:Application, Custom:FileDigest and Custom:SystemdUnit, Windows
+// instances for AWS:Application, Custom:FileDigest, AWS:WindowsUpdate,
+// AWS:Service and AWS:WindowsRole.
+var DefaultInventoryTypes = []string{drift.TypeApplication, drift.TypeFileDigest, drift.TypeSystemdUnit,
+	drift.TypeWindowsUpdate, drift.TypeService, drift.TypeWindowsRole}
 
 // DefaultRateLimits are the client-side request rates (requests/s).
 var DefaultRateLimits = map[string]float64{"ssm": 15, "ec2": 20, "autoscaling": 10}

@@ -164,7 +164,7 @@ func TestPolicyValidate(t *testing.T) {
 		}},
 		{"custom", Policy{Custom: map[string]drift.CustomSpec{"Sysctl": {Key: "Name", Category: "x"}}}, []string{
 			"policy.custom.Sysctl: not an inventory type name",
-			`policy.custom.Sysctl.category: "x" is not one of package, file, service, custom, instance, runtime`,
+			`policy.custom.Sysctl.category: "x" is not one of package, file, service, custom, instance, runtime, update, role`,
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) { checkErrs(t, tc.p.Validate(), tc.want) })

@@ -264,7 +264,7 @@ func (s *scanner) instance(ctx context.Context, policy *drift.CompiledPolicy, in
 	if inv == nil {
 		inv = s.rt.inventory()
 	}
-	types, err := s.firstPages(ctx, inv, in.ID)
+	types, err := s.firstPages(ctx, inv, in)
 	if err != nil {
 		return j.unknown("collecting inventory: "+err.Error(), collectors.Reason(err))
 	}
@@ -367,13 +367,14 @@ func agentProblem(in *collectors.Instance) string {
 	return ""
 }
 
-// firstPages reads the first page of each configured inventory type (which
-// carries its CaptureTime). A type the account does not know is left out:
-// not collected this scan, reported once in the scan result.
-func (s *scanner) firstPages(ctx context.Context, inv inventoryReader, id string) ([]*collectors.TypeData, error) {
+// firstPages reads the first page of each configured inventory type the
+// instance's platform reports (which carries its CaptureTime). A type the
+// account does not know is left out: not collected this scan, reported once
+// in the scan result.
+func (s *scanner) firstPages(ctx context.Context, inv inventoryReader, in collectors.Instance) ([]*collectors.TypeData, error) {
 	types := make([]*collectors.TypeData, 0, len(s.rt.cfg.Inventory.Types))
-	for _, t := range s.rt.cfg.Inventory.Types {
-		td, err := s.types.Do(ctx, t, func() (*collectors.TypeData, error) { return inv.First(ctx, id, t) })
+	for _, t := range collectors.InventoryTypesFor(in, s.rt.cfg.Inventory.Types) { // only the types the instance's platform reports
+		td, err := s.types.Do(ctx, t, func() (*collectors.TypeData, error) { return inv.First(ctx, in.ID, t) })
 		var tu *collectors.TypeUnavailableError
 		if errors.As(err, &tu) {
 			continue

@@ -105,6 +105,7 @@ func (f *fixture) config() *config.Config {
 	c.Inventory.RateLimits = map[string]float64{"ssm": 2000, "ec2": 2000, "autoscaling": 2000}
 	c.Schedule.Timeout = 30 * time.Second
 	c.AWS.MaxBackoff = 20 * time.Millisecond
+	c.HTTP.Listen = "127.0.0.1:0" // Run without a listener binds a free port, never the default one
 	return c
 }
 
