@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -68,7 +69,12 @@ type pageEnv struct {
 	eng  *daemon.Engines
 	url  string
 	deny atomic.Bool
+	// anonymous: the proxy adds no token, so the API answers 401.
+	anonymous atomic.Bool
 }
+
+// pageOperatorToken is the operator's bearer token in the browser tests.
+const pageOperatorToken = "page-test-operator-token-0123456789"
 
 func newPageEnv(t *testing.T) *pageEnv {
 	t.Helper()
@@ -98,6 +104,15 @@ func newPageEnv(t *testing.T) *pageEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The API admits operators only; the server in front of it plays the
+	// authenticating proxy of a real deployment and adds the operator's
+	// bearer token to the browser's requests (the daemon still checks it,
+	// and the JSON content type of every mutation).
+	tokenFile := filepath.Join(t.TempDir(), "operator.token")
+	if err := os.WriteFile(tokenFile, []byte(pageOperatorToken+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg.HTTP.Auth.Tokens = []config.TokenAuth{{Name: "page-operator", File: tokenFile, Role: "operator"}}
 	hundred := 100.0
 	r := &cfg.Remediation
 	r.ModeDefault, r.DryRun, r.DebounceScans, r.MinSeverity = "off", true, 1, "info"
@@ -124,6 +139,9 @@ func newPageEnv(t *testing.T) *pageEnv {
 			w.WriteHeader(http.StatusForbidden)
 			w.Write([]byte(`{"error":"operator role required"}`))
 			return
+		}
+		if !e.anonymous.Load() {
+			r.Header.Set("Authorization", "Bearer "+pageOperatorToken)
 		}
 		api.ServeHTTP(w, r)
 	}))
@@ -239,8 +257,21 @@ func TestPageInBrowser(t *testing.T) {
 		t.Fatal("a denied approval was recorded")
 	}
 
-	// Approved: the approval is listed, and the next plan acts on it.
+	// Without the operator's token the daemon itself refuses (401), and the
+	// page says so.
 	e.deny.Store(false)
+	e.anonymous.Store(true)
+	inBrowser(t, ctx, "anonymous approval", chromedp.Click(chromedp.CSS(skipRow+` button`)),
+		chromedp.WaitVisible(chromedp.CSS(skipRow+` output[data-status="401"]`)))
+	if msg := value(t, ctx, "401 message", chromedp.Text(chromedp.CSS(skipRow+` output`))); !strings.Contains(msg, "Not signed in (401)") {
+		t.Errorf("401 shown as %q", msg)
+	}
+	if len(e.eng.Remediation.Approvals()) != 0 {
+		t.Fatal("an unauthenticated approval was recorded")
+	}
+
+	// Approved: the approval is listed, and the next plan acts on it.
+	e.anonymous.Store(false)
 	inBrowser(t, ctx, "approval", chromedp.Click(chromedp.CSS(skipRow+` button`)),
 		chromedp.WaitVisible(chromedp.CSS(`#rem-approvals tr[data-instance="`+target+`"]`)))
 	if a := e.eng.Remediation.Approvals(); len(a) != 1 || a[0].InstanceID != target {
