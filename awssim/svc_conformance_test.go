@@ -75,6 +75,9 @@ func codeOf(err error) string {
 
 var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 
+// motoAttempts is how often the conformance clients try a call to moto.
+const motoAttempts = 4
+
 func TestServicesConformanceWithMoto(t *testing.T) {
 	if testing.Short() {
 		t.Skip("SKIPPED in -short mode: starts moto_server")
@@ -83,11 +86,17 @@ func TestServicesConformanceWithMoto(t *testing.T) {
 	e := simtest.NewServices(t, awssim.Options{})
 	ep := aws.String(mu)
 	moto := &target{
-		name:   "moto",
-		sns:    sns.NewFromConfig(e.Cfg, func(o *sns.Options) { o.BaseEndpoint = ep }),
-		events: eventbridge.NewFromConfig(e.Cfg, func(o *eventbridge.Options) { o.BaseEndpoint = ep }),
-		sqs:    sqs.NewFromConfig(e.Cfg, func(o *sqs.Options) { o.BaseEndpoint = ep }),
-		s3:     s3.NewFromConfig(e.Cfg, func(o *s3.Options) { o.BaseEndpoint = ep; o.UsePathStyle = true }),
+		name: "moto",
+		// moto's development server sometimes drops a kept-alive connection
+		// under load: its clients retry what the SDK deems retryable.
+		sns:    sns.NewFromConfig(e.Cfg, func(o *sns.Options) { o.BaseEndpoint = ep; o.RetryMaxAttempts = motoAttempts }),
+		events: eventbridge.NewFromConfig(e.Cfg, func(o *eventbridge.Options) { o.BaseEndpoint = ep; o.RetryMaxAttempts = motoAttempts }),
+		sqs:    sqs.NewFromConfig(e.Cfg, func(o *sqs.Options) { o.BaseEndpoint = ep; o.RetryMaxAttempts = motoAttempts }),
+		s3: s3.NewFromConfig(e.Cfg, func(o *s3.Options) {
+			o.BaseEndpoint = ep
+			o.UsePathStyle = true
+			o.RetryMaxAttempts = motoAttempts
+		}),
 	}
 	// moto's captured messages are read through an SQS subscription.
 	motoQueues := map[string]string{}

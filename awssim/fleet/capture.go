@@ -178,12 +178,13 @@ func (f *Fleet) mutateLocked(in *Instance, typeName string, fn func(o *overlay))
 	in.merged[typeName] = o.merge(typeName, base)
 	// A change is reported by a new upload, and CaptureTime has whole
 	// seconds: the agent never uploads twice within one second, so a change
-	// made in the second of the last report is reported from the next
-	// second, with a CaptureTime later than the last one (otherwise a
-	// reader that trusts an unchanged CaptureTime would miss it).
+	// made after the last report but in its second is reported from the
+	// next second, with a CaptureTime later than the last one (otherwise a
+	// reader that trusts an unchanged CaptureTime would miss it). A change
+	// at the very instant of the report (a scenario's setup) is part of it.
 	now := f.now()
 	last := f.lastReport(in, now)
-	if !now.Truncate(time.Second).After(last.Truncate(time.Second)) {
+	if now.After(last) && !now.Truncate(time.Second).After(last.Truncate(time.Second)) {
 		in.shownChange = last
 		now = last.Truncate(time.Second).Add(time.Second)
 	}
