@@ -167,9 +167,9 @@ func (f *Fleet) PutInventoryLocked(x *Instance, typeName, schemaVersion string, 
 		return // same hash: content kept
 	}
 	td := NewTypeData(typeName, schemaVersion, content)
-	last := x.lastChange
+	last, lastCapture := x.lastChange, x.changeCapture
 	f.mutateLocked(x, typeName, func(o *overlay) { o.replace = td })
-	x.lastChange = last // this item was reported, not the node's other types
+	x.lastChange, x.changeCapture = last, lastCapture // this item was reported, not the node's other types
 	if contentHash != nil {
 		x.putHash[typeName] = *contentHash
 	} else {

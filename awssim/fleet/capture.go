@@ -91,9 +91,10 @@ func (f *Fleet) lastReport(in *Instance, now time.Time) time.Time {
 			ct = first.Add(end.Sub(first) / iv * iv)
 		}
 	}
-	for _, c := range []time.Time{in.shownChange, in.lastChange} {
-		if c.After(ct) && !c.After(end) {
-			ct = c
+	if in.lastChange.After(ct) && !in.lastChange.After(end) {
+		ct = in.lastChange
+		if !in.changeCapture.IsZero() {
+			ct = in.changeCapture
 		}
 	}
 	return ct
@@ -176,17 +177,16 @@ func (f *Fleet) mutateLocked(in *Instance, typeName string, fn func(o *overlay))
 		base = in.ami.Inventory[typeName]
 	}
 	in.merged[typeName] = o.merge(typeName, base)
-	// A change is reported by a new upload, and CaptureTime has whole
-	// seconds: the agent never uploads twice within one second, so a change
-	// made after the last report but in its second is reported from the
-	// next second, with a CaptureTime later than the last one (otherwise a
-	// reader that trusts an unchanged CaptureTime would miss it). A change
-	// at the very instant of the report (a scenario's setup) is part of it.
+	// A change is reported at once by a new upload, and CaptureTime has
+	// whole seconds: a change made after the last report but within its
+	// second is reported with the next second as its CaptureTime (the agent
+	// never uploads twice within a second; otherwise a reader that trusts an
+	// unchanged CaptureTime would miss the change). A change at the very
+	// instant of the report (a scenario's setup) is part of it.
 	now := f.now()
-	last := f.lastReport(in, now)
-	if now.After(last) && !now.Truncate(time.Second).After(last.Truncate(time.Second)) {
-		in.shownChange = last
-		now = last.Truncate(time.Second).Add(time.Second)
+	in.changeCapture = time.Time{}
+	if last := f.lastReport(in, now); now.After(last) && !now.Truncate(time.Second).After(last.Truncate(time.Second)) {
+		in.changeCapture = last.Truncate(time.Second).Add(time.Second)
 	}
 	in.lastChange = now
 }

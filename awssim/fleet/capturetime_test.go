@@ -38,11 +38,12 @@ func TestInjectedChangeMovesCaptureTime(t *testing.T) {
 	}
 	clock.Advance(300 * time.Millisecond)
 	inject("gdb") // the same second as the last report
-	if got := capture(); !got.Equal(first) {
-		t.Errorf("within the second of the last report: CaptureTime %s, want still %s (the upload comes next second)", got, first)
-	}
-	clock.Advance(time.Second)
 	if got := capture(); !got.After(first) {
-		t.Errorf("CaptureTime after the second change %s, want later than %s", got, first)
+		t.Errorf("a change within the second of the last report: CaptureTime %s, want later than %s", got, first)
+	}
+	clock.Advance(2 * time.Second)
+	inject("strace") // a later second: its own
+	if got, want := capture(), first.Add(2*time.Second); !got.Equal(want) {
+		t.Errorf("a change two seconds later: CaptureTime %s, want %s", got, want)
 	}
 }

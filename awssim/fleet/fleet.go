@@ -132,9 +132,9 @@ type Instance struct {
 	offlineSince              time.Time
 	inventoryAt, staleAt      time.Time
 	lastChange                time.Time
-	// shownChange is the change reported before lastChange, while
-	// lastChange waits for the next second (see mutateLocked).
-	shownChange                time.Time
+	// changeCapture, when set, is the CaptureTime the report of
+	// lastChange carries (see mutateLocked).
+	changeCapture              time.Time
 	typeCapture                map[string]putCapture
 	putHash                    map[string]string
 	overlays                   map[string]*overlay

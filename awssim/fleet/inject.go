@@ -165,7 +165,7 @@ func (f *Fleet) injectLocked(in *Instance, d Drift, now time.Time) error {
 			in.inventoryAt = in.staleAt
 		}
 		if in.lastChange.After(in.staleAt) {
-			in.lastChange = time.Time{}
+			in.lastChange, in.changeCapture = time.Time{}, time.Time{}
 		}
 	case DriftFresh:
 		in.staleAt = time.Time{}
@@ -176,7 +176,7 @@ func (f *Fleet) injectLocked(in *Instance, d Drift, now time.Time) error {
 	case DriftHeal:
 		in.overlays, in.merged, in.typeCapture, in.putHash = nil, nil, nil, nil
 		in.staleAt = time.Time{}
-		in.lastChange = now
+		in.lastChange, in.changeCapture = now, time.Time{}
 	default:
 		return fmt.Errorf("instance %s: unknown drift action %q", in.ID, d.Action)
 	}
