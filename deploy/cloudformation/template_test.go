@@ -544,15 +544,22 @@ func TestHATableAndPolicy(t *testing.T) {
 	}
 	sts := pol["Properties"].(map[string]any)["PolicyDocument"].(map[string]any)["Statement"].([]any)
 	want := policyStatements(t, "../iam/driftd-ha.json").([]any)
-	if len(sts) != 1 || len(want) != 1 {
-		t.Fatalf("HAPolicy has %d statements, deploy/iam/driftd-ha.json %d; want 1 each", len(sts), len(want))
+	if len(sts) != 2 || len(want) != 2 {
+		t.Fatalf("HAPolicy has %d statements, deploy/iam/driftd-ha.json %d; want 2 each (table, audit index)", len(sts), len(want))
 	}
-	got, exp := sts[0].(map[string]any), want[0].(map[string]any)
-	if canonical(t, got["Action"]) != canonical(t, exp["Action"]) || got["Effect"] != "Allow" || got["Sid"] != exp["Sid"] {
-		t.Errorf("HAPolicy statement %v differs from deploy/iam/driftd-ha.json %v", got, exp)
+	resources := []string{`{"Fn::GetAtt":"HATable.Arn"}`, `{"Fn::Sub":"${HATable.Arn}/index/audit-by-time"}`}
+	for i := range sts {
+		got, exp := sts[i].(map[string]any), want[i].(map[string]any)
+		if canonical(t, got["Action"]) != canonical(t, exp["Action"]) || got["Effect"] != "Allow" || got["Sid"] != exp["Sid"] {
+			t.Errorf("HAPolicy statement %v differs from deploy/iam/driftd-ha.json %v", got, exp)
+		}
+		if canonical(t, got["Resource"]) != resources[i] {
+			t.Errorf("HAPolicy statement %d resource %s, want %s", i, canonical(t, got["Resource"]), resources[i])
+		}
 	}
-	if canonical(t, got["Resource"]) != `{"Fn::GetAtt":"HATable.Arn"}` {
-		t.Errorf("HAPolicy resource %s, want the HA table only", canonical(t, got["Resource"]))
+	if len(tbl.GlobalSecondaryIndexes) != 1 || tbl.GlobalSecondaryIndexes[0].IndexName != "audit-by-time" || len(tbl.GlobalSecondaryIndexes[0].KeySchema) != 2 ||
+		tbl.GlobalSecondaryIndexes[0].KeySchema[0].AttributeName != "audit_part" || tbl.GlobalSecondaryIndexes[0].KeySchema[1].AttributeName != "audit_sk" {
+		t.Errorf("HATable indexes %+v, want audit-by-time on (audit_part, audit_sk)", tbl.GlobalSecondaryIndexes)
 	}
 	rule := canonical(t, raw["Rules"].(map[string]any)["TwoReplicasNeedTheLease"])
 	if !strings.Contains(rule, `"RuleCondition":{"Fn::Equals":[{"Ref":"MaxSize"},"2"]}`) || !strings.Contains(rule, `{"Fn::Equals":[{"Ref":"EnableHA"},"true"]}`) {

@@ -3,6 +3,7 @@ package daemon
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -27,6 +28,8 @@ import (
 
 	"github.com/driftd/driftd/awssim"
 	"github.com/driftd/driftd/internal/config"
+	"github.com/driftd/driftd/internal/ha"
+	"github.com/driftd/driftd/internal/webauth"
 	"github.com/driftd/driftd/remediation"
 )
 
@@ -111,11 +114,19 @@ func newHAFleetLaunching(t *testing.T, launch time.Duration) *haFleet {
 		must(t, sim.Inject(id, awssim.Drift{Action: awssim.DriftInstall, Package: &awssim.PackageSpec{Name: "nmap", Version: "7.93", Release: "1.amzn2023"}}))
 	}
 	ddb := dynamodb.NewFromConfig(*simAWS(u))
+	// The table as deploy/cloudformation creates it: key pk, and the sparse
+	// audit index the HTTP API's audit log is listed through.
 	_, err = ddb.CreateTable(context.Background(), &dynamodb.CreateTableInput{
-		TableName:            aws.String(f.table),
-		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS}},
-		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash}},
-		BillingMode:          types.BillingModePayPerRequest,
+		TableName: aws.String(f.table),
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS},
+			{AttributeName: aws.String(ha.AttrAuditPart), AttributeType: types.ScalarAttributeTypeS},
+			{AttributeName: aws.String(ha.AttrAuditSK), AttributeType: types.ScalarAttributeTypeS}},
+		KeySchema: []types.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash}},
+		GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{{IndexName: aws.String(ha.AuditIndex),
+			KeySchema: []types.KeySchemaElement{{AttributeName: aws.String(ha.AttrAuditPart), KeyType: types.KeyTypeHash},
+				{AttributeName: aws.String(ha.AttrAuditSK), KeyType: types.KeyTypeRange}},
+			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll}}},
+		BillingMode: types.BillingModePayPerRequest,
 	})
 	must(t, err)
 	return f
@@ -602,5 +613,56 @@ func TestHACleanShutdownHandsOver(t *testing.T) {
 	t.Logf("r2 took over %s after r1's Run returned (%s after the signal)", took.Round(10*time.Millisecond), time.Since(stopped).Round(10*time.Millisecond))
 	if took >= 3*time.Second {
 		t.Errorf("takeover after %s: the lease was not released (lease 3s)", took)
+	}
+}
+
+// TestHAAuditLogSharedByReplicas: with ha set, the HTTP API's audit log is
+// kept in the HA table: an approval made through one replica's API is in
+// the audit log every replica lists, and it survives that replica.
+func TestHAAuditLogSharedByReplicas(t *testing.T) {
+	f := newHAFleet(t)
+	tokens, tok := operatorToken(t)
+	dir := t.TempDir()
+	cfg1 := f.config(t, "r1", filepath.Join(dir, "r1.json"), "http://unused", true)
+	cfg1.HTTP.Auth.Tokens = tokens
+	r1 := f.replica(t, "r1", cfg1)
+	waitUntil(t, 5*time.Second, "r1 to lead", func() bool { return r1.leader(t) == 1 })
+	cfg2 := f.config(t, "r2", filepath.Join(dir, "r2.json"), "http://unused", true)
+	cfg2.HTTP.Auth.Tokens = tokens
+	r2 := f.replica(t, "r2", cfg2)
+	api1 := httptest.NewServer(r1.d.Handler())
+	t.Cleanup(api1.Close)
+	api2 := httptest.NewServer(r2.d.Handler())
+	t.Cleanup(api2.Close)
+
+	resp := send(t, "POST", api2.URL+"/api/v1/approvals", tok, `{"instance_id":"`+f.ids[3]+`","by":"alice"}`)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("approval through the follower: %d", resp.StatusCode)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "r2.json.audit")); !os.IsNotExist(err) {
+		t.Errorf("with ha the audit log is in the table, yet a local audit file exists (%v)", err)
+	}
+	list := func(url string) []webauth.Record {
+		resp := send(t, "GET", url+"/api/v1/audit?limit=10", tok, "")
+		defer resp.Body.Close()
+		var page struct {
+			Records []webauth.Record `json:"records"`
+		}
+		must(t, json.NewDecoder(resp.Body).Decode(&page))
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET /api/v1/audit: %d", resp.StatusCode)
+		}
+		return page.Records
+	}
+	for _, api := range []string{api1.URL, api2.URL} {
+		recs := list(api)
+		if len(recs) != 1 || recs[0].Route != "POST /api/v1/approvals" || recs[0].Identity != "ops" || recs[0].Decision != "allowed" {
+			t.Errorf("audit log through %s: %+v, want the one approval by ops", api, recs)
+		}
+	}
+	r2.stop()
+	if recs := list(api1.URL); len(recs) != 1 {
+		t.Errorf("after the follower stopped, the audit log lists %d records, want 1", len(recs))
 	}
 }

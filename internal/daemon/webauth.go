@@ -32,7 +32,7 @@ type webState struct {
 	opts  WebOptions
 	web   *webauth.WebConfig
 	gate  *webauth.Gate
-	audit *ha.FileStore // nil: no durable audit log (no state.file)
+	audit auditStore // nil: no durable audit log (neither state.file nor ha)
 	err   error
 }
 
@@ -81,15 +81,16 @@ func (d *Daemon) initWeb(w *webState) error {
 	d.reg.MustRegister(refused, auditFailures)
 	opts := webauth.Options{Web: web, Lifecycle: w.opts.EnableLifecycle, Log: d.log.Named("http"), Now: d.now,
 		Refused: func(r string) { refused.WithLabelValues(r).Inc() }}
-	if store := openAuditStore(cfg, d.now); store != nil {
+	if store, where, rec := openAuditStore(cfg, d.rt.Load().clients.AWS, d.now); store != nil {
 		w.audit = store
 		opts.Audit = webauth.NewAuditLog(store, holderName(), d.log.Named("audit"))
 		opts.Audit.OnFailure = auditFailures.Inc
-		if rec := store.Recovery(); rec != nil {
-			d.log.Warn("audit log file was damaged; started from its backup or empty", zap.String("file", store.Path()), zap.Any("recovery", rec))
+		d.log.Info("HTTP API mutations are kept in the audit log", zap.String("store", where))
+		if rec != nil {
+			d.log.Warn("audit log file was damaged; started from its backup or empty", zap.String("file", where), zap.Any("recovery", rec))
 		}
 	} else {
-		d.log.Warn("no state.file: HTTP API mutations are logged but not kept in a durable audit log")
+		d.log.Warn("neither state.file nor ha: HTTP API mutations are logged but not kept in a durable audit log")
 	}
 	w.gate = webauth.NewGate(p, opts)
 	d.OnReload(func(c *config.Config) {
