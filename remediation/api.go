@@ -89,7 +89,7 @@ func (e *Engine) Handler() http.Handler {
 			}
 			ttl = d
 		}
-		a, err := e.Approve(strings.TrimSpace(req.InstanceID), req.By, ttl)
+		a, err := e.Approve(strings.TrimSpace(req.InstanceID), approver(r.Context(), req.By), ttl)
 		if err != nil {
 			writeError(w, http.StatusBadRequest, err.Error())
 			return

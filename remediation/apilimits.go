@@ -1,6 +1,7 @@
 package remediation
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"strings"
@@ -62,4 +63,32 @@ func (e *Engine) approvalRoom(id string) bool {
 		}
 	}
 	return n < MaxApprovals
+}
+
+// actorKey is the context key of the authenticated caller of the API.
+type actorKey struct{}
+
+// WithActor returns ctx naming the authenticated caller of an API request
+// (the daemon sets it from its authentication gate).
+func WithActor(ctx context.Context, actor string) context.Context {
+	return context.WithValue(ctx, actorKey{}, actor)
+}
+
+// approver is who an approval is recorded as approved by: the
+// authenticated caller when there is one (a client cannot claim another
+// name; the name it gives is kept beside it), else the name the request
+// gives.
+func approver(ctx context.Context, by string) string {
+	actor, _ := ctx.Value(actorKey{}).(string)
+	switch {
+	case actor == "":
+		return by
+	case by == "" || by == actor:
+		return actor
+	}
+	s := actor + " (for " + by + ")"
+	if len(s) > MaxFieldBytes {
+		s = strings.ToValidUTF8(s[:MaxFieldBytes], "")
+	}
+	return s
 }

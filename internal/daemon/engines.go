@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
@@ -10,6 +11,7 @@ import (
 	"github.com/driftd/driftd/configrule"
 	"github.com/driftd/driftd/internal/config"
 	"github.com/driftd/driftd/internal/ha/fenced"
+	"github.com/driftd/driftd/internal/webauth"
 	"github.com/driftd/driftd/remediation"
 )
 
@@ -66,7 +68,7 @@ func (d *Daemon) AttachEngines(log *zap.Logger) (*Engines, error) {
 	d.AddObserver(leaderOnly{next: e.alerts, guard: act.guard, log: log, what: "notifications"})
 	d.AddObserver(leaderOnly{next: e.ConfigRule, guard: act.guard, log: log, what: "config evaluations"})
 	d.AddObserver(leaderOnly{next: remediation.Observer{Engine: e.Remediation, Log: log}, guard: act.guard, log: log, what: "remediation"})
-	h := e.Remediation.Handler()
+	h := withActor(e.Remediation.Handler())
 	for _, p := range []string{"/api/v1/remediation", "/api/v1/remediation/", "/api/v1/approvals", "/api/v1/approvals/"} {
 		d.Handle(p, h)
 	}
@@ -157,4 +159,15 @@ func (e *Engines) emit(_ context.Context, ev remediation.Event) {
 func (e *Engines) Close(ctx context.Context) error {
 	defer e.act.unlock()
 	return e.alerts.Notifier().Close(ctx)
+}
+
+// withActor hands the identity the HTTP gate authenticated to the
+// remediation API, which records approvals under it.
+func withActor(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if id, ok := webauth.IdentityFrom(r.Context()); ok {
+			r = r.WithContext(remediation.WithActor(r.Context(), id.Name+" ("+id.Method+")"))
+		}
+		h.ServeHTTP(w, r)
+	})
 }

@@ -661,6 +661,11 @@ func TestHAAuditLogSharedByReplicas(t *testing.T) {
 			t.Errorf("audit log through %s: %+v, want the one approval by ops", api, recs)
 		}
 	}
+	// The approval is recorded under the authenticated caller, with the
+	// name the request gave beside it.
+	if a := r1.eng.Remediation.Approvals(); len(a) != 1 || !strings.HasPrefix(a[0].By, "ops (") || !strings.HasSuffix(a[0].By, " (for alice)") {
+		t.Errorf("approvals %+v, want one by the authenticated ops, for alice", a)
+	}
 	r2.stop()
 	if recs := list(api1.URL); len(recs) != 1 {
 		t.Errorf("after the follower stopped, the audit log lists %d records, want 1", len(recs))

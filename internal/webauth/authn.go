@@ -273,3 +273,19 @@ func roleOfARN(rules []config.ARNRole, arn string) Role {
 	}
 	return RoleNone
 }
+
+// identityKey is the context key of the identity the gate authenticated.
+type identityKey struct{}
+
+// withIdentity returns ctx carrying id.
+func withIdentity(ctx context.Context, id Identity) context.Context {
+	return context.WithValue(ctx, identityKey{}, id)
+}
+
+// IdentityFrom returns the identity the gate authenticated for the request
+// whose context this is; false for an anonymous request or one that did not
+// pass the gate.
+func IdentityFrom(ctx context.Context) (Identity, bool) {
+	id, ok := ctx.Value(identityKey{}).(Identity)
+	return id, ok && !id.Anonymous()
+}

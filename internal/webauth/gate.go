@@ -123,6 +123,7 @@ func (g *Gate) Wrap(next http.Handler) http.Handler {
 			}
 			return
 		}
+		r = r.WithContext(withIdentity(r.Context(), id))
 		if !mut {
 			if p.Auth.ReadsOpen() || id.Role >= RoleViewer {
 				next.ServeHTTP(w, r)
