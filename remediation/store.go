@@ -115,3 +115,10 @@ func (s *State) prune(now time.Time) {
 func inFlightKey(f InFlight) string {
 	return f.Group + "/" + f.InstanceID + "/" + string(f.Kind) + "/" + f.Started.UTC().Format(time.RFC3339Nano)
 }
+
+// NewMemoryStoreFrom returns a MemoryStore holding a copy of st: a
+// snapshot of stored decisions that a dry run (driftd plan) may change
+// without touching the original.
+func NewMemoryStoreFrom(st State) *MemoryStore {
+	return &MemoryStore{st: st.clone()}
+}

@@ -54,6 +54,13 @@ func (c *planCmd) Run(g *Globals) error {
 	if err != nil {
 		return &ExitError{Code: 2, Err: err}
 	}
+	// The decisions the daemon keeps (approvals, breaker resets, in-flight
+	// replacements), as a snapshot the dry run may change freely.
+	if st, ok, err := a.Decisions(ctx); err != nil {
+		return &ExitError{Code: 2, Err: fmt.Errorf("reading the stored remediation decisions: %w", err)}
+	} else if ok {
+		engOpts = append(engOpts, func(o *remediation.Options) { o.Store = remediation.NewMemoryStoreFrom(st) })
+	}
 	// Always the whole selection: a plan over a subset would compute group
 	// and fleet drift shares (breakers, budgets) over the wrong population.
 	res, err := a.Scan(ctx, nil)

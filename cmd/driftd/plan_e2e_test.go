@@ -160,3 +160,94 @@ remediation:
 		}
 	}
 }
+
+// TestPlanCommandReadsStoredApprovals: `driftd plan` starts from the
+// decisions the daemon keeps next to state.file: an instance an operator
+// approved through the running daemon is planned as an approved action,
+// and the plan writes nothing back.
+func TestPlanCommandReadsStoredApprovals(t *testing.T) {
+	clock := awssim.NewManualClock(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
+	sim := awssim.New(awssim.Options{Clock: clock})
+	if err := sim.LoadScenario(awssim.DemoScenario()); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := sim.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	awsCfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""), BaseEndpoint: aws.String(srv.URL)}
+	dir := t.TempDir()
+	cfgFile := filepath.Join(dir, "driftd.yaml")
+	cfg := `aws: {region: us-east-1}
+inventory: {rate_limits: {ssm: 1000}}
+state: {file: "` + filepath.Join(dir, "state.json") + `"}
+baselines:
+  - ssm_parameter: {name: "/driftd/baselines/{ami_id}"}
+remediation:
+  debounce_scans: 1
+  min_severity: info
+  kill_switch: {file: "", ssm_parameter: /driftd/kill-switch}
+  groups:
+    - {match: api, mode: approve}
+`
+	if err := os.WriteFile(cfgFile, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	plan := func() remediation.PlanResult {
+		t.Helper()
+		var out bytes.Buffer
+		cmd := &planCmd{Config: cfgFile, Output: "json", out: &out, opt: func(o *daemon.Options) { o.AWS = &awsCfg; o.Now = clock.Now }}
+		if err := cmd.Run(&Globals{}); err != nil {
+			var ee *ExitError
+			if !errors.As(err, &ee) || ee.Code != 1 {
+				t.Fatalf("plan: %v\n%s", err, out.String())
+			}
+		}
+		var p remediation.PlanResult
+		if err := json.Unmarshal(out.Bytes(), &p); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	var waiting string
+	for _, s := range plan().Skipped {
+		if s.Group == "api" && s.Reason == remediation.SkipAwaitingApproval {
+			waiting = s.InstanceID
+		}
+	}
+	if waiting == "" {
+		t.Fatal("no api instance awaiting approval")
+	}
+
+	// The running daemon takes an approval (stored in the decisions file).
+	d, err := daemon.New(t.Context(), daemon.Options{ConfigFile: cfgFile, AWS: &awsCfg, Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := d.AttachEngines(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close(t.Context())
+	if _, err := eng.Remediation.Approve(waiting, "alice", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.ReadFile(filepath.Join(dir, "state.json.decisions.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	p := plan()
+	approved := false
+	for _, a := range p.Actions {
+		approved = approved || (a.InstanceID == waiting && a.Approved)
+	}
+	if !approved {
+		t.Errorf("plan after the approval: actions %+v, want an approved action on %s", p.Actions, waiting)
+	}
+	after, err := os.ReadFile(filepath.Join(dir, "state.json.decisions.json"))
+	if err != nil || !bytes.Equal(before, after) {
+		t.Errorf("driftd plan changed the decisions file (%v)", err)
+	}
+}

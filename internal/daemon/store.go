@@ -110,3 +110,21 @@ func (s remediationState) Update(ctx context.Context, fenced bool, fn func(*reme
 	}
 	return remediation.State{}, fmt.Errorf("the remediation state changed %d times while it was being updated; try again", maxUpdateAttempts)
 }
+
+// Decisions reads the decisions the running daemon keeps (approvals,
+// breaker resets, in-flight replacements) from the HA table or the
+// decisions file next to state.file, without writing or locking anything;
+// ok is false when neither is configured.
+func (d *Daemon) Decisions(ctx context.Context) (st remediation.State, ok bool, err error) {
+	cfg := d.Config()
+	var ddb *dynamodb.Client
+	if cfg.HA.Enabled() {
+		ddb = dynamodb.NewFromConfig(d.rt.Load().clients.AWS)
+	}
+	store, _ := newDecisionStore(cfg, ddb)
+	if store == nil {
+		return remediation.State{}, false, nil
+	}
+	st, err = remediationState{store: store}.Load(ctx)
+	return st, err == nil, err
+}
