@@ -47,7 +47,7 @@ func logger(g *Globals, c *config.Config) (*zap.Logger, error) {
 
 func (c *runCmd) Run(g *Globals) error {
 	if c.ConfigCheck {
-		return (&validateCmd{Config: c.Config}).run(os.Stdout)
+		return (&validateCmd{Config: c.Config, WebConfigFile: c.WebConfigFile}).run(os.Stdout)
 	}
 	cfg, err := config.Load(c.Config)
 	if err != nil {

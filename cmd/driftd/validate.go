@@ -8,10 +8,12 @@ import (
 
 	"github.com/driftd/driftd/internal/config"
 	"github.com/driftd/driftd/internal/daemon"
+	"github.com/driftd/driftd/internal/webauth"
 )
 
 type validateCmd struct {
-	Config string `help:"Configuration file to check." required:"" type:"path" short:"c"`
+	Config        string `help:"Configuration file to check." required:"" type:"path" short:"c"`
+	WebConfigFile string `name:"web.config.file" help:"Web configuration file to check as driftd run --web.config.file reads it at start (TLS, client certificates, basic-auth users)." type:"path" placeholder:"FILE"`
 }
 
 func init() {
@@ -36,6 +38,10 @@ func (c *validateCmd) runEnv(out io.Writer, env config.Env) error {
 			return &ExitError{Code: 1}
 		}
 		fmt.Fprintf(out, "%s: INVALID\n  %s\n", c.Config, err)
+		return &ExitError{Code: 1}
+	}
+	if _, err := webauth.LoadWebConfig(c.WebConfigFile); err != nil {
+		fmt.Fprintf(out, "%s: INVALID\n  %s\n", c.WebConfigFile, err)
 		return &ExitError{Code: 1}
 	}
 	fmt.Fprintf(out, "%s: OK\n", c.Config)

@@ -105,3 +105,37 @@ func TestRunConfigCheck(t *testing.T) {
 		t.Errorf("invalid file: exit %d", code)
 	}
 }
+
+// TestValidateWebConfigFile: the web configuration file run reads at start
+// is checked by validate and run --config.check too.
+func TestValidateWebConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	f := filepath.Join(dir, "driftd.yaml")
+	good := filepath.Join(dir, "web.yml")
+	bad := filepath.Join(dir, "web-bad.yml")
+	if err := os.WriteFile(f, []byte("baselines: [{dir: {path: .}}]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// A bcrypt-shaped hash: the check reads the file, it verifies no password.
+	if err := os.WriteFile(good, []byte("basic_auth_users:\n  ops: $2y$10$X3s7Kq0tZy0oR8X0xXn7Ze1t9n7oYz9xXy4Qm2lq2aQ2p7d0h3d1G\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bad, []byte("tls_server_config:\n  cert_file: "+filepath.Join(dir, "missing.crt")+"\n  key_file: "+filepath.Join(dir, "missing.key")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := (&validateCmd{Config: f, WebConfigFile: good}).run(&out); err != nil {
+		t.Fatalf("good web file: %v\n%s", err, out.String())
+	}
+	out.Reset()
+	err := (&validateCmd{Config: f, WebConfigFile: bad}).run(&out)
+	if err == nil || !strings.Contains(out.String(), bad+": INVALID") || !strings.Contains(out.String(), "--web.config.file") {
+		t.Errorf("bad web file: %v\n%s", err, out.String())
+	}
+	if code := run([]string{"run", "-c", f, "--web.config.file", bad, "--config.check"}); code != 1 {
+		t.Errorf("run --config.check with a bad web file: exit %d", code)
+	}
+	if code := run([]string{"validate", "-c", f, "--web.config.file", good}); code != 0 {
+		t.Errorf("validate with a good web file: exit %d", code)
+	}
+}
