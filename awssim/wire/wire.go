@@ -277,6 +277,9 @@ func WriteError(w http.ResponseWriter, req *Request, e *Error) {
 		}
 		ns := queryNamespace(req.Service)
 		w.Header().Set("Content-Type", "text/xml")
+		// awsQuery services send the request id in a header too, where the
+		// SDK reads it for its error messages.
+		w.Header().Set("X-Amzn-Requestid", req.ID)
 		w.WriteHeader(status)
 		fmt.Fprintf(w, `<ErrorResponse xmlns="%s"><Error><Type>%s</Type><Code>%s</Code><Message>%s</Message></Error><RequestId>%s</RequestId></ErrorResponse>`,
 			ns, typ, esc(e.Code), esc(e.Message), req.ID)

@@ -85,10 +85,11 @@ func TestWriteErrorShapes(t *testing.T) {
 		}},
 		{AWSQuery, SvcAutoScaling, 500, "text/xml", func(t *testing.T, b []byte) {
 			var x struct {
-				Type string `xml:"Error>Type"`
-				Code string `xml:"Error>Code"`
+				Type      string `xml:"Error>Type"`
+				Code      string `xml:"Error>Code"`
+				RequestID string `xml:"RequestId"`
 			}
-			if xml.Unmarshal(b, &x) != nil || x.Code != "ThrottlingException" || x.Type != "Receiver" {
+			if xml.Unmarshal(b, &x) != nil || x.Code != "ThrottlingException" || x.Type != "Receiver" || x.RequestID != "rid" {
 				t.Fatalf("query body %s", b)
 			}
 		}},
@@ -100,6 +101,10 @@ func TestWriteErrorShapes(t *testing.T) {
 			t.Fatalf("%s: status %d content type %q", c.proto, w.Code, w.Header().Get("Content-Type"))
 		}
 		c.check(t, w.Body.Bytes())
+		// The SDK's JSON and awsQuery error messages read the id from the header.
+		if c.proto != EC2Query && w.Header().Get("X-Amzn-Requestid") != "rid" {
+			t.Errorf("%s: request id header %q", c.proto, w.Header().Get("X-Amzn-Requestid"))
+		}
 	}
 	w := httptest.NewRecorder()
 	WriteQuery(w, &Request{Protocol: AWSQuery, Service: SvcAutoScaling, Op: "SetInstanceProtection", ID: "r"}, []byte{})
