@@ -22,17 +22,7 @@ import (
 // real scan of the simulated demo region, then the remediation plan in
 // dry-run, and checks that nothing was mutated.
 func TestPlanCommandAgainstAWSSim(t *testing.T) {
-	clock := awssim.NewManualClock(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
-	sim := awssim.New(awssim.Options{Clock: clock})
-	if err := sim.LoadScenario(awssim.DemoScenario()); err != nil {
-		t.Fatal(err)
-	}
-	srv, err := sim.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	awsCfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""), BaseEndpoint: aws.String(srv.URL)}
+	clock, sim, awsCfg := planRegion(t)
 
 	// Baselines: the demo publishes each AMI's manifest through Parameter
 	// Store (an s3:// pointer when too large for a parameter); read them
@@ -57,7 +47,7 @@ remediation:
 	sim.ResetCalls()
 	var out bytes.Buffer
 	cmd := &planCmd{Config: cfgFile, Output: "table", out: &out, opt: func(o *daemon.Options) { o.AWS = &awsCfg; o.Now = clock.Now }}
-	err = cmd.Run(&Globals{})
+	err := cmd.Run(&Globals{})
 	var ee *ExitError
 	if !errors.As(err, &ee) || ee.Code != 1 {
 		t.Fatalf("want exit 1 (actions planned), got %v\n%s", err, out.String())
@@ -87,21 +77,11 @@ remediation:
 // api group denied by IAM, `driftd plan` still plans the worker group, and
 // shows api's candidates as group_state_unknown with the AWS error.
 func TestPlanCommandShowsUnreadableGroup(t *testing.T) {
-	clock := awssim.NewManualClock(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
-	sim := awssim.New(awssim.Options{Clock: clock})
-	if err := sim.LoadScenario(awssim.DemoScenario()); err != nil {
-		t.Fatal(err)
-	}
-	srv, err := sim.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	clock, sim, awsCfg := planRegion(t)
 	if _, err := sim.AddFault(awssim.Fault{Service: "autoscaling", Operation: "DescribeInstanceRefreshes", ErrorRate: 1, ErrorCode: "AccessDenied", ErrorStatus: 403,
 		Params: map[string]string{"AutoScalingGroupName": "api"}}); err != nil {
 		t.Fatal(err)
 	}
-	awsCfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""), BaseEndpoint: aws.String(srv.URL)}
 	dir := t.TempDir()
 	cfgFile := filepath.Join(dir, "driftd.yaml")
 	cfg := `aws: {region: us-east-1}
@@ -122,7 +102,7 @@ remediation:
 	for _, format := range []string{"table", "json"} {
 		var out bytes.Buffer
 		cmd := &planCmd{Config: cfgFile, Output: format, out: &out, opt: func(o *daemon.Options) { o.AWS = &awsCfg; o.Now = clock.Now }}
-		err = cmd.Run(&Globals{})
+		err := cmd.Run(&Globals{})
 		var ee *ExitError
 		if !errors.As(err, &ee) || ee.Code != 1 {
 			t.Fatalf("want exit 1 (worker's action planned), got %v\n%s", err, out.String())
@@ -166,17 +146,7 @@ remediation:
 // approved through the running daemon is planned as an approved action,
 // and the plan writes nothing back.
 func TestPlanCommandReadsStoredApprovals(t *testing.T) {
-	clock := awssim.NewManualClock(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
-	sim := awssim.New(awssim.Options{Clock: clock})
-	if err := sim.LoadScenario(awssim.DemoScenario()); err != nil {
-		t.Fatal(err)
-	}
-	srv, err := sim.Start("127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	awsCfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""), BaseEndpoint: aws.String(srv.URL)}
+	clock, _, awsCfg := planRegion(t)
 	dir := t.TempDir()
 	cfgFile := filepath.Join(dir, "driftd.yaml")
 	cfg := `aws: {region: us-east-1}
@@ -250,4 +220,21 @@ remediation:
 	if err != nil || !bytes.Equal(before, after) {
 		t.Errorf("driftd plan changed the decisions file (%v)", err)
 	}
+}
+
+// planRegion starts the demo region on a manual clock for a plan test and
+// returns the clock, the simulator and an SDK configuration pointing at it.
+func planRegion(t *testing.T) (*awssim.ManualClock, *awssim.Sim, aws.Config) {
+	t.Helper()
+	clock := awssim.NewManualClock(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
+	sim := awssim.New(awssim.Options{Clock: clock})
+	if err := sim.LoadScenario(awssim.DemoScenario()); err != nil {
+		t.Fatal(err)
+	}
+	srv, err := sim.Start("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return clock, sim, aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "SECRET", ""), BaseEndpoint: aws.String(srv.URL)}
 }
