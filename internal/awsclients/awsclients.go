@@ -23,6 +23,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/autoscaling"
 	"github.com/aws/aws-sdk-go-v2/service/configservice"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/imagebuilder"
@@ -155,6 +156,7 @@ type Clients struct {
 	ImageBuilder *imagebuilder.Client
 	SecurityHub  *securityhub.Client
 	Config       *configservice.Client
+	DynamoDB     *dynamodb.Client // the HA table (lease, decisions, audit log)
 }
 
 // New builds the clients from cfg (no AWS call is made).
@@ -171,6 +173,7 @@ func New(cfg aws.Config) *Clients {
 		ImageBuilder: NewImageBuilder(cfg),
 		SecurityHub:  securityhub.NewFromConfig(cfg),
 		Config:       configservice.NewFromConfig(cfg),
+		DynamoDB:     dynamodb.NewFromConfig(cfg),
 	}
 }
 

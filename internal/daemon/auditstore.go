@@ -3,7 +3,6 @@ package daemon
 import (
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/driftd/driftd/internal/config"
@@ -24,10 +23,10 @@ type auditStore interface {
 // state file (<state.file>.audit, bounded to ha.DefaultMaxAudit records),
 // else nil. where names it for the logs; recovery is non-nil when a
 // damaged audit file was replaced by its backup or by nothing.
-func openAuditStore(cfg *config.Config, awsCfg aws.Config, now func() time.Time) (st auditStore, where string, recovery *durable.Recovery) {
+func openAuditStore(cfg *config.Config, ddb *dynamodb.Client, now func() time.Time) (st auditStore, where string, recovery *durable.Recovery) {
 	switch {
 	case cfg.HA.Enabled():
-		return ha.NewDynamoStore(dynamodb.NewFromConfig(awsCfg), cfg.HA.DynamoDBTable, now), "dynamodb table " + cfg.HA.DynamoDBTable, nil
+		return ha.NewDynamoStore(ddb, cfg.HA.DynamoDBTable, now), "dynamodb table " + cfg.HA.DynamoDBTable, nil
 	case cfg.State.File != "":
 		fs := ha.OpenFileStore(cfg.State.File+".audit", ha.FileStoreOptions{Now: now})
 		return fs, fs.Path(), fs.Recovery()

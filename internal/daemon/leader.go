@@ -67,7 +67,7 @@ func (d *Daemon) setupActing() (*acting, error) {
 	}
 	var ddb *dynamodb.Client
 	if cfg.HA.Enabled() {
-		ddb = dynamodb.NewFromConfig(rt.clients.AWS)
+		ddb = rt.clients.DynamoDB
 		lease, err := ha.NewLease(ddb, ha.Config{
 			Table:       cfg.HA.DynamoDBTable,
 			Holder:      cfg.HA.Holder,

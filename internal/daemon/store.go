@@ -119,7 +119,7 @@ func (d *Daemon) Decisions(ctx context.Context) (st remediation.State, ok bool, 
 	cfg := d.Config()
 	var ddb *dynamodb.Client
 	if cfg.HA.Enabled() {
-		ddb = dynamodb.NewFromConfig(d.rt.Load().clients.AWS)
+		ddb = d.rt.Load().clients.DynamoDB
 	}
 	store, _ := newDecisionStore(cfg, ddb)
 	if store == nil {

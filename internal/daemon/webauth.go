@@ -81,7 +81,7 @@ func (d *Daemon) initWeb(w *webState) error {
 	d.reg.MustRegister(refused, auditFailures)
 	opts := webauth.Options{Web: web, Lifecycle: w.opts.EnableLifecycle, Log: d.log.Named("http"), Now: d.now,
 		Refused: func(r string) { refused.WithLabelValues(r).Inc() }}
-	if store, where, rec := openAuditStore(cfg, d.rt.Load().clients.AWS, d.now); store != nil {
+	if store, where, rec := openAuditStore(cfg, d.rt.Load().clients.DynamoDB, d.now); store != nil {
 		w.audit = store
 		opts.Audit = webauth.NewAuditLog(store, holderName(), d.log.Named("audit"))
 		opts.Audit.OnFailure = auditFailures.Inc
